@@ -1,0 +1,121 @@
+"""Start and stop Azurite, the Azure Storage emulator, as a child process.
+
+Used by ``make run`` (standard ports) and by the tests (free ports, a temp
+directory each). Azurite serves two accounts: ``edge`` (the site) and
+``cloud`` (Azure). Their keys below are local development keys, public on
+purpose, like Azurite's own well-known key: never use them outside Azurite.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Local development keys (public, Azurite only). Azurite requires base64 keys.
+LOCAL_ACCOUNT_KEYS: dict[str, str] = {
+    "edge": base64.b64encode(b"edgeloop-local-development-key-for-edge-account").decode(),
+    "cloud": base64.b64encode(b"edgeloop-local-development-key-for-cloud-account").decode(),
+}
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s") from None
+            time.sleep(0.05)
+
+
+def azurite_executable() -> str:
+    local = REPO_ROOT / "node_modules" / ".bin" / "azurite"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite")
+    if found is None:
+        raise FileNotFoundError("azurite not found: run `npm ci` in the repository root")
+    return found
+
+
+def connection_string(account: str, host: str, blob_port: int, queue_port: int, table_port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={LOCAL_ACCOUNT_KEYS[account]};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{account};"
+        f"QueueEndpoint=http://{host}:{queue_port}/{account};"
+        f"TableEndpoint=http://{host}:{table_port}/{account};"
+    )
+
+
+@dataclass
+class Azurite:
+    """One Azurite process; ``start`` blocks until all three services listen."""
+
+    location: Path
+    host: str = "127.0.0.1"
+    blob_port: int = 10000
+    queue_port: int = 10001
+    table_port: int = 10002
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def on_free_ports(cls, location: Path) -> Azurite:
+        return cls(location=location, blob_port=free_port(), queue_port=free_port(), table_port=free_port())
+
+    def connection_string(self, account: str) -> str:
+        return connection_string(account, self.host, self.blob_port, self.queue_port, self.table_port)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.location.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in LOCAL_ACCOUNT_KEYS.items())
+        command = [
+            azurite_executable(),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--location", str(self.location),
+            "--blobHost", self.host, "--blobPort", str(self.blob_port),
+            "--queueHost", self.host, "--queuePort", str(self.queue_port),
+            "--tableHost", self.host, "--tablePort", str(self.table_port),
+        ]  # fmt: skip
+        log = (self.location / "azurite.log").open("ab")
+        # A process group of its own: Ctrl-C in `make run` is forwarded by us, in order.
+        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        for port in (self.blob_port, self.queue_port, self.table_port):
+            wait_for_port(self.host, port, timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout)
+
+    def __enter__(self) -> Azurite:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
