@@ -4,7 +4,13 @@ import os
 import orjson
 import pytest
 
-from edgeloop.domain.packing import MAX_PACKED_BYTES, QUEUE_MESSAGE_LIMIT, PackError, pack_records, unpack_message
+from edgeloop.domain.packing import (
+    MAX_PACKED_BYTES,
+    QUEUE_MESSAGE_LIMIT,
+    PackError,
+    pack_records,
+    unpack_message,
+)
 
 
 def _records(count: int, noise: int = 0) -> list[bytes]:
