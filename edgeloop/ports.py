@@ -22,6 +22,66 @@ class QueueSender(Protocol):
     def send(self, body: bytes) -> None: ...
 
 
+class OutboxFull(RuntimeError):
+    """The on-site outbox cannot accept more records; raised before anything is written."""
+
+    def __init__(self, depth: int, capacity: int, requested: int) -> None:
+        super().__init__(f"outbox full: {depth} of {capacity} records pending, {requested} more requested")
+        self.depth = depth
+        self.capacity = capacity
+        self.requested = requested
+
+
+class Outbox(Protocol):
+    """Durable on-site store of records waiting for the queue (the scoring side)."""
+
+    def append(self, batch_id: str, kind: str, records: Sequence[bytes]) -> None:
+        """Store a request's records in one durable transaction (kind: insight|feedback).
+
+        Raises :class:`OutboxFull` if ``depth() + len(records) > capacity()``.
+        """
+        ...
+
+    def depth(self) -> int:
+        """Records accepted but not yet acknowledged by the queue."""
+        ...
+
+    def capacity(self) -> int: ...
+
+    def has_record(self, batch_id: str, index: int) -> bool:
+        """Whether record #index of that batch is known on site (insight id ``{batch_id}-{index:05d}``)."""
+        ...
+
+    def recent(self, kind: str, limit: int) -> list[bytes]:
+        """The newest retained records of that kind, newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    """One outbox batch leased to a relay: its records in append order."""
+
+    batch_id: str
+    kind: str
+    records: tuple[bytes, ...]
+
+
+class OutboxReader(Protocol):
+    """The relay's side of the outbox: lease unsent batches, then settle them."""
+
+    def claim(self, limit: int, lease_seconds: float) -> list[ClaimedBatch]:
+        """Lease the oldest unsent, unleased batches, about ``limit`` records (at least one batch)."""
+        ...
+
+    def mark_sent(self, batch_ids: Sequence[str]) -> None:
+        """The queue acknowledged every record of these batches."""
+        ...
+
+    def release(self, batch_ids: Sequence[str]) -> None:
+        """Give back leased batches that were not sent, for the next attempt."""
+        ...
+
+
 class BlobStore(Protocol):
     """Named byte objects in containers (Azure Blob Storage in production)."""
 
