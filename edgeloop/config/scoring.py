@@ -1,0 +1,66 @@
+"""Settings of the edge scoring app (env prefix ``SCORING_``).
+
+A few names are shared with the rest of the system and keep their contract
+names (docs/CONTRACTS.md): ``EDGELOOP_SITE_ID``, ``EdgeStorage``, ``INSIGHTS_QUEUE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from edgeloop.config.base import EdgeloopSettings
+from edgeloop.local.azurite import connection_string
+
+MAX_ROWS_PER_REQUEST = 10_000
+
+
+def local_edge_storage() -> str:
+    """The ``edge`` account of the local Azurite on its standard ports (a public dev key)."""
+    return connection_string("edge", "127.0.0.1", 10000, 10001, 10002)
+
+
+class ScoringSettings(EdgeloopSettings):
+    model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    access_log: bool = False  # off by default: a log line per request costs a fifth of the throughput
+
+    model_dir: Path = Path("var/models/demo")
+    onnx_intra_op_threads: int = Field(default=1, ge=0, le=64)  # 0: onnxruntime picks
+
+    outbox_path: Path = Path("var/edge/outbox.sqlite3")
+    outbox_capacity: int = Field(default=1_000_000, ge=1)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
+    # Requests with more rows than this run inference in a worker thread; smaller ones
+    # run inline because the thread hop costs more than scoring a handful of rows.
+    inline_rows: int = Field(default=32, ge=0)
+    retry_after_seconds: int = Field(default=30, ge=1)
+
+    # None: read ``api_key_file``, or generate a key there on first start.
+    api_key: SecretStr | None = None
+    api_key_file: Path = Path("var/local/scoring-api-key")  # where `make run` keeps it
+    # The browser form works without a key (same-origin cookie + CSRF token).
+    form_open: bool = True
+    recent_limit: int = Field(default=20, ge=1, le=500)
+
+    site_id: str = Field(
+        default="site-local",
+        min_length=1,
+        alias="EDGELOOP_SITE_ID",
+    )
+    edge_storage: SecretStr = Field(
+        default_factory=lambda: SecretStr(local_edge_storage()),
+        alias="EdgeStorage",
+    )
+    insights_queue: str = Field(
+        default="insights",
+        min_length=3,
+        alias="INSIGHTS_QUEUE",
+    )
+    relay_enabled: bool = True
