@@ -1,0 +1,96 @@
+"""QueueSender on an Azure Storage Queue (Azurite locally).
+
+Bodies are sent base64-encoded (``BinaryBase64EncodePolicy``), the format the
+Functions host's queue trigger decodes into bytes. The SDK's own retries are
+kept short: the relay backs off by itself, and an outage must not hold a thread
+for minutes. Outages surface as :class:`edgeloop.ports.QueueUnavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, LinearRetry, QueueClient
+
+from edgeloop.ports import QueueUnavailable
+
+DEFAULT_TIMEOUT = 10.0
+# Never expire: a message must wait out a cloud outage of any length, not vanish after
+# the service's default time-to-live of 7 days.
+NO_EXPIRY = -1
+_RETRYABLE_STATUS = frozenset({408, 429})
+
+
+class StorageQueueSender:
+    def __init__(
+        self,
+        connection_string: str,
+        queue_name: str,
+        *,
+        create_queue: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 1,
+    ) -> None:
+        self.queue_name = queue_name
+        self._client = QueueClient.from_connection_string(
+            connection_string,
+            queue_name,
+            message_encode_policy=BinaryBase64EncodePolicy(),
+            message_decode_policy=BinaryBase64DecodePolicy(),
+            retry_policy=LinearRetry(backoff=1, retry_total=retries, random_jitter_range=0),
+            connection_timeout=timeout,
+            read_timeout=timeout,
+        )
+        self._create_queue = create_queue
+        self._queue_ready = not create_queue
+        self._lock = threading.Lock()
+
+    def send(self, body: bytes) -> None:
+        """Put one message on the queue; raises QueueUnavailable if it cannot be taken now."""
+        try:
+            self._ensure_queue()
+            try:
+                self._client.send_message(body, time_to_live=NO_EXPIRY)
+            except ResourceNotFoundError:
+                if not self._create_queue:
+                    raise
+                self._queue_ready = False  # deleted behind our back: create it again, once
+                self._ensure_queue()
+                self._client.send_message(body, time_to_live=NO_EXPIRY)
+        except (ServiceRequestError, ServiceResponseError) as error:
+            raise QueueUnavailable(f"queue {self.queue_name!r} unreachable: {error}") from error
+        except ClientAuthenticationError as error:
+            # Credentials can be fixed or rotated while the backlog waits on site.
+            raise QueueUnavailable(f"queue {self.queue_name!r} refused our credentials: {error}") from error
+        except ResourceNotFoundError as error:
+            raise QueueUnavailable(f"queue {self.queue_name!r} does not exist") from error
+        except HttpResponseError as error:
+            status = error.status_code or 0
+            if status >= 500 or status in _RETRYABLE_STATUS:
+                raise QueueUnavailable(
+                    f"queue {self.queue_name!r} answered {status}: {error.message}"
+                ) from error
+            raise  # a message the queue will never take (400, 413): a bug, not an outage
+
+    def _ensure_queue(self) -> None:
+        if self._queue_ready:
+            return
+        with self._lock:
+            if self._queue_ready:
+                return
+            # Already there: created by another worker or by the infrastructure.
+            with contextlib.suppress(ResourceExistsError):
+                self._client.create_queue()
+            self._queue_ready = True
+
+    def close(self) -> None:
+        self._client.close()
