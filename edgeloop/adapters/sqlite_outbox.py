@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -79,6 +79,7 @@ class SqliteOutbox:
         retention: timedelta | int = DEFAULT_RETENTION,
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if capacity <= 0:
             raise ValueError("capacity must be positive")
@@ -90,6 +91,7 @@ class SqliteOutbox:
         self._capacity = capacity
         self._retention = retention
         self._busy_timeout = busy_timeout
+        self._clock = clock  # wall clock: leases and retention are compared across processes
         self._owner = uuid.uuid4().hex  # whose leases these are, across processes
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -176,7 +178,7 @@ class SqliteOutbox:
                 conn.execute(
                     "INSERT INTO batches (batch_id, kind, record_count, payload, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (batch_id, kind, len(records), payload, time.time()),
+                    (batch_id, kind, len(records), payload, self._clock()),
                 )
             except sqlite3.IntegrityError:
                 raise DuplicateBatch(f"batch_id: {batch_id!r} is already in the outbox") from None
@@ -218,7 +220,7 @@ class SqliteOutbox:
     # -- OutboxReader (the relay side) -------------------------------------------------------
 
     def claim(self, limit: int, lease_seconds: float) -> list[ClaimedBatch]:
-        now = time.time()
+        now = self._clock()
         claimed: list[ClaimedBatch] = []
         seqs: list[tuple[float, str, int]] = []
         total = 0
@@ -239,7 +241,7 @@ class SqliteOutbox:
         return claimed
 
     def mark_sent(self, batch_ids: Sequence[str]) -> None:
-        now = time.time()
+        now = self._clock()
         with self._write() as conn:
             acknowledged = 0
             for batch_id in batch_ids:
@@ -278,7 +280,7 @@ class SqliteOutbox:
     def prune(self) -> int:
         """Drop acknowledged batches past retention; returns the records dropped."""
         with self._write() as conn:
-            return self._prune(conn, time.time())
+            return self._prune(conn, self._clock())
 
     def _prune(self, conn: sqlite3.Connection, now: float) -> int:
         if isinstance(self._retention, timedelta):

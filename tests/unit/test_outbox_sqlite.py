@@ -1,0 +1,289 @@
+"""SqliteOutbox on a real SQLite file: append, capacity, leases, acknowledgement, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
+from edgeloop.ports import Outbox, OutboxFull, OutboxReader
+
+
+class FakeClock:
+    """A settable wall clock, so lease expiry and retention need no waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def records(batch_id: str, count: int, kind: str = "insight") -> list[bytes]:
+    return [orjson.dumps({"kind": kind, "id": f"{batch_id}-{i:05d}", "value": i}) for i in range(count)]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def table_totals(path: Path) -> tuple[int, int]:
+    """(unsent records, sent records) counted from the rows themselves."""
+    with sqlite3.connect(path) as conn:
+        unsent = conn.execute("SELECT COALESCE(SUM(record_count), 0) FROM batches WHERE sent_at IS NULL")
+        sent = conn.execute("SELECT COALESCE(SUM(record_count), 0) FROM batches WHERE sent_at IS NOT NULL")
+        return int(unsent.fetchone()[0]), int(sent.fetchone()[0])
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def outbox(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteOutbox]:
+    box = SqliteOutbox(tmp_path / "outbox.db", capacity=1000, clock=clock)
+    yield box
+    box.close()
+
+
+def test_implements_both_ports(outbox: SqliteOutbox) -> None:
+    scoring_side: Outbox = outbox
+    relay_side: OutboxReader = outbox
+    assert scoring_side.capacity() == 1000
+    assert relay_side.claim(10, 60) == []
+
+
+def test_append_counts_depth_and_claims_oldest_batch_first_in_order(outbox: SqliteOutbox) -> None:
+    first, second = new_id(), new_id()
+    outbox.append(first, "insight", records(first, 3))
+    outbox.append(second, "feedback", records(second, 2, "feedback"))
+    assert outbox.depth() == 5
+
+    claimed = outbox.claim(100, 60)
+
+    assert [(b.batch_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
+    assert list(claimed[0].records) == records(first, 3)
+    assert list(claimed[1].records) == records(second, 2, "feedback")
+    assert outbox.depth() == 5  # leased is not acknowledged
+
+
+def test_record_bytes_round_trip_exactly(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    odd = [b'{"text":"caf\xc3\xa9 \\n \\u0000"}', b"{}", b'"\x00\xff"']
+    outbox.append(batch, "insight", odd)
+    assert list(outbox.claim(10, 60)[0].records) == odd
+
+
+def test_outbox_full_is_raised_before_anything_is_written(outbox: SqliteOutbox, tmp_path: Path) -> None:
+    fits = new_id()
+    outbox.append(fits, "insight", records(fits, 990))
+    too_many = new_id()
+
+    with pytest.raises(OutboxFull) as raised:
+        outbox.append(too_many, "insight", records(too_many, 11))
+
+    assert (raised.value.depth, raised.value.capacity, raised.value.requested) == (990, 1000, 11)
+    assert outbox.depth() == 990
+    assert not outbox.has_record(too_many, 0)
+    assert table_totals(tmp_path / "outbox.db") == (990, 0)
+    exactly_full = new_id()
+    outbox.append(exactly_full, "insight", records(exactly_full, 10))
+    assert outbox.depth() == 1000
+
+
+def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    outbox.append(batch, "insight", records(batch, 1000))
+    outbox.mark_sent([b.batch_id for b in outbox.claim(1000, 60)])
+    assert outbox.depth() == 0
+    another = new_id()
+    outbox.append(another, "insight", records(another, 1000))
+    assert outbox.depth() == 1000
+
+
+@pytest.mark.parametrize(
+    ("kind", "batch_records", "message"),
+    [
+        ("telemetry", [b"{}"], "kind"),
+        ("insight", [b"{}", b'{"a":\n1}'], "newline"),
+        ("insight", [b"{}", b""], "empty"),
+        ("insight", [b'"' + b"x" * MAX_RECORD_BYTES + b'"'], "exceeds"),
+    ],
+)
+def test_bad_input_is_rejected_and_nothing_written(
+    outbox: SqliteOutbox, kind: str, batch_records: list[bytes], message: str
+) -> None:
+    batch = new_id()
+    with pytest.raises(ValueError, match=message):
+        outbox.append(batch, kind, batch_records)
+    assert outbox.depth() == 0
+    assert not outbox.has_record(batch, 0)
+
+
+def test_duplicate_batch_id_is_rejected_and_depth_unchanged(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    outbox.append(batch, "insight", records(batch, 2))
+    with pytest.raises(DuplicateBatch, match="batch_id"):
+        outbox.append(batch, "insight", records(batch, 5))
+    assert outbox.depth() == 2
+
+
+def test_empty_batch_stores_nothing(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    outbox.append(batch, "insight", [])
+    assert outbox.depth() == 0
+    assert outbox.claim(10, 60) == []
+
+
+def test_has_record_knows_each_index_of_a_batch(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    outbox.append(batch, "insight", records(batch, 3))
+    assert [outbox.has_record(batch, i) for i in (-1, 0, 2, 3)] == [False, True, True, False]
+    assert not outbox.has_record(new_id(), 0)
+
+
+def test_recent_is_newest_first_per_kind_including_acknowledged(outbox: SqliteOutbox) -> None:
+    older, feedback, newer = new_id(), new_id(), new_id()
+    outbox.append(older, "insight", records(older, 3))
+    outbox.mark_sent([b.batch_id for b in outbox.claim(100, 60)])
+    outbox.append(feedback, "feedback", records(feedback, 2, "feedback"))
+    outbox.append(newer, "insight", records(newer, 2))
+
+    expected = list(reversed(records(older, 3) + records(newer, 2)))
+    assert outbox.recent("insight", 4) == expected[:4]
+    assert outbox.recent("insight", 50) == expected
+    assert outbox.recent("feedback", 50) == list(reversed(records(feedback, 2, "feedback")))
+    assert outbox.recent("insight", 0) == []
+
+
+def test_claim_takes_about_limit_records_but_at_least_one_batch(outbox: SqliteOutbox) -> None:
+    ids = [new_id() for _ in range(5)]
+    for batch in ids:
+        outbox.append(batch, "insight", records(batch, 40))
+    assert [b.batch_id for b in outbox.claim(1, 60)] == ids[:1]
+    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[1:4]  # stops once 100 are reached
+    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[4:]
+
+
+def test_leased_batches_are_not_claimed_again_until_the_lease_runs_out(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "shared.db"
+    relay_a = SqliteOutbox(path, capacity=100, clock=clock)
+    relay_b = SqliteOutbox(path, capacity=100, clock=clock)  # another process, in effect
+    batch = new_id()
+    relay_a.append(batch, "insight", records(batch, 2))
+
+    assert [b.batch_id for b in relay_a.claim(10, lease_seconds=30)] == [batch]
+    assert relay_b.claim(10, 30) == []
+    relay_b.release([batch])  # not b's lease: no effect
+    assert relay_b.claim(10, 30) == []
+
+    clock.now += 31  # relay a died holding the lease
+    assert [b.batch_id for b in relay_b.claim(10, 30)] == [batch]
+    relay_a.close()
+    relay_b.close()
+
+
+def test_release_makes_batches_claimable_again(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    outbox.append(batch, "insight", records(batch, 2))
+    outbox.release([b.batch_id for b in outbox.claim(10, 60)])
+    assert [b.batch_id for b in outbox.claim(10, 60)] == [batch]
+
+
+def test_mark_sent_twice_counts_once(outbox: SqliteOutbox, tmp_path: Path) -> None:
+    first, second = new_id(), new_id()
+    outbox.append(first, "insight", records(first, 3))
+    outbox.append(second, "insight", records(second, 4))
+    outbox.mark_sent([first])
+    outbox.mark_sent([first, second])  # a resend by a relay whose lease had run out
+    assert outbox.depth() == 0
+    assert outbox.retained() == 7
+    assert table_totals(tmp_path / "outbox.db") == (0, 7)
+    assert outbox.claim(10, 60) == []
+
+
+def test_retention_by_age_prunes_acknowledged_batches_only(tmp_path: Path, clock: FakeClock) -> None:
+    outbox = SqliteOutbox(tmp_path / "o.db", capacity=100, retention=timedelta(hours=1), clock=clock)
+    acknowledged, unsent = new_id(), new_id()
+    outbox.append(acknowledged, "insight", records(acknowledged, 3))
+    outbox.mark_sent([acknowledged])
+    outbox.append(unsent, "insight", records(unsent, 2))
+
+    clock.now += 1800
+    assert outbox.prune() == 0
+    assert outbox.has_record(acknowledged, 0)
+    clock.now += 1801
+    assert outbox.prune() == 3
+
+    assert not outbox.has_record(acknowledged, 0)
+    assert outbox.has_record(unsent, 1)  # older than retention, but never sent: kept
+    assert outbox.recent("insight", 10) == list(reversed(records(unsent, 2)))
+    assert (outbox.depth(), outbox.retained()) == (2, 0)
+    assert table_totals(tmp_path / "o.db") == (2, 0)
+    outbox.close()
+
+
+def test_retention_by_count_keeps_the_newest_acknowledged_records(tmp_path: Path) -> None:
+    outbox = SqliteOutbox(tmp_path / "o.db", capacity=100, retention=5)
+    ids = [new_id() for _ in range(4)]
+    for batch in ids:
+        outbox.append(batch, "insight", records(batch, 2))
+        outbox.mark_sent([batch])  # pruning happens as batches are acknowledged
+
+    assert [outbox.has_record(batch, 0) for batch in ids] == [False, False, True, True]
+    assert outbox.retained() == 4
+    assert table_totals(tmp_path / "o.db") == (0, 4)
+    outbox.close()
+
+
+def test_concurrent_appends_from_threads_are_all_kept(outbox: SqliteOutbox, tmp_path: Path) -> None:
+    appended: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(20):
+            batch = new_id()
+            outbox.append(batch, "insight", records(batch, 3))
+            with lock:
+                appended.append(batch)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert outbox.depth() == 360
+    assert all(outbox.has_record(batch, 2) for batch in appended)
+    assert table_totals(tmp_path / "outbox.db") == (360, 0)
+    claimed = outbox.claim(10_000, 60)
+    assert sorted(b.batch_id for b in claimed) == sorted(appended)
+
+
+def test_reopening_keeps_everything(tmp_path: Path) -> None:
+    first = SqliteOutbox(tmp_path / "o.db", capacity=100)
+    batch = new_id()
+    first.append(batch, "insight", records(batch, 4))
+    first.close()
+    second = SqliteOutbox(tmp_path / "o.db", capacity=100)
+    assert second.depth() == 4
+    assert list(second.claim(10, 60)[0].records) == records(batch, 4)
+    second.close()
+
+
+def test_invalid_construction_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        SqliteOutbox(tmp_path / "o.db", capacity=0)
+    with pytest.raises(ValueError, match="retention"):
+        SqliteOutbox(tmp_path / "o.db", capacity=1, retention=timedelta(seconds=-1))
