@@ -1,0 +1,342 @@
+"""The compliance policy: which parts of a record may leave the site, and in what form.
+
+The policy is data (``policies/compliance.yaml``); :func:`parse_policy` turns
+the parsed document into a validated :class:`CompliancePolicy` and
+:class:`PolicyEngine` applies it to wire records. Deny by default: a field the
+policy does not name is dropped, nested unknown keys included. Record rules
+(kinds kept, sites excluded, required flags) run before the field actions.
+Pure: no I/O; reading the YAML file is the composition root's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
+
+POLICY_VERSION = 1
+Action = Literal["allow", "drop", "pseudonymize", "generalize"]
+ACTIONS: tuple[Action, ...] = ("allow", "drop", "pseudonymize", "generalize")
+GRANULARITIES = ("minute", "hour", "day")
+PSEUDONYM_PREFIX = "hmac-sha256:"
+UNLISTED = "drop_unlisted"  # audit name of the deny-by-default drop
+Scalar = str | int | float | bool | None
+
+
+class PolicyError(ValueError):
+    """The policy document is invalid; names the source and the offending field."""
+
+    def __init__(self, source: str, field_name: str, message: str) -> None:
+        super().__init__(f"{source}: {field_name}: {message}")
+        self.source = source
+        self.field = field_name
+        self.message = message
+
+
+class PolicyViolation(Exception):
+    """A record the policy refuses; ``rule`` names the rule (or field) that refused it."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(f"{rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    pattern: tuple[str, ...]  # dotted path split on "."; "*" matches any one key
+    action: Action
+    granularity: str | None = None  # generalize a timestamp
+    bucket_width: float | None = None  # generalize a number
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.pattern)
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        return len(path) == len(self.pattern) and all(
+            p in ("*", k) for p, k in zip(self.pattern, path, strict=True)
+        )
+
+    def may_match_below(self, path: tuple[str, ...]) -> bool:
+        return len(self.pattern) > len(path) and all(
+            p in ("*", k) for p, k in zip(self.pattern, path, strict=False)
+        )
+
+    def specificity(self) -> tuple[bool, ...]:
+        # Literal segments beat wildcards, compared left to right: `inputs.torque` beats `inputs.*`.
+        return tuple(p != "*" for p in self.pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    path: tuple[str, ...]
+    equals: Scalar
+
+    @property
+    def name(self) -> str:
+        return "require:" + ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRules:
+    keep_kinds: frozenset[str] | None = None  # None keeps every kind
+    exclude_sites: frozenset[str] = frozenset()
+    require: tuple[Requirement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompliancePolicy:
+    fields: tuple[FieldRule, ...]
+    record_rules: RecordRules = RecordRules()
+    version: int = POLICY_VERSION
+
+    def pseudonymized_fields(self) -> list[str]:
+        return [rule.name for rule in self.fields if rule.action == "pseudonymize"]
+
+
+def _string_list(source: str, name: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError(source, name, "must be a list of strings")
+    return frozenset(value)
+
+
+def _parse_path(source: str, name: str, text: Any) -> tuple[str, ...]:
+    if not isinstance(text, str) or not text or any(not part for part in text.split(".")):
+        raise PolicyError(source, name, f"not a dotted field path: {text!r}")
+    return tuple(text.split("."))
+
+
+def _parse_field_rule(source: str, path_text: str, spec: Any) -> FieldRule:
+    name = f"fields.{path_text}"
+    pattern = _parse_path(source, name, path_text)
+    options: dict[str, Any] = {"action": spec} if isinstance(spec, str) else spec
+    if not isinstance(options, dict):
+        raise PolicyError(source, name, "must be an action name or a mapping with 'action'")
+    unknown = set(options) - {"action", "granularity", "bucket_width"}
+    if unknown:
+        raise PolicyError(source, name, f"unknown option(s) {sorted(unknown)}")
+    action = options.get("action")
+    if action not in ACTIONS:
+        raise PolicyError(source, name, f"action must be one of {list(ACTIONS)}, got {action!r}")
+    granularity, width = options.get("granularity"), options.get("bucket_width")
+    if action != "generalize" and (granularity is not None or width is not None):
+        raise PolicyError(source, name, "granularity/bucket_width only apply to 'generalize'")
+    if action == "generalize":
+        if (granularity is None) == (width is None):
+            raise PolicyError(source, name, "generalize needs exactly one of granularity or bucket_width")
+        if granularity is not None and granularity not in GRANULARITIES:
+            raise PolicyError(source, f"{name}.granularity", f"must be one of {list(GRANULARITIES)}")
+        if width is not None and (
+            isinstance(width, bool)
+            or not isinstance(width, int | float)
+            or not math.isfinite(width)
+            or width <= 0
+        ):
+            raise PolicyError(source, f"{name}.bucket_width", "must be a positive number")
+    return FieldRule(pattern, action, granularity, None if width is None else float(width))
+
+
+def _parse_record_rules(source: str, value: Any) -> RecordRules:
+    if value is None:
+        return RecordRules()
+    if not isinstance(value, dict):
+        raise PolicyError(source, "record_rules", "must be a mapping")
+    unknown = set(value) - {"keep_kinds", "exclude_sites", "require"}
+    if unknown:
+        raise PolicyError(source, "record_rules", f"unknown rule(s) {sorted(unknown)}")
+    keep = value.get("keep_kinds")
+    requirements = value.get("require") or []
+    if not isinstance(requirements, list):
+        raise PolicyError(source, "record_rules.require", "must be a list of {path, equals}")
+    parsed: list[Requirement] = []
+    for index, item in enumerate(requirements):
+        name = f"record_rules.require[{index}]"
+        if not isinstance(item, dict) or set(item) != {"path", "equals"}:
+            raise PolicyError(source, name, "must be a mapping with exactly 'path' and 'equals'")
+        if isinstance(item["equals"], dict | list):
+            raise PolicyError(source, f"{name}.equals", "must be a scalar")
+        parsed.append(Requirement(_parse_path(source, f"{name}.path", item["path"]), item["equals"]))
+    return RecordRules(
+        keep_kinds=None if keep is None else _string_list(source, "record_rules.keep_kinds", keep),
+        exclude_sites=_string_list(source, "record_rules.exclude_sites", value.get("exclude_sites") or []),
+        require=tuple(parsed),
+    )
+
+
+def parse_policy(document: Any, source: str) -> CompliancePolicy:
+    """Validate a parsed policy document; ``source`` (e.g. the file path) prefixes every error."""
+    if not isinstance(document, dict):
+        raise PolicyError(source, "(document)", "must be a mapping")
+    unknown = set(document) - {"version", "record_rules", "fields"}
+    if unknown:
+        raise PolicyError(source, "(document)", f"unknown key(s) {sorted(unknown)}")
+    if document.get("version") != POLICY_VERSION:
+        raise PolicyError(source, "version", f"must be {POLICY_VERSION}, got {document.get('version')!r}")
+    fields = document.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise PolicyError(source, "fields", "must be a non-empty mapping of dotted path to action")
+    return CompliancePolicy(
+        fields=tuple(_parse_field_rule(source, str(path), spec) for path, spec in fields.items()),
+        record_rules=_parse_record_rules(source, document.get("record_rules")),
+    )
+
+
+@dataclass
+class RecordDecision:
+    """What the policy made of one record: the filtered record, or the rule that refused it."""
+
+    record: dict[str, Any] | None
+    rejected_by: str | None = None
+    reason: str | None = None
+    actions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule name, action) -> count
+
+
+def _value_at(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+class PolicyEngine:
+    """Applies one policy with the site's pseudonymization key (which never leaves the site)."""
+
+    def __init__(self, policy: CompliancePolicy, hmac_key: bytes | None) -> None:
+        if policy.pseudonymized_fields() and not hmac_key:
+            raise PolicyError(
+                "policy", policy.pseudonymized_fields()[0], "pseudonymize needs a site HMAC key"
+            )
+        self.policy = policy
+        self._key = hmac_key or b""
+        # Most specific rule first, so the first match wins.
+        self._rules = sorted(policy.fields, key=FieldRule.specificity, reverse=True)
+
+    def pseudonym(self, value: Scalar) -> str:
+        data = value.encode("utf-8") if isinstance(value, str) else orjson.dumps(value)
+        return PSEUDONYM_PREFIX + hmac.new(self._key, data, hashlib.sha256).hexdigest()
+
+    def decide(self, record: Mapping[str, Any]) -> RecordDecision:
+        """Record rules first, then field actions; never raises for a record's content."""
+        try:
+            self._check_record_rules(record)
+            actions: Counter[tuple[str, str]] = Counter()
+            filtered = self._filter_object(record, (), actions)
+        except PolicyViolation as violation:
+            return RecordDecision(None, violation.rule, violation.reason)
+        return RecordDecision(filtered, actions=actions)
+
+    def _check_record_rules(self, record: Mapping[str, Any]) -> None:
+        rules = self.policy.record_rules
+        if rules.keep_kinds is not None and record.get("kind") not in rules.keep_kinds:
+            raise PolicyViolation("keep_kinds", f"record kind {record.get('kind')!r} is not kept")
+        if record.get("site_id") in rules.exclude_sites:
+            raise PolicyViolation("exclude_sites", "the record's site is excluded")
+        for requirement in rules.require:
+            if _value_at(record, requirement.path) != requirement.equals:
+                raise PolicyViolation(requirement.name, f"must equal {requirement.equals!r}")
+
+    def _rule_for(self, path: tuple[str, ...]) -> FieldRule | None:
+        return next((rule for rule in self._rules if rule.matches(path)), None)
+
+    def _filter_object(
+        self, obj: Mapping[str, Any], prefix: tuple[str, ...], actions: Counter[tuple[str, str]]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            path = (*prefix, str(key))
+            rule = self._rule_for(path)
+            if rule is not None:
+                actions[(rule.name, rule.action)] += 1
+                if rule.action != "drop":
+                    out[key] = self._apply(rule, value)
+            elif isinstance(value, Mapping) and any(r.may_match_below(path) for r in self._rules):
+                out[key] = self._filter_object(value, path, actions)
+            else:
+                actions[("(unlisted)", UNLISTED)] += 1
+        return out
+
+    def _apply(self, rule: FieldRule, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            raise PolicyViolation(rule.name, "is an object: name its fields in the policy instead")
+        if isinstance(value, list):
+            return [self._apply_scalar(rule, item) for item in value]
+        return self._apply_scalar(rule, value)
+
+    def _apply_scalar(self, rule: FieldRule, value: Any) -> Any:
+        if isinstance(value, Mapping | list):
+            raise PolicyViolation(rule.name, "holds nested data the policy cannot vet")
+        if rule.action == "allow":
+            return value
+        if rule.action == "pseudonymize":
+            return None if value is None else self.pseudonym(value)
+        return self._generalize(rule, value)
+
+    def _generalize(self, rule: FieldRule, value: Any) -> Any:
+        if rule.granularity is not None:
+            if not isinstance(value, str):
+                raise PolicyViolation(rule.name, "generalize by time needs a timestamp")
+            try:
+                moment = parse_timestamp(value, rule.name)
+            except RecordError as exc:
+                raise PolicyViolation(rule.name, exc.message) from None
+            if rule.granularity == "minute":
+                moment = moment.replace(second=0, microsecond=0)
+            elif rule.granularity == "hour":
+                moment = moment.replace(minute=0, second=0, microsecond=0)
+            else:
+                moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+            return format_timestamp(moment)
+        width = rule.bucket_width
+        if isinstance(value, bool) or not isinstance(value, int | float) or width is None:
+            raise PolicyViolation(rule.name, "generalize to a bucket needs a number")
+        if not math.isfinite(value):
+            raise PolicyViolation(rule.name, "not a finite number")
+        # The bucket's lower bound keeps the field a number for consumers.
+        return math.floor(value / width) * width
+
+
+@dataclass
+class AuditSummary:
+    """Counts per rule and action for one batch; holds no record values."""
+
+    records: int = 0
+    compliant: int = 0
+    invalid: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    fields: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, decision: RecordDecision) -> None:
+        self.records += 1
+        if decision.record is None:
+            self.rejected[decision.rejected_by or "unknown"] += 1
+            return
+        self.compliant += 1
+        for (rule, action), count in decision.actions.items():
+            self.actions[action] += count
+            self.fields.setdefault(rule, Counter())[action] += count
+
+    def add_invalid(self) -> None:
+        self.records += 1
+        self.invalid += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "compliant": self.compliant,
+            "invalid": self.invalid,
+            "rejected_by_rule": dict(sorted(self.rejected.items())),
+            "actions": dict(sorted(self.actions.items())),
+            "fields": {name: dict(sorted(c.items())) for name, c in sorted(self.fields.items())},
+        }
