@@ -1,0 +1,214 @@
+"""OutboxRelay over a real SqliteOutbox.
+
+The queue here is a fake (``RecordingSender``) because these tests need to fail
+exactly the n-th send; tests/integration/test_relay_azurite.py drives the real
+queue (Azurite), including a real outage.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.domain.packing import unpack_message
+from edgeloop.ports import QueueUnavailable
+from edgeloop.service_layer.relay import OutboxRelay, RelayStats, backoff_delay
+
+
+class RecordingSender:
+    """Keeps every body; raises the queued-up failures first, one per send."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.failures: list[Exception] = []
+        self.lock = threading.Lock()
+
+    def send(self, body: bytes) -> None:
+        with self.lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.bodies.append(body)
+
+    def delivered(self) -> list[dict[str, object]]:
+        with self.lock:
+            return [record for body in self.bodies for record in unpack_message(body)]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.01)
+
+
+def insight_records(batch_id: str, count: int, pad: int = 0) -> list[bytes]:
+    # ``pad`` of random text makes records that gzip cannot shrink, to force several messages.
+    return [
+        orjson.dumps({"insight_id": f"{batch_id}-{i:05d}", "pad": random.randbytes(pad).hex()})
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[SqliteOutbox]:
+    box = SqliteOutbox(tmp_path / "outbox.db", capacity=100_000)
+    yield box
+    box.close()
+
+
+def fill(outbox: SqliteOutbox, batches: int, per_batch: int, pad: int = 0) -> list[bytes]:
+    appended: list[bytes] = []
+    for _ in range(batches):
+        batch_id = uuid.uuid4().hex
+        batch = insight_records(batch_id, per_batch, pad)
+        outbox.append(batch_id, "insight", batch)
+        appended.extend(batch)
+    return appended
+
+
+def test_run_once_delivers_every_record_in_order_and_acknowledges(outbox: SqliteOutbox) -> None:
+    appended = fill(outbox, batches=3, per_batch=50)
+    sender = RecordingSender()
+    relay = OutboxRelay(outbox, sender)
+
+    assert relay.run_once() == 150
+
+    assert sender.delivered() == [orjson.loads(r) for r in appended]
+    assert outbox.depth() == 0
+    assert (relay.stats.sent_records, relay.stats.sent_messages) == (150, len(sender.bodies))
+    assert relay.run_once() == 0
+
+
+def test_many_small_batches_share_one_message(outbox: SqliteOutbox) -> None:
+    fill(outbox, batches=200, per_batch=3)
+    sender = RecordingSender()
+    assert OutboxRelay(outbox, sender).run_once() == 600
+    assert len(sender.bodies) == 1
+
+
+def test_run_once_stays_near_the_batch_limit(outbox: SqliteOutbox) -> None:
+    fill(outbox, batches=10, per_batch=100)
+    relay = OutboxRelay(outbox, RecordingSender(), batch_limit=250)
+    assert relay.run_once() == 300  # whole batches, until at least the limit
+    assert outbox.depth() == 700
+
+
+def test_failure_mid_run_marks_only_fully_acknowledged_batches(outbox: SqliteOutbox) -> None:
+    # 2,000 hex characters of random text per record: about 45 records per message, 6 messages.
+    appended = fill(outbox, batches=6, per_batch=40, pad=1000)
+    recorder = RecordingSender()
+    relay = OutboxRelay(outbox, SenderFailingAfter(recorder, successes=3))
+
+    with pytest.raises(QueueUnavailable):
+        relay.run_once()
+
+    delivered_first = len(recorder.delivered())
+    assert 0 < delivered_first < 240
+    whole_batches_sent = delivered_first // 40  # records go out in append order
+    assert outbox.depth() == 240 - whole_batches_sent * 40
+    # The rest was given back at once (no waiting for the lease) and goes out next time.
+    assert relay.run_once() == 240 - whole_batches_sent * 40
+    assert outbox.depth() == 0
+    delivered = [record["insight_id"] for record in recorder.delivered()]
+    expected = [orjson.loads(r)["insight_id"] for r in appended]
+    assert set(delivered) == set(expected)  # nothing missing
+    assert len(delivered) - len(expected) == delivered_first - whole_batches_sent * 40  # only resends
+
+
+class SenderFailingAfter:
+    """Delegates ``successes`` sends, then raises QueueUnavailable once."""
+
+    def __init__(self, inner: RecordingSender, successes: int) -> None:
+        self.inner = inner
+        self.left = successes
+        self.failed = False
+
+    def send(self, body: bytes) -> None:
+        if self.left == 0 and not self.failed:
+            self.failed = True
+            raise QueueUnavailable("uplink down")
+        self.left -= 1
+        self.inner.bodies.append(body)
+
+
+def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
+    appended = fill(outbox, batches=4, per_batch=10)
+    sender = RecordingSender()
+    sender.failures = [QueueUnavailable("down") for _ in range(3)]
+    seen: list[Exception] = []
+    relay = OutboxRelay(outbox, sender, on_error=seen.append)
+
+    runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
+    try:
+        wait_until(lambda: outbox.depth() == 0)
+    finally:
+        runner.stop(timeout=10)
+
+    assert relay.stats.errors == 3
+    assert len(seen) == 3
+    assert all(isinstance(error, QueueUnavailable) for error in seen)
+    assert relay.stats.consecutive_errors == 0
+    assert relay.stats.last_success_at is not None
+    assert sender.delivered() == [orjson.loads(r) for r in appended]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # it raises, on purpose
+def test_loop_stops_on_an_unexpected_error_and_gives_batches_back(outbox: SqliteOutbox) -> None:
+    fill(outbox, batches=2, per_batch=5)
+    sender = RecordingSender()
+    sender.failures = [TypeError("a bug")]
+    relay = OutboxRelay(outbox, sender, stats=RelayStats())
+
+    runner = relay.start(idle_wait=0.05)
+    wait_until(lambda: not runner.is_alive())
+
+    assert relay.stats.stopped_by == "TypeError: a bug"
+    assert relay.stats.errors == 1
+    assert outbox.depth() == 10
+    assert len(outbox.claim(100, 60)) == 2  # released, not stuck behind a lease
+
+
+def test_stop_ends_an_idle_wait_promptly(outbox: SqliteOutbox) -> None:
+    relay = OutboxRelay(outbox, RecordingSender())
+    runner = relay.start(idle_wait=600)
+    wait_until(lambda: relay.stats.last_success_at is not None)
+    started = time.monotonic()
+    runner.stop(timeout=10)
+    assert time.monotonic() - started < 5
+    assert not runner.is_alive()
+
+
+def test_wake_sends_without_waiting_for_the_idle_period(outbox: SqliteOutbox) -> None:
+    sender = RecordingSender()
+    relay = OutboxRelay(outbox, sender)
+    runner = relay.start(idle_wait=600)
+    try:
+        wait_until(lambda: relay.stats.last_success_at is not None)
+        fill(outbox, batches=1, per_batch=5)
+        relay.wake()
+        wait_until(lambda: outbox.depth() == 0, timeout=10)
+    finally:
+        runner.stop(timeout=10)
+    assert len(sender.delivered()) == 5
+
+
+def test_backoff_grows_exponentially_up_to_the_cap_with_jitter() -> None:
+    rng = random.Random(7)
+    ceilings = [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    for failures, ceiling in enumerate(ceilings, start=1):
+        delay = backoff_delay(failures, initial=0.5, cap=10.0, rng=rng)
+        assert ceiling / 2 <= delay <= ceiling
+
+
+def test_batch_limit_must_be_positive(outbox: SqliteOutbox) -> None:
+    with pytest.raises(ValueError, match="batch_limit"):
+        OutboxRelay(outbox, RecordingSender(), batch_limit=0)
