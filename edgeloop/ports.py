@@ -11,6 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
+# Re-exported (``X as X``) so port users can import them from here.
+from edgeloop.domain.manifest import ModelManifest as ModelManifest
+from edgeloop.domain.validation import FeatureColumns as FeatureColumns
+
 
 class QueueUnavailable(RuntimeError):
     """The queue (or the uplink to it) cannot take messages right now; retry later."""
@@ -111,3 +118,14 @@ class EventPublisher(Protocol):
     """Publishes claim-check events to the topic ``insights``."""
 
     def publish(self, events: Sequence[BlobWrittenEvent]) -> None: ...
+
+
+class ScoringModel(Protocol):
+    """A loaded model bundle (onnxruntime in production: ``adapters.onnx_model.OnnxModel``)."""
+
+    manifest: ModelManifest
+    sha256: str  # of the model file, recorded with every insight
+
+    def predict(self, columns: FeatureColumns) -> dict[str, npt.NDArray[np.float64]]:
+        """Outputs keyed by manifest output names, each a 1-D float array of ``columns.n_rows``."""
+        ...
