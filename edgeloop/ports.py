@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 # Re-exported (``X as X``) so port users can import them from here.
+from edgeloop.domain.insights_view import HourlyRate as HourlyRate
+from edgeloop.domain.insights_view import InsightPage as InsightPage
+from edgeloop.domain.insights_view import InsightQuery as InsightQuery
+from edgeloop.domain.insights_view import SiteStats as SiteStats
+from edgeloop.domain.insights_view import StoredInsight as StoredInsight
 from edgeloop.domain.manifest import ModelManifest as ModelManifest
+from edgeloop.domain.records import Record as Record
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
 
 
@@ -128,4 +135,49 @@ class ScoringModel(Protocol):
 
     def predict(self, columns: FeatureColumns) -> dict[str, npt.NDArray[np.float64]]:
         """Outputs keyed by manifest output names, each a 1-D float array of ``columns.n_rows``."""
+        ...
+
+
+class InsightStore(Protocol):
+    """The cloud's global store of insights and feedback (SQLite locally, Cosmos DB in Azure).
+
+    Semantics (one contract suite runs against every adapter): ``upsert`` is
+    idempotent per ``insight_id`` (redelivery never duplicates), feedback joins
+    its insight whichever arrives first, and the statistics come from hourly
+    counters kept on write (see ``edgeloop.domain.insights_view``).
+    """
+
+    def upsert(self, records: Sequence[Record]) -> None: ...
+
+    def get(self, site_id: str, insight_id: str) -> StoredInsight | None: ...
+
+    def query(self, query: InsightQuery) -> InsightPage:
+        """Insights newest first (``scored_at``, then ``insight_id``), keyset-paged."""
+        ...
+
+    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        """Per-site totals over [start, end), widened to whole hours."""
+        ...
+
+    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]: ...
+
+
+class RowSink(Protocol):
+    """Takes rows for one table of the reporting dataset (a Power BI push dataset in Azure).
+
+    One call is one delivery: it either takes all ``rows`` or raises.
+    """
+
+    def push_rows(self, table: str, rows: Sequence[dict[str, object]]) -> None: ...
+
+
+class DeliveryLedger(Protocol):
+    """Which chunks of a source (a blob) were delivered to which table, so redelivery skips them."""
+
+    def delivered(self, source: str, table: str) -> tuple[int, int]:
+        """``(chunk_count, row_count)`` already delivered; chunks are delivered in order, so a prefix."""
+        ...
+
+    def mark_delivered(self, source: str, table: str, chunk_index: int, row_start: int, row_end: int) -> None:
+        """Record chunk ``chunk_index`` (rows ``[row_start, row_end)``) as accepted by the sink."""
         ...

@@ -1,0 +1,288 @@
+"""The global insight store in SQLite: the local default, same semantics as Cosmos DB.
+
+One file, WAL mode, a connection per thread. The dashboard never scans the
+insights: hourly counters per (site, hour, model) are kept in the same
+transaction as every write, from the difference between the state of each
+touched insight before and after the write (``insights_view.counter_delta``),
+so a redelivered blob leaves them unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from edgeloop.domain.insights_view import (
+    CounterKey,
+    Counts,
+    HourlyRate,
+    InsightCursor,
+    InsightPage,
+    InsightQuery,
+    SiteStats,
+    StoredFeedback,
+    StoredInsight,
+    counter_delta,
+    hour_range,
+    hourly_rates,
+    latest_feedback,
+    site_stats,
+)
+from edgeloop.domain.records import (
+    FeedbackRecord,
+    InsightRecord,
+    Record,
+    format_timestamp,
+    insight_from_wire,
+    parse_timestamp,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS insights (
+    insight_id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL,
+    scored_at TEXT NOT NULL,
+    anomaly INTEGER NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS insights_by_time ON insights (scored_at, insight_id);
+CREATE INDEX IF NOT EXISTS insights_by_site_time ON insights (site_id, scored_at, insight_id);
+CREATE INDEX IF NOT EXISTS anomalies_by_time ON insights (scored_at, insight_id) WHERE anomaly = 1;
+CREATE INDEX IF NOT EXISTS anomalies_by_site_time ON insights (site_id, scored_at, insight_id)
+    WHERE anomaly = 1;
+CREATE TABLE IF NOT EXISTS feedback (
+    insight_id TEXT PRIMARY KEY,
+    feedback_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    label INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hourly_counts (
+    site_id TEXT NOT NULL,
+    hour TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    scored INTEGER NOT NULL,
+    anomalies INTEGER NOT NULL,
+    feedback INTEGER NOT NULL,
+    feedback_correct INTEGER NOT NULL,
+    PRIMARY KEY (site_id, hour, model_name, model_version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour);
+"""
+
+_UPSERT_INSIGHT = """
+INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (insight_id) DO UPDATE SET
+    site_id = excluded.site_id, scored_at = excluded.scored_at,
+    anomaly = excluded.anomaly, doc = excluded.doc
+"""
+_UPSERT_FEEDBACK = """
+INSERT INTO feedback (insight_id, feedback_id, site_id, label, recorded_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (insight_id) DO UPDATE SET
+    feedback_id = excluded.feedback_id, site_id = excluded.site_id,
+    label = excluded.label, recorded_at = excluded.recorded_at
+"""
+_ADD_COUNTS = """
+INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (site_id, hour, model_name, model_version) DO UPDATE SET
+    scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
+    feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct
+"""
+_IN_CHUNK = 500  # below SQLite's bound-parameter limit
+
+State = tuple[InsightRecord | None, StoredFeedback | None]
+
+
+class SqliteInsightStore:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- writes ---------------------------------------------------------------
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        insights: dict[str, InsightRecord] = {}
+        feedback: dict[str, StoredFeedback | None] = {}
+        feedback_site: dict[str, str] = {}
+        for record in records:
+            if isinstance(record, InsightRecord):
+                insights[record.insight_id] = record
+            elif isinstance(record, FeedbackRecord):
+                incoming = StoredFeedback.of(record)
+                feedback[record.insight_id] = latest_feedback(feedback.get(record.insight_id), incoming)
+                feedback_site[record.insight_id] = record.site_id
+        if not insights and not feedback:
+            return
+        ids = sorted(set(insights) | set(feedback))
+        with self._write() as conn:
+            before = self._states(conn, ids)
+            delta: dict[CounterKey, Counts] = {}
+            feedback_rows = []
+            for insight_id in ids:
+                old_insight, old_feedback = before.get(insight_id, (None, None))
+                new_feedback = latest_feedback(old_feedback, feedback.get(insight_id))
+                new_insight = insights.get(insight_id, old_insight)
+                counter_delta((old_insight, old_feedback), (new_insight, new_feedback), delta)
+                if new_feedback is not None and new_feedback != old_feedback:
+                    site = feedback_site.get(insight_id) or (new_insight.site_id if new_insight else "")
+                    feedback_rows.append(
+                        (
+                            insight_id,
+                            new_feedback.feedback_id,
+                            site,
+                            new_feedback.label,
+                            format_timestamp(new_feedback.recorded_at),
+                        )
+                    )
+            conn.executemany(
+                _UPSERT_INSIGHT,
+                [
+                    (r.insight_id, r.site_id, format_timestamp(r.scored_at), int(r.anomaly), _doc(r))
+                    for r in insights.values()
+                ],
+            )
+            conn.executemany(_UPSERT_FEEDBACK, feedback_rows)
+            conn.executemany(
+                _ADD_COUNTS,
+                [
+                    (k.site_id, k.hour, k.model_name, k.model_version, *_counts_tuple(c))
+                    for k, c in delta.items()
+                ],
+            )
+
+    def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, State]:
+        insights: dict[str, InsightRecord] = {}
+        feedback: dict[str, StoredFeedback] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for insight_id, doc in conn.execute(
+                f"SELECT insight_id, doc FROM insights WHERE insight_id IN ({marks})", chunk
+            ):
+                insights[insight_id] = insight_from_wire(orjson.loads(doc))
+            for insight_id, feedback_id, label, recorded_at in conn.execute(
+                "SELECT insight_id, feedback_id, label, recorded_at FROM feedback "
+                f"WHERE insight_id IN ({marks})",
+                chunk,
+            ):
+                feedback[insight_id] = _feedback(feedback_id, label, recorded_at)
+        return {i: (insights.get(i), feedback.get(i)) for i in set(insights) | set(feedback)}
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, site_id: str, insight_id: str) -> StoredInsight | None:
+        row = (
+            self._connection()
+            .execute(
+                f"{_SELECT_JOINED} WHERE i.insight_id = ? AND i.site_id = ?",
+                (insight_id, site_id),
+            )
+            .fetchone()
+        )
+        return _stored(row) if row else None
+
+    def query(self, query: InsightQuery) -> InsightPage:
+        where: list[str] = []
+        params: list[object] = []
+        if query.site_id is not None:
+            where.append("i.site_id = ?")
+            params.append(query.site_id)
+        if query.anomalies_only:
+            where.append("i.anomaly = 1")  # a literal, so the partial indexes apply
+        if query.start is not None:
+            where.append("i.scored_at >= ?")
+            params.append(format_timestamp(query.start))
+        if query.end is not None:
+            where.append("i.scored_at < ?")
+            params.append(format_timestamp(query.end))
+        if query.after is not None:
+            where.append("(i.scored_at, i.insight_id) < (?, ?)")
+            params += [format_timestamp(query.after.scored_at), query.after.insight_id]
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"{_SELECT_JOINED} {clause} ORDER BY i.scored_at DESC, i.insight_id DESC LIMIT ?"
+        rows = self._connection().execute(sql, [*params, query.limit + 1]).fetchall()
+        items = tuple(_stored(row) for row in rows[: query.limit])
+        more = len(rows) > query.limit
+        last = items[-1].record if items and more else None
+        return InsightPage(items, InsightCursor(last.scored_at, last.insight_id) if last else None)
+
+    def _counter_rows(self, start: datetime | None, end: datetime | None) -> list[tuple[CounterKey, Counts]]:
+        first, last = hour_range(start, end)
+        sql = "SELECT * FROM hourly_counts WHERE hour >= ? AND hour < ?"
+        rows = self._connection().execute(sql, (first or "", last or "~")).fetchall()
+        return [(CounterKey(*row[:4]), Counts(*row[4:])) for row in rows]
+
+    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        return site_stats(self._counter_rows(start, end))
+
+    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
+        return hourly_rates(self._counter_rows(start, end))
+
+
+_SELECT_JOINED = (
+    "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
+    "LEFT JOIN feedback AS f ON f.insight_id = i.insight_id"
+)
+
+
+def _doc(record: InsightRecord) -> bytes:
+    return orjson.dumps(record.to_wire())
+
+
+def _counts_tuple(counts: Counts) -> tuple[int, int, int, int]:
+    return counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct
+
+
+def _feedback(feedback_id: str, label: int, recorded_at: str) -> StoredFeedback:
+    return StoredFeedback(feedback_id, int(label), parse_timestamp(recorded_at, "recorded_at"))
+
+
+def _stored(row: tuple[bytes, str | None, int | None, str | None]) -> StoredInsight:
+    doc, feedback_id, label, recorded_at = row
+    record = insight_from_wire(orjson.loads(doc))
+    if feedback_id is None or label is None or recorded_at is None:
+        return StoredInsight(record)
+    return StoredInsight(record, _feedback(feedback_id, label, recorded_at))

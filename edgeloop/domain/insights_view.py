@@ -1,0 +1,236 @@
+"""The cloud's view of insights: stored items, queries, per-site statistics.
+
+Pure values and rules shared by every insight store adapter, so SQLite and
+Cosmos DB agree on semantics:
+
+* an insight is keyed by ``insight_id`` (a redelivered record replaces itself);
+* feedback joins its insight through ``insight_id``; of several feedback
+  records for one insight the latest (``recorded_at``, then ``feedback_id``)
+  wins, whatever order they arrive in, and feedback may arrive first;
+* statistics are counted per (site, hour, model) from the *state* of each
+  insight, so a store keeps pre-aggregated counters by applying
+  :func:`counter_delta` of the state before and after a write: redelivery
+  changes nothing, a correction moves the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from edgeloop.domain.records import FeedbackRecord, InsightRecord
+
+# Outputs a model may name its risk score with, most specific first.
+RISK_OUTPUT_NAMES = ("risk", "failure_risk", "failure_probability", "probability")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeedback:
+    feedback_id: str
+    label: int
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, record: FeedbackRecord) -> StoredFeedback:
+        return cls(record.feedback_id, record.label, record.recorded_at)
+
+
+def latest_feedback(current: StoredFeedback | None, incoming: StoredFeedback | None) -> StoredFeedback | None:
+    """The feedback that wins: order-independent, so redelivery and reordering agree."""
+    if current is None:
+        return incoming
+    if incoming is None:
+        return current
+    if (incoming.recorded_at, incoming.feedback_id) > (current.recorded_at, current.feedback_id):
+        return incoming
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInsight:
+    record: InsightRecord
+    feedback: StoredFeedback | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InsightCursor:
+    """Keyset position: the last item of a page (pages run newest first)."""
+
+    scored_at: datetime
+    insight_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InsightQuery:
+    site_id: str | None = None
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+    anomalies_only: bool = False
+    limit: int = 100
+    after: InsightCursor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InsightPage:
+    items: tuple[StoredInsight, ...]
+    next_after: InsightCursor | None  # None: this was the last page
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    scored: int = 0
+    anomalies: int = 0
+    feedback: int = 0
+    feedback_correct: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.scored + other.scored,
+            self.anomalies + other.anomalies,
+            self.feedback + other.feedback,
+            self.feedback_correct + other.feedback_correct,
+        )
+
+    def __neg__(self) -> Counts:
+        return Counts(-self.scored, -self.anomalies, -self.feedback, -self.feedback_correct)
+
+    def is_zero(self) -> bool:
+        return self == Counts()
+
+
+@dataclass(frozen=True, slots=True)
+class CounterKey:
+    site_id: str
+    hour: str  # hour_bucket()
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStats:
+    site_id: str
+    counts: Counts
+    model_versions: tuple[str, ...]  # "name version", sorted
+
+    @property
+    def anomaly_rate(self) -> float | None:
+        return self.counts.anomalies / self.counts.scored if self.counts.scored else None
+
+    @property
+    def feedback_accuracy(self) -> float | None:
+        """Share of insights with feedback whose anomaly flag matched the label."""
+        return self.counts.feedback_correct / self.counts.feedback if self.counts.feedback else None
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyRate:
+    site_id: str
+    hour: datetime
+    scored: int
+    anomalies: int
+
+    @property
+    def anomaly_rate(self) -> float:
+        return self.anomalies / self.scored if self.scored else 0.0
+
+
+def hour_bucket(moment: datetime) -> str:
+    """The UTC hour a moment falls in, as sortable text: ``2024-05-01T13``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def hour_start(bucket: str) -> datetime:
+    return datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def hour_range(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None]:
+    """Buckets covering [start, end): the first inclusive, the last exclusive.
+
+    Counters are hourly, so a range is widened to whole hours.
+    """
+    first = hour_bucket(start) if start is not None else None
+    last = None
+    if end is not None:
+        floor = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        last = hour_bucket(floor if floor == end else floor + timedelta(hours=1))
+    return first, last
+
+
+def model_label(name: str, version: str) -> str:
+    return f"{name} {version}"
+
+
+def risk_score(outputs: Mapping[str, float]) -> float | None:
+    """The model's risk output, by the names models use; the only output otherwise."""
+    for name in RISK_OUTPUT_NAMES:
+        if name in outputs:
+            return float(outputs[name])
+    if len(outputs) == 1:
+        return float(next(iter(outputs.values())))
+    return None
+
+
+def contribution(insight: InsightRecord | None, feedback: StoredFeedback | None) -> dict[CounterKey, Counts]:
+    """What one insight (with its winning feedback) adds to the hourly counters."""
+    if insight is None:
+        return {}  # pending feedback counts once its insight arrives
+    key = CounterKey(
+        insight.site_id, hour_bucket(insight.scored_at), insight.model.name, insight.model.version
+    )
+    counts = Counts(scored=1, anomalies=int(insight.anomaly))
+    if feedback is not None:
+        correct = int(insight.anomaly == bool(feedback.label))
+        counts = counts + Counts(feedback=1, feedback_correct=correct)
+    return {key: counts}
+
+
+def counter_delta(
+    before: tuple[InsightRecord | None, StoredFeedback | None],
+    after: tuple[InsightRecord | None, StoredFeedback | None],
+    into: dict[CounterKey, Counts],
+) -> None:
+    """Accumulate ``after - before`` into ``into`` (zero entries are dropped)."""
+    for key, counts in contribution(*before).items():
+        into[key] = into.get(key, Counts()) + (-counts)
+    for key, counts in contribution(*after).items():
+        into[key] = into.get(key, Counts()) + counts
+    for key in [k for k, v in into.items() if v.is_zero()]:
+        del into[key]
+
+
+def site_stats(rows: Iterable[tuple[CounterKey, Counts]]) -> list[SiteStats]:
+    """Fold counter rows into per-site statistics, sorted by site."""
+    totals: dict[str, Counts] = {}
+    versions: dict[str, set[str]] = {}
+    for key, counts in rows:
+        totals[key.site_id] = totals.get(key.site_id, Counts()) + counts
+        if counts.scored > 0:
+            versions.setdefault(key.site_id, set()).add(model_label(key.model_name, key.model_version))
+    return [
+        SiteStats(site, totals[site], tuple(sorted(versions.get(site, ()))))
+        for site in sorted(totals)
+        if totals[site].scored > 0
+    ]
+
+
+def overall_stats(sites: Iterable[SiteStats]) -> SiteStats:
+    total = Counts()
+    versions: set[str] = set()
+    for stats in sites:
+        total = total + stats.counts
+        versions.update(stats.model_versions)
+    return SiteStats("all sites", total, tuple(sorted(versions)))
+
+
+def hourly_rates(rows: Iterable[tuple[CounterKey, Counts]]) -> list[HourlyRate]:
+    """Per (site, hour) scored/anomaly counts, sorted by site then hour."""
+    merged: dict[tuple[str, str], Counts] = {}
+    for key, counts in rows:
+        slot = (key.site_id, key.hour)
+        merged[slot] = merged.get(slot, Counts()) + counts
+    return [
+        HourlyRate(site, hour_start(hour), counts.scored, counts.anomalies)
+        for (site, hour), counts in sorted(merged.items())
+        if counts.scored > 0
+    ]
