@@ -1,0 +1,76 @@
+"""The EventPublisher port on Storage Queues: the local stand-in for the ``insights`` topic.
+
+Each subscription is a queue ``<topic>-<subscription>`` (``insights-global``,
+``insights-powerbi``) on the account ServiceBusConnection names; every event is
+written to each of them in the Service Bus envelope the local Functions host
+reads (docs/functions-host.md), so topic-triggered functions run unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Sequence
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
+
+from edgeloop.adapters.servicebus_publisher import CONTENT_TYPE, event_body, event_properties
+from edgeloop.functions_host.messages import Envelope, encode_envelope
+from edgeloop.ports import BlobWrittenEvent
+
+
+def subscription_queue(topic: str, subscription: str) -> str:
+    return f"{topic}-{subscription}"
+
+
+class QueueEventPublisher:
+    def __init__(self, queues: Sequence[QueueClient]) -> None:
+        self._queues = list(queues)
+        self._created = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection_string(
+        cls, connection_string: str, topic: str, subscriptions: Sequence[str]
+    ) -> QueueEventPublisher:
+        # No encode policy: the envelope text is already base64, as the host expects.
+        return cls(
+            [
+                QueueClient.from_connection_string(connection_string, subscription_queue(topic, name))
+                for name in subscriptions
+            ]
+        )
+
+    def _ensure_queues(self) -> None:
+        with self._lock:
+            if self._created:
+                return
+            for queue in self._queues:
+                with contextlib.suppress(ResourceExistsError):  # already there is fine
+                    queue.create_queue()
+            self._created = True
+
+    def publish(self, events: Sequence[BlobWrittenEvent]) -> None:
+        if not events:
+            return
+        self._ensure_queues()
+        texts = [
+            encode_envelope(
+                Envelope(
+                    message_id=event.message_id,
+                    body=event_body(event),
+                    subject=event.subject,
+                    application_properties=dict(event_properties(event)),
+                    content_type=CONTENT_TYPE,
+                )
+            )
+            for event in events
+        ]
+        for queue in self._queues:
+            for text in texts:
+                queue.send_message(text)
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [str(queue.queue_name) for queue in self._queues]

@@ -1,0 +1,57 @@
+"""Composition root of the edge Functions: settings, policy and adapters, wired once.
+
+Built lazily by ``functions/dependencies.py`` on the first invocation, never at import.
+"""
+
+from __future__ import annotations
+
+from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.queue_publisher import QueueEventPublisher
+from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
+from edgeloop.config.edge_functions import EdgeFunctionSettings, load_compliance_policy
+from edgeloop.domain.compliance import PolicyEngine, PolicyError
+from edgeloop.ports import EventPublisher
+from edgeloop.service_layer.filtering import InsightFilter
+
+_STORAGE_KEYS = ("accountname=", "usedevelopmentstorage=true", "queueendpoint=")
+
+
+def connection_kind(value: str) -> str:
+    """``"servicebus"`` or ``"storage"``: which technology a ServiceBusConnection value is for."""
+    text = value.replace(" ", "").lower()
+    if "endpoint=sb://" in text:
+        return "servicebus"
+    if any(key in text for key in _STORAGE_KEYS):
+        return "storage"
+    raise ValueError(
+        "ServiceBusConnection: neither a Service Bus connection string (Endpoint=sb://...) "
+        "nor a storage connection string (AccountName=... or UseDevelopmentStorage=true)"
+    )
+
+
+def build_event_publisher(settings: EdgeFunctionSettings) -> EventPublisher:
+    value = settings.service_bus_connection.get_secret_value()
+    if connection_kind(value) == "servicebus":
+        return ServiceBusEventPublisher.from_connection_string(value, settings.topic)
+    return QueueEventPublisher.from_connection_string(value, settings.topic, settings.subscription_names())
+
+
+def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:
+    policy = load_compliance_policy(settings.policy_path)
+    if policy.pseudonymized_fields() and settings.hmac_key() is None:
+        raise PolicyError(
+            str(settings.policy_path),
+            f"fields.{policy.pseudonymized_fields()[0]}",
+            "pseudonymize needs the site key: set EDGELOOP_SITE_HMAC_KEY",
+        )
+    return PolicyEngine(policy, settings.hmac_key())
+
+
+def build_insight_filter(settings: EdgeFunctionSettings | None = None) -> InsightFilter:
+    settings = settings or EdgeFunctionSettings()
+    return InsightFilter(
+        engine=build_policy_engine(settings),
+        cloud_blobs=AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value()),
+        site_blobs=AzureBlobStore.from_connection_string(settings.edge_storage.get_secret_value()),
+        publisher=build_event_publisher(settings),
+    )
