@@ -1,0 +1,116 @@
+"""Composition root of the edge scoring app: settings -> model, outbox, relay, services.
+
+Called from the app's lifespan (once per worker process), never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.adapters.storage_queue import StorageQueueSender
+from edgeloop.config.scoring import ScoringSettings
+from edgeloop.service_layer.feedback import FeedbackService
+from edgeloop.service_layer.group_commit import GroupCommitter
+from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
+from edgeloop.service_layer.scoring import INSIGHT_KIND, ModelHolder, ScoringService, new_batch_id
+
+logger = logging.getLogger(__name__)
+
+RELAY_IDLE_WAIT = 0.5  # seconds between looks at an empty outbox
+
+
+def resolve_api_key(settings: ScoringSettings) -> str:
+    """``SCORING_API_KEY`` if set; else the key kept in ``api_key_file``, generated on first start."""
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        return settings.api_key.get_secret_value()
+    path: Path = settings.api_key_file
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(24)
+    # O_EXCL: two workers starting together must agree on one key, the first one written.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    logger.warning("generated a scoring API key in %s (header X-API-Key)", path)
+    return key
+
+
+@dataclass
+class ScoringComponents:
+    settings: ScoringSettings
+    api_key: str
+    model: ModelHolder
+    outbox: SqliteOutbox
+    scoring: ScoringService
+    committer: GroupCommitter
+    feedback: FeedbackService
+    sender: StorageQueueSender | None
+    relay_stats: RelayStats
+    relay_thread: RelayThread | None
+
+    def relay_metrics(self) -> dict[str, float]:
+        stats = self.relay_stats
+        return {
+            "sent_messages_total": stats.sent_messages,
+            "sent_records_total": stats.sent_records,
+            "errors_total": stats.errors,
+            "consecutive_errors": stats.consecutive_errors,
+            "running": 1.0 if self.relay_thread is not None and self.relay_thread.is_alive() else 0.0,
+        }
+
+    def close(self) -> None:
+        """Commit what was accepted, stop the relay (its current attempt finishes), close the outbox."""
+        try:
+            self.committer.stop()
+            if self.relay_thread is not None:
+                self.relay_thread.stop()
+        finally:
+            if self.sender is not None:
+                self.sender.close()
+            self.outbox.close()
+
+
+def build_scoring(settings: ScoringSettings) -> ScoringComponents:
+    model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
+    holder = ModelHolder(model)
+    outbox = SqliteOutbox(settings.outbox_path, settings.outbox_capacity)
+    stats = RelayStats()
+    relay_thread = None
+    sender = None
+    committer = GroupCommitter(outbox, INSIGHT_KIND, new_batch_id)
+    try:
+        if settings.relay_enabled:
+            sender = StorageQueueSender(settings.edge_storage.get_secret_value(), settings.insights_queue)
+            relay_thread = OutboxRelay(outbox, sender, stats=stats).start(idle_wait=RELAY_IDLE_WAIT)
+        return ScoringComponents(
+            settings=settings,
+            api_key=resolve_api_key(settings),
+            model=holder,
+            outbox=outbox,
+            scoring=ScoringService(holder, outbox, settings.site_id),
+            committer=committer,
+            feedback=FeedbackService(outbox, settings.site_id),
+            sender=sender,
+            relay_stats=stats,
+            relay_thread=relay_thread,
+        )
+    except BaseException:
+        committer.stop()
+        if relay_thread is not None:
+            relay_thread.stop()
+        if sender is not None:
+            sender.close()
+        outbox.close()
+        raise

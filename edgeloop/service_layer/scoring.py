@@ -1,0 +1,242 @@
+"""Scoring use case: validate rows, run the model, record one insight per row, answer.
+
+The insights of a request are committed to the outbox in one transaction before
+the caller answers, so an acknowledged scoring is never lost. This is the hot
+path of the edge: everything is done column-wise or with plain dicts and orjson
+(no per-row model objects), and one uuid4 per request names the whole batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from edgeloop.domain.anomaly import detect_anomalies
+from edgeloop.domain.records import SCHEMA_VERSION, format_timestamp, utc_now
+from edgeloop.domain.validation import RowValidationError, validate_rows
+from edgeloop.ports import Outbox, ScoringModel
+
+INSIGHT_KIND = "insight"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request: ``row`` (or item) index and ``field``, when they apply."""
+
+    row: int | None
+    field: str | None
+    message: str
+
+
+class InvalidInput(ValueError):
+    """A request that is refused as a whole; nothing of it was recorded."""
+
+    status_code = 422
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(
+            "; ".join(p.message if p.field is None else f"{p.field}: {p.message}" for p in problems)
+        )
+        self.problems = list(problems)
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ModelHolder:
+    """The model scoring uses right now.
+
+    A swap is one reference assignment (atomic under the GIL): a request reads
+    ``current`` once and scores, records and answers with that same model, so its
+    response names the version it was scored with.
+    """
+
+    def __init__(self, model: ScoringModel) -> None:
+        self._model = model
+        self._swap_lock = threading.Lock()
+
+    @property
+    def current(self) -> ScoringModel:
+        return self._model
+
+    def __call__(self) -> ScoringModel:
+        return self._model
+
+    def swap(self, model: ScoringModel) -> ScoringModel:
+        """Install ``model``; returns the one it replaced."""
+        with self._swap_lock:
+            previous, self._model = self._model, model
+        return previous
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredBatch:
+    batch_id: str
+    model_name: str
+    model_version: str
+    # Per row, in request order: insight_id, the outputs by manifest name, anomaly, anomaly_kinds.
+    results: list[dict[str, Any]]
+    anomaly_counts: dict[str, int]
+
+    def response(self) -> dict[str, Any]:
+        return {"model": {"name": self.model_name, "version": self.model_version}, "results": self.results}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A request's rows scored by one model, not yet named nor recorded."""
+
+    model: ScoringModel
+    inputs: list[dict[str, float | str]]
+    outputs: list[dict[str, float]]
+    anomaly: list[bool]
+    anomaly_kinds: list[tuple[str, ...]]
+    context: list[dict[str, str]]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.outputs)
+
+    def anomaly_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for kinds in self.anomaly_kinds:
+            for kind in kinds:
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def build(self, batch_id: str, offset: int = 0) -> ScoredBatch:
+        """Name row ``i`` ``{batch_id}-{offset + i:05d}``; the wire records come from :meth:`records`."""
+        manifest = self.model.manifest
+        rows = zip(self.outputs, self.anomaly, self.anomaly_kinds, strict=True)
+        results = [
+            {
+                "insight_id": f"{batch_id}-{offset + index:05d}",
+                **outs,
+                "anomaly": flag,
+                "anomaly_kinds": kinds,
+            }
+            for index, (outs, flag, kinds) in enumerate(rows)
+        ]
+        return ScoredBatch(batch_id, manifest.name, manifest.version, results, self.anomaly_counts())
+
+    def records(self, site_id: str, scored_at: datetime, scored: ScoredBatch) -> list[bytes]:
+        """The insight wire records (edgeloop.domain.records format) of ``scored``, serialized."""
+        manifest = self.model.manifest
+        # The fields every record of the request shares, built once.
+        shared = {
+            "kind": INSIGHT_KIND,
+            "schema_version": SCHEMA_VERSION,
+            "site_id": site_id,
+            "scored_at": format_timestamp(scored_at),
+            "model": {"name": manifest.name, "version": manifest.version, "sha256": self.model.sha256},
+        }
+        dumps = orjson.dumps
+        return [
+            dumps(
+                {
+                    **shared,
+                    "insight_id": result["insight_id"],
+                    "inputs": inputs,
+                    "outputs": outs,
+                    "anomaly": flag,
+                    "anomaly_kinds": kinds,
+                    "context": context,
+                }
+            )
+            for result, inputs, outs, flag, kinds, context in zip(
+                scored.results,
+                self.inputs,
+                self.outputs,
+                self.anomaly,
+                self.anomaly_kinds,
+                self.context,
+                strict=True,
+            )
+        ]
+
+
+def rows_of(body: Any, max_rows: int) -> list[Any]:
+    """The ``rows`` of a decoded request body, or :class:`InvalidInput` saying what is wrong."""
+    if type(body) is not dict:
+        raise InvalidInput([Problem(None, None, 'body must be a JSON object {"rows": [...]}')])
+    unknown = [key for key in body if key != "rows"]
+    if unknown:
+        raise InvalidInput(
+            [Problem(None, str(key)[:64], "is not a known field (expected rows)") for key in unknown]
+        )
+    if "rows" not in body:
+        raise InvalidInput([Problem(None, "rows", "is missing")])
+    rows = body["rows"]
+    if type(rows) is not list:
+        raise InvalidInput([Problem(None, "rows", "must be a list of row objects")])
+    if not rows:
+        raise InvalidInput([Problem(None, "rows", "must hold at least one row")])
+    if len(rows) > max_rows:
+        raise InvalidInput([Problem(None, "rows", f"at most {max_rows} rows per request, got {len(rows)}")])
+    return rows
+
+
+class ScoringService:
+    def __init__(
+        self,
+        model: Callable[[], ScoringModel],
+        outbox: Outbox,
+        site_id: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        batch_ids: Callable[[], str] = new_batch_id,
+    ) -> None:
+        self._model = model
+        self._outbox = outbox
+        self._site_id = site_id
+        self._clock = clock
+        self._batch_ids = batch_ids
+
+    @property
+    def site_id(self) -> str:
+        return self._site_id
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def new_batch_id(self) -> str:
+        return self._batch_ids()
+
+    def evaluate(self, rows: Sequence[Any]) -> Evaluation:
+        """Validate and score rows (raises InvalidInput naming row and field); records nothing."""
+        model = self._model()  # read once: the whole request uses this model
+        manifest = model.manifest
+        try:
+            columns = validate_rows(manifest, rows)
+        except RowValidationError as exc:
+            problems = [Problem(e.row, e.field, e.message) for e in exc.errors]
+            if exc.total > len(exc.errors):
+                problems.append(
+                    Problem(None, None, f"{exc.total - len(exc.errors)} more problems not listed")
+                )
+            raise InvalidInput(problems) from None
+        outputs = model.predict(columns)
+        flags, kinds = detect_anomalies(manifest, outputs)
+        names = manifest.output_names
+        output_rows = [
+            dict(zip(names, values, strict=True))
+            for values in zip(*(outputs[name].tolist() for name in names), strict=True)
+        ]
+        return Evaluation(model, columns.input_dicts(), output_rows, flags.tolist(), kinds, columns.context)
+
+    def score(self, rows: Sequence[Any]) -> ScoredBatch:
+        """Score rows and commit their insights as one batch; raises InvalidInput or OutboxFull."""
+        evaluation = self.evaluate(rows)
+        scored_at = self._clock()
+        scored = evaluation.build(self._batch_ids())
+        self._outbox.append(
+            scored.batch_id, INSIGHT_KIND, evaluation.records(self._site_id, scored_at, scored)
+        )
+        return scored

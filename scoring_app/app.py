@@ -1,0 +1,65 @@
+"""The edge scoring app: ``create_app(settings=None)`` builds it; the lifespan wires the core.
+
+Run it with ``python -m scoring_app`` (uvicorn, settings host/port/workers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from edgeloop.config.scoring import ScoringSettings
+from edgeloop.scoring_bootstrap import build_scoring
+from scoring_app.auth import Guard
+from scoring_app.context import AppContext
+from scoring_app.errors import install_error_handlers
+from scoring_app.routes import api, health, metrics, web
+from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(settings: ScoringSettings | None = None) -> FastAPI:
+    settings = settings or ScoringSettings()
+    telemetry = ScoringMetrics()
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Loading the model and opening the outbox touch the disk: off the event loop.
+        components = await run_in_threadpool(build_scoring, settings)
+        telemetry.live.outbox_depth = components.outbox.depth
+        telemetry.live.outbox_capacity = components.outbox.capacity
+        telemetry.live.relay_stats = components.relay_metrics
+        app.state.ctx = AppContext(
+            settings=settings,
+            components=components,
+            guard=Guard(components.api_key, settings.form_open),
+            metrics=telemetry,
+            templates=templates,
+        )
+        try:
+            yield
+        finally:
+            await run_in_threadpool(components.close)
+
+    app = FastAPI(
+        title="Edgeloop edge scoring",
+        description="Scores machine readings with the site's model; every scoring is recorded as an insight.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app

@@ -1,0 +1,55 @@
+"""Who may score: API clients by ``X-API-Key``, the browser form by a same-origin session.
+
+The form must work without typing a key on the local default (``SCORING_FORM_OPEN``).
+``GET /`` sets an HttpOnly, SameSite=Strict cookie holding a random session id and
+renders a CSRF token = HMAC(form secret, session id) into the page. A form post is
+accepted only with both: another site cannot send the cookie (SameSite=Strict)
+nor read the token (same-origin policy), so it cannot score or send feedback in
+the user's name. The form secret is derived from the API key so every worker
+process agrees on it without sharing state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from starlette.requests import Request
+
+from scoring_app.errors import ApiError
+
+API_KEY_HEADER = "x-api-key"
+SESSION_COOKIE = "edgeloop_form"
+CSRF_FIELD = "csrf_token"
+
+
+class Guard:
+    def __init__(self, api_key: str, form_open: bool) -> None:
+        self._api_key = api_key.encode()
+        self.form_open = form_open
+        self._form_secret = hmac.new(self._api_key, b"edgeloop scoring form session", hashlib.sha256).digest()
+
+    def check_api_key(self, request: Request) -> None:
+        provided = request.headers.get(API_KEY_HEADER)
+        if provided is None:
+            raise ApiError(401, "missing X-API-Key header", {"WWW-Authenticate": "X-API-Key"})
+        if not hmac.compare_digest(provided.encode(), self._api_key):
+            raise ApiError(401, "invalid API key", {"WWW-Authenticate": "X-API-Key"})
+
+    @staticmethod
+    def new_session_id() -> str:
+        return secrets.token_urlsafe(24)
+
+    def csrf_token(self, session_id: str) -> str:
+        return hmac.new(self._form_secret, session_id.encode(), hashlib.sha256).hexdigest()
+
+    def check_form(self, request: Request, csrf_token: str | None) -> None:
+        """A form post: needs the form to be open, the session cookie and its CSRF token."""
+        if not self.form_open:
+            raise ApiError(403, "the web form is closed on this site (SCORING_FORM_OPEN=false); use the API")
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if not session_id or not csrf_token:
+            raise ApiError(403, "form session missing or expired: reload the page")
+        if not hmac.compare_digest(self.csrf_token(session_id).encode(), csrf_token.encode()):
+            raise ApiError(403, "form session token does not match: reload the page")

@@ -1,0 +1,27 @@
+"""What the routes need, built once per process by the lifespan and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from edgeloop.config.scoring import ScoringSettings
+from edgeloop.scoring_bootstrap import ScoringComponents
+from scoring_app.auth import Guard
+from scoring_app.telemetry import ScoringMetrics
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: ScoringSettings
+    components: ScoringComponents
+    guard: Guard
+    metrics: ScoringMetrics
+    templates: Jinja2Templates
+
+
+def context_of(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,62 @@
+"""Liveness and readiness probes (Kubernetes style)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from scoring_app.context import AppContext, context_of
+from scoring_app.errors import json_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Alive")
+async def healthz() -> Response:
+    return json_response({"status": "alive"})
+
+
+def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
+    components = ctx.components
+    manifest = components.model.current.manifest
+    path = ctx.settings.outbox_path
+    depth, capacity = components.outbox.depth(), components.outbox.capacity()
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    checks: dict[str, object] = {
+        "model": {"ok": True, "name": manifest.name, "version": manifest.version},
+        "outbox": {
+            "ok": writable and depth < capacity,
+            "writable": writable,
+            "depth": depth,
+            "capacity": capacity,
+            "full": depth >= capacity,
+        },
+        # Informational: scoring goes on while the uplink is down (the outbox holds the backlog).
+        "relay": {
+            "enabled": ctx.settings.relay_enabled,
+            "consecutive_errors": components.relay_stats.consecutive_errors,
+            "last_error": components.relay_stats.last_error,
+        },
+    }
+    return writable and depth < capacity, checks
+
+
+@router.get("/readyz", summary="Ready to score: model loaded, outbox writable and not full")
+async def readyz(request: Request) -> Response:
+    ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+    if ctx is None:
+        return json_response({"status": "starting", "detail": "model not loaded yet"}, 503)
+    ready, checks = await run_in_threadpool(_readiness, context_of(request))
+    if not ready:
+        problems = []
+        outbox = checks["outbox"]
+        assert isinstance(outbox, dict)
+        if outbox["full"]:
+            problems.append(f"outbox full ({outbox['depth']} of {outbox['capacity']} records)")
+        if not outbox["writable"]:
+            problems.append(f"outbox file {ctx.settings.outbox_path} is not writable")
+        return json_response({"status": "not ready", "detail": "; ".join(problems), "checks": checks}, 503)
+    return json_response({"status": "ready", "checks": checks})

@@ -1,0 +1,230 @@
+"""The browser form: server-rendered from the model manifest, posts to same-origin form routes.
+
+Form routes are guarded by the session cookie + CSRF token issued by ``GET /``
+(see scoring_app.auth); they score and record exactly like the API.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from edgeloop.domain.manifest import ModelManifest
+from edgeloop.domain.records import ON_SITE_CONTEXT_FIELDS
+from edgeloop.ports import OutboxFull
+from edgeloop.service_layer.feedback import RecentScoring, recent_scorings
+from edgeloop.service_layer.scoring import InvalidInput, ScoredBatch
+from scoring_app.auth import CSRF_FIELD, SESSION_COOKIE
+from scoring_app.committing import score_rows
+from scoring_app.context import AppContext, context_of
+from scoring_app.errors import ApiError
+
+router = APIRouter(include_in_schema=False)
+
+MAX_FORM_BYTES = 64 * 1024
+CONTEXT_LABELS = {"product_id": "Product ID", "operator": "Operator", "notes": "Notes"}
+ANOMALY_REASONS = {
+    "high_risk": "high failure risk",
+    "out_of_distribution": "unusual reading (unlike the training data)",
+    "invalid_output": "model produced an invalid value",
+}
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    unit: str
+    type: str
+    min: float | None
+    max: float | None
+    categories: tuple[str, ...]
+
+
+def _fields(manifest: ModelManifest) -> list[FormField]:
+    return [
+        FormField(
+            spec.name,
+            spec.description or spec.name.replace("_", " ").capitalize(),
+            spec.unit,
+            spec.type,
+            spec.min,
+            spec.max,
+            spec.categories or (),
+        )
+        for spec in manifest.inputs
+    ]
+
+
+def _percent(value: object) -> str:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f"{value * 100:.1f} %"
+    return "—"
+
+
+def _reasons(kinds: list[str] | tuple[str, ...]) -> list[str]:
+    return [ANOMALY_REASONS.get(kind, kind) for kind in kinds]
+
+
+def _recent_rows(ctx: AppContext, manifest: ModelManifest) -> list[dict[str, Any]]:
+    scorings: list[RecentScoring] = recent_scorings(ctx.components.outbox, ctx.settings.recent_limit)
+    return [
+        {
+            "insight_id": s.insight_id,
+            "scored_at": s.scored_at[:19].replace("T", " "),
+            "product_id": s.context.get("product_id"),
+            "risk_percent": _percent(s.outputs.get(manifest.risk_output)),
+            "anomaly": s.anomaly,
+            "reasons": _reasons(s.anomaly_kinds),
+            "model_version": s.model_version,
+            "feedback": s.feedback,
+        }
+        for s in scorings
+    ]
+
+
+async def _render(
+    request: Request,
+    ctx: AppContext,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    general_error: str | None = None,
+    result: dict[str, Any] | None = None,
+    flash: str | None = None,
+) -> Response:
+    manifest = ctx.components.model.current.manifest
+    session_id = request.cookies.get(SESSION_COOKIE) or ctx.guard.new_session_id()
+    recent = await run_in_threadpool(_recent_rows, ctx, manifest) if ctx.guard.form_open else []
+    response = ctx.templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "site_id": ctx.settings.site_id,
+            "model": {"name": manifest.name, "version": manifest.version},
+            "form_open": ctx.guard.form_open,
+            "fields": _fields(manifest),
+            "context_fields": [(name, CONTEXT_LABELS[name]) for name in ON_SITE_CONTEXT_FIELDS],
+            "csrf_token": ctx.guard.csrf_token(session_id),
+            "values": values or {},
+            "errors": errors or {},
+            "general_error": general_error,
+            "result": result,
+            "recent": recent,
+            "flash": flash,
+        },
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if request.cookies.get(SESSION_COOKIE) != session_id:
+        response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.get("/", name="form_page")
+async def form_page(request: Request) -> Response:
+    ctx = context_of(request)
+    flash = None
+    recorded, label = request.query_params.get("recorded"), request.query_params.get("label")
+    if recorded and label in ("0", "1"):
+        flash = f"Thank you: insight {recorded} recorded as {'failed' if label == '1' else 'did not fail'}."
+    return await _render(request, ctx, flash=flash)
+
+
+async def _read_form(request: Request, ctx: AppContext) -> FormData:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise ApiError(413, f"form larger than {MAX_FORM_BYTES} bytes")
+    form = await request.form(max_files=0, max_fields=100)
+    csrf = form.get(CSRF_FIELD)
+    ctx.guard.check_form(request, csrf if isinstance(csrf, str) else None)
+    return form
+
+
+def _row_from_form(
+    manifest: ModelManifest, form: FormData
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The row to score, the raw values (to refill the form) and per-field parse errors."""
+    row: dict[str, Any] = {}
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for spec in manifest.inputs:
+        raw = form.get(spec.name)
+        text = raw.strip() if isinstance(raw, str) else ""
+        values[spec.name] = text
+        if not text:
+            errors[spec.name] = "is required"
+        elif spec.type == "number":
+            try:
+                row[spec.name] = float(text)
+            except ValueError:
+                errors[spec.name] = f"must be a number, got {text[:20]!r}"
+        else:
+            row[spec.name] = text
+    for name in ON_SITE_CONTEXT_FIELDS:
+        raw = form.get(name)
+        text = raw.strip() if isinstance(raw, str) else ""
+        values[name] = text
+        if text:
+            row[name] = text
+    return row, values, errors
+
+
+@router.post("/form/score", name="form_score")
+async def form_score(request: Request) -> Response:
+    ctx = context_of(request)
+    form = await _read_form(request, ctx)
+    manifest = ctx.components.model.current.manifest
+    row, values, errors = _row_from_form(manifest, form)
+    if errors:
+        return await _render(request, ctx, status_code=422, values=values, errors=errors)
+    try:
+        scored: ScoredBatch = await score_rows(ctx, [row])
+    except InvalidInput as exc:
+        for problem in exc.problems:
+            errors.setdefault(problem.field or "form", problem.message)
+        return await _render(
+            request, ctx, status_code=422, values=values, errors=errors, general_error=errors.get("form")
+        )
+    except ApiError as exc:
+        return await _render(request, ctx, status_code=exc.status_code, values=values, general_error=str(exc))
+    first = scored.results[0]
+    result = {
+        "insight_id": first["insight_id"],
+        "risk_percent": _percent(first.get(manifest.risk_output)),
+        "anomaly": first["anomaly"],
+        "reasons": _reasons(first["anomaly_kinds"]),
+        "model_name": scored.model_name,
+        "model_version": scored.model_version,
+    }
+    return await _render(request, ctx, values=values, result=result)
+
+
+@router.post("/form/feedback", name="form_feedback")
+async def form_feedback(request: Request) -> Response:
+    ctx = context_of(request)
+    form = await _read_form(request, ctx)
+    insight_id, label = form.get("insight_id"), form.get("label")
+    if label not in ("0", "1") or not isinstance(insight_id, str):
+        return await _render(request, ctx, status_code=422, general_error="choose failed or did not fail")
+    body = {"items": [{"insight_id": insight_id, "label": int(label)}]}
+    try:
+        receipt = await run_in_threadpool(ctx.components.feedback.record, body)
+    except InvalidInput as exc:
+        message = "; ".join(problem.message for problem in exc.problems)
+        return await _render(request, ctx, status_code=exc.status_code, general_error=message)
+    except OutboxFull:
+        return await _render(
+            request, ctx, status_code=503, general_error="the outbox is full; try again later"
+        )
+    ctx.metrics.feedback_items.inc(len(receipt.feedback_ids))
+    # Post/redirect/get: a reload does not send the feedback twice.
+    url = request.url_for("form_page").include_query_params(recorded=insight_id, label=label)
+    return RedirectResponse(str(url), status_code=303)
