@@ -8,7 +8,7 @@ Documents in a site's partition:
 * hourly counters per (hour, model), written in the *same transactional batch* as
   the insights they count, conditional on the etags read before, so counts and
   documents never disagree; a redelivered record changes nothing and writes nothing;
-* one ``site`` marker, so the app can list sites without a cross-partition DISTINCT.
+* one ``site`` marker (plain upsert), so the app lists sites without a cross-partition DISTINCT.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 INSIGHT, PENDING, HOURLY, SITE = "insight", "pending_feedback", "hourly", "site"
 SITE_DOC_ID = "_site"
-IDS_PER_BATCH = 32  # + at most 2 counters each + the site marker stays under the 100-operation limit
+IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100-operation limit
 RACE_STATUSES = frozenset({409, 412})
 
 Doc = dict[str, Any]
@@ -155,11 +155,15 @@ class CosmosInsightStore:
             operations += _write_if_changed(old_doc, _counter_doc(key, _counts(old_doc) + change))
         if not operations:
             return  # a redelivery: everything is already there
+        self._mark_site(site)
+        self._container.execute_item_batch(operations, partition_key=site)
+
+    def _mark_site(self, site: str) -> None:
+        """The site marker, upserted once per site and process (idempotent, so no batch needed)."""
         if site not in self._known_sites:
             marker = {"id": SITE_DOC_ID, "site_id": site, "doc_type": SITE, "ttl": -1}
-            operations.append(("upsert", (marker,), {}))
-        self._container.execute_item_batch(operations, partition_key=site)
-        self._known_sites.add(site)
+            self._container.upsert_item(marker)
+            self._known_sites.add(site)
 
     def _read_ids(self, site: str, ids: Sequence[str]) -> dict[str, Doc]:
         if not ids:
