@@ -1,0 +1,120 @@
+"""The Power BI feed: one claim-check event in, that blob's rows pushed to the report dataset.
+
+Per event (topic ``insights``, subscription ``powerbi``): read the compliant
+blob (gzipped JSON Lines of wire records), turn every record into rows
+(edgeloop.domain.powerbi_schema; a bad record fails the event before anything
+is pushed), then push each table's rows in chunks of at most 10,000, in order.
+
+Exactly-once, honestly: the ledger records a chunk only after the sink accepted
+it (HTTP 200), keyed by blob, table and chunk index, and a redelivered event
+resumes after the last recorded chunk, so redelivery never pushes a recorded
+chunk again. A crash (or a lost 200) between the push and the mark means that
+one chunk is pushed again on redelivery: at most one duplicated chunk per
+failure. Power BI push datasets have no upsert, so rows carry ``insight_id`` /
+``feedback_id``; reports count distinct ids to be exact.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import orjson
+
+from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds, rows_for_records
+from edgeloop.domain.records import RecordError
+from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
+
+logger = logging.getLogger(__name__)
+
+FED_CONTAINER = "compliant"  # the anomalies container holds copies of compliant insights
+
+
+class FeedError(ValueError):
+    """An event or blob the feed cannot use; names what is wrong. Retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    source: str
+    records: int
+    pushed_rows: dict[str, int]  # table -> rows pushed by this call
+    pushed_chunks: int
+    skipped_chunks: int  # recorded by an earlier delivery
+    ignored: bool = False
+
+
+def parse_event(body: bytes | str | Mapping[str, Any]) -> BlobWrittenEvent:
+    """The event from a message body (the JSON of ``dataclasses.asdict(event)``)."""
+    if isinstance(body, bytes | str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise FeedError(f"event: body is not JSON ({exc})") from None
+    if not isinstance(body, Mapping):
+        raise FeedError("event: body must be a JSON object")
+    values: dict[str, Any] = {}
+    for f in fields(BlobWrittenEvent):
+        value = body.get(f.name)
+        expected = int if f.type in ("int", int) else str
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise FeedError(f"event.{f.name}: expected {expected.__name__}, got {value!r}")
+        values[f.name] = value
+    return BlobWrittenEvent(**values)
+
+
+def read_jsonl_gz(data: bytes, source: str) -> list[Any]:
+    try:
+        text = gzip.decompress(data)
+    except (OSError, EOFError) as exc:
+        raise FeedError(f"{source}: not a gzip stream ({exc})") from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise FeedError(f"{source}: line {number} is not JSON ({exc})") from None
+    return records
+
+
+class PowerBIFeed:
+    def __init__(
+        self, blobs: BlobStore, sink: RowSink, ledger: DeliveryLedger, rows_per_push: int = MAX_ROWS_PER_POST
+    ) -> None:
+        if not 1 <= rows_per_push <= MAX_ROWS_PER_POST:
+            raise ValueError(f"rows_per_push must be 1..{MAX_ROWS_PER_POST}")
+        self._blobs = blobs
+        self._sink = sink
+        self._ledger = ledger
+        self._rows_per_push = rows_per_push
+
+    def deliver(self, event: BlobWrittenEvent) -> FeedResult:
+        source = f"{event.container}/{event.blob_name}"
+        if event.container != FED_CONTAINER:
+            logger.info("ignoring %s: only %s blobs feed Power BI", source, FED_CONTAINER)
+            return FeedResult(source, 0, {}, 0, 0, ignored=True)
+        records = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
+        try:
+            tables = rows_for_records(records)
+        except RecordError as exc:
+            raise FeedError(f"{source}: {exc}") from None
+        pushed: dict[str, int] = {}
+        pushed_chunks = skipped = 0
+        for table, rows in tables.items():
+            done_chunks, done_rows = self._ledger.delivered(source, table)
+            skipped += done_chunks
+            for offset, (start, end) in enumerate(chunk_bounds(len(rows), done_rows, self._rows_per_push)):
+                self._sink.push_rows(table, rows[start:end])
+                self._ledger.mark_delivered(source, table, done_chunks + offset, start, end)
+                pushed[table] = pushed.get(table, 0) + end - start
+                pushed_chunks += 1
+        logger.info(
+            "%s: %d records, pushed %s in %d chunks, %d chunks already delivered",
+            source, len(records), pushed, pushed_chunks, skipped,
+        )  # fmt: skip
+        return FeedResult(source, len(records), pushed, pushed_chunks, skipped)
