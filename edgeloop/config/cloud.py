@@ -1,0 +1,78 @@
+"""Settings of the cloud's global insight store, its ingest function and the global app.
+
+Names (environment first, then local.settings.json ``Values``):
+
+* ``CLOUD_STORE``: ``sqlite`` (local default, ``CLOUD_SQLITE_PATH``) or ``cosmos``;
+* ``COSMOS_ENDPOINT``, ``COSMOS_KEY`` (absent: managed identity through
+  azure-identity), ``COSMOS_DATABASE``, ``COSMOS_CONTAINER``, ``COSMOS_TTL_SECONDS``
+  (insight documents expire; counters stay), ``COSMOS_MAX_CONCURRENCY``,
+  ``COSMOS_RETRY_TOTAL`` / ``COSMOS_RETRY_BACKOFF_MAX`` (the SDK's 429 retries),
+  ``COSMOS_CREATE_CONTAINER`` (create database and container if absent);
+* ``CloudStorage``: the cloud storage account the compliant blobs are read from;
+* ``GLOBAL_APP_HOST`` / ``GLOBAL_APP_PORT``: where ``python -m global_app`` listens;
+* ``GLOBAL_APP_AUTH``: ``open`` (local default, marked on every page) or ``entra``
+  (an Entra ID bearer token, validated against ``ENTRA_TENANT_ID``'s signing
+  keys for audience ``ENTRA_AUDIENCE``; ``ENTRA_JWKS_URL`` overrides the key URL).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from edgeloop.config.base import EdgeloopSettings
+from edgeloop.local.azurite import connection_string
+
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+
+
+def local_cloud_storage() -> SecretStr:
+    """The ``cloud`` account of the local Azurite on its standard ports (a public dev key)."""
+    return SecretStr(connection_string("cloud", "127.0.0.1", 10000, 10001, 10002))
+
+
+class CloudSettings(EdgeloopSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    store: Literal["sqlite", "cosmos"] = Field(default="sqlite", alias="CLOUD_STORE")
+    sqlite_path: Path = Field(default=Path("var/cloud/global.sqlite3"), alias="CLOUD_SQLITE_PATH")
+
+    cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT")
+    cosmos_key: SecretStr | None = Field(default=None, alias="COSMOS_KEY")
+    cosmos_database: str = Field(default="edgeloop", min_length=1, alias="COSMOS_DATABASE")
+    cosmos_container: str = Field(default="insights", min_length=1, alias="COSMOS_CONTAINER")
+    cosmos_ttl_seconds: int | None = Field(default=None, ge=1, alias="COSMOS_TTL_SECONDS")
+    cosmos_max_concurrency: int = Field(default=4, ge=1, le=64, alias="COSMOS_MAX_CONCURRENCY")
+    cosmos_retry_total: int = Field(default=9, ge=0, le=100, alias="COSMOS_RETRY_TOTAL")
+    cosmos_retry_backoff_max_s: int = Field(default=30, ge=1, le=600, alias="COSMOS_RETRY_BACKOFF_MAX")
+    cosmos_create_container: bool = Field(default=False, alias="COSMOS_CREATE_CONTAINER")
+
+    cloud_storage: SecretStr = Field(default_factory=local_cloud_storage, alias="CloudStorage")
+
+    app_host: str = Field(default="127.0.0.1", alias="GLOBAL_APP_HOST")
+    app_port: int = Field(default=8001, ge=1, le=65535, alias="GLOBAL_APP_PORT")
+    app_auth: Literal["open", "entra"] = Field(default="open", alias="GLOBAL_APP_AUTH")
+    entra_tenant_id: str | None = Field(default=None, alias="ENTRA_TENANT_ID")
+    entra_audience: str | None = Field(default=None, alias="ENTRA_AUDIENCE")
+    entra_jwks_url: str | None = Field(default=None, alias="ENTRA_JWKS_URL")
+
+    @model_validator(mode="after")
+    def _complete(self) -> CloudSettings:
+        if self.store == "cosmos" and not self.cosmos_endpoint:
+            raise ValueError("COSMOS_ENDPOINT: required when CLOUD_STORE=cosmos")
+        if self.app_auth == "entra" and not (self.entra_tenant_id and self.entra_audience):
+            raise ValueError("ENTRA_TENANT_ID and ENTRA_AUDIENCE: required when GLOBAL_APP_AUTH=entra")
+        return self
+
+    @property
+    def entra_issuers(self) -> tuple[str, ...]:
+        """Entra ID v2 and v1 token issuers of the tenant."""
+        tenant = self.entra_tenant_id
+        return (f"{ENTRA_AUTHORITY}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/")
+
+    @property
+    def entra_keys_url(self) -> str:
+        return self.entra_jwks_url or f"{ENTRA_AUTHORITY}/{self.entra_tenant_id}/discovery/v2.0/keys"

@@ -1,0 +1,47 @@
+"""Cloud blueprint: ``ingest_insights`` upserts each compliant blob's records into the global store.
+
+Trigger: topic ``insights``, subscription ``global`` (locally the queue
+``insights-global``, see docs/functions-host.md). Thin: parse the claim-check
+event, hand it to the use case (edgeloop.service_layer.ingest). Any error
+propagates, so Service Bus redelivers the message and, after its max delivery
+count, dead-letters it; the store's upsert is idempotent, so redelivery is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import azure.functions as func
+
+from edgeloop.service_layer.ingest import InsightIngest, event_from_body
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
+
+_lock = threading.Lock()
+_ingest: InsightIngest | None = None
+
+
+def insight_ingest() -> InsightIngest:
+    """Composed from settings on first use, then cached for the process (never at import)."""
+    global _ingest
+    with _lock:
+        if _ingest is None:
+            from edgeloop.cloud_bootstrap import build_ingest
+
+            _ingest = build_ingest()
+        return _ingest
+
+
+def override_insight_ingest(ingest: InsightIngest | None) -> None:
+    """Use ``ingest`` from now on; ``None`` makes the next call compose from settings again."""
+    global _ingest
+    with _lock:
+        _ingest = ingest
+
+
+@bp.function_name("ingest_insights")
+@bp.service_bus_topic_trigger(
+    arg_name="message", topic_name="insights", subscription_name="global", connection="ServiceBusConnection"
+)
+def ingest_insights(message: func.ServiceBusMessage) -> None:
+    insight_ingest().ingest(event_from_body(message.get_body()))
