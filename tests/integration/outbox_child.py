@@ -1,0 +1,65 @@
+"""Child processes for the outbox tests (run as a script, never imported by pytest).
+
+outbox_child.py append OUTBOX CAPACITY RECORDS_PER_BATCH
+    append batches until killed or the outbox is full; print each batch id
+    once its append has returned, then "full" when OutboxFull stops it.
+outbox_child.py relay OUTBOX CONNECTION_STRING QUEUE BATCH_LIMIT DEADLINE_SECONDS
+    relay until the outbox is empty; print the records this process sent.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.adapters.storage_queue import StorageQueueSender
+from edgeloop.ports import OutboxFull
+from edgeloop.service_layer.relay import OutboxRelay
+
+
+def batch_records(batch_id: str, count: int) -> list[bytes]:
+    return [orjson.dumps({"insight_id": f"{batch_id}-{i:05d}", "risk": i / count}) for i in range(count)]
+
+
+def append(path: Path, capacity: int, per_batch: int) -> None:
+    outbox = SqliteOutbox(path, capacity)
+    while True:
+        batch_id = uuid.uuid4().hex
+        try:
+            outbox.append(batch_id, "insight", batch_records(batch_id, per_batch))
+        except OutboxFull:
+            print("full", flush=True)
+            return
+        print(batch_id, flush=True)
+
+
+def relay(path: Path, connection_string: str, queue: str, batch_limit: int, deadline_seconds: float) -> None:
+    outbox = SqliteOutbox(path, capacity=1)  # capacity only limits appends
+    sender = StorageQueueSender(connection_string, queue)
+    relay = OutboxRelay(outbox, sender, batch_limit=batch_limit)
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_wait": 0.02})
+    runner.start()
+    deadline = time.monotonic() + deadline_seconds
+    while outbox.depth() > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling the other process's progress; bounded by the deadline
+    stop.set()
+    relay.wake()
+    runner.join(30)
+    print(relay.stats.sent_records, flush=True)
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "append":
+        append(Path(args[0]), int(args[1]), int(args[2]))
+    elif command == "relay":
+        relay(Path(args[0]), args[1], args[2], int(args[3]), float(args[4]))
+    else:
+        raise SystemExit(f"unknown command {command!r}")

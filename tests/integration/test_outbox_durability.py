@@ -1,0 +1,103 @@
+"""The outbox across processes: kill -9 loses no acknowledged append; capacity holds for all."""
+
+from __future__ import annotations
+
+import selectors
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+
+CHILD = Path(__file__).with_name("outbox_child.py")
+
+
+def start_appender(path: Path, capacity: int, per_batch: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), "append", str(path), str(capacity), str(per_batch)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_lines_until(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
+    """Lines the child printed, until ``count`` of them or the timeout."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while len(lines) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"child printed {len(lines)} of {count} lines within {timeout}s")
+            if selector.select(left):
+                line = process.stdout.readline()
+                if not line:
+                    break
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.slow
+def test_every_append_that_returned_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    child = start_appender(path, capacity=10_000_000, per_batch=1000)
+    try:
+        printed = read_lines_until(child, 40, timeout=120)
+        child.send_signal(signal.SIGKILL)  # mid-stream: it is appending the next batch
+        rest, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    printed += [line for line in rest.splitlines() if line]
+    assert child.returncode == -signal.SIGKILL
+    assert len(printed) >= 40
+
+    outbox = SqliteOutbox(path, capacity=10_000_000)
+    try:
+        for batch_id in printed:
+            assert outbox.has_record(batch_id, 999), batch_id
+        claimed = {batch.batch_id: batch.records for batch in outbox.claim(10_000_000, 60)}
+        assert set(printed) <= set(claimed)
+        assert len(claimed) - len(printed) <= 1  # at most the append whose print never happened
+        for batch_id in printed:
+            ids = [orjson.loads(record)["insight_id"] for record in claimed[batch_id]]
+            assert ids == [f"{batch_id}-{i:05d}" for i in range(1000)]
+        assert outbox.depth() == 1000 * len(claimed)
+    finally:
+        outbox.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.slow
+def test_capacity_holds_when_several_processes_append(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    SqliteOutbox(path, capacity=3000).close()  # create the file first, as a deployment would
+    children = [start_appender(path, capacity=3000, per_batch=10) for _ in range(3)]
+    accepted: list[str] = []
+    try:
+        for child in children:
+            out, _ = child.communicate(timeout=120)
+            lines = out.splitlines()
+            assert lines[-1] == "full"
+            accepted += lines[:-1]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+
+    outbox = SqliteOutbox(path, capacity=3000)
+    try:
+        assert len(accepted) == 300  # all three stopped at exactly the shared capacity
+        assert outbox.depth() == 3000
+        assert all(outbox.has_record(batch_id, 9) for batch_id in accepted)
+    finally:
+        outbox.close()
