@@ -49,3 +49,27 @@ def feedback(
         label=label,
         recorded_at=at or of.scored_at + timedelta(minutes=5),
     )
+
+
+def seed_sites(sites: int = 3, hours: int = 6, per_hour: int = 10) -> list[InsightRecord | FeedbackRecord]:
+    """A small multi-site history: site i has an anomaly rate of about (i+1)/10, some feedback."""
+    records: list[InsightRecord | FeedbackRecord] = []
+    for s in range(sites):
+        batch = new_batch_id()
+        for h in range(hours):
+            for n in range(per_hour):
+                row = h * per_hour + n
+                anomalous = n < s + 1
+                record = insight(
+                    f"site-{s}",
+                    row=row,
+                    batch=batch,
+                    at=T0 + timedelta(hours=h, minutes=n),
+                    anomaly=anomalous,
+                    risk=0.9 if anomalous else 0.1,
+                    version="1.0.0" if h < hours // 2 else "1.1.0",
+                )
+                records.append(record)
+                if n == 0:
+                    records.append(feedback(record, 1))
+    return records

@@ -1,0 +1,68 @@
+"""Read-side use cases of the global app: the summary and the dashboard, from the store port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edgeloop.domain.insights_view import (
+    HourlyRate,
+    InsightQuery,
+    SiteStats,
+    StoredInsight,
+    hour_range,
+    hour_start,
+    overall_stats,
+)
+from edgeloop.ports import InsightStore
+
+CHART_HOURS = 48
+LATEST_ANOMALIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    start: datetime | None  # the range actually counted: whole hours
+    end: datetime | None
+    sites: list[SiteStats]
+    overall: SiteStats
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    summary: Summary
+    rates: list[HourlyRate]  # the chart's hours
+    chart_start: datetime | None
+    chart_end: datetime | None
+    latest_anomalies: tuple[StoredInsight, ...]
+
+
+def summary(store: InsightStore, start: datetime | None, end: datetime | None) -> Summary:
+    first, last = hour_range(start, end)
+    sites = store.site_stats(start, end)
+    return Summary(
+        hour_start(first) if first else None,
+        hour_start(last) if last else None,
+        sites,
+        overall_stats(sites),
+    )
+
+
+def dashboard(
+    store: InsightStore,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    chart_hours: int = CHART_HOURS,
+    latest: int = LATEST_ANOMALIES,
+) -> Dashboard:
+    """Without a range, the chart shows the last ``chart_hours`` hours that have data."""
+    rates = store.hourly_rates(start, end)
+    chart_start, chart_end = start, end
+    if rates and start is None:
+        newest = max(rate.hour for rate in rates)
+        chart_end = end or newest + timedelta(hours=1)
+        chart_start = chart_end - timedelta(hours=chart_hours)
+        rates = [rate for rate in rates if rate.hour >= chart_start]
+    anomalies = store.query(InsightQuery(start=start, end=end, anomalies_only=True, limit=latest))
+    return Dashboard(summary(store, start, end), rates, chart_start, chart_end, anomalies.items)
