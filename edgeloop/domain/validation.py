@@ -45,8 +45,8 @@ class RowValidationError(ValueError):
     def __init__(self, errors: list[RowError], total: int | None = None) -> None:
         self.errors = errors
         self.total = len(errors) if total is None else total
-        more = f" (+{self.total - len(errors)} more)" if self.total > len(errors) else ""
-        super().__init__("; ".join(str(error) for error in errors[:3]) + more)
+        summary = "; ".join(str(error) for error in errors[:3])
+        super().__init__(summary + (f" ({self.total} errors)" if self.total > 3 else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,10 @@ class FeatureColumns:
 
     def row_inputs(self, row: int) -> dict[str, float | str]:
         names = self.feature_names or (*self.numeric, *self.categorical)
-        return {name: self.column(name)[row].item() for name in names}
+        values = {name: self.column(name)[row] for name in names}
+        return {
+            name: value.item() if isinstance(value, np.generic) else value for name, value in values.items()
+        }
 
 
 def validate_rows(
