@@ -1,0 +1,17 @@
+"""Fixtures of the infrastructure tests (helpers: infra_helpers.py)."""
+
+from __future__ import annotations
+
+import pytest
+from infra_helpers import KUSTOMIZATIONS, Manifest, kustomize_build
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, list[Manifest]]:
+    """``kubectl kustomize`` output of the base and of the example site overlay."""
+    return {name: kustomize_build(path) for name, path in KUSTOMIZATIONS.items()}
+
+
+@pytest.fixture(scope="session")
+def site(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
+    return rendered["example-site"]
