@@ -238,9 +238,10 @@ class PolicyEngine:
 
     def _check_record_rules(self, record: Mapping[str, Any]) -> None:
         rules = self.policy.record_rules
-        if rules.keep_kinds is not None and record.get("kind") not in rules.keep_kinds:
-            raise PolicyViolation("keep_kinds", f"record kind {record.get('kind')!r} is not kept")
-        if record.get("site_id") in rules.exclude_sites:
+        kind, site = record.get("kind"), record.get("site_id")
+        if rules.keep_kinds is not None and (not isinstance(kind, str) or kind not in rules.keep_kinds):
+            raise PolicyViolation("keep_kinds", f"record kind {kind!r} is not kept")
+        if isinstance(site, str) and site in rules.exclude_sites:
             raise PolicyViolation("exclude_sites", "the record's site is excluded")
         for requirement in rules.require:
             if _value_at(record, requirement.path) != requirement.equals:
