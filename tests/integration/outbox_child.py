@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox, Synchronous
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.relay import OutboxRelay
@@ -27,8 +27,8 @@ def batch_records(batch_id: str, count: int) -> list[bytes]:
     return [orjson.dumps({"insight_id": f"{batch_id}-{i:05d}", "risk": i / count}) for i in range(count)]
 
 
-def append(path: Path, capacity: int, per_batch: int) -> None:
-    outbox = SqliteOutbox(path, capacity)
+def append(path: Path, capacity: int, per_batch: int, synchronous: Synchronous) -> None:
+    outbox = SqliteOutbox(path, capacity, synchronous=synchronous)
     while True:
         batch_id = uuid.uuid4().hex
         try:
@@ -58,7 +58,8 @@ def relay(path: Path, connection_string: str, queue: str, batch_limit: int, dead
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "append":
-        append(Path(args[0]), int(args[1]), int(args[2]))
+        synchronous: Synchronous = "NORMAL" if args[3:] == ["NORMAL"] else "FULL"
+        append(Path(args[0]), int(args[1]), int(args[2]), synchronous)
     elif command == "relay":
         relay(Path(args[0]), args[1], args[2], int(args[3]), float(args[4]))
     else:

@@ -18,9 +18,11 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 CHILD = Path(__file__).with_name("outbox_child.py")
 
 
-def start_appender(path: Path, capacity: int, per_batch: int) -> subprocess.Popen[str]:
+def start_appender(
+    path: Path, capacity: int, per_batch: int, synchronous: str = "FULL"
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(CHILD), "append", str(path), str(capacity), str(per_batch)],
+        [sys.executable, str(CHILD), "append", str(path), str(capacity), str(per_batch), synchronous],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -46,9 +48,10 @@ def read_lines_until(process: subprocess.Popen[str], count: int, timeout: float)
 
 
 @pytest.mark.slow
-def test_every_append_that_returned_survives_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous: str) -> None:
     path = tmp_path / "outbox.db"
-    child = start_appender(path, capacity=10_000_000, per_batch=1000)
+    child = start_appender(path, capacity=10_000_000, per_batch=1000, synchronous=synchronous)
     try:
         printed = read_lines_until(child, 40, timeout=120)
         child.send_signal(signal.SIGKILL)  # mid-stream: it is appending the next batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import uuid
@@ -13,6 +14,7 @@ import orjson
 import pytest
 
 from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
+from edgeloop.domain.packing import MAX_PACKED_BYTES, pack_records
 from edgeloop.ports import Outbox, OutboxFull, OutboxReader
 
 
@@ -287,3 +289,23 @@ def test_invalid_construction_is_refused(tmp_path: Path) -> None:
         SqliteOutbox(tmp_path / "o.db", capacity=0)
     with pytest.raises(ValueError, match="retention"):
         SqliteOutbox(tmp_path / "o.db", capacity=1, retention=timedelta(seconds=-1))
+
+
+def test_the_largest_accepted_record_fits_one_queue_message_even_incompressible(outbox: SqliteOutbox) -> None:
+    noise = bytes(byte for byte in random.randbytes(MAX_RECORD_BYTES * 2) if byte != 0x0A)[:MAX_RECORD_BYTES]
+    batch = new_id()
+    outbox.append(batch, "insight", [noise])
+    (claimed,) = outbox.claim(10, 60)
+    ((body, count),) = pack_records(list(claimed.records))
+    assert count == 1
+    assert len(body) <= MAX_PACKED_BYTES
+
+
+def test_synchronous_mode_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="synchronous"):
+        SqliteOutbox(tmp_path / "o.db", capacity=1, synchronous="OFF")  # type: ignore[arg-type]
+    relaxed = SqliteOutbox(tmp_path / "o.db", capacity=10, synchronous="NORMAL")
+    batch = new_id()
+    relaxed.append(batch, "insight", records(batch, 2))
+    assert relaxed.depth() == 2
+    relaxed.close()
