@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from edgeloop.domain.insights_view import HourlyRate
 
 WIDTH, HEIGHT = 760, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 48, 44, 12, 28  # room for the last x label
 # Distinguishable colours (Okabe-Ito plus a few), cycled beyond ten sites.
 PALETTE = (
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00",

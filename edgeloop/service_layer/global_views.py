@@ -56,13 +56,14 @@ def dashboard(
     chart_hours: int = CHART_HOURS,
     latest: int = LATEST_ANOMALIES,
 ) -> Dashboard:
-    """Without a range, the chart shows the last ``chart_hours`` hours that have data."""
+    """Without a range, the chart spans at most ``chart_hours`` hours, ending with the newest data."""
     rates = store.hourly_rates(start, end)
     chart_start, chart_end = start, end
     if rates and start is None:
         newest = max(rate.hour for rate in rates)
         chart_end = end or newest + timedelta(hours=1)
-        chart_start = chart_end - timedelta(hours=chart_hours)
-        rates = [rate for rate in rates if rate.hour >= chart_start]
+        window_start = chart_end - timedelta(hours=chart_hours)
+        rates = [rate for rate in rates if rate.hour >= window_start]
+        chart_start = min(rate.hour for rate in rates)  # no empty stretch before the first data
     anomalies = store.query(InsightQuery(start=start, end=end, anomalies_only=True, limit=latest))
     return Dashboard(summary(store, start, end), rates, chart_start, chart_end, anomalies.items)
