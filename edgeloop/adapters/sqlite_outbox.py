@@ -128,7 +128,6 @@ class SqliteOutbox:
         conn = sqlite3.connect(
             self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         return conn
@@ -144,13 +143,23 @@ class SqliteOutbox:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            self._local.synchronous = ""
             with self._lock:
                 self._connections.append(conn)
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, accepting: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction. ``accepting``: it accepts records, so it is durable as configured.
+
+        The relay's bookkeeping (leases, acknowledgements) skips the fsync: losing it in a power
+        cut only means a resend, and the next accepting commit's fsync covers it anyway.
+        """
         conn = self._conn()
+        synchronous = self._synchronous if accepting else "NORMAL"
+        if self._local.synchronous != synchronous:
+            conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._local.synchronous = synchronous
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -184,7 +193,7 @@ class SqliteOutbox:
         longest = max(map(len, records))
         if longest > MAX_RECORD_BYTES:
             raise ValueError(f"records: a record of {longest} bytes exceeds {MAX_RECORD_BYTES}")
-        with self._write() as conn:
+        with self._write(accepting=True) as conn:
             pending = _counter(conn, "pending")
             if pending + len(records) > self._capacity:
                 raise OutboxFull(pending, self._capacity, len(records))
