@@ -51,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
         host = FunctionsHost.load(options)
+        # Listeners resolve their connections and schedules first, so these errors come before any work.
+        unfinished = asyncio.run(serve(host, options.shutdown_timeout))
     except (MissingSettingError, FunctionAppError, HostConfigError) as exc:
         log.error("cannot start the functions host: %s", exc)
         return 2
-    unfinished = asyncio.run(serve(host, options.shutdown_timeout))
     if unfinished:
         # Their threads cannot be stopped; leave without waiting (their messages reappear later).
         logging.shutdown()

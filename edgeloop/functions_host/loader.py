@@ -118,7 +118,8 @@ def read_functions(app: func.FunctionApp, settings: AppSettings) -> list[Functio
             raise FunctionAppError(
                 f"function '{name}': Service Bus cardinality 'many' is not supported locally"
             )
-        specs.append(_spec(name, function.get_user_function(), resolve_binding(trigger, settings, name)))
+        where = f"function '{name}', binding property"
+        specs.append(_spec(name, function.get_user_function(), resolve_binding(trigger, settings, where)))
     return specs
 
 

@@ -238,3 +238,31 @@ def test_sigterm_lets_the_running_invocation_finish_and_acknowledges_only_comple
     wait_until(lambda: setup.marker_count() == 2, 60, "the unfinished message to run again", host)
     assert host.stop() == 0
     assert [r["dequeue_count"] for r in setup.invocations() if r["id"] == "slower"] == [2]
+
+
+@pytest.mark.slow
+def test_bindings_resolve_from_local_settings_json_and_a_missing_setting_stops_the_host(
+    setup: QueueSetup,
+) -> None:
+    local_settings = setup.tmp / "local.settings.json"
+    local_settings.write_text(json.dumps({"IsEncrypted": False, "Values": setup.settings()}))
+    setup.send({"id": "from-file"})
+    host = start_host("queue_app", setup.tmp, {}, "--local-settings", str(local_settings))
+    setup.hosts.append(host)
+    wait_until(lambda: setup.marker_count() == 1, 60, "the message on the queue named in the file", host)
+    assert host.stop() == 0
+
+    values = {k: v for k, v in setup.settings().items() if k != "TEST_QUEUE"}
+    local_settings.write_text(json.dumps({"Values": values}))
+    host = start_host("queue_app", setup.tmp, {}, "--local-settings", str(local_settings))
+    assert host.process.wait(60) == 2
+    expected = "app setting 'TEST_QUEUE' (used by function 'work', binding property 'queueName') is not set"
+    assert expected in host.output()
+
+
+@pytest.mark.parametrize(("role", "missing"), [("edge", "EDGE_QUEUE"), ("cloud", "ServiceBusConnection")])
+def test_the_role_is_set_before_the_app_is_imported(tmp_path: Path, role: str, missing: str) -> None:
+    settings = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    host = start_host("role_app", tmp_path, settings, "--role", role)
+    assert host.process.wait(60) == 2
+    assert f"app setting '{missing}'" in host.output()
