@@ -16,9 +16,8 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.service_layer.feedback import FeedbackService
-from edgeloop.service_layer.group_commit import GroupCommitter
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
-from edgeloop.service_layer.scoring import INSIGHT_KIND, ModelHolder, ScoringService, new_batch_id
+from edgeloop.service_layer.scoring import ModelHolder, ScoringService
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ class ScoringComponents:
     model: ModelHolder
     outbox: SqliteOutbox
     scoring: ScoringService
-    committer: GroupCommitter
     feedback: FeedbackService
     sender: StorageQueueSender | None
     relay_stats: RelayStats
@@ -71,9 +69,8 @@ class ScoringComponents:
         }
 
     def close(self) -> None:
-        """Commit what was accepted, stop the relay (its current attempt finishes), close the outbox."""
+        """Stop the relay (its current attempt finishes), then close the outbox."""
         try:
-            self.committer.stop()
             if self.relay_thread is not None:
                 self.relay_thread.stop()
         finally:
@@ -89,7 +86,6 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
     stats = RelayStats()
     relay_thread = None
     sender = None
-    committer = GroupCommitter(outbox, INSIGHT_KIND, new_batch_id)
     try:
         if settings.relay_enabled:
             sender = StorageQueueSender(settings.edge_storage.get_secret_value(), settings.insights_queue)
@@ -100,14 +96,12 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
             model=holder,
             outbox=outbox,
             scoring=ScoringService(holder, outbox, settings.site_id),
-            committer=committer,
             feedback=FeedbackService(outbox, settings.site_id),
             sender=sender,
             relay_stats=stats,
             relay_thread=relay_thread,
         )
     except BaseException:
-        committer.stop()
         if relay_thread is not None:
             relay_thread.stop()
         if sender is not None:

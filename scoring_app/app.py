@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.scoring_bootstrap import build_scoring
 from scoring_app.auth import Guard
+from scoring_app.batching import ScoringBatcher
 from scoring_app.context import AppContext
 from scoring_app.errors import install_error_handlers
 from scoring_app.routes import api, health, metrics, web
@@ -41,6 +42,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             settings=settings,
             components=components,
             guard=Guard(components.api_key, settings.form_open),
+            batcher=ScoringBatcher(components.scoring),
             metrics=telemetry,
             templates=templates,
         )

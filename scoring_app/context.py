@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.scoring_bootstrap import ScoringComponents
 from scoring_app.auth import Guard
+from scoring_app.batching import ScoringBatcher
 from scoring_app.telemetry import ScoringMetrics
 
 
@@ -18,6 +19,7 @@ class AppContext:
     settings: ScoringSettings
     components: ScoringComponents
     guard: Guard
+    batcher: ScoringBatcher
     metrics: ScoringMetrics
     templates: Jinja2Templates
 

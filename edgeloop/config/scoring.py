@@ -37,9 +37,6 @@ class ScoringSettings(EdgeloopSettings):
     outbox_capacity: int = Field(default=1_000_000, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
-    # Requests with more rows than this run inference in a worker thread; smaller ones
-    # run inline because the thread hop costs more than scoring a handful of rows.
-    inline_rows: int = Field(default=32, ge=0)
     retry_after_seconds: int = Field(default=30, ge=1)
 
     # None: read ``api_key_file``, or generate a key there on first start.

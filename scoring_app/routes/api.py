@@ -19,8 +19,8 @@ from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.feedback import MAX_FEEDBACK_ITEMS
 from edgeloop.service_layer.scoring import rows_of
 from scoring_app.body import read_json
-from scoring_app.committing import outbox_full, score_rows
 from scoring_app.context import context_of
+from scoring_app.outcomes import outbox_full, score_rows
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 

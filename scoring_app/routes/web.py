@@ -21,9 +21,9 @@ from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.feedback import RecentScoring, recent_scorings
 from edgeloop.service_layer.scoring import InvalidInput, ScoredBatch
 from scoring_app.auth import CSRF_FIELD, SESSION_COOKIE
-from scoring_app.committing import score_rows
 from scoring_app.context import AppContext, context_of
 from scoring_app.errors import ApiError
+from scoring_app.outcomes import score_rows
 
 router = APIRouter(include_in_schema=False)
 
