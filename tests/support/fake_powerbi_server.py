@@ -121,7 +121,7 @@ class FakePowerBI:
         self.datasets: dict[str, FakeDataset] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
         self._recent: dict[str, deque[float]] = {}
-        self._scripted: deque[tuple[int, dict[str, str]]] = deque()
+        self._scripted: deque[tuple[int | None, dict[str, str]]] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
@@ -152,11 +152,11 @@ class FakePowerBI:
             self.datasets[dataset.id] = dataset
         return dataset.id
 
-    def fail_next(self, status: int, count: int = 1, retry_after: str | None = None) -> None:
-        """Answer the next ``count`` POST-rows requests with ``status`` (and a Retry-After)."""
+    def fail_next(self, status: int, count: int = 1, retry_after: str | None = None, after: int = 0) -> None:
+        """Let ``after`` POST-rows requests through, then answer ``count`` with ``status`` (+ Retry-After)."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         with self._lock:
-            self._scripted.extend([(status, headers)] * count)
+            self._scripted.extend([(None, {})] * after + [(status, headers)] * count)
 
     def rows(self, dataset_id: str, table: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -222,7 +222,7 @@ class FakePowerBI:
                 )
             recent.append(now)
             scripted = self._scripted.popleft() if self._scripted else None
-        if scripted is not None:
+        if scripted is not None and scripted[0] is not None:
             status, headers = scripted
             raise ApiError(status, "Scripted", f"scripted failure {status}", headers)
 
