@@ -249,19 +249,27 @@ class SqliteInsightStore:
         last = items[-1].record if items and more else None
         return InsightPage(items, InsightCursor(last.scored_at, last.insight_id) if last else None)
 
-    def _counter_rows(self, start: datetime | None, end: datetime | None) -> list[tuple[CounterKey, Counts]]:
+    def _counter_rows(
+        self, start: datetime | None, end: datetime | None, by: str
+    ) -> list[tuple[CounterKey, Counts]]:
+        """Counter rows summed in SQL ``by`` the given key columns; the others read as ''."""
         first, last = hour_range(start, end)
-        sql = "SELECT * FROM hourly_counts WHERE hour >= ? AND hour < ?"
+        key = ", ".join(column if column in by else f"'' AS {column}" for column in _KEY_COLUMNS)
+        sql = (
+            f"SELECT {key}, SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct) "
+            f"FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
+        )
         rows = self._connection().execute(sql, (first or "", last or "~")).fetchall()
         return [(CounterKey(*row[:4]), Counts(*row[4:])) for row in rows]
 
     def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end))
+        return site_stats(self._counter_rows(start, end, by="site_id, model_name, model_version"))
 
     def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
-        return hourly_rates(self._counter_rows(start, end))
+        return hourly_rates(self._counter_rows(start, end, by="site_id, hour"))
 
 
+_KEY_COLUMNS = ("site_id", "hour", "model_name", "model_version")
 _SELECT_JOINED = (
     "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
     "LEFT JOIN feedback AS f ON f.insight_id = i.insight_id"

@@ -141,7 +141,8 @@ def hour_bucket(moment: datetime) -> str:
 
 
 def hour_start(bucket: str) -> datetime:
-    return datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    # By hand: strptime costs ~40 us a call, and a dashboard folds thousands of hours.
+    return datetime(int(bucket[0:4]), int(bucket[5:7]), int(bucket[8:10]), int(bucket[11:13]), tzinfo=UTC)
 
 
 def hour_range(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None]:
@@ -191,12 +192,14 @@ def counter_delta(
     into: dict[CounterKey, Counts],
 ) -> None:
     """Accumulate ``after - before`` into ``into`` (zero entries are dropped)."""
-    for key, counts in contribution(*before).items():
+    old, new = contribution(*before), contribution(*after)
+    for key, counts in old.items():
         into[key] = into.get(key, Counts()) + (-counts)
-    for key, counts in contribution(*after).items():
+    for key, counts in new.items():
         into[key] = into.get(key, Counts()) + counts
-    for key in [k for k, v in into.items() if v.is_zero()]:
-        del into[key]
+    for key in old.keys() | new.keys():
+        if into[key].is_zero():
+            del into[key]
 
 
 def site_stats(rows: Iterable[tuple[CounterKey, Counts]]) -> list[SiteStats]:

@@ -18,6 +18,7 @@ from edgeloop.ports import InsightStore
 
 CHART_HOURS = 48
 LATEST_ANOMALIES = 20
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,15 @@ def dashboard(
     latest: int = LATEST_ANOMALIES,
 ) -> Dashboard:
     """Without a range, the chart spans at most ``chart_hours`` hours, ending with the newest data."""
-    rates = store.hourly_rates(start, end)
     chart_start, chart_end = start, end
+    if start is None:
+        # The newest insight comes off the time index; the chart then reads only its window.
+        newest = store.query(InsightQuery(end=end, limit=1)).items
+        if newest:
+            chart_end = end or newest[0].record.scored_at.replace(minute=0, second=0, microsecond=0) + HOUR
+            chart_start = chart_end - timedelta(hours=chart_hours)
+    rates = store.hourly_rates(chart_start, chart_end)
     if rates and start is None:
-        newest = max(rate.hour for rate in rates)
-        chart_end = end or newest + timedelta(hours=1)
-        window_start = chart_end - timedelta(hours=chart_hours)
-        rates = [rate for rate in rates if rate.hour >= window_start]
         chart_start = min(rate.hour for rate in rates)  # no empty stretch before the first data
     anomalies = store.query(InsightQuery(start=start, end=end, anomalies_only=True, limit=latest))
     return Dashboard(summary(store, start, end), rates, chart_start, chart_end, anomalies.items)
