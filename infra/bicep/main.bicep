@@ -71,6 +71,9 @@ param powerBiDatasetId string
 @description('Power BI: client (application) id of the service principal.')
 param powerBiClientId string
 
+@description('Global dashboard: the audience (Application ID URI or client id) of the Entra ID app registration its tokens are issued for.')
+param dashboardAudience string
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -167,6 +170,10 @@ var appSettings = {
   COSMOS_DATABASE: cosmos.outputs.databaseName
   COSMOS_CONTAINER: cosmos.outputs.containerName
   COSMOS_TTL_SECONDS: string(insightTtlSeconds)
+  // The global dashboard (function global_app) accepts Entra ID bearer tokens only.
+  GLOBAL_APP_AUTH: 'entra'
+  ENTRA_TENANT_ID: tenant().tenantId
+  ENTRA_AUDIENCE: dashboardAudience
   POWERBI_MODE: 'service'
   POWERBI_TENANT_ID: tenant().tenantId
   POWERBI_CLIENT_ID: powerBiClientId
@@ -209,6 +216,7 @@ module roles 'modules/roles.bicep' = {
 // What the app, the sites' secrets and the operators need next (no secret values).
 output functionAppName string = functionApp.outputs.appName
 output functionAppPrincipalId string = functionApp.outputs.principalId
+output dashboardUrl string = 'https://${functionApp.outputs.defaultHostName}/'
 output dataStorageAccountName string = storage.outputs.dataAccountName
 output dataBlobEndpoint string = storage.outputs.dataBlobEndpoint
 output dataContainers array = storage.outputs.dataContainerNames

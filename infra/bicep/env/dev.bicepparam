@@ -14,6 +14,7 @@ param logRetentionDays = 30
 param powerBiGroupId = '00000000-0000-0000-0000-000000000000'
 param powerBiDatasetId = '00000000-0000-0000-0000-000000000000'
 param powerBiClientId = '00000000-0000-0000-0000-000000000000'
+param dashboardAudience = 'api://edgeloop-dev-dashboard'
 param tags = {
   costCenter: 'edgeloop-dev'
 }
