@@ -94,3 +94,9 @@ class StorageQueueSender:
 
     def close(self) -> None:
         self._client.close()
+
+    def __enter__(self) -> StorageQueueSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

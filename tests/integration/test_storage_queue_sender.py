@@ -23,10 +23,8 @@ def queue_name() -> str:
 
 def raw_messages(conn: str, name: str) -> list[str]:
     """Message texts exactly as stored (no decode policy)."""
-    client = QueueClient.from_connection_string(conn, name)
-    texts = [str(message.content) for message in client.peek_messages(max_messages=32)]
-    client.close()
-    return texts
+    with QueueClient.from_connection_string(conn, name) as client:
+        return [str(message.content) for message in client.peek_messages(max_messages=32)]
 
 
 def test_bodies_land_base64_encoded_in_a_queue_created_on_first_send(azurite: Azurite) -> None:
@@ -46,37 +44,43 @@ def test_bodies_land_base64_encoded_in_a_queue_created_on_first_send(azurite: Az
 
 def test_messages_are_sent_without_expiry(azurite: Azurite) -> None:
     conn, name = azurite.connection_string("edge"), queue_name()
-    StorageQueueSender(conn, name).send(b"kept until consumed")
-    client = QueueClient.from_connection_string(conn, name)
-    (message,) = client.peek_messages()
+    with StorageQueueSender(conn, name) as sender:
+        sender.send(b"kept until consumed")
+    with QueueClient.from_connection_string(conn, name) as client:
+        (message,) = client.peek_messages()
     assert message.expires_on is not None
     assert message.expires_on.year >= 9999
-    client.close()
 
 
 def test_a_queue_deleted_behind_its_back_is_created_again(azurite: Azurite) -> None:
     conn, name = azurite.connection_string("edge"), queue_name()
-    sender = StorageQueueSender(conn, name)
-    sender.send(b"first")
-    QueueClient.from_connection_string(conn, name).delete_queue()
+    with StorageQueueSender(conn, name) as sender:
+        sender.send(b"first")
+        with QueueClient.from_connection_string(conn, name) as client:
+            client.delete_queue()
 
-    sender.send(b"second")
+        sender.send(b"second")
 
     assert [base64.b64decode(text) for text in raw_messages(conn, name)] == [b"second"]
 
 
 def test_missing_queue_without_create_is_unavailable(azurite: Azurite) -> None:
-    sender = StorageQueueSender(azurite.connection_string("edge"), queue_name(), create_queue=False)
-    with pytest.raises(QueueUnavailable, match="does not exist"):
+    conn = azurite.connection_string("edge")
+    with (
+        StorageQueueSender(conn, queue_name(), create_queue=False) as sender,
+        pytest.raises(QueueUnavailable, match="does not exist"),
+    ):
         sender.send(b"x")
 
 
 def test_nothing_listening_is_unavailable_within_seconds() -> None:
     port = free_port()  # nothing listens there
     conn = connection_string("edge", "127.0.0.1", port, port, port)
-    sender = StorageQueueSender(conn, queue_name(), timeout=2)
     started = time.monotonic()
-    with pytest.raises(QueueUnavailable, match="unreachable"):
+    with (
+        StorageQueueSender(conn, queue_name(), timeout=2) as sender,
+        pytest.raises(QueueUnavailable, match="unreachable"),
+    ):
         sender.send(b"x")
     assert time.monotonic() - started < 10
 
@@ -85,12 +89,17 @@ def test_wrong_credentials_are_unavailable_not_a_crash(azurite: Azurite) -> None
     good = azurite.connection_string("edge")
     wrong_key = base64.b64encode(b"not the key of this account").decode()
     conn = good.replace(LOCAL_ACCOUNT_KEYS["edge"], wrong_key)
-    with pytest.raises(QueueUnavailable, match="credentials"):
-        StorageQueueSender(conn, queue_name()).send(b"x")
+    with (
+        StorageQueueSender(conn, queue_name()) as sender,
+        pytest.raises(QueueUnavailable, match="credentials"),
+    ):
+        sender.send(b"x")
 
 
 def test_an_oversized_message_is_a_bug_and_is_not_disguised_as_an_outage(azurite: Azurite) -> None:
-    sender = StorageQueueSender(azurite.connection_string("edge"), queue_name())
-    with pytest.raises(HttpResponseError) as raised:
+    with (
+        StorageQueueSender(azurite.connection_string("edge"), queue_name()) as sender,
+        pytest.raises(HttpResponseError) as raised,
+    ):
         sender.send(b"x" * 70_000)
     assert not isinstance(raised.value, QueueUnavailable)
