@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
+from edgeloop.powerbi_cli import powerbi_app
+
 app = typer.Typer(help="Edgeloop: AI at the edge, hybrid with the cloud.", no_args_is_help=True)
+app.add_typer(powerbi_app, name="powerbi")
 
 
 @app.callback()
