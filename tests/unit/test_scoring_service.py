@@ -1,0 +1,149 @@
+"""ScoringService and FeedbackService with the real demo model and a real SQLite outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from support.bundles import build_defect_bundle, demo_bundle, valid_rows
+
+from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.domain.records import InsightRecord, record_from_wire
+from edgeloop.ports import OutboxFull
+from edgeloop.service_layer.feedback import FeedbackService, UnknownInsights, recent_scorings
+from edgeloop.service_layer.scoring import InvalidInput, ModelHolder, ScoringService, rows_of
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> OnnxModel:
+    return OnnxModel.load(demo_bundle(tmp_path_factory.mktemp("bundle")))
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[SqliteOutbox]:
+    box = SqliteOutbox(tmp_path / "outbox.sqlite3", capacity=100)
+    yield box
+    box.close()
+
+
+def make_service(model: OnnxModel, outbox: SqliteOutbox) -> ScoringService:
+    ids = iter(f"{n:032x}" for n in range(1, 1000))
+    return ScoringService(
+        ModelHolder(model), outbox, "site-a", clock=lambda: NOW, batch_ids=lambda: next(ids)
+    )
+
+
+def stored(outbox: SqliteOutbox) -> list[InsightRecord]:
+    records = [record_from_wire(orjson.loads(raw)) for raw in reversed(outbox.recent("insight", 1000))]
+    assert all(isinstance(r, InsightRecord) for r in records)
+    return records  # type: ignore[return-value]
+
+
+def test_score_records_every_row_as_a_wire_insight(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    rows = valid_rows(model.manifest, 3)
+    rows[1]["notes"] = "spindle noisy"
+    scored = make_service(model, outbox).score(rows)
+    assert scored.batch_id == f"{1:032x}"
+    assert [r["insight_id"] for r in scored.results] == [f"{scored.batch_id}-{i:05d}" for i in range(3)]
+    records = stored(outbox)
+    assert [r.insight_id for r in records] == [r["insight_id"] for r in scored.results]
+    assert records[1].context == {"notes": "spindle noisy"}
+    assert records[0].context == {}
+    assert all(r.scored_at == NOW and r.site_id == "site-a" for r in records)
+    assert records[2].inputs == {k: rows[2][k] for k in model.manifest.feature_names}
+    assert outbox.depth() == 3
+
+
+def test_score_many_isolates_a_bad_request(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    good_a, good_b = valid_rows(model.manifest, 2, seed=1), valid_rows(model.manifest, 1, seed=2)
+    bad = valid_rows(model.manifest, 2, seed=3)
+    bad[1]["torque_nm"] = "high"
+    outcomes = make_service(model, outbox).score_many([good_a, bad, good_b])
+    assert isinstance(outcomes[1], InvalidInput)
+    assert [(p.row, p.field) for p in outcomes[1].problems] == [(1, "torque_nm")]
+    first, last = outcomes[0], outcomes[2]
+    assert not isinstance(first, InvalidInput)
+    assert not isinstance(last, InvalidInput)
+    # One outbox batch; the later request's rows are numbered after the earlier one's.
+    assert [r["insight_id"][-5:] for r in first.results + last.results] == ["00000", "00001", "00002"]
+    assert first.batch_id == last.batch_id
+    assert outbox.depth() == 3
+    assert [r.insight_id for r in stored(outbox)] == [r["insight_id"] for r in first.results + last.results]
+
+
+def test_batched_results_equal_single_results(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    rows = valid_rows(model.manifest, 6, seed=4)
+    service = make_service(model, outbox)
+    together = service.score_many([rows[:2], rows[2:]])
+    alone = service.score(rows[2:])
+    assert not isinstance(together[1], InvalidInput)
+    risk = model.manifest.risk_output
+    assert [r[risk] for r in together[1].results] == pytest.approx([r[risk] for r in alone.results])
+
+
+def test_full_outbox_refuses_and_records_nothing(model: OnnxModel, tmp_path: Path) -> None:
+    small = SqliteOutbox(tmp_path / "small.sqlite3", capacity=2)
+    with pytest.raises(OutboxFull):
+        make_service(model, small).score(valid_rows(model.manifest, 3))
+    assert small.depth() == 0
+    small.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [(None, None), ({"rows": 1}, "rows"), ({"rows": []}, "rows"), ({}, "rows"), ({"rows": [], "x": 1}, "x")],
+)
+def test_rows_of_refuses_bad_shapes(body: object, field: str | None) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        rows_of(body, 10)
+    assert caught.value.problems[0].field == field
+
+
+def test_model_swap_applies_to_the_next_request(
+    model: OnnxModel, outbox: SqliteOutbox, tmp_path: Path
+) -> None:
+    other = OnnxModel.load(build_defect_bundle(tmp_path / "defect", version="9.9.9"))
+    holder = ModelHolder(model)
+    service = ScoringService(holder, outbox, "site-a")
+    before = service.score(valid_rows(model.manifest, 1))
+    assert holder.swap(other) is model
+    after = service.score(valid_rows(other.manifest, 1))
+    assert (before.model_version, after.model_version) == (model.manifest.version, "9.9.9")
+    assert "defect_risk" in after.results[0]
+
+
+def test_feedback_all_or_nothing_and_recent_view(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    scored = make_service(model, outbox).score(valid_rows(model.manifest, 2))
+    first, second = (r["insight_id"] for r in scored.results)
+    feedback = FeedbackService(outbox, "site-a", clock=lambda: NOW)
+    with pytest.raises(UnknownInsights) as caught:
+        feedback.record(
+            {"items": [{"insight_id": first, "label": 1}, {"insight_id": "f" * 32 + "-00000", "label": 0}]}
+        )
+    assert [(p.row, p.field) for p in caught.value.problems] == [(1, "insight_id")]
+    assert outbox.depth() == 2
+    receipt = feedback.record({"items": [{"insight_id": first, "label": 1}]})
+    assert len(receipt.feedback_ids) == 1
+    assert outbox.depth() == 3
+    view = {s.insight_id: s.feedback for s in recent_scorings(outbox, 10)}
+    assert view == {first: 1, second: None}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": []},
+        {"items": [{"insight_id": "x", "label": 1}]},
+        {"items": [{"insight_id": "0" * 32 + "-00001", "label": True}]},
+    ],
+)
+def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) -> None:
+    with pytest.raises(InvalidInput):
+        FeedbackService(outbox, "site-a").record(body)
+    assert outbox.depth() == 0
