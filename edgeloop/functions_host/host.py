@@ -203,8 +203,11 @@ class FunctionsHost:
         log.info("Host stopping: no new messages are fetched; waiting up to %.0fs", shutdown_timeout)
         for listener in listeners:
             listener.stop()
-        still_running = sum(await asyncio.gather(*(lsn.drain(shutdown_timeout) for lsn in listeners)))
-        await asyncio.wait({stop_task, *tasks}, timeout=1.0)
+        # First the poll loops end (a receive under way still starts its messages), then in-flight work.
+        deadline = asyncio.get_running_loop().time() + shutdown_timeout
+        await asyncio.wait(set(tasks), timeout=shutdown_timeout)
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+        still_running = sum(await asyncio.gather(*(lsn.drain(remaining) for lsn in listeners)))
         for task in (stop_task, *tasks):
             task.cancel()
         io_pool.shutdown(wait=False, cancel_futures=True)
