@@ -65,14 +65,15 @@ class Harness:
         self.cloud = AzureBlobStore.from_connection_string(azurite.connection_string("cloud"))
         self.edge = AzureBlobStore.from_connection_string(azurite.connection_string("edge"))
         self.cloud_connection = azurite.connection_string("cloud")
-        settings = EdgeFunctionSettings(
-            edge_storage=azurite.connection_string("edge"),
-            cloud_storage=self.cloud_connection,
-            service_bus_connection=self.cloud_connection,
-            site_hmac_key=KEY,
-            policy_path=policy_path,
-            topic=self.topic,
-        )
+        values: dict[str, Any] = {
+            "EdgeStorage": azurite.connection_string("edge"),
+            "CloudStorage": self.cloud_connection,
+            "ServiceBusConnection": self.cloud_connection,
+            "EDGELOOP_SITE_HMAC_KEY": KEY,
+            "EDGELOOP_COMPLIANCE_POLICY": str(policy_path),
+            "EDGELOOP_INSIGHTS_TOPIC": self.topic,
+        }
+        settings = EdgeFunctionSettings(**values)  # by setting name, as the environment gives them
         self.filter: InsightFilter = build_insight_filter(settings)
 
     def cloud_names(self, container: str) -> list[str]:
