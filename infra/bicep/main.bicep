@@ -163,7 +163,6 @@ var appSettings = {
   EDGELOOP_ROLE: 'cloud'
   CloudStorage__blobServiceUri: storage.outputs.dataBlobEndpoint
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
-  EDGELOOP_INSIGHTS_TOPIC: serviceBus.outputs.topicName
   CLOUD_STORE: 'cosmos'
   // No COSMOS_KEY: the app authenticates with its identity (sqlRoleAssignments, roles.bicep).
   COSMOS_ENDPOINT: cosmos.outputs.endpoint

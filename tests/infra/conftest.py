@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_helpers import KUSTOMIZATIONS, Manifest, kustomize_build
+from infra_helpers import KUSTOMIZATIONS, Manifest, Parsed, kustomize_build, parse_bicep
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,8 @@ def rendered() -> dict[str, list[Manifest]]:
 @pytest.fixture(scope="session")
 def site(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
     return rendered["example-site"]
+
+
+@pytest.fixture(scope="session")
+def bicep() -> dict[str, Parsed]:
+    return parse_bicep()

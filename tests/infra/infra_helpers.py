@@ -6,6 +6,7 @@ Everything here runs offline: ``kubectl kustomize`` needs no cluster, and the li
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,8 +20,10 @@ INFRA = REPO_ROOT / "infra"
 K8S = INFRA / "k8s"
 KUSTOMIZATIONS = {"base": K8S / "base", "example-site": K8S / "sites" / "example-site"}
 INFRA_BIN = REPO_ROOT / ".venv-infra" / "bin"
+BICEP = INFRA / "bicep"
 
 Manifest = dict[str, Any]
+Parsed = dict[str, Any]
 
 
 def kubectl() -> str:
@@ -59,3 +62,17 @@ def container_env(deployment: Manifest) -> dict[str, dict[str, Any]]:
     """The first container's env, by name (each entry as written: value or valueFrom)."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+def parse_bicep() -> dict[str, Parsed]:
+    """Every .bicep file under infra/bicep parsed by pycep (in the infra venv), by relative path."""
+    result = subprocess.run(
+        [str(infra_tool("python")), str(Path(__file__).with_name("bicep_dump.py")), str(BICEP)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"a Bicep file does not parse:\n{result.stderr[-4000:]}"
+    parsed: dict[str, Parsed] = json.loads(result.stdout)
+    return parsed

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_helpers import INFRA, infra_tool
-
-BICEP = INFRA / "bicep"
+from infra_helpers import BICEP, Parsed
 
 # Built-in Azure role definition ids the Function App's identity needs.
 ROLE_IDS = {
@@ -29,22 +25,6 @@ ROLE_IDS = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002"
-
-Parsed = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def bicep() -> dict[str, Parsed]:
-    result = subprocess.run(
-        [str(infra_tool("python")), str(Path(__file__).with_name("bicep_dump.py")), str(BICEP)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, f"a Bicep file does not parse:\n{result.stderr[-4000:]}"
-    parsed: dict[str, Parsed] = json.loads(result.stdout)
-    return parsed
 
 
 def resource(parsed: Parsed, name: str) -> dict[str, Any]:
