@@ -140,6 +140,25 @@ class SenderFailingAfter:
         self.inner.bodies.append(body)
 
 
+def test_batches_leased_by_a_relay_that_died_wait_only_until_the_lease_expires(tmp_path: Path) -> None:
+    now = [1_800_000_000.0]
+    dead = SqliteOutbox(tmp_path / "shared.db", capacity=100, clock=lambda: now[0])
+    live = SqliteOutbox(tmp_path / "shared.db", capacity=100, clock=lambda: now[0])
+    appended = fill(dead, batches=2, per_batch=5)
+    assert len(dead.claim(100, lease_seconds=60)) == 2  # ... and then its process was killed
+    sender = RecordingSender()
+    relay = OutboxRelay(live, sender, lease_seconds=60)
+
+    assert relay.run_once() == 0
+    now[0] += 61
+    assert relay.run_once() == 10
+
+    assert sender.delivered() == [orjson.loads(r) for r in appended]
+    assert live.depth() == 0
+    dead.close()
+    live.close()
+
+
 def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
     appended = fill(outbox, batches=4, per_batch=10)
     sender = RecordingSender()
