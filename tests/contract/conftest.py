@@ -23,7 +23,7 @@ from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.ports import InsightStore
 
 
-@pytest.fixture(params=["sqlite", "cosmos-fake", "cosmos-live"])
+@pytest.fixture(params=["sqlite", "cosmos-fake", pytest.param("cosmos-live", marks=pytest.mark.live)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InsightStore]:
     if request.param == "sqlite":
         sqlite = SqliteInsightStore(tmp_path / "global.sqlite3")
