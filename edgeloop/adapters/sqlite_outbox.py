@@ -114,7 +114,7 @@ class SqliteOutbox:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._pid = os.getpid()
-        self._last_checkpoint = 0.0
+        self._last_checkpoint = -_CHECKPOINT_INTERVAL
         self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._conn()
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -287,11 +287,12 @@ class SqliteOutbox:
             _add(conn, "pending", -acknowledged)
             _add(conn, "retained", acknowledged)
             self._prune(conn, now)
-        self._checkpoint_now_and_then(now)
+        self._checkpoint_now_and_then()
 
-    def _checkpoint_now_and_then(self, now: float) -> None:
+    def _checkpoint_now_and_then(self) -> None:
         # Fold the WAL into the database on the relay's thread, so scoring requests rarely
         # pay for an automatic checkpoint; once a second is plenty.
+        now = time.monotonic()
         if now - self._last_checkpoint >= _CHECKPOINT_INTERVAL:
             self._last_checkpoint = now
             self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
