@@ -3,6 +3,10 @@
 "use strict";
 
 (function () {
+  // On a phone the result sits below the form: bring it (or the first error) into view.
+  const shown = document.getElementById("result") || document.querySelector(".has-error");
+  if (shown) shown.scrollIntoView({ block: "start" });
+
   const form = document.getElementById("score-form");
   if (!form) return;
   // Our messages replace the browser's bubbles; the server checks everything again.

@@ -1,0 +1,128 @@
+"""The scoring form in a real headless Chromium against the real app (model, SQLite outbox)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from support.bundles import demo_bundle
+
+from edgeloop.config.scoring import ScoringSettings
+from edgeloop.domain.manifest import ModelManifest, load_manifest
+from edgeloop.local.azurite import free_port, wait_for_port
+from scoring_app import create_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = Path("/tmp/edgeloop-scoring-form-phone.png")
+READING = {
+    "air_temperature_k": "298.1",
+    "process_temperature_k": "308.6",
+    "rotational_speed_rpm": "1300",
+    "torque_nm": "72.8",
+    "tool_wear_min": "240",
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FastAPI, ModelManifest]]:
+    work = tmp_path_factory.mktemp("scoring-form")
+    bundle = demo_bundle(work)
+    settings = ScoringSettings(
+        model_dir=bundle,
+        outbox_path=work / "outbox.sqlite3",
+        api_key="browser-test-key",
+        api_key_file=work / "api-key",
+        relay_enabled=False,
+        site_id="site-browser",
+        port=free_port(),
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", settings.port, timeout=30)
+    try:
+        yield f"http://127.0.0.1:{settings.port}", app, load_manifest(bundle)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def outbox_depth(app: FastAPI) -> int:
+    return int(app.state.ctx.components.outbox.depth())
+
+
+def fill_reading(page: Page, **overrides: str) -> None:
+    page.select_option("#f-type", "L")
+    for name, value in {**READING, **overrides}.items():
+        page.fill(f"#f-{name}", value)
+    page.fill("#f-product_id", "L47182")
+
+
+def test_score_then_report_the_outcome(browser: Browser, served: tuple[str, FastAPI, ModelManifest]) -> None:
+    url, app, manifest = served
+    before = outbox_depth(app)
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(url + "/")
+    expect(page.locator("label[for=f-torque_nm]")).to_contain_text("[Nm]")
+    assert page.get_attribute("#f-torque_nm", "max") == str(manifest.input("torque_nm").max)
+    fill_reading(page)
+    page.click("button.primary")
+    expect(page.locator("#risk")).to_contain_text("%")
+    risk = float(page.inner_text("#risk").split()[0])
+    assert risk > manifest.threshold * 100  # this reading is a known high-risk one
+    expect(page.locator("#anomaly-badge")).to_have_text("Anomaly")
+    expect(page.locator("#anomaly-reason")).to_contain_text("high failure risk")
+    expect(page.locator("#result-version")).to_have_text(manifest.version)
+    insight_id = page.inner_text("#result-insight")
+    assert outbox_depth(app) == before + 1
+
+    row = page.locator(f'#recent tr[data-insight-id="{insight_id}"]')
+    expect(row).to_contain_text("L47182")
+    row.locator("button", has_text="did not fail").click()
+    expect(page.locator("#flash")).to_contain_text(f"{insight_id} recorded as did not fail")
+    expect(page.locator(f'#recent tr[data-insight-id="{insight_id}"]')).to_contain_text(
+        "reported: did not fail"
+    )
+    assert outbox_depth(app) == before + 2
+    page.close()
+
+
+def test_out_of_range_value_is_caught_in_the_browser(
+    browser: Browser, served: tuple[str, FastAPI, ModelManifest]
+) -> None:
+    url, app, manifest = served
+    before = outbox_depth(app)
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page.goto(url + "/")
+    fill_reading(page, torque_nm="500")
+    page.click("button.primary")
+    spec = manifest.input("torque_nm")
+    expect(page.locator("#e-torque_nm")).to_have_text(
+        f"Spindle torque must be between {spec.min} and {spec.max} Nm"
+    )
+    assert outbox_depth(app) == before  # nothing was sent
+    page.fill("#f-torque_nm", "40")
+    expect(page.locator("#e-torque_nm")).to_have_text("")
+    page.click("button.primary")
+    expect(page.locator("#result-version")).to_have_text(manifest.version)
+    # Readable on a phone: nothing wider than the screen.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.close()
