@@ -12,7 +12,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from infra_helpers import K8S, REPO_ROOT, Manifest, container_env, find, kustomize_build
+from infra_helpers import K8S, REPO_ROOT, Manifest, container_env, find
 
 # The oldest Kubernetes minor the manifests must be valid for (AKS on Azure Stack Hub lags
 # upstream); kubernetes-validate pins its schemas per version.
@@ -213,7 +213,10 @@ def test_edge_functions_deployment(site: list[Manifest]) -> None:
     assert "secretKeyRef" in env["EDGELOOP_SITE_HMAC_KEY"]["valueFrom"]
 
 
-def test_keda_scales_the_functions_on_the_insights_queue_from_zero(site: list[Manifest]) -> None:
+def test_keda_scales_the_functions_from_zero_on_the_insights_queue(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    site = rendered["example-site"]
     scaled = find(site, "ScaledObject", "edgeloop-functions")["spec"]
     assert scaled["scaleTargetRef"]["name"] == "edgeloop-functions"
     find(site, "Deployment", scaled["scaleTargetRef"]["name"])
@@ -227,8 +230,8 @@ def test_keda_scales_the_functions_on_the_insights_queue_from_zero(site: list[Ma
     assert metadata["cloud"] == "Private"
     # The overlay replaced the base's development-kit suffix with the site's.
     assert metadata["endpointSuffix"].startswith("queue.")
-    base_suffix = kustomize_build(K8S / "base")
-    base_metadata = find(base_suffix, "ScaledObject", "edgeloop-functions")["spec"]["triggers"][0]["metadata"]
+    base_scaled = find(rendered["base"], "ScaledObject", "edgeloop-functions")
+    base_metadata = base_scaled["spec"]["triggers"][0]["metadata"]
     assert metadata["endpointSuffix"] != base_metadata["endpointSuffix"]
     # Authentication through a TriggerAuthentication backed by a Secret, never a pod env var.
     assert not [key for key in metadata if key.startswith("connection")]
