@@ -16,14 +16,17 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
+from edgeloop.config.base import read_local_settings_values
 from edgeloop.local.azurite import REPO_ROOT, Azurite, wait_for_port
 
 log = logging.getLogger("edgeloop.run")
 
 VAR = REPO_ROOT / "var"
 API_KEY_FILE = VAR / "local" / "scoring-api-key"
+SITE_KEY_FILE = VAR / "local" / "site-hmac-key"
 
 
 @dataclass(frozen=True)
@@ -43,21 +46,25 @@ COMPONENTS = (
 )
 
 
-def local_api_key() -> str:
-    """The local scoring API key: from the environment, else generated once and kept in var/."""
-    if key := os.environ.get("SCORING_API_KEY"):
-        return key
-    if API_KEY_FILE.exists():
-        return API_KEY_FILE.read_text().strip()
-    API_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(24)
-    API_KEY_FILE.write_text(key + "\n")
-    API_KEY_FILE.chmod(0o600)
-    return key
+def local_secret(env_name: str, path: Path) -> str:
+    """A local secret: from the environment, else generated once and kept (mode 600) in var/."""
+    if value := os.environ.get(env_name):
+        return value
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
 
 
 def component_environment(azurite: Azurite, api_key: str) -> dict[str, str]:
     env = dict(os.environ)
+    env["SCORING_API_KEY"] = api_key
+    # The site's pseudonymization key: generated on this machine, never leaves it.
+    env["EDGELOOP_SITE_HMAC_KEY"] = local_secret("EDGELOOP_SITE_HMAC_KEY", SITE_KEY_FILE)
+    # The storage accounts are the Azurite this runner started.
     edge = azurite.connection_string("edge")
     cloud = azurite.connection_string("cloud")
     env.setdefault("EdgeStorage", edge)
@@ -65,7 +72,12 @@ def component_environment(azurite: Azurite, api_key: str) -> dict[str, str]:
     env.setdefault("CloudStorage", cloud)
     # Locally the Service Bus topic is emulated by queues on the cloud account.
     env.setdefault("ServiceBusConnection", cloud)
-    env["SCORING_API_KEY"] = api_key
+    # App settings: the developer's local.settings.json if there is one, else the committed example.
+    settings_file = REPO_ROOT / "local.settings.json"
+    if not settings_file.exists():
+        settings_file = REPO_ROOT / "local.settings.example.json"
+    for name, value in read_local_settings_values(settings_file).items():
+        env.setdefault(name, value)
     env.setdefault("EDGELOOP_SITE_ID", "site-local")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
@@ -80,7 +92,7 @@ class LocalSystem:
     def start(self) -> None:
         log.info("starting Azurite on 127.0.0.1:10000-10002 (data in var/azurite)")
         self.azurite.start()
-        api_key = local_api_key()
+        api_key = local_secret("SCORING_API_KEY", API_KEY_FILE)
         env = component_environment(self.azurite, api_key)
         for component in COMPONENTS:
             log.info("starting %s", component.name)
