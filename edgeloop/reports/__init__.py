@@ -1,0 +1,1 @@
+"""Report helpers: data frames for notebooks (reports/insights.ipynb)."""
