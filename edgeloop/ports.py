@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 # Re-exported (``X as X``) so port users can import them from here.
+from edgeloop.domain.champion import ChampionPointer as ChampionPointer
 from edgeloop.domain.insights_view import HourlyRate as HourlyRate
 from edgeloop.domain.insights_view import InsightPage as InsightPage
 from edgeloop.domain.insights_view import InsightQuery as InsightQuery
@@ -181,3 +182,87 @@ class DeliveryLedger(Protocol):
     def mark_delivered(self, source: str, table: str, chunk_index: int, row_start: int, row_end: int) -> None:
         """Record chunk ``chunk_index`` (rows ``[row_start, row_end)``) as accepted by the sink."""
         ...
+
+
+# --- The feedback loop: model registry, retraining, delivery to the sites -------------------------
+
+
+class RegistryConflict(RuntimeError):
+    """The champion pointer changed since it was read (a concurrent promotion won); nothing written."""
+
+
+class VersionExists(RuntimeError):
+    """A registered version is immutable: that name and version are taken."""
+
+
+class BlobReader(Protocol):
+    """Reading a container's blobs by name prefix (the compliant records, for training)."""
+
+    def list_names(self, container: str, prefix: str | None = None) -> list[str]: ...
+
+    def get(self, container: str, name: str) -> bytes: ...
+
+
+class ModelRegistry(Protocol):
+    """Registered model versions (immutable) and the champion pointer of each model name."""
+
+    def register(self, name: str, version: str, files: dict[str, bytes]) -> None:
+        """Store a version's files, all or none; raises :class:`VersionExists` for a taken version."""
+        ...
+
+    def versions(self, name: str) -> list[str]:
+        """Completely registered versions, oldest first."""
+        ...
+
+    def read(self, name: str, version: str, file_name: str) -> bytes: ...
+
+    def discard_incomplete(self, name: str, older_than_seconds: float) -> list[str]:
+        """Delete files of unregistered versions (a run that died midway) untouched for that long."""
+        ...
+
+    def champion(self, name: str) -> tuple[ChampionPointer, str] | None:
+        """The pointer and its ETag, or None before the first promotion."""
+        ...
+
+    def set_champion(self, pointer: ChampionPointer, etag: str | None) -> str:
+        """Replace the pointer read with ``etag`` (None: create it); the new ETag.
+
+        Raises :class:`RegistryConflict` if it changed (or exists, for None) meanwhile.
+        """
+        ...
+
+    def write_run_report(self, name: str, run_id: str, document: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainRequest:
+    run_id: str
+    requested_at: datetime
+    reason: str  # "schedule", "cli", ...
+
+
+class Trainer(Protocol):
+    """Starts a retraining run somewhere else (a queue worker locally, Azure ML in Azure)."""
+
+    def submit(self, request: RetrainRequest) -> str:
+        """Hand the run over and return at once; returns where it went (queue message or job name)."""
+        ...
+
+
+class ChampionSource(Protocol):
+    """A site's read-only view of the registry: the champion pointer and its bundles."""
+
+    def poll(self, name: str, etag: str | None) -> tuple[ChampionPointer, str] | None:
+        """The pointer and its ETag if it differs from ``etag`` (None: unchanged or no champion yet).
+
+        Raises :class:`SourceUnavailable` when the registry cannot be reached.
+        """
+        ...
+
+    def fetch(self, name: str, version: str) -> dict[str, bytes]:
+        """The version's files by name (raises :class:`SourceUnavailable`)."""
+        ...
+
+
+class SourceUnavailable(RuntimeError):
+    """The registry cannot be reached right now (the site is offline); retry later."""

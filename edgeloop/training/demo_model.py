@@ -50,9 +50,35 @@ def train_demo_model(
     on_step: Callable[[str], None] = lambda step: None,
 ) -> TrainedModel:
     on_step("Splitting data")
-    indices = np.arange(data.n_rows)
-    rest, test = train_test_split(indices, test_size=0.2, stratify=data.labels, random_state=seed)
-    train, val = train_test_split(rest, test_size=0.25, stratify=data.labels[rest], random_state=seed)
+    train, val, test = split_indices(data.labels, seed)
+    return fit_model(
+        data, train, val, test, version=version, seed=seed, range_margin=range_margin, on_step=on_step
+    )
+
+
+def split_indices(
+    labels: npt.NDArray[np.int64], seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The stratified, seeded 60/20/20 split into train, validation and test row indices."""
+    indices = np.arange(labels.shape[0])
+    rest, test = train_test_split(indices, test_size=0.2, stratify=labels, random_state=seed)
+    train, val = train_test_split(rest, test_size=0.25, stratify=labels[rest], random_state=seed)
+    return train, val, test
+
+
+def fit_model(
+    data: Ai4iData,
+    train: npt.NDArray[np.int64],
+    val: npt.NDArray[np.int64],
+    test: npt.NDArray[np.int64],
+    *,
+    version: str,
+    seed: int = 7,
+    range_margin: float = 0.5,
+    n_estimators: int = 100,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> TrainedModel:
+    """Fit, export and evaluate on given row indices (retraining supplies its own split)."""
     features = onnx_export.model_features(data.types, data.numeric)
 
     on_step("Fitting failure classifier")
@@ -62,7 +88,7 @@ def train_demo_model(
     # scored best on validation among the sizes tried, and fewer trees keep inference cheap:
     # the tree ensemble is most of the per-row cost at the edge.
     classifier = GradientBoostingClassifier(
-        n_estimators=100, max_depth=5, learning_rate=0.1, subsample=0.8, random_state=seed
+        n_estimators=n_estimators, max_depth=5, learning_rate=0.1, subsample=0.8, random_state=seed
     )
     classifier.fit(features[train], data.labels[train])
 

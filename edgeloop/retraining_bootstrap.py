@@ -1,0 +1,119 @@
+"""Composition root of retraining and the model registry (cloud side): settings in, wired objects out.
+
+Used by the cloud Functions (timer + queue worker), the ``edgeloop models`` CLI
+and ``make run``'s start-up (first champion). Never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgeloop.adapters.blob_model_registry import BlobModelRegistry
+from edgeloop.adapters.ed25519_signing import BundleSigner, ensure_key_pair
+from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.promotion import PromotionPolicy
+from edgeloop.ports import ScoringModel, Trainer
+from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle
+
+if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
+    from edgeloop.service_layer.retraining import RetrainingService
+
+logger = logging.getLogger(__name__)
+
+
+def build_signer(settings: RetrainingSettings) -> BundleSigner:
+    """The signing key from MODEL_SIGNING_PRIVATE_KEY, else the local default pair under var/."""
+    if settings.signing_private_key is not None and settings.signing_private_key.get_secret_value():
+        return BundleSigner(settings.signing_private_key.get_secret_value())
+    private, _ = ensure_key_pair(settings.signing_key_dir)
+    return BundleSigner(private)
+
+
+def build_registry(settings: RetrainingSettings) -> BlobModelRegistry:
+    return BlobModelRegistry.from_connection_string(
+        settings.cloud_storage.get_secret_value(), settings.models_container
+    )
+
+
+def build_trainer(settings: RetrainingSettings) -> Trainer:
+    if settings.trainer == "azureml":
+        from edgeloop.adapters.azureml_trainer import AzureMLTrainer
+
+        return AzureMLTrainer(settings)
+    from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
+    from edgeloop.adapters.storage_queue import StorageQueueSender
+
+    sender = StorageQueueSender(settings.cloud_storage.get_secret_value(), RETRAIN_QUEUE, retries=3)
+    return QueueTrainer(sender)
+
+
+def load_model(bundle_dir: Path) -> ScoringModel:
+    from edgeloop.adapters.onnx_model import OnnxModel
+
+    return OnnxModel.load(bundle_dir)
+
+
+def build_retraining(settings: RetrainingSettings) -> RetrainingService:
+    """The RetrainingService (its module needs the ``train`` extra, hence imported here)."""
+    from edgeloop.adapters.blob_storage import AzureBlobStore
+    from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
+    from edgeloop.training.dataset import load_ai4i
+
+    config = RetrainingConfig(
+        model_name=settings.model_name,
+        compliant_container=settings.compliant_container,
+        policy=PromotionPolicy(
+            primary_metric=settings.primary_metric,
+            margin=settings.promotion_margin,
+            min_new_labels=settings.min_new_labels,
+            max_out_of_schema_share=settings.max_out_of_schema_share,
+            max_label_rate_ratio=settings.max_label_rate_ratio,
+        ),
+        seed=settings.seed,
+        n_estimators=settings.n_estimators,
+        lookback_days=settings.lookback_days,
+        stale_run_seconds=settings.stale_run_seconds,
+    )
+    base_path = settings.base_data
+    return RetrainingService(
+        registry=build_registry(settings),
+        compliant=AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value()),
+        load_base=lambda: load_ai4i(base_path),
+        sign=build_signer(settings).sign,
+        load_model=load_model,
+        config=config,
+    )
+
+
+def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str, Any]]:
+    from edgeloop.training.dataset import NUMERIC_FEATURES, load_ai4i
+
+    data = load_ai4i(path)
+    rows = []
+    for index in range(min(count, data.n_rows)):
+        row: dict[str, Any] = {"type": str(data.types[index])}
+        for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
+            row[name] = float(data.numeric[index, column])
+        rows.append(row)
+    return rows
+
+
+def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:
+    """Register ``bundle_dir`` (the demo model) and make it champion if the registry has none."""
+    registry = build_registry(settings)
+    current = registry.champion(settings.model_name)
+    if current is not None:
+        return current[0].version, False
+    version, promoted = publish_bundle(
+        registry,
+        bundle_dir,
+        golden_rows_from_csv(settings.base_data),
+        build_signer(settings).sign,
+        load_model,
+        actor="edgeloop start-up",
+    )
+    if promoted:
+        logger.info("published %s %s as the first champion", settings.model_name, version)
+    return version, promoted

@@ -1,0 +1,151 @@
+"""Registry operations shared by the CLI, the retraining run and the local start-up.
+
+* :func:`golden_sample`: score sample rows with a loaded model (what a site compares against);
+* :func:`publish_bundle`: sign a local bundle (e.g. the demo) and register it, optionally
+  as the first champion;
+* :func:`promote` / :func:`rollback`: move the champion pointer under its ETag.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from edgeloop.domain.bundle_integrity import GOLDEN_FILE, BundleSignature, GoldenSample
+from edgeloop.domain.champion import ChampionPointer, first_pointer
+from edgeloop.domain.manifest import MANIFEST_FILE, load_manifest
+from edgeloop.domain.records import utc_now
+from edgeloop.domain.validation import validate_rows
+from edgeloop.ports import ModelRegistry, RegistryConflict, ScoringModel
+from edgeloop.service_layer.signed_bundles import Sign, pack_bundle
+
+LoadModel = Callable[[Path], ScoringModel]
+GOLDEN_ROWS = 16
+
+
+class UnknownVersion(LookupError):
+    """A version that is not registered under that model name."""
+
+
+def golden_sample(model: ScoringModel, rows: Sequence[Mapping[str, Any]]) -> GoldenSample:
+    columns = validate_rows(model.manifest, list(rows))
+    outputs = model.predict(columns)
+    return GoldenSample(
+        rows=tuple(dict(row) for row in rows),
+        expected={name: tuple(float(v) for v in values.tolist()) for name, values in outputs.items()},
+    )
+
+
+def load_from_files(files: Mapping[str, bytes], load_model: LoadModel) -> ScoringModel:
+    """Load a model from in-memory bundle files (through a temporary directory)."""
+    directory = Path(tempfile.mkdtemp(prefix="edgeloop-bundle-"))
+    try:
+        for name, data in files.items():
+            (directory / name).write_bytes(data)
+        return load_model(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _no_signature(document: Mapping[str, Any]) -> BundleSignature:
+    return BundleSignature("unsigned", b"")
+
+
+def signed_bundle(
+    manifest_fields: Mapping[str, Any],
+    model_file: str,
+    model_bytes: bytes,
+    golden_rows: Sequence[Mapping[str, Any]],
+    sign: Sign,
+    load_model: LoadModel,
+) -> tuple[dict[str, bytes], ScoringModel]:
+    """A signed bundle whose golden sample is the model's own outputs on ``golden_rows``."""
+    fields = {key: value for key, value in manifest_fields.items() if key != "files"}
+    # Loaded once before signing, only to record its outputs on the golden rows.
+    unsigned = pack_bundle(fields, {model_file: model_bytes}, _no_signature)
+    model = load_from_files(unsigned, load_model)
+    golden = golden_sample(model, golden_rows)
+    golden_bytes = json.dumps(golden.to_dict(), indent=1).encode("utf-8") + b"\n"
+    return pack_bundle(fields, {model_file: model_bytes, GOLDEN_FILE: golden_bytes}, sign), model
+
+
+def publish_bundle(
+    registry: ModelRegistry,
+    bundle_dir: Path,
+    golden_rows: Sequence[Mapping[str, Any]],
+    sign: Sign,
+    load_model: LoadModel,
+    *,
+    actor: str,
+    make_champion_if_none: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+) -> tuple[str, bool]:
+    """Register a local bundle (signed, with a golden sample); ``(version, became champion)``."""
+    manifest = load_manifest(bundle_dir)
+    document = json.loads((bundle_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    files, _ = signed_bundle(
+        document,
+        manifest.model_file,
+        (bundle_dir / manifest.model_file).read_bytes(),
+        golden_rows,
+        sign,
+        load_model,
+    )
+    if manifest.version not in registry.versions(manifest.name):
+        registry.register(manifest.name, manifest.version, files)
+    if not make_champion_if_none or registry.champion(manifest.name) is not None:
+        return manifest.version, False
+    pointer = first_pointer(manifest.name, manifest.version, actor, "first champion", clock())
+    try:
+        registry.set_champion(pointer, None)
+    except RegistryConflict:
+        return manifest.version, False  # someone else published a first champion meanwhile
+    return manifest.version, True
+
+
+def _current(registry: ModelRegistry, name: str) -> tuple[ChampionPointer, str]:
+    found = registry.champion(name)
+    if found is None:
+        raise UnknownVersion(f"{name} has no champion yet")
+    return found
+
+
+def promote(
+    registry: ModelRegistry,
+    name: str,
+    version: str,
+    actor: str,
+    reason: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> ChampionPointer:
+    """Make a registered version the champion; RegistryConflict if another promotion won meanwhile."""
+    if version not in registry.versions(name):
+        raise UnknownVersion(f"{name} {version} is not a registered version")
+    found = registry.champion(name)
+    if found is None:
+        pointer = first_pointer(name, version, actor, reason, clock())
+        registry.set_champion(pointer, None)
+        return pointer
+    current, etag = found
+    pointer = current.promoted(version, actor, reason, clock())
+    registry.set_champion(pointer, etag)
+    return pointer
+
+
+def rollback(
+    registry: ModelRegistry,
+    name: str,
+    actor: str,
+    reason: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> ChampionPointer:
+    """Make the previous champion the champion again (raises ChampionError if there is none)."""
+    current, etag = _current(registry, name)
+    pointer = current.rolled_back(actor, reason, clock())
+    registry.set_champion(pointer, etag)
+    return pointer
