@@ -23,13 +23,13 @@ from edgeloop.reports.insights_frame import insights_frame
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def fill_store(path: Path, count: int = 30) -> None:
+def fill_store(path: Path, count: int = 30, start: datetime = T0) -> None:
     store = SqliteInsightStore(path)
     insights = [
         InsightRecord(
             insight_id=f"{i:032x}-{i:05d}",
             site_id="site-a" if i % 2 else "site-b",
-            scored_at=T0 + timedelta(minutes=i),
+            scored_at=start + timedelta(minutes=i),
             model=ModelRef("ai4i", "1", "0" * 64),
             inputs={"torque_nm": 30.0 + i, "tool_wear_min": i, "type": "LMH"[i % 3]},
             outputs={"risk": i / 100},
@@ -39,7 +39,7 @@ def fill_store(path: Path, count: int = 30) -> None:
         for i in range(count)
     ]
     feedback = [
-        FeedbackRecord(f"{i:032x}-{i:05d}f", f"{i:032x}-{i:05d}", "site-a", 1, T0 + timedelta(hours=1))
+        FeedbackRecord(f"{i:032x}-{i:05d}f", f"{i:032x}-{i:05d}", "site-a", 1, start + timedelta(hours=1))
         for i in range(1, 6, 2)
     ]
     store.upsert([*insights, *feedback])
@@ -109,3 +109,42 @@ def test_powerbiclient_builds_the_quick_visualize_dataset_from_the_frame(tmp_pat
     first = dict(zip(names, data["rows"][0], strict=True))
     assert first["anomaly"] in ("true", "false")
     assert first["insight_id"] == f"{29:032x}-{29:05d}"
+
+
+NOTEBOOK = REPO_ROOT / "reports" / "insights.ipynb"
+
+
+def code_cells() -> list[str]:
+    document = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    assert document["nbformat"] == 4
+    return ["".join(cell["source"]) for cell in document["cells"] if cell["cell_type"] == "code"]
+
+
+def test_the_notebook_is_committed_clean_and_compiles() -> None:
+    document = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in document["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], "commit the notebook without outputs"
+            assert cell["execution_count"] is None
+    for index, source in enumerate(code_cells()):
+        compile(source, f"insights.ipynb cell {index}", "exec")
+
+
+@pytest.mark.slow
+def test_the_notebooks_data_cells_run_against_a_real_store(tmp_path: Path) -> None:
+    """Runs the notebook's own cells, except the three that sign in or call Power BI."""
+    path = tmp_path / "global.sqlite3"
+    fill_store(path, start=datetime.now(UTC) - timedelta(hours=2))
+    online = ("Report(", "DeviceCodeLoginAuthentication(", "QuickVisualize(")
+    offline = [s for s in code_cells() if not any(k in s for k in online)]
+    assert len(offline) == 2  # the imports and the frame
+    script = "\n".join([*offline, "print(json.dumps(get_dataset_config(frame)))"])
+    done = subprocess.run(
+        [str(notebook_python()), "-c", "import json\n" + script],
+        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, check=False,
+        env={"PATH": "/usr/bin:/bin", "CLOUD_STORE": "sqlite", "CLOUD_SQLITE_PATH": str(path),
+             "EDGELOOP_LOCAL_SETTINGS": str(tmp_path / "absent.json"), "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    assert len(config["data"][0]["rows"]) == 30
