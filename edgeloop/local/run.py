@@ -4,10 +4,14 @@ Starts Azurite (the ``edge`` and ``cloud`` storage accounts), then each
 component as a child process wired to it through the same settings the
 containers use in production. Ctrl-C or SIGTERM stops everything in reverse
 order; if a component dies, the rest are stopped too and the exit code says so.
+
+``--free-ports`` and ``--var-dir`` run a second, separate system (the end-to-end
+tests do); the defaults are ports 8000, 8001, 10000-10002 and ``var/``.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import secrets
@@ -15,18 +19,37 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from edgeloop.config.base import read_local_settings_values
-from edgeloop.local.azurite import REPO_ROOT, Azurite, wait_for_port
+from edgeloop.config.base import LOCAL_SETTINGS_ENV, read_local_settings_values
+from edgeloop.local.azurite import REPO_ROOT, Azurite, free_port, wait_for_port
 
 log = logging.getLogger("edgeloop.run")
 
 VAR = REPO_ROOT / "var"
-API_KEY_FILE = VAR / "local" / "scoring-api-key"
-SITE_KEY_FILE = VAR / "local" / "site-hmac-key"
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where the local system listens."""
+
+    scoring_app: int = 8000
+    global_app: int = 8001
+    blob: int = 10000
+    queue: int = 10001
+    table: int = 10002
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+STANDARD_PORTS = Ports()
 
 
 @dataclass(frozen=True)
@@ -35,15 +58,26 @@ class Component:
     module: str
     args: tuple[str, ...] = ()
     port: int | None = None
-    url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return None if self.port is None else f"http://127.0.0.1:{self.port}/"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, *self.args]
 
 
-COMPONENTS = (
-    Component("scoring app", "scoring_app", port=8000, url="http://127.0.0.1:8000/"),
-    Component("edge functions", "edgeloop.functions_host", ("--role", "edge")),
-    Component("cloud functions", "edgeloop.functions_host", ("--role", "cloud")),
-    Component("global app", "global_app", port=8001, url="http://127.0.0.1:8001/"),
-)
+def components(ports: Ports = STANDARD_PORTS) -> tuple[Component, ...]:
+    """The children, in start order (stopped in reverse)."""
+    return (
+        Component("scoring app", "scoring_app", port=ports.scoring_app),
+        Component("edge functions", "edgeloop.functions_host", ("--role", "edge")),
+        Component("cloud functions", "edgeloop.functions_host", ("--role", "cloud")),
+        Component("global app", "global_app", port=ports.global_app),
+    )
+
+
+COMPONENTS = components()
 
 
 def local_secret(env_name: str, path: Path) -> str:
@@ -59,11 +93,27 @@ def local_secret(env_name: str, path: Path) -> str:
     return value
 
 
-def component_environment(azurite: Azurite, api_key: str) -> dict[str, str]:
+def default_settings_file() -> Path:
+    """The developer's local.settings.json if there is one, else the committed example."""
+    settings_file = REPO_ROOT / "local.settings.json"
+    return settings_file if settings_file.exists() else REPO_ROOT / "local.settings.example.json"
+
+
+def component_environment(
+    azurite: Azurite,
+    api_key: str,
+    *,
+    var: Path = VAR,
+    ports: Ports = STANDARD_PORTS,
+    settings_file: Path | None = None,
+) -> dict[str, str]:
     env = dict(os.environ)
     env["SCORING_API_KEY"] = api_key
     # The site's pseudonymization key: generated on this machine, never leaves it.
-    env["EDGELOOP_SITE_HMAC_KEY"] = local_secret("EDGELOOP_SITE_HMAC_KEY", SITE_KEY_FILE)
+    env["EDGELOOP_SITE_HMAC_KEY"] = local_secret("EDGELOOP_SITE_HMAC_KEY", var / "local" / "site-hmac-key")
+    # The runner waits on these ports, so they are not left to other settings.
+    env["SCORING_PORT"] = str(ports.scoring_app)
+    env["GLOBAL_APP_PORT"] = str(ports.global_app)
     # The storage accounts are the Azurite this runner started.
     edge = azurite.connection_string("edge")
     cloud = azurite.connection_string("cloud")
@@ -72,42 +122,70 @@ def component_environment(azurite: Azurite, api_key: str) -> dict[str, str]:
     env.setdefault("CloudStorage", cloud)
     # Locally the Service Bus topic is emulated by queues on the cloud account.
     env.setdefault("ServiceBusConnection", cloud)
-    # App settings: the developer's local.settings.json if there is one, else the committed example.
-    settings_file = REPO_ROOT / "local.settings.json"
-    if not settings_file.exists():
-        settings_file = REPO_ROOT / "local.settings.example.json"
+    # App settings: every component reads the same file (settings classes and the functions host).
+    settings_file = settings_file or default_settings_file()
+    env[LOCAL_SETTINGS_ENV] = str(settings_file)
     for name, value in read_local_settings_values(settings_file).items():
         env.setdefault(name, value)
+    # State lives under the var directory unless a setting says otherwise; the model is what
+    # `make model` built (var/ of the repository), whichever var directory holds the state.
+    for name, path in (
+        ("SCORING_MODEL_DIR", VAR / "models" / "demo"),
+        ("SCORING_OUTBOX_PATH", var / "edge" / "outbox.sqlite3"),
+        ("SCORING_API_KEY_FILE", var / "local" / "scoring-api-key"),
+        ("CLOUD_SQLITE_PATH", var / "cloud" / "global.sqlite3"),
+        ("POWERBI_SINK_DIR", var / "cloud" / "powerbi"),
+        ("POWERBI_LEDGER_PATH", var / "cloud" / "powerbi-ledger.sqlite3"),
+    ):
+        env.setdefault(name, str(path))
     env.setdefault("EDGELOOP_SITE_ID", "site-local")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
+class ComponentExited(RuntimeError):
+    """A child exited while the system was starting."""
+
+
 class LocalSystem:
-    def __init__(self) -> None:
-        self.azurite = Azurite(location=VAR / "azurite")
+    def __init__(self, var: Path = VAR, ports: Ports = STANDARD_PORTS) -> None:
+        self.var = var
+        self.ports = ports
+        self.components = components(ports)
+        self.azurite = Azurite(
+            location=var / "azurite", blob_port=ports.blob, queue_port=ports.queue, table_port=ports.table
+        )
+        self.api_key = ""
         self.children: list[tuple[Component, subprocess.Popen[bytes]]] = []
         self.stopping = threading.Event()
 
+    def environment(self) -> dict[str, str]:
+        return component_environment(self.azurite, self.api_key, var=self.var, ports=self.ports)
+
+    def launch(self, component: Component, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start one child (its output goes to ours)."""
+        return subprocess.Popen(component.command(), cwd=REPO_ROOT, env=env)
+
     def start(self) -> None:
-        log.info("starting Azurite on 127.0.0.1:10000-10002 (data in var/azurite)")
+        p = self.ports
+        log.info("starting Azurite on 127.0.0.1:%d-%d (data in %s)", p.blob, p.table, self.var / "azurite")
         self.azurite.start()
-        api_key = local_secret("SCORING_API_KEY", API_KEY_FILE)
-        env = component_environment(self.azurite, api_key)
-        for component in COMPONENTS:
+        self.api_key = local_secret("SCORING_API_KEY", self.var / "local" / "scoring-api-key")
+        env = self.environment()
+        for component in self.components:
             log.info("starting %s", component.name)
-            process = subprocess.Popen(
-                [sys.executable, "-m", component.module, *component.args], cwd=REPO_ROOT, env=env
-            )
+            process = self.launch(component, env)
             self.children.append((component, process))
             if component.port is not None:
-                wait_for_port("127.0.0.1", component.port, timeout=120)
+                wait_until_listening(component, process, START_TIMEOUT)
         print("\nEdgeloop is running (Ctrl-C stops everything):", flush=True)
-        for component in COMPONENTS:
+        for component in self.components:
             if component.url:
                 print(f"  {component.name:<16} {component.url}", flush=True)
-        print("  Azurite          blob :10000, queue :10001, table :10002 (accounts: edge, cloud)")
-        print(f"  local API key    {api_key}   (header X-API-Key)\n", flush=True)
+        print(
+            f"  Azurite          blob :{p.blob}, queue :{p.queue}, table :{p.table} (accounts: edge, cloud)"
+        )
+        print(f"  local API key    {self.api_key}   (header X-API-Key)\n", flush=True)
 
     def watch(self) -> int:
         """Block until a stop signal or a child exits; returns the exit code."""
@@ -125,18 +203,43 @@ class LocalSystem:
                 process.send_signal(signal.SIGTERM)
         for component, process in reversed(self.children):
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in 30 s; killing it", component.name)
+                log.warning("%s did not stop in %.0f s; killing it", component.name, STOP_TIMEOUT)
                 process.kill()
                 process.wait()
         log.info("stopping Azurite")
         self.azurite.stop()
 
 
-def main() -> int:
+def wait_until_listening(component: Component, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for the component's port; fail at once if it exits first (not after the timeout)."""
+    assert component.port is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise ComponentExited(f"{component.name} exited with code {process.returncode} while starting")
+        try:
+            wait_for_port("127.0.0.1", component.port, timeout=0.5)
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{component.name}: nothing listens on :{component.port}") from None
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m edgeloop.local.run", description="the local system")
+    parser.add_argument("--var-dir", type=Path, default=VAR, help="state directory (default: var/)")
+    parser.add_argument(
+        "--free-ports", action="store_true", help="listen on free ports instead of 8000, 8001, 10000-10002"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    system = LocalSystem()
+    args = parse_args(argv)
+    system = LocalSystem(args.var_dir.resolve(), Ports.free() if args.free_ports else STANDARD_PORTS)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         system.stopping.set()
