@@ -100,7 +100,9 @@ class OutboxReader(Protocol):
 class BlobStore(Protocol):
     """Named byte objects in containers (Azure Blob Storage in production)."""
 
-    def put(self, container: str, name: str, data: bytes, *, content_type: str, overwrite: bool = True) -> str:
+    def put(
+        self, container: str, name: str, data: bytes, *, content_type: str, overwrite: bool = True
+    ) -> str:
         """Store ``data``; returns the blob's URL."""
         ...
 
