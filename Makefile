@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INFRA_VENV := .venv-infra
 MODEL_DIR := var/models/demo
 
-.PHONY: run test install node-tools system-tools infra-tools model lint typecheck pytest bench clean
+.PHONY: run test install node-tools system-tools infra-tools notebook-tools model lint typecheck pytest bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ $(INFRA_VENV)/.installed: pyproject.toml
 
 infra-tools: $(INFRA_VENV)/.installed
 
+# powerbiclient imports pyspark and Jupyter widgets: the notebook gets a virtualenv of its own.
+.venv-notebook/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-notebook
+	.venv-notebook/bin/pip install --quiet -e '.[powerbi-notebook]'
+	touch $@
+
+notebook-tools: .venv-notebook/.installed
+
 $(MODEL_DIR)/manifest.json: | $(VENV)/.installed
 	$(PY) -m edgeloop.cli train --data data/ai4i2020-train.csv --out $(MODEL_DIR)
 
@@ -56,7 +64,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy edgeloop
 
-pytest: install system-tools infra-tools model
+pytest: install system-tools infra-tools notebook-tools model
 	$(VENV)/bin/pytest -p no:cacheprovider
 
 test: lint typecheck pytest
@@ -65,4 +73,4 @@ bench: install model
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules var .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) .venv-notebook .venv-bench node_modules var .mypy_cache .ruff_cache
