@@ -16,6 +16,8 @@ from edgeloop.service_layer.ingest import InsightIngest
 if TYPE_CHECKING:
     from azure.cosmos import ContainerProxy
 
+    from edgeloop.adapters.azure_clients import AzureClients
+
 PARTITION_KEY_PATH = "/site_id"
 
 
@@ -64,9 +66,12 @@ def build_store(settings: CloudSettings) -> InsightStore:
     return SqliteInsightStore(settings.sqlite_path)
 
 
-def build_ingest(settings: CloudSettings | None = None) -> InsightIngest:
+def build_ingest(settings: CloudSettings | None = None, clients: AzureClients | None = None) -> InsightIngest:
+    from edgeloop.adapters.azure_clients import AzureClients
     from edgeloop.adapters.blob_storage import AzureBlobStore
 
     settings = settings or CloudSettings()
-    blobs = AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value())
+    # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
+    connection = settings.resolve_cloud_storage("blob")
+    blobs = AzureBlobStore.from_connection(connection, clients or AzureClients())
     return InsightIngest(blobs, build_store(settings))

@@ -5,9 +5,11 @@ Built lazily by ``functions/dependencies.py`` on the first invocation, never at 
 
 from __future__ import annotations
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
+from edgeloop.config.connections import IdentityConnection
 from edgeloop.config.edge_functions import EdgeFunctionSettings, load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine, PolicyError
 from edgeloop.ports import EventPublisher
@@ -29,11 +31,15 @@ def connection_kind(value: str) -> str:
     )
 
 
-def build_event_publisher(settings: EdgeFunctionSettings) -> EventPublisher:
-    value = settings.service_bus_connection.get_secret_value()
-    if connection_kind(value) == "servicebus":
-        return ServiceBusEventPublisher.from_connection_string(value, settings.topic)
-    return QueueEventPublisher.from_connection_string(value, settings.topic, settings.subscription_names())
+def build_event_publisher(settings: EdgeFunctionSettings, clients: AzureClients) -> EventPublisher:
+    connection = settings.resolve_service_bus()
+    # Identity-based (a namespace) is always Service Bus; a storage connection string is the
+    # local stand-in, the topic emulated by one queue per subscription.
+    if isinstance(connection, IdentityConnection) or connection_kind(connection.secret()) == "servicebus":
+        return ServiceBusEventPublisher.from_connection(connection, settings.topic, clients)
+    return QueueEventPublisher.from_connection(
+        connection, settings.topic, settings.subscription_names(), clients
+    )
 
 
 def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:
@@ -47,11 +53,14 @@ def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:
     return PolicyEngine(policy, settings.hmac_key())
 
 
-def build_insight_filter(settings: EdgeFunctionSettings | None = None) -> InsightFilter:
+def build_insight_filter(
+    settings: EdgeFunctionSettings | None = None, clients: AzureClients | None = None
+) -> InsightFilter:
     settings = settings or EdgeFunctionSettings()
+    clients = clients or AzureClients()  # one credential per identity for all three connections
     return InsightFilter(
         engine=build_policy_engine(settings),
-        cloud_blobs=AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value()),
-        site_blobs=AzureBlobStore.from_connection_string(settings.edge_storage.get_secret_value()),
-        publisher=build_event_publisher(settings),
+        cloud_blobs=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
+        site_blobs=AzureBlobStore.from_connection(settings.resolve_edge_storage("blob"), clients),
+        publisher=build_event_publisher(settings, clients),
     )

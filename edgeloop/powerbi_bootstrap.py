@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.powerbi_client import (
     MsalTokenProvider,
@@ -56,9 +57,15 @@ def build_sink(settings: PowerBISettings) -> RowSink:
     return PowerBIPushSink(build_client(settings), settings.required("dataset_id"))
 
 
-def build_feed(settings: PowerBISettings, blobs: BlobStore | None = None) -> PowerBIFeed:
+def build_feed(
+    settings: PowerBISettings, blobs: BlobStore | None = None, clients: AzureClients | None = None
+) -> PowerBIFeed:
+    if blobs is None:
+        # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
+        connection = settings.resolve_cloud_storage("blob")
+        blobs = AzureBlobStore.from_connection(connection, clients or AzureClients())
     return PowerBIFeed(
-        blobs or AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value()),
+        blobs,
         build_sink(settings),
         SqliteDeliveryLedger(settings.ledger_path),
         rows_per_push=settings.max_rows_per_post,

@@ -88,7 +88,8 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
     sender = None
     try:
         if settings.relay_enabled:
-            sender = StorageQueueSender(settings.edge_storage.get_secret_value(), settings.insights_queue)
+            # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
+            sender = StorageQueueSender(settings.resolve_edge_storage("queue"), settings.insights_queue)
             relay_thread = OutboxRelay(outbox, sender, stats=stats).start(idle_wait=RELAY_IDLE_WAIT)
         return ScoringComponents(
             settings=settings,

@@ -8,6 +8,9 @@ import threading
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.config.connections import Connection
+
 
 class AzureBlobStore:
     """Containers are created on first use (once per process), so a fresh account just works."""
@@ -20,6 +23,11 @@ class AzureBlobStore:
     @classmethod
     def from_connection_string(cls, connection_string: str) -> AzureBlobStore:
         return cls(BlobServiceClient.from_connection_string(connection_string))
+
+    @classmethod
+    def from_connection(cls, connection: Connection, clients: AzureClients | None = None) -> AzureBlobStore:
+        """A connection string or an identity-based connection (edgeloop.config.connections)."""
+        return cls((clients or AzureClients()).blob_service(connection))
 
     def _ensure_container(self, container: str) -> None:
         with self._lock:

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.servicebus_publisher import CONTENT_TYPE, event_body, event_properties
+from edgeloop.config.connections import Connection
 from edgeloop.functions_host.messages import Envelope, encode_envelope
 from edgeloop.ports import BlobWrittenEvent
 
@@ -41,6 +43,18 @@ class QueueEventPublisher:
                 for name in subscriptions
             ]
         )
+
+    @classmethod
+    def from_connection(
+        cls,
+        connection: Connection,
+        topic: str,
+        subscriptions: Sequence[str],
+        clients: AzureClients | None = None,
+    ) -> QueueEventPublisher:
+        """A connection string or an identity-based queue connection (edgeloop.config.connections)."""
+        clients = clients or AzureClients()
+        return cls([clients.queue(connection, subscription_queue(topic, name)) for name in subscriptions])
 
     def _ensure_queues(self) -> None:
         with self._lock:

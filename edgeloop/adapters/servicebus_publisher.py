@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import orjson
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.config.connections import Connection
 from edgeloop.ports import BlobWrittenEvent
 
 CONTENT_TYPE = "application/json"
@@ -61,6 +63,14 @@ class ServiceBusEventPublisher:
     @classmethod
     def from_connection_string(cls, connection_string: str, topic: str) -> ServiceBusEventPublisher:
         client = ServiceBusClient.from_connection_string(connection_string)
+        return cls(client.get_topic_sender(topic_name=topic), client)
+
+    @classmethod
+    def from_connection(
+        cls, connection: Connection, topic: str, clients: AzureClients | None = None
+    ) -> ServiceBusEventPublisher:
+        """A Service Bus connection string or an identity-based namespace (edgeloop.config.connections)."""
+        client = (clients or AzureClients()).service_bus(connection)
         return cls(client.get_topic_sender(topic_name=topic), client)
 
     def publish(self, events: Sequence[BlobWrittenEvent]) -> None:

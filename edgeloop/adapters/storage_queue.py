@@ -19,8 +19,11 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, LinearRetry, QueueClient
+from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, LinearRetry
+from pydantic import SecretStr
 
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.ports import QueueUnavailable
 
 DEFAULT_TIMEOUT = 10.0
@@ -31,18 +34,24 @@ _RETRYABLE_STATUS = frozenset({408, 429})
 
 
 class StorageQueueSender:
+    """``connection``: a connection string, or a resolved connection of either form
+    (edgeloop.config.connections); ``clients`` shares the root's credentials."""
+
     def __init__(
         self,
-        connection_string: str,
+        connection: str | Connection,
         queue_name: str,
         *,
         create_queue: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = 1,
+        clients: AzureClients | None = None,
     ) -> None:
         self.queue_name = queue_name
-        self._client = QueueClient.from_connection_string(
-            connection_string,
+        if isinstance(connection, str):
+            connection = ConnectionString("queue", SecretStr(connection))
+        self._client = (clients or AzureClients()).queue(
+            connection,
             queue_name,
             message_encode_policy=BinaryBase64EncodePolicy(),
             message_decode_policy=BinaryBase64DecodePolicy(),

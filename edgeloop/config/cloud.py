@@ -8,7 +8,8 @@ Names (environment first, then local.settings.json ``Values``):
   (insight documents expire; counters stay), ``COSMOS_MAX_CONCURRENCY``,
   ``COSMOS_RETRY_TOTAL`` / ``COSMOS_RETRY_BACKOFF_MAX`` (the SDK's 429 retries),
   ``COSMOS_CREATE_CONTAINER`` (create database and container if absent);
-* ``CloudStorage``: the cloud storage account the compliant blobs are read from;
+* ``CloudStorage`` (a connection string) or ``CloudStorage__blobServiceUri`` (identity-based,
+  edgeloop.config.connections): the account the compliant blobs are read from; no default;
 * ``GLOBAL_APP_HOST`` / ``GLOBAL_APP_PORT``: where ``python -m global_app`` listens;
 * ``GLOBAL_APP_AUTH``: ``open`` (local default, marked on every page) or ``entra``
   (an Entra ID bearer token, validated against ``ENTRA_TENANT_ID``'s signing
@@ -24,17 +25,20 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
+from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.local.azurite import connection_string
 
 ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 
 
 def local_cloud_storage() -> SecretStr:
-    """The ``cloud`` account of the local Azurite on its standard ports (a public dev key)."""
+    """The ``cloud`` account of the local Azurite on its standard ports (a public dev key).
+
+    Not a default of CloudSettings (an unset connection must fail, edgeloop.config.connections)."""
     return SecretStr(connection_string("cloud", "127.0.0.1", 10000, 10001, 10002))
 
 
-class CloudSettings(EdgeloopSettings):
+class CloudSettings(CloudStorageConnection, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     store: Literal["sqlite", "cosmos"] = Field(default="sqlite", alias="CLOUD_STORE")
@@ -49,8 +53,6 @@ class CloudSettings(EdgeloopSettings):
     cosmos_retry_total: int = Field(default=9, ge=0, le=100, alias="COSMOS_RETRY_TOTAL")
     cosmos_retry_backoff_max_s: int = Field(default=30, ge=1, le=600, alias="COSMOS_RETRY_BACKOFF_MAX")
     cosmos_create_container: bool = Field(default=False, alias="COSMOS_CREATE_CONTAINER")
-
-    cloud_storage: SecretStr = Field(default_factory=local_cloud_storage, alias="CloudStorage")
 
     app_host: str = Field(default="127.0.0.1", alias="GLOBAL_APP_HOST")
     app_port: int = Field(default=8001, ge=1, le=65535, alias="GLOBAL_APP_PORT")

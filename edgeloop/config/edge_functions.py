@@ -1,7 +1,8 @@
 """Settings of the edge Functions (``filter_insights``) and the compliance policy file.
 
-Names follow docs/CONTRACTS.md. Connection defaults point at the local Azurite
-on its standard ports (public development keys), like the scoring app's.
+Names follow docs/CONTRACTS.md. The connections ``EdgeStorage``, ``CloudStorage`` and
+``ServiceBusConnection`` have no default: a connection string or the identity-based
+settings (edgeloop.config.connections) must be given; ``make run`` and the tests set them.
 """
 
 from __future__ import annotations
@@ -12,24 +13,21 @@ import yaml
 from pydantic import Field, SecretStr, field_validator
 
 from edgeloop.config.base import EdgeloopSettings
+from edgeloop.config.connections import (
+    CloudStorageConnection,
+    EdgeStorageConnection,
+    ServiceBusConnectionSettings,
+)
 from edgeloop.domain.compliance import CompliancePolicy, PolicyError, parse_policy
-from edgeloop.local.azurite import connection_string
 
 MIN_HMAC_KEY_LENGTH = 16
 
 
-def _local(account: str) -> SecretStr:
-    return SecretStr(connection_string(account, "127.0.0.1", 10000, 10001, 10002))
-
-
-class EdgeFunctionSettings(EdgeloopSettings):
-    edge_storage: SecretStr = Field(default_factory=lambda: _local("edge"), alias="EdgeStorage")
-    cloud_storage: SecretStr = Field(default_factory=lambda: _local("cloud"), alias="CloudStorage")
-    # A Service Bus connection string in Azure; locally a storage connection string
-    # (the topic is emulated by one queue per subscription, docs/functions-host.md).
-    service_bus_connection: SecretStr = Field(
-        default_factory=lambda: _local("cloud"), alias="ServiceBusConnection"
-    )
+class EdgeFunctionSettings(
+    EdgeStorageConnection, CloudStorageConnection, ServiceBusConnectionSettings, EdgeloopSettings
+):
+    # ServiceBusConnection: a Service Bus connection string or namespace in Azure; locally a
+    # storage connection string (the topic is emulated by one queue per subscription).
     insights_queue: str = Field(default="insights", min_length=3, alias="INSIGHTS_QUEUE")
     site_id: str = Field(default="site-local", min_length=1, alias="EDGELOOP_SITE_ID")
     # Pseudonymization key; required when the policy pseudonymizes. Never leaves the site.

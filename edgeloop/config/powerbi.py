@@ -22,20 +22,18 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
+from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.domain.powerbi_schema import DEFAULT_DATASET_NAME, MAX_ROWS_PER_POST
-from edgeloop.local.azurite import connection_string
 
 POWERBI_API = "https://api.powerbi.com/v1.0/myorg"
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 POWERBI_SCOPE = "https://analysis.windows.net/powerbi/api/.default"
 
 
-def _local_cloud_storage() -> SecretStr:
-    """The ``cloud`` account of the local Azurite on its standard ports (a public dev key)."""
-    return SecretStr(connection_string("cloud", "127.0.0.1", 10000, 10001, 10002))
+class PowerBISettings(CloudStorageConnection, EdgeloopSettings):
+    """``CloudStorage`` / ``CloudStorage__blobServiceUri`` (the compliant blobs) come from the
+    connection mixin, without the ``POWERBI_`` prefix (edgeloop.config.connections)."""
 
-
-class PowerBISettings(EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="POWERBI_", extra="ignore", populate_by_name=True)
 
     mode: Literal["local", "service"] = "local"
@@ -65,8 +63,6 @@ class PowerBISettings(EdgeloopSettings):
     # instead of holding the Service Bus lock.
     max_retry_after_seconds: float = Field(default=120.0, gt=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
-
-    cloud_storage: SecretStr = Field(default_factory=_local_cloud_storage, alias="CloudStorage")
 
     @model_validator(mode="after")
     def _service_mode_is_complete(self) -> PowerBISettings:

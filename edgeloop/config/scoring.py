@@ -2,6 +2,8 @@
 
 A few names are shared with the rest of the system and keep their contract
 names (docs/CONTRACTS.md): ``EDGELOOP_SITE_ID``, ``EdgeStorage``, ``INSIGHTS_QUEUE``.
+``EdgeStorage`` (or its identity-based settings, edgeloop.config.connections) has no
+default: the relay needs it, and ``make run`` and the tests set it.
 """
 
 from __future__ import annotations
@@ -12,17 +14,12 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
-from edgeloop.local.azurite import connection_string
+from edgeloop.config.connections import EdgeStorageConnection
 
 MAX_ROWS_PER_REQUEST = 10_000
 
 
-def local_edge_storage() -> str:
-    """The ``edge`` account of the local Azurite on its standard ports (a public dev key)."""
-    return connection_string("edge", "127.0.0.1", 10000, 10001, 10002)
-
-
-class ScoringSettings(EdgeloopSettings):
+class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
@@ -50,10 +47,6 @@ class ScoringSettings(EdgeloopSettings):
         default="site-local",
         min_length=1,
         alias="EDGELOOP_SITE_ID",
-    )
-    edge_storage: SecretStr = Field(
-        default_factory=lambda: SecretStr(local_edge_storage()),
-        alias="EdgeStorage",
     )
     insights_queue: str = Field(
         default="insights",

@@ -1,0 +1,71 @@
+"""SDK clients from resolved connections (edgeloop.config.connections): keys or identity.
+
+A connection string goes to the SDK's ``from_connection_string``; an identity-based
+connection gets the client for its URL / namespace with a token credential. A
+composition root makes one :class:`AzureClients` and builds every client through it,
+so clients on the same identity share one credential (and its token cache).
+Constructing clients and credentials does no network I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.servicebus import ServiceBusClient
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueClient
+
+from edgeloop.config.connections import Connection, ConnectionString, IdentityConnection
+
+
+def credential_for(connection: IdentityConnection) -> TokenCredential:
+    """``ManagedIdentityCredential`` when the settings ask for it, else ``DefaultAzureCredential``."""
+    if connection.managed_identity:
+        return ManagedIdentityCredential(client_id=connection.client_id)
+    return DefaultAzureCredential()
+
+
+class AzureClients:
+    def __init__(
+        self, make_credential: Callable[[IdentityConnection], TokenCredential] = credential_for
+    ) -> None:
+        self._make_credential = make_credential
+        self._credentials: dict[tuple[bool, str | None], TokenCredential] = {}
+        self._lock = threading.Lock()
+
+    def credential(self, connection: IdentityConnection) -> TokenCredential:
+        key = (connection.managed_identity, connection.client_id)
+        with self._lock:
+            if key not in self._credentials:
+                self._credentials[key] = self._make_credential(connection)
+            return self._credentials[key]
+
+    def blob_service(self, connection: Connection, **options: Any) -> BlobServiceClient:
+        if isinstance(connection, ConnectionString):
+            return BlobServiceClient.from_connection_string(connection.secret(), **options)
+        _expect(connection, "blob")
+        return BlobServiceClient(connection.endpoint, credential=self.credential(connection), **options)
+
+    def queue(self, connection: Connection, queue_name: str, **options: Any) -> QueueClient:
+        if isinstance(connection, ConnectionString):
+            return QueueClient.from_connection_string(connection.secret(), queue_name, **options)
+        _expect(connection, "queue")
+        return QueueClient(connection.endpoint, queue_name, credential=self.credential(connection), **options)
+
+    def service_bus(self, connection: Connection, **options: Any) -> ServiceBusClient:
+        if isinstance(connection, ConnectionString):
+            return ServiceBusClient.from_connection_string(connection.secret(), **options)
+        _expect(connection, "servicebus")
+        return ServiceBusClient(connection.endpoint, credential=self.credential(connection), **options)
+
+
+def _expect(connection: IdentityConnection, service: str) -> None:
+    # A blob URL handed to a queue client would fail later, far from the setting that caused it.
+    if connection.service != service:
+        raise ValueError(
+            f"{connection.name}: resolved for {connection.service}, cannot build a {service} client from it"
+        )
