@@ -1,0 +1,129 @@
+"""`make run` itself: ``python -m edgeloop.local.run`` starts, serves a scoring, and stops cleanly.
+
+The runner as a subprocess on free ports with a temporary var directory
+(``--free-ports --var-dir``; the defaults stay 8000, 8001, 10000-10002 and var/).
+After SIGTERM it must exit 0 with every process it started gone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from support.bundles import valid_rows
+
+from edgeloop.domain.manifest import load_manifest
+from edgeloop.local.azurite import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
+
+
+def process_start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot), None if it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def descendants(root: int) -> dict[int, int]:
+    """Every live descendant of ``root``: pid -> start time (so a reused pid is not mistaken for it)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found: dict[int, int] = {}
+    pending = list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        started = process_start_time(pid)
+        if started is not None:
+            found[pid] = started
+            pending.extend(children.get(pid, []))
+    return found
+
+
+class Output:
+    """The runner's combined output, read by a thread so the children never block on a full pipe."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self.lines: list[str] = []
+        self._stream = process.stdout
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, process: subprocess.Popen[str], timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines):
+                if match := re.search(pattern, line):
+                    return match
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no line matching {pattern!r}:\n" + "\n".join(self.lines[-60:]))
+            time.sleep(0.1)
+
+
+def test_make_run_serves_a_scoring_then_stops_everything_on_sigterm(
+    tmp_path: Path, demo_bundle_dir: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SCORING_API_KEY", "EDGELOOP_LOCAL_SETTINGS")}
+    env |= {"SCORING_MODEL_DIR": str(demo_bundle_dir), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "edgeloop.local.run", "--free-ports", "--var-dir", str(tmp_path / "var")]
+    runner = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output = Output(runner)
+    started: dict[int, int] = {}
+    try:
+        output.wait_for(r"Edgeloop is running", runner, START_TIMEOUT)
+        api_key = output.wait_for(r"local API key\s+(\S+)", runner, 10).group(1)
+        scoring_url = output.wait_for(r"scoring app\s+(http://127\.0\.0\.1:\d+)/", runner, 10).group(1)
+        output.wait_for(r"global app\s+http://127\.0\.0\.1:\d+/", runner, 10)
+        # The key was generated into the var directory given, not the repository's var/.
+        assert (tmp_path / "var" / "local" / "scoring-api-key").read_text().strip() == api_key
+
+        started = descendants(runner.pid)
+        assert len(started) >= 5, f"Azurite and four components expected, found {started}"
+        row = valid_rows(load_manifest(demo_bundle_dir), 1, seed=5)[0]
+        response = httpx.post(
+            f"{scoring_url}/api/v1/score", json={"rows": [row]}, headers={"X-API-Key": api_key}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["results"]) == 1
+
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(STOP_TIMEOUT) == 0, "\n".join(output.lines[-60:])
+        output.thread.join(STOP_TIMEOUT)  # the pipe closes once no process holds it
+        assert not output.thread.is_alive()
+        left = {pid for pid, start in started.items() if process_start_time(pid) == start}
+        assert not left, f"still running after the runner exited: {left}"
+    finally:
+        for pid, start in started.items():
+            if process_start_time(pid) == start:
+                os.kill(pid, signal.SIGKILL)
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait(10)
