@@ -95,7 +95,7 @@ def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str,
     for index in range(min(count, data.n_rows)):
         row: dict[str, Any] = {"type": str(data.types[index])}
         for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
-            row[name] = float(data.numeric[index, column])
+            row[name] = round(float(data.numeric[index, column]), 4)  # no float32 noise
         rows.append(row)
     return rows
 

@@ -13,7 +13,12 @@ import azure.functions as func
 
 BLUEPRINTS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "edge": ("functions.edge",),
-    "cloud": ("functions.cloud_global", "functions.cloud_http", "functions.cloud_powerbi"),
+    "cloud": (
+        "functions.cloud_global",
+        "functions.cloud_http",
+        "functions.cloud_powerbi",
+        "functions.cloud_retraining",
+    ),
 }
 ROLES = ("edge", "cloud", "all")
 DEFAULT_ROLE = "all"

@@ -15,12 +15,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.model_delivery_bootstrap import start_site_delivery
 from edgeloop.scoring_bootstrap import build_scoring
 from scoring_app.auth import Guard
 from scoring_app.batching import ScoringBatcher
 from scoring_app.context import AppContext
+from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
-from scoring_app.routes import api, health, metrics, web
+from scoring_app.routes import admin, api, health, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +40,12 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         telemetry.live.outbox_depth = components.outbox.depth
         telemetry.live.outbox_capacity = components.outbox.capacity
         telemetry.live.relay_stats = components.relay_metrics
+        # The champion poller (None when no signing key is trusted): swaps models in the background.
+        delivery = await run_in_threadpool(
+            start_site_delivery, components.model, settings.onnx_intra_op_threads
+        )
+        if delivery is not None:
+            telemetry.registry.register(DeliveryCollector(delivery[0]))
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -45,10 +53,13 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             batcher=ScoringBatcher(components.scoring),
             metrics=telemetry,
             templates=templates,
+            delivery=delivery[0] if delivery is not None else None,
         )
         try:
             yield
         finally:
+            if delivery is not None:
+                await run_in_threadpool(delivery[1].stop)
             await run_in_threadpool(components.close)
 
     app = FastAPI(
@@ -60,6 +71,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(admin.router)
     app.include_router(web.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -9,6 +9,7 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.scoring_bootstrap import ScoringComponents
+from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
 from scoring_app.batching import ScoringBatcher
 from scoring_app.telemetry import ScoringMetrics
@@ -22,6 +23,7 @@ class AppContext:
     batcher: ScoringBatcher
     metrics: ScoringMetrics
     templates: Jinja2Templates
+    delivery: ModelDelivery | None = None  # None: model delivery off on this site
 
 
 def context_of(request: Request) -> AppContext:

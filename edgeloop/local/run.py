@@ -136,11 +136,44 @@ def component_environment(
         ("CLOUD_SQLITE_PATH", var / "cloud" / "global.sqlite3"),
         ("POWERBI_SINK_DIR", var / "cloud" / "powerbi"),
         ("POWERBI_LEDGER_PATH", var / "cloud" / "powerbi-ledger.sqlite3"),
+        ("SCORING_MODEL_CACHE_DIR", var / "edge" / "models"),
+        ("MODEL_SIGNING_KEY_DIR", var / "local"),
+        ("RETRAIN_BASE_DATA", REPO_ROOT / "data" / "ai4i2020-train.csv"),
     ):
         env.setdefault(name, str(path))
     env.setdefault("EDGELOOP_SITE_ID", "site-local")
+    # The feedback loop: nightly retraining; the site trusts the local signing key pair.
+    env.setdefault("RETRAIN_SCHEDULE", "0 0 2 * * *")
+    env.setdefault(
+        "SCORING_MODEL_SIGNING_PUBLIC_KEY", local_signing_public_key(Path(env["MODEL_SIGNING_KEY_DIR"]))
+    )
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def local_signing_public_key(key_dir: Path) -> str:
+    """The local default model-signing key pair (generated once, never committed): its public half."""
+    from edgeloop.adapters.ed25519_signing import ensure_key_pair
+
+    return ensure_key_pair(key_dir)[1]
+
+
+def publish_first_champion(env: dict[str, str]) -> None:
+    """The demo model becomes the registry's first champion if the registry has none."""
+    from pydantic import SecretStr
+
+    from edgeloop.config.retraining import RetrainingSettings
+    from edgeloop.retraining_bootstrap import publish_first_champion as publish
+
+    settings = RetrainingSettings(
+        CloudStorage=SecretStr(env["CloudStorage"]),
+        MODEL_SIGNING_KEY_DIR=Path(env["MODEL_SIGNING_KEY_DIR"]),
+        RETRAIN_BASE_DATA=Path(env["RETRAIN_BASE_DATA"]),
+    )
+    version, published = publish(settings, Path(env["SCORING_MODEL_DIR"]))
+    log.info(
+        "model registry: champion %s%s", version, " (the demo model, just published)" if published else ""
+    )
 
 
 class ComponentExited(RuntimeError):
@@ -172,6 +205,7 @@ class LocalSystem:
         self.azurite.start()
         self.api_key = local_secret("SCORING_API_KEY", self.var / "local" / "scoring-api-key")
         env = self.environment()
+        publish_first_champion(env)
         for component in self.components:
             log.info("starting %s", component.name)
             process = self.launch(component, env)

@@ -50,7 +50,8 @@ class TrainingSet:
         for index in indices.tolist():
             row: dict[str, Any] = {"type": str(self.data.types[index])}
             for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
-                row[name] = float(self.data.numeric[index, column])
+                # float32 -> float: round away the float32 noise (302.2 -> 302.20001...).
+                row[name] = round(float(self.data.numeric[index, column]), 4)
             out.append(row)
         return out
 

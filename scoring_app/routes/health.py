@@ -40,6 +40,8 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
             "consecutive_errors": components.relay_stats.consecutive_errors,
             "last_error": components.relay_stats.last_error,
         },
+        "model_delivery": ctx.delivery.status() if ctx.delivery is not None else {"enabled": False},
+        "site_id": ctx.settings.site_id,
     }
     return writable and depth < capacity, checks
 

@@ -1,0 +1,78 @@
+"""Composition of a site's model delivery: called by the scoring composition root, never at import.
+
+Delivery runs only when the site trusts a signing key (``SCORING_MODEL_SIGNING_PUBLIC_KEY``);
+then the site swaps in the bundle it last installed right at start-up (so a restart while
+the cloud is unreachable still serves the latest champion) and starts the poller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from edgeloop.adapters.blob_model_registry import BlobModelRegistry
+from edgeloop.adapters.ed25519_signing import BundleVerifier
+from edgeloop.adapters.onnx_model import BundleError, OnnxModel
+from edgeloop.config.model_delivery import ModelDeliverySettings
+from edgeloop.domain.auto_rollback import RollbackRule
+from edgeloop.ports import ScoringModel
+from edgeloop.service_layer.model_delivery import DeliveryPoller, ModelDelivery, cached_champion
+from edgeloop.service_layer.scoring import ModelHolder
+
+logger = logging.getLogger(__name__)
+
+LoadModel = Callable[[Path], ScoringModel]
+
+
+def install_cached_champion(holder: ModelHolder, settings: ModelDeliverySettings, load: LoadModel) -> None:
+    """Serve the bundle this site installed last, if there is one and it still loads."""
+    cached = cached_champion(settings.model_cache_dir)
+    if cached is None or cached.name == holder.current.manifest.version:
+        return
+    try:
+        holder.swap(load(cached))
+    except BundleError as exc:  # a damaged cache must not keep the site from starting
+        logger.error(
+            "cached champion %s unusable, keeping %s: %s", cached, holder.current.manifest.version, exc
+        )
+
+
+def start_site_delivery(
+    holder: ModelHolder, intra_op_threads: int, settings: ModelDeliverySettings | None = None
+) -> tuple[ModelDelivery, DeliveryPoller] | None:
+    """Model delivery for the scoring app's lifespan; None when it is off (no public key set)."""
+    settings = settings or ModelDeliverySettings()
+    if not settings.enabled:
+        return None
+
+    def load(bundle_dir: Path) -> ScoringModel:
+        return OnnxModel.load(bundle_dir, intra_op_threads=intra_op_threads)
+
+    install_cached_champion(holder, settings, load)
+    return start_delivery(holder, settings, load)
+
+
+def start_delivery(
+    holder: ModelHolder, settings: ModelDeliverySettings, load: LoadModel
+) -> tuple[ModelDelivery, DeliveryPoller] | None:
+    if not settings.enabled or settings.model_signing_public_key is None:
+        return None
+    source = BlobModelRegistry.from_connection_string(
+        settings.model_registry_storage.get_secret_value(), settings.model_registry_container, site_side=True
+    )
+    delivery = ModelDelivery(
+        holder=holder,
+        source=source,
+        verify=BundleVerifier(settings.model_signing_public_key).verify,
+        load_model=load,
+        cache_dir=settings.model_cache_dir,
+        model_name=settings.model_name,
+        rule=RollbackRule(
+            multiple=settings.rollback_rate_multiple,
+            window_rows=settings.rollback_window_rows,
+            min_baseline_rows=settings.rollback_min_baseline_rows,
+        ),
+    )
+    poller = DeliveryPoller(delivery, settings.model_poll_seconds).start()
+    return delivery, poller

@@ -1,0 +1,65 @@
+"""The ``edgeloop replay`` command (see edgeloop.replay)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def replay_command(
+    csv_path: Annotated[Path, typer.Argument(help="AI4I-format CSV", exists=True, dir_okay=False)],
+    site: Annotated[str, typer.Option(help="The site whose scoring app is addressed")] = "site-local",
+    rate: Annotated[float, typer.Option(help="Rows per second", min=0.01)] = 5.0,
+    feedback_delay: Annotated[
+        float, typer.Option(help="Seconds until a row's outcome is reported", min=0)
+    ] = 10.0,
+    url: Annotated[str, typer.Option(help="Scoring app base URL")] = "http://127.0.0.1:8000",
+    api_key: Annotated[
+        str | None, typer.Option(help="X-API-Key (default: SCORING_API_KEY, else var/local/scoring-api-key)")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Rows to send at most", min=1)] = None,
+    skip: Annotated[int, typer.Option(help="Rows to skip first", min=0)] = 0,
+    flip_labels: Annotated[bool, typer.Option(help="Report the wrong outcome (a poisoned batch)")] = False,
+) -> None:
+    """Stream rows through the scoring API at a rate, then send their true labels as feedback."""
+    import httpx
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from edgeloop.replay import Replayer, ReplayError, ReplayStats, read_rows
+
+    key = api_key or os.environ.get("SCORING_API_KEY")
+    if not key:
+        key_file = Path("var/local/scoring-api-key")
+        if not key_file.exists():
+            typer.secho("no API key: pass --api-key or set SCORING_API_KEY", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2)
+        key = key_file.read_text(encoding="utf-8").strip()
+    rows = read_rows(csv_path, limit=limit, skip=skip)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with (
+        httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30.0) as client,
+        Progress(*columns, console=console) as progress,
+    ):
+        scored = progress.add_task("scored", total=len(rows))
+        labelled = progress.add_task("feedback", total=len(rows))
+
+        def on_progress(stats: ReplayStats) -> None:
+            progress.update(scored, completed=stats.scored + stats.refused)
+            progress.update(labelled, completed=stats.feedback_sent, total=stats.scored)
+
+        replayer = Replayer(client, rate=rate, feedback_delay=feedback_delay, flip_labels=flip_labels)
+        try:
+            replayer.check_site(site)
+            stats = replayer.run(rows, on_progress)
+        except ReplayError as exc:
+            console.print(f"[red]replay failed:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    console.print(
+        f"{site}: {stats.scored} rows scored ({stats.refused} refused), {stats.feedback_sent} outcomes "
+        f"reported; model versions: {stats.versions}"
+    )

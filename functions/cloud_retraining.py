@@ -1,0 +1,81 @@
+"""Cloud blueprint: the retraining loop's timer and worker.
+
+* ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) submits a
+  run through the Trainer port and returns at once: locally a message on queue
+  ``retrain-requests``, in Azure optionally an Azure ML command job (``RETRAIN_TRAINER``).
+* ``run_retraining`` (queue ``retrain-requests`` on the cloud account) runs it
+  (edgeloop.service_layer.retraining). A message that is not a valid request
+  raises, so the host retries and finally poisons it; a run that dies midway is
+  retried by the host and leaves no half-registered version.
+
+Thin: parse, call the use case. Composed on first use (never at import).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import TYPE_CHECKING
+
+import azure.functions as func
+
+from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, request_from_json
+from edgeloop.domain.records import utc_now
+from edgeloop.ports import RetrainRequest, Trainer
+
+if TYPE_CHECKING:
+    from edgeloop.service_layer.retraining import RetrainingService
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_trainer: Trainer | None = None
+_service: RetrainingService | None = None
+
+
+def trainer() -> Trainer:
+    global _trainer
+    with _lock:
+        if _trainer is None:
+            from edgeloop.config.retraining import RetrainingSettings
+            from edgeloop.retraining_bootstrap import build_trainer
+
+            _trainer = build_trainer(RetrainingSettings())
+        return _trainer
+
+
+def retraining() -> RetrainingService:
+    global _service
+    with _lock:
+        if _service is None:
+            from edgeloop.config.retraining import RetrainingSettings
+            from edgeloop.retraining_bootstrap import build_retraining
+
+            _service = build_retraining(RetrainingSettings())
+        return _service
+
+
+def override_retraining(trainer_: Trainer | None, service: RetrainingService | None) -> None:
+    """Use these from now on; ``None`` makes the next call compose from settings again."""
+    global _trainer, _service
+    with _lock:
+        _trainer, _service = trainer_, service
+
+
+@bp.function_name("schedule_retraining")
+@bp.timer_trigger(arg_name="timer", schedule="%RETRAIN_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def schedule_retraining(timer: func.TimerRequest) -> None:
+    reason = "schedule (past due)" if timer.past_due else "schedule"
+    request = RetrainRequest(run_id=uuid.uuid4().hex, requested_at=utc_now(), reason=reason)
+    where = trainer().submit(request)
+    logger.info("retraining run %s submitted to %s", request.run_id, where)
+
+
+@bp.function_name("run_retraining")
+@bp.queue_trigger(arg_name="msg", queue_name=RETRAIN_QUEUE, connection="CloudStorage")
+def run_retraining(msg: func.QueueMessage) -> None:
+    request = request_from_json(msg.get_body())
+    report = retraining().run(request)
+    logger.info("retraining run %s finished: %s", request.run_id, report.outcome)

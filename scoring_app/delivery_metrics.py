@@ -1,0 +1,38 @@
+"""Prometheus figures of the site's model delivery, read from its stats when scraped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from edgeloop.service_layer.model_delivery import ModelDelivery
+
+
+class DeliveryCollector:
+    def __init__(self, delivery: ModelDelivery) -> None:
+        self._delivery = delivery
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._delivery.stats
+        counters = {
+            "polls": ("Looks at the champion pointer", stats.polls),
+            "poll_errors": ("Looks that failed (registry unreachable)", stats.poll_errors),
+            "swaps": ("New models swapped in", stats.swaps),
+            "rejections": ("Bundles rejected (signature, hashes, schema, golden check)", stats.rejections),
+        }
+        for name, (text, value) in counters.items():
+            yield CounterMetricFamily(f"edgeloop_model_delivery_{name}", text, value)
+        rollbacks = CounterMetricFamily(
+            "edgeloop_model_delivery_rollbacks", "Rollbacks to the previous model", labels=["trigger"]
+        )
+        rollbacks.add_metric(["auto"], stats.rollbacks_auto)
+        rollbacks.add_metric(["admin"], stats.rollbacks_admin)
+        yield rollbacks
+        reachable = 1.0 if stats.registry_reachable else 0.0
+        yield GaugeMetricFamily(
+            "edgeloop_model_registry_reachable", "Last poll reached the registry", reachable
+        )
+        serving = GaugeMetricFamily("edgeloop_model_serving", "The model version served", labels=["version"])
+        serving.add_metric([self._delivery.serving_version], 1.0)
+        yield serving

@@ -1,0 +1,45 @@
+"""Site administration: return to the previous model (authenticated by X-API-Key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from edgeloop.service_layer.model_delivery import NoPreviousModel
+from scoring_app.body import read_json
+from scoring_app.context import context_of
+from scoring_app.errors import ApiError, json_response
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+MAX_REASON = 500
+
+
+@router.post(
+    "/model/rollback",
+    summary="Serve the previous model again",
+    responses={
+        401: {"description": "Missing or wrong X-API-Key"},
+        409: {"description": "Nothing to go back to"},
+    },
+)
+async def rollback_model(request: Request) -> Response:
+    """Swap back to the model served before the last swap; the current version is not installed
+    again until the champion changes. Optional JSON body ``{"reason": "..."}``."""
+    ctx = context_of(request)
+    ctx.guard.check_api_key(request)
+    reason = "admin request"
+    if request.headers.get("content-length", "0") != "0":
+        body: Any = await read_json(request, 4096)
+        if not isinstance(body, dict) or not isinstance(body.get("reason", ""), str):
+            raise ApiError(422, [{"row": None, "field": "reason", "message": "must be a string"}])
+        reason = str(body.get("reason") or reason)[:MAX_REASON]
+    delivery = ctx.delivery
+    if delivery is None:
+        raise ApiError(409, "model delivery is off on this site (SCORING_MODEL_SIGNING_PUBLIC_KEY unset)")
+    try:
+        rolled_back, serving = delivery.rollback("admin", reason)
+    except NoPreviousModel as exc:
+        raise ApiError(409, str(exc)) from None
+    return json_response({"rolled_back": rolled_back, "serving": serving, "reason": reason})

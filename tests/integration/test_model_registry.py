@@ -1,0 +1,203 @@
+"""The model registry and retraining runs on a real Azurite (cloud account, real blobs and ETags).
+
+Real parts only: azure-storage-blob against Azurite, Ed25519 keys, scikit-learn, onnxruntime.
+Each test uses its own container names, so tests share the session's Azurite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, write_labelled_records
+
+from edgeloop.adapters.blob_model_registry import BlobModelRegistry
+from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.champion import first_pointer
+from edgeloop.local.azurite import Azurite
+from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
+from edgeloop.retraining_bootstrap import build_retraining, publish_first_champion
+from edgeloop.service_layer.model_publishing import promote, rollback
+
+AT = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def registry(azurite: Azurite) -> BlobModelRegistry:
+    return BlobModelRegistry.from_connection_string(azurite.connection_string("cloud"), unique("models"))
+
+
+def test_versions_are_immutable_and_listed_oldest_first(registry: BlobModelRegistry) -> None:
+    registry.register(MODEL_NAME, "1", {"a.bin": b"one"})
+    registry.register(MODEL_NAME, "2", {"a.bin": b"two"})
+    with pytest.raises(VersionExists):
+        registry.register(MODEL_NAME, "1", {"a.bin": b"changed"})
+    assert registry.versions(MODEL_NAME) == ["1", "2"]
+    assert registry.read(MODEL_NAME, "1", "a.bin") == b"one"
+
+
+def test_champion_pointer_keeps_its_history_through_promotions_and_rollbacks(
+    registry: BlobModelRegistry,
+) -> None:
+    for version in ("1", "2", "3"):
+        registry.register(MODEL_NAME, version, {"a.bin": version.encode()})
+    registry.set_champion(first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None)
+    promote(registry, MODEL_NAME, "2", "run a", "better")
+    promote(registry, MODEL_NAME, "3", "run b", "better")
+    pointer = rollback(registry, MODEL_NAME, "alice", "alarms everywhere")
+    assert pointer.version == "2"
+    stored, _ = registry.champion(MODEL_NAME) or pytest.fail("no champion")
+    assert [(e.action, e.version, e.previous, e.actor) for e in stored.history] == [
+        ("promote", "1", None, "start-up"),
+        ("promote", "2", "1", "run a"),
+        ("promote", "3", "2", "run b"),
+        ("rollback", "2", "3", "alice"),
+    ]
+    assert stored.history[-1].reason == "alarms everywhere"
+
+
+def test_concurrent_promotions_cannot_clobber_each_other(registry: BlobModelRegistry) -> None:
+    for version in ("1", "2", "3"):
+        registry.register(MODEL_NAME, version, {"a.bin": version.encode()})
+    registry.set_champion(first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None)
+    # Two promoters read the same pointer (same ETag); only the first write may win.
+    first, etag_a = registry.champion(MODEL_NAME) or pytest.fail("no champion")
+    second, etag_b = registry.champion(MODEL_NAME) or pytest.fail("no champion")
+    assert etag_a == etag_b
+    registry.set_champion(first.promoted("2", "promoter a", "mine", AT), etag_a)
+    with pytest.raises(RegistryConflict):
+        registry.set_champion(second.promoted("3", "promoter b", "mine", AT), etag_b)
+    with pytest.raises(RegistryConflict):  # creating a first champion twice is refused too
+        registry.set_champion(first_pointer(MODEL_NAME, "3", "x", "y", AT), None)
+    stored, _ = registry.champion(MODEL_NAME) or pytest.fail("no champion")
+    assert stored.version == "2"
+    assert [e.version for e in stored.history] == ["1", "2"]
+
+
+CHILD = """
+import sys
+from edgeloop.adapters.blob_model_registry import BlobModelRegistry
+registry = BlobModelRegistry.from_connection_string(sys.argv[1], sys.argv[2])
+files = {f"part-{i:03d}.bin": bytes([i]) * 400_000 for i in range(200)}
+registry.register("ai4i-failure", "killed", files)
+"""
+
+
+def test_a_run_killed_while_registering_leaves_no_version(
+    registry: BlobModelRegistry, azurite: Azurite
+) -> None:
+    container = registry._container.container_name
+    child = subprocess.Popen([sys.executable, "-c", CHILD, azurite.connection_string("cloud"), container])
+    try:
+        deadline = time.monotonic() + 60
+        while not registry._container_blobs(f"{MODEL_NAME}/killed/"):
+            assert child.poll() is None, "the child finished before it could be killed"
+            assert time.monotonic() < deadline, "the child never started writing"
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait(10)
+    assert registry.versions(MODEL_NAME) == []  # files are there, but no version
+    assert registry.discard_incomplete(MODEL_NAME, older_than_seconds=3600) == []  # maybe still writing
+    assert registry.discard_incomplete(MODEL_NAME, older_than_seconds=0) == ["killed"]
+    assert registry._container_blobs(f"{MODEL_NAME}/killed/") == []
+    registry.register(MODEL_NAME, "killed", {"a.bin": b"clean"})  # the name is free again
+    assert registry.versions(MODEL_NAME) == ["killed"]
+
+
+# --- retraining runs ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def base_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_base_csv(tmp_path_factory.mktemp("base") / "base.csv", rows=2000)
+
+
+@pytest.fixture(scope="module")
+def first_champion(tmp_path_factory: pytest.TempPathFactory, base_csv: Path) -> Path:
+    return champion_bundle(tmp_path_factory.mktemp("champion") / "bundle", base_csv)
+
+
+@pytest.fixture
+def settings(azurite: Azurite, base_csv: Path, tmp_path: Path) -> RetrainingSettings:
+    private, _ = generate_key_pair()
+    return RetrainingSettings(
+        CloudStorage=azurite.connection_string("cloud"),  # type: ignore[arg-type]
+        MODEL_REGISTRY_CONTAINER=unique("models"),
+        RETRAIN_COMPLIANT_CONTAINER=unique("compliant"),
+        RETRAIN_BASE_DATA=base_csv,
+        RETRAIN_N_ESTIMATORS=20,
+        RETRAIN_MIN_NEW_LABELS=100,
+        RETRAIN_PROMOTION_MARGIN=0.05,
+        MODEL_SIGNING_PRIVATE_KEY=private,  # type: ignore[arg-type]
+    )
+
+
+def run(settings: RetrainingSettings) -> dict:
+    report = build_retraining(settings).run(RetrainRequest(uuid.uuid4().hex, datetime.now(UTC), "test"))
+    return report.document
+
+
+def compliant(settings: RetrainingSettings) -> AzureBlobStore:
+    return AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value())
+
+
+def test_retraining_skips_with_too_little_data_then_promotes_with_enough(
+    settings: RetrainingSettings, first_champion: Path
+) -> None:
+    publish_first_champion(settings, first_champion)
+    write_labelled_records(compliant(settings), settings.compliant_container, skip=2000, count=60)
+    skipped = run(settings)
+    assert skipped["outcome"] == "skipped"
+    assert "at least 100 needed" in skipped["decision"]["reasons"][0]
+    assert skipped["version"] is None
+
+    write_labelled_records(compliant(settings), settings.compliant_container, skip=2060, count=400)
+    report = run(settings)
+    assert report["outcome"] == "promoted", report["decision"]
+    assert report["data"]["new_labelled_rows"] == 460
+    assert report["data"]["train_rows"] > 1600
+    assert set(report["metrics"]) == {"challenger", "champion"}
+    for scores in report["metrics"].values():
+        assert set(scores) == {"roc_auc", "average_precision", "f1_at_threshold", "brier", "ece", "threshold"}
+    registry = BlobModelRegistry.from_connection_string(
+        settings.cloud_storage.get_secret_value(), settings.models_container
+    )
+    version = report["version"]
+    assert registry.champion(MODEL_NAME)[0].version == version  # type: ignore[index]
+    card = registry.read(MODEL_NAME, version, "model_card.md").decode()
+    assert f"# {MODEL_NAME} {version}" in card
+    assert "![ROC](roc.png)" in card
+    for plot in ("roc.png", "precision_recall.png"):
+        assert registry.read(MODEL_NAME, version, plot).startswith(b"\x89PNG")
+    stored = json.loads(registry.read(MODEL_NAME, version, "report.json"))
+    assert stored["decision"]["outcome"] == "promoted"
+    runs = registry.run_reports(MODEL_NAME)
+    assert len(runs) == 2
+
+
+def test_a_poisoned_feedback_batch_is_rejected_and_the_champion_stays(
+    settings: RetrainingSettings, first_champion: Path
+) -> None:
+    publish_first_champion(settings, first_champion)
+    write_labelled_records(compliant(settings), settings.compliant_container, skip=3000, count=300, flip=True)
+    report = run(settings)
+    assert report["outcome"] == "rejected"
+    assert any("labels look wrong" in reason for reason in report["decision"]["reasons"])
+    registry = BlobModelRegistry.from_connection_string(
+        settings.cloud_storage.get_secret_value(), settings.models_container
+    )
+    assert registry.champion(MODEL_NAME)[0].version == "1.0.0"  # type: ignore[index]
+    assert report["version"] in registry.versions(MODEL_NAME)  # kept for inspection, never served
