@@ -176,6 +176,11 @@ class BlobModelRegistry:
             return _pointer(download.readall()), str(download.properties.etag)
         except (ResourceNotModifiedError, ResourceNotFoundError):
             return None  # unchanged, or no champion yet
+        except HttpResponseError as exc:
+            # The SDK raises a plain HttpResponseError for a 304 to a conditional download.
+            if exc.status_code == 304 or getattr(exc, "error_code", None) == "ConditionNotMet":
+                return None
+            raise SourceUnavailable(f"model registry unreachable: {exc}") from exc
         except RegistryError as exc:
             raise SourceUnavailable(str(exc)) from exc
         except _UNREACHABLE as exc:
