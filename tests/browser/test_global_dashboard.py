@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from contract.insight_factory import seed_sites
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.local.azurite import free_port, wait_for_port
@@ -18,8 +18,6 @@ from global_app.app import create_app
 from global_app.auth import OpenAccess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +37,6 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         store.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_the_dashboard_shows_the_seeded_sites(browser: Browser, dashboard_url: str, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
+from support.browser import fill_reading
 from support.bundles import demo_bundle
 
 from edgeloop.config.scoring import ScoringSettings
@@ -19,15 +20,7 @@ from scoring_app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT = Path("/tmp/edgeloop-scoring-form-phone.png")
-READING = {
-    "air_temperature_k": "298.1",
-    "process_temperature_k": "308.6",
-    "rotational_speed_rpm": "1300",
-    "torque_nm": "72.8",
-    "tool_wear_min": "240",
-}
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fast
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def outbox_depth(app: FastAPI) -> int:
     return int(app.state.ctx.components.outbox.depth())
-
-
-def fill_reading(page: Page, **overrides: str) -> None:
-    page.select_option("#f-type", "L")
-    for name, value in {**READING, **overrides}.items():
-        page.fill(f"#f-{name}", value)
-    page.fill("#f-product_id", "L47182")
 
 
 def test_score_then_report_the_outcome(browser: Browser, served: tuple[str, FastAPI, ModelManifest]) -> None:
