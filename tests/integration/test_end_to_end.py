@@ -87,7 +87,8 @@ def readings(bundle: Path, count: int, seed: int, offset: int) -> list[dict[str,
 class Expected:
     """What was accepted at the edge: the global store and the sink must hold exactly this."""
 
-    def __init__(self) -> None:
+    def __init__(self, values_per_insight: int) -> None:
+        self.values_per_insight = values_per_insight  # Power BI value rows: inputs, outputs, product id
         self.anomaly: dict[str, bool] = {}  # insight id -> the edge's anomaly flag
         self.product: dict[str, str] = {}  # insight id -> raw product id
         self.labels: dict[str, int] = {}  # insight id -> feedback label
@@ -107,6 +108,8 @@ class Expected:
             overall["scored"] == len(self.anomaly)
             and overall["feedback"] == len(self.labels)
             and len(sink.read_rows(INSIGHTS_TABLE)) >= len(self.anomaly)
+            # Value rows are pushed after a blob's insight rows: wait for them too.
+            and len(sink.read_rows(VALUES_TABLE)) >= len(self.anomaly) * self.values_per_insight
             and len(sink.read_rows(FEEDBACK_TABLE)) >= len(self.labels)
         )
 
@@ -120,6 +123,10 @@ def cloud_blobs(system: SystemUnderTest) -> dict[tuple[str, str], bytes]:
             for blob in client.list_blobs():
                 found[(container.name, blob.name)] = client.download_blob(blob.name).readall()
     return found
+
+
+def blob_url(system: SystemUnderTest, container: str, name: str) -> str:
+    return f"http://{system.azurite.host}:{system.azurite.blob_port}/cloud/{container}/{name}"
 
 
 def events_for_blobs(
@@ -136,7 +143,7 @@ def events_for_blobs(
             BlobWrittenEvent(
                 message_id=event_message_id(container, name),
                 subject=container,
-                blob_url=f"{system.azurite.host}/{container}/{name}",
+                blob_url=blob_url(system, container, name),
                 container=container,
                 blob_name=name,
                 site_id=SITE,
@@ -211,7 +218,8 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
         load_compliance_policy(REPO_ROOT / "policies" / "compliance.yaml"),
         system.env["EDGELOOP_SITE_HMAC_KEY"].encode("utf-8"),
     )
-    expected = Expected()
+    manifest = load_manifest(demo_bundle_dir)
+    expected = Expected(values_per_insight=len(manifest.inputs) + len(manifest.outputs) + 1)
     rows = readings(demo_bundle_dir, 300, seed=21, offset=0)
 
     # 1. The first request on its own: the relay sends it as one message, which we can rebuild.
@@ -271,7 +279,7 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
         BlobWrittenEvent(
             message_id=f"compliant/site={SITE}/{name}",
             subject="compliant",
-            blob_url=f"{system.azurite.host}/compliant/site={SITE}/{name}",
+            blob_url=blob_url(system, "compliant", f"site={SITE}/{name}"),
             container="compliant",
             blob_name=f"site={SITE}/{name}",
             site_id=SITE,
