@@ -69,7 +69,18 @@ pytest: install system-tools infra-tools notebook-tools model
 
 test: lint typecheck pytest
 
-bench: install model
+# The benchmark's peer server (BentoML) has a virtualenv of its own (pins: pyproject.toml extra bench-peer).
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet $$($(PYTHON) tools/extra_requirements.py bench-peer)
+	touch $@
+
+# The load generator is wrk (Debian package).
+bench: install model .venv-bench/.installed
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk (apt)"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench
 
 clean:

@@ -1,0 +1,87 @@
+"""Where a 1,000-row scoring request's time goes, stage by stage, in one thread (no HTTP, no contention).
+
+The stages are the ones ``POST /api/v1/score`` runs (scoring_app/routes/api.py,
+edgeloop/service_layer/scoring.py), timed one by one on the same rows with
+the real model and a real SQLite outbox in a temporary directory, plus the
+relay's packing of the records. ``python -m bench.breakdown`` prints JSON:
+microseconds per 1,000-row request for each stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.rows import REPO_ROOT, batches, demo_rows
+from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.domain.anomaly import detect_anomalies
+from edgeloop.domain.packing import pack_records
+from edgeloop.domain.records import utc_now
+from edgeloop.domain.validation import validate_rows
+from edgeloop.service_layer.scoring import ModelHolder, ScoringService, new_batch_id
+
+
+def _per_call_us(function: Callable[[], Any], seconds: float) -> float:
+    function()  # warm
+    calls = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        function()
+        calls += 1
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.5) -> dict[str, float]:
+    model = OnnxModel.load(model_dir, intra_op_threads=1)
+    rows = batches(demo_rows(), rows_per_request, 1)[0]
+    body = orjson.dumps({"rows": rows})
+    manifest = model.manifest
+    columns = validate_rows(manifest, rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        outbox = SqliteOutbox(Path(tmp) / "outbox.sqlite3", 10_000_000)
+        service = ScoringService(ModelHolder(model), outbox, "site-bench")
+        evaluation = service.evaluate(rows)
+        scored = evaluation.build(new_batch_id())
+        records = evaluation.records("site-bench", utc_now(), scored)
+        outputs = model.predict(columns)
+        stages = {
+            "parse JSON body (orjson)": lambda: orjson.loads(body),
+            "validate rows": lambda: validate_rows(manifest, rows),
+            "model (OnnxModel.predict)": lambda: model.predict(columns),
+            "anomaly flags": lambda: detect_anomalies(manifest, outputs),
+            "per-row output dicts + inputs (evaluate - validate - predict)": lambda: None,
+            "name rows (Evaluation.build)": lambda: evaluation.build(new_batch_id()),
+            "wire records (Evaluation.records, orjson per row)": lambda: evaluation.records(
+                "site-bench", utc_now(), scored
+            ),
+            "outbox append (SQLite, fsync)": lambda: outbox.append(new_batch_id(), "insight", records),
+            "response JSON (orjson)": lambda: orjson.dumps(scored.response()),
+            "relay packing (gzip)": lambda: pack_records(records),
+        }
+        result = {name: _per_call_us(stage, seconds) for name, stage in stages.items()}
+        evaluate_us = _per_call_us(lambda: service.evaluate(rows), seconds)
+        outbox.close()
+    inner = result["validate rows"] + result["model (OnnxModel.predict)"] + result["anomaly flags"]
+    result["per-row output dicts + inputs (evaluate - validate - predict)"] = max(0.0, evaluate_us - inner)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "var" / "models" / "demo")
+    parser.add_argument("--seconds", type=float, default=0.5, help="per stage")
+    args = parser.parse_args(argv)
+    sys.stdout.write(orjson.dumps(breakdown(args.model_dir, seconds=args.seconds)).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
