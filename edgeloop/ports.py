@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 # Re-exported (``X as X``) so port users can import them from here.
 from edgeloop.domain.champion import ChampionPointer as ChampionPointer
+from edgeloop.domain.claim_check import BlobWrittenEvent as BlobWrittenEvent
 from edgeloop.domain.insights_view import HourlyRate as HourlyRate
 from edgeloop.domain.insights_view import InsightPage as InsightPage
 from edgeloop.domain.insights_view import InsightQuery as InsightQuery
@@ -107,21 +108,6 @@ class BlobStore(Protocol):
         ...
 
     def get(self, container: str, name: str) -> bytes: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BlobWrittenEvent:
-    """Claim check: a written blob and what it holds, published once per blob."""
-
-    message_id: str  # deterministic (the blob name): duplicate detection drops republished events
-    subject: str  # "compliant" or "anomalies"
-    blob_url: str
-    container: str
-    blob_name: str
-    site_id: str
-    record_count: int
-    insight_count: int
-    feedback_count: int
 
 
 class EventPublisher(Protocol):

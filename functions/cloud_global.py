@@ -13,7 +13,8 @@ import threading
 
 import azure.functions as func
 
-from edgeloop.service_layer.ingest import InsightIngest, event_from_body
+from edgeloop.domain.claim_check import parse_event
+from edgeloop.service_layer.ingest import InsightIngest
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
@@ -44,4 +45,4 @@ def override_insight_ingest(ingest: InsightIngest | None) -> None:
     arg_name="message", topic_name="insights", subscription_name="global", connection="ServiceBusConnection"
 )
 def ingest_insights(message: func.ServiceBusMessage) -> None:
-    insight_ingest().ingest(event_from_body(message.get_body()))
+    insight_ingest().ingest(parse_event(message.get_body()))

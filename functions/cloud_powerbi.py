@@ -13,7 +13,8 @@ import threading
 
 import azure.functions as func
 
-from edgeloop.service_layer.powerbi_feed import PowerBIFeed, parse_event
+from edgeloop.domain.claim_check import parse_event
+from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 

@@ -17,10 +17,9 @@ detection drops them) instead of duplicating anything.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from urllib.parse import quote
 
 import orjson
 
+from edgeloop.domain.claim_check import jsonl, jsonl_gz
 from edgeloop.domain.compliance import AuditSummary, PolicyEngine
 from edgeloop.domain.packing import unpack_message
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp, record_from_wire, utc_now
@@ -77,17 +77,6 @@ def event_message_id(container: str, blob_name: str) -> str:
     if len(text) <= MAX_MESSAGE_ID:
         return text
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def jsonl_gz(lines: Sequence[Any]) -> bytes:
-    # Gzipped JSON Lines rather than Parquet: no pyarrow on the edge image, a
-    # reader can stream it line by line, and files concatenate. mtime=0 keeps
-    # the bytes identical on redelivery.
-    return gzip.compress(jsonl(lines), compresslevel=6, mtime=0)
-
-
-def jsonl(lines: Sequence[Any]) -> bytes:
-    return b"".join(orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n" for line in lines)
 
 
 class InsightFilter:

@@ -14,24 +14,16 @@ acknowledged without work.
 
 from __future__ import annotations
 
-import gzip
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-import orjson
-
+from edgeloop.domain.claim_check import ClaimCheckError, read_jsonl_gz
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
 from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore
 
 logger = logging.getLogger(__name__)
 
 INGESTED_CONTAINER = "compliant"
-
-
-class IngestError(ValueError):
-    """An event or blob that cannot be ingested; the message names what is wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,41 +34,14 @@ class IngestResult:
     ignored: bool = False
 
 
-def event_from_body(body: bytes | str | Mapping[str, Any]) -> BlobWrittenEvent:
-    """The event from a message body: the JSON object of the event's fields."""
-    if isinstance(body, bytes | str):
-        try:
-            body = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise IngestError(f"event: body is not JSON ({exc})") from None
-    if not isinstance(body, Mapping):
-        raise IngestError("event: body must be a JSON object")
-    values: dict[str, Any] = {}
-    for spec in fields(BlobWrittenEvent):
-        value = body.get(spec.name)
-        expected = int if spec.type in ("int", int) else str
-        if isinstance(value, bool) or not isinstance(value, expected):
-            raise IngestError(f"event.{spec.name}: expected {expected.__name__}, got {value!r}")
-        values[spec.name] = value
-    return BlobWrittenEvent(**values)
-
-
 def records_from_blob(data: bytes, source: str) -> list[Record]:
     """Every record of a gzipped JSON Lines blob, validated; the first bad line raises."""
-    try:
-        text = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise IngestError(f"{source}: not a gzip stream ({exc})") from None
     records: list[Record] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, wire in read_jsonl_gz(data, source):
         try:
-            records.append(record_from_wire(orjson.loads(line)))
-        except orjson.JSONDecodeError as exc:
-            raise IngestError(f"{source}: line {number}: not JSON ({exc})") from None
+            records.append(record_from_wire(wire))
         except RecordError as exc:
-            raise IngestError(f"{source}: line {number}: {exc.field}: {exc.message}") from None
+            raise ClaimCheckError(f"{source}: line {number}: {exc.field}: {exc.message}") from None
     return records
 
 
@@ -95,7 +60,8 @@ class InsightIngest:
         # A missing blob raises the blob store's not-found error: retried, then dead-lettered.
         records = records_from_blob(self._blobs.get(event.container, event.blob_name), source)
         if len(records) != event.record_count:
-            raise IngestError(f"{source}: holds {len(records)} records, the event says {event.record_count}")
+            counts = f"holds {len(records)} records, the event says {event.record_count}"
+            raise ClaimCheckError(f"{source}: {counts}")
         self._store.upsert(records)
         feedback = sum(1 for record in records if isinstance(record, FeedbackRecord))
         logger.info("ingested %s: %d insights, %d feedback", source, len(records) - feedback, feedback)

@@ -16,14 +16,10 @@ failure. Power BI push datasets have no upsert, so rows carry ``insight_id`` /
 
 from __future__ import annotations
 
-import gzip
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-import orjson
-
+from edgeloop.domain.claim_check import ClaimCheckError, read_jsonl_gz
 from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds, rows_for_records
 from edgeloop.domain.records import RecordError
 from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
@@ -31,10 +27,6 @@ from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
 logger = logging.getLogger(__name__)
 
 FED_CONTAINER = "compliant"  # the anomalies container holds copies of compliant insights
-
-
-class FeedError(ValueError):
-    """An event or blob the feed cannot use; names what is wrong. Retrying will not help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,41 +37,6 @@ class FeedResult:
     pushed_chunks: int
     skipped_chunks: int  # recorded by an earlier delivery
     ignored: bool = False
-
-
-def parse_event(body: bytes | str | Mapping[str, Any]) -> BlobWrittenEvent:
-    """The event from a message body (the JSON of ``dataclasses.asdict(event)``)."""
-    if isinstance(body, bytes | str):
-        try:
-            body = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise FeedError(f"event: body is not JSON ({exc})") from None
-    if not isinstance(body, Mapping):
-        raise FeedError("event: body must be a JSON object")
-    values: dict[str, Any] = {}
-    for f in fields(BlobWrittenEvent):
-        value = body.get(f.name)
-        expected = int if f.type in ("int", int) else str
-        if isinstance(value, bool) or not isinstance(value, expected):
-            raise FeedError(f"event.{f.name}: expected {expected.__name__}, got {value!r}")
-        values[f.name] = value
-    return BlobWrittenEvent(**values)
-
-
-def read_jsonl_gz(data: bytes, source: str) -> list[Any]:
-    try:
-        text = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise FeedError(f"{source}: not a gzip stream ({exc})") from None
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            raise FeedError(f"{source}: line {number} is not JSON ({exc})") from None
-    return records
 
 
 class PowerBIFeed:
@@ -98,11 +55,12 @@ class PowerBIFeed:
         if event.container != FED_CONTAINER:
             logger.info("ignoring %s: only %s blobs feed Power BI", source, FED_CONTAINER)
             return FeedResult(source, 0, {}, 0, 0, ignored=True)
-        records = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
+        lines = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
+        records = [wire for _, wire in lines]
         try:
             tables = rows_for_records(records)
         except RecordError as exc:
-            raise FeedError(f"{source}: {exc}") from None
+            raise ClaimCheckError(f"{source}: {exc}") from None
         pushed: dict[str, int] = {}
         pushed_chunks = skipped = 0
         for table, rows in tables.items():

@@ -17,12 +17,12 @@ from contract.insight_factory import feedback, insight, new_batch_id
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from edgeloop.domain.claim_check import ClaimCheckError, jsonl_gz
 from edgeloop.domain.insights_view import Counts, InsightQuery
 from edgeloop.domain.records import Record
 from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
-from edgeloop.service_layer.filtering import jsonl_gz
-from edgeloop.service_layer.ingest import IngestError, InsightIngest, event_from_body
+from edgeloop.service_layer.ingest import InsightIngest
 from functions import cloud_global
 
 
@@ -110,7 +110,7 @@ def test_an_unreadable_blob_raises_naming_the_problem_and_writes_nothing(
     lines = wire([insight(site, row=0), insight(site, row=1)])
     event = put_blob(blobs, site, lines)
     blobs.put("compliant", event.blob_name, mangle(lines), content_type="application/gzip")
-    with pytest.raises(IngestError, match=message):
+    with pytest.raises(ClaimCheckError, match=message):
         InsightIngest(blobs, store).ingest(event)
     assert stored_ids(store) == []
 
@@ -119,7 +119,7 @@ def test_a_blob_holding_fewer_records_than_its_event_says_is_refused(
     blobs: AzureBlobStore, store: SqliteInsightStore, site: str
 ) -> None:
     event = put_blob(blobs, site, wire([insight(site)]))
-    with pytest.raises(IngestError, match="holds 1 records, the event says 3"):
+    with pytest.raises(ClaimCheckError, match="holds 1 records, the event says 3"):
         InsightIngest(blobs, store).ingest(dataclasses.replace(event, record_count=3))
     assert stored_ids(store) == []
 
@@ -132,13 +132,6 @@ def test_anomaly_copies_are_acknowledged_without_work(
     assert stored_ids(store) == []
 
 
-def test_event_bodies_are_validated_field_by_field() -> None:
-    with pytest.raises(IngestError, match="not JSON"):
-        event_from_body(b"{")
-    with pytest.raises(IngestError, match=r"event\.record_count"):
-        event_from_body({**{f.name: "x" for f in dataclasses.fields(BlobWrittenEvent)}, "record_count": "3"})
-
-
 def test_the_function_ingests_the_blob_its_message_points_to(
     blobs: AzureBlobStore, store: SqliteInsightStore, site: str
 ) -> None:
@@ -147,7 +140,7 @@ def test_the_function_ingests_the_blob_its_message_points_to(
     cloud_global.override_insight_ingest(InsightIngest(blobs, store))
     try:
         cloud_global.ingest_insights(func.ServiceBusMessage(body=orjson.dumps(dataclasses.asdict(event))))
-        with pytest.raises(IngestError):
+        with pytest.raises(ClaimCheckError):
             cloud_global.ingest_insights(func.ServiceBusMessage(body=b"[]"))
     finally:
         cloud_global.override_insight_ingest(None)

@@ -34,11 +34,12 @@ from edgeloop.adapters.powerbi_client import (
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.queue_publisher import QueueEventPublisher, subscription_queue
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
+from edgeloop.domain.claim_check import ClaimCheckError
 from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE, VALUES_TABLE, dataset_definition
 from edgeloop.functions_host.messages import decode_body, parse_envelope, to_service_bus_message
 from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
-from edgeloop.service_layer.powerbi_feed import FeedError, PowerBIFeed
+from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 from functions import cloud_powerbi
 
 # Pacing is tested in test_powerbi_client.py; here it would only add minutes (1M rows/hour).
@@ -186,7 +187,7 @@ def test_a_malformed_event_fails_the_invocation_naming_the_field(
     )  # fmt: skip
     cloud_powerbi.override_powerbi_feed(feed)
     try:
-        with pytest.raises(FeedError, match=r"event\.message_id"):
+        with pytest.raises(ClaimCheckError, match=r"event\.message_id"):
             cloud_powerbi.feed_powerbi(message)
     finally:
         cloud_powerbi.override_powerbi_feed(None)
