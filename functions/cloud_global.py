@@ -9,35 +9,32 @@ count, dead-letters it; the store's upsert is idempotent, so redelivery is safe.
 
 from __future__ import annotations
 
-import threading
-
 import azure.functions as func
 
 from edgeloop.domain.claim_check import parse_event
 from edgeloop.service_layer.ingest import InsightIngest
+from functions.lazy import Lazy
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
-_lock = threading.Lock()
-_ingest: InsightIngest | None = None
+
+def _compose_ingest() -> InsightIngest:
+    from edgeloop.cloud_bootstrap import build_ingest  # the adapters load only when needed
+
+    return build_ingest()
+
+
+_ingest = Lazy(_compose_ingest)
 
 
 def insight_ingest() -> InsightIngest:
     """Composed from settings on first use, then cached for the process (never at import)."""
-    global _ingest
-    with _lock:
-        if _ingest is None:
-            from edgeloop.cloud_bootstrap import build_ingest
-
-            _ingest = build_ingest()
-        return _ingest
+    return _ingest.get()
 
 
 def override_insight_ingest(ingest: InsightIngest | None) -> None:
     """Use ``ingest`` from now on; ``None`` makes the next call compose from settings again."""
-    global _ingest
-    with _lock:
-        _ingest = ingest
+    _ingest.override(ingest)
 
 
 @bp.function_name("ingest_insights")

@@ -9,36 +9,33 @@ count, dead-letters it; the delivery ledger keeps redelivery from pushing rows t
 
 from __future__ import annotations
 
-import threading
-
 import azure.functions as func
 
 from edgeloop.domain.claim_check import parse_event
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
+from functions.lazy import Lazy
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
-_lock = threading.Lock()
-_feed: PowerBIFeed | None = None
+
+def _compose_feed() -> PowerBIFeed:
+    from edgeloop.config.powerbi import PowerBISettings  # the adapters load only when needed
+    from edgeloop.powerbi_bootstrap import build_feed
+
+    return build_feed(PowerBISettings())
+
+
+_feed = Lazy(_compose_feed)
 
 
 def powerbi_feed() -> PowerBIFeed:
     """Composed from settings on first use, then cached for the process (never at import)."""
-    global _feed
-    with _lock:
-        if _feed is None:
-            from edgeloop.config.powerbi import PowerBISettings
-            from edgeloop.powerbi_bootstrap import build_feed
-
-            _feed = build_feed(PowerBISettings())
-        return _feed
+    return _feed.get()
 
 
 def override_powerbi_feed(feed: PowerBIFeed | None) -> None:
     """Use ``feed`` from now on; ``None`` makes the next call compose from settings again."""
-    global _feed
-    with _lock:
-        _feed = feed
+    _feed.override(feed)
 
 
 @bp.function_name("feed_powerbi")
