@@ -2,8 +2,9 @@
 
 Pure rules, applied in two steps by the retraining run:
 
-1. :func:`data_gate` before any training: too few new labelled rows ends the run
-   as *skipped* (a normal outcome, not an error);
+1. :func:`data_gate` before any training: too few new labelled rows (beyond those
+   the champion already learnt from) ends the run as *skipped* (a normal outcome,
+   not an error, and no nightly churn of equivalent models);
 2. :func:`decide_promotion` after both models were scored on the same held-out
    rows: sanity checks first (a class vanished, inputs outside the schema, labels
    far from the base data's balance), then the primary metric, where the
@@ -57,7 +58,8 @@ class DataCounts:
     new_labelled_rows: int  # insights from the sites that have a feedback label
     new_positive_rows: int
     out_of_schema_rows: int  # of the new labelled rows; left out of training and evaluation
-    duplicate_rows: int = 0  # new rows identical to base rows (replays); left out
+    duplicate_rows: int = 0  # new rows identical to held-out base rows (replays); left out
+    champion_new_rows: int = 0  # site rows the champion was trained on: only more than these are new
     unlabelled_insights: int = 0
     train_rows: int = 0
     train_classes: tuple[int, ...] = ()
@@ -91,14 +93,15 @@ class PromotionDecision:
 
 def data_gate(counts: DataCounts, policy: PromotionPolicy) -> PromotionDecision | None:
     """``skipped`` when there is too little new data to learn from; ``None`` to go on."""
-    if counts.usable_new_rows < policy.min_new_labels:
+    fresh = counts.usable_new_rows - counts.champion_new_rows
+    if fresh < policy.min_new_labels:
         return PromotionDecision(
             "skipped",
             (
-                f"only {counts.usable_new_rows} new labelled rows usable "
+                f"only {max(fresh, 0)} new labelled rows usable since the champion was trained "
                 f"({counts.new_labelled_rows} labelled, {counts.out_of_schema_rows} outside the schema, "
-                f"{counts.duplicate_rows} duplicates of base rows); "
-                f"at least {policy.min_new_labels} needed",
+                f"{counts.duplicate_rows} duplicates of held-out rows, {counts.champion_new_rows} "
+                f"already used by the champion); at least {policy.min_new_labels} needed",
             ),
         )
     return None

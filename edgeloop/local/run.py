@@ -120,6 +120,7 @@ def component_environment(
     env.setdefault("EdgeStorage", edge)
     env.setdefault("AzureWebJobsStorage", edge)
     env.setdefault("CloudStorage", cloud)
+    env.setdefault("SCORING_MODEL_REGISTRY_STORAGE", cloud)  # the site reads the model registry there
     # Locally the Service Bus topic is emulated by queues on the cloud account.
     env.setdefault("ServiceBusConnection", cloud)
     # App settings: every component reads the same file (settings classes and the functions host).

@@ -112,12 +112,16 @@ class ModelDelivery:
             with self._lock:
                 self.stats.polls += 1
                 self.stats.poll_errors += 1
+                was_reachable = self.stats.registry_reachable is not False
                 self.stats.registry_reachable = False
                 self.stats.last_poll_at, self.stats.last_error = now, str(exc)
-            logger.warning("model registry unreachable, keeping %s: %s", self.serving_version, exc)
+            if was_reachable:  # once per outage, not at every poll
+                logger.warning("model registry unreachable, keeping %s: %s", self.serving_version, exc)
             return "offline"
         with self._lock:
             self.stats.polls += 1
+            if self.stats.registry_reachable is False:
+                logger.warning("model registry reachable again")
             self.stats.registry_reachable = True
             self.stats.last_poll_at = now
         if update is None:

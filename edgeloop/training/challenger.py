@@ -86,6 +86,7 @@ def build_training_set(
     seed: int,
     unlabelled: int = 0,
 ) -> TrainingSet:
+    """``manifest`` is the champion's: its input schema filters the new rows."""
     base_train, base_val, base_test = split_indices(base.labels, seed)
     held_out_keys = {_row_key(base.types[i], base.numeric[i].tolist()) for i in base_test.tolist()}
     kept: list[LabelledRow] = []
@@ -124,6 +125,7 @@ def build_training_set(
         out_of_schema_rows=out_of_schema,
         duplicate_rows=duplicates,
         unlabelled_insights=unlabelled,
+        champion_new_rows=int(manifest.training_data.get("new_labelled_rows", 0) or 0),
         train_rows=int(train.size + val.size),
         train_classes=tuple(sorted(set(labels[np.concatenate([train, val])].tolist()))),
         holdout_rows=int(holdout.size),

@@ -41,6 +41,14 @@ def test_too_little_new_data_is_skipped_and_says_how_much_is_needed() -> None:
     assert data_gate(counts(), POLICY) is None
 
 
+def test_rows_the_champion_already_learnt_from_do_not_count_as_new() -> None:
+    decision = data_gate(counts(new_labelled_rows=300, champion_new_rows=280), POLICY)
+    assert decision is not None
+    assert decision.outcome == "skipped"
+    assert "only 20 new labelled rows usable since the champion was trained" in decision.reasons[0]
+    assert data_gate(counts(new_labelled_rows=400, champion_new_rows=300), POLICY) is None
+
+
 def test_challenger_within_the_margin_is_promoted() -> None:
     decision = decide_promotion(scores(0.975), scores(0.98), counts(), POLICY)
     assert decision.promote
