@@ -22,26 +22,18 @@ from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
     HourlyRate,
-    InsightCursor,
+    IncomingRecords,
     InsightPage,
     InsightQuery,
+    InsightState,
     SiteStats,
     StoredFeedback,
     StoredInsight,
-    counter_delta,
     hour_range,
     hourly_rates,
-    latest_feedback,
     site_stats,
 )
-from edgeloop.domain.records import (
-    FeedbackRecord,
-    InsightRecord,
-    Record,
-    format_timestamp,
-    insight_from_wire,
-    parse_timestamp,
-)
+from edgeloop.domain.records import InsightRecord, Record, format_timestamp, insight_from_wire
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS insights (
@@ -97,8 +89,6 @@ ON CONFLICT (site_id, hour, model_name, model_version) DO UPDATE SET
 """
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
 
-State = tuple[InsightRecord | None, StoredFeedback | None]
-
 
 class SqliteInsightStore:
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
@@ -144,30 +134,21 @@ class SqliteInsightStore:
     # -- writes ---------------------------------------------------------------
 
     def upsert(self, records: Sequence[Record]) -> None:
-        insights: dict[str, InsightRecord] = {}
-        feedback: dict[str, StoredFeedback | None] = {}
-        feedback_site: dict[str, str] = {}
-        for record in records:
-            if isinstance(record, InsightRecord):
-                insights[record.insight_id] = record
-            elif isinstance(record, FeedbackRecord):
-                incoming = StoredFeedback.of(record)
-                feedback[record.insight_id] = latest_feedback(feedback.get(record.insight_id), incoming)
-                feedback_site[record.insight_id] = record.site_id
-        if not insights and not feedback:
+        incoming = IncomingRecords.of(records)
+        ids = incoming.insight_ids
+        if not ids:
             return
-        ids = sorted(set(insights) | set(feedback))
         with self._write() as conn:
             before = self._states(conn, ids)
             delta: dict[CounterKey, Counts] = {}
             feedback_rows = []
             for insight_id in ids:
-                old_insight, old_feedback = before.get(insight_id, (None, None))
-                new_feedback = latest_feedback(old_feedback, feedback.get(insight_id))
-                new_insight = insights.get(insight_id, old_insight)
-                counter_delta((old_insight, old_feedback), (new_insight, new_feedback), delta)
-                if new_feedback is not None and new_feedback != old_feedback:
-                    site = feedback_site.get(insight_id) or (new_insight.site_id if new_insight else "")
+                old = before.get(insight_id, (None, None))
+                new_insight, new_feedback = incoming.apply(insight_id, old, delta)
+                if new_feedback is not None and new_feedback != old[1]:
+                    site = incoming.feedback_sites.get(insight_id) or (
+                        new_insight.site_id if new_insight else ""
+                    )
                     feedback_rows.append(
                         (
                             insight_id,
@@ -181,7 +162,7 @@ class SqliteInsightStore:
                 _UPSERT_INSIGHT,
                 [
                     (r.insight_id, r.site_id, format_timestamp(r.scored_at), int(r.anomaly), _doc(r))
-                    for r in insights.values()
+                    for r in incoming.insights.values()
                 ],
             )
             conn.executemany(_UPSERT_FEEDBACK, feedback_rows)
@@ -193,7 +174,7 @@ class SqliteInsightStore:
                 ],
             )
 
-    def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, State]:
+    def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
         feedback: dict[str, StoredFeedback] = {}
         for start in range(0, len(ids), _IN_CHUNK):
@@ -208,7 +189,7 @@ class SqliteInsightStore:
                 f"WHERE insight_id IN ({marks})",
                 chunk,
             ):
-                feedback[insight_id] = _feedback(feedback_id, label, recorded_at)
+                feedback[insight_id] = StoredFeedback.from_stored(feedback_id, label, recorded_at)
         return {i: (insights.get(i), feedback.get(i)) for i in set(insights) | set(feedback)}
 
     # -- reads ----------------------------------------------------------------
@@ -244,10 +225,9 @@ class SqliteInsightStore:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"{_SELECT_JOINED} {clause} ORDER BY i.scored_at DESC, i.insight_id DESC LIMIT ?"
         rows = self._connection().execute(sql, [*params, query.limit + 1]).fetchall()
-        items = tuple(_stored(row) for row in rows[: query.limit])
-        more = len(rows) > query.limit
-        last = items[-1].record if items and more else None
-        return InsightPage(items, InsightCursor(last.scored_at, last.insight_id) if last else None)
+        return InsightPage.of(
+            tuple(_stored(row) for row in rows[: query.limit]), more=len(rows) > query.limit
+        )
 
     def _counter_rows(
         self, start: datetime | None, end: datetime | None, by: str
@@ -284,13 +264,9 @@ def _counts_tuple(counts: Counts) -> tuple[int, int, int, int]:
     return counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct
 
 
-def _feedback(feedback_id: str, label: int, recorded_at: str) -> StoredFeedback:
-    return StoredFeedback(feedback_id, int(label), parse_timestamp(recorded_at, "recorded_at"))
-
-
 def _stored(row: tuple[bytes, str | None, int | None, str | None]) -> StoredInsight:
     doc, feedback_id, label, recorded_at = row
     record = insight_from_wire(orjson.loads(doc))
     if feedback_id is None or label is None or recorded_at is None:
         return StoredInsight(record)
-    return StoredInsight(record, _feedback(feedback_id, label, recorded_at))
+    return StoredInsight(record, StoredFeedback.from_stored(feedback_id, label, recorded_at))

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from edgeloop.domain.records import FeedbackRecord, InsightRecord
+from edgeloop.domain.records import FeedbackRecord, InsightRecord, Record, parse_timestamp
 
 # Outputs a model may name its risk score with, most specific first.
 RISK_OUTPUT_NAMES = ("risk", "failure_risk", "failure_probability", "probability")
@@ -34,6 +34,11 @@ class StoredFeedback:
     @classmethod
     def of(cls, record: FeedbackRecord) -> StoredFeedback:
         return cls(record.feedback_id, record.label, record.recorded_at)
+
+    @classmethod
+    def from_stored(cls, feedback_id: str, label: int, recorded_at: str) -> StoredFeedback:
+        """Back from a store's columns or document fields (``recorded_at`` as formatted text)."""
+        return cls(feedback_id, int(label), parse_timestamp(recorded_at, "recorded_at"))
 
 
 def latest_feedback(current: StoredFeedback | None, incoming: StoredFeedback | None) -> StoredFeedback | None:
@@ -75,6 +80,14 @@ class InsightQuery:
 class InsightPage:
     items: tuple[StoredInsight, ...]
     next_after: InsightCursor | None  # None: this was the last page
+
+    @classmethod
+    def of(cls, items: tuple[StoredInsight, ...], more: bool) -> InsightPage:
+        """A page of ``items``; ``more``: the store found items past them (it fetches limit + 1)."""
+        if not more or not items:
+            return cls(items, None)
+        last = items[-1].record
+        return cls(items, InsightCursor(last.scored_at, last.insight_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,47 @@ def counter_delta(
     for key in old.keys() | new.keys():
         if into[key].is_zero():
             del into[key]
+
+
+InsightState = tuple[InsightRecord | None, StoredFeedback | None]
+"""What a store holds for one ``insight_id``: the insight (None until it arrives) and its feedback."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRecords:
+    """One write's records by ``insight_id``: the last insight and the winning feedback of each."""
+
+    insights: dict[str, InsightRecord]
+    feedback: dict[str, StoredFeedback]
+    feedback_sites: dict[str, str]  # insight_id -> site_id of the last feedback record for it
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> IncomingRecords:
+        incoming = cls({}, {}, {})
+        for record in records:
+            if isinstance(record, InsightRecord):
+                incoming.insights[record.insight_id] = record
+            elif isinstance(record, FeedbackRecord):
+                winner = latest_feedback(incoming.feedback.get(record.insight_id), StoredFeedback.of(record))
+                assert winner is not None  # never None with an incoming feedback
+                incoming.feedback[record.insight_id] = winner
+                incoming.feedback_sites[record.insight_id] = record.site_id
+        return incoming
+
+    @property
+    def insight_ids(self) -> list[str]:
+        """Every id the write touches, sorted (a stable lock and batch order)."""
+        return sorted(self.insights.keys() | self.feedback.keys())
+
+    def apply(self, insight_id: str, before: InsightState, delta: dict[CounterKey, Counts]) -> InsightState:
+        """The insight's state after this write; accumulates the counters' change into ``delta``."""
+        old_insight, old_feedback = before
+        after = (
+            self.insights.get(insight_id, old_insight),
+            latest_feedback(old_feedback, self.feedback.get(insight_id)),
+        )
+        counter_delta(before, after, delta)
+        return after
 
 
 def site_stats(rows: Iterable[tuple[CounterKey, Counts]]) -> list[SiteStats]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contract.insight_factory import T0, insight
+from contract.insight_factory import T0, feedback, insight
 
 from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
+    IncomingRecords,
+    InsightCursor,
+    InsightPage,
     StoredFeedback,
+    StoredInsight,
     counter_delta,
     hour_range,
     hour_start,
@@ -48,3 +52,34 @@ def test_risk_score_reads_the_risk_output() -> None:
     assert risk_score({"risk": 0.7, "ood": 3.0}) == 0.7
     assert risk_score({"p": 0.2}) == 0.2
     assert risk_score({"a": 0.1, "b": 0.2}) is None
+
+
+def test_incoming_records_keep_the_winning_feedback_and_apply_it_to_the_stored_state() -> None:
+    record = insight(anomaly=True)
+    late = feedback(record, 1, at=T0 + timedelta(minutes=9))
+    early = feedback(record, 0, at=T0 + timedelta(minutes=1))
+    incoming = IncomingRecords.of([late, record, early])
+    assert incoming.insight_ids == [record.insight_id]
+    assert incoming.feedback[record.insight_id] == StoredFeedback.of(late)
+    assert incoming.feedback_sites == {record.insight_id: record.site_id}
+    delta: dict[CounterKey, Counts] = {}
+    after = incoming.apply(record.insight_id, (None, None), delta)
+    assert after == (record, StoredFeedback.of(late))
+    assert list(delta.values()) == [Counts(scored=1, anomalies=1, feedback=1, feedback_correct=1)]
+    redelivered: dict[CounterKey, Counts] = {}
+    assert incoming.apply(record.insight_id, after, redelivered) == after
+    assert redelivered == {}
+
+
+def test_a_page_has_a_cursor_only_when_the_store_found_more() -> None:
+    items = (StoredInsight(insight(at=T0)), StoredInsight(insight(at=T0 - timedelta(hours=1))))
+    last = items[-1].record
+    cursor = InsightCursor(last.scored_at, last.insight_id)
+    assert InsightPage.of(items, more=True) == InsightPage(items, cursor)
+    assert InsightPage.of(items, more=False).next_after is None
+    assert InsightPage.of((), more=True).next_after is None
+
+
+def test_stored_feedback_reads_back_from_text() -> None:
+    stored = StoredFeedback.from_stored("f-1", 1, "2024-05-01T12:05:00.000000Z")
+    assert stored == StoredFeedback("f-1", 1, T0 + timedelta(minutes=5))

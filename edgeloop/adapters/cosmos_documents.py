@@ -1,0 +1,138 @@
+"""The Cosmos DB documents of the global insight store: their shape, and back.
+
+Documents in a site's partition (``/site_id``):
+
+* an insight: ``id`` = ``insight_id``, with its winning ``feedback`` inline (the join);
+  ``sort_key`` = ``scored_at|insight_id`` orders and pages it with one indexed field;
+* pending feedback: same ``id``, ``doc_type`` ``pending_feedback``, until its insight arrives;
+* hourly counters per (hour, model), ``ttl`` -1 so they outlive the insights;
+* one ``site`` marker, so the app lists sites without a cross-partition DISTINCT.
+
+The store (``cosmos_store``) decides what to write; this module only maps values
+to documents and back, so the mapping is readable in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from edgeloop.domain.insights_view import (
+    CounterKey,
+    Counts,
+    InsightState,
+    StoredFeedback,
+    StoredInsight,
+    hour_bucket,
+)
+from edgeloop.domain.records import format_timestamp, insight_from_wire
+
+INSIGHT, PENDING, HOURLY, SITE = "insight", "pending_feedback", "hourly", "site"
+SITE_DOC_ID = "_site"
+
+Doc = dict[str, Any]
+Operation = tuple[str, tuple[Any, ...], dict[str, Any]]  # an ``execute_item_batch`` operation
+
+
+def sort_key(scored_at: datetime, insight_id: str) -> str:
+    return f"{format_timestamp(scored_at)}|{insight_id}"
+
+
+def site_marker(site: str) -> Doc:
+    return {"id": SITE_DOC_ID, "site_id": site, "doc_type": SITE, "ttl": -1}
+
+
+def item_doc(site: str, insight_id: str, state: InsightState, ttl: int | None) -> Doc:
+    """An insight document (with its feedback), or pending feedback while the insight is missing."""
+    insight, feedback = state
+    doc: Doc = {"id": insight_id, "site_id": site, "feedback": _feedback_doc(feedback)}
+    if insight is None:
+        doc["doc_type"] = PENDING
+    else:
+        doc |= {
+            "doc_type": INSIGHT,
+            "scored_at": format_timestamp(insight.scored_at),
+            "sort_key": sort_key(insight.scored_at, insight_id),
+            "hour": hour_bucket(insight.scored_at),
+            "anomaly": insight.anomaly,
+            "record": insight.to_wire(),
+        }
+    if ttl is not None:
+        doc["ttl"] = ttl
+    return doc
+
+
+def write_if_changed(old: Doc | None, new: Doc) -> list[Operation]:
+    """Create, replace if the etag read still holds, or nothing when the content is the same."""
+    if old is None:
+        return [("create", (new,), {})]
+    if _content(old) == new:
+        return []
+    return [("replace", (new["id"], new), {"if_match_etag": old["_etag"]})]
+
+
+def _content(doc: Doc) -> Doc:
+    """The document without the service's system properties (``_etag``, ``_ts``, ...)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _feedback_doc(feedback: StoredFeedback | None) -> Doc | None:
+    if feedback is None:
+        return None
+    return {
+        "feedback_id": feedback.feedback_id,
+        "label": feedback.label,
+        "recorded_at": format_timestamp(feedback.recorded_at),
+    }
+
+
+def state_of(doc: Doc | None) -> InsightState:
+    if doc is None:
+        return None, None
+    raw = doc.get("feedback")
+    feedback = (
+        StoredFeedback.from_stored(raw["feedback_id"], raw["label"], raw["recorded_at"]) if raw else None
+    )
+    insight = insight_from_wire(doc["record"]) if doc.get("doc_type") == INSIGHT else None
+    return insight, feedback
+
+
+def stored_insight(doc: Doc) -> StoredInsight:
+    insight, feedback = state_of(doc)
+    assert insight is not None  # callers pass insight documents only
+    return StoredInsight(insight, feedback)
+
+
+def counter_id(key: CounterKey) -> str:
+    # Model names and versions may hold characters an id may not ('/', '#', ...): hash them.
+    digest = hashlib.sha256(f"{key.model_name}\0{key.model_version}".encode()).hexdigest()[:24]
+    return f"_hourly_{key.hour}_{digest}"
+
+
+def counter_doc(key: CounterKey, counts: Counts) -> Doc:
+    return {
+        "id": counter_id(key),
+        "site_id": key.site_id,
+        "doc_type": HOURLY,
+        "hour": key.hour,
+        "model_name": key.model_name,
+        "model_version": key.model_version,
+        "scored": counts.scored,
+        "anomalies": counts.anomalies,
+        "feedback": counts.feedback,
+        "feedback_correct": counts.feedback_correct,
+        "ttl": -1,  # counters outlive the insights' TTL: the dashboard's history
+    }
+
+
+def counter_key(doc: Doc) -> CounterKey:
+    return CounterKey(doc["site_id"], doc["hour"], doc["model_name"], doc["model_version"])
+
+
+def counts_of(doc: Doc | None) -> Counts:
+    if doc is None:
+        return Counts()
+    return Counts(
+        int(doc["scored"]), int(doc["anomalies"]), int(doc["feedback"]), int(doc["feedback_correct"])
+    )
