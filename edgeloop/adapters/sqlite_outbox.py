@@ -14,17 +14,17 @@ Acknowledged batches stay for ``retention`` (for ``recent`` and ``has_record``).
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from edgeloop.adapters.sqlite_connections import ThreadConnections
+from edgeloop.adapters.sqlite_outbox_tables import SCHEMA, add_to_counter, counter, prune_acknowledged
 from edgeloop.domain.packing import MAX_PACKED_BYTES
 from edgeloop.ports import ClaimedBatch, OutboxFull
 
@@ -45,33 +45,10 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 _AUTOCHECKPOINT_PAGES = 4096
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
 _CHECKPOINT_INTERVAL = 1.0
-
-_SCHEMA = """
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS batches (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order, never reused: "newest" stays true
-    batch_id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    record_count INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    sent_at REAL,                           -- NULL until the queue acknowledged every record
-    lease_until REAL NOT NULL DEFAULT 0,    -- a relay is sending it until then (unix time)
-    lease_owner TEXT,
-    -- The records, newline-joined. Last on purpose: reading a column stored after a large
-    -- blob means walking the blob's overflow pages.
-    payload BLOB NOT NULL
-);
--- Covers the relay's scan for work (sent_at too, or SQLite reads the rows), so the scan
--- never touches the rows it skips.
-CREATE INDEX IF NOT EXISTS batches_pending
-    ON batches (seq, lease_until, record_count, sent_at) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS batches_sent ON batches (sent_at, seq) WHERE sent_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS batches_kind ON batches (kind, seq);
--- Running totals, kept in the same transactions as the rows: depth() is one lookup.
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-INSERT OR IGNORE INTO counters (name, value) VALUES ('pending', 0), ('retained', 0);
-COMMIT;
-"""
+_PRAGMAS = (
+    f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}",
+    f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}",
+)
 
 
 class DuplicateBatch(ValueError):
@@ -104,77 +81,35 @@ class SqliteOutbox:
         self._path = Path(path)
         self._capacity = capacity
         self._retention = retention
-        self._busy_timeout = busy_timeout
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
         self._synchronous = synchronous
         self._clock = clock  # wall clock: leases and retention are compared across processes
         self._owner = uuid.uuid4().hex  # whose leases these are, across processes
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
         self._last_checkpoint = -_CHECKPOINT_INTERVAL
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._connections = ThreadConnections(self._path, busy_timeout=busy_timeout, pragmas=_PRAGMAS)
         conn = self._conn()
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise RuntimeError(f"{self._path}: SQLite refused WAL mode (got {mode!r}); use a local disk")
-        conn.executescript(_SCHEMA)
+        conn.executescript(SCHEMA)
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
-        conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
-        return conn
-
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection (a connection is never shared by two threads at once)."""
-        if self._pid != os.getpid():
-            # A forked child must not touch its parent's SQLite handles: start afresh.
-            self._local = threading.local()
-            self._connections = []
-            self._pid = os.getpid()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            self._local.synchronous = ""
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
-    @contextmanager
-    def _write(self, *, accepting: bool = False) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, accepting: bool = False) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction. ``accepting``: it accepts records, so it is durable as configured.
 
         The relay's bookkeeping (leases, acknowledgements) skips the fsync: losing it in a power
         cut only means a resend, and the next accepting commit's fsync covers it anyway.
         """
-        conn = self._conn()
-        synchronous = self._synchronous if accepting else "NORMAL"
-        if self._local.synchronous != synchronous:
-            conn.execute(f"PRAGMA synchronous={synchronous}")
-            self._local.synchronous = synchronous
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        return self._connections.transaction(synchronous=self._synchronous if accepting else "NORMAL")
 
     def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()
 
     # -- Outbox (the scoring side) ---------------------------------------------------------
 
@@ -194,7 +129,7 @@ class SqliteOutbox:
         if longest > MAX_RECORD_BYTES:
             raise ValueError(f"records: a record of {longest} bytes exceeds {MAX_RECORD_BYTES}")
         with self._write(accepting=True) as conn:
-            pending = _counter(conn, "pending")
+            pending = counter(conn, "pending")
             if pending + len(records) > self._capacity:
                 raise OutboxFull(pending, self._capacity, len(records))
             try:
@@ -205,17 +140,17 @@ class SqliteOutbox:
                 )
             except sqlite3.IntegrityError:
                 raise DuplicateBatch(f"batch_id: {batch_id!r} is already in the outbox") from None
-            _add(conn, "pending", len(records))
+            add_to_counter(conn, "pending", len(records))
 
     def depth(self) -> int:
-        return _counter(self._conn(), "pending")
+        return counter(self._conn(), "pending")
 
     def capacity(self) -> int:
         return self._capacity
 
     def retained(self) -> int:
         """Acknowledged records still kept for ``recent``/``has_record``."""
-        return _counter(self._conn(), "retained")
+        return counter(self._conn(), "retained")
 
     def has_record(self, batch_id: str, index: int) -> bool:
         row = (
@@ -284,9 +219,9 @@ class SqliteOutbox:
                     (now, batch_id),
                 )
                 acknowledged += int(row[0])
-            _add(conn, "pending", -acknowledged)
-            _add(conn, "retained", acknowledged)
-            self._prune(conn, now)
+            add_to_counter(conn, "pending", -acknowledged)
+            add_to_counter(conn, "retained", acknowledged)
+            prune_acknowledged(conn, self._retention, now)
         self._checkpoint_now_and_then()
 
     def _checkpoint_now_and_then(self) -> None:
@@ -310,41 +245,4 @@ class SqliteOutbox:
     def prune(self) -> int:
         """Drop acknowledged batches past retention; returns the records dropped."""
         with self._write() as conn:
-            return self._prune(conn, self._clock())
-
-    def _prune(self, conn: sqlite3.Connection, now: float) -> int:
-        if isinstance(self._retention, timedelta):
-            cutoff = now - self._retention.total_seconds()
-            (dropped,) = conn.execute(
-                "SELECT COALESCE(SUM(record_count), 0) FROM batches"
-                " WHERE sent_at IS NOT NULL AND sent_at < ?",
-                (cutoff,),
-            ).fetchone()
-            conn.execute("DELETE FROM batches WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,))
-        else:
-            excess = _counter(conn, "retained") - self._retention
-            doomed: list[tuple[int]] = []
-            dropped = 0
-            if excess > 0:
-                cursor = conn.execute(
-                    "SELECT seq, record_count FROM batches WHERE sent_at IS NOT NULL ORDER BY sent_at, seq"
-                )
-                for seq, count in iter(cursor.fetchone, None):
-                    if dropped >= excess:
-                        break
-                    doomed.append((seq,))
-                    dropped += count
-                cursor.close()
-            conn.executemany("DELETE FROM batches WHERE seq = ?", doomed)
-        _add(conn, "retained", -int(dropped))
-        return int(dropped)
-
-
-def _counter(conn: sqlite3.Connection, name: str) -> int:
-    row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-    return int(row[0])
-
-
-def _add(conn: sqlite3.Connection, name: str, delta: int) -> None:
-    if delta:
-        conn.execute("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))
+            return prune_acknowledged(conn, self._retention, self._clock())

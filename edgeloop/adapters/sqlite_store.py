@@ -10,14 +10,13 @@ so a redelivered blob leaves them unchanged.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import orjson
 
+from edgeloop.adapters.sqlite_connections import ThreadConnections
 from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
@@ -88,48 +87,17 @@ ON CONFLICT (site_id, hour, model_name, model_version) DO UPDATE SET
     feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct
 """
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
 
 class SqliteInsightStore:
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
-        self._path = path
-        self._busy_timeout_s = busy_timeout_s
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        self._connections = ThreadConnections(path, busy_timeout=busy_timeout_s, pragmas=_PRAGMAS)
+        self._connections.get().executescript(_SCHEMA)
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     # -- writes ---------------------------------------------------------------
 
@@ -138,7 +106,7 @@ class SqliteInsightStore:
         ids = incoming.insight_ids
         if not ids:
             return
-        with self._write() as conn:
+        with self._connections.transaction() as conn:
             before = self._states(conn, ids)
             delta: dict[CounterKey, Counts] = {}
             feedback_rows = []
@@ -196,7 +164,7 @@ class SqliteInsightStore:
 
     def get(self, site_id: str, insight_id: str) -> StoredInsight | None:
         row = (
-            self._connection()
+            self._connections.get()
             .execute(
                 f"{_SELECT_JOINED} WHERE i.insight_id = ? AND i.site_id = ?",
                 (insight_id, site_id),
@@ -224,7 +192,7 @@ class SqliteInsightStore:
             params += [format_timestamp(query.after.scored_at), query.after.insight_id]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"{_SELECT_JOINED} {clause} ORDER BY i.scored_at DESC, i.insight_id DESC LIMIT ?"
-        rows = self._connection().execute(sql, [*params, query.limit + 1]).fetchall()
+        rows = self._connections.get().execute(sql, [*params, query.limit + 1]).fetchall()
         return InsightPage.of(
             tuple(_stored(row) for row in rows[: query.limit]), more=len(rows) > query.limit
         )
@@ -239,7 +207,7 @@ class SqliteInsightStore:
             f"SELECT {key}, SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct) "
             f"FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
         )
-        rows = self._connection().execute(sql, (first or "", last or "~")).fetchall()
+        rows = self._connections.get().execute(sql, (first or "", last or "~")).fetchall()
         return [(CounterKey(*row[:4]), Counts(*row[4:])) for row in rows]
 
     def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:

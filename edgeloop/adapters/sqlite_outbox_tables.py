@@ -1,0 +1,80 @@
+"""The outbox's tables and their bookkeeping: running counters and retention.
+
+``batches`` holds one row per appended batch; ``counters`` keeps the running
+totals (``pending``: accepted, not yet acknowledged; ``retained``: acknowledged,
+still kept) in the same transactions as the rows, so ``depth()`` is one lookup.
+Every function here runs inside the caller's write transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+SCHEMA = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order, never reused: "newest" stays true
+    batch_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    record_count INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    sent_at REAL,                           -- NULL until the queue acknowledged every record
+    lease_until REAL NOT NULL DEFAULT 0,    -- a relay is sending it until then (unix time)
+    lease_owner TEXT,
+    -- The records, newline-joined. Last on purpose: reading a column stored after a large
+    -- blob means walking the blob's overflow pages.
+    payload BLOB NOT NULL
+);
+-- Covers the relay's scan for work (sent_at too, or SQLite reads the rows), so the scan
+-- never touches the rows it skips.
+CREATE INDEX IF NOT EXISTS batches_pending
+    ON batches (seq, lease_until, record_count, sent_at) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS batches_sent ON batches (sent_at, seq) WHERE sent_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS batches_kind ON batches (kind, seq);
+-- Running totals, kept in the same transactions as the rows: depth() is one lookup.
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO counters (name, value) VALUES ('pending', 0), ('retained', 0);
+COMMIT;
+"""
+
+
+def prune_acknowledged(conn: sqlite3.Connection, retention: timedelta | int, now: float) -> int:
+    """Drop acknowledged batches past ``retention``; returns the records dropped.
+
+    ``retention``: an age, or about that many acknowledged records kept. Unsent batches stay.
+    """
+    if isinstance(retention, timedelta):
+        cutoff = now - retention.total_seconds()
+        (dropped,) = conn.execute(
+            "SELECT COALESCE(SUM(record_count), 0) FROM batches WHERE sent_at IS NOT NULL AND sent_at < ?",
+            (cutoff,),
+        ).fetchone()
+        conn.execute("DELETE FROM batches WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,))
+    else:
+        excess = counter(conn, "retained") - retention
+        doomed: list[tuple[int]] = []
+        dropped = 0
+        if excess > 0:
+            cursor = conn.execute(
+                "SELECT seq, record_count FROM batches WHERE sent_at IS NOT NULL ORDER BY sent_at, seq"
+            )
+            for seq, count in iter(cursor.fetchone, None):
+                if dropped >= excess:
+                    break
+                doomed.append((seq,))
+                dropped += count
+            cursor.close()
+        conn.executemany("DELETE FROM batches WHERE seq = ?", doomed)
+    add_to_counter(conn, "retained", -int(dropped))
+    return int(dropped)
+
+
+def counter(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+    return int(row[0])
+
+
+def add_to_counter(conn: sqlite3.Connection, name: str, delta: int) -> None:
+    if delta:
+        conn.execute("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))
