@@ -251,7 +251,7 @@ def test_swap_under_load_fails_no_request_and_bad_bundles_never_serve(
 
 
 def test_offline_site_keeps_serving_and_catches_up_when_the_cloud_returns(
-    fresh_azurite: Azurite, site_factory: Callable[..., Site], demo_bundle_dir: Path
+    fresh_azurite: Azurite, site_factory: Callable[..., Site], demo_bundle_dir: Path, tmp_path: Path
 ) -> None:
     site = site_factory(fresh_azurite)
     register_variant(site.registry, demo_bundle_dir, "1.1.0", site.signer)
@@ -265,6 +265,27 @@ def test_offline_site_keeps_serving_and_catches_up_when_the_cloud_returns(
     promote_now(site, "1.1.0")
     site.wait_for(lambda: site.delivery()["serving"] == "1.1.0", "the champion after the outage")
     assert site.served() == "1.1.0"
+
+    # A restart during the next outage starts with the last verified champion (the site's cache).
+    site.process.terminate()
+    site.process.wait(30)
+    fresh_azurite.stop()
+    container = site.registry._container.container_name
+    process, url, log = start_site(
+        tmp_path,
+        fresh_azurite,
+        demo_bundle_dir,
+        site.signer.public_key_b64,
+        SCORING_MODEL_REGISTRY_CONTAINER=container,
+    )
+    restarted = Site(url, process, log, site.registry, site.signer, site.rows)
+    try:
+        assert restarted.served() == "1.1.0"
+        restarted.wait_for(lambda: restarted.delivery()["registry_reachable"] is False, "the failed poll")
+        assert restarted.served() == "1.1.0"
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def test_a_new_model_flagging_far_more_rows_is_rolled_back_automatically(
