@@ -6,10 +6,8 @@ import random
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
+from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
@@ -75,14 +74,6 @@ def drain_queue(conn: str, name: str) -> list[list[Any]]:
             client.delete_message(message)
     client.close()
     return messages
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_records_arrive_once_valid_and_in_batch_order(azurite: Azurite, tmp_path: Path) -> None:

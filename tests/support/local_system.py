@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.waiting import wait_until as poll_until
 
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.domain.powerbi_schema import DEFAULT_DATASET_NAME
@@ -145,14 +145,7 @@ class SystemUnderTest(LocalSystem):
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``condition`` (bounded); fail with every child's log tail if it never holds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            self.check_alive()
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout:.0f} s waiting for {what}\n{self.diagnostics()}"
-                )
-            time.sleep(0.1)
+        poll_until(condition, timeout, what, interval=0.1, check=self.check_alive, details=self.diagnostics)
 
     # -- The components' HTTP APIs --------------------------------------------------------
 

@@ -11,11 +11,12 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.packing import unpack_message
@@ -40,14 +41,6 @@ class RecordingSender:
     def delivered(self) -> list[dict[str, object]]:
         with self.lock:
             return [record for body in self.bodies for record in unpack_message(body)]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.01)
 
 
 def insight_records(batch_id: str, count: int, pad: int = 0) -> list[bytes]:
@@ -168,7 +161,7 @@ def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
 
     runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
     try:
-        wait_until(lambda: outbox.depth() == 0)
+        wait_until(lambda: outbox.depth() == 0, 20, "the outbox to drain")
     finally:
         runner.stop(timeout=10)
 
@@ -188,7 +181,7 @@ def test_loop_stops_on_an_unexpected_error_and_gives_batches_back(outbox: Sqlite
     relay = OutboxRelay(outbox, sender, stats=RelayStats())
 
     runner = relay.start(idle_wait=0.05)
-    wait_until(lambda: not runner.is_alive())
+    wait_until(lambda: not runner.is_alive(), 20, "the relay thread to stop")
 
     assert relay.stats.stopped_by == "TypeError: a bug"
     assert relay.stats.errors == 1
@@ -199,7 +192,7 @@ def test_loop_stops_on_an_unexpected_error_and_gives_batches_back(outbox: Sqlite
 def test_stop_ends_an_idle_wait_promptly(outbox: SqliteOutbox) -> None:
     relay = OutboxRelay(outbox, RecordingSender())
     runner = relay.start(idle_wait=600)
-    wait_until(lambda: relay.stats.last_success_at is not None)
+    wait_until(lambda: relay.stats.last_success_at is not None, 20, "a successful send")
     started = time.monotonic()
     runner.stop(timeout=10)
     assert time.monotonic() - started < 5
@@ -211,10 +204,10 @@ def test_wake_sends_without_waiting_for_the_idle_period(outbox: SqliteOutbox) ->
     relay = OutboxRelay(outbox, sender)
     runner = relay.start(idle_wait=600)
     try:
-        wait_until(lambda: relay.stats.last_success_at is not None)
+        wait_until(lambda: relay.stats.last_success_at is not None, 20, "a successful send")
         fill(outbox, batches=1, per_batch=5)
         relay.wake()
-        wait_until(lambda: outbox.depth() == 0, timeout=10)
+        wait_until(lambda: outbox.depth() == 0, 10, "the outbox to drain")
     finally:
         runner.stop(timeout=10)
     assert len(sender.delivered()) == 5

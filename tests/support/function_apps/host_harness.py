@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.waiting import wait_until as poll_until
+
 APPS = Path(__file__).resolve().parent
 REPO_ROOT = APPS.parents[2]
 
@@ -73,14 +75,14 @@ def wait_until(
     condition: Callable[[], bool], timeout: float, what: str, host: HostProcess | None = None
 ) -> None:
     """Poll ``condition`` (bounded by ``timeout``); fail with the host's log if it never holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
+
+    def host_alive() -> None:
         if host is not None and host.process.poll() is not None:
             raise AssertionError(f"host exited ({host.process.returncode}) before {what}:\n{host.output()}")
-        if time.monotonic() > deadline:
-            log = host.output() if host else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log}")
-        time.sleep(0.05)
+
+    poll_until(
+        condition, timeout, what, interval=0.05, check=host_alive, details=host.output if host else None
+    )
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
