@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
-from edgeloop.adapters.ed25519_signing import BundleVerifier
+from edgeloop.adapters.ed25519_signing import BundleVerifier, SigningKeyError
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.domain.auto_rollback import RollbackRule
@@ -58,13 +58,17 @@ def start_delivery(
 ) -> tuple[ModelDelivery, DeliveryPoller] | None:
     if not settings.enabled or settings.model_signing_public_key is None:
         return None
-    source = BlobModelRegistry.from_connection_string(
-        settings.model_registry_storage.get_secret_value(), settings.model_registry_container, site_side=True
+    try:
+        verifier = BundleVerifier(settings.model_signing_public_key)
+    except SigningKeyError as exc:
+        raise SigningKeyError(f"SCORING_MODEL_SIGNING_PUBLIC_KEY: {exc}") from None
+    source = BlobModelRegistry.from_connection(
+        settings.registry_connection(), settings.model_registry_container, site_side=True
     )
     delivery = ModelDelivery(
         holder=holder,
         source=source,
-        verify=BundleVerifier(settings.model_signing_public_key).verify,
+        verify=verifier.verify,
         load_model=load,
         cache_dir=settings.model_cache_dir,
         model_name=settings.model_name,

@@ -29,14 +29,19 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _settings(**overrides: Any) -> RetrainingSettings:
+    """The settings, with the registry's connection resolvable (exit 2 naming the setting if not)."""
     from pydantic import ValidationError
 
+    from edgeloop.config.connections import ConnectionSettingError
     from edgeloop.config.retraining import RetrainingSettings
 
     try:
-        return RetrainingSettings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
+        settings = RetrainingSettings(**{k: v for k, v in overrides.items() if v is not None})
+        settings.resolve_cloud_storage("blob")
+    except (ValidationError, ConnectionSettingError) as exc:
+        # Locally: CloudStorage=UseDevelopmentStorage=true is the Azurite `make run` starts.
         raise _fail(f"invalid settings: {exc}", 2) from None
+    return settings
 
 
 @models_app.command()

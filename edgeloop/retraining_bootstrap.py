@@ -1,7 +1,9 @@
 """Composition root of retraining and the model registry (cloud side): settings in, wired objects out.
 
 Used by the cloud Functions (timer + queue worker), the ``edgeloop models`` CLI
-and ``make run``'s start-up (first champion). Never at import time.
+and ``make run``'s start-up (first champion). Never at import time. Every client is
+built through one :class:`AzureClients` per root, from the ``CloudStorage`` connection
+(a connection string locally, the app's identity in Azure).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
-from edgeloop.adapters.ed25519_signing import BundleSigner, ensure_key_pair
+from edgeloop.adapters.ed25519_signing import BundleSigner, SigningKeyError, ensure_key_pair
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.ports import ScoringModel, Trainer
@@ -22,22 +25,34 @@ if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run
 
 logger = logging.getLogger(__name__)
 
+# What App Service leaves in a setting whose Key Vault reference it could not resolve.
+_UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("
+
 
 def build_signer(settings: RetrainingSettings) -> BundleSigner:
     """The signing key from MODEL_SIGNING_PRIVATE_KEY, else the local default pair under var/."""
     if settings.signing_private_key is not None and settings.signing_private_key.get_secret_value():
-        return BundleSigner(settings.signing_private_key.get_secret_value())
+        value = settings.signing_private_key.get_secret_value()
+        if value.strip().startswith(_UNRESOLVED_REFERENCE):
+            raise SigningKeyError(
+                "MODEL_SIGNING_PRIVATE_KEY: the Key Vault reference was not resolved (does the secret "
+                "exist, and may the app's identity read it: Key Vault Secrets User?)"
+            )
+        try:
+            return BundleSigner(value)
+        except SigningKeyError as exc:
+            raise SigningKeyError(f"MODEL_SIGNING_PRIVATE_KEY: {exc}") from None
     private, _ = ensure_key_pair(settings.signing_key_dir)
     return BundleSigner(private)
 
 
-def build_registry(settings: RetrainingSettings) -> BlobModelRegistry:
-    return BlobModelRegistry.from_connection_string(
-        settings.cloud_storage.get_secret_value(), settings.models_container
-    )
+def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:
+    # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
+    connection = settings.resolve_cloud_storage("blob")
+    return BlobModelRegistry.from_connection(connection, settings.models_container, clients)
 
 
-def build_trainer(settings: RetrainingSettings) -> Trainer:
+def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = None) -> Trainer:
     if settings.trainer == "azureml":
         from edgeloop.adapters.azureml_trainer import AzureMLTrainer
 
@@ -45,8 +60,9 @@ def build_trainer(settings: RetrainingSettings) -> Trainer:
     from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
     from edgeloop.adapters.storage_queue import StorageQueueSender
 
-    sender = StorageQueueSender(settings.cloud_storage.get_secret_value(), RETRAIN_QUEUE, retries=3)
-    return QueueTrainer(sender)
+    # CloudStorage (a connection string) or CloudStorage__queueServiceUri (the app's identity).
+    connection = settings.resolve_cloud_storage("queue")
+    return QueueTrainer(StorageQueueSender(connection, RETRAIN_QUEUE, retries=3, clients=clients))
 
 
 def load_model(bundle_dir: Path) -> ScoringModel:
@@ -55,7 +71,7 @@ def load_model(bundle_dir: Path) -> ScoringModel:
     return OnnxModel.load(bundle_dir)
 
 
-def build_retraining(settings: RetrainingSettings) -> RetrainingService:
+def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
     """The RetrainingService (its module needs the ``train`` extra, hence imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
@@ -77,9 +93,10 @@ def build_retraining(settings: RetrainingSettings) -> RetrainingService:
         stale_run_seconds=settings.stale_run_seconds,
     )
     base_path = settings.base_data
+    clients = clients or AzureClients()
     return RetrainingService(
-        registry=build_registry(settings),
-        compliant=AzureBlobStore.from_connection_string(settings.cloud_storage.get_secret_value()),
+        registry=build_registry(settings, clients),
+        compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
         load_base=lambda: load_ai4i(base_path),
         sign=build_signer(settings).sign,
         load_model=load_model,

@@ -14,7 +14,6 @@ Thin: parse, call the use case. Composed on first use (never at import).
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import TYPE_CHECKING
 
@@ -23,45 +22,46 @@ import azure.functions as func
 from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, request_from_json
 from edgeloop.domain.records import utc_now
 from edgeloop.ports import RetrainRequest, Trainer
+from functions.lazy import Lazy
 
 if TYPE_CHECKING:
+    from edgeloop.adapters.azure_clients import AzureClients
     from edgeloop.service_layer.retraining import RetrainingService
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_trainer: Trainer | None = None
-_service: RetrainingService | None = None
+
+def _compose_clients() -> AzureClients:
+    from edgeloop.adapters.azure_clients import AzureClients
+
+    return AzureClients()
 
 
-def trainer() -> Trainer:
-    global _trainer
-    with _lock:
-        if _trainer is None:
-            from edgeloop.config.retraining import RetrainingSettings
-            from edgeloop.retraining_bootstrap import build_trainer
+def _compose_trainer() -> Trainer:
+    from edgeloop.config.retraining import RetrainingSettings
+    from edgeloop.retraining_bootstrap import build_trainer
 
-            _trainer = build_trainer(RetrainingSettings())
-        return _trainer
+    return build_trainer(RetrainingSettings(), _clients.get())
 
 
-def retraining() -> RetrainingService:
-    global _service
-    with _lock:
-        if _service is None:
-            from edgeloop.config.retraining import RetrainingSettings
-            from edgeloop.retraining_bootstrap import build_retraining
+def _compose_retraining() -> RetrainingService:
+    from edgeloop.config.retraining import RetrainingSettings
+    from edgeloop.retraining_bootstrap import build_retraining
 
-            _service = build_retraining(RetrainingSettings())
-        return _service
+    return build_retraining(RetrainingSettings(), _clients.get())
+
+
+# One set of credentials (the app's identity in Azure) for the timer's queue and the worker's blobs.
+_clients: Lazy[AzureClients] = Lazy(_compose_clients)
+trainer: Lazy[Trainer] = Lazy(_compose_trainer)
+retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
 
 
 def override_retraining(trainer_: Trainer | None, service: RetrainingService | None) -> None:
     """Use these from now on; ``None`` makes the next call compose from settings again."""
-    global _trainer, _service
-    with _lock:
-        _trainer, _service = trainer_, service
+    trainer.override(trainer_)
+    retraining.override(service)
 
 
 @bp.function_name("schedule_retraining")
@@ -69,7 +69,7 @@ def override_retraining(trainer_: Trainer | None, service: RetrainingService | N
 def schedule_retraining(timer: func.TimerRequest) -> None:
     reason = "schedule (past due)" if timer.past_due else "schedule"
     request = RetrainRequest(run_id=uuid.uuid4().hex, requested_at=utc_now(), reason=reason)
-    where = trainer().submit(request)
+    where = trainer.get().submit(request)
     logger.info("retraining run %s submitted to %s", request.run_id, where)
 
 
@@ -77,5 +77,5 @@ def schedule_retraining(timer: func.TimerRequest) -> None:
 @bp.queue_trigger(arg_name="msg", queue_name=RETRAIN_QUEUE, connection="CloudStorage")
 def run_retraining(msg: func.QueueMessage) -> None:
     request = request_from_json(msg.get_body())
-    report = retraining().run(request)
+    report = retraining.get().run(request)
     logger.info("retraining run %s finished: %s", request.run_id, report.outcome)

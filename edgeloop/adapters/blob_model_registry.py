@@ -27,8 +27,11 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import ContainerClient, ContentSettings
+from pydantic import SecretStr
 
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.domain.champion import ChampionError, ChampionPointer
 from edgeloop.domain.records import format_timestamp
 from edgeloop.ports import RegistryConflict, SourceUnavailable, VersionExists
@@ -51,15 +54,28 @@ class BlobModelRegistry:
         self._ready = False
 
     @classmethod
-    def from_connection_string(
-        cls, connection_string: str, container: str = MODELS_CONTAINER, *, site_side: bool = False
+    def from_connection(
+        cls,
+        connection: Connection,
+        container: str = MODELS_CONTAINER,
+        clients: AzureClients | None = None,
+        *,
+        site_side: bool = False,
     ) -> BlobModelRegistry:
+        """On a resolved connection: a connection string (a SAS on a site) or the app's identity."""
         options: dict[str, Any] = {}
         if site_side:
             # A site polls again on its own schedule: fail fast rather than retry for minutes.
             options = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 60}
-        service = BlobServiceClient.from_connection_string(connection_string, **options)
+        service = (clients or AzureClients()).blob_service(connection, **options)
         return cls(service.get_container_client(container))
+
+    @classmethod
+    def from_connection_string(
+        cls, connection_string: str, container: str = MODELS_CONTAINER, *, site_side: bool = False
+    ) -> BlobModelRegistry:
+        connection = ConnectionString("connection string", SecretStr(connection_string))
+        return cls.from_connection(connection, container, site_side=site_side)
 
     def _ensure_container(self) -> None:
         if self._ready:

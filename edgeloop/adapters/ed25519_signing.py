@@ -38,6 +38,12 @@ def key_id(public_key: bytes) -> str:
 
 
 def _decode(text: str, what: str) -> bytes:
+    if text.lstrip().startswith("-----BEGIN"):
+        # One format everywhere (settings, Key Vault, sites): say which, rather than "not base64".
+        raise SigningKeyError(
+            f"{what} is a PEM document; expected base64 of the raw 32-byte key "
+            "(what `edgeloop models keygen` writes)"
+        )
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):

@@ -3,7 +3,9 @@
 * ``SCORING_MODEL_SIGNING_PUBLIC_KEY``: base64 raw Ed25519 public key the site trusts.
   Unset: delivery is off and the site serves ``SCORING_MODEL_DIR`` only.
 * ``SCORING_MODEL_REGISTRY_STORAGE``: connection string of the account holding the
-  registry (read access is enough; a SAS in Azure), default the local Azurite ``cloud``.
+  registry; read access is enough (in production a read/list SAS on the ``models``
+  container: ``BlobEndpoint=https://...;SharedAccessSignature=...``). Required when the
+  public key is set; no default (``UseDevelopmentStorage=true`` = the local Azurite ``cloud``).
 * ``SCORING_MODEL_REGISTRY_CONTAINER`` (``models``), ``SCORING_MODEL_NAME`` (``ai4i-failure``).
 * ``SCORING_MODEL_POLL_SECONDS``: seconds between looks at the champion pointer.
 * ``SCORING_MODEL_CACHE_DIR``: verified bundles on the site (the last one is served
@@ -17,18 +19,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
-from edgeloop.config.cloud import local_cloud_storage
+from edgeloop.config.connections import Connection, resolve_connection
+
+REGISTRY_STORAGE_SETTING = "SCORING_MODEL_REGISTRY_STORAGE"
 
 
 class ModelDeliverySettings(EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
     model_signing_public_key: str | None = None
-    model_registry_storage: SecretStr = Field(default_factory=local_cloud_storage)
+    model_registry_storage: SecretStr | None = None
     model_registry_container: str = Field(default="models", min_length=3)
     model_name: str = Field(default="ai4i-failure", min_length=1)
     model_poll_seconds: float = Field(default=30.0, gt=0.0, le=86400.0)
@@ -37,6 +41,23 @@ class ModelDeliverySettings(EdgeloopSettings):
     rollback_window_rows: int = Field(default=200, ge=1)
     rollback_min_baseline_rows: int = Field(default=50, ge=0)
 
+    @model_validator(mode="after")
+    def _registry_given_when_enabled(self) -> ModelDeliverySettings:
+        if self.enabled and not (
+            self.model_registry_storage and self.model_registry_storage.get_secret_value()
+        ):
+            raise ValueError(
+                f"{REGISTRY_STORAGE_SETTING}: required when SCORING_MODEL_SIGNING_PUBLIC_KEY is set "
+                "(a connection string with read access to the registry container)"
+            )
+        return self
+
     @property
     def enabled(self) -> bool:
         return bool(self.model_signing_public_key)
+
+    def registry_connection(self) -> Connection:
+        """The registry's account; ``UseDevelopmentStorage=true`` means the local Azurite ``cloud``."""
+        secret = self.model_registry_storage
+        values = {REGISTRY_STORAGE_SETTING: None if secret is None else secret.get_secret_value()}
+        return resolve_connection(REGISTRY_STORAGE_SETTING, values, "blob", local_account="cloud")

@@ -15,10 +15,15 @@
 * ``RETRAIN_STALE_RUN_SECONDS``: files of an unregistered version untouched this long are
   the leftovers of a dead run and are deleted at the start of the next one.
 * ``RETRAIN_COMPLIANT_CONTAINER`` (``compliant``), ``MODEL_REGISTRY_CONTAINER`` (``models``),
-  ``MODEL_NAME`` (``ai4i-failure``), ``CloudStorage`` (the cloud account).
-* ``MODEL_SIGNING_PRIVATE_KEY``: base64 raw Ed25519 key (cloud settings / Key Vault only).
-  Unset (local default): a key pair is generated once under ``MODEL_SIGNING_KEY_DIR``
-  (``var/local``), never committed; the public half goes to the sites.
+  ``MODEL_NAME`` (``ai4i-failure``).
+* ``CloudStorage``: the cloud account (registry, compliant records, queue ``retrain-requests``),
+  a connection string or identity-based ``CloudStorage__blobServiceUri`` +
+  ``CloudStorage__queueServiceUri`` (edgeloop.config.connections). No default: ``make run``
+  and the tests set it; in Azure main.bicep does.
+* ``MODEL_SIGNING_PRIVATE_KEY``: base64 of the raw 32-byte Ed25519 private key, as
+  ``edgeloop models keygen`` writes it (in Azure a Key Vault reference to the secret
+  ``model-signing-private-key``). Unset (local default): a key pair is generated once under
+  ``MODEL_SIGNING_KEY_DIR`` (``var/local``), never committed; the public half goes to the sites.
 * ``AZUREML_SUBSCRIPTION_ID``, ``AZUREML_RESOURCE_GROUP``, ``AZUREML_WORKSPACE``: the
   workspace (all three needed to submit); ``AZUREML_COMPUTE``, ``AZUREML_ENVIRONMENT``,
   ``AZUREML_EXPERIMENT``, ``AZUREML_CODE``: the command job's target, image, experiment, code.
@@ -33,15 +38,14 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
-from edgeloop.config.cloud import local_cloud_storage
+from edgeloop.config.connections import CloudStorageConnection
 
 DEFAULT_SCHEDULE = "0 0 2 * * *"
 
 
-class RetrainingSettings(EdgeloopSettings):
+class RetrainingSettings(CloudStorageConnection, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    cloud_storage: SecretStr = Field(default_factory=local_cloud_storage, alias="CloudStorage")
     schedule: str = Field(default=DEFAULT_SCHEDULE, alias="RETRAIN_SCHEDULE")
     trainer: Literal["local", "azureml"] = Field(default="local", alias="RETRAIN_TRAINER")
 
