@@ -1,28 +1,62 @@
-"""The anomaly-rate chart, laid out server-side as SVG geometry (no JavaScript, no CDN)."""
+"""The anomaly-rate chart, laid out server-side as SVG geometry (no JavaScript, no CDN).
+
+Each site's hours are points at the middle of their hour, joined by a line while the
+hours are consecutive; an hour without data breaks the line (nothing is drawn across a
+gap, so a lone hour is a lone marker). Sites differ by colour, marker shape and dashing,
+so none is told apart by colour alone.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from edgeloop.domain.insights_view import HourlyRate
+from global_app.chart_axes import HOUR, ceil_hour, floor_hour, rate_ticks, time_ticks
 
-WIDTH, HEIGHT = 760, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 44, 12, 28  # room for the last x label
-# Distinguishable colours (Okabe-Ito plus a few), cycled beyond ten sites.
+WIDTH, HEIGHT = 760, 280
+# Rate labels sit inside the plot above their grid line; the margins hold the two-line
+# time labels and half a label's width at each end, at the phone font size too.
+LEFT, RIGHT, TOP, BOTTOM = 34, 34, 26, 56
+MARKER_MAX, MARKER_MIN = 3.5, 1.5  # radius; markers shrink when hours get narrow
+LONE_MARKER, LEGEND_MARKER = 5.0, 4.0
+# Okabe-Ito without yellow (too pale on white), then three dark hues of Paul Tol's "muted".
 PALETTE = (
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00",
-    "#56b4e9", "#7f3c8d", "#3a8f3a", "#a0522d", "#555555",
+    "#56b4e9", "#000000", "#882255", "#999933", "#332288",
 )  # fmt: skip
+SHAPES = ("circle", "square", "triangle", "diamond", "triangle-down")
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    x: float
+    y: float
+    tip: str
+    lone: bool  # no data the hour before nor after: drawn full size, as no line leads to it
 
 
 @dataclass(frozen=True, slots=True)
 class Series:
     site_id: str
     colour: str
-    points: str  # SVG polyline points
-    dots: tuple[tuple[float, float, str], ...]  # x, y, tooltip
-    latest_rate: float
+    shape: str  # one of SHAPES: the marker symbol's id suffix
+    dashed: bool
+    path: str  # SVG path data: one "M … L …" run per stretch of consecutive hours
+    markers: tuple[Marker, ...]
+    missing_hours: int  # hours of the chart without data from this site
+    lowest: HourlyRate
+    highest: HourlyRate
+    latest: HourlyRate
+    key_marker: str  # the marker's path data at legend size
+
+    @property
+    def hours(self) -> int:
+        return len(self.markers)
+
+    @property
+    def latest_rate(self) -> float:
+        return self.latest.anomaly_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,48 +64,130 @@ class Chart:
     width: int
     height: int
     series: tuple[Series, ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, str], ...]  # y, label
+    x_ticks: tuple[tuple[float, str, str], ...]  # x, label, second line
     plot: tuple[int, int, int, int]  # left, top, right, bottom
     empty: bool
+    start: datetime | None = None  # whole hours the x axis spans
+    end: datetime | None = None
+    symbols: tuple[tuple[str, str], ...] = ()  # symbol id, path data: each shape at this size, and lone
+    description: str = ""
+
+    @property
+    def hours(self) -> int:
+        return round((self.end - self.start) / HOUR) if self.start and self.end else 0
 
 
 def anomaly_rate_chart(rates: list[HourlyRate], start: datetime | None, end: datetime | None) -> Chart:
     plot = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
     if not rates:
-        return Chart(WIDTH, HEIGHT, (), (), (), plot, empty=True)
-    first = start or min(r.hour for r in rates)
-    last = end or max(r.hour for r in rates) + timedelta(hours=1)
-    span = max((last - first).total_seconds(), 3600.0)
-    top_rate = max(0.05, max(r.anomaly_rate for r in rates) * 1.1)
+        return Chart(WIDTH, HEIGHT, (), (), (), plot, empty=True, start=start, end=end)
+    first = floor_hour(start or min(r.hour for r in rates))
+    last = max(ceil_hour(end or max(r.hour for r in rates) + HOUR), first + HOUR)
+    hours = (last - first) // HOUR
+    hour_width = (plot[2] - LEFT) / hours
+    ticks = rate_ticks(max(r.anomaly_rate for r in rates))
+    y_scale = (plot[3] - TOP) / ticks[-1].value
 
-    def x(moment: datetime) -> float:
-        return round(LEFT + (moment - first).total_seconds() / span * (plot[2] - LEFT), 1)
-
-    def y(rate: float) -> float:
-        return round(plot[3] - rate / top_rate * (plot[3] - TOP), 1)
-
-    by_site: dict[str, list[HourlyRate]] = {}
-    for rate in sorted(rates, key=lambda r: (r.site_id, r.hour)):
-        by_site.setdefault(rate.site_id, []).append(rate)
-    series = []
-    for index, (site, points) in enumerate(sorted(by_site.items())):
-        # Each point sits mid-hour: the rate is the hour's.
-        coords = [(x(p.hour + timedelta(minutes=30)), y(p.anomaly_rate), p) for p in points]
-        series.append(
-            Series(
-                site_id=site,
-                colour=PALETTE[index % len(PALETTE)],
-                points=" ".join(f"{cx},{cy}" for cx, cy, _ in coords),
-                dots=tuple(
-                    (cx, cy, f"{site} {p.hour:%Y-%m-%d %H}:00 UTC: {p.anomaly_rate:.1%} of {p.scored}")
-                    for cx, cy, p in coords
-                ),
-                latest_rate=points[-1].anomaly_rate,
-            )
-        )
-    y_ticks = tuple((y(top_rate * i / 4), f"{top_rate * i / 4:.0%}") for i in range(5))
-    x_ticks = tuple(
-        (x(first + (last - first) * i / 4), f"{first + (last - first) * i / 4:%m-%d %H:%M}") for i in range(5)
+    by_site: dict[str, list[tuple[int, HourlyRate]]] = {}
+    for rate in rates:
+        index = (rate.hour - first) // HOUR
+        if 0 <= index < hours:  # the store answers for the asked range; this guards the geometry
+            by_site.setdefault(rate.site_id, []).append((index, rate))
+    layout = _Layout(first, hours, hour_width, plot[3], y_scale)
+    series = tuple(
+        layout.series(number, site, sorted(points, key=lambda item: item[0]))
+        for number, (site, points) in enumerate(sorted(by_site.items()))
     )
-    return Chart(WIDTH, HEIGHT, tuple(series), y_ticks, x_ticks, plot, empty=False)
+    size = min(MARKER_MAX, max(MARKER_MIN, hour_width * 0.35))
+    return Chart(
+        WIDTH,
+        HEIGHT,
+        series,
+        tuple((layout.y(tick.value), tick.label) for tick in ticks),
+        tuple(
+            (round(LEFT + (tick.at - first) / HOUR * hour_width, 1), tick.label, tick.detail)
+            for tick in time_ticks(first, last)
+        ),
+        plot,
+        empty=False,
+        start=first,
+        end=last,
+        symbols=tuple(
+            (f"mk-{shape}{suffix}", marker_path(shape, radius))
+            for shape in SHAPES
+            for suffix, radius in (("", size), ("-lone", LONE_MARKER))
+        ),
+        description=describe(series, first, last, ticks[-1].label),
+    )
+
+
+class _Layout:
+    """Hours and rates to SVG coordinates; hour names are formatted once per hour, not per site."""
+
+    def __init__(self, first: datetime, hours: int, hour_width: float, bottom: int, y_scale: float) -> None:
+        self.first, self.hours, self.hour_width = first, hours, hour_width
+        self.bottom, self.y_scale = bottom, y_scale
+        self.hour_names: dict[int, str] = {}
+
+    def y(self, rate: float) -> float:
+        return round(self.bottom - rate * self.y_scale, 1)
+
+    def hour_name(self, index: int) -> str:
+        name = self.hour_names.get(index)
+        if name is None:
+            name = self.hour_names[index] = f"{self.first + index * HOUR:%Y-%m-%d %H}:00"
+        return name
+
+    def series(self, number: int, site: str, points: list[tuple[int, HourlyRate]]) -> Series:
+        """One site's line and markers; ``points`` sorted by hour index."""
+        commands, markers = [], []
+        indexes = [index for index, _ in points]
+        for position, (index, rate) in enumerate(points):
+            value = rate.anomaly_rate
+            x, y = round(LEFT + (index + 0.5) * self.hour_width, 1), self.y(value)
+            joined = position > 0 and indexes[position - 1] == index - 1
+            lone = not joined and (position + 1 == len(points) or indexes[position + 1] != index + 1)
+            commands.append(f"{'L' if joined else 'M'}{x} {y}")
+            tip = f"{site} {self.hour_name(index)} UTC: {value:.1%} of {rate.scored:,}"
+            markers.append(Marker(x, y, tip, lone))
+        by_rate = sorted((rate for _, rate in points), key=lambda r: r.anomaly_rate)
+        shape = SHAPES[number % len(SHAPES)]
+        return Series(
+            site_id=site,
+            colour=PALETTE[number % len(PALETTE)],
+            shape=shape,
+            dashed=number % (2 * len(SHAPES)) >= len(SHAPES),
+            path=" ".join(commands),
+            markers=tuple(markers),
+            missing_hours=self.hours - len(points),
+            lowest=by_rate[0],
+            highest=by_rate[-1],
+            latest=points[-1][1],
+            key_marker=marker_path(shape, LEGEND_MARKER),
+        )
+
+
+def marker_path(shape: str, size: float) -> str:
+    """SVG path data of a marker centred on 0,0, about ``size`` in radius (shapes of similar area)."""
+    s = size
+    outlines = {
+        "circle": f"M{-s:.2f} 0a{s:.2f} {s:.2f} 0 1 0 {2 * s:.2f} 0a{s:.2f} {s:.2f} 0 1 0 {-2 * s:.2f} 0Z",
+        "square": f"M{-0.9 * s:.2f} {-0.9 * s:.2f}h{1.8 * s:.2f}v{1.8 * s:.2f}h{-1.8 * s:.2f}Z",
+        "triangle": f"M0 {-1.3 * s:.2f}L{1.15 * s:.2f} {0.7 * s:.2f}H{-1.15 * s:.2f}Z",
+        "diamond": f"M0 {-1.25 * s:.2f}L{1.25 * s:.2f} 0L0 {1.25 * s:.2f}L{-1.25 * s:.2f} 0Z",
+        "triangle-down": f"M0 {1.3 * s:.2f}L{1.15 * s:.2f} {-0.7 * s:.2f}H{-1.15 * s:.2f}Z",
+    }
+    return outlines[shape]
+
+
+def describe(series: tuple[Series, ...], start: datetime, end: datetime, top_label: str) -> str:
+    """What the chart shows, in words: the SVG's <desc>, for screen readers."""
+    peak = max((s.highest for s in series), key=lambda r: r.anomaly_rate)
+    sites, hours = len(series), (end - start) // HOUR
+    return (
+        f"Anomaly rate per hour of {sites} site{'s' if sites != 1 else ''}, "
+        f"{start:%a %d %b %Y %H:%M} to {end:%a %d %b %Y %H:%M} UTC ({hours} hours), "
+        f"on a scale from 0% to {top_label}. Highest: {peak.anomaly_rate:.1%} at {peak.site_id}, "
+        f"{peak.hour:%Y-%m-%d %H}:00 UTC. A line breaks where a site sent nothing for an hour."
+    )

@@ -88,7 +88,7 @@ def test_a_form_scoring_reaches_the_global_dashboard(browser: Browser, system: S
     assert cells[0] == SITE
     assert abs(float(cells[3]) - risk_percent / 100) < 0.0011  # the same risk as the form showed
     assert cells[5] == "no failure"
-    expect(dashboard.locator("#rate-chart polyline")).to_have_count(1)
+    expect(dashboard.locator("#rate-chart g.series")).to_have_count(1)
     dashboard.screenshot(path=str(SCREENSHOT), full_page=True)
     form.close()
     dashboard.close()

@@ -50,7 +50,7 @@ def test_the_dashboard_shows_the_seeded_sites(browser: Browser, dashboard_url: s
     expect(rows.nth(3).locator("td").nth(0)).to_have_text("site-3")
     expect(rows.nth(3).locator("td").nth(3)).to_have_text("40.0%")  # 4 of every 10 anomalous
     expect(page.locator("#overall-row td").nth(0)).to_have_text("480")
-    expect(page.locator("#rate-chart polyline")).to_have_count(4)
+    expect(page.locator("#rate-chart g.series")).to_have_count(4)
     expect(page.locator(".legend li")).to_have_count(4)
     anomalies = page.locator("#anomaly-table tbody tr")
     expect(anomalies).to_have_count(20)

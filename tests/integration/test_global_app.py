@@ -38,7 +38,7 @@ def test_dashboard_shows_sites_overall_chart_and_latest_anomalies(client: TestCl
     assert overall is not None
     assert "180" in overall.group(1)
     assert "20.0%" in overall.group(1)
-    assert html.count("<polyline") == 3
+    assert html.count('<g class="series"') == 3
     anomalies = re.search(r'<table id="anomaly-table">(.*?)</table>', html, re.S)
     assert anomalies is not None
     assert anomalies.group(1).count("<tr>") == 1 + 20  # header + the latest 20
