@@ -74,6 +74,9 @@ param powerBiClientId string
 @description('Global dashboard: the audience (Application ID URI or client id) of the Entra ID app registration its tokens are issued for.')
 param dashboardAudience string
 
+@description('When the retraining timer fires: NCRONTAB, six fields, UTC (app setting RETRAIN_SCHEDULE).')
+param retrainSchedule string = '0 0 2 * * *'
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -109,6 +112,9 @@ module storage 'modules/storage.bicep' = {
       'compliant'
       'anomalies'
       'models'
+    ]
+    dataQueues: [
+      'retrain-requests'
     ]
     deploymentContainerName: 'app-package'
     dataSkuName: dataStorageSku
@@ -159,9 +165,14 @@ module keyVault 'modules/keyvault.bicep' = {
 // The application's settings (docs/CONTRACTS.md names). Connections are identity-based
 // (`<connection>__blobServiceUri`, `<connection>__fullyQualifiedNamespace`): no keys.
 // Secrets are Key Vault references that the platform resolves with the app's identity.
+// tests/infra/test_consistency.py checks that every name is read by the code and that the
+// cloud role's settings classes and binding expressions (%NAME%) find what they need here.
 var appSettings = {
   EDGELOOP_ROLE: 'cloud'
+  // Data account: blobs (compliant, anomalies, models) and the queue retrain-requests (the
+  // queue-triggered run_retraining uses connection CloudStorage too).
   CloudStorage__blobServiceUri: storage.outputs.dataBlobEndpoint
+  CloudStorage__queueServiceUri: storage.outputs.dataQueueEndpoint
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
   CLOUD_STORE: 'cosmos'
   // No COSMOS_KEY: the app authenticates with its identity (sqlRoleAssignments, roles.bicep).
@@ -179,7 +190,10 @@ var appSettings = {
   POWERBI_GROUP_ID: powerBiGroupId
   POWERBI_DATASET_ID: powerBiDatasetId
   POWERBI_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${powerBiClientSecretName})'
-  EDGELOOP_MODEL_SIGNING_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${modelSigningKeySecretName})'
+  // Retraining: the timer's schedule (the host resolves %RETRAIN_SCHEDULE%: no default there),
+  // and the key that signs model bundles (base64 of the raw Ed25519 key, `edgeloop models keygen`).
+  RETRAIN_SCHEDULE: retrainSchedule
+  MODEL_SIGNING_PRIVATE_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${modelSigningKeySecretName})'
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -219,6 +233,7 @@ output dashboardUrl string = 'https://${functionApp.outputs.defaultHostName}/'
 output dataStorageAccountName string = storage.outputs.dataAccountName
 output dataBlobEndpoint string = storage.outputs.dataBlobEndpoint
 output dataContainers array = storage.outputs.dataContainerNames
+output dataQueues array = storage.outputs.dataQueueNames
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output insightsTopic string = serviceBus.outputs.topicName
 output topicSubscriptions array = serviceBus.outputs.subscriptionNames

@@ -2,8 +2,9 @@
 # Edge scoring app (FastAPI + onnxruntime): `python -m scoring_app` on port 8000.
 # Build from the repository root:
 #   docker build -f infra/docker/scoring.Dockerfile -t edgeloop/scoring:0.1.0 .
-# The model bundle and the SQLite outbox live on volumes, never in the image: the model is
-# delivered per site, and the outbox must survive the container (nothing accepted is lost).
+# The model bundle, the model-delivery cache and the SQLite outbox live on volumes, never in the
+# image: models are delivered per site (the cache holds the verified ones, served after a restart
+# even offline), and the outbox must survive the container (nothing accepted is lost).
 
 # --- build stage: a virtualenv with the project and its pinned dependencies -------------
 FROM python:3.11-slim-bookworm AS build
@@ -31,15 +32,16 @@ ENV PATH=/opt/venv/bin:$PATH \
     SCORING_HOST=0.0.0.0 \
     SCORING_PORT=8000 \
     SCORING_MODEL_DIR=/var/lib/edgeloop/models/current \
+    SCORING_MODEL_CACHE_DIR=/var/lib/edgeloop/model-cache \
     SCORING_OUTBOX_PATH=/var/lib/edgeloop/outbox/outbox.sqlite3 \
     SCORING_API_KEY_FILE=/var/lib/edgeloop/outbox/scoring-api-key
 # A fixed numeric uid/gid so Kubernetes `runAsNonRoot` can verify it without a passwd lookup.
 RUN groupadd --system --gid 10001 edgeloop \
     && useradd --system --uid 10001 --gid edgeloop --no-create-home --shell /usr/sbin/nologin edgeloop \
-    && mkdir -p /var/lib/edgeloop/models /var/lib/edgeloop/outbox \
-    && chown -R 10001:10001 /var/lib/edgeloop/outbox
+    && mkdir -p /var/lib/edgeloop/models /var/lib/edgeloop/model-cache /var/lib/edgeloop/outbox \
+    && chown -R 10001:10001 /var/lib/edgeloop/model-cache /var/lib/edgeloop/outbox
 COPY --from=build /opt/venv /opt/venv
-VOLUME ["/var/lib/edgeloop/models", "/var/lib/edgeloop/outbox"]
+VOLUME ["/var/lib/edgeloop/models", "/var/lib/edgeloop/model-cache", "/var/lib/edgeloop/outbox"]
 USER 10001:10001
 WORKDIR /var/lib/edgeloop
 EXPOSE 8000

@@ -1,8 +1,11 @@
-"""Fixtures of the infrastructure tests (helpers: infra_helpers.py)."""
+"""Fixtures of the infrastructure tests (helpers: infra_helpers.py, code_settings.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from code_settings import function_app
 from infra_helpers import KUSTOMIZATIONS, Manifest, Parsed, kustomize_build, parse_bicep
 
 
@@ -20,3 +23,15 @@ def site(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
 @pytest.fixture(scope="session")
 def bicep() -> dict[str, Parsed]:
     return parse_bicep()
+
+
+@pytest.fixture(scope="session")
+def edge_functions() -> dict[str, list[dict[str, Any]]]:
+    """function_app.py's functions and bindings for EDGELOOP_ROLE=edge."""
+    return function_app("edge")
+
+
+@pytest.fixture(scope="session")
+def cloud_functions() -> dict[str, list[dict[str, Any]]]:
+    """function_app.py's functions and bindings for EDGELOOP_ROLE=cloud."""
+    return function_app("cloud")

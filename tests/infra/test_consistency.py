@@ -2,24 +2,25 @@
 
 Sources of truth: host.json (queue batching, function timeout), function_app.py (loaded per
 role, as the Functions host loads it: function names, triggers, connections), and the
-pydantic-settings classes in edgeloop/config/ (every environment name the code reads)."""
+pydantic-settings classes in edgeloop/config/ (every environment name the code reads).
+The other direction, that infra provides everything the code needs, is
+test_deployed_settings.py."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from code_settings import (
+    EDGE_SETTINGS_CLASSES,
+    SCORING_SETTINGS_CLASSES,
+    read_by_code,
+    settings_by_class,
+    trigger,
+)
 from infra_helpers import INFRA, REPO_ROOT, Manifest, Parsed, container_env, find
-
-from edgeloop.config.base import EdgeloopSettings
 
 # Read by the Functions host or the platform, not by the application's settings classes.
 HOST_SETTINGS = {
@@ -30,8 +31,6 @@ HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
 HOST_PREFIXES = ("AzureFunctionsJobHost__", "AzureWebJobsStorage__")
-# Settings classes of the site's workloads; every other class belongs to the cloud role.
-EDGE_SETTINGS_CLASSES = {"ScoringSettings", "EdgeFunctionSettings"}
 # Build-time and runtime variables of Python, pip and ASP.NET in the images.
 TOOL_PREFIXES = ("PIP_", "PYTHON", "ASPNETCORE_")
 # Suffixes of identity-based connections (the host reads `<connection>__<suffix>`).
@@ -42,56 +41,6 @@ IDENTITY_SUFFIXES = (
     "accountName",
     "credential",
 )
-
-
-def settings_classes() -> list[type[EdgeloopSettings]]:
-    classes = []
-    for path in sorted((REPO_ROOT / "edgeloop" / "config").glob("*.py")):
-        if path.stem in {"__init__", "base"}:
-            continue
-        module = importlib.import_module(f"edgeloop.config.{path.stem}")
-        classes += [
-            cls
-            for _, cls in inspect.getmembers(module, inspect.isclass)
-            if issubclass(cls, EdgeloopSettings) and cls.__module__ == module.__name__
-        ]
-    assert classes, "no settings classes found in edgeloop/config"
-    return classes
-
-
-def env_names(cls: type[EdgeloopSettings]) -> set[str]:
-    """Upper-cased environment names a settings class reads (pydantic-settings is case-insensitive)."""
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    return {(field.alias or prefix + name).upper() for name, field in cls.model_fields.items()}
-
-
-def settings_by_class() -> dict[str, set[str]]:
-    return {cls.__name__: env_names(cls) for cls in settings_classes()}
-
-
-def read_by_code(name: str, classes: dict[str, set[str]], *only: str) -> bool:
-    return any(name.upper() in names for cls, names in classes.items() if not only or cls in only)
-
-
-def function_app(role: str) -> dict[str, list[dict[str, Any]]]:
-    env = {**os.environ, "EDGELOOP_ROLE": role}
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("functions_dump.py")), str(REPO_ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 0, f"function_app.py does not load for role {role}:\n{result.stderr[-3000:]}"
-    functions: dict[str, list[dict[str, Any]]] = json.loads(result.stdout)
-    return functions
-
-
-def trigger(bindings: list[dict[str, Any]]) -> dict[str, Any]:
-    (found,) = [b for b in bindings if str(b["type"]).endswith("Trigger")]
-    return found
 
 
 def host_json() -> dict[str, Any]:
@@ -116,16 +65,6 @@ def resolve(value: str, env: dict[str, dict[str, Any]], config: dict[str, str]) 
     if "value" in entry:
         return str(entry["value"])
     return config[entry["valueFrom"]["configMapKeyRef"]["key"]]
-
-
-@pytest.fixture(scope="module")
-def edge_functions() -> dict[str, list[dict[str, Any]]]:
-    return function_app("edge")
-
-
-@pytest.fixture(scope="module")
-def cloud_functions() -> dict[str, list[dict[str, Any]]]:
-    return function_app("cloud")
 
 
 def test_keda_target_is_what_one_functions_host_works_on(site: list[Manifest]) -> None:
@@ -183,7 +122,7 @@ def check_names_are_read(env: set[str], readers: set[str], classes: dict[str, se
 def test_every_pod_setting_is_read_by_the_code(site: list[Manifest]) -> None:
     classes = settings_by_class()
     scoring = set(container_env(find(site, "Deployment", "edgeloop-scoring")))
-    check_names_are_read(scoring, {"ScoringSettings"}, classes, "scoring Deployment")
+    check_names_are_read(scoring, SCORING_SETTINGS_CLASSES, classes, "scoring Deployment")
     functions = set(container_env(find(site, "Deployment", "edgeloop-functions")))
     function_app_text = (REPO_ROOT / "function_app.py").read_text(encoding="utf-8")
     assert '"EDGELOOP_ROLE"' in function_app_text, "function_app.py reads the role"
@@ -200,16 +139,16 @@ def test_every_pod_setting_is_read_by_the_code(site: list[Manifest]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("image", "reader"), [("scoring", "ScoringSettings"), ("functions", "EdgeFunctionSettings")]
+    ("image", "readers"), [("scoring", SCORING_SETTINGS_CLASSES), ("functions", {"EdgeFunctionSettings"})]
 )
-def test_every_image_setting_is_read_by_the_code(image: str, reader: str) -> None:
+def test_every_image_setting_is_read_by_the_code(image: str, readers: set[str]) -> None:
     text = (INFRA / "docker" / f"{image}.Dockerfile").read_text(encoding="utf-8")
     names = set()
     for block in re.findall(r"^ENV ((?:.*\\\n)*.*)$", text, re.M):
         names.update(re.findall(r"(\w+)=", block))
     assert names
     app_names = {n for n in names if not n.startswith(TOOL_PREFIXES) and n not in {"PATH", "EDGELOOP_ROLE"}}
-    check_names_are_read(app_names, {reader}, settings_by_class(), f"{image}.Dockerfile")
+    check_names_are_read(app_names, readers, settings_by_class(), f"{image}.Dockerfile")
 
 
 def test_cloud_app_settings_are_read_and_connections_provided(
@@ -218,7 +157,9 @@ def test_cloud_app_settings_are_read_and_connections_provided(
     settings = bicep["main.bicep"]["variables"]["appSettings"]["value"]
     host_settings = bicep["modules/functionapp.bicep"]["variables"]["hostSettings"]["value"]
     assert settings["EDGELOOP_ROLE"] == "cloud"
-    connections = {trigger(b).get("connection") for b in cloud_functions.values()} - {None}
+    connections: set[str] = {
+        str(t["connection"]) for t in map(trigger, cloud_functions.values()) if "connection" in t
+    }
     # The cloud role's code: every settings class but the edge ones (scoring app, edge functions).
     classes = {cls: names for cls, names in settings_by_class().items() if cls not in EDGE_SETTINGS_CLASSES}
     missing = []
@@ -249,3 +190,19 @@ def test_topic_and_subscriptions_agree(
     edge = EdgeFunctionSettings.model_fields
     assert edge["topic"].default == params["topicName"]
     assert sorted(edge["subscriptions"].default.split(",")) == sorted(params["subscriptionNames"])
+
+
+def test_feedback_loop_names_agree(bicep: dict[str, Parsed]) -> None:
+    """Registry container, compliant data and the retrain queue: what Bicep creates is what the
+    cloud's retraining and the sites' delivery use by default."""
+    from edgeloop.adapters.local_trainer import RETRAIN_QUEUE
+    from edgeloop.config.model_delivery import ModelDeliverySettings
+    from edgeloop.config.retraining import RetrainingSettings
+
+    params = bicep["main.bicep"]["modules"]["storage"]["config"]["params"]
+    retraining = RetrainingSettings.model_fields
+    assert retraining["models_container"].default == "models"
+    assert ModelDeliverySettings.model_fields["model_registry_container"].default == "models"
+    assert retraining["model_name"].default == ModelDeliverySettings.model_fields["model_name"].default
+    assert {"models", retraining["compliant_container"].default} <= set(params["dataContainers"])
+    assert params["dataQueues"] == [RETRAIN_QUEUE]

@@ -7,7 +7,7 @@ param principalId string
 @description('Functions host storage account.')
 param hostStorageAccountName string
 
-@description('Data storage account (compliant, anomalies, models).')
+@description('Data storage account (compliant, anomalies, models; queue retrain-requests).')
 param dataStorageAccountName string
 
 @description('Service Bus namespace.')
@@ -88,6 +88,19 @@ resource dataBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   scope: dataStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Data storage queues (CloudStorage__queueServiceUri): the retraining timer sends to
+// `retrain-requests`, the queue-triggered worker receives and deletes (and the host writes
+// `retrain-requests-poison`).
+resource dataQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(dataStorage.id, principalId, roles.storageQueueDataContributor)
+  scope: dataStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

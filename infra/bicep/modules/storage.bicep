@@ -1,6 +1,7 @@
 // Two storage accounts:
 // - the Functions host account (host state, deployment package): identity only, no keys;
-// - the data account with the containers of docs/CONTRACTS.md (compliant, anomalies, models).
+// - the data account with the containers of docs/CONTRACTS.md (compliant, anomalies, models)
+//   and the queue `retrain-requests`.
 //   Sites are outside Azure and have no Entra identity, so they write `compliant` with a
 //   container-scoped SAS; that needs shared-key signing on this account (and only this one).
 
@@ -18,6 +19,11 @@ param dataContainers array = [
   'compliant'
   'anomalies'
   'models'
+]
+
+@description('Queues of the data account (names: docs/CONTRACTS.md): the retraining requests.')
+param dataQueues array = [
+  'retrain-requests'
 ]
 
 @description('Container of the host account that holds the Flex Consumption deployment package.')
@@ -146,8 +152,24 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
+// The retraining requests (the timer sends, the queue-triggered worker runs them), on the data
+// account like the registry they feed: CloudStorage__queueServiceUri.
+resource dataQueueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: dataAccount
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for name in dataQueues: {
+    parent: dataQueueService
+    name: name
+  }
+]
+
 output hostAccountName string = hostAccount.name
 output hostBlobEndpoint string = hostAccount.properties.primaryEndpoints.blob
 output dataAccountName string = dataAccount.name
 output dataBlobEndpoint string = dataAccount.properties.primaryEndpoints.blob
 output dataContainerNames array = [for (name, i) in dataContainers: containers[i].name]
+output dataQueueEndpoint string = dataAccount.properties.primaryEndpoints.queue
+output dataQueueNames array = [for (name, i) in dataQueues: queues[i].name]
