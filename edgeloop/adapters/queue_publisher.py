@@ -84,7 +84,3 @@ class QueueEventPublisher:
         for queue in self._queues:
             for text in texts:
                 queue.send_message(text)
-
-    @property
-    def queue_names(self) -> list[str]:
-        return [str(queue.queue_name) for queue in self._queues]

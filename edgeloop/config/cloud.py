@@ -26,16 +26,8 @@ from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
-from edgeloop.local.azurite import connection_string
 
 ENTRA_AUTHORITY = "https://login.microsoftonline.com"
-
-
-def local_cloud_storage() -> SecretStr:
-    """The ``cloud`` account of the local Azurite on its standard ports (a public dev key).
-
-    Not a default of CloudSettings (an unset connection must fail, edgeloop.config.connections)."""
-    return SecretStr(connection_string("cloud", "127.0.0.1", 10000, 10001, 10002))
 
 
 class CloudSettings(CloudStorageConnection, EdgeloopSettings):
