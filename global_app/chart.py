@@ -40,7 +40,7 @@ class Marker:
 class Series:
     site_id: str
     colour: str
-    shape: str  # one of SHAPES: the marker symbol's id suffix
+    shape: str  # one of SHAPES
     dashed: bool
     path: str  # SVG path data: one "M … L …" run per stretch of consecutive hours
     markers: tuple[Marker, ...]
@@ -48,7 +48,9 @@ class Series:
     lowest: HourlyRate
     highest: HourlyRate
     latest: HourlyRate
-    key_marker: str  # the marker's path data at legend size
+    outline: str  # relative path data of the marker, drawn from each point (see marker_outline)
+    lone_outline: str
+    key_outline: str  # at legend size
 
     @property
     def hours(self) -> int:
@@ -70,7 +72,6 @@ class Chart:
     empty: bool
     start: datetime | None = None  # whole hours the x axis spans
     end: datetime | None = None
-    symbols: tuple[tuple[str, str], ...] = ()  # symbol id, path data: each shape at this size, and lone
     description: str = ""
 
     @property
@@ -99,7 +100,6 @@ def anomaly_rate_chart(rates: list[HourlyRate], start: datetime | None, end: dat
         layout.series(number, site, sorted(points, key=lambda item: item[0]))
         for number, (site, points) in enumerate(sorted(by_site.items()))
     )
-    size = min(MARKER_MAX, max(MARKER_MIN, hour_width * 0.35))
     return Chart(
         WIDTH,
         HEIGHT,
@@ -113,11 +113,6 @@ def anomaly_rate_chart(rates: list[HourlyRate], start: datetime | None, end: dat
         empty=False,
         start=first,
         end=last,
-        symbols=tuple(
-            (f"mk-{shape}{suffix}", marker_path(shape, radius))
-            for shape in SHAPES
-            for suffix, radius in (("", size), ("-lone", LONE_MARKER))
-        ),
         description=describe(series, first, last, ticks[-1].label),
     )
 
@@ -129,6 +124,7 @@ class _Layout:
         self.first, self.hours, self.hour_width = first, hours, hour_width
         self.bottom, self.y_scale = bottom, y_scale
         self.hour_names: dict[int, str] = {}
+        self.marker_size = min(MARKER_MAX, max(MARKER_MIN, hour_width * 0.35))
 
     def y(self, rate: float) -> float:
         return round(self.bottom - rate * self.y_scale, 1)
@@ -164,19 +160,29 @@ class _Layout:
             lowest=by_rate[0],
             highest=by_rate[-1],
             latest=points[-1][1],
-            key_marker=marker_path(shape, LEGEND_MARKER),
+            outline=marker_outline(shape, self.marker_size),
+            lone_outline=marker_outline(shape, LONE_MARKER),
+            key_outline=marker_outline(shape, LEGEND_MARKER),
         )
 
 
-def marker_path(shape: str, size: float) -> str:
-    """SVG path data of a marker centred on 0,0, about ``size`` in radius (shapes of similar area)."""
+def marker_outline(shape: str, size: float) -> str:
+    """Relative SVG path data of a marker about ``size`` in radius, to append to ``M x y`` at its centre.
+
+    One <path> per marker (not <use> of a symbol: Chromium paints a thousand uses markedly slower).
+    """
+
+    def n(value: float) -> str:
+        return f"{round(value, 2):g}"
+
     s = size
     outlines = {
-        "circle": f"M{-s:.2f} 0a{s:.2f} {s:.2f} 0 1 0 {2 * s:.2f} 0a{s:.2f} {s:.2f} 0 1 0 {-2 * s:.2f} 0Z",
-        "square": f"M{-0.9 * s:.2f} {-0.9 * s:.2f}h{1.8 * s:.2f}v{1.8 * s:.2f}h{-1.8 * s:.2f}Z",
-        "triangle": f"M0 {-1.3 * s:.2f}L{1.15 * s:.2f} {0.7 * s:.2f}H{-1.15 * s:.2f}Z",
-        "diamond": f"M0 {-1.25 * s:.2f}L{1.25 * s:.2f} 0L0 {1.25 * s:.2f}L{-1.25 * s:.2f} 0Z",
-        "triangle-down": f"M0 {1.3 * s:.2f}L{1.15 * s:.2f} {-0.7 * s:.2f}H{-1.15 * s:.2f}Z",
+        "circle": f"m{n(-s)} 0a{n(s)} {n(s)} 0 1 0 {n(2 * s)} 0a{n(s)} {n(s)} 0 1 0 {n(-2 * s)} 0z",
+        "square": f"m{n(-0.9 * s)} {n(-0.9 * s)}h{n(1.8 * s)}v{n(1.8 * s)}h{n(-1.8 * s)}z",
+        "triangle": f"m0 {n(-1.3 * s)}l{n(1.15 * s)} {n(2 * s)}h{n(-2.3 * s)}z",
+        "diamond": f"m0 {n(-1.25 * s)}l{n(1.25 * s)} {n(1.25 * s)}l{n(-1.25 * s)} {n(1.25 * s)}"
+        f"l{n(-1.25 * s)} {n(-1.25 * s)}z",
+        "triangle-down": f"m0 {n(1.3 * s)}l{n(1.15 * s)} {n(-2 * s)}h{n(-2.3 * s)}z",
     }
     return outlines[shape]
 

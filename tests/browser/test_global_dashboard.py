@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import math
+import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
-from contract.insight_factory import seed_sites
+from contract.insight_factory import insight, seed_sites
 from playwright.sync_api import Browser, expect
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from edgeloop.domain.records import InsightRecord
 from edgeloop.local.azurite import free_port, wait_for_port
 from global_app.app import create_app
 from global_app.auth import OpenAccess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+GAPPY_T0 = datetime(2026, 11, 18, tzinfo=UTC)
+GAPPY_RANGE = "?from=2026-11-18T00:00Z&to=2026-11-21T00:00Z"
+SCREENSHOTS = Path(tempfile.gettempdir())  # kept after the run, to look at
 
-@pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    store = SqliteInsightStore(tmp_path_factory.mktemp("global") / "global.sqlite3")
-    store.upsert(seed_sites(sites=4, hours=12, per_hour=10))
+
+@contextmanager
+def serving(store: SqliteInsightStore) -> Iterator[str]:
+    """The global app over ``store`` on uvicorn in a thread; its base URL."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(store, OpenAccess()), host="127.0.0.1", port=port, log_level="warning")
@@ -36,7 +45,40 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        store.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = SqliteInsightStore(tmp_path_factory.mktemp("global") / "global.sqlite3")
+    store.upsert(seed_sites(sites=4, hours=12, per_hour=10))
+    with serving(store) as url:
+        yield url
+    store.close()
+
+
+def gappy_history() -> list[InsightRecord]:
+    """Five sites over three days: steady, silent for an afternoon, flaky, one lone hour, steady."""
+    records = []
+    for s, site in enumerate(("plant-a", "plant-b", "plant-c", "plant-d", "plant-e")):
+        for h in range(72):
+            if (s == 1 and 38 <= h < 45) or (s == 2 and h % 5 == 2) or (s == 3 and h != 60):
+                continue
+            rate = 0.03 * (s + 1) + 0.04 * (1 + math.sin((h + 5 * s) / 24 * 2 * math.pi))
+            records += [
+                insight(site, row=h * 20 + n, batch=site, at=GAPPY_T0 + timedelta(hours=h, minutes=3 * n),
+                        anomaly=n < round(20 * rate))
+                for n in range(20)
+            ]  # fmt: skip
+    return records
+
+
+@pytest.fixture(scope="module")
+def gappy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = SqliteInsightStore(tmp_path_factory.mktemp("gappy") / "global.sqlite3")
+    store.upsert(gappy_history())
+    with serving(store) as url:
+        yield url
+    store.close()
 
 
 def test_the_dashboard_shows_the_seeded_sites(browser: Browser, dashboard_url: str, tmp_path: Path) -> None:
@@ -74,4 +116,47 @@ def test_a_range_narrows_the_dashboard_and_a_bad_one_explains_itself(
     page.fill("input[name=from]", "next tuesday")
     page.click("button[type=submit]")
     expect(page.locator("[role=alert]")).to_contain_text("Parameter from")
+    page.close()
+
+
+@pytest.mark.parametrize(("name", "width"), [("desktop", 1280), ("phone", 390)])
+def test_a_history_with_gaps_reads_at_desktop_and_phone_width(
+    browser: Browser, gappy_url: str, name: str, width: int
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(gappy_url + "/" + GAPPY_RANGE)
+    expect(page.locator("#range-note")).to_contain_text("Wed 18 Nov 2026 00:00 to Sat 21 Nov 2026 00:00 UTC")
+    # The page itself never scrolls sideways; a table too wide scrolls inside its card.
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    table_scrolls = page.locator("#site-table").locator("..").evaluate("e => e.scrollWidth > e.clientWidth")
+    assert table_scrolls == (width < 600)
+    chart = page.locator("#rate-chart")
+    expect(chart.locator("g.series")).to_have_count(5)
+    expect(chart.locator('g.series[data-site="plant-b"] path.line')).to_have_attribute(
+        "d", re.compile(r"M.*M")
+    )
+    # The lone hour is a marker big enough to see, and the tick labels are legible at this width.
+    lone = chart.locator('g.lone-hours[data-site="plant-d"] path.mk').bounding_box()
+    assert lone is not None
+    assert lone["width"] >= 4
+    tick = chart.locator("text.tick.y").first.bounding_box()
+    assert tick is not None
+    assert tick["height"] >= 9
+    page.screenshot(path=str(SCREENSHOTS / f"edgeloop-global-dashboard-{name}.png"), full_page=True)
+    page.close()
+
+
+def test_the_range_inputs_show_examples_in_a_lighter_style(browser: Browser, gappy_url: str) -> None:
+    page = browser.new_page()
+    page.goto(gappy_url + "/")
+    field = page.locator("input[name=from]")
+    expect(field).to_have_value("")
+    expect(field).to_have_attribute("placeholder", re.compile(r"^e\.g\. 2026-11-\d\dT00:00Z$"))
+    example = field.evaluate(
+        "e => [getComputedStyle(e, '::placeholder').color, getComputedStyle(e, '::placeholder').fontStyle]"
+    )
+    typed = field.evaluate("e => getComputedStyle(e).color")
+    assert example == ["rgb(138, 147, 163)", "italic"]
+    assert typed == "rgb(29, 36, 48)"
+    expect(page.locator("#range-note")).to_have_text("Showing all time")
     page.close()

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from global_app.app import create_app
 from global_app.auth import OpenAccess
+from global_app.chart import LEFT, RIGHT, WIDTH
 
 T0 = datetime(2026, 11, 18, tzinfo=UTC)
 RANGE = {"from": "2026-11-18T00:00Z", "to": "2026-11-21T00:00Z"}
@@ -55,25 +56,36 @@ def chart_svg(html: str) -> ET.Element:
     return ET.fromstring(match.group(0))
 
 
+def marker_paths(group: ET.Element) -> list[ET.Element]:
+    return [p for p in group.iter("path") if "mk" in p.get("class", "").split()]
+
+
 def test_lines_break_at_missing_hours_and_a_lone_hour_is_a_full_size_marker(client: TestClient) -> None:
     svg = chart_svg(client.get("/", params=RANGE).text)
-    series = {g.get("data-site"): g for g in svg.iter("g") if g.get("class") == "series"}
+    groups = [g for g in svg.iter("g") if g.get("class") in ("series", "lone-hours")]
+    series = {g.get("data-site"): g for g in groups if g.get("class") == "series"}
     assert list(series) == ["site-a", "site-b", "site-c"]
-    moves = {site: "".join(p.get("d", "") for p in g.iter("path")).count("M") for site, g in series.items()}
+    lines = {site: [p for p in g.iter("path") if p.get("class") == "line"] for site, g in series.items()}
+    moves = {site: "".join(p.get("d", "") for p in paths).count("M") for site, paths in lines.items()}
     assert moves == {"site-a": 1, "site-b": 2, "site-c": 1}  # site-b's line stops at its silent hours
-    markers = {site: g.findall("use") for site, g in series.items()}
-    assert {site: len(uses) for site, uses in markers.items()} == {"site-a": 72, "site-b": 66, "site-c": 1}
+    markers = {
+        site: [p for g in groups if g.get("data-site") == site for p in marker_paths(g)] for site in series
+    }
+    assert {site: len(paths) for site, paths in markers.items()} == {"site-a": 72, "site-b": 66, "site-c": 1}
     (lone,) = markers["site-c"]
-    assert lone.get("href") == "#mk-triangle-lone"
+    assert lone.get("class") == "mk lone"
     assert lone.findtext("title") == "site-c 2026-11-20 12:00 UTC: 75.0% of 4"
-    assert {use.get("href") for use in markers["site-a"]} == {"#mk-circle"}
-    defined = {path.get("id") for path in svg.iter("path") if path.get("id")}
-    assert {"#" + str(d) for d in defined} >= {"#mk-circle", "#mk-triangle-lone", "#mk-square"}
+    assert {p.get("class") for p in markers["site-a"] + markers["site-b"]} == {"mk"}
+    # Each marker is drawn from the middle of its hour: 72 hours across the plot.
+    xs = [float(p.get("d", "")[1:].split()[0]) for p in markers["site-a"]]
+    hour_width = (WIDTH - RIGHT - LEFT) / 72
+    assert xs[1] - xs[0] == pytest.approx(hour_width, abs=0.1)
+    assert xs[0] == pytest.approx(LEFT + hour_width / 2, abs=0.1)
 
 
 def test_axes_are_round_and_the_chart_describes_itself(client: TestClient) -> None:
     svg = chart_svg(client.get("/", params=RANGE).text)
-    y_labels = [t.text for t in svg.iter("text") if t.get("class") == "tick y"]
+    y_labels = [t.text for t in svg.iter("text") if t.get("class", "").startswith("tick y")]
     assert y_labels == ["0%", "20%", "40%", "60%", "80%"]  # site-c peaks at 75 %
     x_labels = [
         "/".join(s.text or "" for s in t.iter("tspan")) for t in svg.iter("text") if t.get("class") == "tick"
