@@ -1,10 +1,9 @@
 """``make bench`` (``python -m bench``): every benchmark, each figure a ratio measured in this run.
 
 Servers run one worker process each on 127.0.0.1 free ports; wrk (one thread)
-is the load generator for every throughput figure. The figures that compare
-two systems are measured back to back, in ``--rounds`` rounds, and each ratio is
-the mean of its per-round ratios. Results: a table here, and
-bench/results/latest.json + latest.md.
+is the load generator for every throughput figure. The systems a figure
+compares are measured in interleaved slices (bench/measure.py), and a ratio is
+their two rates. Results: a table here, and bench/results/latest.json + .md.
 """
 
 from __future__ import annotations
@@ -39,9 +38,11 @@ RESULTS = REPO_ROOT / "bench" / "results"
 
 def parse_args(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10, help="per wrk measurement (after a warm-up)")
-    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds before each measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="back-to-back rounds of the compared figures")
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per server and figure")
+    parser.add_argument("--slice", type=float, default=2, help="seconds per interleaved slice")
+    parser.add_argument(
+        "--warmup", type=float, default=2, help="warm-up seconds per server before the slices"
+    )
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
@@ -51,7 +52,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     return Settings(
         seconds=args.seconds,
         warmup=args.warmup,
-        rounds=args.rounds,
+        slice=args.slice,
         e2e_burst=args.e2e_burst,
         naive_records=args.naive_records,
         freshness_seconds=args.freshness_seconds,

@@ -53,7 +53,7 @@ class Report:
     seconds: float = 0.0
 
     def table(self) -> Table:
-        table = Table(title="Edgeloop benchmarks (ratios measured back to back in this run)")
+        table = Table(title="Edgeloop benchmarks (ratios of rates measured interleaved in this run)")
         for column in ("figure", "value", "target", "", "measured"):
             table.add_column(column, overflow="fold")
         for figure in self.figures:

@@ -7,6 +7,7 @@ workers too (and nothing else). Peak memory is read from /proc (VmHWM).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,13 @@ from edgeloop.local.azurite import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV_PYTHON = REPO_ROOT / ".venv-bench" / "bin" / "python"
+# Servers under test share CPU 0; the load generator gets CPU 1 (bench/measure.py).
+SERVER_CPUS = "0" if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") else None
+
+
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    """``command`` under ``taskset -c cpus`` (its children inherit it), or as is when ``cpus`` is None."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
 
 
 class ServerError(RuntimeError):
@@ -142,7 +150,8 @@ def scoring_app(
         INSIGHTS_QUEUE=queue,
         EDGELOOP_SITE_ID=f"bench-{name}",
     )
-    return Server(name, [sys.executable, "-m", "scoring_app"], env, port, "/readyz", work / f"{name}.log")
+    command = pinned([sys.executable, "-m", "scoring_app"], SERVER_CPUS)
+    return Server(name, command, env, port, "/readyz", work / f"{name}.log")
 
 
 def naive_app(work: Path, model_dir: Path) -> Server:
@@ -154,7 +163,7 @@ def naive_app(work: Path, model_dir: Path) -> Server:
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     env = base_env(BENCH_MODEL_DIR=str(model_dir))
-    return Server("naive", command, env, port, "/healthz", work / "naive.log")
+    return Server("naive", pinned(command, SERVER_CPUS), env, port, "/healthz", work / "naive.log")
 
 
 def bentoml_server(work: Path, model_dir: Path) -> Server:
@@ -168,4 +177,4 @@ def bentoml_server(work: Path, model_dir: Path) -> Server:
     ]  # fmt: skip
     env = base_env(BENCH_MODEL_DIR=str(model_dir), BENTOML_HOME=str(work / "bentoml-home"))
     env["BENTOML_DO_NOT_TRACK"] = "true"  # no usage-statistics calls from a benchmark
-    return Server("bentoml", command, env, port, "/readyz", work / "bentoml.log")
+    return Server("bentoml", pinned(command, SERVER_CPUS), env, port, "/readyz", work / "bentoml.log")

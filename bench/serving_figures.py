@@ -1,4 +1,9 @@
-"""Figures 1-5 from the serving measurements: ratios of rates measured in the same round."""
+"""Figures 1-5 from the interleaved serving measurements.
+
+A rate is the sum of a contender's slice requests over the sum of their
+seconds; a ratio is two such rates. The per-slice ratios (adjacent slices of
+the two sides) are shown as their range, for the noise.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,18 @@ BATCH_ROWS = 1000
 SINGLE_CONNECTIONS = 32
 
 
-def mean(values: list[float]) -> float:
-    return statistics.fmean(values)
-
-
-def spread(values: list[float], digits: int = 2) -> str:
-    """Per-round values, for the record."""
-    return "rounds " + ", ".join(f"{v:.{digits}f}" for v in values)
+def combine(results: list[WrkResult]) -> WrkResult:
+    """Slices of one contender as one result: counts summed, latency percentiles the slices' median."""
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=statistics.median(r.p90_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+    )
 
 
 def wrk_errors(*results: WrkResult) -> str:
@@ -31,76 +41,91 @@ def wrk_errors(*results: WrkResult) -> str:
     return f"INVALID: {non_2xx} non-2xx responses, {sockets} socket errors"
 
 
-def serving_figures(
-    runs: dict[str, list[Any]], memory: dict[str, float | None], peer_note: str, n: int
-) -> list[Figure]:
-    on: list[WrkResult] = runs["on"]
-    off: list[WrkResult] = runs["off"]
-    naive: list[WrkResult] = runs["naive"]
-    batch: list[WrkResult] = runs["batch"]
-    batch_rows = [r.requests_per_s * BATCH_ROWS for r in batch]
-    figures = []
+class Runs:
+    """Per-slice results by contender key, with the aggregate rates the figures use."""
 
-    ratios = [batch_rows[i] / runs["inprocess"][i] for i in range(n)]
-    figures.append(
+    def __init__(self, runs: dict[str, list[Any]]) -> None:
+        self.runs = runs
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.runs
+
+    def result(self, key: str) -> WrkResult:
+        return combine(self.runs[key])
+
+    def rate(self, key: str, rows: int = 1) -> float:
+        """Requests/s (or rows/s with ``rows``) over all slices; in-process figures are rows/s already."""
+        values = self.runs[key]
+        if values and not isinstance(values[0], WrkResult):
+            return float(statistics.fmean(values))
+        return self.result(key).requests_per_s * rows
+
+    def slice_rates(self, key: str, rows: int = 1) -> list[float]:
+        return [v if not isinstance(v, WrkResult) else v.requests_per_s * rows for v in self.runs[key]]
+
+    def spread(self, top: str, bottom: str, top_rows: int = 1, bottom_rows: int = 1) -> str:
+        pairs = zip(self.slice_rates(top, top_rows), self.slice_rates(bottom, bottom_rows), strict=True)
+        ratios = [a / b for a, b in pairs]
+        return f"slices {min(ratios):.2f}-{max(ratios):.2f}"
+
+    def errors(self, *keys: str) -> str:
+        return wrk_errors(*(r for key in keys for r in self.runs[key] if isinstance(r, WrkResult)))
+
+
+def serving_figures(
+    raw: dict[str, list[Any]], memory: dict[str, float | None], peer_note: str
+) -> list[Figure]:
+    runs = Runs(raw)
+    rows = BATCH_ROWS
+    drains = raw["batch:after"]
+    batch_seconds = runs.result("batch").seconds
+    sustained = runs.result("batch").requests * rows / (batch_seconds + sum(drains))
+    figures = [
         Figure(
             "batch",
             "1. batch: HTTP / in-process onnxruntime",
-            mean(ratios),
+            runs.rate("batch", rows) / runs.rate("inprocess"),
             "x",
             ">= 0.25",
-            f"ours {mean(batch_rows):,.0f} rows/s over HTTP ({BATCH_CONNECTIONS} connections, "
-            f"1,000-row requests, outbox + relay to Azurite; relay caught up "
-            f"{mean(runs['drain']):.1f} s after the load; relay off: "
-            f"{mean([r.requests_per_s * BATCH_ROWS for r in runs['batch-off']]):,.0f} rows/s) vs "
-            f"in-process {mean(runs['inprocess']):,.0f} rows/s; {spread(ratios)}",
-            wrk_errors(*batch),
-        )
-    )
-
-    ratios = [on[i].requests_per_s / naive[i].requests_per_s for i in range(n)]
-    p99_on = statistics.median(r.p99_ms for r in on)
-    p99_naive = statistics.median(r.p99_ms for r in naive)
-    figures.append(
+            f"ours {runs.rate('batch', rows):,.0f} rows/s over HTTP ({BATCH_CONNECTIONS} connections, "
+            f"1,000-row requests, outbox + relay to Azurite; the relay caught up "
+            f"{statistics.fmean(drains):.1f} s after each slice, {sustained:,.0f} rows/s counting that; "
+            f"relay off {runs.rate('batch-off', rows):,.0f} rows/s) vs in-process onnxruntime "
+            f"{runs.rate('inprocess'):,.0f} rows/s; {runs.spread('batch', 'inprocess', rows)}",
+            runs.errors("batch"),
+        ),
         Figure(
             "single",
             "2. single row: ours / naive FastAPI app",
-            mean(ratios),
+            runs.rate("on") / runs.rate("naive"),
             "x",
             ">= 1.8",
-            f"ours {mean([r.requests_per_s for r in on]):,.0f} req/s vs naive "
-            f"{mean([r.requests_per_s for r in naive]):,.0f} req/s at {SINGLE_CONNECTIONS} connections; "
-            f"{spread(ratios)}",
-            wrk_errors(*on, *naive),
-        )
-    )
-    figures.append(
+            f"ours {runs.rate('on'):,.0f} req/s vs naive {runs.rate('naive'):,.0f} req/s at "
+            f"{SINGLE_CONNECTIONS} connections; {runs.spread('on', 'naive')}",
+            runs.errors("on", "naive"),
+        ),
         Figure(
             "single-p99",
             "2. single row p99: ours / naive",
-            p99_on / p99_naive,
+            runs.result("on").p99_ms / runs.result("naive").p99_ms,
             "x",
             "<= 1.0",
-            f"p99 ours {p99_on:.1f} ms vs naive {p99_naive:.1f} ms (median of rounds)",
-        )
-    )
-    figures += peer_figures(runs, batch_rows, peer_note, n)
-
-    ratios = [on[i].requests_per_s / off[i].requests_per_s for i in range(n)]
-    figures.append(
+            f"p99 ours {runs.result('on').p99_ms:.1f} ms vs naive {runs.result('naive').p99_ms:.1f} ms "
+            "(median of the slices' p99)",
+        ),
+        *peer_figures(runs, peer_note),
         Figure(
             "insights-cost",
             "4. insights cost: relay on / off",
-            mean(ratios),
+            runs.rate("on") / runs.rate("off"),
             "x",
             ">= 0.9",
-            f"single row: relay on {mean([r.requests_per_s for r in on]):,.0f} req/s, off "
-            f"{mean([r.requests_per_s for r in off]):,.0f} req/s (SCORING_RELAY_ENABLED=false); "
-            f"{spread(ratios)}",
+            f"single row: relay on {runs.rate('on'):,.0f} req/s, off {runs.rate('off'):,.0f} req/s "
+            f"(SCORING_RELAY_ENABLED=false); {runs.spread('on', 'off')}",
             "no setting turns the outbox off: both sides write it"
-            + ("; " + wrk_errors(*off) if wrk_errors(*off) else ""),
-        )
-    )
+            + (f"; {runs.errors('off')}" if runs.errors("off") else ""),
+        ),
+    ]
     others = f"naive app {memory['naive']:.0f} MiB"
     if memory["peer"] is not None:
         others += f", BentoML worker {memory['peer']:.0f} MiB"
@@ -117,56 +142,40 @@ def serving_figures(
     return figures
 
 
-def peer_figures(runs: dict[str, list[Any]], batch_rows: list[float], peer_note: str, n: int) -> list[Figure]:
+def peer_figures(runs: Runs, peer_note: str) -> list[Figure]:
     if "peer-predict" not in runs:
         note = peer_note or "skipped"
         return [
             Figure("peer-single", "3. single row: ours / BentoML", None, "x", ">= 5", note=note),
             Figure("peer-batch", "3. batch: ours / BentoML", None, "x", ">= 1.5", note=note),
         ]
-    on: list[WrkResult] = runs["on"]
-    best_single = [
-        max(runs["peer-predict"][i].requests_per_s, runs["peer-predict_batched"][i].requests_per_s)
-        for i in range(n)
-    ]
-    best_batch = [
-        max(
-            runs["peer-batch-predict"][i].requests_per_s,
-            runs["peer-batch-predict_batched"][i].requests_per_s,
-        )
-        * BATCH_ROWS
-        for i in range(n)
-    ]
-    single_ratios = [on[i].requests_per_s / best_single[i] for i in range(n)]
-    batch_ratios = [batch_rows[i] / best_batch[i] for i in range(n)]
-
-    def rate(name: str, rows: int = 1) -> str:
-        return f"{mean([r.requests_per_s * rows for r in runs[name]]):,.0f}"
-
-    peer_runs = [r for key, values in runs.items() if key.startswith("peer") for r in values]
+    rows = BATCH_ROWS
+    single = max(("peer-predict", "peer-predict_batched"), key=runs.rate)
+    batch = max(("peer-batch-predict", "peer-batch-predict_batched"), key=runs.rate)
+    peer_keys = [k for k in runs.runs if k.startswith("peer")]
     return [
         Figure(
             "peer-single",
             "3. single row: ours / BentoML",
-            mean(single_ratios),
+            runs.rate("on") / runs.rate(single),
             "x",
             ">= 5",
-            f"ours {rate('on')} req/s vs BentoML best of /predict {rate('peer-predict')} and "
-            f"/predict_batched (adaptive batching) {rate('peer-predict_batched')} req/s; "
-            f"p99 BentoML {statistics.median(r.p99_ms for r in runs['peer-predict']):.1f} / "
-            f"{statistics.median(r.p99_ms for r in runs['peer-predict_batched']):.1f} ms; "
-            f"{spread(single_ratios)}",
-            wrk_errors(*peer_runs),
+            f"ours {runs.rate('on'):,.0f} req/s vs BentoML, the better of /predict "
+            f"{runs.rate('peer-predict'):,.0f} req/s (p99 {runs.result('peer-predict').p99_ms:.0f} ms) and "
+            f"/predict_batched (adaptive batching) {runs.rate('peer-predict_batched'):,.0f} req/s "
+            f"(p99 {runs.result('peer-predict_batched').p99_ms:.0f} ms); {runs.spread('on', single)}",
+            runs.errors(*peer_keys),
         ),
         Figure(
             "peer-batch",
             "3. batch: ours / BentoML",
-            mean(batch_ratios),
+            runs.rate("batch", rows) / runs.rate(batch, rows),
             "x",
             ">= 1.5",
-            f"ours {mean(batch_rows):,.0f} rows/s vs BentoML best of /predict "
-            f"{rate('peer-batch-predict', BATCH_ROWS)} and /predict_batched "
-            f"{rate('peer-batch-predict_batched', BATCH_ROWS)} rows/s; {spread(batch_ratios)}",
-            wrk_errors(*peer_runs),
+            f"ours {runs.rate('batch', rows):,.0f} rows/s vs BentoML, the better of /predict "
+            f"{runs.rate('peer-batch-predict', rows):,.0f} and /predict_batched "
+            f"{runs.rate('peer-batch-predict_batched', rows):,.0f} rows/s; "
+            f"{runs.spread('batch', batch, rows, rows)}",
+            runs.errors(*peer_keys),
         ),
     ]

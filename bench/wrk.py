@@ -120,9 +120,15 @@ def parse_output(output: str) -> WrkResult:
 
 
 def run_wrk(
-    base_url: str, script: Path, *, connections: int, seconds: float, timeout_s: float = 10.0
+    base_url: str,
+    script: Path,
+    *,
+    connections: int,
+    seconds: float,
+    timeout_s: float = 10.0,
+    cpus: str | None = None,
 ) -> WrkResult:
-    """One wrk run (one thread: the load generator keeps to one core); raises WrkError if it failed."""
+    """One wrk run (one thread, on ``cpus`` when given); raises WrkError if wrk itself failed."""
     command = [
         wrk_executable(),
         "--threads", "1",
@@ -133,6 +139,8 @@ def run_wrk(
         "--script", str(script),
         base_url,
     ]  # fmt: skip
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=False
     )
