@@ -74,10 +74,6 @@ class Chart:
     end: datetime | None = None
     description: str = ""
 
-    @property
-    def hours(self) -> int:
-        return round((self.end - self.start) / HOUR) if self.start and self.end else 0
-
 
 def anomaly_rate_chart(rates: list[HourlyRate], start: datetime | None, end: datetime | None) -> Chart:
     plot = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
@@ -100,6 +96,8 @@ def anomaly_rate_chart(rates: list[HourlyRate], start: datetime | None, end: dat
         layout.series(number, site, sorted(points, key=lambda item: item[0]))
         for number, (site, points) in enumerate(sorted(by_site.items()))
     )
+    if not series:
+        return Chart(WIDTH, HEIGHT, (), (), (), plot, empty=True, start=first, end=last)
     return Chart(
         WIDTH,
         HEIGHT,

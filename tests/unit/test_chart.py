@@ -85,3 +85,9 @@ def test_no_rates_is_an_empty_chart() -> None:
     chart = anomaly_rate_chart([], None, None)
     assert chart.empty
     assert chart.series == ()
+
+
+def test_rates_all_outside_the_range_make_an_empty_chart() -> None:
+    chart = anomaly_rate_chart(rates("a", [5, 6]), T0, T0 + 2 * H)
+    assert chart.empty
+    assert (chart.start, chart.end) == (T0, T0 + 2 * H)
