@@ -22,10 +22,12 @@ from scoring_app.batching import ScoringBatcher
 from scoring_app.context import AppContext
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
+from scoring_app.fast_route import DirectRoute, find_route
 from scoring_app.routes import admin, api, health, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 
 HERE = Path(__file__).resolve().parent
+SCORE_PATH = "/api/v1/score"
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
@@ -67,13 +69,18 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         description="Scores machine readings with the site's model; every scoring is recorded as an insight.",
         version="1",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks would only add a
+        # per-request provider lookup.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(web.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    # Added first, so it runs inside the metrics middleware (the last one added is the outermost).
+    app.add_middleware(DirectRoute, route=find_route(api.router.routes, SCORE_PATH, "POST"))
+    app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
