@@ -1,8 +1,11 @@
 import base64
 import os
+import random
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeloop.domain.packing import (
     MAX_PACKED_BYTES,
@@ -46,3 +49,51 @@ def test_a_record_too_large_for_any_message_is_refused() -> None:
 def test_garbage_bodies_raise_pack_error(body: bytes) -> None:
     with pytest.raises(PackError):
         unpack_message(body)
+
+
+def test_bodies_are_filled_close_to_the_limit() -> None:
+    """Fewer, fuller messages: every body but the last holds at least 95% of the limit."""
+    packs = pack_records(_records(4_000, noise=48))
+    assert len(packs) >= 3
+    for body, _ in packs[:-1]:
+        assert MAX_PACKED_BYTES * 0.95 <= len(body) <= MAX_PACKED_BYTES
+
+
+def test_records_that_compress_far_worse_than_their_predecessors_still_fit() -> None:
+    """Compressible records teach the packer a high ratio; random ones after them break it."""
+    records = _records(3_000) + _records(400, noise=200) + _records(3_000)
+    packs = pack_records(records)
+    unpacked = [r["n"] for body, _ in packs for r in unpack_message(body)]
+    assert unpacked == [*range(3_000), *range(400), *range(3_000)]
+    assert all(len(body) <= MAX_PACKED_BYTES for body, _ in packs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=40_000), min_size=1, max_size=40),
+    max_bytes=st.integers(min_value=512, max_value=MAX_PACKED_BYTES),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_any_records_pack_in_order_within_the_limit(sizes: list[int], max_bytes: int, seed: int) -> None:
+    rng = random.Random(seed)
+    # Half the records random (incompressible), half repetitive.
+    records = [
+        orjson.dumps({"n": i, "pad": rng.randbytes(size // 2).hex() if i % 2 else "ab" * size})
+        for i, size in enumerate(sizes)
+    ]
+    try:
+        packs = pack_records(records, max_bytes)
+    except PackError:
+        # Only when some record cannot fit in a body of its own.
+        assert any(pack_records_or_none([record], max_bytes) is None for record in records)
+        return
+    assert [r["n"] for body, _ in packs for r in unpack_message(body)] == list(range(len(records)))
+    assert sum(count for _, count in packs) == len(records)
+    assert all(len(body) <= max_bytes and count >= 1 for body, count in packs)
+
+
+def pack_records_or_none(records: list[bytes], max_bytes: int) -> list[tuple[bytes, int]] | None:
+    try:
+        return pack_records(records, max_bytes)
+    except PackError:
+        return None
