@@ -28,15 +28,20 @@ class Figure:
     def met(self) -> bool | None:
         if self.value is None or not self.target:
             return None
+        return self._meets(self.value)
+
+    def _meets(self, value: float) -> bool:
         op, bound = self.target.split()
-        limit = float(bound)
-        return self.value >= limit if op == ">=" else self.value <= limit
+        return value >= float(bound) if op == ">=" else value <= float(bound)
 
     def shown_value(self) -> str:
         if self.value is None:
             return "n/a"
         if self.unit == "x":
-            return f"{self.value:.2f}x"
+            text = f"{self.value:.2f}"
+            if self.met is not None and self._meets(float(text)) != self.met:
+                text = f"{self.value:.4f}"  # 0.8996 must not read as the 0.90 it misses
+            return text + "x"
         return f"{self.value:,.1f} {self.unit}"
 
     def verdict(self) -> str:
