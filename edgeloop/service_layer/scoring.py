@@ -2,8 +2,9 @@
 
 The insights of a request are committed to the outbox in one transaction before
 the caller answers, so an acknowledged scoring is never lost. This is the hot
-path of the edge: everything is done column-wise or with plain dicts and orjson
-(no per-row model objects), and one uuid4 per request names the whole batch.
+path of the edge: everything is done column-wise (validation, model, anomaly flags,
+wire records; see edgeloop.domain.insight_wire), no per-row model objects, and one
+uuid4 per batch names all its rows.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from edgeloop.domain.anomaly import detect_anomalies
+from edgeloop.domain.insight_wire import float_values, insight_records, repeated_values
 from edgeloop.domain.records import SCHEMA_VERSION, format_timestamp, utc_now
-from edgeloop.domain.validation import RowValidationError, validate_rows
+from edgeloop.domain.validation import FeatureColumns, RowValidationError, validate_rows
 from edgeloop.ports import Outbox, ScoringModel
 
 INSIGHT_KIND = "insight"
@@ -98,38 +98,35 @@ class ScoredBatch:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """A request's rows scored by one model, not yet named nor recorded."""
+    """A request's rows scored by one model, not yet named nor recorded.
+
+    Kept as columns: the response's per-row dicts and the wire records are each built
+    from them in one pass (the hot path of a 1,000-row request).
+    """
 
     model: ScoringModel
-    inputs: list[dict[str, float | str]]
-    outputs: list[dict[str, float]]
+    inputs: FeatureColumns
+    outputs: dict[str, list[float]]  # per manifest output name, in manifest order
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
     context: list[dict[str, str]]
 
     @property
     def n_rows(self) -> int:
-        return len(self.outputs)
+        return len(self.anomaly)
 
     def build(self, batch_id: str, offset: int = 0) -> ScoredBatch:
         """Name row ``i`` ``{batch_id}-{offset + i:05d}``; the wire records come from :meth:`records`."""
         manifest = self.model.manifest
-        rows = zip(self.outputs, self.anomaly, self.anomaly_kinds, strict=True)
-        results = [
-            {
-                "insight_id": f"{batch_id}-{offset + index:05d}",
-                **outs,
-                "anomaly": flag,
-                "anomaly_kinds": kinds,
-            }
-            for index, (outs, flag, kinds) in enumerate(rows)
-        ]
+        ids = [f"{batch_id}-{offset + index:05d}" for index in range(self.n_rows)]
+        keys = ("insight_id", *self.outputs, "anomaly", "anomaly_kinds")
+        values = zip(ids, *self.outputs.values(), self.anomaly, self.anomaly_kinds, strict=True)
+        results = [dict(zip(keys, row, strict=True)) for row in values]
         return ScoredBatch(batch_id, manifest.name, manifest.version, results)
 
     def records(self, site_id: str, scored_at: datetime, scored: ScoredBatch) -> list[bytes]:
         """The insight wire records (edgeloop.domain.records format) of ``scored``, serialized."""
         manifest = self.model.manifest
-        # The fields every record of the request shares, built once.
         shared = {
             "kind": INSIGHT_KIND,
             "schema_version": SCHEMA_VERSION,
@@ -137,29 +134,13 @@ class Evaluation:
             "scored_at": format_timestamp(scored_at),
             "model": {"name": manifest.name, "version": manifest.version, "sha256": self.model.sha256},
         }
-        dumps = orjson.dumps
-        return [
-            dumps(
-                {
-                    **shared,
-                    "insight_id": result["insight_id"],
-                    "inputs": inputs,
-                    "outputs": outs,
-                    "anomaly": flag,
-                    "anomaly_kinds": kinds,
-                    "context": context,
-                }
-            )
-            for result, inputs, outs, flag, kinds, context in zip(
-                scored.results,
-                self.inputs,
-                self.outputs,
-                self.anomaly,
-                self.anomaly_kinds,
-                self.context,
-                strict=True,
-            )
-        ]
+        inputs = {}
+        for name in manifest.feature_names:
+            values = self.inputs.column(name).tolist()
+            inputs[name] = float_values(values) if name in self.inputs.numeric else repeated_values(values)
+        outputs = {name: float_values(values) for name, values in self.outputs.items()}
+        ids = [result["insight_id"] for result in scored.results]
+        return insight_records(shared, ids, inputs, outputs, self.anomaly, self.anomaly_kinds, self.context)
 
 
 def rows_of(body: Any, max_rows: int) -> list[Any]:
@@ -223,12 +204,8 @@ class ScoringService:
             raise InvalidInput(problems) from None
         outputs = model.predict(columns)
         flags, kinds = detect_anomalies(manifest, outputs)
-        names = manifest.output_names
-        output_rows = [
-            dict(zip(names, values, strict=True))
-            for values in zip(*(outputs[name].tolist() for name in names), strict=True)
-        ]
-        return Evaluation(model, columns.input_dicts(), output_rows, flags.tolist(), kinds, columns.context)
+        output_columns = {name: outputs[name].tolist() for name in manifest.output_names}
+        return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context)
 
     def score(self, rows: Sequence[Any]) -> ScoredBatch:
         """Score one request's rows and commit their insights; raises InvalidInput or OutboxFull."""

@@ -147,3 +147,36 @@ def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) ->
     with pytest.raises(InvalidInput):
         FeedbackService(outbox, "site-a").record(body)
     assert outbox.depth() == 0
+
+
+def test_wire_records_are_the_bytes_of_the_record_dicts(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    """Column-wise serialization (edgeloop.domain.insight_wire) changes nothing in the queue."""
+    rows = valid_rows(model.manifest, 40, seed=3)
+    rows[2] |= {"product_id": 'M"14%s', "operator": "Zoë", "notes": "a},{b\nc"}
+    service = make_service(model, outbox)
+    evaluation = service.evaluate(rows)
+    scored = evaluation.build("f" * 32, offset=7)
+    manifest = model.manifest
+    expected = [
+        orjson.dumps(
+            {
+                "kind": "insight",
+                "schema_version": 1,
+                "site_id": "site-%a",
+                "scored_at": "2026-05-01T12:00:00.000000Z",
+                "model": {"name": manifest.name, "version": manifest.version, "sha256": model.sha256},
+                "insight_id": result["insight_id"],
+                "inputs": {
+                    name: float(row[name]) if isinstance(row[name], int | float) else row[name]
+                    for name in manifest.feature_names
+                },
+                "outputs": {name: result[name] for name in manifest.output_names},
+                "anomaly": result["anomaly"],
+                "anomaly_kinds": result["anomaly_kinds"],
+                "context": {k: row[k] for k in ("product_id", "operator", "notes") if k in row},
+            }
+        )
+        for row, result in zip(rows, scored.results, strict=True)
+    ]
+    assert scored.results[0]["insight_id"] == f"{'f' * 32}-00007"
+    assert evaluation.records("site-%a", NOW, scored) == expected
