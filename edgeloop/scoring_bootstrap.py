@@ -82,7 +82,9 @@ class ScoringComponents:
 def build_scoring(settings: ScoringSettings) -> ScoringComponents:
     model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
     holder = ModelHolder(model)
-    outbox = SqliteOutbox(settings.outbox_path, settings.outbox_capacity)
+    outbox = SqliteOutbox(
+        settings.outbox_path, settings.outbox_capacity, synchronous=settings.outbox_synchronous
+    )
     stats = RelayStats()
     relay_thread = None
     sender = None

@@ -108,6 +108,11 @@ class SqliteOutbox:
         """
         return self._connections.transaction(synchronous=self._synchronous if accepting else "NORMAL")
 
+    @property
+    def synchronous(self) -> Synchronous:
+        """How far a returned ``append`` is durable (see ``Synchronous``)."""
+        return self._synchronous
+
     def close(self) -> None:
         self._connections.close()
 

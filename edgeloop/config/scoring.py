@@ -9,6 +9,7 @@ default: the relay needs it, and ``make run`` and the tests set it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -32,6 +33,9 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
 
     outbox_path: Path = Path("var/edge/outbox.sqlite3")
     outbox_capacity: int = Field(default=1_000_000, ge=1)
+    # How far an acknowledged scoring is durable (edgeloop.adapters.sqlite_outbox, docs/benchmarks.md):
+    # FULL survives kill -9 and a power cut or OS crash; NORMAL survives kill -9 only.
+    outbox_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
     retry_after_seconds: int = Field(default=30, ge=1)

@@ -356,3 +356,21 @@ def test_closed_form_refuses_form_posts(tmp_path: Path, bundle: Path, manifest: 
         row = {k: str(v) for k, v in valid_rows(manifest, 1)[0].items()}
         assert client.post("/form/score", data={**row, "csrf_token": "x"}).status_code == 403
         assert depth(client) == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "FULL"), ("NORMAL", "NORMAL"), ("FULL", "FULL")])
+def test_outbox_durability_follows_the_setting(
+    tmp_path: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("SCORING_OUTBOX_SYNCHRONOUS", value)
+    with TestClient(create_app(make_settings(tmp_path, bundle))) as client:
+        assert client.app.state.ctx.components.outbox.synchronous == expected  # type: ignore[attr-defined]
+
+
+def test_an_unknown_outbox_durability_is_refused_naming_the_setting(
+    tmp_path: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCORING_OUTBOX_SYNCHRONOUS", "OFF")
+    with pytest.raises(ValueError, match="outbox_synchronous"):
+        make_settings(tmp_path, bundle)
