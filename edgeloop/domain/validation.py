@@ -8,9 +8,10 @@ ranges. Per-row Python work happens only to build error messages. Pure: numpy on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,13 @@ def _numeric_block(
     Returns None when any value is off; the per-column path then names each problem.
     """
     names = [spec.name for spec in specs]
-    values = [[row[name] for name in names] for row in rows]  # type: ignore[index]
+    if not names:
+        return {}
+    # itemgetter pulls a row's values in C; with one name it returns the value, not a tuple.
+    pick: Callable[[Any], Sequence[Any]] = (
+        itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    )
+    values = list(map(pick, rows))
     if not set(map(type, chain.from_iterable(values))) <= _NUMBER_TYPES:
         return None
     try:
