@@ -69,26 +69,24 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
             "model (OnnxModel.predict)": lambda: model.predict(columns),
             "anomaly flags": lambda: detect_anomalies(manifest, outputs),
             "name rows (Evaluation.build)": lambda: evaluation.build(new_batch_id()),
-            "wire records (Evaluation.records, orjson per row)": lambda: evaluation.records(
+            "wire records (Evaluation.records, column-wise)": lambda: evaluation.records(
                 "site-bench", utc_now(), scored
             ),
             "outbox append (SQLite, fsync)": lambda: outbox.append(new_batch_id(), "insight", records),
             "response JSON (orjson)": lambda: orjson.dumps(scored.response()),
-            "relay packing (gzip)": lambda: pack_records(records),
+            "relay packing (gzip level 1)": lambda: pack_records(records),
             "evaluate": lambda: service.evaluate(rows),
         }
         timed = _fastest_us(stages, seconds * len(stages))
         outbox.close()
-    # ScoringService.evaluate = validate + model + anomaly flags + per-row input/output dicts.
+    # ScoringService.evaluate = validate + model + anomaly flags + output columns.
     evaluate_us = timed.pop("evaluate")
     inner = sum(timed[name] for name in ("validate rows", "model (OnnxModel.predict)", "anomaly flags"))
     result: dict[str, float] = {}
     for name, micros in timed.items():
         result[name] = micros
         if name == "anomaly flags":
-            result["per-row input and output dicts (rest of ScoringService.evaluate)"] = max(
-                0.0, evaluate_us - inner
-            )
+            result["output columns (rest of ScoringService.evaluate)"] = max(0.0, evaluate_us - inner)
     return result
 
 
