@@ -17,10 +17,9 @@ async def score_rows(ctx: AppContext, rows: Sequence[Any]) -> ScoredBatch:
         scored = await ctx.batcher.score(rows)
     except OutboxFull as exc:
         raise outbox_full(ctx, exc) from None
-    ctx.metrics.record_scoring(len(scored.results), scored.anomaly_counts)
+    ctx.metrics.record_scoring(scored.n_rows, scored.anomaly_counts)
     if ctx.delivery is not None:  # the auto-rollback rule watches each version's anomaly rate
-        anomalies = sum(1 for result in scored.results if result["anomaly"])
-        ctx.delivery.observe(scored.model_version, len(scored.results), anomalies)
+        ctx.delivery.observe(scored.model_version, scored.n_rows, scored.anomalies)
     return scored
 
 

@@ -1,4 +1,4 @@
-"""Insight wire records of a scored batch, serialized column-wise into their final bytes.
+"""Insight wire records (and the scoring answer's rows), serialized column-wise into their final bytes.
 
 The records of a batch share everything but a handful of values, so instead of a
 dict and an ``orjson.dumps`` per row, each column is serialized once (orjson) and
@@ -69,6 +69,34 @@ def insight_records(
         list(map(_JSON_BOOLS.__getitem__, anomaly)),
         repeated_values(anomaly_kinds),
         [dumps(given) if given else b"{}" for given in context],
+    )
+    if any(len(column) != len(insight_ids) for column in columns):
+        raise ValueError("every column must hold one value per row")
+    return [template % values for values in zip(*columns, strict=True)]
+
+
+def result_objects(
+    insight_ids: Sequence[str],
+    outputs: Mapping[str, list[bytes]],
+    anomaly: Sequence[bool],
+    anomaly_kinds: Sequence[tuple[str, ...]],
+) -> list[bytes]:
+    """The scoring answer's per-row objects ``{insight_id, <outputs>, anomaly, anomaly_kinds}``.
+
+    ``outputs`` as in :func:`insight_records`; no output may be named like one of the other keys.
+    """
+    template = b"".join(
+        (
+            b'{"insight_id":%s,',
+            b"".join(_template_key(name) + b"," for name in outputs),
+            b'"anomaly":%s,"anomaly_kinds":%s}',
+        )
+    )
+    columns = (
+        list(map(orjson.dumps, insight_ids)),
+        *outputs.values(),
+        list(map(_JSON_BOOLS.__getitem__, anomaly)),
+        repeated_values(anomaly_kinds),
     )
     if any(len(column) != len(insight_ids) for column in columns):
         raise ValueError("every column must hold one value per row")

@@ -21,6 +21,7 @@ from edgeloop.domain.insight_wire import float_values, insight_records, repeated
 from edgeloop.domain.records import SCHEMA_VERSION, format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, RowValidationError, validate_rows
 from edgeloop.ports import Outbox, ScoringModel
+from edgeloop.service_layer.scored_batch import ScoredBatch as ScoredBatch
 
 INSIGHT_KIND = "insight"
 
@@ -77,26 +78,6 @@ class ModelHolder:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoredBatch:
-    batch_id: str
-    model_name: str
-    model_version: str
-    # Per row, in request order: insight_id, the outputs by manifest name, anomaly, anomaly_kinds.
-    results: list[dict[str, Any]]
-
-    @property
-    def anomaly_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for result in self.results:
-            for kind in result["anomaly_kinds"]:
-                counts[kind] = counts.get(kind, 0) + 1
-        return counts
-
-    def response(self) -> dict[str, Any]:
-        return {"model": {"name": self.model_name, "version": self.model_version}, "results": self.results}
-
-
-@dataclass(frozen=True, slots=True)
 class Evaluation:
     """A request's rows scored by one model, not yet named nor recorded.
 
@@ -119,10 +100,9 @@ class Evaluation:
         """Name row ``i`` ``{batch_id}-{offset + i:05d}``; the wire records come from :meth:`records`."""
         manifest = self.model.manifest
         ids = [f"{batch_id}-{offset + index:05d}" for index in range(self.n_rows)]
-        keys = ("insight_id", *self.outputs, "anomaly", "anomaly_kinds")
-        values = zip(ids, *self.outputs.values(), self.anomaly, self.anomaly_kinds, strict=True)
-        results = [dict(zip(keys, row, strict=True)) for row in values]
-        return ScoredBatch(batch_id, manifest.name, manifest.version, results)
+        return ScoredBatch(
+            batch_id, manifest.name, manifest.version, ids, self.outputs, self.anomaly, self.anomaly_kinds
+        )
 
     def records(self, site_id: str, scored_at: datetime, scored: ScoredBatch) -> list[bytes]:
         """The insight wire records (edgeloop.domain.records format) of ``scored``, serialized."""
@@ -139,8 +119,9 @@ class Evaluation:
             values = self.inputs.column(name).tolist()
             inputs[name] = float_values(values) if name in self.inputs.numeric else repeated_values(values)
         outputs = {name: float_values(values) for name, values in self.outputs.items()}
-        ids = [result["insight_id"] for result in scored.results]
-        return insight_records(shared, ids, inputs, outputs, self.anomaly, self.anomaly_kinds, self.context)
+        return insight_records(
+            shared, scored.insight_ids, inputs, outputs, self.anomaly, self.anomaly_kinds, self.context
+        )
 
 
 def rows_of(body: Any, max_rows: int) -> list[Any]:
@@ -252,9 +233,7 @@ class ScoringService:
                 scored = evaluation.build(batch_id, offset)
                 records.extend(evaluation.records(self._site_id, scored_at, scored))
                 for index, first, end in request_spans:
-                    outcomes[index] = ScoredBatch(
-                        batch_id, scored.model_name, scored.model_version, scored.results[first:end]
-                    )
+                    outcomes[index] = scored.rows(first, end)
                 offset += evaluation.n_rows
             self._outbox.append(batch_id, INSIGHT_KIND, records)
         done = [outcome for outcome in outcomes if outcome is not None]

@@ -119,7 +119,7 @@ async def score(request: Request) -> Response:
     ctx.guard.check_api_key(request)
     body = await read_json(request, ctx.settings.max_body_bytes)
     scored = await score_rows(ctx, rows_of(body, ctx.settings.max_rows))
-    return _json(scored.response())
+    return Response(scored.response_json(), media_type="application/json")
 
 
 @router.post("/feedback", openapi_extra=_FEEDBACK_BODY, responses=_ERRORS, summary="Report actual outcomes")

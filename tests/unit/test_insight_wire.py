@@ -1,4 +1,4 @@
-"""Column-wise wire records are byte for byte what ``orjson.dumps`` makes of the record dicts."""
+"""Column-wise wire records and answers are byte for byte what ``orjson.dumps`` makes of the dicts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeloop.domain.insight_wire import float_values, insight_records, repeated_values
+from edgeloop.service_layer.scored_batch import ScoredBatch
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 _KINDS = st.sampled_from([(), ("high_risk",), ("high_risk", "out_of_distribution"), ("invalid_output",)])
@@ -67,3 +68,32 @@ def test_columns_of_the_wrong_length_are_refused() -> None:
     shared = {"kind": "insight"}
     with pytest.raises(ValueError, match="one value per row"):
         insight_records(shared, ["a-00000"], {"x": float_values([1.0, 2.0])}, {}, [False], [()], [{}])
+
+
+@st.composite
+def scored_batches(draw: st.DrawFn) -> ScoredBatch:
+    n = draw(st.integers(min_value=0, max_value=12))
+    floats = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n)
+    # Output names include ones that shadow a result field (then dict semantics decide).
+    names = draw(
+        st.lists(st.one_of(_TEXT, st.sampled_from(["anomaly", "insight_id"])), max_size=3, unique=True)
+    )
+    return ScoredBatch(
+        batch_id=draw(_TEXT),
+        model_name=draw(_TEXT),
+        model_version=draw(_TEXT),
+        insight_ids=[f"{draw(_TEXT)}-{index:05d}" for index in range(n)],
+        outputs={name: draw(floats) for name in names},
+        anomaly=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        anomaly_kinds=draw(st.lists(_KINDS, min_size=n, max_size=n)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(scored=scored_batches(), span=st.tuples(st.integers(0, 12), st.integers(0, 12)))
+def test_the_answer_is_the_bytes_of_the_response_dict(scored: ScoredBatch, span: tuple[int, int]) -> None:
+    assert scored.response_json() == orjson.dumps(scored.response())
+    first, end = sorted(span)
+    part = scored.rows(min(first, scored.n_rows), min(end, scored.n_rows))
+    assert part.results == scored.results[first:end]
+    assert part.response_json() == orjson.dumps(part.response())
