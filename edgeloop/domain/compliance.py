@@ -3,9 +3,11 @@
 The policy is data (``policies/compliance.yaml``); :func:`parse_policy`
 (``compliance_policy``, re-exported here) turns the parsed document into a
 validated :class:`CompliancePolicy` and :class:`PolicyEngine` applies it to wire
-records. Deny by default: a field the
-policy does not name is dropped, nested unknown keys included. Record rules
-(kinds kept, sites excluded, required flags) run before the field actions.
+records. Deny by default: a field the policy does not name is dropped, nested
+unknown keys included. Record rules (kinds kept, sites excluded, required flags)
+run before the field actions. The engine compiles the field rules once
+(``compliance_paths``); tests/support/compliance_reference.py states the same
+semantics rule by rule and is the oracle it is tested against.
 Pure: no I/O; reading the YAML file is the composition root's job.
 """
 
@@ -15,11 +17,13 @@ import hashlib
 import hmac
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from edgeloop.domain.compliance_paths import MAX_CACHED_PATHS, PathNode, PathTable
 
 # The policy document's names, re-exported (``X as X``): callers import the whole feature from here.
 from edgeloop.domain.compliance_policy import CompliancePolicy as CompliancePolicy
@@ -30,6 +34,7 @@ from edgeloop.domain.records import RecordError, format_timestamp, parse_timesta
 
 PSEUDONYM_PREFIX = "hmac-sha256:"
 UNLISTED = "drop_unlisted"  # audit name of the deny-by-default drop
+_UNLISTED_KEY = ("(unlisted)", UNLISTED)
 
 
 class PolicyViolation(Exception):
@@ -60,81 +65,50 @@ def _value_at(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-class PolicyEngine:
-    """Applies one policy with the site's pseudonymization key (which never leaves the site)."""
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})  # exact types: never an object or list
 
-    def __init__(self, policy: CompliancePolicy, hmac_key: bytes | None) -> None:
-        if policy.pseudonymized_fields() and not hmac_key:
-            raise PolicyError(
-                "policy", policy.pseudonymized_fields()[0], "pseudonymize needs a site HMAC key"
-            )
-        self.policy = policy
-        self._key = hmac_key or b""
-        # Most specific rule first, so the first match wins.
-        self._rules = sorted(policy.fields, key=FieldRule.specificity, reverse=True)
 
-    def pseudonym(self, value: Scalar) -> str:
-        data = value.encode("utf-8") if isinstance(value, str) else orjson.dumps(value)
-        return PSEUDONYM_PREFIX + hmac.new(self._key, data, hashlib.sha256).hexdigest()
+class _CompiledRule:
+    """One field rule ready to apply: its audit key and its action as a function of one value."""
 
-    def decide(self, record: Mapping[str, Any]) -> RecordDecision:
-        """Record rules first, then field actions; never raises for a record's content."""
-        try:
-            self._check_record_rules(record)
-            actions: Counter[tuple[str, str]] = Counter()
-            filtered = self._filter_object(record, (), actions)
-        except PolicyViolation as violation:
-            return RecordDecision(None, violation.rule, violation.reason)
-        return RecordDecision(filtered, actions=actions)
+    __slots__ = ("_pseudonym", "_scalar", "allows", "count_key", "keeps", "name", "rule")
 
-    def _check_record_rules(self, record: Mapping[str, Any]) -> None:
-        rules = self.policy.record_rules
-        kind, site = record.get("kind"), record.get("site_id")
-        if rules.keep_kinds is not None and (not isinstance(kind, str) or kind not in rules.keep_kinds):
-            raise PolicyViolation("keep_kinds", f"record kind {kind!r} is not kept")
-        if isinstance(site, str) and site in rules.exclude_sites:
-            raise PolicyViolation("exclude_sites", "the record's site is excluded")
-        for requirement in rules.require:
-            if _value_at(record, requirement.path) != requirement.equals:
-                raise PolicyViolation(requirement.name, f"must equal {requirement.equals!r}")
-
-    def _rule_for(self, path: tuple[str, ...]) -> FieldRule | None:
-        return next((rule for rule in self._rules if rule.matches(path)), None)
-
-    def _filter_object(
-        self, obj: Mapping[str, Any], prefix: tuple[str, ...], actions: Counter[tuple[str, str]]
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in obj.items():
-            path = (*prefix, str(key))
-            rule = self._rule_for(path)
-            if rule is not None:
-                actions[(rule.name, rule.action)] += 1
-                if rule.action != "drop":
-                    out[key] = self._apply(rule, value)
-            elif isinstance(value, Mapping) and any(r.may_match_below(path) for r in self._rules):
-                out[key] = self._filter_object(value, path, actions)
-            else:
-                actions[("(unlisted)", UNLISTED)] += 1
-        return out
-
-    def _apply(self, rule: FieldRule, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            raise PolicyViolation(rule.name, "is an object: name its fields in the policy instead")
-        if isinstance(value, list):
-            return [self._apply_scalar(rule, item) for item in value]
-        return self._apply_scalar(rule, value)
-
-    def _apply_scalar(self, rule: FieldRule, value: Any) -> Any:
-        if isinstance(value, Mapping | list):
-            raise PolicyViolation(rule.name, "holds nested data the policy cannot vet")
+    def __init__(self, rule: FieldRule, pseudonym: Callable[[Scalar], str]) -> None:
+        self.rule = rule
+        self.name = rule.name
+        self.count_key = (self.name, rule.action)
+        self.keeps = rule.action != "drop"
+        self.allows = rule.action == "allow"
+        self._pseudonym = pseudonym
+        self._scalar: Callable[[Any], Any]
         if rule.action == "allow":
-            return value
-        if rule.action == "pseudonymize":
-            return None if value is None else self.pseudonym(value)
-        return self._generalize(rule, value)
+            self._scalar = _unchanged
+        elif rule.action == "pseudonymize":
+            self._scalar = self._pseudonymize
+        else:
+            self._scalar = self._generalize
 
-    def _generalize(self, rule: FieldRule, value: Any) -> Any:
+    def apply(self, value: Any) -> Any:
+        if type(value) in _PLAIN_SCALARS:
+            return self._scalar(value)
+        if type(value) is list:  # exact list: not a Mapping
+            return [self._checked(item) for item in value]
+        if isinstance(value, Mapping):
+            raise PolicyViolation(self.name, "is an object: name its fields in the policy instead")
+        if isinstance(value, list):
+            return [self._checked(item) for item in value]
+        return self._checked(value)
+
+    def _checked(self, value: Any) -> Any:
+        if type(value) not in _PLAIN_SCALARS and isinstance(value, Mapping | list):
+            raise PolicyViolation(self.name, "holds nested data the policy cannot vet")
+        return self._scalar(value)
+
+    def _pseudonymize(self, value: Any) -> Any:
+        return None if value is None else self._pseudonym(value)
+
+    def _generalize(self, value: Any) -> Any:
+        rule = self.rule
         if rule.granularity is not None:
             if not isinstance(value, str):
                 raise PolicyViolation(rule.name, "generalize by time needs a timestamp")
@@ -156,6 +130,80 @@ class PolicyEngine:
             raise PolicyViolation(rule.name, "not a finite number")
         # The bucket's lower bound keeps the field a number for consumers.
         return math.floor(value / width) * width
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+class PolicyEngine:
+    """Applies one policy with the site's pseudonymization key (which never leaves the site).
+
+    The field rules are compiled once into a table of concrete paths (``compliance_paths``),
+    so a record costs a dictionary lookup per key rather than a scan of every rule.
+    """
+
+    def __init__(
+        self, policy: CompliancePolicy, hmac_key: bytes | None, *, max_cached_paths: int = MAX_CACHED_PATHS
+    ) -> None:
+        if policy.pseudonymized_fields() and not hmac_key:
+            raise PolicyError(
+                "policy", policy.pseudonymized_fields()[0], "pseudonymize needs a site HMAC key"
+            )
+        self.policy = policy
+        # Keyed once; each pseudonym copies it rather than re-deriving the key pads.
+        self._hmac = hmac.new(hmac_key or b"", digestmod=hashlib.sha256)
+        compiled = [(rule, _CompiledRule(rule, self.pseudonym)) for rule in policy.fields]
+        self._paths: PathTable[_CompiledRule] = PathTable(compiled, max_cached_paths)
+
+    def pseudonym(self, value: Scalar) -> str:
+        data = value.encode("utf-8") if isinstance(value, str) else orjson.dumps(value)
+        keyed = self._hmac.copy()
+        keyed.update(data)
+        return PSEUDONYM_PREFIX + keyed.hexdigest()
+
+    def decide(self, record: Mapping[str, Any]) -> RecordDecision:
+        """Record rules first, then field actions; never raises for a record's content."""
+        try:
+            self._check_record_rules(record)
+            counts: dict[tuple[str, str], int] = {}
+            filtered = self._filter_object(record, self._paths.root, counts)
+        except PolicyViolation as violation:
+            return RecordDecision(None, violation.rule, violation.reason)
+        return RecordDecision(filtered, actions=Counter(counts))
+
+    def _check_record_rules(self, record: Mapping[str, Any]) -> None:
+        rules = self.policy.record_rules
+        kind, site = record.get("kind"), record.get("site_id")
+        if rules.keep_kinds is not None and (not isinstance(kind, str) or kind not in rules.keep_kinds):
+            raise PolicyViolation("keep_kinds", f"record kind {kind!r} is not kept")
+        if isinstance(site, str) and site in rules.exclude_sites:
+            raise PolicyViolation("exclude_sites", "the record's site is excluded")
+        for requirement in rules.require:
+            if _value_at(record, requirement.path) != requirement.equals:
+                raise PolicyViolation(requirement.name, f"must equal {requirement.equals!r}")
+
+    def _filter_object(
+        self, obj: Mapping[str, Any], node: PathNode[_CompiledRule], counts: dict[tuple[str, str], int]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        known, child_of = node.children, self._paths.child
+        for key, value in obj.items():
+            # A path is made of str(key); only a plain str is its own text (a subclass may not be).
+            child = known.get(key) if type(key) is str else None
+            if child is None:
+                child = child_of(node, str(key))
+            rule = child.rule
+            if rule is not None:
+                counts[rule.count_key] = counts.get(rule.count_key, 0) + 1
+                if rule.keeps:
+                    # An allowed plain value is the common case: kept as is, without a call.
+                    out[key] = value if rule.allows and type(value) in _PLAIN_SCALARS else rule.apply(value)
+            elif child.descend and (type(value) is dict or isinstance(value, Mapping)):
+                out[key] = self._filter_object(value, child, counts)
+            else:
+                counts[_UNLISTED_KEY] = counts.get(_UNLISTED_KEY, 0) + 1
+        return out
 
 
 @dataclass
