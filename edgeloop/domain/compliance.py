@@ -214,8 +214,8 @@ class AuditSummary:
     compliant: int = 0
     invalid: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-    actions: Counter[str] = field(default_factory=Counter)
-    fields: dict[str, Counter[str]] = field(default_factory=dict)
+    # (rule name, action) -> count over the compliant records; ``actions`` and ``fields`` derive from it.
+    rule_actions: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, decision: RecordDecision) -> None:
         self.records += 1
@@ -223,9 +223,25 @@ class AuditSummary:
             self.rejected[decision.rejected_by or "unknown"] += 1
             return
         self.compliant += 1
-        for (rule, action), count in decision.actions.items():
-            self.actions[action] += count
-            self.fields.setdefault(rule, Counter())[action] += count
+        totals = self.rule_actions
+        for key, count in decision.actions.items():
+            totals[key] = totals.get(key, 0) + count  # dict methods: Counter's += costs a call per key
+
+    @property
+    def actions(self) -> Counter[str]:
+        """Count per action, over every rule."""
+        by_action: Counter[str] = Counter()
+        for (_, action), count in self.rule_actions.items():
+            by_action[action] += count
+        return by_action
+
+    @property
+    def fields(self) -> dict[str, Counter[str]]:
+        """Count per action, for each rule (by name)."""
+        by_rule: dict[str, Counter[str]] = {}
+        for (rule, action), count in self.rule_actions.items():
+            by_rule.setdefault(rule, Counter())[action] += count
+        return by_rule
 
     def add_invalid(self) -> None:
         self.records += 1

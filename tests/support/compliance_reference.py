@@ -1,8 +1,8 @@
 """The compliance engine as first written: every rule scanned for every key of every record.
 
 Kept as the oracle of the compiled ``edgeloop.domain.compliance.PolicyEngine``
-(tests/unit/test_compliance_equivalence.py) and as the "old" side of
-bench/compliance_bench.py. Slow on purpose: it states the semantics plainly.
+and of ``AuditSummary`` (tests/unit/test_compliance_equivalence.py), and as the
+"old" side of bench/compliance_bench.py. Slow on purpose: it states the semantics plainly.
 Deny by default, the most specific rule wins (literal segments beat ``*``, left
 to right; equal specificity: the rule written first), record rules run first.
 """
@@ -14,6 +14,7 @@ import hmac
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -135,3 +136,39 @@ class ReferencePolicyEngine:
             raise PolicyViolation(rule.name, "not a finite number")
         # The bucket's lower bound keeps the field a number for consumers.
         return math.floor(value / width) * width
+
+
+@dataclass
+class ReferenceAuditSummary:
+    """Counts per rule and action for one batch, a Counter per rule updated record by record."""
+
+    records: int = 0
+    compliant: int = 0
+    invalid: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    fields: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, decision: RecordDecision) -> None:
+        self.records += 1
+        if decision.record is None:
+            self.rejected[decision.rejected_by or "unknown"] += 1
+            return
+        self.compliant += 1
+        for (rule, action), count in decision.actions.items():
+            self.actions[action] += count
+            self.fields.setdefault(rule, Counter())[action] += count
+
+    def add_invalid(self) -> None:
+        self.records += 1
+        self.invalid += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "compliant": self.compliant,
+            "invalid": self.invalid,
+            "rejected_by_rule": dict(sorted(self.rejected.items())),
+            "actions": dict(sorted(self.actions.items())),
+            "fields": {name: dict(sorted(c.items())) for name, c in sorted(self.fields.items())},
+        }

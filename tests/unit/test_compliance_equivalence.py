@@ -5,8 +5,9 @@ overlap and compete, every action, record rules) and generated records (those
 keys and others, nested objects, lists, timestamps, numbers, keys that are not
 strings) go through both engines; the filtered record (values, types and key
 order), the refusing rule and reason, the audit counts, or the exception raised
-must be identical. Records run in sequence through one engine, so what the
-compiled engine remembers of earlier records can never change a later decision.
+must be identical, and so must the batch's audit summary. Records run in sequence
+through one engine, so what the compiled engine remembers of earlier records can
+never change a later decision.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.compliance_reference import ReferencePolicyEngine
+from support.compliance_reference import ReferenceAuditSummary, ReferencePolicyEngine
 
 from edgeloop.config.edge_functions import load_compliance_policy
-from edgeloop.domain.compliance import PolicyEngine, RecordDecision
+from edgeloop.domain.compliance import AuditSummary, PolicyEngine, RecordDecision
 from edgeloop.domain.compliance_policy import (
     CompliancePolicy,
     FieldRule,
@@ -102,8 +103,16 @@ def test_the_compiled_engine_decides_as_the_reference_does(
 ) -> None:
     compiled = PolicyEngine(policy, KEY, max_cached_paths=cache)
     reference = ReferencePolicyEngine(policy, KEY)
+    audit, reference_audit = AuditSummary(), ReferenceAuditSummary()
     for record in batch * 2:  # the second pass runs on what the first pass remembered
         assert outcome(compiled, record) == outcome(reference, record)
+        if outcome(reference, record)[0] != "raised":
+            audit.add(compiled.decide(record))
+            reference_audit.add(reference.decide(record))
+    audit.add_invalid()
+    reference_audit.add_invalid()
+    assert audit.to_dict() == reference_audit.to_dict()
+    assert (audit.actions, audit.fields) == (reference_audit.actions, reference_audit.fields)
 
 
 @settings(max_examples=200, deadline=None)
