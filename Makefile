@@ -82,6 +82,7 @@ bench: install model .venv-bench/.installed
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench
+	$(PY) -m bench.chart
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) .venv-notebook .venv-bench node_modules var .mypy_cache .ruff_cache
