@@ -64,8 +64,9 @@ def jsonl(lines: Sequence[Any]) -> bytes:
 def jsonl_gz(lines: Sequence[Any]) -> bytes:
     # Gzipped JSON Lines rather than Parquet: no pyarrow on the edge image, a
     # reader can stream it line by line, and files concatenate. mtime=0 keeps
-    # the bytes identical on redelivery.
-    return gzip.compress(jsonl(lines), compresslevel=6, mtime=0)
+    # the bytes identical on redelivery. Level 1 (as the queue packs): half the
+    # CPU of level 6 per demo insight (2.6 vs 5.2 us) for 75 rather than 63 bytes.
+    return gzip.compress(jsonl(lines), compresslevel=1, mtime=0)
 
 
 def read_jsonl_gz(data: bytes, source: str) -> list[tuple[int, Any]]:
