@@ -25,7 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import e2e, global_figures
+from bench import compliance_bench, e2e, global_figures
 from bench.e2e_figures import end_to_end_figures
 from bench.measure import Bench, Settings
 from bench.report import Figure, Report, machine_info
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
-    parser.add_argument("--skip", default="", help="comma list of: peer, e2e, global")
+    parser.add_argument("--skip", default="", help="comma list of: peer, e2e, global, compliance")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     return Settings(
@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[red]global app benchmark failed:[/] {exc}")
                 report.figures.append(Figure("global", "7. global app", None, "", "", note=str(exc)[:300]))
             bench.done()
+        if "compliance" not in settings.skip:  # in-process, seconds: no servers
+            bench.step("compliance filter per record (bench/compliance_bench.py)")
+            report.figures += compliance_bench.figures(compliance_bench.measure())
     report.seconds = time.monotonic() - started
     console.print(report.table())
     report.write(settings.out)
