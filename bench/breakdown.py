@@ -73,7 +73,7 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
                 "site-bench", utc_now(), scored
             ),
             "outbox append (SQLite, fsync)": lambda: outbox.append(new_batch_id(), "insight", records),
-            "response JSON (orjson)": lambda: orjson.dumps(scored.response()),
+            "response JSON (ScoredBatch.response_json)": scored.response_json,
             "relay packing (gzip level 1)": lambda: pack_records(records),
             "evaluate": lambda: service.evaluate(rows),
         }
