@@ -1,8 +1,8 @@
 """The on-site outbox in SQLite: records wait here, durable, until the queue has them.
 
-One row per request batch (its records newline-joined) keeps a 1,000-record
-append to one small transaction. The file is shared by every scoring worker and
-relay on the site, threads and processes alike: WAL lets readers run beside the
+One row per request batch (its records newline-joined, in a table of their
+own) keeps a 1,000-record append to one small transaction. The file is shared by
+every scoring worker and relay on the site, threads and processes alike: WAL lets readers run beside the
 single writer, ``busy_timeout`` queues writers, and every write is one short
 ``BEGIN IMMEDIATE`` transaction (the write lock up front, so a read-then-write
 such as the capacity check can never deadlock or race another process).
@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Literal
 
 from edgeloop.adapters.sqlite_connections import ThreadConnections
-from edgeloop.adapters.sqlite_outbox_tables import SCHEMA, add_to_counter, counter, prune_acknowledged
+from edgeloop.adapters.sqlite_outbox_tables import (
+    SCHEMA,
+    add_to_counter,
+    counter,
+    move_payloads_out,
+    prune_acknowledged,
+)
 from edgeloop.domain.packing import MAX_PACKED_BYTES
 from edgeloop.ports import ClaimedBatch, OutboxFull
 
@@ -94,6 +100,7 @@ class SqliteOutbox:
         if str(mode).lower() != "wal":
             raise RuntimeError(f"{self._path}: SQLite refused WAL mode (got {mode!r}); use a local disk")
         conn.executescript(SCHEMA)
+        move_payloads_out(conn)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -138,13 +145,13 @@ class SqliteOutbox:
             if pending + len(records) > self._capacity:
                 raise OutboxFull(pending, self._capacity, len(records))
             try:
-                conn.execute(
-                    "INSERT INTO batches (batch_id, kind, record_count, payload, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (batch_id, kind, len(records), payload, self._clock()),
+                cursor = conn.execute(
+                    "INSERT INTO batches (batch_id, kind, record_count, created_at) VALUES (?, ?, ?, ?)",
+                    (batch_id, kind, len(records), self._clock()),
                 )
             except sqlite3.IntegrityError:
                 raise DuplicateBatch(f"batch_id: {batch_id!r} is already in the outbox") from None
+            conn.execute("INSERT INTO payloads (seq, payload) VALUES (?, ?)", (cursor.lastrowid, payload))
             add_to_counter(conn, "pending", len(records))
 
     def depth(self) -> int:
@@ -169,7 +176,9 @@ class SqliteOutbox:
         found: list[bytes] = []
         if limit <= 0:
             return found
-        cursor = self._conn().execute("SELECT payload FROM batches WHERE kind = ? ORDER BY seq DESC", (kind,))
+        cursor = self._conn().execute(
+            "SELECT payload FROM batches JOIN payloads USING (seq) WHERE kind = ? ORDER BY seq DESC", (kind,)
+        )
         try:
             while len(found) < limit:
                 row = cursor.fetchone()
@@ -204,7 +213,9 @@ class SqliteOutbox:
         claimed: list[ClaimedBatch] = []
         conn = self._conn()
         for _, _, seq in leases:
-            row = conn.execute("SELECT batch_id, kind, payload FROM batches WHERE seq = ?", (seq,)).fetchone()
+            row = conn.execute(
+                "SELECT batch_id, kind, payload FROM batches JOIN payloads USING (seq) WHERE seq = ?", (seq,)
+            ).fetchone()
             if row is not None:  # None: another relay sent it meanwhile and retention dropped it
                 claimed.append(ClaimedBatch(row[0], row[1], tuple(bytes(row[2]).split(b"\n"))))
         return claimed

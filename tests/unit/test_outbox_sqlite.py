@@ -309,3 +309,67 @@ def test_synchronous_mode_is_checked(tmp_path: Path) -> None:
     relaxed.append(batch, "insight", records(batch, 2))
     assert relaxed.depth() == 2
     relaxed.close()
+
+
+# The outbox's tables before the records moved to a table of their own.
+_PAYLOAD_IN_BATCHES_SCHEMA = """
+CREATE TABLE batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+    record_count INTEGER NOT NULL, created_at REAL NOT NULL, sent_at REAL,
+    lease_until REAL NOT NULL DEFAULT 0, lease_owner TEXT, payload BLOB NOT NULL
+);
+CREATE INDEX batches_pending ON batches (seq, lease_until, record_count, sent_at) WHERE sent_at IS NULL;
+CREATE INDEX batches_sent ON batches (sent_at, seq) WHERE sent_at IS NOT NULL;
+CREATE INDEX batches_kind ON batches (kind, seq);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+
+def test_an_outbox_written_with_payloads_in_batches_keeps_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    waiting, sent = records("a" * 32, 3), records("b" * 32, 2)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_PAYLOAD_IN_BATCHES_SCHEMA)
+        conn.execute("INSERT INTO counters VALUES ('pending', 3), ('retained', 2)")
+        conn.execute(
+            "INSERT INTO batches (batch_id, kind, record_count, created_at, sent_at, payload)"
+            " VALUES (?, 'insight', 2, 1.0, 2.0, ?), (?, 'insight', 3, 3.0, NULL, ?)",
+            ("b" * 32, b"\n".join(sent), "a" * 32, b"\n".join(waiting)),
+        )
+    box = SqliteOutbox(path, capacity=100)
+    try:
+        assert box.depth() == 3
+        assert box.recent("insight", 10) == [*reversed(waiting), *reversed(sent)]
+        [claimed] = box.claim(100, 60)
+        assert (claimed.batch_id, list(claimed.records)) == ("a" * 32, waiting)
+        box.mark_sent([claimed.batch_id])
+        box.append(new_id(), "insight", records("c" * 32, 1))
+        assert box.depth() == 1
+    finally:
+        box.close()
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(batches)")}
+    assert "payload" not in columns
+    SqliteOutbox(path, capacity=100).close()  # opening it again finds nothing left to move
+
+
+@pytest.mark.parametrize("retention", [timedelta(seconds=10), 2])
+def test_pruning_drops_the_records_of_the_batches_it_drops(
+    tmp_path: Path, clock: FakeClock, retention: timedelta | int
+) -> None:
+    path = tmp_path / "outbox.db"
+    box = SqliteOutbox(path, capacity=1000, retention=retention, clock=clock)
+    try:
+        for _ in range(4):
+            box.append(new_id(), "insight", records(new_id(), 2))
+        box.mark_sent([batch.batch_id for batch in box.claim(1000, 60)])
+        clock.now += 60
+        box.append(new_id(), "insight", records(new_id(), 1))
+        box.prune()
+    finally:
+        box.close()
+    with sqlite3.connect(path) as conn:
+        batches = {row[0] for row in conn.execute("SELECT seq FROM batches")}
+        payloads = {row[0] for row in conn.execute("SELECT seq FROM payloads")}
+    assert payloads == batches
+    assert len(batches) < 5  # something was pruned
