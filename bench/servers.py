@@ -144,6 +144,9 @@ def scoring_app(
         SCORING_WORKERS="1",
         SCORING_MODEL_DIR=str(model_dir),
         SCORING_OUTBOX_PATH=str(work / f"{name}-outbox.sqlite3"),
+        # Room for every row of the run: the relay-off server's outbox never drains, and at
+        # 70,000 rows/s the default 1,000,000 fills (503s) within its measurements.
+        SCORING_OUTBOX_CAPACITY="100000000",
         SCORING_API_KEY=api_key,
         SCORING_RELAY_ENABLED="true" if relay else "false",
         EdgeStorage=edge_storage,
