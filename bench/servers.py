@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from edgeloop.local.azurite import free_port
+from edgeloop.local.azurite import free_port, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV_PYTHON = REPO_ROOT / ".venv-bench" / "bin" / "python"
@@ -102,14 +101,8 @@ class Server:
         return vm_hwm_kib(self.pid) / 1024
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout)
+        if self.process is not None:
+            stop_process_group(self.process, timeout)
 
     def __enter__(self) -> Server:
         return self

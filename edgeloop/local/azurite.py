@@ -64,6 +64,18 @@ def connection_string(account: str, host: str, blob_port: int, queue_port: int, 
     )
 
 
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM a child started with ``start_new_session=True`` and its group; SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
 @dataclass
 class Azurite:
     """One Azurite process; ``start`` blocks until all three services listen."""
@@ -106,14 +118,8 @@ class Azurite:
             wait_for_port(self.host, port, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout)
+        if self.process is not None:
+            stop_process_group(self.process, timeout)
 
     def __enter__(self) -> Azurite:
         self.start()
