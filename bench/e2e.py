@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -33,6 +31,7 @@ from azure.storage.queue import QueueClient
 
 from bench.servers import REPO_ROOT, base_env
 from edgeloop.domain.records import parse_timestamp
+from edgeloop.local.azurite import stop_process_group
 from edgeloop.service_layer.filtering import COMPLIANT_CONTAINER
 
 HMAC_KEY = "bench-site-key-not-a-secret-0123"  # a local benchmark key, not a secret
@@ -71,17 +70,6 @@ def start_edge_host(work: Path, edge: str, cloud: str, queue: str, topic: str) -
         return subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def stop_process_group(process: subprocess.Popen[Any], timeout: float = 40.0) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 class CompliantBlobs:
@@ -253,5 +241,5 @@ def naive_burst(work: Path, edge: str, cloud: str, records: int) -> float:
         return time.time() - started
     finally:
         for process in processes:
-            stop_process_group(process)
+            stop_process_group(process, timeout=40.0)
         log.close()

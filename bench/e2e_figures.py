@@ -12,7 +12,7 @@ from bench.report import Figure
 from bench.servers import Server
 from bench.serving_figures import BATCH_CONNECTIONS, BATCH_ROWS, wrk_errors
 from bench.wrk import WrkResult, run_wrk, write_script
-from edgeloop.local.azurite import Azurite
+from edgeloop.local.azurite import Azurite, stop_process_group
 
 QUEUE = "bench-e2e-insights"
 SITE = "bench-e2e"  # the scoring app named "e2e" scores as site "bench-e2e"
@@ -64,7 +64,7 @@ def end_to_end_figures(bench: Bench) -> list[Figure]:
         blobs.stop_watching()
         app.stop()
         if host is not None:
-            e2e.stop_process_group(host)
+            stop_process_group(host, timeout=40.0)
     try:
         bench.step(f"end to end: naive pipeline, {bench.settings.naive_records} records")
         naive_seconds = e2e.naive_burst(bench.work, edge, cloud, bench.settings.naive_records)

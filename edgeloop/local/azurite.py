@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Local development keys (public, Azurite only). Azurite requires base64 keys.
 LOCAL_ACCOUNT_KEYS: dict[str, str] = {
@@ -64,7 +65,7 @@ def connection_string(account: str, host: str, blob_port: int, queue_port: int, 
     )
 
 
-def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
     """SIGTERM a child started with ``start_new_session=True`` and its group; SIGKILL if it lingers."""
     if process.poll() is not None:
         return
