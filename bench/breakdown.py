@@ -3,7 +3,7 @@
 The stages are the ones ``POST /api/v1/score`` runs (scoring_app/routes/api.py,
 edgeloop/service_layer/scoring.py), timed one by one on the same rows with
 the real model and a real SQLite outbox in a temporary directory, plus the
-relay's packing of the records. ``python -m bench.breakdown`` prints JSON:
+relay's packing of the insight column documents. ``python -m bench.breakdown`` prints JSON:
 microseconds per 1,000-row request for each stage.
 """
 
@@ -23,7 +23,7 @@ from bench.rows import REPO_ROOT, batches, demo_rows
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.anomaly import detect_anomalies
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import MAX_ITEM_BYTES, pack_items
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.validation import validate_rows
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService, new_batch_id
@@ -60,8 +60,14 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
         outbox = SqliteOutbox(Path(tmp) / "outbox.sqlite3", 10_000_000)
         service = ScoringService(ModelHolder(model), outbox, "site-bench")
         evaluation = service.evaluate(rows)
-        scored = evaluation.build(new_batch_id())
-        records = evaluation.records("site-bench", utc_now(), scored)
+        batch_id = new_batch_id()
+        scored = evaluation.build(batch_id)
+
+        def documents() -> list[bytes]:
+            columns = evaluation.columns("site-bench", utc_now(), batch_id)
+            return [document for document, _ in columns.documents(MAX_ITEM_BYTES)]
+
+        items = documents()
         outputs = model.predict(columns)
         stages: dict[str, Callable[[], Any]] = {
             "parse JSON body (orjson)": lambda: orjson.loads(body),
@@ -69,12 +75,12 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
             "model (OnnxModel.predict)": lambda: model.predict(columns),
             "anomaly flags": lambda: detect_anomalies(manifest, outputs),
             "name rows (Evaluation.build)": lambda: evaluation.build(new_batch_id()),
-            "wire records (Evaluation.records, column-wise)": lambda: evaluation.records(
-                "site-bench", utc_now(), scored
+            "insight column documents (Evaluation.columns)": documents,
+            "outbox append (SQLite, fsync)": lambda: outbox.append(
+                new_batch_id(), "insight", items, record_count=rows_per_request
             ),
-            "outbox append (SQLite, fsync)": lambda: outbox.append(new_batch_id(), "insight", records),
             "response JSON (ScoredBatch.response_json)": scored.response_json,
-            "relay packing (gzip level 1)": lambda: pack_records(records),
+            "relay packing (gzip level 1)": lambda: pack_items(items),
             "evaluate": lambda: service.evaluate(rows),
         }
         timed = _fastest_us(stages, seconds * len(stages))

@@ -31,7 +31,7 @@ from bench.rows import REPO_ROOT, demo_rows
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.claim_check import jsonl_gz
 from edgeloop.domain.compliance import PolicyEngine
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.domain.records import InsightRecord, ModelRef, record_from_wire
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.filtering import InsightFilter, partition_of
@@ -113,7 +113,7 @@ def measure(records: int = 2000, rounds: int = 7) -> dict[str, float]:
     policy = load_compliance_policy(REPO_ROOT / "policies" / "compliance.yaml")
     new, old = PolicyEngine(policy, HMAC_KEY), reference_engine_class()(policy, HMAC_KEY)
     wire = demo_records(records)
-    bodies = [body for body, _ in pack_records([orjson.dumps(r) for r in wire])]
+    bodies = [body for body, _ in pack_items([orjson.dumps(r) for r in wire])]
 
     def run_filter(engine: PolicyEngine) -> Callable[[], object]:
         use_case = InsightFilter(engine, MemoryBlobs(), MemoryBlobs(), MemoryPublisher())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -51,10 +51,15 @@ class OutboxFull(RuntimeError):
 class Outbox(Protocol):
     """Durable on-site store of records waiting for the queue (the scoring side)."""
 
-    def append(self, batch_id: str, kind: str, records: Sequence[bytes]) -> None:
-        """Store a request's records in one durable transaction (kind: insight|feedback).
+    def append(
+        self, batch_id: str, kind: str, items: Sequence[bytes], record_count: int | None = None
+    ) -> None:
+        """Store a request's items in one durable transaction (kind: insight|feedback).
 
-        Raises :class:`OutboxFull` if ``depth() + len(records) > capacity()``.
+        An item is a serialized wire record or a column document standing for
+        several (edgeloop.domain.insight_columns); ``record_count``: how many records
+        the items stand for (default: one each). Raises :class:`OutboxFull` if
+        ``depth() + record_count > capacity()``.
         """
         ...
 
@@ -68,18 +73,19 @@ class Outbox(Protocol):
         """Whether record #index of that batch is known on site (insight id ``{batch_id}-{index:05d}``)."""
         ...
 
-    def recent(self, kind: str, limit: int) -> list[bytes]:
-        """The newest retained records of that kind, newest first."""
+    def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        """The newest retained records of that kind, decoded (column documents expanded), newest first."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimedBatch:
-    """One outbox batch leased to a relay: its records in append order."""
+    """One outbox batch leased to a relay: its items in append order, and the records they stand for."""
 
     batch_id: str
     kind: str
-    records: tuple[bytes, ...]
+    items: tuple[bytes, ...]
+    record_count: int
 
 
 class OutboxReader(Protocol):

@@ -1,6 +1,7 @@
 """Reading a JSON request body ourselves: cheaper than a body model, and strict.
 
-The content type and the size are checked before a byte is parsed; orjson parses.
+The content type and the size are checked before a byte is parsed; orjson parses
+(or, for scoring, the service does: it decodes and validates in one pass).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ def _is_json(content_type: str) -> bool:
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The parsed JSON body; 415 / 413 / 400 for a wrong type, too large, not JSON."""
+    body = await read_body(request, max_bytes)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body of a JSON request, not parsed; 415 / 413 for a wrong type or too large."""
     content_type = request.headers.get("content-type", "")
     if not _is_json(content_type):
         raise ApiError(415, f"Content-Type must be application/json, got {content_type or 'none'!r}")
@@ -38,10 +48,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         body = await _read_limited(request, max_bytes)
     if len(body) > max_bytes:
         raise ApiError(413, f"body exceeds the limit of {max_bytes} bytes")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+    return body
 
 
 async def _read_limited(request: Request, max_bytes: int) -> bytes:

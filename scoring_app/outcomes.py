@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from edgeloop.ports import OutboxFull
-from edgeloop.service_layer.scoring import ScoredBatch
+from edgeloop.service_layer.scoring import MalformedBody, ScoredBatch
+from edgeloop.service_layer.scoring_input import ScoringRequest
 from scoring_app.context import AppContext
 from scoring_app.errors import ApiError
 
 
-async def score_rows(ctx: AppContext, rows: Sequence[Any]) -> ScoredBatch:
-    """Score and durably record ``rows``; InvalidInput (422) or ApiError 503 when the outbox is full."""
+async def score_rows(ctx: AppContext, request: ScoringRequest) -> ScoredBatch:
+    """Score and durably record a request (its raw body or its rows).
+
+    Raises InvalidInput (422), ApiError 400 for a body that is not JSON, 503 when the outbox is full.
+    """
     try:
-        scored = await ctx.batcher.score(rows)
+        scored = await ctx.batcher.score(request)
     except OutboxFull as exc:
         raise outbox_full(ctx, exc) from None
+    except MalformedBody as exc:
+        raise ApiError(400, str(exc)) from None
     ctx.metrics.record_scoring(scored.n_rows, scored.anomaly_counts)
     if ctx.delivery is not None:  # the auto-rollback rule watches each version's anomaly rate
         ctx.delivery.observe(scored.model_version, scored.n_rows, scored.anomalies)

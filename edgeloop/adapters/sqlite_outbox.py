@@ -21,7 +21,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from edgeloop.adapters.sqlite_connections import ThreadConnections
 from edgeloop.adapters.sqlite_outbox_tables import (
@@ -31,13 +33,14 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     move_payloads_out,
     prune_acknowledged,
 )
-from edgeloop.domain.packing import MAX_PACKED_BYTES
+from edgeloop.domain.insight_columns import expand_items
+from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.ports import ClaimedBatch, OutboxFull
 
 RECORD_KINDS = frozenset({"insight", "feedback"})
-# A record this small fits a packed queue message even if gzip cannot shrink it,
-# so no accepted record can ever jam the relay.
-MAX_RECORD_BYTES = MAX_PACKED_BYTES - 1024
+# An item this small fits a packed queue message even if gzip cannot shrink it,
+# so no accepted item can ever jam the relay.
+MAX_RECORD_BYTES = MAX_ITEM_BYTES
 DEFAULT_RETENTION = timedelta(days=7)
 # How far a returned append() is durable (SQLite's ``synchronous`` in WAL mode):
 # - "FULL" (default) fsyncs the WAL at every commit: an accepted batch survives kill -9 and a
@@ -125,34 +128,39 @@ class SqliteOutbox:
 
     # -- Outbox (the scoring side) ---------------------------------------------------------
 
-    def append(self, batch_id: str, kind: str, records: Sequence[bytes]) -> None:
+    def append(
+        self, batch_id: str, kind: str, items: Sequence[bytes], record_count: int | None = None
+    ) -> None:
         if kind not in RECORD_KINDS:
             raise ValueError(f"kind: must be one of {sorted(RECORD_KINDS)}, got {kind!r}")
         if not batch_id:
             raise ValueError("batch_id: must not be empty")
-        if not records:
+        if not items:
             return
-        payload = b"\n".join(records)
-        if payload.count(b"\n") != len(records) - 1:
-            raise ValueError("records: a record contains a newline (records are single-line JSON)")
-        if min(map(len, records)) == 0:
-            raise ValueError("records: a record is empty")
-        longest = max(map(len, records))
+        count = len(items) if record_count is None else record_count
+        if count < len(items):
+            raise ValueError(f"record_count: {count} is less than the {len(items)} items")
+        payload = b"\n".join(items)
+        if payload.count(b"\n") != len(items) - 1:
+            raise ValueError("items: an item contains a newline (items are single-line JSON)")
+        if min(map(len, items)) == 0:
+            raise ValueError("items: an item is empty")
+        longest = max(map(len, items))
         if longest > MAX_RECORD_BYTES:
-            raise ValueError(f"records: a record of {longest} bytes exceeds {MAX_RECORD_BYTES}")
+            raise ValueError(f"items: an item of {longest} bytes exceeds {MAX_RECORD_BYTES}")
         with self._write(accepting=True) as conn:
             pending = counter(conn, "pending")
-            if pending + len(records) > self._capacity:
-                raise OutboxFull(pending, self._capacity, len(records))
+            if pending + count > self._capacity:
+                raise OutboxFull(pending, self._capacity, count)
             try:
                 cursor = conn.execute(
                     "INSERT INTO batches (batch_id, kind, record_count, created_at) VALUES (?, ?, ?, ?)",
-                    (batch_id, kind, len(records), self._clock()),
+                    (batch_id, kind, count, self._clock()),
                 )
             except sqlite3.IntegrityError:
                 raise DuplicateBatch(f"batch_id: {batch_id!r} is already in the outbox") from None
             conn.execute("INSERT INTO payloads (seq, payload) VALUES (?, ?)", (cursor.lastrowid, payload))
-            add_to_counter(conn, "pending", len(records))
+            add_to_counter(conn, "pending", count)
 
     def depth(self) -> int:
         return counter(self._conn(), "pending")
@@ -172,21 +180,32 @@ class SqliteOutbox:
         )
         return row is not None and 0 <= index < int(row[0])
 
-    def recent(self, kind: str, limit: int) -> list[bytes]:
-        found: list[bytes] = []
+    def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
         if limit <= 0:
             return found
+        payloads: list[bytes] = []
         cursor = self._conn().execute(
-            "SELECT payload FROM batches JOIN payloads USING (seq) WHERE kind = ? ORDER BY seq DESC", (kind,)
+            "SELECT payload, record_count FROM batches JOIN payloads USING (seq) WHERE kind = ?"
+            " ORDER BY seq DESC",
+            (kind,),
         )
         try:
-            while len(found) < limit:
+            records = 0
+            while records < limit:
                 row = cursor.fetchone()
                 if row is None:
                     break
-                found.extend(reversed(bytes(row[0]).split(b"\n")))
+                payloads.append(bytes(row[0]))
+                records += int(row[1])
         finally:
             cursor.close()  # ends the read snapshot at once
+        # Decoded after the read: the snapshot is not held while JSON is parsed.
+        for payload in payloads:
+            items = [orjson.loads(line) for line in payload.split(b"\n")]
+            found.extend(reversed(expand_items(items)))
+            if len(found) >= limit:
+                break
         return found[:limit]
 
     # -- OutboxReader (the relay side) -------------------------------------------------------
@@ -194,6 +213,7 @@ class SqliteOutbox:
     def claim(self, limit: int, lease_seconds: float) -> list[ClaimedBatch]:
         now = self._clock()
         leases: list[tuple[float, str, int]] = []
+        counts: dict[int, int] = {}
         total = 0
         # Only the leases are written under the write lock; the payloads are read after it,
         # so a relay loading megabytes never holds up a scoring request's append.
@@ -205,6 +225,7 @@ class SqliteOutbox:
             )
             for seq, count in iter(cursor.fetchone, None):
                 leases.append((now + lease_seconds, self._owner, seq))
+                counts[seq] = int(count)
                 total += count
                 if total >= limit:
                     break
@@ -217,7 +238,8 @@ class SqliteOutbox:
                 "SELECT batch_id, kind, payload FROM batches JOIN payloads USING (seq) WHERE seq = ?", (seq,)
             ).fetchone()
             if row is not None:  # None: another relay sent it meanwhile and retention dropped it
-                claimed.append(ClaimedBatch(row[0], row[1], tuple(bytes(row[2]).split(b"\n"))))
+                items = tuple(bytes(row[2]).split(b"\n"))
+                claimed.append(ClaimedBatch(row[0], row[1], items, counts[seq]))
         return claimed
 
     def mark_sent(self, batch_ids: Sequence[str]) -> None:

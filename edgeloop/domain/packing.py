@@ -1,11 +1,15 @@
-"""The packed queue message: many records in one gzip-compressed JSON document.
+"""The packed queue message: many items in one gzip-compressed JSON document.
 
 Storage Queues cap a message at 64 KiB *after* the base64 encoding the
 Functions host expects, so a packed body (raw bytes) may be at most 48 KiB.
-One message holds records from many requests; ``pack_records`` fills each
+One message holds items from many requests; ``pack_items`` fills each
 message close to that bound without ever exceeding it.
 
-Layout (before gzip): ``{"format": "edgeloop.pack", "version": 1, "records": [...]}``.
+An item is a wire record (edgeloop.domain.records) or, since version 2, an
+insight column document standing for many (edgeloop.domain.insight_columns);
+``unpack_message`` gives the records either way, so consumers see records only.
+
+Layout (before gzip): ``{"format": "edgeloop.pack", "version": 2, "records": [items]}``.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ from typing import Any
 
 import orjson
 
+from edgeloop.domain.insight_columns import expand_items
+
 PACK_FORMAT = "edgeloop.pack"
-PACK_VERSION = 1
+PACK_VERSION = 2
+# Version 1 bodies (records only) may still be queued when a site upgrades: still read.
+READABLE_PACK_VERSIONS = frozenset({1, 2})
 QUEUE_MESSAGE_LIMIT = 64 * 1024
 # base64 turns 3 bytes into 4 characters; leave a little room for the XML envelope.
 MAX_PACKED_BYTES = (QUEUE_MESSAGE_LIMIT * 3) // 4 - 512
+# The longest item: alone in a body it fits however badly it compresses (gzip adds a few
+# bytes per 16 KiB stored block, plus the head, tail and trailer).
+MAX_ITEM_BYTES = MAX_PACKED_BYTES - 1024
 
 _HEAD = b'{"format":"' + PACK_FORMAT.encode() + b'","version":' + str(PACK_VERSION).encode() + b',"records":['
 _TAIL = b"]}"
@@ -48,11 +59,11 @@ _FIRST_RATIO_GUESS = 4.0  # compression ratio assumed until the first group is m
 _CAREFUL_ROOM = 8 * 1024
 
 
-def pack_records(records: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
-    """Pack serialized records into as few bodies as fit; returns ``(body, record_count)``.
+def pack_items(records: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
+    """Pack serialized items into as few bodies as fit; returns ``(body, item_count)``.
 
-    Records keep their order across bodies. Raises :class:`PackError` for a
-    record that cannot fit in a message on its own.
+    Items keep their order across bodies. Raises :class:`PackError` for an
+    item that cannot fit in a message on its own.
     """
     # ends[i]: bytes of records[:i], each with its separator; sums of any run in O(1).
     ends = list(accumulate((len(record) + 1 for record in records), initial=0))
@@ -125,7 +136,7 @@ class _Body:
             else:
                 max_group = (group_end - end) // 2
         if self._end == start:
-            raise PackError(f"a record of {len(records[start])} bytes does not fit in one queue message")
+            raise PackError(f"an item of {len(records[start])} bytes does not fit in one queue message")
         self._parts.append(self._compressor.compress(_TAIL) + self._compressor.flush())
         body = b"".join(self._parts)
         if len(body) > self._max_bytes:  # cannot happen: the reserve covers the end
@@ -134,7 +145,7 @@ class _Body:
 
 
 def unpack_message(body: bytes) -> list[Any]:
-    """Decode one packed body into its raw records (not yet validated)."""
+    """Decode one packed body into its raw records (not yet validated), column documents expanded."""
     try:
         raw = gzip.decompress(body)
     except (OSError, EOFError, zlib.error) as exc:
@@ -145,9 +156,10 @@ def unpack_message(body: bytes) -> list[Any]:
         raise PackError(f"not JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != PACK_FORMAT:
         raise PackError("not an edgeloop pack (format field missing or wrong)")
-    if document.get("version") != PACK_VERSION:
+    version = document.get("version")
+    if type(version) is not int or version not in READABLE_PACK_VERSIONS:
         raise PackError(f"unsupported pack version {document.get('version')!r}")
-    records = document.get("records")
-    if not isinstance(records, list):
+    items = document.get("records")
+    if not isinstance(items, list):
         raise PackError("records must be a list")
-    return records
+    return expand_items(items)

@@ -125,12 +125,10 @@ def recent_scorings(outbox: Outbox, limit: int, feedback_window: int = 2000) -> 
     """The site's newest insights (newest first) with the outcome reported for each, if any."""
     labels: dict[str, int] = {}
     # Newest first: the first label seen for an insight is its latest.
-    for raw in outbox.recent(FEEDBACK_KIND, feedback_window):
-        record = orjson.loads(raw)
+    for record in outbox.recent(FEEDBACK_KIND, feedback_window):
         labels.setdefault(record["insight_id"], record["label"])
     scorings = []
-    for raw in outbox.recent("insight", limit):
-        record = orjson.loads(raw)
+    for record in outbox.recent("insight", limit):
         scorings.append(
             RecentScoring(
                 insight_id=record["insight_id"],

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from edgeloop.domain.insight_columns import insight_ids_of, row_numbers
 from edgeloop.domain.insight_wire import float_values, result_objects
 
 
@@ -22,14 +23,18 @@ class ScoredBatch:
     batch_id: str
     model_name: str
     model_version: str
-    insight_ids: list[str]
+    first: int  # the batch row number of row 0 (row i is insight ``insight_id_of(batch_id, first + i)``)
     outputs: dict[str, list[float]]  # per manifest output name, in manifest order
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
 
     @property
     def n_rows(self) -> int:
-        return len(self.insight_ids)
+        return len(self.anomaly)
+
+    @property
+    def insight_ids(self) -> list[str]:
+        return insight_ids_of(self.batch_id, self.first, self.n_rows)
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -58,7 +63,7 @@ class ScoredBatch:
             self.batch_id,
             self.model_name,
             self.model_version,
-            self.insight_ids[first:end],
+            self.first + first,
             {name: values[first:end] for name, values in self.outputs.items()},
             self.anomaly[first:end],
             self.anomaly_kinds[first:end],
@@ -73,5 +78,6 @@ class ScoredBatch:
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics
         model = orjson.dumps({"name": self.model_name, "version": self.model_version})
         outputs = {name: float_values(values) for name, values in self.outputs.items()}
-        results = result_objects(self.insight_ids, outputs, self.anomaly, self.anomaly_kinds)
+        suffixes = row_numbers(self.first, self.n_rows)
+        results = result_objects(self.batch_id, suffixes, outputs, self.anomaly, self.anomaly_kinds)
         return b'{"model":' + model + b',"results":[' + b",".join(results) + b"]}"

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from edgeloop.config.scoring import MAX_ROWS_PER_REQUEST
 from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.feedback import MAX_FEEDBACK_ITEMS
-from edgeloop.service_layer.scoring import rows_of
-from scoring_app.body import read_json
+from scoring_app.body import read_body, read_json
 from scoring_app.context import context_of
 from scoring_app.outcomes import outbox_full, score_rows
 
@@ -117,8 +116,8 @@ async def score(request: Request) -> Response:
     """Score 1 to 10,000 rows; every row is recorded as an insight before the answer."""
     ctx = context_of(request)
     ctx.guard.check_api_key(request)
-    body = await read_json(request, ctx.settings.max_body_bytes)
-    scored = await score_rows(ctx, rows_of(body, ctx.settings.max_rows))
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    scored = await score_rows(ctx, body)  # decoded and validated off the event loop
     return Response(scored.response_json(), media_type="application/json")
 
 

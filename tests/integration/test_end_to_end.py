@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.manifest import load_manifest
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
 from edgeloop.local.azurite import REPO_ROOT
 from edgeloop.ports import BlobWrittenEvent
@@ -230,8 +232,11 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
         first_records = list(reversed(outbox.recent("insight", len(first_ids))))
     finally:
         outbox.close()
-    assert [orjson.loads(r)["insight_id"] for r in first_records] == first_ids
-    [(first_body, _)] = pack_records(first_records)
+    assert [r["insight_id"] for r in first_records] == first_ids
+    # The items the relay packed: the request's column documents, as the outbox keeps them.
+    with closing(sqlite3.connect(system.env["SCORING_OUTBOX_PATH"])) as db:
+        (payload,) = db.execute("SELECT payload FROM payloads ORDER BY seq LIMIT 1").fetchone()
+    [(first_body, _)] = pack_items(bytes(payload).split(b"\n"))
 
     # 2. The rest over several requests, then outcomes for some of them.
     for start in range(50, 300, 50):

@@ -19,7 +19,7 @@ from azure.storage.queue import QueueClient
 from support.edge_host import HOST_JSON, EdgeHost, queue_texts
 from support.function_apps.host_harness import wait_until
 
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.service_layer.filtering import message_digest
 
 MAX_DEQUEUE = HOST_JSON["extensions"]["queues"]["maxDequeueCount"]
@@ -42,7 +42,7 @@ def insight(site: str, batch: int, row: int, hour: int) -> dict[str, Any]:
 
 
 def packed(records: list[dict[str, Any]]) -> bytes:
-    (body, count), *rest = pack_records([orjson.dumps(r) for r in records])
+    (body, count), *rest = pack_items([orjson.dumps(r) for r in records])
     assert (count, rest) == (len(records), [])
     return body
 

@@ -21,7 +21,7 @@ import pytest
 from support.edge_host import EdgeHost, queue_texts
 from support.function_apps.host_harness import HostProcess, wait_until
 
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.service_layer.filtering import message_digest
 
 MESSAGES = 40
@@ -49,7 +49,7 @@ def insight(site: str, batch: int, row: int) -> dict[str, Any]:
 
 
 def packed(records: list[dict[str, Any]]) -> bytes:
-    (body, count), *rest = pack_records([orjson.dumps(r) for r in records])
+    (body, count), *rest = pack_items([orjson.dumps(r) for r in records])
     assert (count, rest) == (len(records), [])
     return body
 

@@ -86,7 +86,7 @@ def test_scores_rows_in_order_and_records_each_as_an_insight(
         assert result["anomaly"] == bool(result["anomaly_kinds"])
     assert depth(client) == 5
     outbox = client.app.state.ctx.components.outbox  # type: ignore[attr-defined]
-    records = [record_from_wire(orjson.loads(raw)) for raw in reversed(outbox.recent("insight", 5))]
+    records = [record_from_wire(raw) for raw in reversed(outbox.recent("insight", 5))]
     assert [r.insight_id for r in records] == ids
     first = records[0]
     assert first.site_id == "site-test"
@@ -216,7 +216,7 @@ def test_feedback_is_recorded_for_known_insights(client: TestClient, manifest: M
     assert response.json()["recorded"] == 2
     assert depth(client) == 4
     outbox = client.app.state.ctx.components.outbox  # type: ignore[attr-defined]
-    records = [record_from_wire(orjson.loads(raw)) for raw in outbox.recent("feedback", 10)]
+    records = [record_from_wire(raw) for raw in outbox.recent("feedback", 10)]
     assert sorted((r.insight_id, r.label) for r in records) == sorted([(ids[0], 1), (ids[1], 0)])  # type: ignore[union-attr]
 
 

@@ -12,7 +12,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.storage_queue import StorageQueueSender
-from edgeloop.domain.packing import pack_records, unpack_message
+from edgeloop.domain.packing import pack_items, unpack_message
 from edgeloop.local.azurite import LOCAL_ACCOUNT_KEYS, Azurite, connection_string, free_port
 from edgeloop.ports import QueueUnavailable
 
@@ -30,7 +30,7 @@ def raw_messages(conn: str, name: str) -> list[str]:
 def test_bodies_land_base64_encoded_in_a_queue_created_on_first_send(azurite: Azurite) -> None:
     conn, name = azurite.connection_string("edge"), queue_name()
     records = [orjson.dumps({"insight_id": f"{'a' * 32}-{i:05d}"}) for i in range(3)]
-    (body, _count), *_ = pack_records(records)
+    (body, _count), *_ = pack_items(records)
     sender = StorageQueueSender(conn, name)
 
     sender.send(body)

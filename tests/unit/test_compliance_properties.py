@@ -27,7 +27,7 @@ from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import to_service_bus_message
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.functions_host.messages import Envelope, encode_envelope
 from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
@@ -118,7 +118,7 @@ class Pipeline:
         """Everything written to the cloud or published, with the per-message digest normalized."""
         self.cloud.writes.clear()
         self.publisher.writes.clear()
-        body = pack_records([orjson.dumps(r) for r in records])[0][0]
+        body = pack_items([orjson.dumps(r) for r in records])[0][0]
         self.filter.process_message(body)
         digest = message_digest(body).encode()
         return b"\x00".join(self.cloud.writes + self.publisher.writes).replace(digest, b"D")

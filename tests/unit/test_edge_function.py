@@ -25,7 +25,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
-from edgeloop.domain.packing import PackError, pack_records
+from edgeloop.domain.packing import PackError, pack_items
 from edgeloop.local.azurite import Azurite
 from edgeloop.service_layer.filtering import message_digest
 from functions.dependencies import override_edge_dependencies
@@ -86,7 +86,7 @@ def packed(site: str, rows: int) -> bytes:
         }
         for row in range(rows)
     ]
-    return pack_records([orjson.dumps(r) for r in records])[0][0]
+    return pack_items([orjson.dumps(r) for r in records])[0][0]
 
 
 def test_the_edge_role_serves_filter_insights_on_the_insights_queue(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.config.edge_functions import EdgeFunctionSettings
-from edgeloop.domain.packing import PackError, pack_records
+from edgeloop.domain.packing import PackError, pack_items
 from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef
 from edgeloop.edge_bootstrap import build_insight_filter
 from edgeloop.local.azurite import Azurite
@@ -51,7 +51,7 @@ def feedback(site: str, row: int) -> dict[str, Any]:
 
 
 def pack(records: list[Any]) -> bytes:
-    packs = pack_records([orjson.dumps(r) for r in records])
+    packs = pack_items([orjson.dumps(r) for r in records])
     assert len(packs) == 1
     return packs[0][0]
 

@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
-from edgeloop.domain.packing import MAX_PACKED_BYTES, pack_records
+from edgeloop.domain.insight_columns import InsightColumns
+from edgeloop.domain.packing import MAX_PACKED_BYTES, pack_items
 from edgeloop.ports import Outbox, OutboxFull, OutboxReader
 
 
@@ -72,8 +73,8 @@ def test_append_counts_depth_and_claims_oldest_batch_first_in_order(outbox: Sqli
     claimed = outbox.claim(100, 60)
 
     assert [(b.batch_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
-    assert list(claimed[0].records) == records(first, 3)
-    assert list(claimed[1].records) == records(second, 2, "feedback")
+    assert list(claimed[0].items) == records(first, 3)
+    assert list(claimed[1].items) == records(second, 2, "feedback")
     assert outbox.depth() == 5  # leased is not acknowledged
 
 
@@ -81,7 +82,7 @@ def test_record_bytes_round_trip_exactly(outbox: SqliteOutbox) -> None:
     batch = new_id()
     odd = [b'{"text":"caf\xc3\xa9 \\n \\u0000"}', b"{}", b'"\x00\xff"']
     outbox.append(batch, "insight", odd)
-    assert list(outbox.claim(10, 60)[0].records) == odd
+    assert list(outbox.claim(10, 60)[0].items) == odd
 
 
 def test_outbox_full_is_raised_before_anything_is_written(outbox: SqliteOutbox, tmp_path: Path) -> None:
@@ -159,11 +160,52 @@ def test_recent_is_newest_first_per_kind_including_acknowledged(outbox: SqliteOu
     outbox.append(feedback, "feedback", records(feedback, 2, "feedback"))
     outbox.append(newer, "insight", records(newer, 2))
 
-    expected = list(reversed(records(older, 3) + records(newer, 2)))
+    expected = [orjson.loads(r) for r in reversed(records(older, 3) + records(newer, 2))]
     assert outbox.recent("insight", 4) == expected[:4]
     assert outbox.recent("insight", 50) == expected
-    assert outbox.recent("feedback", 50) == list(reversed(records(feedback, 2, "feedback")))
+    feedback_records = [orjson.loads(r) for r in reversed(records(feedback, 2, "feedback"))]
+    assert outbox.recent("feedback", 50) == feedback_records
     assert outbox.recent("insight", 0) == []
+
+
+def column_documents(batch_id: str, count: int) -> InsightColumns:
+    return InsightColumns(
+        "site-1",
+        "2026-11-21T10:00:00Z",
+        {"name": "m", "version": "1", "sha256": "0" * 64},
+        batch_id,
+        0,
+        {"x": [float(i) for i in range(count)]},
+        {"p": [i / 100 for i in range(count)]},
+        [False] * count,
+        [()] * count,
+        [{}] * count,
+    )
+
+
+def test_a_batch_of_column_documents_counts_stands_for_and_expands_to_its_records(tmp_path: Path) -> None:
+    outbox = SqliteOutbox(tmp_path / "outbox.sqlite3", capacity=10)
+    batch = new_id()
+    columns = column_documents(batch, 6)
+    documents = [document for document, _ in columns.documents(400)]
+    assert len(documents) > 1
+    outbox.append(batch, "insight", documents, record_count=6)
+    assert outbox.depth() == 6
+    assert [outbox.has_record(batch, i) for i in (0, 5, 6)] == [True, True, False]
+    assert [r["insight_id"] for r in outbox.recent("insight", 4)] == [
+        f"{batch}-{i:05d}" for i in (5, 4, 3, 2)
+    ]
+    with pytest.raises(OutboxFull):
+        outbox.append(new_id(), "insight", documents[:1], record_count=5)
+    (claimed,) = outbox.claim(100, 60)
+    assert (claimed.items, claimed.record_count) == (tuple(documents), 6)
+
+
+def test_fewer_records_than_items_is_refused(outbox: SqliteOutbox) -> None:
+    batch = new_id()
+    with pytest.raises(ValueError, match="record_count"):
+        outbox.append(batch, "insight", records(batch, 3), record_count=2)
+    assert outbox.depth() == 0
 
 
 def test_claim_takes_about_limit_records_but_at_least_one_batch(outbox: SqliteOutbox) -> None:
@@ -229,7 +271,7 @@ def test_retention_by_age_prunes_acknowledged_batches_only(tmp_path: Path, clock
 
     assert not outbox.has_record(acknowledged, 0)
     assert outbox.has_record(unsent, 1)  # older than retention, but never sent: kept
-    assert outbox.recent("insight", 10) == list(reversed(records(unsent, 2)))
+    assert outbox.recent("insight", 10) == [orjson.loads(r) for r in reversed(records(unsent, 2))]
     assert (outbox.depth(), outbox.retained()) == (2, 0)
     assert table_totals(tmp_path / "o.db") == (2, 0)
     outbox.close()
@@ -280,7 +322,7 @@ def test_reopening_keeps_everything(tmp_path: Path) -> None:
     first.close()
     second = SqliteOutbox(tmp_path / "o.db", capacity=100)
     assert second.depth() == 4
-    assert list(second.claim(10, 60)[0].records) == records(batch, 4)
+    assert list(second.claim(10, 60)[0].items) == records(batch, 4)
     second.close()
 
 
@@ -296,7 +338,7 @@ def test_the_largest_accepted_record_fits_one_queue_message_even_incompressible(
     batch = new_id()
     outbox.append(batch, "insight", [noise])
     (claimed,) = outbox.claim(10, 60)
-    ((body, count),) = pack_records(list(claimed.records))
+    ((body, count),) = pack_items(list(claimed.items))
     assert count == 1
     assert len(body) <= MAX_PACKED_BYTES
 
@@ -339,9 +381,9 @@ def test_an_outbox_written_with_payloads_in_batches_keeps_every_record(tmp_path:
     box = SqliteOutbox(path, capacity=100)
     try:
         assert box.depth() == 3
-        assert box.recent("insight", 10) == [*reversed(waiting), *reversed(sent)]
+        assert box.recent("insight", 10) == [orjson.loads(r) for r in [*reversed(waiting), *reversed(sent)]]
         [claimed] = box.claim(100, 60)
-        assert (claimed.batch_id, list(claimed.records)) == ("a" * 32, waiting)
+        assert (claimed.batch_id, list(claimed.items)) == ("a" * 32, waiting)
         box.mark_sent([claimed.batch_id])
         box.append(new_id(), "insight", records("c" * 32, 1))
         assert box.depth() == 1

@@ -11,7 +11,7 @@ from edgeloop.domain.packing import (
     MAX_PACKED_BYTES,
     QUEUE_MESSAGE_LIMIT,
     PackError,
-    pack_records,
+    pack_items,
     unpack_message,
 )
 
@@ -26,7 +26,7 @@ def _records(count: int, noise: int = 0) -> list[bytes]:
 @pytest.mark.parametrize(("count", "noise"), [(1, 0), (50_000, 0), (3_000, 64)])
 def test_every_body_fits_a_queue_message_and_order_is_kept(count: int, noise: int) -> None:
     records = _records(count, noise)
-    packs = pack_records(records)
+    packs = pack_items(records)
     assert sum(n for _, n in packs) == count
     unpacked = [r for body, _ in packs for r in unpack_message(body)]
     assert [r["n"] for r in unpacked] == list(range(count))
@@ -36,13 +36,13 @@ def test_every_body_fits_a_queue_message_and_order_is_kept(count: int, noise: in
 
 
 def test_compressible_records_share_messages() -> None:
-    packs = pack_records(_records(20_000))
+    packs = pack_items(_records(20_000))
     assert len(packs) <= 3
 
 
 def test_a_record_too_large_for_any_message_is_refused() -> None:
     with pytest.raises(PackError):
-        pack_records([orjson.dumps({"pad": os.urandom(60_000).hex()})])
+        pack_items([orjson.dumps({"pad": os.urandom(60_000).hex()})])
 
 
 @pytest.mark.parametrize("body", [b"not gzip", b"\x1f\x8b\x08garbage"])
@@ -53,7 +53,7 @@ def test_garbage_bodies_raise_pack_error(body: bytes) -> None:
 
 def test_bodies_are_filled_close_to_the_limit() -> None:
     """Fewer, fuller messages: every body but the last holds at least 95% of the limit."""
-    packs = pack_records(_records(4_000, noise=48))
+    packs = pack_items(_records(4_000, noise=48))
     assert len(packs) >= 3
     for body, _ in packs[:-1]:
         assert MAX_PACKED_BYTES * 0.95 <= len(body) <= MAX_PACKED_BYTES
@@ -62,7 +62,7 @@ def test_bodies_are_filled_close_to_the_limit() -> None:
 def test_records_that_compress_far_worse_than_their_predecessors_still_fit() -> None:
     """Compressible records teach the packer a high ratio; random ones after them break it."""
     records = _records(3_000) + _records(400, noise=200) + _records(3_000)
-    packs = pack_records(records)
+    packs = pack_items(records)
     unpacked = [r["n"] for body, _ in packs for r in unpack_message(body)]
     assert unpacked == [*range(3_000), *range(400), *range(3_000)]
     assert all(len(body) <= MAX_PACKED_BYTES for body, _ in packs)
@@ -82,18 +82,18 @@ def test_any_records_pack_in_order_within_the_limit(sizes: list[int], max_bytes:
         for i, size in enumerate(sizes)
     ]
     try:
-        packs = pack_records(records, max_bytes)
+        packs = pack_items(records, max_bytes)
     except PackError:
         # Only when some record cannot fit in a body of its own.
-        assert any(pack_records_or_none([record], max_bytes) is None for record in records)
+        assert any(pack_items_or_none([record], max_bytes) is None for record in records)
         return
     assert [r["n"] for body, _ in packs for r in unpack_message(body)] == list(range(len(records)))
     assert sum(count for _, count in packs) == len(records)
     assert all(len(body) <= max_bytes and count >= 1 for body, count in packs)
 
 
-def pack_records_or_none(records: list[bytes], max_bytes: int) -> list[tuple[bytes, int]] | None:
+def pack_items_or_none(records: list[bytes], max_bytes: int) -> list[tuple[bytes, int]] | None:
     try:
-        return pack_records(records, max_bytes)
+        return pack_items(records, max_bytes)
     except PackError:
         return None

@@ -12,6 +12,8 @@ from support.bundles import build_defect_bundle, demo_bundle, valid_rows
 
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.domain.insight_columns import expand_items
+from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.domain.records import InsightRecord, record_from_wire
 from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.feedback import FeedbackService, UnknownInsights, recent_scorings
@@ -40,7 +42,7 @@ def make_service(model: OnnxModel, outbox: SqliteOutbox) -> ScoringService:
 
 
 def stored(outbox: SqliteOutbox) -> list[InsightRecord]:
-    records = [record_from_wire(orjson.loads(raw)) for raw in reversed(outbox.recent("insight", 1000))]
+    records = [record_from_wire(raw) for raw in reversed(outbox.recent("insight", 1000))]
     assert all(isinstance(r, InsightRecord) for r in records)
     return records  # type: ignore[return-value]
 
@@ -149,8 +151,8 @@ def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) ->
     assert outbox.depth() == 0
 
 
-def test_wire_records_are_the_bytes_of_the_record_dicts(model: OnnxModel, outbox: SqliteOutbox) -> None:
-    """Column-wise serialization (edgeloop.domain.insight_wire) changes nothing in the queue."""
+def test_column_documents_stand_for_the_record_dicts(model: OnnxModel, outbox: SqliteOutbox) -> None:
+    """Recording insights as columns (edgeloop.domain.insight_columns) changes no record downstream."""
     rows = valid_rows(model.manifest, 40, seed=3)
     rows[2] |= {"product_id": 'M"14%s', "operator": "Zoë", "notes": "a},{b\nc"}
     service = make_service(model, outbox)
@@ -158,25 +160,25 @@ def test_wire_records_are_the_bytes_of_the_record_dicts(model: OnnxModel, outbox
     scored = evaluation.build("f" * 32, offset=7)
     manifest = model.manifest
     expected = [
-        orjson.dumps(
-            {
-                "kind": "insight",
-                "schema_version": 1,
-                "site_id": "site-%a",
-                "scored_at": "2026-05-01T12:00:00.000000Z",
-                "model": {"name": manifest.name, "version": manifest.version, "sha256": model.sha256},
-                "insight_id": result["insight_id"],
-                "inputs": {
-                    name: float(row[name]) if isinstance(row[name], int | float) else row[name]
-                    for name in manifest.feature_names
-                },
-                "outputs": {name: result[name] for name in manifest.output_names},
-                "anomaly": result["anomaly"],
-                "anomaly_kinds": result["anomaly_kinds"],
-                "context": {k: row[k] for k in ("product_id", "operator", "notes") if k in row},
-            }
-        )
+        {
+            "kind": "insight",
+            "schema_version": 1,
+            "site_id": "site-%a",
+            "scored_at": "2026-05-01T12:00:00.000000Z",
+            "model": {"name": manifest.name, "version": manifest.version, "sha256": model.sha256},
+            "insight_id": result["insight_id"],
+            "inputs": {
+                name: float(row[name]) if isinstance(row[name], int | float) else row[name]
+                for name in manifest.feature_names
+            },
+            "outputs": {name: result[name] for name in manifest.output_names},
+            "anomaly": result["anomaly"],
+            "anomaly_kinds": list(result["anomaly_kinds"]),
+            "context": {k: row[k] for k in ("product_id", "operator", "notes") if k in row},
+        }
         for row, result in zip(rows, scored.results, strict=True)
     ]
     assert scored.results[0]["insight_id"] == f"{'f' * 32}-00007"
-    assert evaluation.records("site-%a", NOW, scored) == expected
+    documents = evaluation.columns("site-%a", NOW, "f" * 32, offset=7).documents(MAX_ITEM_BYTES)
+    assert [count for _, count in documents] == [40]
+    assert expand_items([orjson.loads(document) for document, _ in documents]) == expected
