@@ -92,13 +92,14 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
             sender = StorageQueueSender(settings.resolve_edge_storage("queue"), settings.insights_queue)
-            relay_thread = OutboxRelay(outbox, sender, stats=stats).start(idle_wait=RELAY_IDLE_WAIT)
+            relay = OutboxRelay(outbox, sender, stats=stats, max_in_flight=settings.relay_max_in_flight)
+            relay_thread = relay.start(idle_wait=RELAY_IDLE_WAIT)
         return ScoringComponents(
             settings=settings,
             api_key=resolve_api_key(settings),
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(holder, outbox, settings.site_id),
+            scoring=ScoringService(holder, outbox, settings.site_id, max_rows=settings.max_rows),
             feedback=FeedbackService(outbox, settings.site_id),
             sender=sender,
             relay_stats=stats,

@@ -58,3 +58,6 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
         alias="INSIGHTS_QUEUE",
     )
     relay_enabled: bool = True
+    # Queue messages the relay has in flight at once: a send is a round trip to the queue
+    # (no batched send), so a site behind a slow uplink keeps several going.
+    relay_max_in_flight: int = Field(default=4, ge=1, le=32)

@@ -6,7 +6,10 @@ batch later (a duplicate with the same ``insight_id``, which consumers drop); a
 record is never marked sent before the queue has it.
 
 Many records from many batches share one packed message, which keeps the number
-of queue transactions (the cost driver) low.
+of queue transactions (the cost driver) low. A queue takes one message per call
+(no batched send) and a call costs a round trip, so several messages are in
+flight at once (``max_in_flight``); they may land in any order, which a queue
+does not promise to keep anyway.
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ import random
 import sqlite3
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from edgeloop.domain.packing import pack_records
+from edgeloop.domain.packing import pack_items
 from edgeloop.ports import ClaimedBatch, OutboxReader, QueueSender, QueueUnavailable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_LIMIT = 5000
+# Records per attempt: enough for several full messages to be in flight together.
+DEFAULT_BATCH_LIMIT = 20_000
 DEFAULT_LEASE_SECONDS = 120.0
+DEFAULT_MAX_IN_FLIGHT = 4
 
 # What a relay attempt may run into and recover from by waiting: the uplink or queue is
 # down, or the outbox file is busy/locked beyond its busy timeout.
@@ -61,9 +68,16 @@ class OutboxRelay:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         on_error: Callable[[Exception], None] | None = None,
         stats: RelayStats | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if batch_limit <= 0:
             raise ValueError("batch_limit must be positive")
+        if max_in_flight <= 0:
+            raise ValueError("max_in_flight must be positive")
+        # Sends run on these threads (the Azure SDK's clients are safe to share across threads).
+        self._senders = (
+            ThreadPoolExecutor(max_in_flight, thread_name_prefix="outbox-send") if max_in_flight > 1 else None
+        )
         self._outbox = outbox
         self._sender = sender
         self._batch_limit = batch_limit
@@ -71,11 +85,17 @@ class OutboxRelay:
         self._on_error = on_error
         self.stats = stats or RelayStats()
         self._run_lock = threading.Lock()
+        self._last_messages = 0  # messages the last attempt packed
         self._wake = threading.Event()
 
     @property
     def batch_limit(self) -> int:
         return self._batch_limit
+
+    def close(self) -> None:
+        """Stop the send threads (after the current attempt)."""
+        if self._senders is not None:
+            self._senders.shutdown(wait=True)
 
     def wake(self) -> None:
         """Ask an idle loop to look at the outbox now (e.g. right after an append)."""
@@ -89,32 +109,65 @@ class OutboxRelay:
         with self._run_lock:
             batches = self._outbox.claim(self._batch_limit, self._lease_seconds)
             if not batches:
+                self._last_messages = 0
                 return 0
             return self._deliver(batches)
 
     def _deliver(self, batches: Sequence[ClaimedBatch]) -> int:
-        records = [record for batch in batches for record in batch.records]
-        ends: list[int] = []  # where each batch's records end in ``records``
-        for batch in batches:
-            ends.append((ends[-1] if ends else 0) + len(batch.records))
-        acknowledged = 0  # records of ``records`` the queue has, in order
-        settled = 0  # batches marked sent
+        items = [item for batch in batches for item in batch.items]
+        bodies = pack_items(items)
+        # Message k holds items [firsts[k], firsts[k] + count).
+        firsts, first = [], 0
+        for _, count in bodies:
+            firsts.append(first)
+            first += count
+        acked = [False] * len(bodies)
+        self._last_messages = len(bodies)
         try:
-            for body, count in pack_records(records):
-                self._sender.send(body)
-                acknowledged += count
-                self.stats.sent_messages += 1
-                self.stats.sent_records += count
-                done = settled
-                while done < len(batches) and ends[done] <= acknowledged:
-                    done += 1
-                if done > settled:
-                    self._outbox.mark_sent([batch.batch_id for batch in batches[settled:done]])
-                    settled = done
+            self._send_all([body for body, _ in bodies], acked)
         finally:
-            if settled < len(batches):
-                self._give_back(batches[settled:])
-        return acknowledged
+            sent = self._settle(batches, firsts, acked)
+        return sent
+
+    def _send_all(self, bodies: Sequence[bytes], acked: list[bool]) -> None:
+        """Send every body, several at once; ``acked[k]`` once the queue has body k.
+
+        Raises the first failure, once no send is in flight any more.
+        """
+        if self._senders is None or len(bodies) == 1:
+            for index, body in enumerate(bodies):
+                self._sender.send(body)
+                acked[index] = True
+                self.stats.sent_messages += 1
+            return
+        futures = [self._senders.submit(self._sender.send, body) for body in bodies]
+        wait(futures)
+        errors = [future.exception() for future in futures]
+        for index, error in enumerate(errors):
+            acked[index] = error is None
+        self.stats.sent_messages += sum(acked)
+        for error in errors:
+            if error is not None:
+                raise error
+
+    def _settle(self, batches: Sequence[ClaimedBatch], firsts: list[int], acked: list[bool]) -> int:
+        """Mark sent the batches whose every message the queue has, give the rest back; records sent."""
+        sent: list[ClaimedBatch] = []
+        unsent: list[ClaimedBatch] = []
+        begin = 0
+        for batch in batches:
+            end = begin + len(batch.items)
+            holding = range(bisect_right(firsts, begin) - 1, bisect_right(firsts, end - 1))
+            (sent if all(acked[k] for k in holding) else unsent).append(batch)
+            begin = end
+        try:
+            if sent:
+                self._outbox.mark_sent([batch.batch_id for batch in sent])
+                self.stats.sent_records += sum(batch.record_count for batch in sent)
+        finally:
+            if unsent:
+                self._give_back(unsent)
+        return sum(batch.record_count for batch in sent)
 
     def _give_back(self, batches: Sequence[ClaimedBatch]) -> None:
         try:
@@ -163,8 +216,11 @@ class OutboxRelay:
                 raise
             self.stats.consecutive_errors = 0
             self.stats.last_success_at = time.time()
-            if sent < self._batch_limit:
-                self._wait(stop, idle_wait)  # caught up; a full batch means more may be waiting
+            # Caught up when the attempt found less than a claim's worth and at most one message of
+            # it: then the records of the next idle period go together. More than a message, and
+            # the next one is probably full already: go on.
+            if sent < self._batch_limit and self._last_messages <= 1:
+                self._wait(stop, idle_wait)
 
     def _wait(self, stop: threading.Event, timeout: float) -> None:
         if not stop.is_set() and self._wake.wait(timeout):
@@ -200,3 +256,4 @@ class RelayThread:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"outbox relay did not stop within {timeout:.0f}s")
+        self.relay.close()

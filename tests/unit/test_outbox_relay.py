@@ -99,7 +99,7 @@ def test_failure_mid_run_marks_only_fully_acknowledged_batches(outbox: SqliteOut
     # 2,000 hex characters of random text per record: about 45 records per message, 6 messages.
     appended = fill(outbox, batches=6, per_batch=40, pad=1000)
     recorder = RecordingSender()
-    relay = OutboxRelay(outbox, SenderFailingAfter(recorder, successes=3))
+    relay = OutboxRelay(outbox, SenderFailingAfter(recorder, successes=3), max_in_flight=1)
 
     with pytest.raises(QueueUnavailable):
         relay.run_once()
@@ -115,6 +115,52 @@ def test_failure_mid_run_marks_only_fully_acknowledged_batches(outbox: SqliteOut
     expected = [orjson.loads(r)["insight_id"] for r in appended]
     assert set(delivered) == set(expected)  # nothing missing
     assert len(delivered) - len(expected) == delivered_first - whole_batches_sent * 40  # only resends
+
+
+class SenderFailingMessage:
+    """Fails, once, the one message that holds ``insight_id``; keeps the others (from any thread)."""
+
+    def __init__(self, inner: RecordingSender, insight_id: str) -> None:
+        self.inner = inner
+        self.insight_id = insight_id
+        self.failed = threading.Event()
+        self.threads: set[str] = set()
+
+    def send(self, body: bytes) -> None:
+        self.threads.add(threading.current_thread().name)
+        held = {record["insight_id"] for record in unpack_message(body)}
+        if self.insight_id in held and not self.failed.is_set():
+            self.failed.set()
+            raise QueueUnavailable("this message was refused")
+        self.inner.send(body)
+
+
+def test_messages_in_flight_together_settle_each_batch_by_its_own_messages(outbox: SqliteOutbox) -> None:
+    appended = fill(outbox, batches=6, per_batch=40, pad=1000)  # about 6 messages
+    ids = [orjson.loads(r)["insight_id"] for r in appended]
+    recorder = RecordingSender()
+    failing = SenderFailingMessage(recorder, ids[100])  # a record of the third batch
+    relay = OutboxRelay(outbox, failing, max_in_flight=4)
+
+    with pytest.raises(QueueUnavailable):
+        relay.run_once()
+
+    assert len(failing.threads) > 1  # really sent from several threads
+    delivered = {record["insight_id"] for record in recorder.delivered()}
+    batches = [set(ids[start : start + 40]) for start in range(0, 240, 40)]
+    acknowledged = [batch <= delivered for batch in batches]
+    assert acknowledged[2] is False
+    # Exactly the batches the queue fully has are marked sent; the rest were given back.
+    assert outbox.depth() == 40 * acknowledged.count(False)
+    assert relay.run_once() == 40 * acknowledged.count(False)
+    assert outbox.depth() == 0
+    assert {record["insight_id"] for record in recorder.delivered()} == set(ids)
+    relay.close()
+
+
+def test_max_in_flight_must_be_positive(outbox: SqliteOutbox) -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        OutboxRelay(outbox, RecordingSender(), max_in_flight=0)
 
 
 class SenderFailingAfter:
