@@ -216,7 +216,9 @@ class Bench:
 
     # figures 1-5 ----------------------------------------------------------------
     def serving_figures(self) -> list[Figure]:
-        azurite = Azurite.on_free_ports(self.work / "azurite")
+        # The queue stands for a cloud service: it runs beside the load generator, not on the
+        # servers' core, whose CPU the figures are about.
+        azurite = Azurite.on_free_ports(self.work / "azurite", cpus=LOAD_CPUS)
         started: list[Server] = []
         inprocess: InProcess | None = None
 

@@ -86,11 +86,13 @@ class Azurite:
     blob_port: int = 10000
     queue_port: int = 10001
     table_port: int = 10002
+    cpus: str | None = None  # run under ``taskset -c cpus`` (benchmarks keep it off the server's core)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def on_free_ports(cls, location: Path) -> Azurite:
-        return cls(location=location, blob_port=free_port(), queue_port=free_port(), table_port=free_port())
+    def on_free_ports(cls, location: Path, cpus: str | None = None) -> Azurite:
+        blob, queue, table = free_port(), free_port(), free_port()
+        return cls(location=location, blob_port=blob, queue_port=queue, table_port=table, cpus=cpus)
 
     def connection_string(self, account: str) -> str:
         return connection_string(account, self.host, self.blob_port, self.queue_port, self.table_port)
@@ -111,6 +113,8 @@ class Azurite:
             "--queueHost", self.host, "--queuePort", str(self.queue_port),
             "--tableHost", self.host, "--tablePort", str(self.table_port),
         ]  # fmt: skip
+        if self.cpus:
+            command = ["taskset", "-c", self.cpus, *command]
         log = (self.location / "azurite.log").open("ab")
         # A process group of its own: Ctrl-C in `make run` is forwarded by us, in order.
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
