@@ -22,6 +22,7 @@ from itertools import accumulate
 from typing import Any
 
 import orjson
+from isal import isal_zlib
 
 from edgeloop.domain.insight_columns import expand_items
 
@@ -44,19 +45,21 @@ class PackError(ValueError):
     """A message body that is not a valid packed message."""
 
 
-# Level 1: about three times faster than zlib's default 6 on insight records, for
-# messages about a fifth fuller at level 6; the relay's CPU is the scarcer resource
-# on a site (it shares the cores with scoring), and a message more per thousand
-# records costs the queue little.
+# ISA-L's deflate (the ``isal`` package) at its level 1: on a 1,000-insight column
+# document, 0.18 ms against zlib level 1's 0.76 ms, and 5% smaller. Its output is plain
+# gzip: consumers read it with the standard library. The relay's CPU is the scarcer
+# resource on a site (it shares the cores with scoring).
 COMPRESS_LEVEL = 1
 # Room kept in a message for what follows the last record: the tail, the final
 # deflate block and the gzip trailer (about 20 bytes in practice).
 _END_RESERVE = 64
 _FIRST_RATIO_GUESS = 4.0  # compression ratio assumed until the first group is measured
-# Below this much room a group may well overfill the body, so the compressor is copied
-# first and the group taken back if it does; above it a group aims at half the room and
+# Below this much room a group may well overfill the body (and taking one back means
+# compressing the body again: ISA-L's compressor cannot be copied), so a group goes in
+# only if it fits even uncompressed; above it a group aims at half the room and
 # overfills it only if it compresses more than twice worse than the records before.
 _CAREFUL_ROOM = 8 * 1024
+_STORED_OVERHEAD = 64  # what deflate adds, at most, to data it cannot shrink (stored blocks, flush)
 
 
 def pack_items(records: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
@@ -90,33 +93,38 @@ class _Body:
         self._start = start
         self._max_bytes = max_bytes
         self._limit = max_bytes - _END_RESERVE
-        self._restart(start)
+        self._restart()
 
-    def _restart(self, end: int) -> None:
-        """(Re)compress ``records[start:end]`` as the body so far."""
-        self._compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 31)  # wbits 31: gzip
+    def _restart(self, groups: Sequence[int] = ()) -> None:
+        """(Re)compress the body from scratch with the groups ending at ``groups``.
+
+        The same groups compress to the same bytes again, so groups that fitted still fit.
+        """
+        self._compressor = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, 31)  # wbits 31: gzip
         self._parts = [self._compressor.compress(_HEAD)]
         self._size = len(self._parts[0])
         self._end = self._start
-        if end > self._start and not self._add(end):
-            raise AssertionError("records that fitted in groups must fit in one")
+        self._groups: list[int] = []
+        for group_end in groups:
+            if not self._add(group_end):
+                raise AssertionError("groups that fitted must fit again")
 
     def _add(self, group_end: int) -> bool:
         """Compress ``records[end:group_end]`` into the body; False (nothing added) if it would overfill."""
         data = b",".join(self._records[self._end : group_end])
-        careful = self._limit - self._size < _CAREFUL_ROOM
-        saved = self._compressor.copy() if careful else None
+        room = self._limit - self._size
+        if room < _CAREFUL_ROOM and len(data) + _STORED_OVERHEAD > room and group_end - self._end > 1:
+            return False  # might not fit: try fewer records rather than risk compressing again
         lead = self._compressor.compress(b",") if self._end > self._start else b""
-        piece = lead + self._compressor.compress(data) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        piece = lead + self._compressor.compress(data) + self._compressor.flush(isal_zlib.Z_SYNC_FLUSH)
         if self._size + len(piece) <= self._limit:
             self._parts.append(piece)
             self._size += len(piece)
             self._end = group_end
+            self._groups.append(group_end)
             return True
-        if saved is not None:
-            self._compressor = saved
-        else:  # rare: the group compressed far worse than its predecessors; rebuild without it
-            self._restart(self._end)
+        # The group compressed worse than the records before it: rebuild the body without it.
+        self._restart(list(self._groups))
         return False
 
     def fill(self) -> tuple[bytes, int]:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from edgeloop.domain.insight_columns import insight_ids_of, row_numbers
-from edgeloop.domain.insight_wire import float_values, result_objects
+from edgeloop.domain.insight_wire import float_values, results_array
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,5 +79,5 @@ class ScoredBatch:
         model = orjson.dumps({"name": self.model_name, "version": self.model_version})
         outputs = {name: float_values(values) for name, values in self.outputs.items()}
         suffixes = row_numbers(self.first, self.n_rows)
-        results = result_objects(self.batch_id, suffixes, outputs, self.anomaly, self.anomaly_kinds)
-        return b'{"model":' + model + b',"results":[' + b",".join(results) + b"]}"
+        results = results_array(self.batch_id, suffixes, outputs, self.anomaly, self.anomaly_kinds)
+        return b'{"model":' + model + b',"results":' + results + b"}"

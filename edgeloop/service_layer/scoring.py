@@ -19,6 +19,7 @@ from typing import Any
 
 from edgeloop.domain.anomaly import detect_anomalies
 from edgeloop.domain.insight_columns import InsightColumns
+from edgeloop.domain.insight_wire import model_floats
 from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.domain.records import format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, concat_columns
@@ -147,7 +148,7 @@ class ScoringService:
         columns = rows if isinstance(rows, FeatureColumns) else self._reader.columns(rows, manifest)
         outputs = model.predict(columns)
         flags, kinds = detect_anomalies(manifest, outputs)
-        output_columns = {name: outputs[name].tolist() for name in manifest.output_names}
+        output_columns = {name: model_floats(outputs[name]) for name in manifest.output_names}
         return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context)
 
     def score(self, request: ScoringRequest) -> ScoredBatch:

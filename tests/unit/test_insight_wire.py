@@ -43,3 +43,20 @@ def test_the_answer_is_the_bytes_of_the_response_dict(scored: ScoredBatch, span:
     assert scored.insight_ids == [
         f"{scored.batch_id}-{scored.first + index:05d}" for index in range(scored.n_rows)
     ]
+
+
+def test_float32_outputs_get_their_shortest_decimal_and_read_back_exactly() -> None:
+    import numpy as np
+
+    from edgeloop.domain.insight_wire import model_floats
+
+    exact32 = np.array([0.0001533031463623047, 11.653076171875, 1.0, 0.0], dtype=np.float64)
+    shortest = model_floats(exact32)
+    assert orjson.dumps(shortest) == b"[0.00015330315,11.653076,1.0,0.0]"
+    assert np.array_equal(np.array(shortest).astype(np.float32), exact32.astype(np.float32))
+    wide = np.array([0.1, 2.5], dtype=np.float64)  # 0.1 is no float32: a float64 model's output
+    assert model_floats(wide) == [0.1, 2.5]
+    invalid = np.array([np.nan, 0.5], dtype=np.float64)
+    shown = model_floats(invalid)
+    assert np.isnan(shown[0])
+    assert shown[1] == 0.5
