@@ -1,15 +1,20 @@
-"""The packed queue message: many items in one gzip-compressed JSON document.
+"""The packed queue message: many items, gzip-compressed, in one message.
 
 Storage Queues cap a message at 64 KiB *after* the base64 encoding the
 Functions host expects, so a packed body (raw bytes) may be at most 48 KiB.
 One message holds items from many requests; ``pack_items`` fills each
 message close to that bound without ever exceeding it.
 
-An item is a wire record (edgeloop.domain.records) or, since version 2, an
-insight column document standing for many (edgeloop.domain.insight_columns);
-``unpack_message`` gives the records either way, so consumers see records only.
+An item is a wire record (edgeloop.domain.records) or an insight column document
+standing for many (edgeloop.domain.insight_columns); ``unpack_message`` gives the
+records either way, so consumers see records only.
 
-Layout (before gzip): ``{"format": "edgeloop.pack", "version": 2, "records": [items]}``.
+Layout, version 2: JSON Lines, gzip-compressed: the line
+``{"format": "edgeloop.pack", "version": 2}``, then one item per line. The body is
+a series of gzip members (RFC 1952 allows several; every gzip reader decompresses
+them as one stream), one per group of items: a group that would overfill the body
+is dropped and tried smaller, without compressing the body's other groups again.
+Version 1 (``{"format", "version": 1, "records": [...]}``, one document) is still read.
 """
 
 from __future__ import annotations
@@ -28,128 +33,81 @@ from edgeloop.domain.insight_columns import expand_items
 
 PACK_FORMAT = "edgeloop.pack"
 PACK_VERSION = 2
-# Version 1 bodies (records only) may still be queued when a site upgrades: still read.
-READABLE_PACK_VERSIONS = frozenset({1, 2})
 QUEUE_MESSAGE_LIMIT = 64 * 1024
 # base64 turns 3 bytes into 4 characters; leave a little room for the XML envelope.
 MAX_PACKED_BYTES = (QUEUE_MESSAGE_LIMIT * 3) // 4 - 512
-# The longest item: alone in a body it fits however badly it compresses (gzip adds a few
-# bytes per 16 KiB stored block, plus the head, tail and trailer).
+# The longest item: alone in a body it fits however badly it compresses (deflate adds a
+# few bytes per stored block, gzip 18 bytes per member, plus the header member).
 MAX_ITEM_BYTES = MAX_PACKED_BYTES - 1024
-
-_HEAD = b'{"format":"' + PACK_FORMAT.encode() + b'","version":' + str(PACK_VERSION).encode() + b',"records":['
-_TAIL = b"]}"
-
-
-class PackError(ValueError):
-    """A message body that is not a valid packed message."""
-
 
 # ISA-L's deflate (the ``isal`` package) at its level 1: on a 1,000-insight column
 # document, 0.18 ms against zlib level 1's 0.76 ms, and 5% smaller. Its output is plain
 # gzip: consumers read it with the standard library. The relay's CPU is the scarcer
 # resource on a site (it shares the cores with scoring).
 COMPRESS_LEVEL = 1
-# Room kept in a message for what follows the last record: the tail, the final
-# deflate block and the gzip trailer (about 20 bytes in practice).
-_END_RESERVE = 64
 _FIRST_RATIO_GUESS = 4.0  # compression ratio assumed until the first group is measured
-# Below this much room a group may well overfill the body (and taking one back means
-# compressing the body again: ISA-L's compressor cannot be copied), so a group goes in
-# only if it fits even uncompressed; above it a group aims at half the room and
-# overfills it only if it compresses more than twice worse than the records before.
-_CAREFUL_ROOM = 8 * 1024
-_STORED_OVERHEAD = 64  # what deflate adds, at most, to data it cannot shrink (stored blocks, flush)
 
 
-def pack_items(records: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
-    """Pack serialized items into as few bodies as fit; returns ``(body, item_count)``.
+class PackError(ValueError):
+    """A message body that is not a valid packed message."""
+
+
+def _compress(data: bytes) -> bytes:
+    """``data`` as one gzip member."""
+    compressor = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, 31)  # wbits 31: gzip
+    return compressor.compress(data) + compressor.flush()
+
+
+_HEADER_LINE = orjson.dumps({"format": PACK_FORMAT, "version": PACK_VERSION}) + b"\n"
+_HEADER_MEMBER = _compress(_HEADER_LINE)
+
+
+def pack_items(items: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
+    """Pack serialized items (single-line JSON) into as few bodies as fit; ``(body, item_count)``.
 
     Items keep their order across bodies. Raises :class:`PackError` for an
     item that cannot fit in a message on its own.
     """
-    # ends[i]: bytes of records[:i], each with its separator; sums of any run in O(1).
-    ends = list(accumulate((len(record) + 1 for record in records), initial=0))
+    # ends[i]: bytes of items[:i], each with its newline; sums of any run in O(1).
+    ends = list(accumulate((len(item) + 1 for item in items), initial=0))
     packs: list[tuple[bytes, int]] = []
     start = 0
-    while start < len(records):
-        body, count = _Body(records, ends, start, max_bytes).fill()
+    while start < len(items):
+        body, count = _fill(items, ends, start, max_bytes)
         packs.append((body, count))
         start += count
     return packs
 
 
-class _Body:
-    """One body holding as many records from ``start`` on as fit.
+def _fill(items: Sequence[bytes], ends: list[int], start: int, max_bytes: int) -> tuple[bytes, int]:
+    """One body holding as many items from ``start`` on as fit.
 
-    Records go in by groups, each followed by a sync flush, so the compressed size so
-    far is known exactly. Each group aims at half the room left, sized by the ratio
-    measured so far: the body fills up in a few steps, compressing each record once.
+    Items go in by groups, each its own gzip member, so the size so far is known exactly.
+    Each group aims at half the room left, sized by the ratio measured so far: the body
+    fills up in a few steps. A group that overfills is dropped and tried at half its
+    length; only that group is compressed again.
     """
-
-    def __init__(self, records: Sequence[bytes], ends: list[int], start: int, max_bytes: int) -> None:
-        self._records = records
-        self._ends = ends
-        self._start = start
-        self._max_bytes = max_bytes
-        self._limit = max_bytes - _END_RESERVE
-        self._restart()
-
-    def _restart(self, groups: Sequence[int] = ()) -> None:
-        """(Re)compress the body from scratch with the groups ending at ``groups``.
-
-        The same groups compress to the same bytes again, so groups that fitted still fit.
-        """
-        self._compressor = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, 31)  # wbits 31: gzip
-        self._parts = [self._compressor.compress(_HEAD)]
-        self._size = len(self._parts[0])
-        self._end = self._start
-        self._groups: list[int] = []
-        for group_end in groups:
-            if not self._add(group_end):
-                raise AssertionError("groups that fitted must fit again")
-
-    def _add(self, group_end: int) -> bool:
-        """Compress ``records[end:group_end]`` into the body; False (nothing added) if it would overfill."""
-        data = b",".join(self._records[self._end : group_end])
-        room = self._limit - self._size
-        if room < _CAREFUL_ROOM and len(data) + _STORED_OVERHEAD > room and group_end - self._end > 1:
-            return False  # might not fit: try fewer records rather than risk compressing again
-        lead = self._compressor.compress(b",") if self._end > self._start else b""
-        piece = lead + self._compressor.compress(data) + self._compressor.flush(isal_zlib.Z_SYNC_FLUSH)
-        if self._size + len(piece) <= self._limit:
-            self._parts.append(piece)
-            self._size += len(piece)
-            self._end = group_end
-            self._groups.append(group_end)
-            return True
-        # The group compressed worse than the records before it: rebuild the body without it.
-        self._restart(list(self._groups))
-        return False
-
-    def fill(self) -> tuple[bytes, int]:
-        records, ends, start = self._records, self._ends, self._start
-        ratio = _FIRST_RATIO_GUESS
-        max_group = len(records)
-        while self._end < len(records) and self._size < self._limit:
-            end = self._end
-            # The longest run from ``end`` within the target (at least one record).
-            target = ends[end] + (self._limit - self._size) * ratio / 2
-            group_end = max(end + 1, min(bisect_right(ends, target) - 1, end + max_group))
-            size_before = self._size
-            if self._add(group_end):
-                ratio = max(1.0, (ends[group_end] - ends[end]) / (self._size - size_before))
-            elif group_end - end == 1:
-                break  # not even one more record fits: this body is full
-            else:
-                max_group = (group_end - end) // 2
-        if self._end == start:
-            raise PackError(f"an item of {len(records[start])} bytes does not fit in one queue message")
-        self._parts.append(self._compressor.compress(_TAIL) + self._compressor.flush())
-        body = b"".join(self._parts)
-        if len(body) > self._max_bytes:  # cannot happen: the reserve covers the end
-            raise AssertionError(f"packed body of {len(body)} bytes exceeds {self._max_bytes}")
-        return body, self._end - start
+    members = [_HEADER_MEMBER]
+    size = len(_HEADER_MEMBER)
+    end = start
+    ratio = _FIRST_RATIO_GUESS
+    max_group = len(items)
+    while end < len(items):
+        target = ends[end] + (max_bytes - size) * ratio / 2
+        group_end = max(end + 1, min(bisect_right(ends, target) - 1, end + max_group))
+        member = _compress(b"\n".join(items[end:group_end]) + b"\n")
+        if size + len(member) <= max_bytes:
+            members.append(member)
+            size += len(member)
+            ratio = max(1.0, (ends[group_end] - ends[end]) / len(member))
+            end = group_end
+        elif group_end - end == 1:
+            break  # not even one more item fits: this body is full
+        else:
+            max_group = (group_end - end) // 2
+    if end == start:
+        raise PackError(f"an item of {len(items[start])} bytes does not fit in one queue message")
+    return b"".join(members), end - start
 
 
 def unpack_message(body: bytes) -> list[Any]:
@@ -158,16 +116,22 @@ def unpack_message(body: bytes) -> list[Any]:
         raw = gzip.decompress(body)
     except (OSError, EOFError, zlib.error) as exc:
         raise PackError(f"not gzip data: {exc}") from None
+    first, _, rest = raw.partition(b"\n")
     try:
-        document = orjson.loads(raw)
+        header = orjson.loads(first)
+        lines = [orjson.loads(line) for line in rest.split(b"\n")[:-1]] if rest else []
     except orjson.JSONDecodeError as exc:
         raise PackError(f"not JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("format") != PACK_FORMAT:
+    if not isinstance(header, dict) or header.get("format") != PACK_FORMAT:
         raise PackError("not an edgeloop pack (format field missing or wrong)")
-    version = document.get("version")
-    if type(version) is not int or version not in READABLE_PACK_VERSIONS:
-        raise PackError(f"unsupported pack version {document.get('version')!r}")
-    items = document.get("records")
-    if not isinstance(items, list):
-        raise PackError("records must be a list")
-    return expand_items(items)
+    version = header.get("version")
+    if version == 2 and type(version) is int:
+        if rest and not rest.endswith(b"\n"):
+            raise PackError("truncated: the last item has no line end")
+        return expand_items(lines)
+    if version == 1 and type(version) is int and not rest:
+        items = header.get("records")
+        if not isinstance(items, list):
+            raise PackError("records must be a list")
+        return expand_items(items)
+    raise PackError(f"unsupported pack version {version!r}")
