@@ -6,8 +6,10 @@ request goes at once (no timer, no added latency); busy, batches grow by
 themselves and the per-request cost of the model call, the validation and the
 outbox fsync shrinks. A request is answered only after the outbox transaction
 holding its insights committed: nothing is acknowledged before it is durable.
-Two batches may be under way at once, so one is scored while the other waits
-for its commit's fsync (the disk, not the CPU) instead of leaving the core idle.
+When a batch's worth of rows is already waiting, a second batch starts while the
+first is under way, so one is scored while the other waits for its commit's fsync
+(the disk, not the CPU). Small requests are not split so: their batches would only
+get smaller (single-row requests/s measured 30% lower).
 """
 
 from __future__ import annotations
@@ -44,17 +46,19 @@ class ScoringBatcher:
         self._max_rows = max_batch_rows
         self._max_drainers = batches_in_flight
         self._waiting: deque[_Waiting] = deque()
+        self._waiting_rows = 0  # the row bounds of the requests in ``_waiting``
         self._drainers: set[asyncio.Task[None]] = set()
 
     async def score(self, request: ScoringRequest) -> ScoredBatch:
         """Score and durably record a request; raises InvalidInput, OutboxFull or the outbox's error."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ScoredBatch] = loop.create_future()
-        self._waiting.append((request, row_count_bound(request), future))
-        if len(self._drainers) < self._max_drainers:
-            drainer = loop.create_task(self._drain())
-            self._drainers.add(drainer)
-            drainer.add_done_callback(self._drainers.discard)
+        rows = row_count_bound(request)
+        self._waiting.append((request, rows, future))
+        self._waiting_rows += rows
+        busy = len(self._drainers)
+        if busy == 0 or (busy < self._max_drainers and self._waiting_rows >= self._max_rows // 2):
+            self._drainers.add(loop.create_task(self._drain()))
         return await future
 
     def _next_batch(self) -> list[_Waiting]:
@@ -63,9 +67,20 @@ class ScoringBatcher:
         while self._waiting and size + self._waiting[0][1] <= self._max_rows:
             size += self._waiting[0][1]
             batch.append(self._waiting.popleft())
+        self._waiting_rows -= size
         return batch
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_waiting()
+        finally:
+            # At once, not in a done callback: a request arriving in between would count on
+            # this drainer, which no longer looks at the queue.
+            task = asyncio.current_task()
+            if task is not None:
+                self._drainers.discard(task)
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
             batch = self._next_batch()
             try:

@@ -11,7 +11,7 @@ record templates, and about a fifth of the bytes to store, compress and send.
 Layout: ``{"kind": "insight_columns", "schema_version", "site_id", "scored_at",
 "model", "batch_id", "first", "count", "inputs": {name: [..]}, "outputs": {name: [..]},
 "anomaly": [..], "anomaly_kinds": [[..]], "context": [{..}]}``; row ``i`` is the
-insight ``insight_id_of(batch_id, first + i)``. Pure: orjson only.
+insight ``insight_id_of(batch_id, first + i)``. Pure: orjson and numpy only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from edgeloop.domain.records import SCHEMA_VERSION
@@ -68,7 +70,9 @@ class InsightColumns:
     model: Mapping[str, str]  # name, version, sha256
     batch_id: str
     first: int  # the batch row number of row 0
-    inputs: Mapping[str, list[Any]]  # per feature, manifest order: floats or category strings
+    # Per feature, manifest order: floats (a float64 array serializes in C, as a list would)
+    # or category strings.
+    inputs: Mapping[str, Sequence[Any] | npt.NDArray[np.floating[Any]]]
     outputs: Mapping[str, list[float]]  # per manifest output name
     anomaly: list[bool]
     anomaly_kinds: Sequence[Sequence[str]]
@@ -109,7 +113,8 @@ class InsightColumns:
                 "anomaly": self.anomaly,
                 "anomaly_kinds": self.anomaly_kinds,
                 "context": self.context,
-            }
+            },
+            option=orjson.OPT_SERIALIZE_NUMPY,
         )
 
     def documents(self, max_bytes: int) -> list[tuple[bytes, int]]:

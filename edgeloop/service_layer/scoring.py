@@ -95,7 +95,11 @@ class Evaluation:
         """The insights of these rows, named as :meth:`build` names them."""
         manifest = self.model.manifest
         model = {"name": manifest.name, "version": manifest.version, "sha256": self.model.sha256}
-        inputs = {name: self.inputs.column(name).tolist() for name in manifest.feature_names}
+        numeric = self.inputs.numeric
+        inputs = {
+            name: numeric[name] if name in numeric else self.inputs.column(name).tolist()
+            for name in manifest.feature_names
+        }
         return InsightColumns(
             site_id,
             format_timestamp(scored_at),
