@@ -81,7 +81,7 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
                 new_batch_id(), "insight", items, record_count=rows_per_request
             ),
             "response JSON (ScoredBatch.response_json)": scored.response_json,
-            "relay packing (gzip level 1)": lambda: pack_items(items),
+            "relay packing (ISA-L deflate level 1)": lambda: pack_items(items),
             "evaluate": lambda: service.evaluate(columns),
         }
         timed = _fastest_us(stages, seconds * len(stages))

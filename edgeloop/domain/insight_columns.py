@@ -34,6 +34,7 @@ _SAMPLE_ROWS = 64  # rows serialized to size a large batch's documents
 
 MAX_BATCH_ROWS = 100_000  # row numbers have five digits
 _ROW_NUMBERS: list[str] = []  # "00000", "00001", ...: formatted once, grown on demand
+_ROW_NUMBER_BYTES: list[bytes] = []  # the same, encoded (for answers built as bytes)
 _ROW_NUMBERS_LOCK = threading.Lock()
 
 
@@ -47,13 +48,26 @@ def row_numbers(first: int, count: int) -> list[str]:
 
     Formatting a thousand of them per request was a visible share of a 1,000-row request.
     """
-    end = first + count
+    _grow_row_numbers(first, first + count)
+    return _ROW_NUMBERS[first : first + count]
+
+
+def row_number_bytes(first: int, count: int) -> list[bytes]:
+    """:func:`row_numbers`, encoded."""
+    _grow_row_numbers(first, first + count)
+    return _ROW_NUMBER_BYTES[first : first + count]
+
+
+def _grow_row_numbers(first: int, end: int) -> None:
     if first < 0 or end > MAX_BATCH_ROWS:
         raise ValueError(f"row numbers {first} to {end - 1} are not all five digits")
-    if len(_ROW_NUMBERS) < end:
+    if len(_ROW_NUMBER_BYTES) < end:
         with _ROW_NUMBERS_LOCK:
-            _ROW_NUMBERS.extend(f"{index:05d}" for index in range(len(_ROW_NUMBERS), max(end, 1024)))
-    return _ROW_NUMBERS[first:end]
+            # Both lists grow under the lock, bytes last: a reader that sees them long enough
+            # (no lock) sees both filled.
+            more = [f"{index:05d}" for index in range(len(_ROW_NUMBERS), max(end, 1024))]
+            _ROW_NUMBERS.extend(more)
+            _ROW_NUMBER_BYTES.extend(number.encode() for number in more)
 
 
 def insight_ids_of(batch_id: str, first: int, count: int) -> list[str]:

@@ -51,7 +51,7 @@ def repeated_values(values: Sequence[Hashable]) -> list[bytes]:
 
 def results_array(
     batch_id: str,
-    row_numbers: Sequence[str],
+    row_numbers: Sequence[bytes],
     outputs: Mapping[str, list[bytes]],
     anomaly: Sequence[bool],
     anomaly_kinds: Sequence[tuple[str, ...]],
@@ -66,7 +66,7 @@ def results_array(
     """
     n = len(row_numbers)
     columns = (
-        [number.encode() for number in row_numbers],
+        row_numbers,
         *outputs.values(),
         list(map(_JSON_BOOLS.__getitem__, anomaly)),
         repeated_values(anomaly_kinds),

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from edgeloop.domain.insight_columns import insight_ids_of, row_numbers
+from edgeloop.domain.insight_columns import insight_ids_of, row_number_bytes
 from edgeloop.domain.insight_wire import float_values, results_array
 
 
@@ -78,6 +78,6 @@ class ScoredBatch:
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics
         model = orjson.dumps({"name": self.model_name, "version": self.model_version})
         outputs = {name: float_values(values) for name, values in self.outputs.items()}
-        suffixes = row_numbers(self.first, self.n_rows)
+        suffixes = row_number_bytes(self.first, self.n_rows)
         results = results_array(self.batch_id, suffixes, outputs, self.anomaly, self.anomaly_kinds)
         return b'{"model":' + model + b',"results":' + results + b"}"

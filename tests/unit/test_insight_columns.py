@@ -172,3 +172,16 @@ def test_version_1_bodies_of_records_are_still_read() -> None:
     record = {"kind": "feedback", "feedback_id": "x"}
     body = gzip.compress(orjson.dumps({"format": "edgeloop.pack", "version": 1, "records": [record]}))
     assert unpack_message(body) == [record]
+
+
+def test_row_numbers_are_five_digits_and_refuse_what_would_need_more() -> None:
+    from edgeloop.domain.insight_columns import insight_ids_of, row_number_bytes, row_numbers
+
+    assert row_numbers(99_998, 2) == ["99998", "99999"]
+    assert row_number_bytes(7, 3) == [b"00007", b"00008", b"00009"]
+    assert insight_ids_of("ab", 41, 2) == ["ab-00041", "ab-00042"]
+    assert insight_ids_of("ab", 41, 2) == [insight_id_of("ab", 41), insight_id_of("ab", 42)]
+    with pytest.raises(ValueError, match="five digits"):
+        row_numbers(99_999, 2)
+    with pytest.raises(ValueError, match="five digits"):
+        row_number_bytes(-1, 1)
