@@ -32,7 +32,7 @@ INSIGHT_KIND = "insight"
 _SAMPLE_ROWS = 64  # rows serialized to size a large batch's documents
 
 
-MAX_BATCH_ROWS = 100_000  # row numbers have five digits
+ROW_NUMBER_LIMIT = 100_000  # row numbers have five digits: a batch holds fewer rows
 _ROW_NUMBERS: list[str] = []  # "00000", "00001", ...: formatted once, grown on demand
 _ROW_NUMBER_BYTES: list[bytes] = []  # the same, encoded (for answers built as bytes)
 _ROW_NUMBERS_LOCK = threading.Lock()
@@ -59,7 +59,7 @@ def row_number_bytes(first: int, count: int) -> list[bytes]:
 
 
 def _grow_row_numbers(first: int, end: int) -> None:
-    if first < 0 or end > MAX_BATCH_ROWS:
+    if first < 0 or end > ROW_NUMBER_LIMIT:
         raise ValueError(f"row numbers {first} to {end - 1} are not all five digits")
     if len(_ROW_NUMBER_BYTES) < end:
         with _ROW_NUMBERS_LOCK:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from edgeloop.domain.insight_columns import INSIGHT_KIND
 from edgeloop.domain.records import FeedbackRecord, utc_now
 from edgeloop.ports import Outbox
 from edgeloop.service_layer.scoring import InvalidInput, Problem, new_batch_id
@@ -128,7 +129,7 @@ def recent_scorings(outbox: Outbox, limit: int, feedback_window: int = 2000) -> 
     for record in outbox.recent(FEEDBACK_KIND, feedback_window):
         labels.setdefault(record["insight_id"], record["label"])
     scorings = []
-    for record in outbox.recent("insight", limit):
+    for record in outbox.recent(INSIGHT_KIND, limit):
         scorings.append(
             RecentScoring(
                 insight_id=record["insight_id"],

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import accumulate
 
 from edgeloop.domain.packing import pack_items
 from edgeloop.ports import ClaimedBatch, OutboxReader, QueueSender, QueueUnavailable
@@ -116,11 +117,8 @@ class OutboxRelay:
     def _deliver(self, batches: Sequence[ClaimedBatch]) -> int:
         items = [item for batch in batches for item in batch.items]
         bodies = pack_items(items)
-        # Message k holds items [firsts[k], firsts[k] + count).
-        firsts, first = [], 0
-        for _, count in bodies:
-            firsts.append(first)
-            first += count
+        # Message k holds items firsts[k] to firsts[k + 1] - 1.
+        firsts = list(accumulate((count for _, count in bodies), initial=0))[:-1]
         acked = [False] * len(bodies)
         self._last_messages = len(bodies)
         try:

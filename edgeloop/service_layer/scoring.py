@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from edgeloop.domain.anomaly import detect_anomalies
-from edgeloop.domain.insight_columns import InsightColumns
+from edgeloop.domain.insight_columns import INSIGHT_KIND, InsightColumns
 from edgeloop.domain.insight_wire import model_floats
 from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.domain.records import format_timestamp, utc_now
@@ -31,7 +31,6 @@ from edgeloop.service_layer.scoring_input import Problem as Problem
 from edgeloop.service_layer.scoring_input import RequestReader, ScoringRequest
 from edgeloop.service_layer.scoring_input import rows_of as rows_of
 
-INSIGHT_KIND = "insight"
 DEFAULT_MAX_ROWS = 10_000  # rows per request (the API's documented bound)
 
 
@@ -174,29 +173,23 @@ class ScoringService:
         outbox's error) for all when the commit fails.
         """
         model = self._model()
-        outcomes: list[ScoredBatch | InvalidInput] = []
+        refused: dict[int, InvalidInput] = {}
         accepted: list[tuple[int, FeatureColumns]] = []
         for index, request in enumerate(requests):
             try:
                 accepted.append((index, self._reader.columns(request, model.manifest)))
-            except InvalidInput as refused:
-                outcomes.append(refused)
-            else:
-                outcomes.append(_PENDING)
+            except InvalidInput as problems:
+                refused[index] = problems
+        scored_parts: dict[int, ScoredBatch] = {}
         if accepted:
             evaluation = self.evaluate(concat_columns([columns for _, columns in accepted]), model)
             batch_id, scored_at = self._batch_ids(), self._clock()
             scored = evaluation.build(batch_id)
             start = 0
             for index, columns in accepted:
-                outcomes[index] = scored.rows(start, start + columns.n_rows)
+                scored_parts[index] = scored.rows(start, start + columns.n_rows)
                 start += columns.n_rows
             insights = evaluation.columns(self._site_id, scored_at, batch_id)
             items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
             self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=evaluation.n_rows)
-        assert all(outcome is not _PENDING for outcome in outcomes), "every request has an outcome"
-        return outcomes
-
-
-# Placeholder outcome of an accepted request until its batch is scored.
-_PENDING = InvalidInput([])
+        return [refused[index] if index in refused else scored_parts[index] for index in range(len(requests))]
