@@ -5,7 +5,6 @@ Run it with ``python -m scoring_app`` (uvicorn, settings host/port/workers).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from scoring_app.context import AppContext
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
 from scoring_app.fast_route import DirectRoute, find_route
+from scoring_app.interpreter import serving_interpreter
 from scoring_app.routes import admin, api, health, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 
@@ -58,19 +58,13 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             templates=templates,
             delivery=delivery[0] if delivery is not None else None,
         )
-        # Start-up leaves ~100,000 long-lived objects (model, framework, SDKs). A full garbage
-        # collection walked them all in ~44 ms, a pause every request in flight waited out (it
-        # was the single-row p99); frozen, collections skip them. Unfrozen at shutdown, so an
-        # app built and dropped (as tests do) can still be collected.
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            gc.unfreeze()
-            if delivery is not None:
-                await run_in_threadpool(delivery[1].stop)
-            await run_in_threadpool(components.close)
+        with serving_interpreter():
+            try:
+                yield
+            finally:
+                if delivery is not None:
+                    await run_in_threadpool(delivery[1].stop)
+                await run_in_threadpool(components.close)
 
     app = FastAPI(
         title="Edgeloop edge scoring",
