@@ -103,17 +103,24 @@ class RowsDecoder:
     def _context(self, rows: list[Any]) -> list[dict[str, str]]:
         """Per row, the context fields given and not null (empty strings included), in field order.
 
-        Field by field: a field no row gives (the common case) costs one pass and no dict work.
+        Field by field: a field no row gives costs one pass and no dict work, and the common
+        case of one field given in every row builds each row's dict at once.
         """
         n_rows = len(rows)
-        context: list[dict[str, str]] = [{} for _ in range(n_rows)]
+        given: list[tuple[str, list[Any], int]] = []
         for name, pick in self._context_fields:
             values = list(map(pick, rows))
-            if values.count(None) == n_rows:
-                continue
-            for given, value in zip(context, values, strict=True):
+            missing = values.count(None)
+            if missing < n_rows:
+                given.append((name, values, missing))
+        if len(given) == 1 and given[0][2] == 0:
+            name, values, _ = given[0]
+            return [{name: value} for value in values]
+        context: list[dict[str, str]] = [{} for _ in range(n_rows)]
+        for name, values, _ in given:
+            for fields, value in zip(context, values, strict=True):
                 if value is not None:
-                    given[name] = value
+                    fields[name] = value
         return context
 
 
