@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from edgeloop.domain.insight_wire import json_array
 from edgeloop.domain.records import SCHEMA_VERSION
 
 COLUMNS_KIND = "insight_columns"
@@ -87,7 +88,7 @@ class InsightColumns:
     # Per feature, manifest order: floats (a float64 array serializes in C, as a list would)
     # or category strings.
     inputs: Mapping[str, Sequence[Any] | npt.NDArray[np.floating[Any]]]
-    outputs: Mapping[str, list[float]]  # per manifest output name
+    outputs: Mapping[str, list[bytes]]  # per manifest output name: each row's JSON number text
     anomaly: list[bool]
     anomaly_kinds: Sequence[Sequence[str]]
     context: Sequence[Mapping[str, str]]
@@ -123,7 +124,7 @@ class InsightColumns:
                 "first": self.first,
                 "count": self.count,
                 "inputs": self.inputs,
-                "outputs": self.outputs,
+                "outputs": {name: orjson.Fragment(json_array(texts)) for name, texts in self.outputs.items()},
                 "anomaly": self.anomaly,
                 "anomaly_kinds": self.anomaly_kinds,
                 "context": self.context,

@@ -3,14 +3,16 @@
 The rows of an answer share their keys, so instead of a dict and an
 ``orjson.dumps`` per row, each column is serialized once (orjson) and cut into
 per-row values, and each row is one bytes template filled with them.
-The bytes are exactly those of ``orjson.dumps`` on the row dict (same keys, same
-order, same number formatting): consumers and the tests cannot tell the difference.
-Pure: orjson and numpy only.
+The bytes are those of ``orjson.dumps`` on the row dict (same keys, same order), the
+outputs' numbers spelt as they were written once (``output_texts``): orjson's own
+spelling of the same floats, or float32's shortest, which may differ in notation only
+(``0.0000029971188`` for ``2.9971188e-6``). Pure: orjson and numpy only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,28 +21,42 @@ import orjson
 _JSON_BOOLS = {True: b"true", False: b"false"}
 
 
-def model_floats(values: npt.NDArray[np.float64]) -> list[float]:
-    """A model output column as Python floats, float32 outputs at float32 precision.
+def output_texts(values: npt.NDArray[np.float64]) -> list[bytes]:
+    """A model output column as each row's JSON number text (``null`` for NaN or infinity).
 
     Most models compute in float32; widened to float64, an output such as 0.00015330315
     prints as 0.0001533031463623047, twice the digits for no information. When every value
-    is exactly a float32, each becomes the shortest decimal that reads back as that float32
-    (orjson writes float32 arrays so, in C): the answer, the insight and the queue get half
-    the bytes. Other columns (float64 models, or any NaN or infinity, which JSON writes as
-    null either way) are kept as they are.
+    is exactly a float32, each is written as the shortest decimal that reads back as that
+    float32 (orjson does so for float32 arrays, in C): the answer, the insight and the queue
+    get half the bytes. Other columns are written as Python writes their floats.
+
+    Text, not floats, because the answer and the insight documents both embed these numbers:
+    written once here, they are never parsed and written again (``json_array``).
     """
+    if len(values) == 0:
+        return []
     narrow = values.astype(np.float32)
-    if not (np.isfinite(values).all() and np.array_equal(narrow, values)):
-        return list(values.tolist())
-    shortest: list[float] = orjson.loads(orjson.dumps(narrow, option=orjson.OPT_SERIALIZE_NUMPY))
-    return shortest
+    if np.isfinite(values).all() and np.array_equal(narrow, values):
+        return orjson.dumps(narrow, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+    return number_texts(values.tolist())
 
 
-def float_values(values: list[float]) -> list[bytes]:
-    """Each float's JSON text, from one dumps of the list (no JSON number contains a comma)."""
+def number_texts(values: Sequence[float | None]) -> list[bytes]:
+    """Each number's JSON text, from one dumps of the list (no JSON number contains a comma)."""
     if not values:
         return []
     return orjson.dumps(values)[1:-1].split(b",")
+
+
+def json_array(texts: Sequence[bytes]) -> bytes:
+    """The JSON array of values already written as JSON text."""
+    return b"[" + b",".join(texts) + b"]"
+
+
+def text_values(texts: Sequence[bytes]) -> list[Any]:
+    """The values JSON texts stand for (a number text gives a float or an int, ``null`` None)."""
+    values: list[Any] = orjson.loads(json_array(texts))
+    return values
 
 
 def repeated_values(values: Sequence[Hashable]) -> list[bytes]:
@@ -60,7 +76,7 @@ def results_array(
 
     Row ``i``'s insight id is ``<batch_id>-<row_numbers[i]>`` (five digits: nothing to escape).
     ``outputs``: per name (in answer order), each row's value already as JSON text
-    (``float_values``); no output may be named like one of the other keys. Every row is
+    (``output_texts``); no output may be named like one of the other keys. Every row is
     the same run of constant pieces and values, so the pieces of all rows go into one
     list by slice assignments (in C) and are joined once: no Python work per row.
     """

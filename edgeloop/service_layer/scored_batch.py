@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from edgeloop.domain.insight_columns import insight_ids_of, row_number_bytes
-from edgeloop.domain.insight_wire import float_values, results_array
+from edgeloop.domain.insight_wire import results_array, text_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,8 @@ class ScoredBatch:
     model_name: str
     model_version: str
     first: int  # the batch row number of row 0 (row i is insight ``insight_id_of(batch_id, first + i)``)
-    outputs: dict[str, list[float]]  # per manifest output name, in manifest order
+    # Per manifest output name, in manifest order: each row's value as JSON text (output_texts).
+    outputs: dict[str, list[bytes]]
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
 
@@ -40,7 +41,8 @@ class ScoredBatch:
     def results(self) -> list[dict[str, Any]]:
         """Per row, in request order: insight_id, the outputs by manifest name, anomaly, anomaly_kinds."""
         keys = ("insight_id", *self.outputs, "anomaly", "anomaly_kinds")
-        rows = zip(self.insight_ids, *self.outputs.values(), self.anomaly, self.anomaly_kinds, strict=True)
+        outputs = [text_values(texts) for texts in self.outputs.values()]
+        rows = zip(self.insight_ids, *outputs, self.anomaly, self.anomaly_kinds, strict=True)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     @property
@@ -73,11 +75,14 @@ class ScoredBatch:
         return {"model": {"name": self.model_name, "version": self.model_version}, "results": self.results}
 
     def response_json(self) -> bytes:
-        """``orjson.dumps(self.response())``, byte for byte, built column-wise."""
+        """The JSON of :meth:`response`, built column-wise; the outputs keep their text.
+
+        Byte for byte ``orjson.dumps(self.response())`` but for how a number is spelt where
+        the outputs were written at float32 precision (edgeloop.domain.insight_wire).
+        """
         if {"insight_id", "anomaly", "anomaly_kinds"} & self.outputs.keys():
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics
         model = orjson.dumps({"name": self.model_name, "version": self.model_version})
-        outputs = {name: float_values(values) for name, values in self.outputs.items()}
         suffixes = row_number_bytes(self.first, self.n_rows)
-        results = results_array(self.batch_id, suffixes, outputs, self.anomaly, self.anomaly_kinds)
+        results = results_array(self.batch_id, suffixes, self.outputs, self.anomaly, self.anomaly_kinds)
         return b'{"model":' + model + b',"results":' + results + b"}"

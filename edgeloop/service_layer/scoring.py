@@ -19,7 +19,7 @@ from typing import Any
 
 from edgeloop.domain.anomaly import detect_anomalies
 from edgeloop.domain.insight_columns import INSIGHT_KIND, InsightColumns
-from edgeloop.domain.insight_wire import model_floats
+from edgeloop.domain.insight_wire import output_texts
 from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.domain.records import format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, concat_columns
@@ -74,7 +74,7 @@ class Evaluation:
 
     model: ScoringModel
     inputs: FeatureColumns
-    outputs: dict[str, list[float]]  # per manifest output name, in manifest order
+    outputs: dict[str, list[bytes]]  # per manifest output name, in manifest order: JSON texts
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
     context: list[dict[str, str]]
@@ -151,7 +151,7 @@ class ScoringService:
         columns = rows if isinstance(rows, FeatureColumns) else self._reader.columns(rows, manifest)
         outputs = model.predict(columns)
         flags, kinds = detect_anomalies(manifest, outputs)
-        output_columns = {name: model_floats(outputs[name]) for name in manifest.output_names}
+        output_columns = {name: output_texts(outputs[name]) for name in manifest.output_names}
         return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context)
 
     def score(self, request: ScoringRequest) -> ScoredBatch:

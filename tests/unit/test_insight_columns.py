@@ -17,6 +17,7 @@ from edgeloop.domain.insight_columns import (
     expand_items,
     insight_id_of,
 )
+from edgeloop.domain.insight_wire import number_texts
 from edgeloop.domain.packing import MAX_ITEM_BYTES, pack_items, unpack_message
 from edgeloop.domain.records import RecordError, record_from_wire
 
@@ -43,7 +44,7 @@ def column_batches(draw: st.DrawFn) -> InsightColumns:
         batch_id=draw(st.sampled_from(["a" * 32, "0123456789abcdef" * 2])),
         first=draw(st.integers(min_value=0, max_value=5000)),
         inputs=inputs,
-        outputs={"risk %s": draw(st.lists(_FLOATS, min_size=n, max_size=n))},
+        outputs={"risk %s": number_texts(draw(st.lists(_FLOATS, min_size=n, max_size=n)))},
         anomaly=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         anomaly_kinds=draw(st.lists(_KINDS, min_size=n, max_size=n)),
         context=draw(st.lists(_CONTEXT, min_size=n, max_size=n)),
@@ -61,7 +62,7 @@ def records_of(columns: InsightColumns) -> list[dict[str, Any]]:
             "model": dict(columns.model),
             "insight_id": f"{columns.batch_id}-{columns.first + row:05d}",
             "inputs": {name: values[row] for name, values in columns.inputs.items()},
-            "outputs": {name: values[row] for name, values in columns.outputs.items()},
+            "outputs": {name: orjson.loads(texts[row]) for name, texts in columns.outputs.items()},
             "anomaly": columns.anomaly[row],
             "anomaly_kinds": list(columns.anomaly_kinds[row]),
             "context": dict(columns.context[row]),
@@ -98,7 +99,7 @@ def test_the_expanded_records_are_valid_insights() -> None:
         "f" * 32,
         7,
         {"type": ["L", "H"], "torque_nm": [40.0, 41.5]},
-        {"failure_probability": [0.25, 0.75]},
+        {"failure_probability": [b"0.25", b"0.75"]},
         [False, True],
         [(), ("high_risk",)],
         [{}, {"operator": "ana"}],
@@ -119,7 +120,7 @@ def test_a_large_batch_becomes_several_documents_that_each_fit_a_message() -> No
         "b" * 32,
         0,
         {"x": [float(i) / 7 for i in range(n)]},
-        {"p": [i / 3001 for i in range(n)]},
+        {"p": number_texts([i / 3001 for i in range(n)])},
         [False] * n,
         [()] * n,
         # Incompressible notes on some rows: sizes are bounded raw, not by a compression guess.
@@ -155,7 +156,16 @@ def test_a_row_too_large_for_any_message_is_refused() -> None:
 )
 def test_a_malformed_document_is_passed_on_as_is_and_then_rejected_as_a_record(damage: Any) -> None:
     columns = InsightColumns(
-        "s", "t", MODEL, "d" * 32, 0, {"x": [1.0, 2.0]}, {"p": [0.1, 0.2]}, [False] * 2, [()] * 2, [{}] * 2
+        "s",
+        "t",
+        MODEL,
+        "d" * 32,
+        0,
+        {"x": [1.0, 2.0]},
+        {"p": [b"0.1", b"0.2"]},
+        [False] * 2,
+        [()] * 2,
+        [{}] * 2,
     )
     document = orjson.loads(columns.document())
     damage(document)

@@ -1,11 +1,13 @@
-"""Column-wise wire records and answers are byte for byte what ``orjson.dumps`` makes of the dicts."""
+"""Column-wise answers are what ``orjson.dumps`` makes of the dicts: byte for byte, or value for value."""
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeloop.domain.insight_wire import number_texts, output_texts, text_values
 from edgeloop.service_layer.scored_batch import ScoredBatch
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
@@ -26,7 +28,7 @@ def scored_batches(draw: st.DrawFn) -> ScoredBatch:
         model_name=draw(_TEXT),
         model_version=draw(_TEXT),
         first=draw(st.integers(min_value=0, max_value=99_988)),
-        outputs={name: draw(floats) for name in names},
+        outputs={name: number_texts(draw(floats)) for name in names},
         anomaly=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         anomaly_kinds=draw(st.lists(_KINDS, min_size=n, max_size=n)),
     )
@@ -46,17 +48,24 @@ def test_the_answer_is_the_bytes_of_the_response_dict(scored: ScoredBatch, span:
 
 
 def test_float32_outputs_get_their_shortest_decimal_and_read_back_exactly() -> None:
-    import numpy as np
-
-    from edgeloop.domain.insight_wire import model_floats
-
     exact32 = np.array([0.0001533031463623047, 11.653076171875, 1.0, 0.0], dtype=np.float64)
-    shortest = model_floats(exact32)
-    assert orjson.dumps(shortest) == b"[0.00015330315,11.653076,1.0,0.0]"
-    assert np.array_equal(np.array(shortest).astype(np.float32), exact32.astype(np.float32))
+    shortest = output_texts(exact32)
+    assert shortest == [b"0.00015330315", b"11.653076", b"1.0", b"0.0"]
+    assert np.array_equal(np.array(text_values(shortest), dtype=np.float32), exact32.astype(np.float32))
     wide = np.array([0.1, 2.5], dtype=np.float64)  # 0.1 is no float32: a float64 model's output
-    assert model_floats(wide) == [0.1, 2.5]
-    invalid = np.array([np.nan, 0.5], dtype=np.float64)
-    shown = model_floats(invalid)
-    assert np.isnan(shown[0])
-    assert shown[1] == 0.5
+    assert output_texts(wide) == [b"0.1", b"2.5"]
+    invalid = np.array([np.nan, 0.5, np.inf], dtype=np.float64)
+    assert output_texts(invalid) == [b"null", b"0.5", b"null"]
+    assert output_texts(np.array([], dtype=np.float64)) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), max_size=20))
+def test_an_answer_with_float32_outputs_reads_back_as_the_response_dict(values: list[float]) -> None:
+    """float32 text may spell a number otherwise than orjson's float64 (0.0000029971188 for
+    2.9971188e-6): the answer still parses to the very values of the response dict."""
+    texts = output_texts(np.array(values, dtype=np.float32).astype(np.float64))
+    scored = ScoredBatch("b" * 32, "demo", "3", 0, {"risk": texts}, [False] * len(values), [()] * len(values))
+    assert orjson.loads(scored.response_json()) == orjson.loads(orjson.dumps(scored.response()))
+    risks = np.array([result["risk"] for result in scored.results], dtype=np.float32)
+    assert np.array_equal(risks, np.array(values, dtype=np.float32))

@@ -15,6 +15,7 @@ import pytest
 
 from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
 from edgeloop.domain.insight_columns import InsightColumns
+from edgeloop.domain.insight_wire import number_texts
 from edgeloop.domain.packing import MAX_PACKED_BYTES, pack_items
 from edgeloop.ports import Outbox, OutboxFull, OutboxReader
 
@@ -176,7 +177,7 @@ def column_documents(batch_id: str, count: int) -> InsightColumns:
         batch_id,
         0,
         {"x": [float(i) for i in range(count)]},
-        {"p": [i / 100 for i in range(count)]},
+        {"p": number_texts([i / 100 for i in range(count)])},
         [False] * count,
         [()] * count,
         [{}] * count,
