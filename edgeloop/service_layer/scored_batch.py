@@ -7,6 +7,7 @@ than through a dict per row; ``results`` gives the per-row dicts to whoever want
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +53,10 @@ class ScoredBatch:
     @property
     def anomaly_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for kinds in self.anomaly_kinds:
+        # Rows share a few distinct kind tuples: count those (in C), then their kinds.
+        for kinds, rows in Counter(self.anomaly_kinds).items():
             for kind in kinds:
-                counts[kind] = counts.get(kind, 0) + 1
+                counts[kind] = counts.get(kind, 0) + rows
         return counts
 
     def rows(self, first: int, end: int) -> ScoredBatch:

@@ -69,3 +69,13 @@ def test_an_answer_with_float32_outputs_reads_back_as_the_response_dict(values: 
     assert orjson.loads(scored.response_json()) == orjson.loads(orjson.dumps(scored.response()))
     risks = np.array([result["risk"] for result in scored.results], dtype=np.float32)
     assert np.array_equal(risks, np.array(values, dtype=np.float32))
+
+
+@settings(max_examples=100, deadline=None)
+@given(scored=scored_batches())
+def test_anomaly_counts_count_each_kind_over_the_rows(scored: ScoredBatch) -> None:
+    expected: dict[str, int] = {}
+    for kinds in scored.anomaly_kinds:
+        for kind in kinds:
+            expected[kind] = expected.get(kind, 0) + 1
+    assert scored.anomaly_counts == expected
