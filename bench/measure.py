@@ -38,6 +38,14 @@ LOAD_CPUS = "1" if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") else N
 
 
 @dataclass(frozen=True)
+class Drain:
+    """The catching up after a slice: wall seconds until the outbox was empty, server CPU seconds."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class Settings:
     seconds: float
     slice: float
@@ -184,14 +192,19 @@ class Bench:
             self.log("  " + _summary(title, contender, runs[contender.key]))
         return runs
 
-    def drain(self, server: Server, timeout: float = 300.0) -> float:
-        """Wait until the app's outbox is empty (the relay caught up); the seconds it took."""
+    def drain(self, server: Server, timeout: float = 300.0) -> Drain:
+        """Wait until the app's outbox is empty (the relay caught up); the time and CPU it took.
+
+        The CPU is the relay's work the slice left behind; the wall time also counts the
+        relay's idle pauses (it looks at a quiet outbox every half second).
+        """
         started = time.monotonic()
+        cpu_before = server.cpu_seconds()
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             while True:
                 depth = client.get("/readyz").json()["checks"]["outbox"]["depth"]
                 if depth == 0:
-                    return time.monotonic() - started
+                    return Drain(time.monotonic() - started, server.cpu_seconds() - cpu_before)
                 if time.monotonic() - started > timeout:
                     raise TimeoutError(f"{server.name}: outbox holds {depth} records after {timeout:.0f}s")
                 time.sleep(0.05)

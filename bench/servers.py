@@ -96,6 +96,19 @@ class Server:
             found.extend(int(child) for child in children)
         return found
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the server's processes (/proc, Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.processes():
+            try:
+                # Fields after the command's closing parenthesis; utime and stime are 14 and 15.
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def peak_rss_mb(self) -> float:
         """VmHWM of the server's main process (the single uvicorn worker), in MiB."""
         return vm_hwm_kib(self.pid) / 1024

@@ -63,8 +63,29 @@ class Runs:
     def slice_rates(self, key: str, rows: int = 1) -> list[float]:
         return [v if not isinstance(v, WrkResult) else v.requests_per_s * rows for v in self.runs[key]]
 
-    def spread(self, top: str, bottom: str, top_rows: int = 1, bottom_rows: int = 1) -> str:
-        pairs = zip(self.slice_rates(top, top_rows), self.slice_rates(bottom, bottom_rows), strict=True)
+    def sustained_rates(self, key: str, rows: int) -> list[float]:
+        """Per slice: its rows over its seconds plus the CPU seconds the relay took after it.
+
+        The relay defers work past a short slice (it sends in bulk); a load that never
+        stops would pay for it as it goes, so that CPU counts as time the load took.
+        """
+        drains = self.runs[key + ":after"]
+        return [
+            result.requests * rows / (result.seconds + drain.cpu_seconds)
+            for result, drain in zip(self.runs[key], drains, strict=True)
+        ]
+
+    def sustained_rate(self, key: str, rows: int) -> float:
+        """All slices' rows over their seconds plus the relay's CPU seconds after each."""
+        results, drains = self.runs[key], self.runs[key + ":after"]
+        seconds = sum(r.seconds for r in results) + sum(d.cpu_seconds for d in drains)
+        return sum(r.requests for r in results) * rows / seconds
+
+    def spread(
+        self, top: str, bottom: str, top_rows: int = 1, bottom_rows: int = 1, *, sustained: bool = False
+    ) -> str:
+        tops = self.sustained_rates(top, top_rows) if sustained else self.slice_rates(top, top_rows)
+        pairs = zip(tops, self.slice_rates(bottom, bottom_rows), strict=True)
         ratios = [a / b for a, b in pairs]
         return f"slices {min(ratios):.2f}-{max(ratios):.2f}"
 
@@ -78,20 +99,21 @@ def serving_figures(
     runs = Runs(raw)
     rows = BATCH_ROWS
     drains = raw["batch:after"]
-    batch_seconds = runs.result("batch").seconds
-    sustained = runs.result("batch").requests * rows / (batch_seconds + sum(drains))
+    batch_spread = runs.spread("batch", "inprocess", rows, sustained=True)
     figures = [
         Figure(
             "batch",
             "1. batch: HTTP / in-process onnxruntime",
-            runs.rate("batch", rows) / runs.rate("inprocess"),
+            runs.sustained_rate("batch", rows) / runs.rate("inprocess"),
             "x",
             ">= 0.25",
-            f"ours {runs.rate('batch', rows):,.0f} rows/s over HTTP ({BATCH_CONNECTIONS} connections, "
-            f"1,000-row requests, outbox + relay to Azurite; the relay caught up "
-            f"{statistics.fmean(drains):.1f} s after each slice, {sustained:,.0f} rows/s counting that; "
-            f"relay off {runs.rate('batch-off', rows):,.0f} rows/s) vs in-process onnxruntime "
-            f"{runs.rate('inprocess'):,.0f} rows/s; {runs.spread('batch', 'inprocess', rows)}",
+            f"ours {runs.sustained_rate('batch', rows):,.0f} rows/s over HTTP, the relay's work "
+            f"included ({BATCH_CONNECTIONS} connections, 1,000-row requests, outbox + relay to Azurite; "
+            f"{runs.rate('batch', rows):,.0f} rows/s while the load ran, then the relay caught up in "
+            f"{statistics.fmean(d.seconds for d in drains):.1f} s and "
+            f"{statistics.fmean(d.cpu_seconds for d in drains):.2f} CPU s after each slice, counted as "
+            f"time; relay off {runs.rate('batch-off', rows):,.0f} rows/s) vs in-process onnxruntime "
+            f"{runs.rate('inprocess'):,.0f} rows/s; {batch_spread}",
             runs.errors("batch"),
         ),
         Figure(
