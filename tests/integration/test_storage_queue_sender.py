@@ -9,7 +9,7 @@ import uuid
 import orjson
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.storage.queue import QueueClient
+from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.domain.packing import pack_items, unpack_message
@@ -103,3 +103,46 @@ def test_an_oversized_message_is_a_bug_and_is_not_disguised_as_an_outage(azurite
     ):
         sender.send(b"x" * 70_000)
     assert not isinstance(raised.value, QueueUnavailable)
+
+
+def test_an_account_key_sends_plain_posts_that_read_back_like_the_sdks(azurite: Azurite) -> None:
+    conn, name = azurite.connection_string("edge"), queue_name()
+    with StorageQueueSender(conn, name) as sender:
+        assert sender.plain_http
+        sender.send(b"\x00plain\xff")
+    with QueueClient.from_connection_string(
+        conn, name, message_decode_policy=BinaryBase64DecodePolicy()
+    ) as client:
+        (message,) = client.receive_messages()
+    assert message.content == b"\x00plain\xff"
+
+
+def test_a_wrong_key_on_an_existing_queue_is_unavailable_not_a_crash(azurite: Azurite) -> None:
+    good, name = azurite.connection_string("edge"), queue_name()
+    with QueueClient.from_connection_string(good, name) as client:
+        client.create_queue()
+    wrong_key = base64.b64encode(b"not the key of this account").decode()
+    conn = good.replace(LOCAL_ACCOUNT_KEYS["edge"], wrong_key)
+    with (
+        StorageQueueSender(conn, name, create_queue=False) as sender,
+        pytest.raises(QueueUnavailable, match="credentials"),
+    ):
+        sender.send(b"x")
+
+
+def test_the_proxy_environment_is_honoured(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn, name = azurite.connection_string("edge"), queue_name()
+    dead_proxy = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("NO_PROXY", "")
+    with (
+        StorageQueueSender(conn, name, create_queue=False, timeout=2) as sender,
+        pytest.raises(QueueUnavailable, match="unreachable"),
+    ):
+        sender.send(b"through the proxy")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with QueueClient.from_connection_string(conn, name) as client:
+        client.create_queue()
+    with StorageQueueSender(conn, name, create_queue=False, timeout=2) as sender:
+        sender.send(b"around the proxy")
+    assert [base64.b64decode(text) for text in raw_messages(conn, name)] == [b"around the proxy"]
