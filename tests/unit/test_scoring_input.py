@@ -10,7 +10,7 @@ from edgeloop.service_layer.scoring_input import row_count_bound
 
 _context = st.dictionaries(st.sampled_from(["product_id", "notes"]), st.text(max_size=8), max_size=2)
 _row = st.fixed_dictionaries({"torque_nm": st.floats(0, 100)}, optional={"ctx": _context})
-_rows = st.lists(_row, max_size=40)
+_rows = st.lists(_row, max_size=100)  # bodies on both sides of the numpy threshold
 
 
 @given(_rows)
@@ -24,3 +24,9 @@ def test_a_body_bound_is_never_below_its_rows(rows: list[dict[str, object]]) -> 
 def test_rows_already_parsed_are_counted_as_they_are() -> None:
     assert row_count_bound([{"a": 1}, {"a": 2}]) == 2
     assert row_count_bound(b"") == 0
+
+
+def test_small_and_large_bodies_are_counted_alike() -> None:
+    for rows in (1, 30, 1000):
+        body = orjson.dumps({"rows": [{"torque_nm": 40.0, "notes": "{x}"}] * rows})
+        assert row_count_bound(body) == body.count(b"{") == 2 * rows + 1
