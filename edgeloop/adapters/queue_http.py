@@ -13,6 +13,7 @@ only), and so does everything else: creating the queue, identity-based connectio
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,8 +31,14 @@ SAS_LIFETIME = timedelta(hours=1)
 SAS_RENEW_BEFORE = timedelta(minutes=15)
 SAS_CLOCK_SKEW = timedelta(minutes=5)
 _RETRYABLE_STATUS = frozenset({408, 429})
+_SIGNATURE = re.compile(r"sig=[^&\s'\")]+")
 _ENVELOPE_HEAD = b"<?xml version='1.0' encoding='utf-8'?>\n<QueueMessage><MessageText>"
 _ENVELOPE_TAIL = b"</MessageText></QueueMessage>"
+
+
+def _redacted(text: str) -> str:
+    """``text`` with any SAS signature blanked out."""
+    return _SIGNATURE.sub("sig=REDACTED", text)
 
 
 class QueueMissing(Exception):
@@ -123,7 +130,10 @@ class QueuePoster:
                 "POST", self._messages_url + self._sas.token(), body=envelope, headers=self._headers
             )
         except urllib3.exceptions.HTTPError as error:
-            raise QueueUnavailable(f"queue {self._name!r} unreachable: {error}") from error
+            # The reason alone, and not chained: urllib3 names the URL, whose SAS must reach
+            # neither logs (a traceback shows the chain) nor /readyz.
+            reason = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
+            raise QueueUnavailable(f"queue {self._name!r} unreachable: {_redacted(str(reason))}") from None
         if reply.status == 201:
             return
         code = reply.headers.get("x-ms-error-code", "")
