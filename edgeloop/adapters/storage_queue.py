@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import urllib.request
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -109,11 +110,11 @@ class StorageQueueSender:
 
     def send(self, body: bytes) -> None:
         """Put one message on the queue; raises QueueUnavailable if it cannot be taken now."""
-        if self._poster is not None:
-            self._post(body, self._poster)
-            return
-        try:
+        with self._sdk_errors():
             self._ensure_queue()
+            if self._poster is not None:
+                self._post(body, self._poster)
+                return
             try:
                 self._client.send_message(body, time_to_live=NO_EXPIRY, proxies=self._proxies)
             except ResourceNotFoundError:
@@ -122,6 +123,25 @@ class StorageQueueSender:
                 self._queue_ready = False  # deleted behind our back: create it again, once
                 self._ensure_queue()
                 self._client.send_message(body, time_to_live=NO_EXPIRY, proxies=self._proxies)
+
+    def _post(self, body: bytes, poster: QueuePoster) -> None:
+        try:
+            try:
+                poster.post(body)
+            except QueueMissing:
+                if not self._create_queue:
+                    raise
+                self._queue_ready = False  # deleted behind our back: create it again, once
+                self._ensure_queue()
+                poster.post(body)
+        except QueueMissing as error:
+            raise QueueUnavailable(f"queue {self.queue_name!r} does not exist") from error
+
+    @contextlib.contextmanager
+    def _sdk_errors(self) -> Iterator[None]:
+        """The SDK's errors (sending, or creating the queue) as outages, or as they are for a bug."""
+        try:
+            yield
         except (ServiceRequestError, ServiceResponseError) as error:
             raise QueueUnavailable(f"queue {self.queue_name!r} unreachable: {error}") from error
         except ClientAuthenticationError as error:
@@ -136,24 +156,6 @@ class StorageQueueSender:
                     f"queue {self.queue_name!r} answered {status}: {error.message}"
                 ) from error
             raise  # a message the queue will never take (400, 413): a bug, not an outage
-
-    def _post(self, body: bytes, poster: QueuePoster) -> None:
-        try:
-            self._ensure_queue()
-            try:
-                poster.post(body)
-            except QueueMissing:
-                if not self._create_queue:
-                    raise
-                self._queue_ready = False  # deleted behind our back: create it again, once
-                self._ensure_queue()
-                poster.post(body)
-        except QueueMissing as error:
-            raise QueueUnavailable(f"queue {self.queue_name!r} does not exist") from error
-        except (ServiceRequestError, ServiceResponseError) as error:  # creating the queue
-            raise QueueUnavailable(f"queue {self.queue_name!r} unreachable: {error}") from error
-        except ClientAuthenticationError as error:
-            raise QueueUnavailable(f"queue {self.queue_name!r} refused our credentials: {error}") from error
 
     def _ensure_queue(self) -> None:
         if self._queue_ready:
