@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import certifi
 import urllib3
@@ -30,7 +31,7 @@ from edgeloop.ports import QueueUnavailable
 SAS_LIFETIME = timedelta(hours=1)
 SAS_RENEW_BEFORE = timedelta(minutes=15)
 SAS_CLOCK_SKEW = timedelta(minutes=5)
-_RETRYABLE_STATUS = frozenset({408, 429})
+RETRYABLE_STATUS = frozenset({408, 429})  # besides 5xx: the service asks to come back later
 _SIGNATURE = re.compile(r"sig=[^&\s'\")]+")
 _ENVELOPE_HEAD = b"<?xml version='1.0' encoding='utf-8'?>\n<QueueMessage><MessageText>"
 _ENVELOPE_TAIL = b"</MessageText></QueueMessage>"
@@ -104,19 +105,10 @@ class QueuePoster:
         http_timeout = urllib3.Timeout(connect=timeout, read=timeout)
         # A connection dropped or refused is tried again; replies are mapped in ``post``.
         http_retries = urllib3.Retry(total=retries, status=0, redirect=0, backoff_factor=0.5)
-        self._pool: urllib3.PoolManager
-        if proxy:
-            self._pool = urllib3.ProxyManager(
-                proxy,
-                maxsize=connections,
-                timeout=http_timeout,
-                retries=http_retries,
-                ca_certs=certifi.where(),
-            )
-        else:
-            self._pool = urllib3.PoolManager(
-                maxsize=connections, timeout=http_timeout, retries=http_retries, ca_certs=certifi.where()
-            )
+        manager = partial(urllib3.ProxyManager, proxy) if proxy else urllib3.PoolManager
+        self._pool: urllib3.PoolManager = manager(
+            maxsize=connections, timeout=http_timeout, retries=http_retries, ca_certs=certifi.where()
+        )
 
     def post(self, body: bytes) -> None:
         """Put ``body`` (base64-encoded) on the queue, never to expire.
@@ -143,7 +135,7 @@ class QueuePoster:
         if reply.status == 403:
             # Credentials can be fixed or rotated while the backlog waits on site.
             raise QueueUnavailable(f"queue {self._name!r} refused our credentials: {detail}")
-        if reply.status >= 500 or reply.status in _RETRYABLE_STATUS:
+        if reply.status >= 500 or reply.status in RETRYABLE_STATUS:
             raise QueueUnavailable(f"queue {self._name!r} answered {detail}")
         raise HttpResponseError(message=f"queue {self._name!r} refused the message: {detail}")
 

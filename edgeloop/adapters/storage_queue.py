@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -30,7 +31,7 @@ from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePoli
 from pydantic import SecretStr
 
 from edgeloop.adapters.azure_clients import AzureClients
-from edgeloop.adapters.queue_http import AddOnlySas, QueueMissing, QueuePoster
+from edgeloop.adapters.queue_http import RETRYABLE_STATUS, AddOnlySas, QueueMissing, QueuePoster
 from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.ports import QueueUnavailable
 
@@ -38,7 +39,6 @@ DEFAULT_TIMEOUT = 10.0
 # Never expire: a message must wait out a cloud outage of any length, not vanish after
 # the service's default time-to-live of 7 days.
 NO_EXPIRY = -1
-_RETRYABLE_STATUS = frozenset({408, 429})
 
 
 def environment_proxies(url: str) -> dict[str, str] | None:
@@ -110,36 +110,28 @@ class StorageQueueSender:
 
     def send(self, body: bytes) -> None:
         """Put one message on the queue; raises QueueUnavailable if it cannot be taken now."""
-        with self._sdk_errors():
+        with self._as_outages():
             self._ensure_queue()
             if self._poster is not None:
-                self._post(body, self._poster)
-                return
-            try:
-                self._client.send_message(body, time_to_live=NO_EXPIRY, proxies=self._proxies)
-            except ResourceNotFoundError:
-                if not self._create_queue:
-                    raise
-                self._queue_ready = False  # deleted behind our back: create it again, once
-                self._ensure_queue()
-                self._client.send_message(body, time_to_live=NO_EXPIRY, proxies=self._proxies)
+                self._send_or_recreate(partial(self._poster.post, body), QueueMissing)
+            else:
+                send = partial(self._client.send_message, body, time_to_live=NO_EXPIRY, proxies=self._proxies)
+                self._send_or_recreate(send, ResourceNotFoundError)
 
-    def _post(self, body: bytes, poster: QueuePoster) -> None:
+    def _send_or_recreate(self, send: Callable[[], object], missing: type[Exception]) -> None:
+        """``send``; if the queue is ``missing`` (deleted behind our back), create it again, once."""
         try:
-            try:
-                poster.post(body)
-            except QueueMissing:
-                if not self._create_queue:
-                    raise
-                self._queue_ready = False  # deleted behind our back: create it again, once
-                self._ensure_queue()
-                poster.post(body)
-        except QueueMissing as error:
-            raise QueueUnavailable(f"queue {self.queue_name!r} does not exist") from error
+            send()
+        except missing:
+            if not self._create_queue:
+                raise
+            self._queue_ready = False
+            self._ensure_queue()
+            send()
 
     @contextlib.contextmanager
-    def _sdk_errors(self) -> Iterator[None]:
-        """The SDK's errors (sending, or creating the queue) as outages, or as they are for a bug."""
+    def _as_outages(self) -> Iterator[None]:
+        """Errors of either path as outages (QueueUnavailable), or as they are for a bug."""
         try:
             yield
         except (ServiceRequestError, ServiceResponseError) as error:
@@ -147,11 +139,11 @@ class StorageQueueSender:
         except ClientAuthenticationError as error:
             # Credentials can be fixed or rotated while the backlog waits on site.
             raise QueueUnavailable(f"queue {self.queue_name!r} refused our credentials: {error}") from error
-        except ResourceNotFoundError as error:
+        except (ResourceNotFoundError, QueueMissing) as error:
             raise QueueUnavailable(f"queue {self.queue_name!r} does not exist") from error
         except HttpResponseError as error:
             status = error.status_code or 0
-            if status >= 500 or status in _RETRYABLE_STATUS:
+            if status >= 500 or status in RETRYABLE_STATUS:
                 raise QueueUnavailable(
                     f"queue {self.queue_name!r} answered {status}: {error.message}"
                 ) from error
