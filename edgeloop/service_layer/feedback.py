@@ -19,6 +19,7 @@ from edgeloop.domain.insight_columns import INSIGHT_KIND
 from edgeloop.domain.records import FeedbackRecord, utc_now
 from edgeloop.ports import Outbox
 from edgeloop.service_layer.scoring import InvalidInput, Problem, new_batch_id
+from edgeloop.service_layer.scoring_input import check_envelope
 
 FEEDBACK_KIND = "feedback"
 MAX_FEEDBACK_ITEMS = 1000
@@ -38,14 +39,7 @@ class FeedbackReceipt:
 
 
 def _items_of(body: Any, max_items: int) -> list[tuple[str, int]]:
-    if type(body) is not dict:
-        raise InvalidInput([Problem(None, None, 'body must be a JSON object {"items": [...]}')])
-    unknown = [key for key in body if key != "items"]
-    if unknown:
-        raise InvalidInput(
-            [Problem(None, str(key)[:64], "is not a known field (expected items)") for key in unknown]
-        )
-    items = body.get("items")
+    items = check_envelope(body, "items").get("items")
     if type(items) is not list:
         raise InvalidInput([Problem(None, "items", "must be a list of {insight_id, label} objects")])
     if not 1 <= len(items) <= max_items:

@@ -50,15 +50,21 @@ class MalformedBody(InvalidInput):
     status_code = 400
 
 
-def rows_of(body: Any, max_rows: int) -> list[Any]:
-    """The ``rows`` of a decoded request body, or :class:`InvalidInput` saying what is wrong."""
+def check_envelope(body: Any, name: str) -> dict[str, Any]:
+    """``body`` if it is a JSON object whose only field may be ``name`` (a list), else InvalidInput."""
     if type(body) is not dict:
-        raise InvalidInput([Problem(None, None, 'body must be a JSON object {"rows": [...]}')])
-    unknown = [key for key in body if key != "rows"]
+        raise InvalidInput([Problem(None, None, f'body must be a JSON object {{"{name}": [...]}}')])
+    unknown = [key for key in body if key != name]
     if unknown:
         raise InvalidInput(
-            [Problem(None, str(key)[:64], "is not a known field (expected rows)") for key in unknown]
+            [Problem(None, str(key)[:64], f"is not a known field (expected {name})") for key in unknown]
         )
+    return body
+
+
+def rows_of(body: Any, max_rows: int) -> list[Any]:
+    """The ``rows`` of a decoded request body, or :class:`InvalidInput` saying what is wrong."""
+    body = check_envelope(body, "rows")
     if "rows" not in body:
         raise InvalidInput([Problem(None, "rows", "is missing")])
     rows = body["rows"]

@@ -1,12 +1,14 @@
-"""row_count_bound: the batcher's bound on a request's rows, read without decoding the body."""
+"""Reading request bodies: the batcher's row-count bound, and the envelope both APIs check."""
 
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeloop.service_layer.scoring_input import row_count_bound
+from edgeloop.service_layer.feedback import _items_of
+from edgeloop.service_layer.scoring_input import InvalidInput, row_count_bound, rows_of
 
 _context = st.dictionaries(st.sampled_from(["product_id", "notes"]), st.text(max_size=8), max_size=2)
 _row = st.fixed_dictionaries({"torque_nm": st.floats(0, 100)}, optional={"ctx": _context})
@@ -30,3 +32,21 @@ def test_small_and_large_bodies_are_counted_alike() -> None:
     for rows in (1, 30, 1000):
         body = orjson.dumps({"rows": [{"torque_nm": 40.0, "notes": "{x}"}] * rows})
         assert row_count_bound(body) == body.count(b"{") == 2 * rows + 1
+
+
+def test_both_apis_refuse_a_body_that_is_not_their_envelope_alike() -> None:
+    cases = [
+        (lambda body: rows_of(body, 10), "rows"),
+        (lambda body: _items_of(body, 10), "items"),
+    ]
+    for read, name in cases:
+        with pytest.raises(InvalidInput) as not_an_object:
+            read([1])
+        assert [(p.row, p.field, p.message) for p in not_an_object.value.problems] == [
+            (None, None, f'body must be a JSON object {{"{name}": [...]}}')
+        ]
+        with pytest.raises(InvalidInput) as extra:
+            read({name: [], "colour": "red"})
+        assert [(p.row, p.field, p.message) for p in extra.value.problems] == [
+            (None, "colour", f"is not a known field (expected {name})")
+        ]
