@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -96,12 +97,17 @@ def register_variant(
 def write_labelled_records(
     store: AzureBlobStore, container: str, skip: int, count: int, *, flip: bool = False, site: str = "site-t"
 ) -> int:
-    """Insights with feedback (as filter_insights writes them) for CSV rows ``[skip, skip + count)``."""
+    """Insights with feedback (as filter_insights writes them) for CSV rows ``[skip, skip + count)``.
+
+    Insight ids are derived from the site, the row and ``flip``, not random: retraining puts
+    a new row in its holdout by a hash of its id, so random ids made the challenger's
+    metrics, and a promotion decided by a 0.05 margin, differ from run to run.
+    """
     records = []
     now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for item in read_rows(DATA, limit=count, skip=skip):
-        insight_id = f"{uuid.uuid4().hex}-00000"
+    for row, item in enumerate(read_rows(DATA, limit=count, skip=skip), start=skip):
+        insight_id = hashlib.sha256(f"{site}/{row}/{flip}".encode()).hexdigest()[:32] + "-00000"
         inputs = {key: value for key, value in item.row.items() if key != "product_id"}
         records.append({"kind": "insight", "insight_id": insight_id, "site_id": site, "inputs": inputs})
         label = 1 - item.label if flip else item.label
