@@ -55,14 +55,14 @@ $(MODEL_DIR)/manifest.json: | $(VENV)/.installed
 model: $(MODEL_DIR)/manifest.json
 
 run: install model
-	$(PY) -m edgeloop.local.run
+	$(PY) -m localdev.run
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy edgeloop
+	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench
 
 pytest: install system-tools infra-tools notebook-tools model
 	$(VENV)/bin/pytest -p no:cacheprovider

@@ -23,11 +23,11 @@ from bench.rows import REPO_ROOT, batches, demo_rows
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.anomaly import detect_anomalies
-from edgeloop.domain.packing import MAX_ITEM_BYTES, pack_items
 from edgeloop.domain.records import utc_now
-from edgeloop.domain.row_decoding import RowsDecoder
 from edgeloop.domain.validation import validate_rows
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService, new_batch_id
+from edgeloop.wire.packing import MAX_ITEM_BYTES, pack_items
+from edgeloop.wire.row_decoding import RowsDecoder
 
 
 def _per_call_us(function: Callable[[], Any], seconds: float) -> float:

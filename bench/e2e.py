@@ -31,8 +31,8 @@ from azure.storage.queue import QueueClient
 
 from bench.servers import REPO_ROOT, base_env
 from edgeloop.domain.records import parse_timestamp
-from edgeloop.local.azurite import stop_process_group
 from edgeloop.service_layer.filtering import COMPLIANT_CONTAINER
+from localdev.azurite import stop_process_group
 
 HMAC_KEY = "bench-site-key-not-a-secret-0123"  # a local benchmark key, not a secret
 NAIVE_CONTAINER = "naive-compliant"
@@ -53,7 +53,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
 
 
 def start_edge_host(work: Path, edge: str, cloud: str, queue: str, topic: str) -> subprocess.Popen[bytes]:
-    """``python -m edgeloop.functions_host --role edge`` with the project's host.json (local polling)."""
+    """``python -m localdev.functions_host --role edge`` with the project's host.json (local polling)."""
     env = base_env(
         AzureWebJobsStorage=edge,
         EdgeStorage=edge,
@@ -64,7 +64,7 @@ def start_edge_host(work: Path, edge: str, cloud: str, queue: str, topic: str) -
         EDGELOOP_SITE_HMAC_KEY=HMAC_KEY,
         EDGELOOP_COMPLIANCE_POLICY=str(REPO_ROOT / "policies" / "compliance.yaml"),
     )
-    command = [sys.executable, "-m", "edgeloop.functions_host", "--role", "edge", "--app", "function_app.py"]
+    command = [sys.executable, "-m", "localdev.functions_host", "--role", "edge", "--app", "function_app.py"]
     command += ["--host-json", str(REPO_ROOT / "host.json"), "--local-settings", str(work / "absent.json")]
     with (work / "functions-host.log").open("ab") as log:
         return subprocess.Popen(

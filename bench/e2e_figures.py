@@ -12,7 +12,7 @@ from bench.report import Figure
 from bench.servers import Server
 from bench.serving_figures import BATCH_CONNECTIONS, BATCH_ROWS, wrk_errors
 from bench.wrk import WrkResult, run_wrk, write_script
-from edgeloop.local.azurite import Azurite, stop_process_group
+from localdev.azurite import Azurite, stop_process_group
 
 QUEUE = "bench-e2e-insights"
 SITE = "bench-e2e"  # the scoring app named "e2e" scores as site "bench-e2e"

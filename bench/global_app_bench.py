@@ -25,9 +25,9 @@ import uvicorn
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef, Record
-from edgeloop.local.azurite import free_port, wait_for_port
 from global_app.app import create_app
 from global_app.auth import OpenAccess
+from localdev.azurite import free_port, wait_for_port
 
 START = datetime(2024, 4, 1, tzinfo=UTC)
 DAYS = 30

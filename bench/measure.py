@@ -30,7 +30,7 @@ from bench.rows import REPO_ROOT, batches, demo_rows, flat_bodies, rows_bodies
 from bench.servers import SERVER_CPUS, Server, ServerError, pinned
 from bench.serving_figures import BATCH_CONNECTIONS, BATCH_ROWS, SINGLE_CONNECTIONS, combine, serving_figures
 from bench.wrk import WrkResult, run_wrk, write_script
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 API_KEY = "bench-local-api-key"  # a key for the benchmark's own throwaway server, not a secret
 FRESHNESS_RATE = 200.0  # records/s, single-row requests
@@ -89,7 +89,7 @@ class Contender:
     connections: int = SINGLE_CONNECTIONS
     rows: int = 1
     measure: Callable[[float], float] | None = None  # seconds -> rows/s
-    after: Callable[[], float] | None = None  # after each slice, e.g. drain the outbox; seconds taken
+    after: Callable[[], Drain] | None = None  # after each slice, e.g. drain the outbox
 
 
 class InProcess:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from edgeloop.local.azurite import free_port, stop_process_group
+from localdev.azurite import free_port, stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV_PYTHON = REPO_ROOT / ".venv-bench" / "bin" / "python"

@@ -79,7 +79,7 @@ class Runs:
         """All slices' rows over their seconds plus the relay's CPU seconds after each."""
         results, drains = self.runs[key], self.runs[key + ":after"]
         seconds = sum(r.seconds for r in results) + sum(d.cpu_seconds for d in drains)
-        return sum(r.requests for r in results) * rows / seconds
+        return float(sum(r.requests for r in results) * rows / seconds)
 
     def spread(
         self, top: str, bottom: str, top_rows: int = 1, bottom_rows: int = 1, *, sustained: bool = False

@@ -17,7 +17,6 @@ import numpy.typing as npt
 
 # Re-exported (``X as X``) so port users can import them from here.
 from edgeloop.domain.champion import ChampionPointer as ChampionPointer
-from edgeloop.domain.claim_check import BlobWrittenEvent as BlobWrittenEvent
 from edgeloop.domain.insights_view import HourlyRate as HourlyRate
 from edgeloop.domain.insights_view import InsightPage as InsightPage
 from edgeloop.domain.insights_view import InsightQuery as InsightQuery
@@ -26,6 +25,7 @@ from edgeloop.domain.insights_view import StoredInsight as StoredInsight
 from edgeloop.domain.manifest import ModelManifest as ModelManifest
 from edgeloop.domain.records import Record as Record
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
+from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent
 
 
 class QueueUnavailable(RuntimeError):
@@ -57,7 +57,7 @@ class Outbox(Protocol):
         """Store a request's items in one durable transaction (kind: insight|feedback).
 
         An item is a serialized wire record or a column document standing for
-        several (edgeloop.domain.insight_columns); ``record_count``: how many records
+        several (edgeloop.wire.insight_columns); ``record_count``: how many records
         the items stand for (default: one each). Raises :class:`OutboxFull` if
         ``depth() + record_count > capacity()``.
         """

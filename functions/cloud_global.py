@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from edgeloop.domain.claim_check import parse_event
 from edgeloop.service_layer.ingest import InsightIngest
+from edgeloop.wire.claim_check import parse_event
 from functions.lazy import Lazy
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
 
 def _compose_ingest() -> InsightIngest:
-    from edgeloop.cloud_bootstrap import build_ingest  # the adapters load only when needed
+    from edgeloop.bootstrap.cloud import build_ingest  # the adapters load only when needed
 
     return build_ingest()
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from edgeloop.domain.claim_check import parse_event
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
+from edgeloop.wire.claim_check import parse_event
 from functions.lazy import Lazy
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
 
 def _compose_feed() -> PowerBIFeed:
+    from edgeloop.bootstrap.powerbi import build_feed
     from edgeloop.config.powerbi import PowerBISettings  # the adapters load only when needed
-    from edgeloop.powerbi_bootstrap import build_feed
 
     return build_feed(PowerBISettings())
 

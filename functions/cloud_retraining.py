@@ -39,15 +39,15 @@ def _compose_clients() -> AzureClients:
 
 
 def _compose_trainer() -> Trainer:
+    from edgeloop.bootstrap.retraining import build_trainer
     from edgeloop.config.retraining import RetrainingSettings
-    from edgeloop.retraining_bootstrap import build_trainer
 
     return build_trainer(RetrainingSettings(), _clients.get())
 
 
 def _compose_retraining() -> RetrainingService:
+    from edgeloop.bootstrap.retraining import build_retraining
     from edgeloop.config.retraining import RetrainingSettings
-    from edgeloop.retraining_bootstrap import build_retraining
 
     return build_retraining(RetrainingSettings(), _clients.get())
 

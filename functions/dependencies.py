@@ -11,7 +11,7 @@ from functions.lazy import Lazy
 
 
 def _compose_insight_filter() -> InsightFilter:
-    from edgeloop.edge_bootstrap import build_insight_filter  # the adapters load only when needed
+    from edgeloop.bootstrap.edge import build_insight_filter  # the adapters load only when needed
 
     return build_insight_filter()
 

@@ -160,7 +160,7 @@ def authenticator_from_settings(settings: CloudSettings) -> Authenticator:
 
 
 def create_app_from_settings(settings: CloudSettings | None = None) -> FastAPI:
-    from edgeloop.cloud_bootstrap import build_store
+    from edgeloop.bootstrap.cloud import build_store
 
     settings = settings or CloudSettings()
     return create_app(build_store(settings), authenticator_from_settings(settings))

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from edgeloop.bootstrap.model_delivery import start_site_delivery
+from edgeloop.bootstrap.scoring import build_scoring
 from edgeloop.config.scoring import ScoringSettings
-from edgeloop.model_delivery_bootstrap import start_site_delivery
-from edgeloop.scoring_bootstrap import build_scoring
 from scoring_app.auth import Guard
 from scoring_app.batching import ScoringBatcher
 from scoring_app.context import AppContext

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
-from edgeloop.scoring_bootstrap import ScoringComponents
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
 from scoring_app.batching import ScoringBatcher

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

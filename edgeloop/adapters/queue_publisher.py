@@ -18,8 +18,8 @@ from azure.storage.queue import QueueClient
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.servicebus_publisher import CONTENT_TYPE, event_body, event_properties
 from edgeloop.config.connections import Connection
-from edgeloop.functions_host.messages import Envelope, encode_envelope
 from edgeloop.ports import BlobWrittenEvent
+from edgeloop.wire.servicebus_envelope import Envelope, encode_envelope
 
 
 def subscription_queue(topic: str, subscription: str) -> str:

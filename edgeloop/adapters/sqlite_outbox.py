@@ -33,9 +33,9 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     move_payloads_out,
     prune_acknowledged,
 )
-from edgeloop.domain.insight_columns import expand_items
-from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.ports import ClaimedBatch, OutboxFull
+from edgeloop.wire.insight_columns import expand_items
+from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 RECORD_KINDS = frozenset({"insight", "feedback"})
 # An item this small fits a packed queue message even if gzip cannot shrink it,

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr
 
-from edgeloop.local.azurite import connection_string
+from edgeloop.config.development_storage import connection_string
 
 Service = Literal["blob", "queue", "servicebus"]
 

@@ -18,6 +18,8 @@ SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 InputValue = float | int | str
 RecordKind = Literal["insight", "feedback"]
+INSIGHT_KIND: RecordKind = "insight"
+FEEDBACK_KIND: RecordKind = "feedback"
 
 # Fields that describe the shop floor and must never leave the site unless the
 # compliance policy says otherwise (it drops or pseudonymizes them by default).

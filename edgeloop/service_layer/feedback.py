@@ -15,13 +15,11 @@ from typing import Any
 
 import orjson
 
-from edgeloop.domain.insight_columns import INSIGHT_KIND
-from edgeloop.domain.records import FeedbackRecord, utc_now
+from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, FeedbackRecord, utc_now
 from edgeloop.ports import Outbox
 from edgeloop.service_layer.scoring import InvalidInput, Problem, new_batch_id
 from edgeloop.service_layer.scoring_input import check_envelope
 
-FEEDBACK_KIND = "feedback"
 MAX_FEEDBACK_ITEMS = 1000
 _INSIGHT_ID = re.compile(r"^([0-9a-f]{32})-([0-9]{5})$")
 

@@ -28,11 +28,11 @@ from urllib.parse import quote
 
 import orjson
 
-from edgeloop.domain.claim_check import jsonl, jsonl_gz
 from edgeloop.domain.compliance import AuditSummary, PolicyEngine
-from edgeloop.domain.packing import unpack_message
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp, record_from_wire, utc_now
 from edgeloop.ports import BlobStore, BlobWrittenEvent, EventPublisher
+from edgeloop.wire.claim_check import jsonl, jsonl_gz
+from edgeloop.wire.packing import unpack_message
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class InsightFilter:
         self._clock = clock
 
     def process_message(self, body: bytes) -> FilterResult:
-        """Raises :class:`~edgeloop.domain.packing.PackError` for a body that is not a valid pack."""
+        """Raises :class:`~edgeloop.wire.packing.PackError` for a body that is not a valid pack."""
         raw_records = unpack_message(body)
         digest = message_digest(body)
         audit = AuditSummary()

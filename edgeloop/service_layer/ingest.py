@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from edgeloop.domain.claim_check import ClaimCheckError, read_jsonl_gz
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
 from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore
+from edgeloop.wire.claim_check import ClaimCheckError, read_jsonl_gz
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from edgeloop.domain.claim_check import ClaimCheckError, read_jsonl_gz
 from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds, rows_for_records
 from edgeloop.domain.records import RecordError
 from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
+from edgeloop.wire.claim_check import ClaimCheckError, read_jsonl_gz
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import accumulate
 
-from edgeloop.domain.packing import pack_items
 from edgeloop.ports import ClaimedBatch, OutboxReader, QueueSender, QueueUnavailable
+from edgeloop.wire.packing import pack_items
 
 logger = logging.getLogger(__name__)
 

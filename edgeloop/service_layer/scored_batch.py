@@ -1,7 +1,7 @@
 """What a scoring request gets back: its rows' names, outputs and anomaly flags, kept as columns.
 
 Columns because the answer to a 1,000-row request is built straight from them
-(``response_json``: one bytes template per row, edgeloop.domain.insight_wire) rather
+(``response_json``: one bytes template per row, edgeloop.wire.insight_wire) rather
 than through a dict per row; ``results`` gives the per-row dicts to whoever wants them.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from edgeloop.domain.insight_columns import insight_ids_of, row_number_bytes
-from edgeloop.domain.insight_wire import results_array, text_values
+from edgeloop.wire.insight_columns import insight_ids_of, row_number_bytes
+from edgeloop.wire.insight_wire import results_array, text_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class ScoredBatch:
         """The JSON of :meth:`response`, built column-wise; the outputs keep their text.
 
         Byte for byte ``orjson.dumps(self.response())`` but for how a number is spelt where
-        the outputs were written at float32 precision (edgeloop.domain.insight_wire).
+        the outputs were written at float32 precision (edgeloop.wire.insight_wire).
         """
         if {"insight_id", "anomaly", "anomaly_kinds"} & self.outputs.keys():
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics

@@ -4,7 +4,7 @@ The insights of a request are committed to the outbox in one transaction before
 the caller answers, so an acknowledged scoring is never lost. This is the hot
 path of the edge: everything is done column-wise (validation, model, anomaly flags,
 and the insights themselves, recorded as column documents: see
-edgeloop.domain.insight_columns), no per-row objects, and one uuid4 per batch names
+edgeloop.wire.insight_columns), no per-row objects, and one uuid4 per batch names
 all its rows.
 """
 
@@ -18,10 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from edgeloop.domain.anomaly import detect_anomalies
-from edgeloop.domain.insight_columns import INSIGHT_KIND, InsightColumns
-from edgeloop.domain.insight_wire import output_texts
-from edgeloop.domain.packing import MAX_ITEM_BYTES
-from edgeloop.domain.records import format_timestamp, utc_now
+from edgeloop.domain.records import INSIGHT_KIND, format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, concat_columns
 from edgeloop.ports import Outbox, ScoringModel
 from edgeloop.service_layer.scored_batch import ScoredBatch as ScoredBatch
@@ -30,6 +27,9 @@ from edgeloop.service_layer.scoring_input import MalformedBody as MalformedBody
 from edgeloop.service_layer.scoring_input import Problem as Problem
 from edgeloop.service_layer.scoring_input import RequestReader, ScoringRequest
 from edgeloop.service_layer.scoring_input import rows_of as rows_of
+from edgeloop.wire.insight_columns import InsightColumns
+from edgeloop.wire.insight_wire import output_texts
+from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 DEFAULT_MAX_ROWS = 10_000  # rows per request (the API's documented bound)
 

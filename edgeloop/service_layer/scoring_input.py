@@ -1,7 +1,7 @@
 """What a scoring request brings, read into validated columns: a raw JSON body, or decoded rows.
 
 A raw body takes the fast path first: msgspec decodes and checks it in one pass
-(edgeloop.domain.row_decoding). Anything that path is not sure of goes the
+(edgeloop.wire.row_decoding). Anything that path is not sure of goes the
 thorough way (orjson, ``rows_of``, ``validate_rows``), which names every problem
 by row and field; so the answers to bad input are the same either way.
 """
@@ -16,8 +16,8 @@ import numpy as np
 import orjson
 
 from edgeloop.domain.manifest import ModelManifest
-from edgeloop.domain.row_decoding import RowsDecoder
 from edgeloop.domain.validation import FeatureColumns, RowValidationError, validate_rows
+from edgeloop.wire.row_decoding import RowsDecoder
 
 # A request: its raw JSON body ({"rows": [...]}), or its rows already decoded.
 ScoringRequest = bytes | Sequence[Any]

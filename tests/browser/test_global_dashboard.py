@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, expect
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.domain.records import InsightRecord
-from edgeloop.local.azurite import free_port, wait_for_port
 from global_app.app import create_app
 from global_app.auth import OpenAccess
+from localdev.azurite import free_port, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from support.bundles import demo_bundle
 
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.manifest import ModelManifest, load_manifest
-from edgeloop.local.azurite import free_port, wait_for_port
+from localdev.azurite import free_port, wait_for_port
 from scoring_app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

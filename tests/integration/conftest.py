@@ -8,7 +8,7 @@ import pytest
 from support.bundles import build_defect_bundle, demo_bundle
 from support.edge_host import EdgeHost
 
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 
 @pytest.fixture(scope="session")

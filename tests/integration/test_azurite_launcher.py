@@ -1,4 +1,4 @@
-"""The Azurite launcher (edgeloop/local/azurite.py) on the real emulator."""
+"""The Azurite launcher (localdev/azurite.py) on the real emulator."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from azure.storage.queue import QueueServiceClient
 
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 
 def test_azurite_sends_no_telemetry_and_stops_promptly(tmp_path: Path) -> None:

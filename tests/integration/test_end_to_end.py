@@ -33,11 +33,11 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.manifest import load_manifest
-from edgeloop.domain.packing import pack_items
 from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
-from edgeloop.local.azurite import REPO_ROOT
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.filtering import event_message_id, message_digest
+from edgeloop.wire.packing import pack_items
+from localdev.azurite import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from support.local_system import SystemUnderTest, running_system
 from support.model_loop import DATA, MODEL_NAME, champion_bundle, small_base_csv
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
-from edgeloop.local.azurite import REPO_ROOT
-from edgeloop.replay import Replayer, read_rows
+from edgeloop.cli.replayer import Replayer, read_rows
+from localdev.azurite import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """filter_insights end to end: the root function app under the local Functions host, on Azurite.
 
 Messages are packed with the real packing code and put on the edge insights
-queue; ``python -m edgeloop.functions_host --role edge`` runs function_app.py
+queue; ``python -m localdev.functions_host --role edge`` runs function_app.py
 as a child process with the project's host.json (polling and retry delay
 shortened so the test takes seconds, maxDequeueCount kept).
 """
@@ -19,8 +19,8 @@ from azure.storage.queue import QueueClient
 from support.edge_host import HOST_JSON, EdgeHost, queue_texts
 from support.function_apps.host_harness import wait_until
 
-from edgeloop.domain.packing import pack_items
 from edgeloop.service_layer.filtering import message_digest
+from edgeloop.wire.packing import pack_items
 
 MAX_DEQUEUE = HOST_JSON["extensions"]["queues"]["maxDequeueCount"]
 

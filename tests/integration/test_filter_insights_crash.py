@@ -21,8 +21,8 @@ import pytest
 from support.edge_host import EdgeHost, queue_texts
 from support.function_apps.host_harness import HostProcess, wait_until
 
-from edgeloop.domain.packing import pack_items
 from edgeloop.service_layer.filtering import message_digest
+from edgeloop.wire.packing import pack_items
 
 MESSAGES = 40
 RECORDS_PER_MESSAGE = 200

@@ -25,7 +25,7 @@ from support.function_apps.host_harness import (
     wait_until,
 )
 
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 
 @dataclass

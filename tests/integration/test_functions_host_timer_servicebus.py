@@ -19,8 +19,8 @@ from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient
 from support.function_apps.host_harness import fast_host_json, read_records, start_host, wait_until
 
-from edgeloop.functions_host.messages import Envelope, encode_envelope
-from edgeloop.local.azurite import Azurite
+from edgeloop.wire.servicebus_envelope import Envelope, encode_envelope
+from localdev.azurite import Azurite
 
 
 @pytest.mark.slow

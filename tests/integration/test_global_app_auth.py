@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.config.cloud import CloudSettings
-from edgeloop.local.azurite import free_port
 from global_app.app import create_app, create_app_from_settings
 from global_app.auth import EntraAuth, StaticJwks
+from localdev.azurite import free_port
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 AUDIENCE = "api://edgeloop-global"

@@ -17,13 +17,13 @@ from contract.insight_factory import feedback, insight, new_batch_id
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
-from edgeloop.domain.claim_check import ClaimCheckError, jsonl_gz
 from edgeloop.domain.insights_view import Counts, InsightQuery
 from edgeloop.domain.records import Record
-from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.ingest import InsightIngest
+from edgeloop.wire.claim_check import ClaimCheckError, jsonl_gz
 from functions import cloud_global
+from localdev.azurite import Azurite
 
 
 @pytest.fixture

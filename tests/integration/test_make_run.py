@@ -1,4 +1,4 @@
-"""`make run` itself: ``python -m edgeloop.local.run`` starts, serves a scoring, and stops cleanly.
+"""`make run` itself: ``python -m localdev.run`` starts, serves a scoring, and stops cleanly.
 
 The runner as a subprocess on free ports with a temporary var directory
 (``--free-ports --var-dir``; the defaults stay 8000, 8001, 10000-10002 and var/).
@@ -21,7 +21,7 @@ import pytest
 from support.bundles import valid_rows
 
 from edgeloop.domain.manifest import load_manifest
-from edgeloop.local.azurite import REPO_ROOT
+from localdev.azurite import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_make_run_serves_a_scoring_then_stops_everything_on_sigterm(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SCORING_API_KEY", "EDGELOOP_LOCAL_SETTINGS")}
     env |= {"SCORING_MODEL_DIR": str(demo_bundle_dir), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "edgeloop.local.run", "--free-ports", "--var-dir", str(tmp_path / "var")]
+    command = [sys.executable, "-m", "localdev.run", "--free-ports", "--var-dir", str(tmp_path / "var")]
     runner = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -24,11 +24,11 @@ from support.model_loop import DATA, MODEL_NAME, register_variant
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleSigner, generate_key_pair
+from edgeloop.bootstrap.retraining import publish_first_champion
+from edgeloop.cli.replayer import read_rows
 from edgeloop.config.retraining import RetrainingSettings
-from edgeloop.local.azurite import REPO_ROOT, Azurite, free_port
-from edgeloop.replay import read_rows
-from edgeloop.retraining_bootstrap import publish_first_champion
 from edgeloop.service_layer.model_publishing import promote
+from localdev.azurite import REPO_ROOT, Azurite, free_port
 
 API_KEY = "delivery-test-key-0123456789"
 HEADERS = {"X-API-Key": API_KEY}

@@ -20,12 +20,12 @@ from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, writ
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.bootstrap.retraining import build_retraining, publish_first_champion
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.champion import first_pointer
-from edgeloop.local.azurite import Azurite
 from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
-from edgeloop.retraining_bootstrap import build_retraining, publish_first_champion
 from edgeloop.service_layer.model_publishing import promote, rollback
+from localdev.azurite import Azurite
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 Real parts: Azurite (blobs, and the ``insights-powerbi`` queue that stands in
 for the Service Bus subscription), the SQLite ledger, the local sink's files,
-the Functions host's envelope code (edgeloop.functions_host.messages). No Power
+the Functions host's envelope code (localdev.functions_host.messages). No Power
 BI exists here: the ``service`` mode runs against the local stand-in server
 (tests/support/fake_powerbi_server.py), which enforces the push limits.
 """
@@ -34,13 +34,14 @@ from edgeloop.adapters.powerbi_client import (
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.queue_publisher import QueueEventPublisher, subscription_queue
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
-from edgeloop.domain.claim_check import ClaimCheckError
 from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE, VALUES_TABLE, dataset_definition
-from edgeloop.functions_host.messages import decode_body, parse_envelope, to_service_bus_message
-from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.servicebus_envelope import parse_envelope
 from functions import cloud_powerbi
+from localdev.azurite import Azurite
+from localdev.functions_host.messages import decode_body, to_service_bus_message
 
 # Pacing is tested in test_powerbi_client.py; here it would only add minutes (1M rows/hour).
 UNPACED = RateLimits(requests_per_minute=60_000, request_burst=100, rows_per_hour=10**9)

@@ -19,11 +19,11 @@ from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
-from edgeloop.domain.packing import unpack_message
 from edgeloop.domain.records import InsightRecord, ModelRef, record_from_wire
-from edgeloop.local.azurite import Azurite
 from edgeloop.ports import QueueUnavailable
 from edgeloop.service_layer.relay import OutboxRelay
+from edgeloop.wire.packing import unpack_message
+from localdev.azurite import Azurite
 
 CHILD = Path(__file__).with_name("outbox_child.py")
 MODEL = ModelRef(name="demo", version="1.0.0", sha256="0" * 64)

@@ -24,8 +24,8 @@ from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 from support.bundles import demo_bundle, valid_rows
 
 from edgeloop.domain.manifest import ModelManifest, load_manifest
-from edgeloop.domain.packing import unpack_message
-from edgeloop.local.azurite import Azurite, free_port, wait_for_port
+from edgeloop.wire.packing import unpack_message
+from localdev.azurite import Azurite, free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 

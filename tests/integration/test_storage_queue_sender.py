@@ -12,9 +12,10 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 
 from edgeloop.adapters.storage_queue import StorageQueueSender
-from edgeloop.domain.packing import pack_items, unpack_message
-from edgeloop.local.azurite import LOCAL_ACCOUNT_KEYS, Azurite, connection_string, free_port
+from edgeloop.config.development_storage import LOCAL_ACCOUNT_KEYS, connection_string
 from edgeloop.ports import QueueUnavailable
+from edgeloop.wire.packing import pack_items, unpack_message
+from localdev.azurite import Azurite, free_port
 
 
 def queue_name() -> str:

@@ -1,6 +1,6 @@
 """The root function app under the local Functions host in the ``edge`` role, against Azurite.
 
-``python -m edgeloop.functions_host --role edge`` runs function_app.py as a child
+``python -m localdev.functions_host --role edge`` runs function_app.py as a child
 process with the project's host.json (polling and retry delay shortened so tests
 take seconds, maxDequeueCount kept). Shared by the filter_insights integration tests.
 """
@@ -23,7 +23,7 @@ from azure.storage.queue import BinaryBase64EncodePolicy, QueueClient
 from support.function_apps.host_harness import HostProcess
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
-from edgeloop.local.azurite import Azurite
+from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST_JSON = json.loads((REPO_ROOT / "host.json").read_text(encoding="utf-8"))
@@ -75,7 +75,7 @@ class EdgeHost:
         command = [
             sys.executable,
             "-m",
-            "edgeloop.functions_host",
+            "localdev.functions_host",
             "--role",
             "edge",
             "--app",

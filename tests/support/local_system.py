@@ -1,6 +1,6 @@
 """The whole local system for tests, started the way ``make run`` starts it.
 
-Reuses the runner (``edgeloop.local.run``): the same components, start order,
+Reuses the runner (``localdev.run``): the same components, start order,
 environment and reverse-order stop, on free ports with a temporary var
 directory. Differences, all for speed or inspection: each child writes to its
 own log file, the Functions hosts get a host.json with fast queue polling, and
@@ -25,11 +25,11 @@ from support.waiting import wait_until as poll_until
 
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.domain.powerbi_schema import DEFAULT_DATASET_NAME
-from edgeloop.local.azurite import REPO_ROOT
-from edgeloop.local.run import Component, LocalSystem, Ports, component_environment
+from localdev.azurite import REPO_ROOT
+from localdev.run import Component, LocalSystem, Ports, component_environment
 
 EXAMPLE_SETTINGS = REPO_ROOT / "local.settings.example.json"
-FUNCTIONS_HOST = "edgeloop.functions_host"
+FUNCTIONS_HOST = "localdev.functions_host"
 LOG_TAIL_LINES = 40
 READY_TIMEOUT = 120.0
 

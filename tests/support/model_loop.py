@@ -14,15 +14,15 @@ from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import BundleSigner
 from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.cli.replayer import read_rows
 from edgeloop.domain.bundle_integrity import GOLDEN_FILE, GoldenSample
 from edgeloop.domain.manifest import MANIFEST_FILE
-from edgeloop.local.azurite import REPO_ROOT
-from edgeloop.replay import read_rows
 from edgeloop.service_layer.model_publishing import golden_sample, signed_bundle
 from edgeloop.service_layer.signed_bundles import pack_bundle
 from edgeloop.training.bundle import write_bundle
 from edgeloop.training.dataset import load_ai4i
 from edgeloop.training.demo_model import fit_model, split_indices
+from localdev.azurite import REPO_ROOT
 
 DATA = REPO_ROOT / "data" / "ai4i2020-train.csv"
 MODEL_NAME = "ai4i-failure"

@@ -23,7 +23,9 @@ from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
 from edgeloop.adapters.storage_queue import StorageQueueSender
-from edgeloop.cloud_bootstrap import build_ingest
+from edgeloop.bootstrap.cloud import build_ingest
+from edgeloop.bootstrap.edge import build_insight_filter
+from edgeloop.bootstrap.powerbi import build_feed
 from edgeloop.config.cloud import CloudSettings
 from edgeloop.config.connections import (
     Connection,
@@ -31,11 +33,9 @@ from edgeloop.config.connections import (
     ConnectionString,
     IdentityConnection,
 )
+from edgeloop.config.development_storage import connection_string
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.powerbi import PowerBISettings
-from edgeloop.edge_bootstrap import build_insight_filter
-from edgeloop.local.azurite import connection_string
-from edgeloop.powerbi_bootstrap import build_feed
 
 BLOB = "https://acct.blob.core.windows.net"
 QUEUE = "https://acct.queue.core.windows.net"

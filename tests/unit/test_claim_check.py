@@ -1,4 +1,4 @@
-"""The claim-check event parser and the gzipped JSON Lines blob format (edgeloop.domain.claim_check)."""
+"""The claim-check event parser and the gzipped JSON Lines blob format (edgeloop.wire.claim_check)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import gzip
 import orjson
 import pytest
 
-from edgeloop.domain.claim_check import (
+from edgeloop.wire.claim_check import (
     BlobWrittenEvent,
     ClaimCheckError,
     jsonl_gz,

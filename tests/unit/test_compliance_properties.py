@@ -27,11 +27,11 @@ from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import to_service_bus_message
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
-from edgeloop.domain.packing import pack_items
-from edgeloop.functions_host.messages import Envelope, encode_envelope
-from edgeloop.local.azurite import Azurite
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.filtering import InsightFilter, message_digest
+from edgeloop.wire.packing import pack_items
+from edgeloop.wire.servicebus_envelope import Envelope, encode_envelope
+from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY = b"property-test-site-key-0123456789"

@@ -20,10 +20,10 @@ from edgeloop.config.connections import (
     IdentityConnection,
     resolve_connection,
 )
+from edgeloop.config.development_storage import LOCAL_ACCOUNT_KEYS
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.powerbi import PowerBISettings
 from edgeloop.config.scoring import ScoringSettings
-from edgeloop.local.azurite import LOCAL_ACCOUNT_KEYS
 
 BLOB = "https://acct.blob.core.windows.net"
 QUEUE = "https://acct.queue.core.windows.net"

@@ -25,11 +25,11 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
-from edgeloop.domain.packing import PackError, pack_items
-from edgeloop.local.azurite import Azurite
 from edgeloop.service_layer.filtering import message_digest
+from edgeloop.wire.packing import PackError, pack_items
 from functions.dependencies import override_edge_dependencies
 from functions.registry import BLUEPRINTS_BY_ROLE, UnknownRoleError, blueprint_modules
+from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

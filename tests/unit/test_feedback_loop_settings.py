@@ -28,12 +28,12 @@ from edgeloop.adapters.ed25519_signing import (
 from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.storage_queue import StorageQueueSender
+from edgeloop.bootstrap.model_delivery import start_delivery
+from edgeloop.bootstrap.retraining import build_registry, build_retraining, build_signer, build_trainer
 from edgeloop.cli import app
 from edgeloop.config.connections import ConnectionSettingError, ConnectionString
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.config.retraining import RetrainingSettings
-from edgeloop.model_delivery_bootstrap import start_delivery
-from edgeloop.retraining_bootstrap import build_registry, build_retraining, build_signer, build_trainer
 from edgeloop.service_layer.scoring import ModelHolder
 
 BLOB = "https://acct.blob.core.windows.net"

@@ -18,12 +18,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.bootstrap.edge import build_insight_filter
 from edgeloop.config.edge_functions import EdgeFunctionSettings
-from edgeloop.domain.packing import PackError, pack_items
 from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef
-from edgeloop.edge_bootstrap import build_insight_filter
-from edgeloop.local.azurite import Azurite
 from edgeloop.service_layer.filtering import InsightFilter, message_digest
+from edgeloop.wire.packing import PackError, pack_items
+from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCORED_AT = datetime(2026, 11, 21, 8, 30, 15, tzinfo=UTC)

@@ -14,26 +14,20 @@ import azure.functions as func
 import pytest
 from azure.storage.queue import QueueMessage as StorageMessage
 
-from edgeloop.functions_host.host_config import HostConfig, HostConfigError, parse_timespan
-from edgeloop.functions_host.invocation import Invoker
-from edgeloop.functions_host.loader import (
+from edgeloop.wire.servicebus_envelope import Envelope, MessageDecodeError, encode_envelope, parse_envelope
+from localdev.functions_host.host_config import HostConfig, HostConfigError, parse_timespan
+from localdev.functions_host.invocation import Invoker
+from localdev.functions_host.loader import (
     FunctionAppError,
     FunctionSpec,
     find_function_app,
     import_app_module,
     read_functions,
 )
-from edgeloop.functions_host.messages import (
-    Envelope,
-    MessageDecodeError,
-    decode_body,
-    encode_envelope,
-    parse_envelope,
-    to_service_bus_message,
-)
-from edgeloop.functions_host.queue_listener import Backoff, batch_fetch, concurrency_fetch
-from edgeloop.functions_host.settings import DEVELOPMENT_STORAGE, AppSettings, MissingSettingError
-from edgeloop.functions_host.timer import Schedule, ScheduleStatus, plan_startup
+from localdev.functions_host.messages import decode_body, to_service_bus_message
+from localdev.functions_host.queue_listener import Backoff, batch_fetch, concurrency_fetch
+from localdev.functions_host.settings import DEVELOPMENT_STORAGE, AppSettings, MissingSettingError
+from localdev.functions_host.timer import Schedule, ScheduleStatus, plan_startup
 
 APPS = Path(__file__).resolve().parents[1] / "support" / "function_apps"
 
@@ -276,7 +270,7 @@ def test_sync_and_async_functions_run_and_failures_are_reported(caplog: pytest.L
             )
         return ok.succeeded, bad.succeeded, bad.error
 
-    with caplog.at_level(logging.INFO, logger="edgeloop.functions_host.invocation"):
+    with caplog.at_level(logging.INFO, logger="localdev.functions_host.invocation"):
         ok, bad, error = asyncio.run(run())
     assert (ok, bad, seen) == (True, False, ["m1"])
     assert isinstance(error, ValueError)
@@ -287,7 +281,7 @@ def test_sync_and_async_functions_run_and_failures_are_reported(caplog: pytest.L
 
 
 def test_the_context_argument_is_a_functions_context() -> None:
-    from edgeloop.functions_host.invocation import HostContext
+    from localdev.functions_host.invocation import HostContext
 
     context = HostContext("inv-1", "fn", "/app")
     assert isinstance(context, func.Context)

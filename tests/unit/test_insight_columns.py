@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeloop.domain.insight_columns import (
+from edgeloop.domain.records import RecordError, record_from_wire
+from edgeloop.wire.insight_columns import (
     COLUMNS_KIND,
     InsightColumns,
     expand_columns,
     expand_items,
     insight_id_of,
 )
-from edgeloop.domain.insight_wire import number_texts
-from edgeloop.domain.packing import MAX_ITEM_BYTES, pack_items, unpack_message
-from edgeloop.domain.records import RecordError, record_from_wire
+from edgeloop.wire.insight_wire import number_texts
+from edgeloop.wire.packing import MAX_ITEM_BYTES, pack_items, unpack_message
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 _KINDS = st.sampled_from([(), ("high_risk",), ("high_risk", "out_of_distribution"), ("invalid_output",)])
@@ -185,7 +185,7 @@ def test_version_1_bodies_of_records_are_still_read() -> None:
 
 
 def test_row_numbers_are_five_digits_and_refuse_what_would_need_more() -> None:
-    from edgeloop.domain.insight_columns import insight_ids_of, row_number_bytes, row_numbers
+    from edgeloop.wire.insight_columns import insight_ids_of, row_number_bytes, row_numbers
 
     assert row_numbers(99_998, 2) == ["99998", "99999"]
     assert row_number_bytes(7, 3) == [b"00007", b"00008", b"00009"]

@@ -7,8 +7,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeloop.domain.insight_wire import number_texts, output_texts, text_values
 from edgeloop.service_layer.scored_batch import ScoredBatch
+from edgeloop.wire.insight_wire import number_texts, output_texts, text_values
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 _KINDS = st.sampled_from([(), ("high_risk",), ("high_risk", "out_of_distribution"), ("invalid_output",)])

@@ -19,9 +19,9 @@ import pytest
 from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
-from edgeloop.domain.packing import unpack_message
 from edgeloop.ports import QueueUnavailable
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, backoff_delay
+from edgeloop.wire.packing import unpack_message
 
 
 class RecordingSender:

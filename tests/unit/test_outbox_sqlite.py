@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
-from edgeloop.domain.insight_columns import InsightColumns
-from edgeloop.domain.insight_wire import number_texts
-from edgeloop.domain.packing import MAX_PACKED_BYTES, pack_items
 from edgeloop.ports import Outbox, OutboxFull, OutboxReader
+from edgeloop.wire.insight_columns import InsightColumns
+from edgeloop.wire.insight_wire import number_texts
+from edgeloop.wire.packing import MAX_PACKED_BYTES, pack_items
 
 
 class FakeClock:

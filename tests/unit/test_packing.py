@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeloop.domain.packing import (
+from edgeloop.wire.packing import (
     MAX_PACKED_BYTES,
     QUEUE_MESSAGE_LIMIT,
     PackError,

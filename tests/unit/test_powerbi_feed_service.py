@@ -16,10 +16,10 @@ import pytest
 
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.sqlite_delivery_ledger import LedgerConflict, SqliteDeliveryLedger
-from edgeloop.domain.claim_check import ClaimCheckError, jsonl_gz
 from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
+from edgeloop.wire.claim_check import ClaimCheckError, jsonl_gz
 
 BLOB = "site=site-a/date=2025-03-01/hour=12/0123abcd.jsonl.gz"
 

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from edgeloop.adapters.powerbi_client import PowerBIPushSink
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
+from edgeloop.bootstrap.powerbi import build_sink
 from edgeloop.config.powerbi import PowerBISettings
-from edgeloop.powerbi_bootstrap import build_sink
 
 
 @pytest.fixture(autouse=True)

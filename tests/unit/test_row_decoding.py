@@ -23,7 +23,6 @@ from support.bundles import defect_manifest_fields, valid_rows
 from support.manifests import FAKE_SHA256, demo_manifest, demo_manifest_dict
 
 from edgeloop.domain.manifest import InputSpec, ModelManifest
-from edgeloop.domain.row_decoding import RowsDecoder
 from edgeloop.domain.validation import (
     CONTEXT_MAX_LENGTHS,
     FeatureColumns,
@@ -31,6 +30,7 @@ from edgeloop.domain.validation import (
     validate_rows,
 )
 from edgeloop.service_layer.scoring import InvalidInput, rows_of
+from edgeloop.wire.row_decoding import RowsDecoder
 
 MAX_ROWS = 4
 

@@ -12,12 +12,12 @@ from support.bundles import build_defect_bundle, demo_bundle, valid_rows
 
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
-from edgeloop.domain.insight_columns import expand_items
-from edgeloop.domain.packing import MAX_ITEM_BYTES
 from edgeloop.domain.records import InsightRecord, record_from_wire
 from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.feedback import FeedbackService, UnknownInsights, recent_scorings
 from edgeloop.service_layer.scoring import InvalidInput, ModelHolder, ScoringService, rows_of
+from edgeloop.wire.insight_columns import expand_items
+from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -152,7 +152,7 @@ def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) ->
 
 
 def test_column_documents_stand_for_the_record_dicts(model: OnnxModel, outbox: SqliteOutbox) -> None:
-    """Recording insights as columns (edgeloop.domain.insight_columns) changes no record downstream."""
+    """Recording insights as columns (edgeloop.wire.insight_columns) changes no record downstream."""
     rows = valid_rows(model.manifest, 40, seed=3)
     rows[2] |= {"product_id": 'M"14%s', "operator": "Zoë", "notes": "a},{b\nc"}
     service = make_service(model, outbox)

@@ -15,7 +15,7 @@ import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
-from edgeloop.edge_bootstrap import connection_kind
+from edgeloop.bootstrap.edge import connection_kind
 from edgeloop.ports import BlobWrittenEvent
 
 

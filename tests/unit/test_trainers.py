@@ -21,9 +21,9 @@ from edgeloop.adapters.local_trainer import (
     request_from_json,
     request_to_json,
 )
+from edgeloop.cli.replayer import ReplayRow, _batches
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.ports import RetrainRequest
-from edgeloop.replay import ReplayRow, _batches
 
 REQUEST = RetrainRequest("0123456789abcdef", datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC), "schedule")
 

@@ -1,4 +1,4 @@
-"""Run ``python -m edgeloop.functions_host`` as a child process for the integration tests."""
+"""Run ``python -m localdev.functions_host`` as a child process for the integration tests."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def start_host(
     app_file = str(APPS / app / "function_app.py")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "edgeloop.functions_host", "--app", app_file, *args],
+            [sys.executable, "-m", "localdev.functions_host", "--app", app_file, *args],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from edgeloop.config.base import LOCAL_SETTINGS_ENV, read_local_settings_values
-from edgeloop.local.azurite import REPO_ROOT, Azurite, free_port, wait_for_port
+from localdev.azurite import REPO_ROOT, Azurite, free_port, wait_for_port
 
 log = logging.getLogger("edgeloop.run")
 
@@ -71,8 +71,8 @@ def components(ports: Ports = STANDARD_PORTS) -> tuple[Component, ...]:
     """The children, in start order (stopped in reverse)."""
     return (
         Component("scoring app", "scoring_app", port=ports.scoring_app),
-        Component("edge functions", "edgeloop.functions_host", ("--role", "edge")),
-        Component("cloud functions", "edgeloop.functions_host", ("--role", "cloud")),
+        Component("edge functions", "localdev.functions_host", ("--role", "edge")),
+        Component("cloud functions", "localdev.functions_host", ("--role", "cloud")),
         Component("global app", "global_app", port=ports.global_app),
     )
 
@@ -163,8 +163,8 @@ def publish_first_champion(env: dict[str, str]) -> None:
     """The demo model becomes the registry's first champion if the registry has none."""
     from pydantic import SecretStr
 
+    from edgeloop.bootstrap.retraining import publish_first_champion as publish
     from edgeloop.config.retraining import RetrainingSettings
-    from edgeloop.retraining_bootstrap import publish_first_champion as publish
 
     settings = RetrainingSettings(
         CloudStorage=SecretStr(env["CloudStorage"]),
@@ -263,7 +263,7 @@ def wait_until_listening(component: Component, process: subprocess.Popen[bytes],
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m edgeloop.local.run", description="the local system")
+    parser = argparse.ArgumentParser(prog="python -m localdev.run", description="the local system")
     parser.add_argument("--var-dir", type=Path, default=VAR, help="state directory (default: var/)")
     parser.add_argument(
         "--free-ports", action="store_true", help="listen on free ports instead of 8000, 8001, 10000-10002"

@@ -57,7 +57,7 @@ def _definition(settings: PowerBISettings, path: Path | None) -> dict[str, Any]:
 
 
 def _client(settings: PowerBISettings) -> PowerBIClient:
-    from edgeloop.powerbi_bootstrap import build_client
+    from edgeloop.bootstrap.powerbi import build_client
 
     try:
         return build_client(settings)

@@ -22,9 +22,9 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import ContainerClient
 from croniter import CroniterError, croniter
 
-from edgeloop.functions_host.aio import IoRunner, wait_any
-from edgeloop.functions_host.invocation import Invoker
-from edgeloop.functions_host.loader import FunctionAppError, FunctionSpec
+from localdev.functions_host.aio import IoRunner, wait_any
+from localdev.functions_host.invocation import Invoker
+from localdev.functions_host.loader import FunctionAppError, FunctionSpec
 
 log = logging.getLogger(__name__)
 

@@ -1,23 +1,17 @@
-"""Storage queue messages as the function sees them, and the Service Bus envelope.
+"""The Service Bus message envelope, as the local system carries it on a storage queue.
 
-Service Bus is emulated locally with storage queues (see docs/functions-host.md):
-a publisher writes to queue ``<topic>-<subscription>`` the base64 of the UTF-8 JSON
-envelope ``{"message_id", "subject"?, "application_properties"?, "content_type"?,
-"correlation_id"?, "body"}`` where ``body`` is the JSON event itself.
+Service Bus is emulated locally with storage queues (see docs/functions-host.md): a publisher
+writes to queue ``<topic>-<subscription>`` the base64 of the UTF-8 JSON envelope
+``{"message_id", "subject"?, "application_properties"?, "content_type"?, "correlation_id"?,
+"body"}`` where ``body`` is the JSON event itself.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-
-from azure.functions.queue import QueueMessage as FunctionQueueMessage
-from azure.functions.servicebus import ServiceBusMessage
-from azure.storage.queue import QueueMessage as StorageMessage
 
 ENVELOPE_KEYS = frozenset(
     {"message_id", "subject", "application_properties", "content_type", "correlation_id", "body"}
@@ -27,28 +21,6 @@ ENVELOPE_KEYS = frozenset(
 
 class MessageDecodeError(ValueError):
     """A message that no retry can make readable (bad base64 or a bad envelope)."""
-
-
-def decode_body(text: str, encoding: str) -> bytes:
-    """The body bytes of a message stored as ``text`` under ``messageEncoding``."""
-    if encoding == "none":
-        return text.encode("utf-8")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MessageDecodeError(f"message is not valid base64 ({exc})") from None
-
-
-def to_queue_message(message: StorageMessage, body: bytes) -> FunctionQueueMessage:
-    return FunctionQueueMessage(  # type: ignore[no-untyped-call]  # the library leaves it untyped
-        id=message.id,
-        body=body,
-        dequeue_count=message.dequeue_count,
-        expiration_time=message.expires_on,
-        insertion_time=message.inserted_on,
-        time_next_visible=message.next_visible_on,
-        pop_receipt=message.pop_receipt,
-    )
 
 
 @dataclass(frozen=True)
@@ -110,24 +82,4 @@ def parse_envelope(body: bytes) -> Envelope:
         application_properties=properties,
         content_type=document.get("content_type") or "application/json",
         correlation_id=document.get("correlation_id"),
-    )
-
-
-def to_service_bus_message(
-    envelope: Envelope, message: StorageMessage, locked_until: datetime | None
-) -> ServiceBusMessage:
-    return ServiceBusMessage(
-        body=envelope.body_bytes(),
-        message_id=envelope.message_id,
-        subject=envelope.subject,
-        label=envelope.subject,
-        content_type=envelope.content_type,
-        correlation_id=envelope.correlation_id,
-        application_properties=dict(envelope.application_properties),
-        user_properties=dict(envelope.application_properties),
-        delivery_count=message.dequeue_count,
-        enqueued_time_utc=message.inserted_on,
-        expires_at_utc=message.expires_on,
-        locked_until=locked_until,
-        lock_token=message.pop_receipt,
     )

@@ -1,4 +1,4 @@
-"""The ``edgeloop replay`` command (see edgeloop.replay)."""
+"""The ``edgeloop replay`` command (see edgeloop.cli.replayer)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def replay_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from edgeloop.replay import Replayer, ReplayError, ReplayStats, read_rows
+    from edgeloop.cli.replayer import Replayer, ReplayError, ReplayStats, read_rows
 
     key = api_key or os.environ.get("SCORING_API_KEY")
     if not key:

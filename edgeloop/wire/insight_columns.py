@@ -25,11 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from edgeloop.domain.insight_wire import json_array
-from edgeloop.domain.records import SCHEMA_VERSION
+from edgeloop.domain.records import INSIGHT_KIND, SCHEMA_VERSION
+from edgeloop.wire.insight_wire import json_array
 
 COLUMNS_KIND = "insight_columns"
-INSIGHT_KIND = "insight"
 _SAMPLE_ROWS = 64  # rows serialized to size a large batch's documents
 
 

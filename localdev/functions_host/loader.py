@@ -20,7 +20,7 @@ from typing import Any
 
 import azure.functions as func
 
-from edgeloop.functions_host.settings import AppSettings
+from localdev.functions_host.settings import AppSettings
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import azure.functions as func
 
-from edgeloop.functions_host.loader import FunctionSpec
+from localdev.functions_host.loader import FunctionSpec
 
-log = logging.getLogger("edgeloop.functions_host.invocation")
+log = logging.getLogger("localdev.functions_host.invocation")
 
 
 class HostContext(func.Context):

@@ -6,14 +6,8 @@ from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.functions.servicebus import ServiceBusMessage
 from azure.storage.queue import QueueMessage as StorageMessage
 
-from edgeloop.functions_host.messages import (
-    MessageDecodeError,
-    decode_body,
-    encode_envelope,
-    parse_envelope,
-    to_queue_message,
-    to_service_bus_message,
-)
+from edgeloop.wire.servicebus_envelope import MessageDecodeError, encode_envelope, parse_envelope
+from localdev.functions_host.messages import decode_body, to_queue_message, to_service_bus_message
 
 
 class QueueTriggerConverter:

@@ -8,7 +8,6 @@ purpose, like Azurite's own well-known key: never use them outside Azurite.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
@@ -19,13 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Local development keys (public, Azurite only). Azurite requires base64 keys.
-LOCAL_ACCOUNT_KEYS: dict[str, str] = {
-    "edge": base64.b64encode(b"edgeloop-local-development-key-for-edge-account").decode(),
-    "cloud": base64.b64encode(b"edgeloop-local-development-key-for-cloud-account").decode(),
-}
+from edgeloop.config.development_storage import LOCAL_ACCOUNT_KEYS, connection_string
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -54,15 +49,6 @@ def azurite_executable() -> str:
     if found is None:
         raise FileNotFoundError("azurite not found: run `npm ci` in the repository root")
     return found
-
-
-def connection_string(account: str, host: str, blob_port: int, queue_port: int, table_port: int) -> str:
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={LOCAL_ACCOUNT_KEYS[account]};"
-        f"BlobEndpoint=http://{host}:{blob_port}/{account};"
-        f"QueueEndpoint=http://{host}:{queue_port}/{account};"
-        f"TableEndpoint=http://{host}:{table_port}/{account};"
-    )
 
 
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 30.0) -> None:

@@ -23,11 +23,11 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.storage.queue import QueueClient
 from azure.storage.queue import QueueMessage as StorageMessage
 
-from edgeloop.functions_host.aio import IoRunner, wait_any
-from edgeloop.functions_host.host_config import MIN_POLLING_INTERVAL
-from edgeloop.functions_host.invocation import Invoker
-from edgeloop.functions_host.loader import FunctionSpec
-from edgeloop.functions_host.messages import MessageDecodeError
+from edgeloop.wire.servicebus_envelope import MessageDecodeError
+from localdev.functions_host.aio import IoRunner, wait_any
+from localdev.functions_host.host_config import MIN_POLLING_INTERVAL
+from localdev.functions_host.invocation import Invoker
+from localdev.functions_host.loader import FunctionSpec
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ def publish(
     actor: ActorOption = "cli",
 ) -> None:
     """Sign and register a local bundle; it becomes champion if there is none yet."""
-    from edgeloop.retraining_bootstrap import publish_first_champion
+    from edgeloop.bootstrap.retraining import publish_first_champion
 
     version, promoted = publish_first_champion(_settings(), bundle)
     typer.echo(f"registered {version}" + (" (now champion)" if promoted else ""))
@@ -78,9 +78,9 @@ def train(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from edgeloop.bootstrap.retraining import build_retraining
     from edgeloop.domain.records import utc_now
     from edgeloop.ports import RetrainRequest
-    from edgeloop.retraining_bootstrap import build_retraining
 
     service = build_retraining(_settings(RETRAIN_BASE_DATA=base_data))
     request = RetrainRequest(run_id or uuid.uuid4().hex, utc_now(), reason)
@@ -104,9 +104,9 @@ def train(
 @models_app.command()
 def submit(reason: Annotated[str, typer.Option(help="Why this run")] = "cli") -> None:
     """Hand a run to the configured trainer (RETRAIN_TRAINER) and return at once."""
+    from edgeloop.bootstrap.retraining import build_trainer
     from edgeloop.domain.records import utc_now
     from edgeloop.ports import RetrainRequest
-    from edgeloop.retraining_bootstrap import build_trainer
 
     request = RetrainRequest(uuid.uuid4().hex, utc_now(), reason)
     typer.echo(build_trainer(_settings()).submit(request))
@@ -115,7 +115,7 @@ def submit(reason: Annotated[str, typer.Option(help="Why this run")] = "cli") ->
 @models_app.command("list")
 def list_versions() -> None:
     """Registered versions, oldest first; the champion is marked."""
-    from edgeloop.retraining_bootstrap import build_registry
+    from edgeloop.bootstrap.retraining import build_registry
 
     settings = _settings()
     registry = build_registry(settings)
@@ -129,7 +129,7 @@ def list_versions() -> None:
 def show(version: Annotated[str, typer.Argument(help="Version, or 'champion'")] = "champion") -> None:
     """A version's report (data counts, metrics, decision) or the champion's history."""
     from edgeloop.adapters.blob_model_registry import RegistryError
-    from edgeloop.retraining_bootstrap import build_registry
+    from edgeloop.bootstrap.retraining import build_registry
 
     settings = _settings()
     registry = build_registry(settings)
@@ -154,8 +154,8 @@ def promote(
     actor: ActorOption = "cli",
 ) -> None:
     """Make a registered version the champion (refused if the pointer changed meanwhile)."""
+    from edgeloop.bootstrap.retraining import build_registry
     from edgeloop.ports import RegistryConflict
-    from edgeloop.retraining_bootstrap import build_registry
     from edgeloop.service_layer.model_publishing import UnknownVersion
     from edgeloop.service_layer.model_publishing import promote as promote_version
 
@@ -170,9 +170,9 @@ def promote(
 @models_app.command()
 def rollback(reason: ReasonOption = "manual rollback", actor: ActorOption = "cli") -> None:
     """Return the champion to the version before it."""
+    from edgeloop.bootstrap.retraining import build_registry
     from edgeloop.domain.champion import ChampionError
     from edgeloop.ports import RegistryConflict
-    from edgeloop.retraining_bootstrap import build_registry
     from edgeloop.service_layer.model_publishing import UnknownVersion
     from edgeloop.service_layer.model_publishing import rollback as rollback_champion
 

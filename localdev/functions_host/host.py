@@ -15,11 +15,11 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 from edgeloop.config.base import LOCAL_SETTINGS_ENV
-from edgeloop.functions_host.aio import IoRunner
-from edgeloop.functions_host.converters import QueueTriggerConverter, ServiceBusConverter
-from edgeloop.functions_host.host_config import HostConfig
-from edgeloop.functions_host.invocation import Invoker
-from edgeloop.functions_host.loader import (
+from localdev.functions_host.aio import IoRunner
+from localdev.functions_host.converters import QueueTriggerConverter, ServiceBusConverter
+from localdev.functions_host.host_config import HostConfig
+from localdev.functions_host.invocation import Invoker
+from localdev.functions_host.loader import (
     QUEUE_TRIGGER,
     SERVICE_BUS_TRIGGER,
     FunctionAppError,
@@ -28,16 +28,16 @@ from edgeloop.functions_host.loader import (
     import_app_module,
     read_functions,
 )
-from edgeloop.functions_host.queue_listener import (
+from localdev.functions_host.queue_listener import (
     ListenerPolicy,
     QueueListener,
     batch_fetch,
     concurrency_fetch,
 )
-from edgeloop.functions_host.settings import HOST_STORAGE, AppSettings
-from edgeloop.functions_host.timer import STATUS_CONTAINER, Schedule, StatusStore, TimerListener
+from localdev.functions_host.settings import HOST_STORAGE, AppSettings
+from localdev.functions_host.timer import STATUS_CONTAINER, Schedule, StatusStore, TimerListener
 
-log = logging.getLogger("edgeloop.functions_host")
+log = logging.getLogger("localdev.functions_host")
 
 ROLE_ENV = "EDGELOOP_ROLE"
 HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"

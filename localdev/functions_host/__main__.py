@@ -1,4 +1,4 @@
-"""``python -m edgeloop.functions_host --role edge [--app ...] [--host-json ...] [--local-settings ...]``."""
+"""``python -m localdev.functions_host --role edge [--app ...] [--host-json ...] [--local-settings ...]``."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import signal
 import sys
 from pathlib import Path
 
-from edgeloop.functions_host.host import FunctionsHost, HostOptions
-from edgeloop.functions_host.host_config import HostConfigError
-from edgeloop.functions_host.loader import FunctionAppError
-from edgeloop.functions_host.settings import MissingSettingError
+from localdev.functions_host.host import FunctionsHost, HostOptions
+from localdev.functions_host.host_config import HostConfigError
+from localdev.functions_host.loader import FunctionAppError
+from localdev.functions_host.settings import MissingSettingError
 
-log = logging.getLogger("edgeloop.functions_host")
+log = logging.getLogger("localdev.functions_host")
 
 
 def parse_args(argv: list[str] | None) -> HostOptions:
-    parser = argparse.ArgumentParser(prog="python -m edgeloop.functions_host", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m localdev.functions_host", description=__doc__)
     parser.add_argument("--role", help="sets EDGELOOP_ROLE before the app is imported (edge, cloud, all)")
     parser.add_argument("--app", type=Path, default=Path("function_app.py"), help="the function app module")
     parser.add_argument("--host-json", type=Path, help="default: host.json beside the app")

@@ -6,7 +6,7 @@ One message holds items from many requests; ``pack_items`` fills each
 message close to that bound without ever exceeding it.
 
 An item is a wire record (edgeloop.domain.records) or an insight column document
-standing for many (edgeloop.domain.insight_columns); ``unpack_message`` gives the
+standing for many (edgeloop.wire.insight_columns); ``unpack_message`` gives the
 records either way, so consumers see records only.
 
 Layout, version 2: JSON Lines, gzip-compressed: the line
@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 from isal import isal_zlib
 
-from edgeloop.domain.insight_columns import expand_items
+from edgeloop.wire.insight_columns import expand_items
 
 PACK_FORMAT = "edgeloop.pack"
 PACK_VERSION = 2

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from edgeloop.models_cli import models_app
-from edgeloop.powerbi_cli import powerbi_app
-from edgeloop.replay_cli import replay_command
+from edgeloop.cli.models import models_app
+from edgeloop.cli.powerbi import powerbi_app
+from edgeloop.cli.replay import replay_command
 
 app = typer.Typer(help="Edgeloop: AI at the edge, hybrid with the cloud.", no_args_is_help=True)
 app.add_typer(powerbi_app, name="powerbi")

@@ -1,0 +1,3 @@
+from edgeloop.cli.main import main
+
+main()
