@@ -25,7 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import compliance_bench, e2e, global_figures
+from bench import compliance_bench, e2e, global_figures, serving_bench
 from bench.e2e_figures import end_to_end_figures
 from bench.measure import Bench, Settings
 from bench.report import Figure, Report, machine_info
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeloop-bench-") as tmp, progress:
         bench = Bench(settings, Path(tmp), progress)
         try:
-            report.figures += bench.serving_figures()
+            report.figures += serving_bench.run(bench)
         except (ServerError, WrkError, TimeoutError) as exc:
             console.print(f"[red]serving benchmarks failed:[/] {exc}")
             report.figures.append(Figure("serving", "serving figures", None, "", "", note=str(exc)[:300]))

@@ -2,7 +2,9 @@
 
 ``python -m bench.chart [results.json] [out.png]``; `make bench` calls it after each run.
 Only the ratio figures with a ``>=`` target are drawn: one bar per figure, its target as
-a tick, green when met and red when missed, so the page reads at a glance.
+a tick, green when met and red when missed, so the page reads at a glance. A ratio with
+no target is a share of a limit (ours / the HTTP stack's limit): a grey bar against the
+same line, which stands for the limit itself.
 """
 
 from __future__ import annotations
@@ -18,17 +20,30 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ChartRow = tuple[str, float, float | None]  # name, value, target (None: a share of a limit)
 
 
-def ratio_figures(results: dict[str, Any]) -> list[tuple[str, float, float]]:
-    """(name, value, target) of every ratio figure with a lower bound."""
-    figures = []
+def ratio_figures(results: dict[str, Any]) -> list[ChartRow]:
+    """(name, value, target) of every ratio figure with a lower bound, or none (target None), in order."""
+    figures: list[ChartRow] = []
     for figure in results["figures"]:
         target = figure.get("target", "")
-        if figure.get("unit") != "x" or figure.get("value") is None or not target.startswith(">="):
+        if figure.get("unit") != "x" or figure.get("value") is None:
             continue
-        figures.append((figure["name"], float(figure["value"]), float(target.split()[1])))
+        if target.startswith(">="):
+            figures.append((figure["name"], float(figure["value"]), float(target.split()[1])))
+        elif not target:
+            figures.append((figure["name"], float(figure["value"]), None))
     return figures
+
+
+def _bar(target: float | None, value: float) -> tuple[float, str, str]:
+    """Where the bar ends (1 = target met, or the limit reached), its colour and its label."""
+    if target is None:
+        return value, "#878787", f"{value:.2f}x (no target: 1 = the limit)"
+    relative = value / target
+    colour = "#1b7837" if relative >= 1 else "#b2182b"
+    return relative, colour, f"{value:.2f}x (target >= {target:g}x)"
 
 
 def draw(results: dict[str, Any], out: Path) -> None:
@@ -39,16 +54,15 @@ def draw(results: dict[str, Any], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, height), dpi=110)
     for row, (name, value, target) in enumerate(reversed(figures)):
         # Log scale: each bar is value/target, so the target line is 1.
-        relative = value / target
-        colour = "#1b7837" if relative >= 1 else "#b2182b"
-        ax.barh(row, relative, color=colour, height=0.6)
-        ax.text(relative * 1.05, row, f"{value:.2f}x (target >= {target:g}x)", va="center", fontsize=9)
+        end, colour, label = _bar(target, value)
+        ax.barh(row, end, color=colour, height=0.6)
+        ax.text(end * 1.05, row, label, va="center", fontsize=9)
         ax.text(0.0, row + 0.38, name, transform=ax.get_yaxis_transform(), fontsize=9, va="bottom")
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
     ax.set_yticks([])
-    ax.set_xlim(0.1, 10)
-    ax.set_xlabel("measured / target (log scale; right of the line = target met)")
+    ax.set_xlim(min([0.1] + [_bar(t, v)[0] / 1.5 for _, v, t in figures]), 10)
+    ax.set_xlabel("measured / target, grey: share of a limit (log scale; right of the line = target met)")
     machine = results.get("machine", {})
     ax.set_title(
         f"make bench, {results.get('started_at', '')}: {machine.get('cpus', '?')} CPUs, "

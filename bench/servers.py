@@ -163,16 +163,31 @@ def scoring_app(
     return Server(name, command, env, port, "/readyz", work / f"{name}.log")
 
 
-def naive_app(work: Path, model_dir: Path) -> Server:
-    """bench/naive_app.py under uvicorn with the scoring app's uvicorn settings."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "bench.naive_app:app",
+def _uvicorn(app: str, port: int, *options: str) -> list[str]:
+    """``uvicorn app`` with the scoring app's settings: uvloop, httptools, one worker, no access log."""
+    return [
+        sys.executable, "-m", "uvicorn", app, *options,
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
+
+
+def naive_app(work: Path, model_dir: Path) -> Server:
+    """bench/naive_app.py under uvicorn with the scoring app's uvicorn settings."""
+    port = free_port()
+    command = _uvicorn("bench.naive_app:app", port)
     env = base_env(BENCH_MODEL_DIR=str(model_dir))
     return Server("naive", pinned(command, SERVER_CPUS), env, port, "/healthz", work / "naive.log")
+
+
+def bare_app(work: Path, body: bytes) -> Server:
+    """bench/bare_app.py answering ``body`` to every request, with the scoring app's uvicorn settings."""
+    port = free_port()
+    body_file = work / "bare-app-body"
+    body_file.write_bytes(body)
+    command = _uvicorn("bench.bare_app:create_app", port, "--factory")
+    env = base_env(BENCH_FIXED_BODY=str(body_file))
+    return Server("bare", pinned(command, SERVER_CPUS), env, port, "/healthz", work / "bare.log")
 
 
 def bentoml_server(work: Path, model_dir: Path) -> Server:

@@ -94,28 +94,43 @@ class Runs:
 
 
 def serving_figures(
-    raw: dict[str, list[Any]], memory: dict[str, float | None], peer_note: str
+    raw: dict[str, list[Any]], memory: dict[str, float | None], peer_note: str, *, fixed_body_bytes: int
 ) -> list[Figure]:
+    """Figures 1-5; ``fixed_body_bytes`` is the length of the HTTP stack's limit's answer."""
     runs = Runs(raw)
+    return [
+        batch_figure(runs),
+        *single_row_figures(runs, fixed_body_bytes),
+        *peer_figures(runs, peer_note),
+        insights_cost_figure(runs),
+        memory_figure(memory),
+    ]
+
+
+def batch_figure(runs: Runs) -> Figure:
     rows = BATCH_ROWS
-    drains = raw["batch:after"]
+    drains = runs.runs["batch:after"]
     batch_spread = runs.spread("batch", "inprocess", rows, sustained=True)
-    figures = [
-        Figure(
-            "batch",
-            "1. batch: HTTP / in-process onnxruntime",
-            runs.sustained_rate("batch", rows) / runs.rate("inprocess"),
-            "x",
-            ">= 0.25",
-            f"ours {runs.sustained_rate('batch', rows):,.0f} rows/s over HTTP, the relay's work "
-            f"included ({BATCH_CONNECTIONS} connections, 1,000-row requests, outbox + relay to Azurite; "
-            f"{runs.rate('batch', rows):,.0f} rows/s while the load ran, then the relay caught up in "
-            f"{statistics.fmean(d.seconds for d in drains):.1f} s and "
-            f"{statistics.fmean(d.cpu_seconds for d in drains):.2f} CPU s after each slice, counted as "
-            f"time; relay off {runs.rate('batch-off', rows):,.0f} rows/s) vs in-process onnxruntime "
-            f"{runs.rate('inprocess'):,.0f} rows/s; {batch_spread}",
-            runs.errors("batch"),
-        ),
+    return Figure(
+        "batch",
+        "1. batch: HTTP / in-process onnxruntime",
+        runs.sustained_rate("batch", rows) / runs.rate("inprocess"),
+        "x",
+        ">= 0.25",
+        f"ours {runs.sustained_rate('batch', rows):,.0f} rows/s over HTTP, the relay's work "
+        f"included ({BATCH_CONNECTIONS} connections, 1,000-row requests, outbox + relay to Azurite; "
+        f"{runs.rate('batch', rows):,.0f} rows/s while the load ran, then the relay caught up in "
+        f"{statistics.fmean(d.seconds for d in drains):.1f} s and "
+        f"{statistics.fmean(d.cpu_seconds for d in drains):.2f} CPU s after each slice, counted as "
+        f"time; relay off {runs.rate('batch-off', rows):,.0f} rows/s) vs in-process onnxruntime "
+        f"{runs.rate('inprocess'):,.0f} rows/s; {batch_spread}",
+        runs.errors("batch"),
+    )
+
+
+def single_row_figures(runs: Runs, fixed_body_bytes: int) -> list[Figure]:
+    """Figure 2: ours / naive, then ours / the HTTP stack's limit beside it, then the p99s."""
+    return [
         Figure(
             "single",
             "2. single row: ours / naive FastAPI app",
@@ -126,6 +141,7 @@ def serving_figures(
             f"{SINGLE_CONNECTIONS} connections; {runs.spread('on', 'naive')}",
             runs.errors("on", "naive"),
         ),
+        limit_figure(runs, fixed_body_bytes),
         Figure(
             "single-p99",
             "2. single row p99: ours / naive",
@@ -135,33 +151,51 @@ def serving_figures(
             f"p99 ours {runs.result('on').p99_ms:.1f} ms vs naive {runs.result('naive').p99_ms:.1f} ms "
             "(median of the slices' p99)",
         ),
-        *peer_figures(runs, peer_note),
-        Figure(
-            "insights-cost",
-            "4. insights cost: relay on / off",
-            runs.rate("on") / runs.rate("off"),
-            "x",
-            ">= 0.9",
-            f"single row: relay on {runs.rate('on'):,.0f} req/s, off {runs.rate('off'):,.0f} req/s "
-            f"(SCORING_RELAY_ENABLED=false); {runs.spread('on', 'off')}",
-            "no setting turns the outbox off: both sides write it"
-            + (f"; {runs.errors('off')}" if runs.errors("off") else ""),
-        ),
     ]
+
+
+def limit_figure(runs: Runs, fixed_body_bytes: int) -> Figure:
+    """Ours as a share of what the HTTP stack serves at most (bench/bare_app.py): no target, a context."""
+    return Figure(
+        "single-limit",
+        "2. single row: ours / the HTTP stack's limit",
+        runs.rate("on") / runs.rate("limit"),
+        "x",
+        "",
+        f"ours {runs.rate('on'):,.0f} req/s vs a bare ASGI app {runs.rate('limit'):,.0f} req/s "
+        f"answering a fixed {fixed_body_bytes:,}-byte body (one of our single-row answers) to the same "
+        f"requests, same uvicorn settings and CPU, {SINGLE_CONNECTIONS} connections; "
+        f"{runs.spread('on', 'limit')}",
+        runs.errors("limit"),
+    )
+
+
+def insights_cost_figure(runs: Runs) -> Figure:
+    return Figure(
+        "insights-cost",
+        "4. insights cost: relay on / off",
+        runs.rate("on") / runs.rate("off"),
+        "x",
+        ">= 0.9",
+        f"single row: relay on {runs.rate('on'):,.0f} req/s, off {runs.rate('off'):,.0f} req/s "
+        f"(SCORING_RELAY_ENABLED=false); {runs.spread('on', 'off')}",
+        "no setting turns the outbox off: both sides write it"
+        + (f"; {runs.errors('off')}" if runs.errors("off") else ""),
+    )
+
+
+def memory_figure(memory: dict[str, float | None]) -> Figure:
     others = f"naive app {memory['naive']:.0f} MiB"
     if memory["peer"] is not None:
         others += f", BentoML worker {memory['peer']:.0f} MiB"
-    figures.append(
-        Figure(
-            "memory",
-            "5. peak RSS of the scoring app",
-            memory["on"],
-            "MiB",
-            "<= 250",
-            f"VmHWM of the one worker after every load above, demo model ({others})",
-        )
+    return Figure(
+        "memory",
+        "5. peak RSS of the scoring app",
+        memory["on"],
+        "MiB",
+        "<= 250",
+        f"VmHWM of the one worker after every load above, demo model ({others})",
     )
-    return figures
 
 
 def peer_figures(runs: Runs, peer_note: str) -> list[Figure]:
