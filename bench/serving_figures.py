@@ -93,6 +93,15 @@ class Runs:
         return wrk_errors(*(r for key in keys for r in self.runs[key] if isinstance(r, WrkResult)))
 
 
+def single_row_ratio(
+    runs: Runs, other: str, head: tuple[str, str, str], measured: str, note: str = ""
+) -> Figure:
+    """Ratio figure ``head`` (key, name, target): ours / ``other``, the slices' range after ``measured``."""
+    key, name, target = head
+    detail = f"{measured}; {runs.spread('on', other)}"
+    return Figure(key, name, runs.rate("on") / runs.rate(other), "x", target, detail, note)
+
+
 def serving_figures(
     raw: dict[str, list[Any]], memory: dict[str, float | None], peer_note: str, *, fixed_body_bytes: int
 ) -> list[Figure]:
@@ -131,14 +140,12 @@ def batch_figure(runs: Runs) -> Figure:
 def single_row_figures(runs: Runs, fixed_body_bytes: int) -> list[Figure]:
     """Figure 2: ours / naive, then ours / the HTTP stack's limit beside it, then the p99s."""
     return [
-        Figure(
-            "single",
-            "2. single row: ours / naive FastAPI app",
-            runs.rate("on") / runs.rate("naive"),
-            "x",
-            ">= 1.8",
+        single_row_ratio(
+            runs,
+            "naive",
+            ("single", "2. single row: ours / naive FastAPI app", ">= 1.8"),
             f"ours {runs.rate('on'):,.0f} req/s vs naive {runs.rate('naive'):,.0f} req/s at "
-            f"{SINGLE_CONNECTIONS} connections; {runs.spread('on', 'naive')}",
+            f"{SINGLE_CONNECTIONS} connections",
             runs.errors("on", "naive"),
         ),
         limit_figure(runs, fixed_body_bytes),
@@ -156,29 +163,24 @@ def single_row_figures(runs: Runs, fixed_body_bytes: int) -> list[Figure]:
 
 def limit_figure(runs: Runs, fixed_body_bytes: int) -> Figure:
     """Ours as a share of what the HTTP stack serves at most (bench/bare_app.py): no target, a context."""
-    return Figure(
-        "single-limit",
-        "2. single row: ours / the HTTP stack's limit",
-        runs.rate("on") / runs.rate("limit"),
-        "x",
-        "",
+    return single_row_ratio(
+        runs,
+        "limit",
+        ("single-limit", "2. single row: ours / the HTTP stack's limit", ""),
         f"ours {runs.rate('on'):,.0f} req/s vs a bare ASGI app {runs.rate('limit'):,.0f} req/s "
         f"answering a fixed {fixed_body_bytes:,}-byte body (one of our single-row answers) to the same "
-        f"requests, same uvicorn settings and CPU, {SINGLE_CONNECTIONS} connections; "
-        f"{runs.spread('on', 'limit')}",
+        f"requests, same uvicorn settings and CPU, {SINGLE_CONNECTIONS} connections",
         runs.errors("limit"),
     )
 
 
 def insights_cost_figure(runs: Runs) -> Figure:
-    return Figure(
-        "insights-cost",
-        "4. insights cost: relay on / off",
-        runs.rate("on") / runs.rate("off"),
-        "x",
-        ">= 0.9",
+    return single_row_ratio(
+        runs,
+        "off",
+        ("insights-cost", "4. insights cost: relay on / off", ">= 0.9"),
         f"single row: relay on {runs.rate('on'):,.0f} req/s, off {runs.rate('off'):,.0f} req/s "
-        f"(SCORING_RELAY_ENABLED=false); {runs.spread('on', 'off')}",
+        "(SCORING_RELAY_ENABLED=false)",
         "no setting turns the outbox off: both sides write it"
         + (f"; {runs.errors('off')}" if runs.errors("off") else ""),
     )
@@ -210,16 +212,14 @@ def peer_figures(runs: Runs, peer_note: str) -> list[Figure]:
     batch = max(("peer-batch-predict", "peer-batch-predict_batched"), key=runs.rate)
     peer_keys = [k for k in runs.runs if k.startswith("peer")]
     return [
-        Figure(
-            "peer-single",
-            "3. single row: ours / BentoML",
-            runs.rate("on") / runs.rate(single),
-            "x",
-            ">= 5",
+        single_row_ratio(
+            runs,
+            single,
+            ("peer-single", "3. single row: ours / BentoML", ">= 5"),
             f"ours {runs.rate('on'):,.0f} req/s vs BentoML, the better of /predict "
             f"{runs.rate('peer-predict'):,.0f} req/s (p99 {runs.result('peer-predict').p99_ms:.0f} ms) and "
             f"/predict_batched (adaptive batching) {runs.rate('peer-predict_batched'):,.0f} req/s "
-            f"(p99 {runs.result('peer-predict_batched').p99_ms:.0f} ms); {runs.spread('on', single)}",
+            f"(p99 {runs.result('peer-predict_batched').p99_ms:.0f} ms)",
             runs.errors(*peer_keys),
         ),
         Figure(
