@@ -37,9 +37,6 @@ class DeliveryPoller:
                 raise
             self._stop.wait(self._interval)
 
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._thread.is_alive():
