@@ -2,16 +2,19 @@
 
 Sizes: no module over 300 lines, no function over 60 (the project's rules), except the
 entries of ``ALLOWED_OVERSIZE``, each with its reason; an entry that no longer offends fails
-too, so the list cannot go stale. Imports run down the layers only: the domain knows no wire
-format, use case, adapter, web or Azure library; the use cases know no adapter or web
-framework; nothing deployable imports the development tools in ``localdev/``. Imports inside
-functions and under ``TYPE_CHECKING`` count: they run back up all the same.
+too, so the list cannot go stale. Imports run down the layers only (``FORBIDDEN_IMPORTS``):
+the domain imports no wire format, use case, adapter, settings, sqlite3, onnxruntime, web or
+Azure library; the use cases no adapter, settings, onnxruntime, web or Azure library; nothing
+deployable imports the development tools in ``localdev/``. Imports inside functions and under
+``TYPE_CHECKING`` count: they run back up all the same.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from functools import cache
 from pathlib import Path
 
@@ -43,10 +46,22 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
         "edgeloop.adapters",
         "edgeloop.bootstrap",
         "edgeloop.cli",
+        "edgeloop.config",
+        "edgeloop.training",
+        "sqlite3",
+        "onnxruntime",
         *WEB,
         *AZURE,
     ),
-    "edgeloop/service_layer": ("edgeloop.adapters", "edgeloop.bootstrap", "edgeloop.cli", *WEB, *AZURE),
+    "edgeloop/service_layer": (
+        "edgeloop.adapters",
+        "edgeloop.bootstrap",
+        "edgeloop.cli",
+        "edgeloop.config",
+        "onnxruntime",
+        *WEB,
+        *AZURE,
+    ),
     "edgeloop": ("localdev",),
     "scoring_app": ("localdev",),
     "global_app": ("localdev",),
@@ -153,13 +168,15 @@ def test_every_allowed_oversize_entry_still_offends() -> None:
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN_IMPORTS))
 def test_imports_run_down_the_layers(layer: str) -> None:
     forbidden = FORBIDDEN_IMPORTS[layer]
-    offenders = [
-        f"  {relative(path)}:{line} imports {module}"
-        for path in python_files(layer)
-        for line, module in imports_of(path)
-        if any(within(module, prefix) for prefix in forbidden)
-    ]
-    assert not offenders, f"{layer} must not import {', '.join(forbidden)}:\n" + "\n".join(offenders)
+    offenders: dict[str, str] = {}  # "path:line" -> the most specific module imported there
+    for path in python_files(layer):
+        for line, module in imports_of(path):
+            if any(within(module, prefix) for prefix in forbidden):
+                where = f"{relative(path)}:{line}"
+                offenders[where] = max(offenders.get(where, ""), module, key=len)
+    assert not offenders, f"{layer} must not import {', '.join(forbidden)}:\n" + "\n".join(
+        f"  {where} imports {module}" for where, module in offenders.items()
+    )
 
 
 def test_the_import_check_resolves_relative_and_from_imports() -> None:
@@ -169,3 +186,14 @@ def test_the_import_check_resolves_relative_and_from_imports() -> None:
     assert "edgeloop.wire" in found
     assert within("edgeloop.adapters.onnx_model", "edgeloop.adapters")
     assert not within("edgeloop.adapters_extra", "edgeloop.adapters")
+
+
+def test_the_development_tools_are_not_packaged() -> None:
+    """``localdev`` runs from the repository root (``python -m localdev...``), never from an install."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packaged = [
+        name for name in ("localdev", "localdev.functions_host") if any(fnmatch(name, p) for p in include)
+    ]
+    assert not packaged, f"pyproject.toml packages {packaged} (include = {include})"
+    assert any(fnmatch("edgeloop.service_layer", pattern) for pattern in include)
