@@ -1,13 +1,13 @@
 """A site keeps serving its champion: poll, verify, load, golden-check, swap; roll back if it misbehaves.
 
-``poll_once`` (run every few seconds by edgeloop.service_layer.delivery_poller) asks the registry
-whether the champion pointer changed (a conditional request). A new champion is
-fetched, its signature and hashes verified, written to the local cache, loaded,
-warmed up and checked against the golden sample shipped in it; only then is it
-swapped in (:class:`ModelHolder`: requests in flight finish on the old model).
-Any failed check rejects the version: it is logged, counted and shown in
-``readyz``, and the current model keeps serving. With the registry unreachable
-the site keeps serving and simply tries again at the next poll.
+``poll_once`` (run every few seconds by ``delivery_poller``) asks the registry whether
+the champion pointer changed (a conditional request). A new champion is fetched, its
+signature and hashes verified (``signed_bundles``), written to the local cache
+(``bundle_cache``), loaded, warmed up and checked against the golden sample shipped in
+it (``golden_check``); only then is it swapped in (:class:`ModelHolder`: requests in
+flight finish on the old model). Any failed check rejects the version: it is logged,
+counted and shown in ``readyz``, and the current model keeps serving. With the registry
+unreachable the site keeps serving and simply tries again at the next poll.
 
 After a swap, :meth:`observe` counts rows and anomalies per version; the
 auto-rollback rule (edgeloop.domain.auto_rollback) may return to the previous
