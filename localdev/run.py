@@ -77,9 +77,6 @@ def components(ports: Ports = STANDARD_PORTS) -> tuple[Component, ...]:
     )
 
 
-COMPONENTS = components()
-
-
 def local_secret(env_name: str, path: Path) -> str:
     """A local secret: from the environment, else generated once and kept (mode 600) in var/."""
     if value := os.environ.get(env_name):

@@ -137,6 +137,12 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _RetryableFailure:
+    problem: str  # for the log and the final error
+    delay: float  # seconds to wait before the next attempt
+
+
 def _error_reason(response: httpx.Response) -> tuple[str, str]:
     try:
         body = response.json()
@@ -201,32 +207,11 @@ class PowerBIClient:
         problem = ""
         for attempt in range(1, self._retry.max_attempts + 1):
             if paced is not None:
-                requests, rows = self._buckets_for(paced[0])
-                wait = max(requests.reserve(1), rows.reserve(paced[1]))
-                if wait > 0:
-                    self._sleep(wait)
-            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
-            try:
-                response = self._http.request(method, path, json=body, params=params, headers=headers)
-            except httpx.TransportError as exc:
-                problem, delay = f"{type(exc).__name__}: {exc}", self._backoff(attempt)
-            else:
-                status = response.status_code
-                if status < 300:
-                    return response
-                code, message = _error_reason(response)
-                problem = f"HTTP {status} {code}: {message}"
-                hinted = retry_after_seconds(response.headers.get("Retry-After"))
-                if status == 429:
-                    if paced is not None:
-                        self._buckets_for(paced[0])[0].drain()
-                    delay = hinted if hinted is not None else self._backoff(attempt)
-                elif status >= 500:
-                    delay = hinted if hinted is not None else self._backoff(attempt)
-                else:
-                    raise PowerBIRequestError(method, path, status, code, message)
-                if delay > self._retry.max_retry_after_seconds:
-                    raise PowerBIUnavailable(f"{method} {path}: asked to wait {delay:.0f}s ({problem})")
+                self._pace(*paced)
+            outcome = self._attempt(method, path, body, params, paced, attempt)
+            if isinstance(outcome, httpx.Response):
+                return outcome
+            problem, delay = outcome.problem, outcome.delay
             if attempt == self._retry.max_attempts:
                 break
             logger.warning(
@@ -236,6 +221,37 @@ class PowerBIClient:
         raise PowerBIUnavailable(
             f"{method} {path}: gave up after {self._retry.max_attempts} attempts ({problem})"
         )
+
+    def _pace(self, dataset_id: str, row_count: int) -> None:
+        requests, rows = self._buckets_for(dataset_id)
+        wait = max(requests.reserve(1), rows.reserve(row_count))
+        if wait > 0:
+            self._sleep(wait)
+
+    def _attempt(
+        self, method: str, path: str, body: Any, params: Mapping[str, str] | None,
+        paced: tuple[str, int] | None, attempt: int,
+    ) -> httpx.Response | _RetryableFailure:  # fmt: skip
+        """One try: the response, or what failed and how long to wait; raises what retrying cannot fix."""
+        headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+        try:
+            response = self._http.request(method, path, json=body, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            return _RetryableFailure(f"{type(exc).__name__}: {exc}", self._backoff(attempt))
+        status = response.status_code
+        if status < 300:
+            return response
+        code, message = _error_reason(response)
+        if status != 429 and status < 500:
+            raise PowerBIRequestError(method, path, status, code, message)
+        problem = f"HTTP {status} {code}: {message}"
+        if status == 429 and paced is not None:
+            self._buckets_for(paced[0])[0].drain()
+        hinted = retry_after_seconds(response.headers.get("Retry-After"))
+        delay = hinted if hinted is not None else self._backoff(attempt)
+        if delay > self._retry.max_retry_after_seconds:
+            raise PowerBIUnavailable(f"{method} {path}: asked to wait {delay:.0f}s ({problem})")
+        return _RetryableFailure(problem, delay)
 
     def post_rows(self, dataset_id: str, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

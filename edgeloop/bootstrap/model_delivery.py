@@ -8,7 +8,6 @@ the cloud is unreachable still serves the latest champion) and starts the poller
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
@@ -17,12 +16,12 @@ from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.domain.auto_rollback import RollbackRule
 from edgeloop.ports import ScoringModel
-from edgeloop.service_layer.model_delivery import DeliveryPoller, ModelDelivery, cached_champion
+from edgeloop.service_layer.bundle_cache import cached_champion
+from edgeloop.service_layer.delivery_poller import DeliveryPoller
+from edgeloop.service_layer.model_delivery import LoadModel, ModelDelivery
 from edgeloop.service_layer.scoring import ModelHolder
 
 logger = logging.getLogger(__name__)
-
-LoadModel = Callable[[Path], ScoringModel]
 
 
 def install_cached_champion(holder: ModelHolder, settings: ModelDeliverySettings, load: LoadModel) -> None:

@@ -13,7 +13,6 @@ Pure rules, applied in two steps by the retraining run:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -161,7 +160,3 @@ def decide_promotion(
         "promoted",
         (f"challenger {name} {ours:.4f} vs champion {theirs:.4f} (margin {policy.margin:g}); checks passed",),
     )
-
-
-def scores_from_dict(data: Mapping[str, Any]) -> ModelScores:
-    return ModelScores(**{key: float(data[key]) for key in ModelScores.__dataclass_fields__})

@@ -49,6 +49,20 @@ def pack_bundle(
 
 def open_bundle(files: Mapping[str, bytes], verify: Verify) -> tuple[ModelManifest, GoldenSample]:
     """Verify a fetched bundle; its manifest and golden sample, or :class:`BundleRejected`."""
+    document, signature = _read_manifest_and_signature(files)
+    try:
+        verify(document, signature)
+    except IntegrityError as exc:
+        raise BundleRejected(f"bad signature: {exc}") from None
+    try:
+        manifest = ModelManifest.from_dict(document)
+    except ManifestError as exc:
+        raise BundleRejected(f"manifest schema mismatch: {exc}") from None
+    _check_hashes(files, manifest)
+    return manifest, _read_golden(files, manifest)
+
+
+def _read_manifest_and_signature(files: Mapping[str, bytes]) -> tuple[dict[str, Any], BundleSignature]:
     for required in (MANIFEST_FILE, SIGNATURE_FILE):
         if required not in files:
             raise BundleRejected(f"{required} is missing from the bundle")
@@ -61,14 +75,10 @@ def open_bundle(files: Mapping[str, bytes], verify: Verify) -> tuple[ModelManife
         raise BundleRejected(str(exc)) from None
     if not isinstance(document, dict):
         raise BundleRejected(f"{MANIFEST_FILE} must hold a JSON object")
-    try:
-        verify(document, signature)
-    except IntegrityError as exc:
-        raise BundleRejected(f"bad signature: {exc}") from None
-    try:
-        manifest = ModelManifest.from_dict(document)
-    except ManifestError as exc:
-        raise BundleRejected(f"manifest schema mismatch: {exc}") from None
+    return document, signature
+
+
+def _check_hashes(files: Mapping[str, bytes], manifest: ModelManifest) -> None:
     for name, expected in manifest.files.items():
         data = files.get(name)
         if data is None:
@@ -76,10 +86,12 @@ def open_bundle(files: Mapping[str, bytes], verify: Verify) -> tuple[ModelManife
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise BundleRejected(f"{name}: sha256 {actual} does not match the manifest ({expected})")
+
+
+def _read_golden(files: Mapping[str, bytes], manifest: ModelManifest) -> GoldenSample:
     if GOLDEN_FILE not in manifest.files:
         raise BundleRejected(f"{GOLDEN_FILE} is not part of the signed bundle")
     try:
-        golden = GoldenSample.from_dict(json.loads(files[GOLDEN_FILE]))
+        return GoldenSample.from_dict(json.loads(files[GOLDEN_FILE]))
     except (json.JSONDecodeError, IntegrityError) as exc:
         raise BundleRejected(f"golden sample unreadable: {exc}") from None
-    return manifest, golden

@@ -104,10 +104,6 @@ class SystemUnderTest(LocalSystem):
     def powerbi_sink(self) -> LocalRowSink:
         return LocalRowSink(Path(self.env["POWERBI_SINK_DIR"]) / DEFAULT_DATASET_NAME)
 
-    @property
-    def store_path(self) -> Path:
-        return Path(self.env["CLOUD_SQLITE_PATH"])
-
     def connection_string(self, account: str) -> str:
         return self.azurite.connection_string(account)
 
