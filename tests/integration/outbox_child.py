@@ -39,10 +39,10 @@ def append(path: Path, capacity: int, per_batch: int, synchronous: Synchronous) 
         print(batch_id, flush=True)
 
 
-def relay(path: Path, connection_string: str, queue: str, batch_limit: int, deadline_seconds: float) -> None:
+def relay(path: Path, connection_string: str, queue: str, claim_limit: int, deadline_seconds: float) -> None:
     outbox = SqliteOutbox(path, capacity=1)  # capacity only limits appends
     sender = StorageQueueSender(connection_string, queue)
-    relay = OutboxRelay(outbox, sender, batch_limit=batch_limit)
+    relay = OutboxRelay(outbox, sender, claim_limit=claim_limit)
     stop = threading.Event()
     runner = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_wait": 0.02})
     runner.start()

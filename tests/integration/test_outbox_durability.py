@@ -67,7 +67,7 @@ def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous:
     try:
         for batch_id in printed:
             assert outbox.has_record(batch_id, 999), batch_id
-        claimed = {batch.batch_id: batch.items for batch in outbox.claim(10_000_000, 60)}
+        claimed = {entry.entry_id: entry.items for entry in outbox.claim(10_000_000, 60)}
         assert set(printed) <= set(claimed)
         assert len(claimed) - len(printed) <= 1  # at most the append whose print never happened
         for batch_id in printed:

@@ -83,7 +83,7 @@ def test_records_arrive_once_valid_and_in_batch_order_within_each_message(
     outbox = SqliteOutbox(tmp_path / "outbox.db", capacity=100_000)
     appended = append_batches(outbox, [1, 250, 3, 1000, 40, 7, 600])
     sender = StorageQueueSender(conn, name)
-    relay = OutboxRelay(outbox, sender, batch_limit=5000)
+    relay = OutboxRelay(outbox, sender, claim_limit=5000)
 
     assert relay.run_once() == sum(len(batch) for batch in appended.values())
 
@@ -128,7 +128,7 @@ def test_outage_keeps_the_backlog_and_drains_when_the_queue_returns(
     outbox = SqliteOutbox(tmp_path / "outbox.db", capacity=100_000)
     sender = StorageQueueSender(conn, name, timeout=2)
     errors: list[Exception] = []
-    relay = OutboxRelay(outbox, sender, batch_limit=500, on_error=errors.append)
+    relay = OutboxRelay(outbox, sender, claim_limit=500, on_error=errors.append)
     runner = relay.start(idle_wait=0.05, initial_backoff=0.05, max_backoff=0.5)
     try:
         before = append_batches(outbox, [100, 5])
@@ -198,7 +198,7 @@ def test_concurrent_relays_in_threads_share_the_work(azurite: Azurite, tmp_path:
     handles = [SqliteOutbox(path, capacity=1) for _ in range(2)]
     senders = [StorageQueueSender(conn, name) for _ in range(2)]
     relays = [
-        OutboxRelay(handle, sender, batch_limit=50) for handle, sender in zip(handles, senders, strict=True)
+        OutboxRelay(handle, sender, claim_limit=50) for handle, sender in zip(handles, senders, strict=True)
     ]
     barrier = threading.Barrier(2)
 

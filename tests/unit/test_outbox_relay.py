@@ -8,6 +8,7 @@ queue (Azurite), including a real outage.
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 import uuid
@@ -19,7 +20,7 @@ import pytest
 from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
-from edgeloop.ports import QueueUnavailable
+from edgeloop.ports import OutboxUnavailable, QueueUnavailable
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, backoff_delay
 from edgeloop.wire.packing import unpack_message
 
@@ -88,9 +89,9 @@ def test_many_small_batches_share_one_message(outbox: SqliteOutbox) -> None:
     assert len(sender.bodies) == 1
 
 
-def test_run_once_stays_near_the_batch_limit(outbox: SqliteOutbox) -> None:
+def test_run_once_stays_near_the_claim_limit(outbox: SqliteOutbox) -> None:
     fill(outbox, batches=10, per_batch=100)
-    relay = OutboxRelay(outbox, RecordingSender(), batch_limit=250)
+    relay = OutboxRelay(outbox, RecordingSender(), claim_limit=250)
     assert relay.run_once() == 300  # whole batches, until at least the limit
     assert outbox.depth() == 700
 
@@ -219,6 +220,31 @@ def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
     assert sender.delivered() == [orjson.loads(r) for r in appended]
 
 
+def test_a_locked_outbox_is_waited_out_like_a_queue_outage(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    writer = SqliteOutbox(path, capacity=100)
+    appended = fill(writer, batches=2, per_batch=5)
+    outbox = SqliteOutbox(path, capacity=100, busy_timeout=0.05)
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock: claiming fails
+    sender = RecordingSender()
+    seen: list[Exception] = []
+    relay = OutboxRelay(outbox, sender, on_error=seen.append)
+    runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
+    try:
+        wait_until(lambda: relay.stats.errors >= 2, 20, "failed attempts to be counted")
+        assert runner.is_alive()
+        other_process.execute("ROLLBACK")
+        wait_until(lambda: writer.depth() == 0, 20, "the outbox to drain")
+    finally:
+        runner.stop(timeout=10)
+        other_process.close()
+    assert all(isinstance(error, OutboxUnavailable) for error in seen)
+    assert sender.delivered() == [orjson.loads(r) for r in appended]
+    writer.close()
+    outbox.close()
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # it raises, on purpose
 def test_loop_stops_on_an_unexpected_error_and_gives_batches_back(outbox: SqliteOutbox) -> None:
     fill(outbox, batches=2, per_batch=5)
@@ -267,6 +293,6 @@ def test_backoff_grows_exponentially_up_to_the_cap_with_jitter() -> None:
         assert ceiling / 2 <= delay <= ceiling
 
 
-def test_batch_limit_must_be_positive(outbox: SqliteOutbox) -> None:
-    with pytest.raises(ValueError, match="batch_limit"):
-        OutboxRelay(outbox, RecordingSender(), batch_limit=0)
+def test_claim_limit_must_be_positive(outbox: SqliteOutbox) -> None:
+    with pytest.raises(ValueError, match="claim_limit"):
+        OutboxRelay(outbox, RecordingSender(), claim_limit=0)

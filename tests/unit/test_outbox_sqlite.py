@@ -7,14 +7,15 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
-from edgeloop.ports import Outbox, OutboxFull, OutboxReader
+from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateEntry, SqliteOutbox
+from edgeloop.ports import Outbox, OutboxError, OutboxFull, OutboxReader, OutboxUnavailable
 from edgeloop.wire.insight_columns import InsightColumns
 from edgeloop.wire.insight_wire import number_texts
 from edgeloop.wire.packing import MAX_PACKED_BYTES, pack_items
@@ -73,7 +74,7 @@ def test_append_counts_depth_and_claims_oldest_batch_first_in_order(outbox: Sqli
 
     claimed = outbox.claim(100, 60)
 
-    assert [(b.batch_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
+    assert [(b.entry_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
     assert list(claimed[0].items) == records(first, 3)
     assert list(claimed[1].items) == records(second, 2, "feedback")
     assert outbox.depth() == 5  # leased is not acknowledged
@@ -106,7 +107,7 @@ def test_outbox_full_is_raised_before_anything_is_written(outbox: SqliteOutbox, 
 def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
     batch = new_id()
     outbox.append(batch, "insight", records(batch, 1000))
-    outbox.mark_sent([b.batch_id for b in outbox.claim(1000, 60)])
+    outbox.mark_sent([b.entry_id for b in outbox.claim(1000, 60)])
     assert outbox.depth() == 0
     another = new_id()
     outbox.append(another, "insight", records(another, 1000))
@@ -135,7 +136,7 @@ def test_bad_input_is_rejected_and_nothing_written(
 def test_duplicate_batch_id_is_rejected_and_depth_unchanged(outbox: SqliteOutbox) -> None:
     batch = new_id()
     outbox.append(batch, "insight", records(batch, 2))
-    with pytest.raises(DuplicateBatch, match="batch_id"):
+    with pytest.raises(DuplicateEntry, match="entry_id"):
         outbox.append(batch, "insight", records(batch, 5))
     assert outbox.depth() == 2
 
@@ -157,7 +158,7 @@ def test_has_record_knows_each_index_of_a_batch(outbox: SqliteOutbox) -> None:
 def test_recent_is_newest_first_per_kind_including_acknowledged(outbox: SqliteOutbox) -> None:
     older, feedback, newer = new_id(), new_id(), new_id()
     outbox.append(older, "insight", records(older, 3))
-    outbox.mark_sent([b.batch_id for b in outbox.claim(100, 60)])
+    outbox.mark_sent([b.entry_id for b in outbox.claim(100, 60)])
     outbox.append(feedback, "feedback", records(feedback, 2, "feedback"))
     outbox.append(newer, "insight", records(newer, 2))
 
@@ -213,9 +214,9 @@ def test_claim_takes_about_limit_records_but_at_least_one_batch(outbox: SqliteOu
     ids = [new_id() for _ in range(5)]
     for batch in ids:
         outbox.append(batch, "insight", records(batch, 40))
-    assert [b.batch_id for b in outbox.claim(1, 60)] == ids[:1]
-    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[1:4]  # stops once 100 are reached
-    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[4:]
+    assert [b.entry_id for b in outbox.claim(1, 60)] == ids[:1]
+    assert [b.entry_id for b in outbox.claim(100, 60)] == ids[1:4]  # stops once 100 are reached
+    assert [b.entry_id for b in outbox.claim(100, 60)] == ids[4:]
 
 
 def test_leased_batches_are_not_claimed_again_until_the_lease_runs_out(
@@ -227,13 +228,13 @@ def test_leased_batches_are_not_claimed_again_until_the_lease_runs_out(
     batch = new_id()
     relay_a.append(batch, "insight", records(batch, 2))
 
-    assert [b.batch_id for b in relay_a.claim(10, lease_seconds=30)] == [batch]
+    assert [b.entry_id for b in relay_a.claim(10, lease_seconds=30)] == [batch]
     assert relay_b.claim(10, 30) == []
     relay_b.release([batch])  # not b's lease: no effect
     assert relay_b.claim(10, 30) == []
 
     clock.now += 31  # relay a died holding the lease
-    assert [b.batch_id for b in relay_b.claim(10, 30)] == [batch]
+    assert [b.entry_id for b in relay_b.claim(10, 30)] == [batch]
     relay_a.close()
     relay_b.close()
 
@@ -241,8 +242,8 @@ def test_leased_batches_are_not_claimed_again_until_the_lease_runs_out(
 def test_release_makes_batches_claimable_again(outbox: SqliteOutbox) -> None:
     batch = new_id()
     outbox.append(batch, "insight", records(batch, 2))
-    outbox.release([b.batch_id for b in outbox.claim(10, 60)])
-    assert [b.batch_id for b in outbox.claim(10, 60)] == [batch]
+    outbox.release([b.entry_id for b in outbox.claim(10, 60)])
+    assert [b.entry_id for b in outbox.claim(10, 60)] == [batch]
 
 
 def test_mark_sent_twice_counts_once(outbox: SqliteOutbox, tmp_path: Path) -> None:
@@ -313,7 +314,7 @@ def test_concurrent_appends_from_threads_are_all_kept(outbox: SqliteOutbox, tmp_
     assert all(outbox.has_record(batch, 2) for batch in appended)
     assert table_totals(tmp_path / "outbox.db") == (360, 0)
     claimed = outbox.claim(10_000, 60)
-    assert sorted(b.batch_id for b in claimed) == sorted(appended)
+    assert sorted(b.entry_id for b in claimed) == sorted(appended)
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
@@ -342,6 +343,50 @@ def test_the_largest_accepted_record_fits_one_queue_message_even_incompressible(
     ((body, count),) = pack_items(list(claimed.items))
     assert count == 1
     assert len(body) <= MAX_PACKED_BYTES
+
+
+def test_a_file_locked_past_the_busy_timeout_is_unavailable_not_a_sqlite_error(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    outbox = SqliteOutbox(path, capacity=100, busy_timeout=0.05)
+    waiting = new_id()
+    outbox.append(waiting, "insight", records(waiting, 2))
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        batch = new_id()
+        with pytest.raises(OutboxUnavailable, match="locked") as raised:
+            outbox.append(batch, "insight", records(batch, 1))
+        assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(OutboxUnavailable):
+            outbox.claim(10, 60)
+        with pytest.raises(OutboxUnavailable):
+            outbox.mark_sent([waiting])
+        assert outbox.depth() == 2  # reads go on beside the writer (WAL)
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    assert [entry.entry_id for entry in outbox.claim(10, 60)] == [waiting]
+    outbox.close()
+
+
+def test_a_corrupt_file_is_an_outbox_error_not_a_sqlite_error(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    outbox = SqliteOutbox(path, capacity=100)
+    batch = new_id()
+    outbox.append(batch, "insight", records(batch, 2))
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with path.open("r+b") as handle:  # every page but the first (the schema) overwritten
+        size = handle.seek(0, 2)
+        handle.seek(page_size)
+        handle.write(b"\xff" * (size - page_size))
+    # A new thread opens a connection of its own, with nothing cached.
+    with ThreadPoolExecutor(1) as fresh_thread:
+        error = fresh_thread.submit(outbox.depth).exception(timeout=30)
+    assert type(error) is OutboxError
+    assert isinstance(error.__cause__, sqlite3.DatabaseError)
+    outbox.close()
 
 
 def test_synchronous_mode_is_checked(tmp_path: Path) -> None:
@@ -384,8 +429,8 @@ def test_an_outbox_written_with_payloads_in_batches_keeps_every_record(tmp_path:
         assert box.depth() == 3
         assert box.recent("insight", 10) == [orjson.loads(r) for r in [*reversed(waiting), *reversed(sent)]]
         [claimed] = box.claim(100, 60)
-        assert (claimed.batch_id, list(claimed.items)) == ("a" * 32, waiting)
-        box.mark_sent([claimed.batch_id])
+        assert (claimed.entry_id, list(claimed.items)) == ("a" * 32, waiting)
+        box.mark_sent([claimed.entry_id])
         box.append(new_id(), "insight", records("c" * 32, 1))
         assert box.depth() == 1
     finally:
@@ -405,7 +450,7 @@ def test_pruning_drops_the_records_of_the_batches_it_drops(
     try:
         for _ in range(4):
             box.append(new_id(), "insight", records(new_id(), 2))
-        box.mark_sent([batch.batch_id for batch in box.claim(1000, 60)])
+        box.mark_sent([entry.entry_id for entry in box.claim(1000, 60)])
         clock.now += 60
         box.append(new_id(), "insight", records(new_id(), 1))
         box.prune()
