@@ -54,7 +54,7 @@ class RelayStats:
     sent_records: int = 0
     errors: int = 0
     consecutive_errors: int = 0
-    last_error: str = ""
+    last_error: str = ""  # of the failing attempts since the last success; "" once one succeeds
     last_success_at: float | None = None  # unix time of the last attempt that did not fail
     stopped_by: str = ""  # set when the loop ended on an unexpected error
 
@@ -185,7 +185,9 @@ class OutboxRelay:
             self._on_error(error)
 
     def _record_success(self) -> None:
+        # The outage is over: /readyz must not keep showing its error.
         self.stats.consecutive_errors = 0
+        self.stats.last_error = ""
         self.stats.last_success_at = time.time()
 
     def run_forever(

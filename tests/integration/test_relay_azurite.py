@@ -15,18 +15,25 @@ from typing import Any
 import orjson
 import pytest
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from support.bundles import demo_bundle, valid_rows
 from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
+from edgeloop.config.scoring import ScoringSettings
+from edgeloop.domain.manifest import load_manifest
 from edgeloop.domain.records import InsightRecord, ModelRef, record_from_wire
 from edgeloop.ports import QueueUnavailable
 from edgeloop.service_layer.relay import OutboxRelay
 from edgeloop.wire.packing import unpack_message
 from localdev.azurite import Azurite
+from scoring_app import create_app
 
 CHILD = Path(__file__).with_name("outbox_child.py")
 MODEL = ModelRef(name="demo", version="1.0.0", sha256="0" * 64)
+API_KEY = "relay-test-key-0123456789"
 
 
 def queue_name() -> str:
@@ -158,6 +165,49 @@ def test_outage_keeps_the_backlog_and_drains_when_the_queue_returns(
     assert all(isinstance(error, QueueUnavailable) for error in errors)
     sender.close()
     outbox.close()
+
+
+@pytest.mark.slow
+def test_readyz_shows_a_relay_outage_only_while_it_lasts(fresh_azurite: Azurite, tmp_path: Path) -> None:
+    bundle = demo_bundle(tmp_path / "bundle")
+    settings = ScoringSettings(
+        model_dir=bundle,
+        outbox_path=tmp_path / "outbox.sqlite3",
+        api_key=API_KEY,
+        api_key_file=tmp_path / "api-key",
+        site_id="site-test",
+        relay_enabled=True,
+        edge_storage=SecretStr(fresh_azurite.connection_string("edge")),
+        insights_queue=queue_name(),
+    )
+    rows = valid_rows(load_manifest(bundle), 3, seed=5)
+    with TestClient(create_app(settings)) as client:
+        outbox = client.app.state.ctx.components.outbox  # type: ignore[attr-defined]
+
+        def score() -> None:
+            response = client.post("/api/v1/score", json={"rows": rows}, headers={"X-API-Key": API_KEY})
+            assert response.status_code == 200
+
+        def relay_status() -> dict[str, Any]:
+            response = client.get("/readyz")
+            assert response.status_code == 200  # the relay is informational: scoring goes on
+            status: dict[str, Any] = response.json()["checks"]["relay"]
+            return status
+
+        score()
+        wait_until(lambda: outbox.depth() == 0, 30, "the first insights to be sent")
+        assert relay_status()["last_error"] == ""
+
+        fresh_azurite.stop()
+        score()
+        wait_until(lambda: relay_status()["last_error"] != "", 60, "the outage to show on /readyz")
+        assert "unreachable" in relay_status()["last_error"]
+        assert relay_status()["consecutive_errors"] >= 1
+
+        fresh_azurite.start()  # same ports, same location
+        wait_until(lambda: outbox.depth() == 0, 120, "the backlog to drain")
+        wait_until(lambda: relay_status()["consecutive_errors"] == 0, 30, "the success to be counted")
+        assert relay_status()["last_error"] == ""
 
 
 @pytest.mark.slow

@@ -220,6 +220,42 @@ def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
     assert sender.delivered() == [orjson.loads(r) for r in appended]
 
 
+class SwitchableQueue(RecordingSender):
+    """A queue that is down while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = threading.Event()
+
+    def send(self, body: bytes) -> None:
+        if self.down.is_set():
+            raise QueueUnavailable("uplink down")
+        super().send(body)
+
+
+def test_the_last_error_is_shown_during_an_outage_and_cleared_once_a_send_succeeds(
+    outbox: SqliteOutbox,
+) -> None:
+    queue = SwitchableQueue()
+    queue.down.set()
+    relay = OutboxRelay(outbox, queue)
+    runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
+    try:
+        fill(outbox, batches=1, per_batch=5)
+        relay.wake()
+        wait_until(lambda: relay.stats.consecutive_errors >= 2, 20, "failed attempts to be counted")
+        assert relay.stats.last_error == "QueueUnavailable: uplink down"
+
+        queue.down.clear()
+        wait_until(lambda: outbox.depth() == 0, 20, "the outbox to drain")
+        wait_until(lambda: relay.stats.consecutive_errors == 0, 20, "the success to be counted")
+    finally:
+        runner.stop(timeout=10)
+    assert relay.stats.last_error == ""
+    assert relay.stats.errors >= 2
+    assert len(queue.delivered()) == 5
+
+
 def test_a_locked_outbox_is_waited_out_like_a_queue_outage(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     writer = SqliteOutbox(path, capacity=100)
