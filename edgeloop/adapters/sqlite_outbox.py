@@ -34,11 +34,12 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     move_payloads_out,
     prune_acknowledged,
 )
+from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND
 from edgeloop.ports import ClaimedEntry, OutboxError, OutboxFull, OutboxUnavailable
 from edgeloop.wire.insight_columns import expand_items
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
-RECORD_KINDS = frozenset({"insight", "feedback"})
+RECORD_KINDS = frozenset({INSIGHT_KIND, FEEDBACK_KIND})
 # An item this small fits a packed queue message even if gzip cannot shrink it,
 # so no accepted item can ever jam the relay.
 MAX_RECORD_BYTES = MAX_ITEM_BYTES
