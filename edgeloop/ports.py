@@ -33,7 +33,11 @@ class QueueUnavailable(RuntimeError):
 
 
 class QueueSender(Protocol):
-    """Sends one message body (raw bytes; the adapter applies the wire encoding)."""
+    """Sends one message body (raw bytes; the adapter applies the wire encoding).
+
+    Raises :class:`QueueUnavailable` when the queue cannot take it now. Safe to call from
+    several threads at once (the relay keeps several sends in flight).
+    """
 
     def send(self, body: bytes) -> None: ...
 

@@ -81,7 +81,7 @@ class OutboxRelay:
             raise ValueError("claim_limit must be positive")
         if max_in_flight <= 0:
             raise ValueError("max_in_flight must be positive")
-        # Sends run on these threads (the Azure SDK's clients are safe to share across threads).
+        # Sends run on these threads (a QueueSender is safe to call from several at once).
         self._senders = (
             ThreadPoolExecutor(max_in_flight, thread_name_prefix="outbox-send") if max_in_flight > 1 else None
         )
