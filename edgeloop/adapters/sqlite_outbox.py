@@ -88,7 +88,7 @@ class SqliteOutbox:
     ) -> None:
         if capacity <= 0:
             raise ValueError("capacity must be positive")
-        if retention < timedelta(0) if isinstance(retention, timedelta) else retention < 0:
+        if (retention < timedelta(0)) if isinstance(retention, timedelta) else (retention < 0):
             raise ValueError("retention must not be negative")
         self._path = Path(path)
         self._capacity = capacity
