@@ -5,7 +5,7 @@ once: a connection is never shared by two threads at once, ``busy_timeout``
 queues writers, and every write is one ``BEGIN IMMEDIATE`` transaction (the
 write lock up front, so a read-then-write can never deadlock or race another
 process). A forked child must not touch its parent's SQLite handles, so it
-opens its own.
+opens its own. ``raising_port_errors`` turns SQLite's exceptions into a port's own.
 """
 
 from __future__ import annotations
