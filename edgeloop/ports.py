@@ -33,7 +33,11 @@ class QueueUnavailable(RuntimeError):
 
 
 class QueueSender(Protocol):
-    """Sends one message body (raw bytes; the adapter applies the wire encoding)."""
+    """Sends one message body (raw bytes; the adapter applies the wire encoding).
+
+    Raises :class:`QueueUnavailable` when the queue cannot take it now. Safe to call from
+    several threads at once (the relay keeps several sends in flight).
+    """
 
     def send(self, body: bytes) -> None: ...
 
@@ -48,13 +52,27 @@ class OutboxFull(RuntimeError):
         self.requested = requested
 
 
+class OutboxError(RuntimeError):
+    """The outbox's store is broken in a way waiting will not mend (corrupt, misused)."""
+
+
+class OutboxUnavailable(OutboxError):
+    """The outbox cannot be read or written right now (busy, locked, disk full or failing); retry later."""
+
+
 class Outbox(Protocol):
-    """Durable on-site store of records waiting for the queue (the scoring side)."""
+    """Durable on-site store of records waiting for the queue (the scoring side).
+
+    Its unit is the *entry*: what one ``append`` stores (one scoring batch's insights, or one
+    feedback request's items), under an id that prefixes its records' insight ids.
+    Every method raises :class:`OutboxUnavailable` when the store cannot be used right
+    now and :class:`OutboxError` when it is broken; never the store's own exceptions.
+    """
 
     def append(
-        self, batch_id: str, kind: str, items: Sequence[bytes], record_count: int | None = None
+        self, entry_id: str, kind: str, items: Sequence[bytes], record_count: int | None = None
     ) -> None:
-        """Store a request's items in one durable transaction (kind: insight|feedback).
+        """Store items as one entry, in one durable transaction (kind: insight|feedback).
 
         An item is a serialized wire record or a column document standing for
         several (edgeloop.wire.insight_columns); ``record_count``: how many records
@@ -69,8 +87,8 @@ class Outbox(Protocol):
 
     def capacity(self) -> int: ...
 
-    def has_record(self, batch_id: str, index: int) -> bool:
-        """Whether record #index of that batch is known on site (insight id ``{batch_id}-{index:05d}``)."""
+    def has_record(self, entry_id: str, index: int) -> bool:
+        """Whether record #index of that entry is known on site (insight id ``{entry_id}-{index:05d}``)."""
         ...
 
     def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
@@ -79,28 +97,28 @@ class Outbox(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedBatch:
-    """One outbox batch leased to a relay: its items in append order, and the records they stand for."""
+class ClaimedEntry:
+    """One outbox entry leased to a relay: its items in append order, and the records they stand for."""
 
-    batch_id: str
+    entry_id: str
     kind: str
     items: tuple[bytes, ...]
     record_count: int
 
 
 class OutboxReader(Protocol):
-    """The relay's side of the outbox: lease unsent batches, then settle them."""
+    """The relay's side of the outbox: lease unsent entries, then settle them (errors as for Outbox)."""
 
-    def claim(self, limit: int, lease_seconds: float) -> list[ClaimedBatch]:
-        """Lease the oldest unsent, unleased batches, about ``limit`` records (at least one batch)."""
+    def claim(self, limit: int, lease_seconds: float) -> list[ClaimedEntry]:
+        """Lease the oldest unsent, unleased entries, about ``limit`` records (at least one entry)."""
         ...
 
-    def mark_sent(self, batch_ids: Sequence[str]) -> None:
-        """The queue acknowledged every record of these batches."""
+    def mark_sent(self, entry_ids: Sequence[str]) -> None:
+        """The queue acknowledged every record of these entries."""
         ...
 
-    def release(self, batch_ids: Sequence[str]) -> None:
-        """Give back leased batches that were not sent, for the next attempt."""
+    def release(self, entry_ids: Sequence[str]) -> None:
+        """Give back leased entries that were not sent, for the next attempt."""
         ...
 
 

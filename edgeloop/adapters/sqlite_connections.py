@@ -5,17 +5,22 @@ once: a connection is never shared by two threads at once, ``busy_timeout``
 queues writers, and every write is one ``BEGIN IMMEDIATE`` transaction (the
 write lock up front, so a read-then-write can never deadlock or race another
 process). A forked child must not touch its parent's SQLite handles, so it
-opens its own.
+opens its own. ``raising_port_errors`` turns SQLite's exceptions into a port's own.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ThreadConnections:
@@ -75,3 +80,28 @@ class ThreadConnections:
         for conn in connections:
             conn.close()
         self._local = threading.local()
+
+
+def raising_port_errors(
+    unavailable: type[Exception], broken: type[Exception]
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorates an adapter's method so that SQLite's exceptions leave it as its port's own.
+
+    ``sqlite3.OperationalError`` (busy or locked past the busy timeout, disk full, I/O
+    error: waiting may mend it) becomes ``unavailable``; any other ``sqlite3.Error``
+    becomes ``broken``. SQLite's exception stays chained, for the logs.
+    """
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                raise unavailable(f"SQLite: {error}") from error
+            except sqlite3.Error as error:
+                raise broken(f"SQLite: {type(error).__name__}: {error}") from error
+
+        return translated
+
+    return decorate

@@ -1,8 +1,10 @@
 """The outbox's tables and their bookkeeping: running counters and retention.
 
-``batches`` holds one row per appended batch, ``payloads`` its records; ``counters`` keeps the running
-totals (``pending``: accepted, not yet acknowledged; ``retained``: acknowledged,
-still kept) in the same transactions as the rows, so ``depth()`` is one lookup.
+``batches`` holds one row per outbox entry (what one append stores; ``batches`` and
+``batch_id`` are the on-disk names, kept for the files already on sites), ``payloads``
+its records; ``counters`` keeps the running totals (``pending``: accepted, not yet
+acknowledged; ``retained``: acknowledged, still kept) in the same transactions as the
+rows, so ``depth()`` is one lookup.
 Every function here runs inside the caller's write transaction.
 """
 
@@ -23,9 +25,8 @@ CREATE TABLE IF NOT EXISTS batches (
     lease_until REAL NOT NULL DEFAULT 0,    -- a relay is sending it until then (unix time)
     lease_owner TEXT
 );
--- The records of a batch, newline-joined, in a table of their own: leasing and acknowledging a
--- batch update its row in ``batches``, and updating a row that held a 585 KB payload cost 5.7 ms
--- (SQLite reads the whole record, overflow pages included, to write it back) against 0.02 ms.
+-- The records of an entry, newline-joined, in a table of their own: leasing and acknowledging
+-- update the entry's row, and SQLite rewrites a whole row (overflow pages included) to update it.
 CREATE TABLE IF NOT EXISTS payloads (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL);
 -- Covers the relay's scan for work (sent_at too, or SQLite reads the rows), so the scan
 -- never touches the rows it skips.
@@ -56,9 +57,9 @@ def move_payloads_out(conn: sqlite3.Connection) -> None:
 
 
 def prune_acknowledged(conn: sqlite3.Connection, retention: timedelta | int, now: float) -> int:
-    """Drop acknowledged batches past ``retention``; returns the records dropped.
+    """Drop acknowledged entries past ``retention``; returns the records dropped.
 
-    ``retention``: an age, or about that many acknowledged records kept. Unsent batches stay.
+    ``retention``: an age, or about that many acknowledged records kept. Unsent entries stay.
     """
     if isinstance(retention, timedelta):
         cutoff = now - retention.total_seconds()

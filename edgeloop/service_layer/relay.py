@@ -1,11 +1,11 @@
 """The relay: moves records from the on-site outbox to the insights queue.
 
-At-least-once: a batch is marked sent only after the queue acknowledged every
-message holding its records. A crash between the send and the mark resends the
-batch later (a duplicate with the same ``insight_id``, which consumers drop); a
+At-least-once: an outbox entry is marked sent only after the queue acknowledged
+every message holding its records. A crash between the send and the mark resends
+the entry later (a duplicate with the same ``insight_id``, which consumers drop); a
 record is never marked sent before the queue has it.
 
-Many records from many batches share one packed message, which keeps the number
+Many records from many entries share one packed message, which keeps the number
 of queue transactions (the cost driver) low. A queue takes one message per call
 (no batched send) and a call costs a round trip, so several messages are in
 flight at once (``max_in_flight``); they may land in any order, which a queue
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 import time
 from bisect import bisect_right
@@ -25,19 +24,26 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import accumulate
 
-from edgeloop.ports import ClaimedBatch, OutboxReader, QueueSender, QueueUnavailable
+from edgeloop.ports import (
+    ClaimedEntry,
+    OutboxError,
+    OutboxReader,
+    OutboxUnavailable,
+    QueueSender,
+    QueueUnavailable,
+)
 from edgeloop.wire.packing import pack_items
 
 logger = logging.getLogger(__name__)
 
-# Records per attempt: enough for several full messages to be in flight together.
-DEFAULT_BATCH_LIMIT = 20_000
+# Records one attempt claims: enough for several full messages to be in flight together.
+DEFAULT_CLAIM_LIMIT = 20_000
 DEFAULT_LEASE_SECONDS = 120.0
 DEFAULT_MAX_IN_FLIGHT = 4
 
 # What a relay attempt may run into and recover from by waiting: the uplink or queue is
-# down, or the outbox file is busy/locked beyond its busy timeout.
-RETRYABLE_ERRORS: tuple[type[Exception], ...] = (QueueUnavailable, sqlite3.OperationalError)
+# down, or the outbox is busy, locked or failing for now.
+RETRYABLE_ERRORS: tuple[type[Exception], ...] = (QueueUnavailable, OutboxUnavailable)
 
 
 @dataclass
@@ -48,7 +54,7 @@ class RelayStats:
     sent_records: int = 0
     errors: int = 0
     consecutive_errors: int = 0
-    last_error: str = ""
+    last_error: str = ""  # of the failing attempts since the last success; "" once one succeeds
     last_success_at: float | None = None  # unix time of the last attempt that did not fail
     stopped_by: str = ""  # set when the loop ended on an unexpected error
 
@@ -65,33 +71,29 @@ class OutboxRelay:
         outbox: OutboxReader,
         sender: QueueSender,
         *,
-        batch_limit: int = DEFAULT_BATCH_LIMIT,
+        claim_limit: int = DEFAULT_CLAIM_LIMIT,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         on_error: Callable[[Exception], None] | None = None,
         stats: RelayStats | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
-        if batch_limit <= 0:
-            raise ValueError("batch_limit must be positive")
+        if claim_limit <= 0:
+            raise ValueError("claim_limit must be positive")
         if max_in_flight <= 0:
             raise ValueError("max_in_flight must be positive")
-        # Sends run on these threads (the Azure SDK's clients are safe to share across threads).
+        # Sends run on these threads (a QueueSender is safe to call from several at once).
         self._senders = (
             ThreadPoolExecutor(max_in_flight, thread_name_prefix="outbox-send") if max_in_flight > 1 else None
         )
         self._outbox = outbox
         self._sender = sender
-        self._batch_limit = batch_limit
+        self._claim_limit = claim_limit
         self._lease_seconds = lease_seconds
         self._on_error = on_error
         self.stats = stats or RelayStats()
         self._run_lock = threading.Lock()
         self._last_messages = 0  # messages the last attempt packed
         self._wake = threading.Event()
-
-    @property
-    def batch_limit(self) -> int:
-        return self._batch_limit
 
     def close(self) -> None:
         """Stop the send threads (after the current attempt)."""
@@ -103,19 +105,19 @@ class OutboxRelay:
         self._wake.set()
 
     def run_once(self) -> int:
-        """Send what is waiting, up to about ``batch_limit`` records; returns records sent.
+        """Send what is waiting, up to about ``claim_limit`` records; returns records sent.
 
-        Raises what the queue or outbox raised (after giving back unsent batches).
+        Raises what the queue or outbox raised (after giving back unsent entries).
         """
         with self._run_lock:
-            batches = self._outbox.claim(self._batch_limit, self._lease_seconds)
-            if not batches:
+            entries = self._outbox.claim(self._claim_limit, self._lease_seconds)
+            if not entries:
                 self._last_messages = 0
                 return 0
-            return self._deliver(batches)
+            return self._deliver(entries)
 
-    def _deliver(self, batches: Sequence[ClaimedBatch]) -> int:
-        items = [item for batch in batches for item in batch.items]
+    def _deliver(self, entries: Sequence[ClaimedEntry]) -> int:
+        items = [item for entry in entries for item in entry.items]
         bodies = pack_items(items)
         # Message k holds items firsts[k] to firsts[k + 1] - 1.
         firsts = list(accumulate((count for _, count in bodies), initial=0))[:-1]
@@ -124,7 +126,7 @@ class OutboxRelay:
         try:
             self._send_all([body for body, _ in bodies], acked)
         finally:
-            sent = self._settle(batches, firsts, acked)
+            sent = self._settle(entries, firsts, acked)
         return sent
 
     def _send_all(self, bodies: Sequence[bytes], acked: list[bool]) -> None:
@@ -148,32 +150,32 @@ class OutboxRelay:
             if error is not None:
                 raise error
 
-    def _settle(self, batches: Sequence[ClaimedBatch], firsts: list[int], acked: list[bool]) -> int:
-        """Mark sent the batches whose every message the queue has, give the rest back; records sent."""
-        sent: list[ClaimedBatch] = []
-        unsent: list[ClaimedBatch] = []
+    def _settle(self, entries: Sequence[ClaimedEntry], firsts: list[int], acked: list[bool]) -> int:
+        """Mark sent the entries whose every message the queue has, give the rest back; records sent."""
+        sent: list[ClaimedEntry] = []
+        unsent: list[ClaimedEntry] = []
         begin = 0
-        for batch in batches:
-            end = begin + len(batch.items)
+        for entry in entries:
+            end = begin + len(entry.items)
             holding = range(bisect_right(firsts, begin) - 1, bisect_right(firsts, end - 1))
-            (sent if all(acked[k] for k in holding) else unsent).append(batch)
+            (sent if all(acked[k] for k in holding) else unsent).append(entry)
             begin = end
         try:
             if sent:
-                self._outbox.mark_sent([batch.batch_id for batch in sent])
-                self.stats.sent_records += sum(batch.record_count for batch in sent)
+                self._outbox.mark_sent([entry.entry_id for entry in sent])
+                self.stats.sent_records += sum(entry.record_count for entry in sent)
         finally:
             if unsent:
                 self._give_back(unsent)
-        return sum(batch.record_count for batch in sent)
+        return sum(entry.record_count for entry in sent)
 
-    def _give_back(self, batches: Sequence[ClaimedBatch]) -> None:
+    def _give_back(self, entries: Sequence[ClaimedEntry]) -> None:
         try:
-            self._outbox.release([batch.batch_id for batch in batches])
-        except sqlite3.Error:
-            # Not fatal: the lease runs out and the batches are sent then. The error that
+            self._outbox.release([entry.entry_id for entry in entries])
+        except OutboxError:
+            # Not fatal: the lease runs out and the entries are sent then. The error that
             # brought us here is the one worth raising.
-            logger.warning("could not release %d outbox batches; their lease will expire", len(batches))
+            logger.warning("could not release %d outbox entries; their lease will expire", len(entries))
 
     def _record_error(self, error: Exception) -> None:
         self.stats.errors += 1
@@ -181,6 +183,12 @@ class OutboxRelay:
         self.stats.last_error = f"{type(error).__name__}: {error}"
         if self._on_error is not None:
             self._on_error(error)
+
+    def _record_success(self) -> None:
+        # The outage is over: /readyz must not keep showing its error.
+        self.stats.consecutive_errors = 0
+        self.stats.last_error = ""
+        self.stats.last_success_at = time.time()
 
     def run_forever(
         self,
@@ -212,12 +220,11 @@ class OutboxRelay:
                 self.stats.stopped_by = self.stats.last_error
                 logger.exception("outbox relay stopped on an unexpected error")
                 raise
-            self.stats.consecutive_errors = 0
-            self.stats.last_success_at = time.time()
+            self._record_success()
             # Caught up when the attempt found less than a claim's worth and at most one message of
             # it: then the records of the next idle period go together. More than a message, and
             # the next one is probably full already: go on.
-            if sent < self._batch_limit and self._last_messages <= 1:
+            if sent < self._claim_limit and self._last_messages <= 1:
                 self._wait(stop, idle_wait)
 
     def _wait(self, stop: threading.Event, timeout: float) -> None:

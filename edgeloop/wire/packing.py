@@ -15,6 +15,8 @@ a series of gzip members (RFC 1952 allows several; every gzip reader decompresse
 them as one stream), one per group of items: a group that would overfill the body
 is dropped and tried smaller, without compressing the body's other groups again.
 Version 1 (``{"format", "version": 1, "records": [...]}``, one document) is still read.
+The same layout written plainly (one standard-library gzip stream per body) is
+tests/support/packing_reference.py, which a property test compares with ``pack_items``.
 """
 
 from __future__ import annotations
@@ -40,10 +42,8 @@ MAX_PACKED_BYTES = (QUEUE_MESSAGE_LIMIT * 3) // 4 - 512
 # few bytes per stored block, gzip 18 bytes per member, plus the header member).
 MAX_ITEM_BYTES = MAX_PACKED_BYTES - 1024
 
-# ISA-L's deflate (the ``isal`` package) at its level 1: on a 1,000-insight column
-# document, 0.18 ms against zlib level 1's 0.76 ms, and 5% smaller. Its output is plain
-# gzip: consumers read it with the standard library. The relay's CPU is the scarcer
-# resource on a site (it shares the cores with scoring).
+# ISA-L's deflate (the ``isal`` package) at its level 1: several times faster than zlib's
+# level 1, no larger, and plain gzip to every reader. The relay shares a site's cores with scoring.
 COMPRESS_LEVEL = 1
 _FIRST_RATIO_GUESS = 4.0  # compression ratio assumed until the first group is measured
 

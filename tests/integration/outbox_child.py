@@ -1,9 +1,9 @@
 """Child processes for the outbox tests (run as a script, never imported by pytest).
 
-outbox_child.py append OUTBOX CAPACITY RECORDS_PER_BATCH
-    append batches until killed or the outbox is full; print each batch id
+outbox_child.py append OUTBOX CAPACITY RECORDS_PER_ENTRY
+    append entries until killed or the outbox is full; print each entry id
     once its append has returned, then "full" when OutboxFull stops it.
-outbox_child.py relay OUTBOX CONNECTION_STRING QUEUE BATCH_LIMIT DEADLINE_SECONDS
+outbox_child.py relay OUTBOX CONNECTION_STRING QUEUE CLAIM_LIMIT DEADLINE_SECONDS
     relay until the outbox is empty; print the records this process sent.
 """
 
@@ -23,26 +23,26 @@ from edgeloop.ports import OutboxFull
 from edgeloop.service_layer.relay import OutboxRelay
 
 
-def batch_records(batch_id: str, count: int) -> list[bytes]:
-    return [orjson.dumps({"insight_id": f"{batch_id}-{i:05d}", "risk": i / count}) for i in range(count)]
+def entry_records(entry_id: str, count: int) -> list[bytes]:
+    return [orjson.dumps({"insight_id": f"{entry_id}-{i:05d}", "risk": i / count}) for i in range(count)]
 
 
-def append(path: Path, capacity: int, per_batch: int, synchronous: Synchronous) -> None:
+def append(path: Path, capacity: int, per_entry: int, synchronous: Synchronous) -> None:
     outbox = SqliteOutbox(path, capacity, synchronous=synchronous)
     while True:
-        batch_id = uuid.uuid4().hex
+        entry_id = uuid.uuid4().hex
         try:
-            outbox.append(batch_id, "insight", batch_records(batch_id, per_batch))
+            outbox.append(entry_id, "insight", entry_records(entry_id, per_entry))
         except OutboxFull:
             print("full", flush=True)
             return
-        print(batch_id, flush=True)
+        print(entry_id, flush=True)
 
 
-def relay(path: Path, connection_string: str, queue: str, batch_limit: int, deadline_seconds: float) -> None:
+def relay(path: Path, connection_string: str, queue: str, claim_limit: int, deadline_seconds: float) -> None:
     outbox = SqliteOutbox(path, capacity=1)  # capacity only limits appends
     sender = StorageQueueSender(connection_string, queue)
-    relay = OutboxRelay(outbox, sender, batch_limit=batch_limit)
+    relay = OutboxRelay(outbox, sender, claim_limit=claim_limit)
     stop = threading.Event()
     runner = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_wait": 0.02})
     runner.start()

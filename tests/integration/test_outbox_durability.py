@@ -19,10 +19,10 @@ CHILD = Path(__file__).with_name("outbox_child.py")
 
 
 def start_appender(
-    path: Path, capacity: int, per_batch: int, synchronous: str = "FULL"
+    path: Path, capacity: int, per_entry: int, synchronous: str = "FULL"
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(CHILD), "append", str(path), str(capacity), str(per_batch), synchronous],
+        [sys.executable, str(CHILD), "append", str(path), str(capacity), str(per_entry), synchronous],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -51,10 +51,10 @@ def read_lines_until(process: subprocess.Popen[str], count: int, timeout: float)
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
 def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous: str) -> None:
     path = tmp_path / "outbox.db"
-    child = start_appender(path, capacity=10_000_000, per_batch=1000, synchronous=synchronous)
+    child = start_appender(path, capacity=10_000_000, per_entry=1000, synchronous=synchronous)
     try:
         printed = read_lines_until(child, 40, timeout=120)
-        child.send_signal(signal.SIGKILL)  # mid-stream: it is appending the next batch
+        child.send_signal(signal.SIGKILL)  # mid-stream: it is appending the next entry
         rest, _ = child.communicate(timeout=30)
     finally:
         if child.poll() is None:
@@ -65,14 +65,14 @@ def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous:
 
     outbox = SqliteOutbox(path, capacity=10_000_000)
     try:
-        for batch_id in printed:
-            assert outbox.has_record(batch_id, 999), batch_id
-        claimed = {batch.batch_id: batch.items for batch in outbox.claim(10_000_000, 60)}
+        for entry_id in printed:
+            assert outbox.has_record(entry_id, 999), entry_id
+        claimed = {entry.entry_id: entry.items for entry in outbox.claim(10_000_000, 60)}
         assert set(printed) <= set(claimed)
         assert len(claimed) - len(printed) <= 1  # at most the append whose print never happened
-        for batch_id in printed:
-            ids = [orjson.loads(record)["insight_id"] for record in claimed[batch_id]]
-            assert ids == [f"{batch_id}-{i:05d}" for i in range(1000)]
+        for entry_id in printed:
+            ids = [orjson.loads(record)["insight_id"] for record in claimed[entry_id]]
+            assert ids == [f"{entry_id}-{i:05d}" for i in range(1000)]
         assert outbox.depth() == 1000 * len(claimed)
     finally:
         outbox.close()
@@ -84,7 +84,7 @@ def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous:
 def test_capacity_holds_when_several_processes_append(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     SqliteOutbox(path, capacity=3000).close()  # create the file first, as a deployment would
-    children = [start_appender(path, capacity=3000, per_batch=10) for _ in range(3)]
+    children = [start_appender(path, capacity=3000, per_entry=10) for _ in range(3)]
     accepted: list[str] = []
     try:
         for child in children:
@@ -101,6 +101,6 @@ def test_capacity_holds_when_several_processes_append(tmp_path: Path) -> None:
     try:
         assert len(accepted) == 300  # all three stopped at exactly the shared capacity
         assert outbox.depth() == 3000
-        assert all(outbox.has_record(batch_id, 9) for batch_id in accepted)
+        assert all(outbox.has_record(entry_id, 9) for entry_id in accepted)
     finally:
         outbox.close()

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import base64
+import random
 import time
 import uuid
+from collections.abc import Iterator
 
 import orjson
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
+from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient, QueueMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support.queue_reference import SdkQueuePoster
 
+from edgeloop.adapters.queue_http import QueuePoster, plain_poster
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.development_storage import LOCAL_ACCOUNT_KEYS, connection_string
 from edgeloop.ports import QueueUnavailable
-from edgeloop.wire.packing import pack_items, unpack_message
+from edgeloop.wire.packing import MAX_PACKED_BYTES, pack_items, unpack_message
 from localdev.azurite import Azurite, free_port
+from localdev.functions_host.converters import QueueTriggerConverter
 
 
 def queue_name() -> str:
@@ -161,3 +168,78 @@ def test_the_proxy_environment_is_honoured(azurite: Azurite, monkeypatch: pytest
     with StorageQueueSender(conn, name, create_queue=False, timeout=2) as sender:
         sender.send(b"around the proxy")
     assert [base64.b64decode(text) for text in raw_messages(conn, name)] == [b"around the proxy"]
+
+
+class PostersSideBySide:
+    """The plain-POST poster and its reference (the SDK's send_message), each on a queue of its own."""
+
+    def __init__(self, conn: str) -> None:
+        self.names = (queue_name(), queue_name())
+        self.readers = [QueueClient.from_connection_string(conn, name) for name in self.names]
+        for reader in self.readers:
+            reader.create_queue()
+        self.signing_client = QueueClient.from_connection_string(conn, self.names[0])
+        plain = plain_poster(self.signing_client, timeout=10, retries=1)
+        assert isinstance(plain, QueuePoster)  # an account key: the plain path
+        self.plain = plain
+        self.reference = SdkQueuePoster(conn, self.names[1])
+
+    def post_both(self, body: bytes) -> tuple[QueueMessage, QueueMessage]:
+        """``body`` sent both ways; each queue's message as stored (read without any decoding)."""
+        self.plain.post(body)
+        self.reference.post(body)
+        received = []
+        for reader in self.readers:
+            (message,) = reader.receive_messages(max_messages=32)
+            reader.delete_message(message)
+            received.append(message)
+        return received[0], received[1]
+
+    def close(self) -> None:
+        self.plain.close()
+        self.signing_client.close()
+        self.reference.close()
+        for reader in self.readers:
+            reader.delete_queue()
+            reader.close()
+
+
+@pytest.fixture(scope="module")
+def posters(azurite: Azurite) -> Iterator[PostersSideBySide]:
+    side_by_side = PostersSideBySide(azurite.connection_string("edge"))
+    yield side_by_side
+    side_by_side.close()
+
+
+def _random_bytes(seed: int, size: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _packed_records(texts: list[str]) -> bytes:
+    body, _count = pack_items([orjson.dumps({"n": n, "text": text}) for n, text in enumerate(texts)])[0]
+    return body
+
+
+BODIES = st.one_of(
+    st.binary(max_size=256),  # short, and every byte value
+    st.builds(_random_bytes, st.integers(0, 2**32 - 1), st.integers(0, MAX_PACKED_BYTES)),  # up to full size
+    st.builds(
+        _packed_records, st.lists(st.text(max_size=40), min_size=1, max_size=50)
+    ),  # what the relay sends
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(body=BODIES)
+def test_plain_posts_put_on_the_queue_exactly_what_the_sdk_puts(
+    posters: PostersSideBySide, body: bytes
+) -> None:
+    plain, reference = posters.post_both(body)
+
+    assert plain.content == reference.content  # the same stored text, byte for byte
+    assert base64.b64decode(str(plain.content), validate=True) == body
+    assert plain.expires_on is not None
+    assert reference.expires_on is not None
+    assert plain.expires_on.year == reference.expires_on.year >= 9999  # neither ever expires
+    host_decoding = QueueTriggerConverter("base64")  # the local Functions host's queue trigger
+    assert host_decoding.convert(plain).get_body() == host_decoding.convert(reference).get_body() == body

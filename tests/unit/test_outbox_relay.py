@@ -8,6 +8,7 @@ queue (Azurite), including a real outage.
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 import uuid
@@ -19,7 +20,7 @@ import pytest
 from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
-from edgeloop.ports import QueueUnavailable
+from edgeloop.ports import OutboxUnavailable, QueueUnavailable
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, backoff_delay
 from edgeloop.wire.packing import unpack_message
 
@@ -43,10 +44,10 @@ class RecordingSender:
             return [record for body in self.bodies for record in unpack_message(body)]
 
 
-def insight_records(batch_id: str, count: int, pad: int = 0) -> list[bytes]:
+def insight_records(entry_id: str, count: int, pad: int = 0) -> list[bytes]:
     # ``pad`` of random text makes records that gzip cannot shrink, to force several messages.
     return [
-        orjson.dumps({"insight_id": f"{batch_id}-{i:05d}", "pad": random.randbytes(pad).hex()})
+        orjson.dumps({"insight_id": f"{entry_id}-{i:05d}", "pad": random.randbytes(pad).hex()})
         for i in range(count)
     ]
 
@@ -58,18 +59,18 @@ def outbox(tmp_path: Path) -> Iterator[SqliteOutbox]:
     box.close()
 
 
-def fill(outbox: SqliteOutbox, batches: int, per_batch: int, pad: int = 0) -> list[bytes]:
+def fill(outbox: SqliteOutbox, entries: int, per_entry: int, pad: int = 0) -> list[bytes]:
     appended: list[bytes] = []
-    for _ in range(batches):
-        batch_id = uuid.uuid4().hex
-        batch = insight_records(batch_id, per_batch, pad)
-        outbox.append(batch_id, "insight", batch)
-        appended.extend(batch)
+    for _ in range(entries):
+        entry_id = uuid.uuid4().hex
+        records = insight_records(entry_id, per_entry, pad)
+        outbox.append(entry_id, "insight", records)
+        appended.extend(records)
     return appended
 
 
 def test_run_once_delivers_every_record_in_order_and_acknowledges(outbox: SqliteOutbox) -> None:
-    appended = fill(outbox, batches=3, per_batch=50)
+    appended = fill(outbox, entries=3, per_entry=50)
     sender = RecordingSender()
     relay = OutboxRelay(outbox, sender)
 
@@ -81,23 +82,23 @@ def test_run_once_delivers_every_record_in_order_and_acknowledges(outbox: Sqlite
     assert relay.run_once() == 0
 
 
-def test_many_small_batches_share_one_message(outbox: SqliteOutbox) -> None:
-    fill(outbox, batches=200, per_batch=3)
+def test_many_small_entries_share_one_message(outbox: SqliteOutbox) -> None:
+    fill(outbox, entries=200, per_entry=3)
     sender = RecordingSender()
     assert OutboxRelay(outbox, sender).run_once() == 600
     assert len(sender.bodies) == 1
 
 
-def test_run_once_stays_near_the_batch_limit(outbox: SqliteOutbox) -> None:
-    fill(outbox, batches=10, per_batch=100)
-    relay = OutboxRelay(outbox, RecordingSender(), batch_limit=250)
-    assert relay.run_once() == 300  # whole batches, until at least the limit
+def test_run_once_stays_near_the_claim_limit(outbox: SqliteOutbox) -> None:
+    fill(outbox, entries=10, per_entry=100)
+    relay = OutboxRelay(outbox, RecordingSender(), claim_limit=250)
+    assert relay.run_once() == 300  # whole entries, until at least the limit
     assert outbox.depth() == 700
 
 
-def test_failure_mid_run_marks_only_fully_acknowledged_batches(outbox: SqliteOutbox) -> None:
+def test_failure_mid_run_marks_only_fully_acknowledged_entries(outbox: SqliteOutbox) -> None:
     # 2,000 hex characters of random text per record: about 45 records per message, 6 messages.
-    appended = fill(outbox, batches=6, per_batch=40, pad=1000)
+    appended = fill(outbox, entries=6, per_entry=40, pad=1000)
     recorder = RecordingSender()
     relay = OutboxRelay(outbox, SenderFailingAfter(recorder, successes=3), max_in_flight=1)
 
@@ -106,15 +107,15 @@ def test_failure_mid_run_marks_only_fully_acknowledged_batches(outbox: SqliteOut
 
     delivered_first = len(recorder.delivered())
     assert 0 < delivered_first < 240
-    whole_batches_sent = delivered_first // 40  # records go out in append order
-    assert outbox.depth() == 240 - whole_batches_sent * 40
+    whole_entries_sent = delivered_first // 40  # records go out in append order
+    assert outbox.depth() == 240 - whole_entries_sent * 40
     # The rest was given back at once (no waiting for the lease) and goes out next time.
-    assert relay.run_once() == 240 - whole_batches_sent * 40
+    assert relay.run_once() == 240 - whole_entries_sent * 40
     assert outbox.depth() == 0
     delivered = [record["insight_id"] for record in recorder.delivered()]
     expected = [orjson.loads(r)["insight_id"] for r in appended]
     assert set(delivered) == set(expected)  # nothing missing
-    assert len(delivered) - len(expected) == delivered_first - whole_batches_sent * 40  # only resends
+    assert len(delivered) - len(expected) == delivered_first - whole_entries_sent * 40  # only resends
 
 
 class SenderFailingMessage:
@@ -135,11 +136,11 @@ class SenderFailingMessage:
         self.inner.send(body)
 
 
-def test_messages_in_flight_together_settle_each_batch_by_its_own_messages(outbox: SqliteOutbox) -> None:
-    appended = fill(outbox, batches=6, per_batch=40, pad=1000)  # about 6 messages
+def test_messages_in_flight_together_settle_each_entry_by_its_own_messages(outbox: SqliteOutbox) -> None:
+    appended = fill(outbox, entries=6, per_entry=40, pad=1000)  # about 6 messages
     ids = [orjson.loads(r)["insight_id"] for r in appended]
     recorder = RecordingSender()
-    failing = SenderFailingMessage(recorder, ids[100])  # a record of the third batch
+    failing = SenderFailingMessage(recorder, ids[100])  # a record of the third entry
     relay = OutboxRelay(outbox, failing, max_in_flight=4)
 
     with pytest.raises(QueueUnavailable):
@@ -147,10 +148,10 @@ def test_messages_in_flight_together_settle_each_batch_by_its_own_messages(outbo
 
     assert len(failing.threads) > 1  # really sent from several threads
     delivered = {record["insight_id"] for record in recorder.delivered()}
-    batches = [set(ids[start : start + 40]) for start in range(0, 240, 40)]
-    acknowledged = [batch <= delivered for batch in batches]
+    entries = [set(ids[start : start + 40]) for start in range(0, 240, 40)]
+    acknowledged = [entry <= delivered for entry in entries]
     assert acknowledged[2] is False
-    # Exactly the batches the queue fully has are marked sent; the rest were given back.
+    # Exactly the entries the queue fully has are marked sent; the rest were given back.
     assert outbox.depth() == 40 * acknowledged.count(False)
     assert relay.run_once() == 40 * acknowledged.count(False)
     assert outbox.depth() == 0
@@ -179,11 +180,11 @@ class SenderFailingAfter:
         self.inner.bodies.append(body)
 
 
-def test_batches_leased_by_a_relay_that_died_wait_only_until_the_lease_expires(tmp_path: Path) -> None:
+def test_entries_leased_by_a_relay_that_died_wait_only_until_the_lease_expires(tmp_path: Path) -> None:
     now = [1_800_000_000.0]
     dead = SqliteOutbox(tmp_path / "shared.db", capacity=100, clock=lambda: now[0])
     live = SqliteOutbox(tmp_path / "shared.db", capacity=100, clock=lambda: now[0])
-    appended = fill(dead, batches=2, per_batch=5)
+    appended = fill(dead, entries=2, per_entry=5)
     assert len(dead.claim(100, lease_seconds=60)) == 2  # ... and then its process was killed
     sender = RecordingSender()
     relay = OutboxRelay(live, sender, lease_seconds=60)
@@ -199,7 +200,7 @@ def test_batches_leased_by_a_relay_that_died_wait_only_until_the_lease_expires(t
 
 
 def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
-    appended = fill(outbox, batches=4, per_batch=10)
+    appended = fill(outbox, entries=4, per_entry=10)
     sender = RecordingSender()
     sender.failures = [QueueUnavailable("down") for _ in range(3)]
     seen: list[Exception] = []
@@ -219,9 +220,70 @@ def test_loop_backs_off_counts_errors_then_drains(outbox: SqliteOutbox) -> None:
     assert sender.delivered() == [orjson.loads(r) for r in appended]
 
 
+class SwitchableQueue(RecordingSender):
+    """A queue that is down while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = threading.Event()
+
+    def send(self, body: bytes) -> None:
+        if self.down.is_set():
+            raise QueueUnavailable("uplink down")
+        super().send(body)
+
+
+def test_the_last_error_is_shown_during_an_outage_and_cleared_once_a_send_succeeds(
+    outbox: SqliteOutbox,
+) -> None:
+    queue = SwitchableQueue()
+    queue.down.set()
+    relay = OutboxRelay(outbox, queue)
+    runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
+    try:
+        fill(outbox, entries=1, per_entry=5)
+        relay.wake()
+        wait_until(lambda: relay.stats.consecutive_errors >= 2, 20, "failed attempts to be counted")
+        assert relay.stats.last_error == "QueueUnavailable: uplink down"
+
+        queue.down.clear()
+        wait_until(lambda: outbox.depth() == 0, 20, "the outbox to drain")
+        wait_until(lambda: relay.stats.consecutive_errors == 0, 20, "the success to be counted")
+    finally:
+        runner.stop(timeout=10)
+    assert relay.stats.last_error == ""
+    assert relay.stats.errors >= 2
+    assert len(queue.delivered()) == 5
+
+
+def test_a_locked_outbox_is_waited_out_like_a_queue_outage(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    writer = SqliteOutbox(path, capacity=100)
+    appended = fill(writer, entries=2, per_entry=5)
+    outbox = SqliteOutbox(path, capacity=100, busy_timeout=0.05)
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock: claiming fails
+    sender = RecordingSender()
+    seen: list[Exception] = []
+    relay = OutboxRelay(outbox, sender, on_error=seen.append)
+    runner = relay.start(idle_wait=0.05, initial_backoff=0.01, max_backoff=0.05)
+    try:
+        wait_until(lambda: relay.stats.errors >= 2, 20, "failed attempts to be counted")
+        assert runner.is_alive()
+        other_process.execute("ROLLBACK")
+        wait_until(lambda: writer.depth() == 0, 20, "the outbox to drain")
+    finally:
+        runner.stop(timeout=10)
+        other_process.close()
+    assert all(isinstance(error, OutboxUnavailable) for error in seen)
+    assert sender.delivered() == [orjson.loads(r) for r in appended]
+    writer.close()
+    outbox.close()
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # it raises, on purpose
-def test_loop_stops_on_an_unexpected_error_and_gives_batches_back(outbox: SqliteOutbox) -> None:
-    fill(outbox, batches=2, per_batch=5)
+def test_loop_stops_on_an_unexpected_error_and_gives_entries_back(outbox: SqliteOutbox) -> None:
+    fill(outbox, entries=2, per_entry=5)
     sender = RecordingSender()
     sender.failures = [TypeError("a bug")]
     relay = OutboxRelay(outbox, sender, stats=RelayStats())
@@ -251,7 +313,7 @@ def test_wake_sends_without_waiting_for_the_idle_period(outbox: SqliteOutbox) ->
     runner = relay.start(idle_wait=600)
     try:
         wait_until(lambda: relay.stats.last_success_at is not None, 20, "a successful send")
-        fill(outbox, batches=1, per_batch=5)
+        fill(outbox, entries=1, per_entry=5)
         relay.wake()
         wait_until(lambda: outbox.depth() == 0, 10, "the outbox to drain")
     finally:
@@ -267,6 +329,6 @@ def test_backoff_grows_exponentially_up_to_the_cap_with_jitter() -> None:
         assert ceiling / 2 <= delay <= ceiling
 
 
-def test_batch_limit_must_be_positive(outbox: SqliteOutbox) -> None:
-    with pytest.raises(ValueError, match="batch_limit"):
-        OutboxRelay(outbox, RecordingSender(), batch_limit=0)
+def test_claim_limit_must_be_positive(outbox: SqliteOutbox) -> None:
+    with pytest.raises(ValueError, match="claim_limit"):
+        OutboxRelay(outbox, RecordingSender(), claim_limit=0)

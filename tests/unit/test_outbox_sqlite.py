@@ -7,14 +7,15 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateBatch, SqliteOutbox
-from edgeloop.ports import Outbox, OutboxFull, OutboxReader
+from edgeloop.adapters.sqlite_outbox import MAX_RECORD_BYTES, DuplicateEntry, SqliteOutbox
+from edgeloop.ports import Outbox, OutboxError, OutboxFull, OutboxReader, OutboxUnavailable
 from edgeloop.wire.insight_columns import InsightColumns
 from edgeloop.wire.insight_wire import number_texts
 from edgeloop.wire.packing import MAX_PACKED_BYTES, pack_items
@@ -30,8 +31,8 @@ class FakeClock:
         return self.now
 
 
-def records(batch_id: str, count: int, kind: str = "insight") -> list[bytes]:
-    return [orjson.dumps({"kind": kind, "id": f"{batch_id}-{i:05d}", "value": i}) for i in range(count)]
+def records(entry_id: str, count: int, kind: str = "insight") -> list[bytes]:
+    return [orjson.dumps({"kind": kind, "id": f"{entry_id}-{i:05d}", "value": i}) for i in range(count)]
 
 
 def new_id() -> str:
@@ -65,7 +66,7 @@ def test_implements_both_ports(outbox: SqliteOutbox) -> None:
     assert relay_side.claim(10, 60) == []
 
 
-def test_append_counts_depth_and_claims_oldest_batch_first_in_order(outbox: SqliteOutbox) -> None:
+def test_append_counts_depth_and_claims_oldest_entry_first_in_order(outbox: SqliteOutbox) -> None:
     first, second = new_id(), new_id()
     outbox.append(first, "insight", records(first, 3))
     outbox.append(second, "feedback", records(second, 2, "feedback"))
@@ -73,16 +74,16 @@ def test_append_counts_depth_and_claims_oldest_batch_first_in_order(outbox: Sqli
 
     claimed = outbox.claim(100, 60)
 
-    assert [(b.batch_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
+    assert [(b.entry_id, b.kind) for b in claimed] == [(first, "insight"), (second, "feedback")]
     assert list(claimed[0].items) == records(first, 3)
     assert list(claimed[1].items) == records(second, 2, "feedback")
     assert outbox.depth() == 5  # leased is not acknowledged
 
 
 def test_record_bytes_round_trip_exactly(outbox: SqliteOutbox) -> None:
-    batch = new_id()
+    entry_id = new_id()
     odd = [b'{"text":"caf\xc3\xa9 \\n \\u0000"}', b"{}", b'"\x00\xff"']
-    outbox.append(batch, "insight", odd)
+    outbox.append(entry_id, "insight", odd)
     assert list(outbox.claim(10, 60)[0].items) == odd
 
 
@@ -104,9 +105,9 @@ def test_outbox_full_is_raised_before_anything_is_written(outbox: SqliteOutbox, 
 
 
 def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
-    batch = new_id()
-    outbox.append(batch, "insight", records(batch, 1000))
-    outbox.mark_sent([b.batch_id for b in outbox.claim(1000, 60)])
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", records(entry_id, 1000))
+    outbox.mark_sent([b.entry_id for b in outbox.claim(1000, 60)])
     assert outbox.depth() == 0
     another = new_id()
     outbox.append(another, "insight", records(another, 1000))
@@ -114,7 +115,7 @@ def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "batch_records", "message"),
+    ("kind", "entry_records", "message"),
     [
         ("telemetry", [b"{}"], "kind"),
         ("insight", [b"{}", b'{"a":\n1}'], "newline"),
@@ -123,41 +124,41 @@ def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
     ],
 )
 def test_bad_input_is_rejected_and_nothing_written(
-    outbox: SqliteOutbox, kind: str, batch_records: list[bytes], message: str
+    outbox: SqliteOutbox, kind: str, entry_records: list[bytes], message: str
 ) -> None:
-    batch = new_id()
+    entry_id = new_id()
     with pytest.raises(ValueError, match=message):
-        outbox.append(batch, kind, batch_records)
+        outbox.append(entry_id, kind, entry_records)
     assert outbox.depth() == 0
-    assert not outbox.has_record(batch, 0)
+    assert not outbox.has_record(entry_id, 0)
 
 
-def test_duplicate_batch_id_is_rejected_and_depth_unchanged(outbox: SqliteOutbox) -> None:
-    batch = new_id()
-    outbox.append(batch, "insight", records(batch, 2))
-    with pytest.raises(DuplicateBatch, match="batch_id"):
-        outbox.append(batch, "insight", records(batch, 5))
+def test_duplicate_entry_id_is_rejected_and_depth_unchanged(outbox: SqliteOutbox) -> None:
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", records(entry_id, 2))
+    with pytest.raises(DuplicateEntry, match="entry_id"):
+        outbox.append(entry_id, "insight", records(entry_id, 5))
     assert outbox.depth() == 2
 
 
-def test_empty_batch_stores_nothing(outbox: SqliteOutbox) -> None:
-    batch = new_id()
-    outbox.append(batch, "insight", [])
+def test_empty_entry_stores_nothing(outbox: SqliteOutbox) -> None:
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", [])
     assert outbox.depth() == 0
     assert outbox.claim(10, 60) == []
 
 
-def test_has_record_knows_each_index_of_a_batch(outbox: SqliteOutbox) -> None:
-    batch = new_id()
-    outbox.append(batch, "insight", records(batch, 3))
-    assert [outbox.has_record(batch, i) for i in (-1, 0, 2, 3)] == [False, True, True, False]
+def test_has_record_knows_each_index_of_an_entry(outbox: SqliteOutbox) -> None:
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", records(entry_id, 3))
+    assert [outbox.has_record(entry_id, i) for i in (-1, 0, 2, 3)] == [False, True, True, False]
     assert not outbox.has_record(new_id(), 0)
 
 
 def test_recent_is_newest_first_per_kind_including_acknowledged(outbox: SqliteOutbox) -> None:
     older, feedback, newer = new_id(), new_id(), new_id()
     outbox.append(older, "insight", records(older, 3))
-    outbox.mark_sent([b.batch_id for b in outbox.claim(100, 60)])
+    outbox.mark_sent([b.entry_id for b in outbox.claim(100, 60)])
     outbox.append(feedback, "feedback", records(feedback, 2, "feedback"))
     outbox.append(newer, "insight", records(newer, 2))
 
@@ -169,12 +170,12 @@ def test_recent_is_newest_first_per_kind_including_acknowledged(outbox: SqliteOu
     assert outbox.recent("insight", 0) == []
 
 
-def column_documents(batch_id: str, count: int) -> InsightColumns:
+def column_documents(entry_id: str, count: int) -> InsightColumns:
     return InsightColumns(
         "site-1",
         "2026-11-21T10:00:00Z",
         {"name": "m", "version": "1", "sha256": "0" * 64},
-        batch_id,
+        entry_id,
         0,
         {"x": [float(i) for i in range(count)]},
         {"p": number_texts([i / 100 for i in range(count)])},
@@ -184,17 +185,17 @@ def column_documents(batch_id: str, count: int) -> InsightColumns:
     )
 
 
-def test_a_batch_of_column_documents_counts_stands_for_and_expands_to_its_records(tmp_path: Path) -> None:
+def test_an_entry_of_column_documents_counts_stands_for_and_expands_to_its_records(tmp_path: Path) -> None:
     outbox = SqliteOutbox(tmp_path / "outbox.sqlite3", capacity=10)
-    batch = new_id()
-    columns = column_documents(batch, 6)
+    entry_id = new_id()
+    columns = column_documents(entry_id, 6)
     documents = [document for document, _ in columns.documents(400)]
     assert len(documents) > 1
-    outbox.append(batch, "insight", documents, record_count=6)
+    outbox.append(entry_id, "insight", documents, record_count=6)
     assert outbox.depth() == 6
-    assert [outbox.has_record(batch, i) for i in (0, 5, 6)] == [True, True, False]
+    assert [outbox.has_record(entry_id, i) for i in (0, 5, 6)] == [True, True, False]
     assert [r["insight_id"] for r in outbox.recent("insight", 4)] == [
-        f"{batch}-{i:05d}" for i in (5, 4, 3, 2)
+        f"{entry_id}-{i:05d}" for i in (5, 4, 3, 2)
     ]
     with pytest.raises(OutboxFull):
         outbox.append(new_id(), "insight", documents[:1], record_count=5)
@@ -203,46 +204,46 @@ def test_a_batch_of_column_documents_counts_stands_for_and_expands_to_its_record
 
 
 def test_fewer_records_than_items_is_refused(outbox: SqliteOutbox) -> None:
-    batch = new_id()
+    entry_id = new_id()
     with pytest.raises(ValueError, match="record_count"):
-        outbox.append(batch, "insight", records(batch, 3), record_count=2)
+        outbox.append(entry_id, "insight", records(entry_id, 3), record_count=2)
     assert outbox.depth() == 0
 
 
-def test_claim_takes_about_limit_records_but_at_least_one_batch(outbox: SqliteOutbox) -> None:
+def test_claim_takes_about_limit_records_but_at_least_one_entry(outbox: SqliteOutbox) -> None:
     ids = [new_id() for _ in range(5)]
-    for batch in ids:
-        outbox.append(batch, "insight", records(batch, 40))
-    assert [b.batch_id for b in outbox.claim(1, 60)] == ids[:1]
-    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[1:4]  # stops once 100 are reached
-    assert [b.batch_id for b in outbox.claim(100, 60)] == ids[4:]
+    for entry_id in ids:
+        outbox.append(entry_id, "insight", records(entry_id, 40))
+    assert [b.entry_id for b in outbox.claim(1, 60)] == ids[:1]
+    assert [b.entry_id for b in outbox.claim(100, 60)] == ids[1:4]  # stops once 100 are reached
+    assert [b.entry_id for b in outbox.claim(100, 60)] == ids[4:]
 
 
-def test_leased_batches_are_not_claimed_again_until_the_lease_runs_out(
+def test_leased_entries_are_not_claimed_again_until_the_lease_runs_out(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path = tmp_path / "shared.db"
     relay_a = SqliteOutbox(path, capacity=100, clock=clock)
     relay_b = SqliteOutbox(path, capacity=100, clock=clock)  # another process, in effect
-    batch = new_id()
-    relay_a.append(batch, "insight", records(batch, 2))
+    entry_id = new_id()
+    relay_a.append(entry_id, "insight", records(entry_id, 2))
 
-    assert [b.batch_id for b in relay_a.claim(10, lease_seconds=30)] == [batch]
+    assert [b.entry_id for b in relay_a.claim(10, lease_seconds=30)] == [entry_id]
     assert relay_b.claim(10, 30) == []
-    relay_b.release([batch])  # not b's lease: no effect
+    relay_b.release([entry_id])  # not b's lease: no effect
     assert relay_b.claim(10, 30) == []
 
     clock.now += 31  # relay a died holding the lease
-    assert [b.batch_id for b in relay_b.claim(10, 30)] == [batch]
+    assert [b.entry_id for b in relay_b.claim(10, 30)] == [entry_id]
     relay_a.close()
     relay_b.close()
 
 
-def test_release_makes_batches_claimable_again(outbox: SqliteOutbox) -> None:
-    batch = new_id()
-    outbox.append(batch, "insight", records(batch, 2))
-    outbox.release([b.batch_id for b in outbox.claim(10, 60)])
-    assert [b.batch_id for b in outbox.claim(10, 60)] == [batch]
+def test_release_makes_entries_claimable_again(outbox: SqliteOutbox) -> None:
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", records(entry_id, 2))
+    outbox.release([b.entry_id for b in outbox.claim(10, 60)])
+    assert [b.entry_id for b in outbox.claim(10, 60)] == [entry_id]
 
 
 def test_mark_sent_twice_counts_once(outbox: SqliteOutbox, tmp_path: Path) -> None:
@@ -257,7 +258,7 @@ def test_mark_sent_twice_counts_once(outbox: SqliteOutbox, tmp_path: Path) -> No
     assert outbox.claim(10, 60) == []
 
 
-def test_retention_by_age_prunes_acknowledged_batches_only(tmp_path: Path, clock: FakeClock) -> None:
+def test_retention_by_age_prunes_acknowledged_entries_only(tmp_path: Path, clock: FakeClock) -> None:
     outbox = SqliteOutbox(tmp_path / "o.db", capacity=100, retention=timedelta(hours=1), clock=clock)
     acknowledged, unsent = new_id(), new_id()
     outbox.append(acknowledged, "insight", records(acknowledged, 3))
@@ -281,11 +282,11 @@ def test_retention_by_age_prunes_acknowledged_batches_only(tmp_path: Path, clock
 def test_retention_by_count_keeps_the_newest_acknowledged_records(tmp_path: Path) -> None:
     outbox = SqliteOutbox(tmp_path / "o.db", capacity=100, retention=5)
     ids = [new_id() for _ in range(4)]
-    for batch in ids:
-        outbox.append(batch, "insight", records(batch, 2))
-        outbox.mark_sent([batch])  # pruning happens as batches are acknowledged
+    for entry_id in ids:
+        outbox.append(entry_id, "insight", records(entry_id, 2))
+        outbox.mark_sent([entry_id])  # pruning happens as entries are acknowledged
 
-    assert [outbox.has_record(batch, 0) for batch in ids] == [False, False, True, True]
+    assert [outbox.has_record(entry_id, 0) for entry_id in ids] == [False, False, True, True]
     assert outbox.retained() == 4
     assert table_totals(tmp_path / "o.db") == (0, 4)
     outbox.close()
@@ -297,10 +298,10 @@ def test_concurrent_appends_from_threads_are_all_kept(outbox: SqliteOutbox, tmp_
 
     def worker() -> None:
         for _ in range(20):
-            batch = new_id()
-            outbox.append(batch, "insight", records(batch, 3))
+            entry_id = new_id()
+            outbox.append(entry_id, "insight", records(entry_id, 3))
             with lock:
-                appended.append(batch)
+                appended.append(entry_id)
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for thread in threads:
@@ -310,20 +311,20 @@ def test_concurrent_appends_from_threads_are_all_kept(outbox: SqliteOutbox, tmp_
     assert not any(thread.is_alive() for thread in threads)
 
     assert outbox.depth() == 360
-    assert all(outbox.has_record(batch, 2) for batch in appended)
+    assert all(outbox.has_record(entry_id, 2) for entry_id in appended)
     assert table_totals(tmp_path / "outbox.db") == (360, 0)
     claimed = outbox.claim(10_000, 60)
-    assert sorted(b.batch_id for b in claimed) == sorted(appended)
+    assert sorted(b.entry_id for b in claimed) == sorted(appended)
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
     first = SqliteOutbox(tmp_path / "o.db", capacity=100)
-    batch = new_id()
-    first.append(batch, "insight", records(batch, 4))
+    entry_id = new_id()
+    first.append(entry_id, "insight", records(entry_id, 4))
     first.close()
     second = SqliteOutbox(tmp_path / "o.db", capacity=100)
     assert second.depth() == 4
-    assert list(second.claim(10, 60)[0].items) == records(batch, 4)
+    assert list(second.claim(10, 60)[0].items) == records(entry_id, 4)
     second.close()
 
 
@@ -336,20 +337,64 @@ def test_invalid_construction_is_refused(tmp_path: Path) -> None:
 
 def test_the_largest_accepted_record_fits_one_queue_message_even_incompressible(outbox: SqliteOutbox) -> None:
     noise = bytes(byte for byte in random.randbytes(MAX_RECORD_BYTES * 2) if byte != 0x0A)[:MAX_RECORD_BYTES]
-    batch = new_id()
-    outbox.append(batch, "insight", [noise])
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", [noise])
     (claimed,) = outbox.claim(10, 60)
     ((body, count),) = pack_items(list(claimed.items))
     assert count == 1
     assert len(body) <= MAX_PACKED_BYTES
 
 
+def test_a_file_locked_past_the_busy_timeout_is_unavailable_not_a_sqlite_error(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    outbox = SqliteOutbox(path, capacity=100, busy_timeout=0.05)
+    waiting = new_id()
+    outbox.append(waiting, "insight", records(waiting, 2))
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        entry_id = new_id()
+        with pytest.raises(OutboxUnavailable, match="locked") as raised:
+            outbox.append(entry_id, "insight", records(entry_id, 1))
+        assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(OutboxUnavailable):
+            outbox.claim(10, 60)
+        with pytest.raises(OutboxUnavailable):
+            outbox.mark_sent([waiting])
+        assert outbox.depth() == 2  # reads go on beside the writer (WAL)
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    assert [entry.entry_id for entry in outbox.claim(10, 60)] == [waiting]
+    outbox.close()
+
+
+def test_a_corrupt_file_is_an_outbox_error_not_a_sqlite_error(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    outbox = SqliteOutbox(path, capacity=100)
+    entry_id = new_id()
+    outbox.append(entry_id, "insight", records(entry_id, 2))
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with path.open("r+b") as handle:  # every page but the first (the schema) overwritten
+        size = handle.seek(0, 2)
+        handle.seek(page_size)
+        handle.write(b"\xff" * (size - page_size))
+    # A new thread opens a connection of its own, with nothing cached.
+    with ThreadPoolExecutor(1) as fresh_thread:
+        error = fresh_thread.submit(outbox.depth).exception(timeout=30)
+    assert type(error) is OutboxError
+    assert isinstance(error.__cause__, sqlite3.DatabaseError)
+    outbox.close()
+
+
 def test_synchronous_mode_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="synchronous"):
         SqliteOutbox(tmp_path / "o.db", capacity=1, synchronous="OFF")  # type: ignore[arg-type]
     relaxed = SqliteOutbox(tmp_path / "o.db", capacity=10, synchronous="NORMAL")
-    batch = new_id()
-    relaxed.append(batch, "insight", records(batch, 2))
+    entry_id = new_id()
+    relaxed.append(entry_id, "insight", records(entry_id, 2))
     assert relaxed.depth() == 2
     relaxed.close()
 
@@ -384,8 +429,8 @@ def test_an_outbox_written_with_payloads_in_batches_keeps_every_record(tmp_path:
         assert box.depth() == 3
         assert box.recent("insight", 10) == [orjson.loads(r) for r in [*reversed(waiting), *reversed(sent)]]
         [claimed] = box.claim(100, 60)
-        assert (claimed.batch_id, list(claimed.items)) == ("a" * 32, waiting)
-        box.mark_sent([claimed.batch_id])
+        assert (claimed.entry_id, list(claimed.items)) == ("a" * 32, waiting)
+        box.mark_sent([claimed.entry_id])
         box.append(new_id(), "insight", records("c" * 32, 1))
         assert box.depth() == 1
     finally:
@@ -397,7 +442,7 @@ def test_an_outbox_written_with_payloads_in_batches_keeps_every_record(tmp_path:
 
 
 @pytest.mark.parametrize("retention", [timedelta(seconds=10), 2])
-def test_pruning_drops_the_records_of_the_batches_it_drops(
+def test_pruning_drops_the_records_of_the_entries_it_drops(
     tmp_path: Path, clock: FakeClock, retention: timedelta | int
 ) -> None:
     path = tmp_path / "outbox.db"
@@ -405,7 +450,7 @@ def test_pruning_drops_the_records_of_the_batches_it_drops(
     try:
         for _ in range(4):
             box.append(new_id(), "insight", records(new_id(), 2))
-        box.mark_sent([batch.batch_id for batch in box.claim(1000, 60)])
+        box.mark_sent([entry.entry_id for entry in box.claim(1000, 60)])
         clock.now += 60
         box.append(new_id(), "insight", records(new_id(), 1))
         box.prune()

@@ -1,12 +1,15 @@
-"""The add-only SAS of the plain-HTTP queue path: what it allows, and that it is renewed in time."""
+"""The plain-HTTP queue path: who gets it, what its add-only SAS allows, and that it is renewed in time."""
 
 from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
-from edgeloop.adapters.queue_http import SAS_LIFETIME, SAS_RENEW_BEFORE, AddOnlySas
+from azure.storage.queue import QueueClient
+
+from edgeloop.adapters.queue_http import SAS_LIFETIME, SAS_RENEW_BEFORE, AddOnlySas, QueuePoster, plain_poster
 
 KEY = base64.b64encode(b"a key for tests only").decode()
 
@@ -39,3 +42,22 @@ def test_the_token_is_kept_until_close_to_expiry_then_renewed() -> None:
     renewed = sas.token()
     assert renewed != first
     assert parse_qs(renewed)["se"] != parse_qs(first)["se"]
+
+
+class UnusedTokenCredential:
+    """An identity (token credential) that no test here ever asks for a token."""
+
+    def get_token(self, *scopes: str, **options: Any) -> Any:
+        raise AssertionError("no token wanted")
+
+
+def test_only_a_client_signing_with_an_account_key_gets_the_plain_path() -> None:
+    url = "https://edge.queue.core.windows.net"
+    keyed = QueueClient(url, "insights", credential={"account_name": "edge", "account_key": KEY})
+    identity = QueueClient(url, "insights", credential=UnusedTokenCredential())
+    poster = plain_poster(keyed, timeout=1, retries=0)
+    assert isinstance(poster, QueuePoster)
+    poster.close()
+    assert plain_poster(identity, timeout=1, retries=0) is None
+    keyed.close()
+    identity.close()
