@@ -23,14 +23,15 @@ from support.bundles import defect_manifest_fields, valid_rows
 from support.manifests import FAKE_SHA256, demo_manifest, demo_manifest_dict
 
 from edgeloop.domain.manifest import InputSpec, ModelManifest
+from edgeloop.domain.problems import InvalidInput
 from edgeloop.domain.validation import (
     CONTEXT_MAX_LENGTHS,
     FeatureColumns,
     RowValidationError,
     validate_rows,
 )
-from edgeloop.service_layer.scoring import InvalidInput, rows_of
-from edgeloop.wire.row_decoding import RowsDecoder
+from scoring_app.decoding.envelope import rows_of
+from scoring_app.decoding.fast_rows import RowsDecoder
 
 MAX_ROWS = 4
 
