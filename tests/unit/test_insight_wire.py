@@ -1,4 +1,6 @@
-"""Column-wise answers are what ``orjson.dumps`` makes of the dicts: byte for byte, or value for value."""
+"""Column-wise answers are what ``orjson.dumps`` makes of the dicts: byte for byte, or value for value.
+
+The plain reference: tests/support/answer_reference.py."""
 
 from __future__ import annotations
 
@@ -6,8 +8,9 @@ import numpy as np
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.answer_reference import reference_answer
 
-from edgeloop.service_layer.scored_rows import ScoredRows
+from edgeloop.service_layer.scored_rows import ScoredRow, ScoredRows
 from edgeloop.wire.insight_wire import number_texts, output_texts, text_values
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
@@ -79,3 +82,35 @@ def test_anomaly_counts_count_each_kind_over_the_rows(scored: ScoredRows) -> Non
         for kind in kinds:
             expected[kind] = expected.get(kind, 0) + 1
     assert scored.anomaly_counts == expected
+
+
+def _at_float32(texts: list[bytes]) -> list[bytes]:
+    """The same outputs as a float32 model writes them (float32's shortest decimals)."""
+    with np.errstate(over="ignore"):
+        narrow = np.array(text_values(texts), dtype=np.float64).astype(np.float32)
+    return output_texts(narrow.astype(np.float64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(scored=scored_rows_columns(), float32=st.booleans())
+def test_the_answer_parses_to_the_plain_reference(scored: ScoredRows, float32: bool) -> None:
+    """The slice-assigned answer and the one written a dict per row stand for the same value."""
+    if float32:
+        outputs = {name: _at_float32(texts) for name, texts in scored.outputs.items()}
+        scored = ScoredRows(
+            scored.batch_id,
+            scored.model_name,
+            scored.model_version,
+            scored.first,
+            outputs,
+            scored.anomaly,
+            scored.anomaly_kinds,
+        )
+    assert orjson.loads(scored.response_json()) == orjson.loads(reference_answer(scored))
+
+
+def test_a_scored_row_gives_typed_values() -> None:
+    texts = output_texts(np.array([0.25, np.nan], dtype=np.float64))
+    scored = ScoredRows("c" * 32, "demo", "3", 41, {"risk": texts}, [True, False], [("high_risk",), ()])
+    assert scored.row(0) == ScoredRow("c" * 32 + "-00041", {"risk": 0.25}, True, ("high_risk",))
+    assert scored.row(1) == ScoredRow("c" * 32 + "-00042", {"risk": None}, False, ())
