@@ -61,10 +61,23 @@ def score_body_schema(manifest: ModelManifest, max_rows: int) -> dict[str, Any]:
     return schema
 
 
+def score_body_example(manifest: ModelManifest) -> dict[str, Any]:
+    """A body of one valid row for ``manifest``: mid-range numbers, the first category."""
+    row: dict[str, Any] = {}
+    for spec in manifest.inputs:
+        if spec.type == "number":
+            low = 0.0 if spec.min is None else spec.min
+            high = low if spec.max is None else spec.max
+            row[spec.name] = low + (high - low) / 2
+        else:
+            row[spec.name] = (spec.categories or ("",))[0]
+    return {"rows": [{**row, "product_id": "P-0001"}]}
+
+
 def install_openapi(app: FastAPI, path: str, max_rows: int) -> None:
-    """Serve the document with ``POST path``'s body schema for the model served now."""
+    """Serve the document with ``POST path``'s body schema and example for the model served now."""
     generate = app.openapi  # FastAPI's: builds the document once, then returns it
-    cached: list[tuple[ModelManifest, dict[str, Any]]] = []
+    cached: list[tuple[ModelManifest, dict[str, Any]]] = []  # the served manifest's body media
 
     def openapi() -> dict[str, Any]:
         document = generate()
@@ -73,9 +86,9 @@ def install_openapi(app: FastAPI, path: str, max_rows: int) -> None:
             return document
         manifest: ModelManifest = ctx.components.model.current.manifest
         if not cached or cached[0][0] is not manifest:
-            cached[:] = [(manifest, score_body_schema(manifest, max_rows))]
-        content = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-        content["schema"] = cached[0][1]
+            media = {"schema": score_body_schema(manifest, max_rows), "example": score_body_example(manifest)}
+            cached[:] = [(manifest, media)]
+        document["paths"][path]["post"]["requestBody"]["content"]["application/json"] = cached[0][1]
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

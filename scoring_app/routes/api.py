@@ -24,6 +24,7 @@ from scoring_app.use_cases import record_feedback, score_body
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(require_api_key)])
 
+# The body's schema and example: those of the served model (scoring_app/openapi.py).
 _SCORE_BODY = {
     "requestBody": {
         "required": True,
@@ -38,24 +39,10 @@ _SCORE_BODY = {
                             "type": "array",
                             "minItems": 1,
                             "maxItems": MAX_ROWS_PER_REQUEST,
-                            # Replaced by the served model's own (scoring_app/openapi.py).
                             "items": {"type": "object", "description": ROW_DESCRIPTION},
                         }
                     },
-                },
-                "example": {
-                    "rows": [
-                        {
-                            "type": "M",
-                            "air_temperature_k": 298.1,
-                            "process_temperature_k": 308.6,
-                            "rotational_speed_rpm": 1551,
-                            "torque_nm": 42.8,
-                            "tool_wear_min": 0,
-                            "product_id": "M14860",
-                        }
-                    ]
-                },
+                }
             }
         },
     }
