@@ -23,11 +23,12 @@ from bench.rows import REPO_ROOT, batches, demo_rows
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.anomaly import detect_anomalies
+from edgeloop.domain.insight_ids import new_batch_id
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.validation import validate_rows
-from edgeloop.service_layer.scoring import ModelHolder, ScoringService, new_batch_id
+from edgeloop.service_layer.scoring import evaluate
 from edgeloop.wire.packing import MAX_ITEM_BYTES, pack_items
-from edgeloop.wire.row_decoding import RowsDecoder
+from scoring_app.decoding.fast_rows import RowsDecoder
 
 
 def _per_call_us(function: Callable[[], Any], seconds: float) -> float:
@@ -59,13 +60,12 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
     columns = validate_rows(manifest, rows)
     with tempfile.TemporaryDirectory() as tmp:
         outbox = SqliteOutbox(Path(tmp) / "outbox.sqlite3", 10_000_000)
-        service = ScoringService(ModelHolder(model), outbox, "site-bench")
-        evaluation = service.evaluate(rows)
+        evaluation = evaluate(model, columns)
         batch_id = new_batch_id()
-        scored = evaluation.build(batch_id)
+        scored = evaluation.scored_rows(batch_id)
 
         def documents() -> list[bytes]:
-            columns = evaluation.columns("site-bench", utc_now(), batch_id)
+            columns = evaluation.insights("site-bench", utc_now(), batch_id)
             return [document for document, _ in columns.documents(MAX_ITEM_BYTES)]
 
         items = documents()
@@ -75,14 +75,14 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
             "decode and validate the body (msgspec)": lambda: decoder.decode(body),
             "model (OnnxModel.predict)": lambda: model.predict(columns),
             "anomaly flags": lambda: detect_anomalies(manifest, outputs),
-            "name rows (Evaluation.build)": lambda: evaluation.build(new_batch_id()),
+            "name rows (Evaluation.build)": lambda: evaluation.scored_rows(new_batch_id()),
             "insight column documents (Evaluation.columns)": documents,
             "outbox append (SQLite, fsync)": lambda: outbox.append(
                 new_batch_id(), "insight", items, record_count=rows_per_request
             ),
             "response JSON (ScoredBatch.response_json)": scored.response_json,
             "relay packing (ISA-L deflate level 1)": lambda: pack_items(items),
-            "evaluate": lambda: service.evaluate(columns),
+            "evaluate": lambda: evaluate(model, columns),
         }
         timed = _fastest_us(stages, seconds * len(stages))
         outbox.close()

@@ -30,6 +30,7 @@ from global_app.auth import (
     Principal,
 )
 from global_app.chart import anomaly_rate_chart
+from global_app.openapi import answers, query_parameters
 from global_app.params import (
     ParamError,
     decode_cursor,
@@ -65,7 +66,7 @@ api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
 pages = APIRouter(dependencies=[Depends(require_reader)])
 
 
-@api.get("/insights")
+@api.get("/insights", openapi_extra=query_parameters(*INSIGHT_PARAMS), responses=answers(400, 401, 503))
 def list_insights(request: Request) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, INSIGHT_PARAMS)
@@ -81,7 +82,7 @@ def list_insights(request: Request) -> dict[str, Any]:
     }
 
 
-@api.get("/summary")
+@api.get("/summary", openapi_extra=query_parameters("from", "to"), responses=answers(400, 401, 503))
 def get_summary(request: Request) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, ("from", "to"))

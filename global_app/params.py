@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -20,6 +20,9 @@ from edgeloop.domain.records import RecordError, format_timestamp, parse_timesta
 
 MAX_LIMIT = 1000
 MAX_SITE_LENGTH = 128
+# Times a range may name: four-digit years, with room for widening to whole hours.
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class ParamError(ValueError):
@@ -41,11 +44,16 @@ def parse_time(params: Mapping[str, str], name: str) -> datetime | None:
     if raw is None or raw == "":
         return None
     try:
-        return parse_timestamp(raw, name)
+        moment = parse_timestamp(raw, name)
     except RecordError as exc:
         raise ParamError(
             name, f"{exc.message} (use ISO 8601 with a timezone, e.g. 2024-05-01T12:00:00Z)"
         ) from None
+    except OverflowError:  # in UTC, a year before 1 or after 9999
+        moment = EARLIEST - timedelta(days=1)
+    if not EARLIEST <= moment < LATEST:
+        raise ParamError(name, f"must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)")
+    return moment
 
 
 def parse_range(params: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:

@@ -18,12 +18,14 @@ from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import build_scoring
 from edgeloop.config.scoring import ScoringSettings
 from scoring_app.auth import Guard
-from scoring_app.batching import ScoringBatcher
 from scoring_app.context import AppContext
+from scoring_app.decoding.score_body import ScoreBodyReader
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
 from scoring_app.fast_route import DirectRoute, find_route
+from scoring_app.grouping import RequestGrouper
 from scoring_app.interpreter import serving_interpreter
+from scoring_app.openapi import install_openapi
 from scoring_app.routes import admin, api, health, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 
@@ -53,7 +55,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             settings=settings,
             components=components,
             guard=Guard(components.api_key, settings.form_open),
-            batcher=ScoringBatcher(components.scoring),
+            grouper=RequestGrouper(components.scoring, components.model, ScoreBodyReader(settings.max_rows)),
             metrics=telemetry,
             templates=templates,
             delivery=delivery[0] if delivery is not None else None,
@@ -75,14 +77,16 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         # per-request provider lookup.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    install_error_handlers(app)
+    install_error_handlers(app, settings.retry_after_seconds)
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(web.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Added first, so it runs inside the metrics middleware (the last one added is the outermost).
-    app.add_middleware(DirectRoute, route=find_route(api.router.routes, SCORE_PATH, "POST"))
+    score_route = find_route(api.router.routes, SCORE_PATH, "POST")
+    app.add_middleware(DirectRoute, route=score_route, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
+    install_openapi(app, SCORE_PATH, settings.max_rows)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -7,6 +7,9 @@ accepted only with both: another site cannot send the cookie (SameSite=Strict)
 nor read the token (same-origin policy), so it cannot score or send feedback in
 the user's name. The form secret is derived from the API key so every worker
 process agrees on it without sharing state.
+
+The API key is required by declaring :func:`require_api_key` as a dependency of a
+router; the direct route (scoring_app/fast_route.py) runs the same dependency.
 """
 
 from __future__ import annotations
@@ -53,3 +56,9 @@ class Guard:
             raise ApiError(403, "form session missing or expired: reload the page")
         if not hmac.compare_digest(self.csrf_token(session_id).encode(), csrf_token.encode()):
             raise ApiError(403, "form session token does not match: reload the page")
+
+
+async def require_api_key(request: Request) -> None:
+    """FastAPI dependency: 401 unless the request carries the site's API key."""
+    guard: Guard = request.app.state.ctx.guard
+    guard.check_api_key(request)

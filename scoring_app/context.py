@@ -11,7 +11,7 @@ from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
-from scoring_app.batching import ScoringBatcher
+from scoring_app.grouping import RequestGrouper
 from scoring_app.telemetry import ScoringMetrics
 
 
@@ -20,7 +20,7 @@ class AppContext:
     settings: ScoringSettings
     components: ScoringComponents
     guard: Guard
-    batcher: ScoringBatcher
+    grouper: RequestGrouper
     metrics: ScoringMetrics
     templates: Jinja2Templates
     delivery: ModelDelivery | None = None  # None: model delivery off on this site

@@ -1,13 +1,18 @@
-"""Error responses: every client mistake is a 4xx JSON ``{"detail": ...}``.
+"""Error responses, the one place errors become answers: a client mistake is a 4xx ``{"detail": ...}``.
 
 ``detail`` is a string for whole-body errors (bad JSON, wrong content type, too
 large) and a list of ``{"row", "field", "message"}`` for errors in the content,
-so a client can point at the offending row and field.
+so a client can point at the offending row and field. The use cases raise domain
+errors (InvalidInput, UnknownInsights, OutboxFull); the web layer raises ApiError.
+The app's exception handlers, the direct route (scoring_app/fast_route.py) and the
+form (which renders the same status and message in its page) all answer through
+:func:`error_answer`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,7 +21,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from edgeloop.service_layer.scoring import InvalidInput, Problem
+from edgeloop.domain.problems import InvalidInput, Problem
+from edgeloop.ports import OutboxFull
+from edgeloop.service_layer.feedback import UnknownInsights
 
 
 class ApiError(Exception):
@@ -34,6 +41,39 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+# What error_answer knows how to answer; anything else is a 500.
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (ApiError, InvalidInput, OutboxFull)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    status_code: int
+    detail: str | Sequence[Mapping[str, Any]]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_answer(exc: Exception, retry_after_seconds: int) -> ErrorAnswer:
+    """The status, detail and headers that answer one of ``ANSWERED_ERRORS``."""
+    if isinstance(exc, ApiError):
+        return ErrorAnswer(exc.status_code, exc.detail, exc.headers)
+    if isinstance(exc, UnknownInsights):
+        return ErrorAnswer(404, problems_detail(exc.problems))
+    if isinstance(exc, InvalidInput):
+        return ErrorAnswer(422, problems_detail(exc.problems))
+    if isinstance(exc, OutboxFull):
+        message = (
+            f"the site's outbox is full ({exc.depth} of {exc.capacity} records wait for the uplink); "
+            "nothing was recorded, retry later"
+        )
+        return ErrorAnswer(503, message, {"Retry-After": str(retry_after_seconds)})
+    raise TypeError(f"no answer for {type(exc).__name__}")
+
+
+def error_response_for(exc: Exception, retry_after_seconds: int) -> Response:
+    answer = error_answer(exc, retry_after_seconds)
+    return error_response(answer.status_code, answer.detail, answer.headers)
+
+
 def problems_detail(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [{"row": p.row, "field": p.field, "message": p.message} for p in problems]
 
@@ -46,16 +86,6 @@ def json_response(content: Any, status_code: int = 200, headers: Mapping[str, st
 
 def error_response(status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
     return json_response({"detail": detail}, status_code, headers)
-
-
-async def _api_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.detail, exc.headers)
-
-
-async def _invalid_input(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidInput)
-    return error_response(exc.status_code, problems_detail(exc.problems))
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
@@ -75,13 +105,16 @@ async def _request_validation(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     detail = []
     for error in exc.errors():
-        row, field = _location_to_problem(error.get("loc", ()))
-        detail.append({"row": row, "field": field, "message": str(error.get("msg", "invalid"))})
+        row, field_name = _location_to_problem(error.get("loc", ()))
+        detail.append({"row": row, "field": field_name, "message": str(error.get("msg", "invalid"))})
     return error_response(422, detail)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(InvalidInput, _invalid_input)
+def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
+    async def answered(_: Request, exc: Exception) -> Response:
+        return error_response_for(exc, retry_after_seconds)
+
+    for error in ANSWERED_ERRORS:
+        app.add_exception_handler(error, answered)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation)

@@ -12,14 +12,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# The event loop, the scoring thread and the relay's senders share the GIL. At the default
-# 5 ms switch interval a thread whose I/O completed (a request body, a queue reply) waits up
-# to 5 ms for a busy thread to let go; 1 ms measured 20% more rows/s under 1,000-row load.
+# The event loop, the scoring thread and the relay's senders share the GIL: a thread whose I/O
+# completed waits less for a busy one to let go (figures: docs/benchmarks.md).
 GIL_SWITCH_INTERVAL = 0.001  # seconds
-# A 1,000-row request allocates thousands of short-lived containers; at the default young
-# threshold (700) the collector ran ~150 times a second and walked most of them while they
-# were still in use, ~3% of a saturated worker's CPU. At 10,000 most are freed before a
-# collection looks at them; one collection pauses ~4 ms.
+# A 1,000-row request allocates thousands of short-lived containers: most are freed before
+# a young collection looks at them.
 YOUNG_GENERATION_THRESHOLD = 10_000
 
 
@@ -28,9 +25,8 @@ def serving_interpreter() -> Iterator[None]:
     """Freeze what start-up built, then serve with the settings above; undo all on exit."""
     switch_interval = sys.getswitchinterval()
     thresholds = gc.get_threshold()
-    # Start-up leaves ~100,000 long-lived objects (model, framework, SDKs). A full garbage
-    # collection walked them all in ~44 ms, a pause every request in flight waited out (it
-    # was the single-row p99); frozen, collections skip them.
+    # Start-up leaves many long-lived objects (model, framework, SDKs); frozen, a full
+    # collection skips them instead of pausing every request in flight.
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)

@@ -99,7 +99,7 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
             api_key=resolve_api_key(settings),
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(holder, outbox, settings.site_id, max_rows=settings.max_rows),
+            scoring=ScoringService(outbox, settings.site_id),
             feedback=FeedbackService(outbox, settings.site_id),
             sender=sender,
             relay_stats=stats,

@@ -37,9 +37,6 @@ class RowError:
     def __str__(self) -> str:
         return f"row {self.row}, field {self.field}: {self.message}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
-
 
 class RowValidationError(ValueError):
     """Rows that cannot be scored; ``errors`` lists them (at most ``MAX_ERRORS``), ``total`` counts all."""

@@ -1,33 +1,36 @@
 """Feedback use case: the actual outcome of scored readings, recorded like insights.
 
-All items of a request are checked first (shape, label, and that the insight was
-scored on this site); one bad item refuses the whole request and nothing is
-recorded. Also: the "recent scorings" view of the site, joined with feedback.
+``record`` takes typed items (insight id, label). All are checked first (the id's
+format, the label, and that the insight was scored on this site); one bad item
+refuses the whole call and nothing is recorded. Also: the "recent scorings" view
+of the site, joined with feedback.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from edgeloop.domain.insight_ids import INSIGHT_ID_HINT, insight_id_of, new_batch_id, parse_insight_id
+from edgeloop.domain.problems import InvalidInput, Problem
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, FeedbackRecord, utc_now
 from edgeloop.ports import Outbox
-from edgeloop.service_layer.scoring import InvalidInput, Problem, new_batch_id
-from edgeloop.service_layer.scoring_input import check_envelope
 
-MAX_FEEDBACK_ITEMS = 1000
-_INSIGHT_ID = re.compile(r"^([0-9a-f]{32})-([0-9]{5})$")
+LABELS = (0, 1)  # 1: the machine failed, 0: it did not
 
 
 class UnknownInsights(InvalidInput):
     """Feedback naming insights this site never scored (or no longer knows)."""
 
-    status_code = 404
+
+@dataclass(frozen=True, slots=True)
+class FeedbackItem:
+    insight_id: str
+    label: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,32 +39,14 @@ class FeedbackReceipt:
     feedback_ids: list[str]
 
 
-def _items_of(body: Any, max_items: int) -> list[tuple[str, int]]:
-    items = check_envelope(body, "items").get("items")
-    if type(items) is not list:
-        raise InvalidInput([Problem(None, "items", "must be a list of {insight_id, label} objects")])
-    if not 1 <= len(items) <= max_items:
-        raise InvalidInput([Problem(None, "items", f"must hold 1 to {max_items} items, got {len(items)}")])
-    problems: list[Problem] = []
-    parsed: list[tuple[str, int]] = []
-    for index, item in enumerate(items):
-        if type(item) is not dict:
-            problems.append(Problem(index, "item", "must be an object {insight_id, label}"))
-            continue
-        problems.extend(
-            Problem(index, str(key)[:64], "is not a known field (expected insight_id, label)")
-            for key in item
-            if key not in ("insight_id", "label")
-        )
-        insight_id, label = item.get("insight_id"), item.get("label")
-        if type(insight_id) is not str or not _INSIGHT_ID.match(insight_id):
-            problems.append(Problem(index, "insight_id", "must be an insight id like <32 hex>-<5 digits>"))
-        if type(label) is not int or label not in (0, 1):
-            problems.append(Problem(index, "label", "must be 0 (did not fail) or 1 (failed)"))
-        parsed.append((str(insight_id), label if type(label) is int else -1))
-    if problems:
-        raise InvalidInput(problems)
-    return parsed
+def item_problems(index: int, insight_id: object, label: object) -> list[Problem]:
+    """What is wrong with item ``index``'s values (whatever their type), in field order."""
+    problems = []
+    if type(insight_id) is not str or parse_insight_id(insight_id) is None:
+        problems.append(Problem(index, "insight_id", f"must be an insight id like {INSIGHT_ID_HINT}"))
+    if type(label) is not int or label not in LABELS:
+        problems.append(Problem(index, "label", "must be 0 (did not fail) or 1 (failed)"))
+    return problems
 
 
 class FeedbackService:
@@ -72,33 +57,44 @@ class FeedbackService:
         *,
         clock: Callable[[], datetime] = utc_now,
         batch_ids: Callable[[], str] = new_batch_id,
-        max_items: int = MAX_FEEDBACK_ITEMS,
     ) -> None:
         self._outbox = outbox
         self._site_id = site_id
         self._clock = clock
         self._batch_ids = batch_ids
-        self._max_items = max_items
 
-    def record(self, body: Any) -> FeedbackReceipt:
-        """Record every item or none; raises InvalidInput (422), UnknownInsights (404) or OutboxFull."""
-        items = _items_of(body, self._max_items)
-        unknown = []
-        for index, (insight_id, _) in enumerate(items):
-            match = _INSIGHT_ID.match(insight_id)
-            assert match is not None  # checked in _items_of
-            if not self._outbox.has_record(match.group(1), int(match.group(2))):
-                unknown.append(Problem(index, "insight_id", f"unknown insight {insight_id} on this site"))
+    def record(self, items: Sequence[FeedbackItem]) -> FeedbackReceipt:
+        """Record every item or none; raises InvalidInput, UnknownInsights or OutboxFull."""
+        problems = [p for index, item in enumerate(items) for p in item_problems(index, *_values(item))]
+        if problems:
+            raise InvalidInput(problems)
+        unknown = [
+            Problem(index, "insight_id", f"unknown insight {item.insight_id} on this site")
+            for index, item in enumerate(items)
+            if not self._outbox.has_record(*_batch_and_row(item.insight_id))
+        ]
         if unknown:
             raise UnknownInsights(unknown)
         batch_id = self._batch_ids()
         recorded_at = self._clock()
         records = [
-            FeedbackRecord(f"{batch_id}-{index:05d}", insight_id, self._site_id, label, recorded_at)
-            for index, (insight_id, label) in enumerate(items)
+            FeedbackRecord(
+                insight_id_of(batch_id, index), item.insight_id, self._site_id, item.label, recorded_at
+            )
+            for index, item in enumerate(items)
         ]
         self._outbox.append(batch_id, FEEDBACK_KIND, [orjson.dumps(r.to_wire()) for r in records])
         return FeedbackReceipt(batch_id, [r.feedback_id for r in records])
+
+
+def _values(item: FeedbackItem) -> tuple[object, object]:
+    return item.insight_id, item.label
+
+
+def _batch_and_row(insight_id: str) -> tuple[str, int]:
+    parsed = parse_insight_id(insight_id)
+    assert parsed is not None  # checked by item_problems
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ insight ``insight_id_of(batch_id, first + i)``. Pure: orjson and numpy only.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,54 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from edgeloop.domain.insight_ids import insight_id_of
 from edgeloop.domain.records import INSIGHT_KIND, SCHEMA_VERSION
 from edgeloop.wire.insight_wire import json_array
 
 COLUMNS_KIND = "insight_columns"
 _SAMPLE_ROWS = 64  # rows serialized to size a large batch's documents
-
-
-ROW_NUMBER_LIMIT = 100_000  # row numbers have five digits: a batch holds fewer rows
-_ROW_NUMBERS: list[str] = []  # "00000", "00001", ...: formatted once, grown on demand
-_ROW_NUMBER_BYTES: list[bytes] = []  # the same, encoded (for answers built as bytes)
-_ROW_NUMBERS_LOCK = threading.Lock()
-
-
-def insight_id_of(batch_id: str, index: int) -> str:
-    """The insight id of row ``index`` of outbox batch ``batch_id`` (``<batch id>-<5 digits>``)."""
-    return f"{batch_id}-{index:05d}"
-
-
-def row_numbers(first: int, count: int) -> list[str]:
-    """The five-digit row numbers ``first`` to ``first + count - 1``, as they end insight ids.
-
-    Formatting a thousand of them per request was a visible share of a 1,000-row request.
-    """
-    _grow_row_numbers(first, first + count)
-    return _ROW_NUMBERS[first : first + count]
-
-
-def row_number_bytes(first: int, count: int) -> list[bytes]:
-    """:func:`row_numbers`, encoded."""
-    _grow_row_numbers(first, first + count)
-    return _ROW_NUMBER_BYTES[first : first + count]
-
-
-def _grow_row_numbers(first: int, end: int) -> None:
-    if first < 0 or end > ROW_NUMBER_LIMIT:
-        raise ValueError(f"row numbers {first} to {end - 1} are not all five digits")
-    if len(_ROW_NUMBER_BYTES) < end:
-        with _ROW_NUMBERS_LOCK:
-            # Both lists grow under the lock, bytes last: a reader that sees them long enough
-            # (no lock) sees both filled.
-            more = [f"{index:05d}" for index in range(len(_ROW_NUMBERS), max(end, 1024))]
-            _ROW_NUMBERS.extend(more)
-            _ROW_NUMBER_BYTES.extend(number.encode() for number in more)
-
-
-def insight_ids_of(batch_id: str, first: int, count: int) -> list[str]:
-    """``insight_id_of(batch_id, i)`` for the ``count`` rows from ``first`` on."""
-    return list(map(f"{batch_id}-".__add__, row_numbers(first, count)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,12 @@
-"""The scoring answer's rows, serialized column-wise into their final bytes.
+"""Model outputs as JSON number texts, and the scoring answer's rows written column-wise.
 
-The rows of an answer share their keys, so instead of a dict and an
-``orjson.dumps`` per row, each column is serialized once (orjson) and cut into
-per-row values, and each row is one bytes template filled with them.
-The bytes are those of ``orjson.dumps`` on the row dict (same keys, same order), the
-outputs' numbers spelt as they were written once (``output_texts``): orjson's own
-spelling of the same floats, or float32's shortest, which may differ in notation only
-(``0.0000029971188`` for ``2.9971188e-6``). Pure: orjson and numpy only.
+``output_texts`` writes each output value once as JSON text: the answer and the insight
+documents both embed those texts, never parsing and writing the numbers again;
+``text_values`` reads them back. ``results_array`` writes the answer's rows: the bytes
+``orjson.dumps`` makes of the row dicts (same keys, same order), built by filling one
+template per row instead of a dict and a dumps per row. Reference implementation and
+property test: tests/support/answer_reference.py, tests/unit/test_insight_wire.py.
+Pure: orjson and numpy only.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ import orjson
 
 _JSON_BOOLS = {True: b"true", False: b"false"}
 
+# A column of model outputs: each row's value as its JSON number text (``null`` if not finite).
+OutputTexts = list[bytes]
 
-def output_texts(values: npt.NDArray[np.float64]) -> list[bytes]:
+
+def output_texts(values: npt.NDArray[np.float64]) -> OutputTexts:
     """A model output column as each row's JSON number text (``null`` for NaN or infinity).
 
-    Most models compute in float32; widened to float64, an output such as 0.00015330315
-    prints as 0.0001533031463623047, twice the digits for no information. When every value
-    is exactly a float32, each is written as the shortest decimal that reads back as that
-    float32 (orjson does so for float32 arrays, in C): the answer, the insight and the queue
-    get half the bytes. Other columns are written as Python writes their floats.
-
-    Text, not floats, because the answer and the insight documents both embed these numbers:
-    written once here, they are never parsed and written again (``json_array``).
+    A column whose values are all exactly float32 (most models compute in float32) is
+    written as float32's shortest decimals (0.00015330315, not 0.0001533031463623047):
+    half the bytes in the answer, the insight and the queue. Others as Python writes floats.
     """
     if len(values) == 0:
         return []
@@ -41,7 +39,7 @@ def output_texts(values: npt.NDArray[np.float64]) -> list[bytes]:
     return number_texts(values.tolist())
 
 
-def number_texts(values: Sequence[float | None]) -> list[bytes]:
+def number_texts(values: Sequence[float | None]) -> OutputTexts:
     """Each number's JSON text, from one dumps of the list (no JSON number contains a comma)."""
     if not values:
         return []
@@ -62,17 +60,17 @@ def text_values(texts: Sequence[bytes]) -> list[Any]:
 def results_array(
     batch_id: str,
     row_numbers: Sequence[bytes],
-    outputs: Mapping[str, list[bytes]],
+    outputs: Mapping[str, OutputTexts],
     anomaly: Sequence[bool],
     anomaly_kinds: Sequence[tuple[str, ...]],
 ) -> bytes:
     """The scoring answer's ``[{insight_id, <outputs>, anomaly, anomaly_kinds}, ...]``, serialized.
 
-    Row ``i``'s insight id is ``<batch_id>-<row_numbers[i]>`` (five digits: nothing to escape).
-    ``outputs``: per name (in answer order), each row's value already as JSON text
-    (``output_texts``); no output may be named like one of the other keys. Every row is
-    the same run of constant pieces and values, so the pieces of all rows go into one
-    list by slice assignments (in C) and are joined once: no Python work per row.
+    Row ``i``'s insight id is ``<batch_id>-<row_numbers[i]>`` (edgeloop.domain.insight_ids;
+    digits: nothing to escape). ``outputs``: per name (in answer order), each row's JSON
+    text; no output may be named like one of the other keys. Every row is the same run of
+    constant pieces and values, so all rows' pieces go into one list by slice assignments
+    (in C) and are joined once.
     """
     n = len(row_numbers)
     columns = (row_numbers, *outputs.values())

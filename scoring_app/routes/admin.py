@@ -4,31 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from edgeloop.service_layer.model_delivery import NoPreviousModel
+from scoring_app.auth import require_api_key
 from scoring_app.body import read_json
 from scoring_app.context import context_of
 from scoring_app.errors import ApiError, json_response
+from scoring_app.openapi import error_responses
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_api_key)])
 MAX_REASON = 500
 
 
 @router.post(
     "/model/rollback",
     summary="Serve the previous model again",
-    responses={
-        401: {"description": "Missing or wrong X-API-Key"},
-        409: {"description": "Nothing to go back to"},
-    },
+    responses=error_responses(400, 401, 409, 413, 415, 422),
 )
 async def rollback_model(request: Request) -> Response:
     """Swap back to the model served before the last swap; the current version is not installed
     again until the champion changes. Optional JSON body ``{"reason": "..."}``."""
     ctx = context_of(request)
-    ctx.guard.check_api_key(request)
     reason = "admin request"
     if request.headers.get("content-length", "0") != "0":
         body: Any = await read_json(request, 4096)

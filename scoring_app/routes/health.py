@@ -46,7 +46,11 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
     return writable and depth < capacity, checks
 
 
-@router.get("/readyz", summary="Ready to score: model loaded, outbox writable and not full")
+@router.get(
+    "/readyz",
+    summary="Ready to score: model loaded, outbox writable and not full",
+    responses={503: {"description": "Starting, or not ready (outbox full or not writable)"}},
+)
 async def readyz(request: Request) -> Response:
     ctx: AppContext | None = getattr(request.app.state, "ctx", None)
     if ctx is None:

@@ -16,14 +16,15 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from edgeloop.domain.manifest import ModelManifest
+from edgeloop.domain.problems import InvalidInput
 from edgeloop.domain.records import ON_SITE_CONTEXT_FIELDS
 from edgeloop.ports import OutboxFull
-from edgeloop.service_layer.feedback import RecentScoring, recent_scorings
-from edgeloop.service_layer.scoring import InvalidInput, ScoredBatch
+from edgeloop.service_layer.feedback import FeedbackItem, RecentScoring, recent_scorings
 from scoring_app.auth import CSRF_FIELD, SESSION_COOKIE
 from scoring_app.context import AppContext, context_of
-from scoring_app.errors import ApiError
-from scoring_app.outcomes import score_rows
+from scoring_app.decoding.score_body import validated_columns
+from scoring_app.errors import ApiError, error_answer
+from scoring_app.use_cases import record_feedback, score_columns
 
 router = APIRouter(include_in_schema=False)
 
@@ -181,26 +182,30 @@ def _row_from_form(
 async def form_score(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
-    manifest = ctx.components.model.current.manifest
+    model = ctx.components.model.current
+    manifest = model.manifest
     row, values, errors = _row_from_form(manifest, form)
     if errors:
         return await _render(request, ctx, status_code=422, values=values, errors=errors)
     try:
-        scored: ScoredBatch = await score_rows(ctx, [row])
+        scored = await score_columns(ctx, model, validated_columns(manifest, [row]))
     except InvalidInput as exc:
         for problem in exc.problems:
             errors.setdefault(problem.field or "form", problem.message)
         return await _render(
             request, ctx, status_code=422, values=values, errors=errors, general_error=errors.get("form")
         )
-    except ApiError as exc:
-        return await _render(request, ctx, status_code=exc.status_code, values=values, general_error=str(exc))
-    first = scored.results[0]
+    except OutboxFull as exc:
+        answer = error_answer(exc, ctx.settings.retry_after_seconds)
+        return await _render(
+            request, ctx, status_code=answer.status_code, values=values, general_error=str(answer.detail)
+        )
+    first = scored.row(0)
     result = {
-        "insight_id": first["insight_id"],
-        "risk_percent": _percent(first.get(manifest.risk_output)),
-        "anomaly": first["anomaly"],
-        "reasons": _reasons(first["anomaly_kinds"]),
+        "insight_id": first.insight_id,
+        "risk_percent": _percent(first.outputs.get(manifest.risk_output)),
+        "anomaly": first.anomaly,
+        "reasons": _reasons(first.anomaly_kinds),
         "model_name": scored.model_name,
         "model_version": scored.model_version,
     }
@@ -214,17 +219,16 @@ async def form_feedback(request: Request) -> Response:
     insight_id, label = form.get("insight_id"), form.get("label")
     if label not in ("0", "1") or not isinstance(insight_id, str):
         return await _render(request, ctx, status_code=422, general_error="choose failed or did not fail")
-    body = {"items": [{"insight_id": insight_id, "label": int(label)}]}
     try:
-        receipt = await run_in_threadpool(ctx.components.feedback.record, body)
+        await record_feedback(ctx, [FeedbackItem(insight_id, int(label))])
     except InvalidInput as exc:
         message = "; ".join(problem.message for problem in exc.problems)
-        return await _render(request, ctx, status_code=exc.status_code, general_error=message)
+        status_code = error_answer(exc, ctx.settings.retry_after_seconds).status_code
+        return await _render(request, ctx, status_code=status_code, general_error=message)
     except OutboxFull:
         return await _render(
             request, ctx, status_code=503, general_error="the outbox is full; try again later"
         )
-    ctx.metrics.feedback_items.inc(len(receipt.feedback_ids))
     # Post/redirect/get: a reload does not send the feedback twice.
     url = request.url_for("form_page").include_query_params(recorded=insight_id, label=label)
     return RedirectResponse(str(url), status_code=303)

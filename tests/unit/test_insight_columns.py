@@ -185,7 +185,7 @@ def test_version_1_bodies_of_records_are_still_read() -> None:
 
 
 def test_row_numbers_are_five_digits_and_refuse_what_would_need_more() -> None:
-    from edgeloop.wire.insight_columns import insight_ids_of, row_number_bytes, row_numbers
+    from edgeloop.wire.row_numbers import insight_ids_of, row_number_bytes, row_numbers
 
     assert row_numbers(99_998, 2) == ["99998", "99999"]
     assert row_number_bytes(7, 3) == [b"00007", b"00008", b"00009"]

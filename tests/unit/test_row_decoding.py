@@ -1,9 +1,11 @@
 """RowsDecoder: the msgspec fast path accepts only what the thorough path accepts, with equal columns.
 
-The reference is the real thorough path (orjson, rows_of, validate_rows), not hand-written
-expectations, for three manifests: the demo's features, the press-defect model of
-tests/support/bundles.py, and a manifest with a huge range and awkward names (``class``,
-``f0``, ``f1``) that exercises number parsing and the decoder's attribute renaming.
+The reference is the thorough path written plainly (tests/support/rows_reference.py: orjson,
+the envelope by hand, validate_rows), not hand-written expectations; the door the app reads
+bodies through (ScoreBodyReader: fast, else thorough) must agree with it exactly. Three
+manifests: the demo's features, the press-defect model of tests/support/bundles.py, and a
+manifest with a huge range and awkward names (``class``, ``f0``, ``f1``) that exercises
+number parsing and the decoder's attribute renaming.
 """
 
 from __future__ import annotations
@@ -19,18 +21,17 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from support.bundles import defect_manifest_fields, valid_rows
 from support.manifests import FAKE_SHA256, demo_manifest, demo_manifest_dict
+from support.rows_reference import reference_columns
 
 from edgeloop.domain.manifest import InputSpec, ModelManifest
-from edgeloop.domain.validation import (
-    CONTEXT_MAX_LENGTHS,
-    FeatureColumns,
-    RowValidationError,
-    validate_rows,
-)
-from edgeloop.service_layer.scoring import InvalidInput, rows_of
-from edgeloop.wire.row_decoding import RowsDecoder
+from edgeloop.domain.problems import InvalidInput
+from edgeloop.domain.validation import CONTEXT_MAX_LENGTHS, FeatureColumns
+from scoring_app.decoding.fast_rows import RowsDecoder
+from scoring_app.decoding.score_body import ScoreBodyReader
+from scoring_app.errors import ApiError
 
 MAX_ROWS = 4
 
@@ -59,14 +60,7 @@ DECODERS = {name: RowsDecoder(manifest, MAX_ROWS) for name, manifest in MANIFEST
 
 def thorough(manifest: ModelManifest, body: bytes) -> FeatureColumns | None:
     """The columns the thorough path makes of ``body``; None when it refuses it."""
-    try:
-        decoded = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    try:
-        return validate_rows(manifest, rows_of(decoded, MAX_ROWS))
-    except (InvalidInput, RowValidationError):
-        return None
+    return reference_columns(manifest, body, MAX_ROWS)
 
 
 def assert_same_columns(fast: FeatureColumns, slow: FeatureColumns) -> None:
@@ -542,3 +536,49 @@ def test_the_fast_path_never_accepts_what_the_thorough_path_refuses(
     event("fast path taken" if fast is not None else "fast path declines")
     if not twice:
         assert (fast is None) == (slow is None), document
+
+
+READERS = {name: ScoreBodyReader(MAX_ROWS) for name in MANIFESTS}
+
+
+@pytest.mark.parametrize("manifest_name", list(MANIFESTS))
+@settings(PROPERTY_SETTINGS, max_examples=100)
+@given(data=st.data())
+def test_the_body_reader_agrees_with_the_reference(manifest_name: str, data: st.DataObject) -> None:
+    """The door: same columns as the plain reference, or both refuse (keys given twice included)."""
+    manifest = MANIFESTS[manifest_name]
+    document, _ = data.draw(bodies(manifest, nasty=data.draw(st.booleans())))
+    expected = reference_columns(manifest, document, MAX_ROWS)
+    try:
+        got: FeatureColumns | None = READERS[manifest_name].columns(document, manifest)
+    except (InvalidInput, ApiError):
+        got = None
+    event("accepted" if expected is not None else "refused")
+    if expected is None:
+        assert got is None, document[:300]
+    else:
+        assert got is not None, document[:300]
+        assert_same_columns(got, expected)
+
+
+SCHEMAS = {
+    name: Draft202012Validator(RowsDecoder(m, MAX_ROWS).json_schema()) for name, m in MANIFESTS.items()
+}
+
+
+@pytest.mark.parametrize("manifest_name", list(MANIFESTS))
+@settings(PROPERTY_SETTINGS, max_examples=100)
+@given(data=st.data())
+def test_the_documented_schema_accepts_exactly_what_the_app_accepts(
+    manifest_name: str, data: st.DataObject
+) -> None:
+    """The OpenAPI document's body schema (generated from the decoder's types) and the app agree."""
+    manifest = MANIFESTS[manifest_name]
+    document, _ = data.draw(bodies(manifest, nasty=data.draw(st.booleans())))
+    try:
+        decoded = orjson.loads(document)
+    except orjson.JSONDecodeError:
+        return  # not JSON: no schema to ask
+    accepted = reference_columns(manifest, document, MAX_ROWS) is not None
+    event("accepted" if accepted else "refused")
+    assert SCHEMAS[manifest_name].is_valid(decoded) == accepted, document[:300]

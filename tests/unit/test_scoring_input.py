@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeloop.service_layer.feedback import _items_of
-from edgeloop.service_layer.scoring_input import InvalidInput, row_count_bound, rows_of
+from edgeloop.domain.problems import InvalidInput
+from scoring_app.decoding.envelope import row_count_bound, rows_of
+from scoring_app.decoding.feedback_body import feedback_items
 
 _context = st.dictionaries(st.sampled_from(["product_id", "notes"]), st.text(max_size=8), max_size=2)
 _row = st.fixed_dictionaries({"torque_nm": st.floats(0, 100)}, optional={"ctx": _context})
@@ -37,7 +38,7 @@ def test_small_and_large_bodies_are_counted_alike() -> None:
 def test_both_apis_refuse_a_body_that_is_not_their_envelope_alike() -> None:
     cases = [
         (lambda body: rows_of(body, 10), "rows"),
-        (lambda body: _items_of(body, 10), "items"),
+        (lambda body: feedback_items(body, 10), "items"),
     ]
     for read, name in cases:
         with pytest.raises(InvalidInput) as not_an_object:

@@ -1,4 +1,5 @@
-"""ScoringService and FeedbackService with the real demo model and a real SQLite outbox."""
+"""ScoringService and FeedbackService (and the request grouping in front of scoring) with the real
+demo model and a real SQLite outbox."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from support.bundles import build_defect_bundle, demo_bundle, valid_rows
 
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.domain.problems import InvalidInput
 from edgeloop.domain.records import InsightRecord, record_from_wire
+from edgeloop.domain.validation import FeatureColumns
 from edgeloop.ports import OutboxFull
-from edgeloop.service_layer.feedback import FeedbackService, UnknownInsights, recent_scorings
-from edgeloop.service_layer.scoring import InvalidInput, ModelHolder, ScoringService, rows_of
+from edgeloop.service_layer.feedback import FeedbackItem, FeedbackService, UnknownInsights, recent_scorings
+from edgeloop.service_layer.scored_rows import ScoredRows
+from edgeloop.service_layer.scoring import ModelHolder, ScoringService, evaluate
 from edgeloop.wire.insight_columns import expand_items
 from edgeloop.wire.packing import MAX_ITEM_BYTES
+from scoring_app.decoding.envelope import rows_of
+from scoring_app.decoding.feedback_body import feedback_items
+from scoring_app.decoding.score_body import ScoreBodyReader, validated_columns
+from scoring_app.grouping import RequestGrouper
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -34,11 +42,17 @@ def outbox(tmp_path: Path) -> Iterator[SqliteOutbox]:
     box.close()
 
 
-def make_service(model: OnnxModel, outbox: SqliteOutbox) -> ScoringService:
+def make_service(outbox: SqliteOutbox) -> ScoringService:
     ids = iter(f"{n:032x}" for n in range(1, 1000))
-    return ScoringService(
-        ModelHolder(model), outbox, "site-a", clock=lambda: NOW, batch_ids=lambda: next(ids)
-    )
+    return ScoringService(outbox, "site-a", clock=lambda: NOW, batch_ids=lambda: next(ids))
+
+
+def columns(model: OnnxModel, rows: list[dict[str, object]]) -> FeatureColumns:
+    return validated_columns(model.manifest, rows)
+
+
+def body(rows: list[dict[str, object]]) -> bytes:
+    return orjson.dumps({"rows": rows})
 
 
 def stored(outbox: SqliteOutbox) -> list[InsightRecord]:
@@ -50,7 +64,7 @@ def stored(outbox: SqliteOutbox) -> list[InsightRecord]:
 def test_score_records_every_row_as_a_wire_insight(model: OnnxModel, outbox: SqliteOutbox) -> None:
     rows = valid_rows(model.manifest, 3)
     rows[1]["notes"] = "spindle noisy"
-    scored = make_service(model, outbox).score(rows)
+    scored = make_service(outbox).score(model, columns(model, rows))
     assert scored.batch_id == f"{1:032x}"
     assert [r["insight_id"] for r in scored.results] == [f"{scored.batch_id}-{i:05d}" for i in range(3)]
     records = stored(outbox)
@@ -66,12 +80,13 @@ def test_score_many_isolates_a_bad_request(model: OnnxModel, outbox: SqliteOutbo
     good_a, good_b = valid_rows(model.manifest, 2, seed=1), valid_rows(model.manifest, 1, seed=2)
     bad = valid_rows(model.manifest, 2, seed=3)
     bad[1]["torque_nm"] = "high"
-    outcomes = make_service(model, outbox).score_many([good_a, bad, good_b])
+    grouper = RequestGrouper(make_service(outbox), ModelHolder(model), ScoreBodyReader(10))
+    outcomes = grouper.score_group([body(good_a), body(bad), body(good_b)])
     assert isinstance(outcomes[1], InvalidInput)
     assert [(p.row, p.field) for p in outcomes[1].problems] == [(1, "torque_nm")]
     first, last = outcomes[0], outcomes[2]
-    assert not isinstance(first, InvalidInput)
-    assert not isinstance(last, InvalidInput)
+    assert isinstance(first, ScoredRows)
+    assert isinstance(last, ScoredRows)
     # One outbox batch; the later request's rows are numbered after the earlier one's.
     assert [r["insight_id"][-5:] for r in first.results + last.results] == ["00000", "00001", "00002"]
     assert first.batch_id == last.batch_id
@@ -81,10 +96,10 @@ def test_score_many_isolates_a_bad_request(model: OnnxModel, outbox: SqliteOutbo
 
 def test_batched_results_equal_single_results(model: OnnxModel, outbox: SqliteOutbox) -> None:
     rows = valid_rows(model.manifest, 6, seed=4)
-    service = make_service(model, outbox)
-    together = service.score_many([rows[:2], rows[2:]])
-    alone = service.score(rows[2:])
-    assert not isinstance(together[1], InvalidInput)
+    service = make_service(outbox)
+    together = service.score_many(model, [columns(model, rows[:2]), columns(model, rows[2:])])
+    alone = service.score(model, columns(model, rows[2:]))
+    assert isinstance(together[1], ScoredRows)
     risk = model.manifest.risk_output
     assert [r[risk] for r in together[1].results] == pytest.approx([r[risk] for r in alone.results])
 
@@ -92,7 +107,7 @@ def test_batched_results_equal_single_results(model: OnnxModel, outbox: SqliteOu
 def test_full_outbox_refuses_and_records_nothing(model: OnnxModel, tmp_path: Path) -> None:
     small = SqliteOutbox(tmp_path / "small.sqlite3", capacity=2)
     with pytest.raises(OutboxFull):
-        make_service(model, small).score(valid_rows(model.manifest, 3))
+        make_service(small).score(model, columns(model, valid_rows(model.manifest, 3)))
     assert small.depth() == 0
     small.close()
 
@@ -112,25 +127,25 @@ def test_model_swap_applies_to_the_next_request(
 ) -> None:
     other = OnnxModel.load(build_defect_bundle(tmp_path / "defect", version="9.9.9"))
     holder = ModelHolder(model)
-    service = ScoringService(holder, outbox, "site-a")
-    before = service.score(valid_rows(model.manifest, 1))
+    grouper = RequestGrouper(ScoringService(outbox, "site-a"), holder, ScoreBodyReader(10))
+    [before] = grouper.score_group([body(valid_rows(model.manifest, 1))])
     assert holder.swap(other) is model
-    after = service.score(valid_rows(other.manifest, 1))
+    [after] = grouper.score_group([body(valid_rows(other.manifest, 1))])
+    assert isinstance(before, ScoredRows)
+    assert isinstance(after, ScoredRows)
     assert (before.model_version, after.model_version) == (model.manifest.version, "9.9.9")
     assert "defect_risk" in after.results[0]
 
 
 def test_feedback_all_or_nothing_and_recent_view(model: OnnxModel, outbox: SqliteOutbox) -> None:
-    scored = make_service(model, outbox).score(valid_rows(model.manifest, 2))
+    scored = make_service(outbox).score(model, columns(model, valid_rows(model.manifest, 2)))
     first, second = (r["insight_id"] for r in scored.results)
     feedback = FeedbackService(outbox, "site-a", clock=lambda: NOW)
     with pytest.raises(UnknownInsights) as caught:
-        feedback.record(
-            {"items": [{"insight_id": first, "label": 1}, {"insight_id": "f" * 32 + "-00000", "label": 0}]}
-        )
+        feedback.record([FeedbackItem(first, 1), FeedbackItem("f" * 32 + "-00000", 0)])
     assert [(p.row, p.field) for p in caught.value.problems] == [(1, "insight_id")]
     assert outbox.depth() == 2
-    receipt = feedback.record({"items": [{"insight_id": first, "label": 1}]})
+    receipt = feedback.record([FeedbackItem(first, 1)])
     assert len(receipt.feedback_ids) == 1
     assert outbox.depth() == 3
     view = {s.insight_id: s.feedback for s in recent_scorings(outbox, 10)}
@@ -147,7 +162,21 @@ def test_feedback_all_or_nothing_and_recent_view(model: OnnxModel, outbox: Sqlit
 )
 def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) -> None:
     with pytest.raises(InvalidInput):
-        FeedbackService(outbox, "site-a").record(body)
+        FeedbackService(outbox, "site-a").record(feedback_items(body))
+    assert outbox.depth() == 0
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [(FeedbackItem("x", 1), "insight_id"), (FeedbackItem("0" * 32 + "-00001", True), "label")],
+)
+def test_feedback_service_checks_typed_items_itself(
+    outbox: SqliteOutbox, item: FeedbackItem, field: str
+) -> None:
+    """The form passes items without a body: the service still refuses a malformed one."""
+    with pytest.raises(InvalidInput) as caught:
+        FeedbackService(outbox, "site-a").record([item])
+    assert [(p.row, p.field) for p in caught.value.problems] == [(0, field)]
     assert outbox.depth() == 0
 
 
@@ -155,9 +184,8 @@ def test_column_documents_stand_for_the_record_dicts(model: OnnxModel, outbox: S
     """Recording insights as columns (edgeloop.wire.insight_columns) changes no record downstream."""
     rows = valid_rows(model.manifest, 40, seed=3)
     rows[2] |= {"product_id": 'M"14%s', "operator": "Zoë", "notes": "a},{b\nc"}
-    service = make_service(model, outbox)
-    evaluation = service.evaluate(rows)
-    scored = evaluation.build("f" * 32, offset=7)
+    evaluation = evaluate(model, columns(model, rows))
+    scored = evaluation.scored_rows("f" * 32, offset=7)
     manifest = model.manifest
     expected = [
         {
@@ -179,6 +207,6 @@ def test_column_documents_stand_for_the_record_dicts(model: OnnxModel, outbox: S
         for row, result in zip(rows, scored.results, strict=True)
     ]
     assert scored.results[0]["insight_id"] == f"{'f' * 32}-00007"
-    documents = evaluation.columns("site-%a", NOW, "f" * 32, offset=7).documents(MAX_ITEM_BYTES)
+    documents = evaluation.insights("site-%a", NOW, "f" * 32, offset=7).documents(MAX_ITEM_BYTES)
     assert [count for _, count in documents] == [40]
     assert expand_items([orjson.loads(document) for document, _ in documents]) == expected

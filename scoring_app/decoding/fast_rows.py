@@ -1,16 +1,18 @@
 """Decode a scoring request body straight into validated columns, in one msgspec pass.
 
-The thorough path (orjson, ``rows_of``, ``validate_rows``) names every problem but
-builds a dict per row first. For a clean body, msgspec can decode and check it at
-once against types built from the manifest: features as bounded floats or literal
-categories, the context fields as length-limited strings, nothing else allowed.
+The thorough path (scoring_app.decoding.score_body: orjson, ``rows_of``,
+``validate_rows``) names every problem but builds a dict per row first. For a clean
+body, msgspec can decode and check it at once against types built from the manifest:
+features as bounded floats or literal categories, the context fields as
+length-limited strings, nothing else allowed.
 
 Contract: when :meth:`RowsDecoder.decode` returns columns, the thorough path accepts
 the same body and returns equal columns; when it returns None the caller runs the
 thorough path, which then says what is wrong (or accepts: "None" means "not sure").
 The one known "not sure" for a body the thorough path accepts: a key given twice whose
 earlier value is invalid (orjson keeps the last value only; msgspec checks each).
-Pure: msgspec + numpy only.
+Reference and property test: tests/support/rows_reference.py, tests/unit/test_row_decoding.py.
+The same types are the body's JSON Schema in the OpenAPI document (:meth:`RowsDecoder.json_schema`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class RowsDecoder:
         row_count = msgspec.Meta(min_length=1, max_length=max_rows)
         rows_type = Annotated[list[row_type], row_count]  # type: ignore[valid-type]
         body_type = msgspec.defstruct("ScoringBody", [("rows", rows_type)], forbid_unknown_fields=True)
+        self._body_type = body_type
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(body_type)
         self._numeric = tuple(
             (spec.name, attrgetter(attributes[spec.name]))
@@ -75,6 +78,13 @@ class RowsDecoder:
     @property
     def manifest(self) -> ModelManifest:
         return self._manifest
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the bodies this decoder accepts (self-contained: no ``$ref``)."""
+        schema = msgspec.json.schema(self._body_type)
+        definitions = schema.pop("$defs", {})
+        inlined: dict[str, Any] = _inline(schema, definitions)
+        return inlined
 
     def decode(self, body: bytes) -> FeatureColumns | None:
         """The rows of a clean request body as validated columns; None for anything else.
@@ -130,6 +140,18 @@ def _feature_type(spec: InputSpec) -> Any:
         high = _HIGHEST if spec.max is None else spec.max
         return Annotated[float, msgspec.Meta(ge=low, le=high)]
     return Literal[tuple(spec.categories or ())]
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """``schema`` with every ``{"$ref": "#/$defs/name"}`` replaced by that definition (no title)."""
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _inline({k: v for k, v in definitions[name].items() if k != "title"}, definitions)
+    return {key: _inline(value, definitions) for key, value in schema.items()}
 
 
 def _object_column(values: list[str]) -> npt.NDArray[np.object_]:

@@ -1,8 +1,9 @@
 """What a scoring request gets back: its rows' names, outputs and anomaly flags, kept as columns.
 
-Columns because the answer to a 1,000-row request is built straight from them
-(``response_json``: one bytes template per row, edgeloop.wire.insight_wire) rather
-than through a dict per row; ``results`` gives the per-row dicts to whoever wants them.
+Columns because the answer to a 1,000-row request is written straight from them
+(:meth:`ScoredRows.response_json`, edgeloop.wire.insight_wire). Whoever wants values
+per row gets them typed: :meth:`ScoredRows.row` (a :class:`ScoredRow`) or
+:attr:`ScoredRows.results` (the answer's dicts).
 """
 
 from __future__ import annotations
@@ -13,20 +14,30 @@ from typing import Any
 
 import orjson
 
-from edgeloop.wire.insight_columns import insight_ids_of, row_number_bytes
-from edgeloop.wire.insight_wire import results_array, text_values
+from edgeloop.domain.insight_ids import insight_id_of
+from edgeloop.wire.insight_wire import OutputTexts, results_array, text_values
+from edgeloop.wire.row_numbers import insight_ids_of, row_number_bytes
 
 
 @dataclass(frozen=True, slots=True)
-class ScoredBatch:
+class ScoredRow:
+    """One scored row: its insight id, each output's value (None: not a finite number), its flags."""
+
+    insight_id: str
+    outputs: dict[str, float | None]
+    anomaly: bool
+    anomaly_kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredRows:
     """A request's scored rows; item ``i`` of every column is the request's row ``i``."""
 
     batch_id: str
     model_name: str
     model_version: str
-    first: int  # the batch row number of row 0 (row i is insight ``insight_id_of(batch_id, first + i)``)
-    # Per manifest output name, in manifest order: each row's value as JSON text (output_texts).
-    outputs: dict[str, list[bytes]]
+    first: int  # the row number in the batch of row 0: row i is ``insight_id_of(batch_id, first + i)``
+    outputs: dict[str, OutputTexts]  # per manifest output name, in manifest order
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
 
@@ -37,6 +48,15 @@ class ScoredBatch:
     @property
     def insight_ids(self) -> list[str]:
         return insight_ids_of(self.batch_id, self.first, self.n_rows)
+
+    def row(self, index: int) -> ScoredRow:
+        outputs = {name: text_values(texts[index : index + 1])[0] for name, texts in self.outputs.items()}
+        return ScoredRow(
+            insight_id_of(self.batch_id, self.first + index),
+            outputs,
+            self.anomaly[index],
+            self.anomaly_kinds[index],
+        )
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -59,11 +79,11 @@ class ScoredBatch:
                 counts[kind] = counts.get(kind, 0) + rows
         return counts
 
-    def rows(self, first: int, end: int) -> ScoredBatch:
-        """Rows ``first`` to ``end`` (a request's share of a batch scored together)."""
+    def rows(self, first: int, end: int) -> ScoredRows:
+        """Rows ``first`` to ``end`` (a request's share of the rows scored together)."""
         if (first, end) == (0, self.n_rows):
             return self
-        return ScoredBatch(
+        return ScoredRows(
             self.batch_id,
             self.model_name,
             self.model_version,
@@ -77,10 +97,10 @@ class ScoredBatch:
         return {"model": {"name": self.model_name, "version": self.model_version}, "results": self.results}
 
     def response_json(self) -> bytes:
-        """The JSON of :meth:`response`, built column-wise; the outputs keep their text.
+        """The JSON of :meth:`response`, written column-wise (edgeloop.wire.insight_wire).
 
         Byte for byte ``orjson.dumps(self.response())`` but for how a number is spelt where
-        the outputs were written at float32 precision (edgeloop.wire.insight_wire).
+        the outputs were written at float32 precision.
         """
         if {"insight_id", "anomaly", "anomaly_kinds"} & self.outputs.keys():
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics

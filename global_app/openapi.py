@@ -1,0 +1,59 @@
+"""What the global app's OpenAPI document says of its routes: the query parameters (parsed by
+hand in global_app/params.py, so declared here for the document only) and every answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from global_app.params import MAX_LIMIT, MAX_SITE_LENGTH
+
+_TIME = {"type": "string", "format": "date-time"}
+_BOUNDS = "ISO 8601 with a timezone, from year 1000 to before 9999-12-31; empty: no bound"
+_PARAMETERS: dict[str, dict[str, Any]] = {
+    "site": {"type": "string", "maxLength": MAX_SITE_LENGTH, "description": "A site id"},
+    "from": {**_TIME, "description": f"Start of the range, before 'to' ({_BOUNDS})"},
+    "to": {**_TIME, "description": f"End of the range ({_BOUNDS})"},
+    "anomalies_only": {"type": "boolean"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+    "cursor": {"type": "string", "description": "next_cursor of the previous page, with the same filters"},
+}
+
+
+def _error(*, error: str | None = None, parameter: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "error": {"type": "string"} if error is None else {"const": error},
+        "message": {"type": "string"},
+    }
+    if parameter:
+        properties["parameter"] = {"type": "string"}
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    return {"application/json": {"schema": schema}}
+
+
+_ANSWERS: dict[int, dict[str, Any]] = {
+    400: {
+        "description": "A query parameter is invalid",
+        "content": _error(error="invalid_parameter", parameter=True),
+    },
+    401: {
+        "description": "Missing or invalid bearer token (Entra ID)",
+        "content": _error(error="unauthorized"),
+    },
+    503: {
+        "description": "Signing keys cannot be fetched (see Retry-After)",
+        "content": _error(error="auth_unavailable"),
+    },
+}
+
+
+def query_parameters(*names: str) -> dict[str, Any]:
+    """``openapi_extra`` declaring the query parameters ``names``."""
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": _PARAMETERS[name]} for name in names
+        ]
+    }
+
+
+def answers(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: _ANSWERS[code] for code in status_codes}

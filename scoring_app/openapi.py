@@ -1,0 +1,94 @@
+"""The OpenAPI document: the answers each route gives, and the score body's schema per model.
+
+The schema of ``POST /api/v1/score``'s body is generated from the very types the fast
+decoder validates with (scoring_app.decoding.fast_rows, built from the manifest of the
+model being served), so the document and the app cannot drift: the features with their
+ranges or categories, required; the on-site context fields, optional and nullable;
+nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from edgeloop.domain.manifest import ModelManifest
+from scoring_app.decoding.fast_rows import RowsDecoder
+
+_PROBLEM = {
+    "type": "object",
+    "required": ["row", "field", "message"],
+    "properties": {
+        "row": {"type": ["integer", "null"]},
+        "field": {"type": ["string", "null"]},
+        "message": {"type": "string"},
+    },
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": _PROBLEM}]}},
+}
+_ERRORS = {
+    400: "Body is not valid JSON",
+    401: "Missing or wrong X-API-Key",
+    404: "Feedback names insights this site does not know; nothing recorded",
+    409: "Nothing to go back to, or model delivery is off",
+    413: "Body larger than SCORING_MAX_BODY_BYTES",
+    415: "Content-Type is not application/json",
+    422: 'Invalid content: {"detail": [{"row", "field", "message"}]}',
+    503: "Outbox full (see Retry-After); nothing recorded",
+}
+ROW_DESCRIPTION = (
+    "Every feature of the model's manifest (see GET /api/v1/model), "
+    "plus optional on-site context: product_id, operator, notes."
+)
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a route, each ``{"detail": ...}`` JSON."""
+    return {
+        code: {"description": _ERRORS[code], "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+        for code in status_codes
+    }
+
+
+def score_body_schema(manifest: ModelManifest, max_rows: int) -> dict[str, Any]:
+    """The JSON Schema of the scoring bodies the app accepts for ``manifest``."""
+    schema = RowsDecoder(manifest, max_rows).json_schema()
+    schema["properties"]["rows"]["items"]["description"] = ROW_DESCRIPTION
+    return schema
+
+
+def score_body_example(manifest: ModelManifest) -> dict[str, Any]:
+    """A body of one valid row for ``manifest``: mid-range numbers, the first category."""
+    row: dict[str, Any] = {}
+    for spec in manifest.inputs:
+        if spec.type == "number":
+            low = 0.0 if spec.min is None else spec.min
+            high = low if spec.max is None else spec.max
+            row[spec.name] = low + (high - low) / 2
+        else:
+            row[spec.name] = (spec.categories or ("",))[0]
+    return {"rows": [{**row, "product_id": "P-0001"}]}
+
+
+def install_openapi(app: FastAPI, path: str, max_rows: int) -> None:
+    """Serve the document with ``POST path``'s body schema and example for the model served now."""
+    generate = app.openapi  # FastAPI's: builds the document once, then returns it
+    cached: list[tuple[ModelManifest, dict[str, Any]]] = []  # the served manifest's body media
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        ctx = getattr(app.state, "ctx", None)
+        if ctx is None:  # not started: the document as declared
+            return document
+        manifest: ModelManifest = ctx.components.model.current.manifest
+        if not cached or cached[0][0] is not manifest:
+            media = {"schema": score_body_schema(manifest, max_rows), "example": score_body_example(manifest)}
+            cached[:] = [(manifest, media)]
+        document["paths"][path]["post"]["requestBody"]["content"]["application/json"] = cached[0][1]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

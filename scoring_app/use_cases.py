@@ -1,0 +1,44 @@
+"""The use cases as the routes call them: off the event loop, each counted in the metrics.
+
+Scoring bodies go through the request grouping (scoring_app/grouping.py); their errors
+propagate for scoring_app/errors.py to answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.concurrency import run_in_threadpool
+
+from edgeloop.domain.validation import FeatureColumns
+from edgeloop.ports import ScoringModel
+from edgeloop.service_layer.feedback import FeedbackItem, FeedbackReceipt
+from edgeloop.service_layer.scored_rows import ScoredRows
+from scoring_app.context import AppContext
+
+
+async def score_body(ctx: AppContext, body: bytes) -> ScoredRows:
+    """Decode, score and durably record a scoring body (raises InvalidInput, ApiError, OutboxFull)."""
+    scored = await ctx.grouper.score(body)
+    _count(ctx, scored)
+    return scored
+
+
+async def score_columns(ctx: AppContext, model: ScoringModel, columns: FeatureColumns) -> ScoredRows:
+    """Score and durably record rows validated against ``model``'s manifest (raises OutboxFull)."""
+    scored = await run_in_threadpool(ctx.components.scoring.score, model, columns)
+    _count(ctx, scored)
+    return scored
+
+
+async def record_feedback(ctx: AppContext, items: Sequence[FeedbackItem]) -> FeedbackReceipt:
+    """Record every item or none (raises InvalidInput, UnknownInsights, OutboxFull)."""
+    receipt = await run_in_threadpool(ctx.components.feedback.record, items)
+    ctx.metrics.feedback_items.inc(len(receipt.feedback_ids))
+    return receipt
+
+
+def _count(ctx: AppContext, scored: ScoredRows) -> None:
+    ctx.metrics.record_scoring(scored.n_rows, scored.anomaly_counts)
+    if ctx.delivery is not None:  # the auto-rollback rule watches each version's anomaly rate
+        ctx.delivery.observe(scored.model_version, scored.n_rows, scored.anomalies)
