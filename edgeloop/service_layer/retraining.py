@@ -11,11 +11,8 @@ pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
-import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +28,7 @@ from edgeloop.domain.promotion import (
     data_gate,
     decide_promotion,
 )
-from edgeloop.domain.records import format_timestamp, parse_timestamp, utc_now
+from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, format_timestamp, parse_timestamp, utc_now
 from edgeloop.domain.validation import validate_rows
 from edgeloop.ports import BlobReader, ModelRegistry, RegistryConflict, RetrainRequest, ScoringModel
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, load_from_files, signed_bundle
@@ -40,12 +37,12 @@ from edgeloop.training.challenger import LabelledRow, TrainingSet, build_trainin
 from edgeloop.training.dataset import Ai4iData
 from edgeloop.training.demo_model import fit_model
 from edgeloop.training.model_card import CARD_FILE, curve_plots, model_card
+from edgeloop.wire.storage_layout import read_objects_skipping_bad, records_blob_date
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "report.json"
 REPORT_FORMAT = "edgeloop.retraining-report"
-_DATE_PART = re.compile(r"(?:^|/)date=(\d{4}-\d{2}-\d{2})/")
 
 
 @dataclass(frozen=True)
@@ -211,14 +208,16 @@ class RetrainingService:
         labels: dict[str, tuple[datetime, int]] = {}
         container = self._config.compliant_container
         for blob_name in self._compliant.list_names(container):
-            match = _DATE_PART.search(blob_name)
-            if match and match.group(1) < oldest:
+            date = records_blob_date(blob_name)
+            if date is not None and date < oldest:
                 continue
-            for record in _read_jsonl_gz(self._compliant.get(container, blob_name), blob_name):
+            for record in read_objects_skipping_bad(
+                self._compliant.get(container, blob_name), f"{container}/{blob_name}"
+            ):
                 kind = record.get("kind")
-                if kind == "insight" and isinstance(record.get("inputs"), dict):
+                if kind == INSIGHT_KIND and isinstance(record.get("inputs"), dict):
                     inputs[str(record.get("insight_id"))] = record["inputs"]
-                elif kind == "feedback" and record.get("label") in (0, 1):
+                elif kind == FEEDBACK_KIND and record.get("label") in (0, 1):
                     at = parse_timestamp(str(record.get("recorded_at")), "recorded_at")
                     key = str(record.get("insight_id"))
                     if key not in labels or labels[key][0] <= at:
@@ -248,25 +247,6 @@ def _all_holdout_scores(
 def _risk(model: ScoringModel, rows: list[dict[str, Any]]) -> npt.NDArray[np.float64]:
     outputs = model.predict(validate_rows(model.manifest, rows))
     return np.asarray(outputs[model.manifest.risk_output], dtype=np.float64)
-
-
-def _read_jsonl_gz(data: bytes, blob_name: str) -> list[dict[str, Any]]:
-    try:
-        text = gzip.decompress(data).decode("utf-8")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-        logger.warning("skipping unreadable compliant blob %s: %s", blob_name, exc)
-        return []
-    records = []
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                logger.warning("skipping a line that is not JSON in %s", blob_name)
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
 
 
 def _json(document: Any) -> bytes:

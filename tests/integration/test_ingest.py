@@ -21,7 +21,8 @@ from edgeloop.domain.insights_view import Counts, InsightQuery
 from edgeloop.domain.records import Record
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.ingest import InsightIngest
-from edgeloop.wire.claim_check import ClaimCheckError, jsonl_gz
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.storage_layout import jsonl_gz
 from functions import cloud_global
 from localdev.azurite import Azurite
 
