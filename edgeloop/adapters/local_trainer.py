@@ -12,8 +12,7 @@ from typing import Any
 
 from edgeloop.domain.records import format_timestamp, parse_timestamp
 from edgeloop.ports import QueueSender, RetrainRequest
-
-RETRAIN_QUEUE = "retrain-requests"
+from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 
 class RetrainRequestError(ValueError):

@@ -19,6 +19,7 @@ from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.ports import ScoringModel, Trainer
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle
+from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
     from edgeloop.service_layer.retraining import RetrainingService
@@ -57,7 +58,7 @@ def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = N
         from edgeloop.adapters.azureml_trainer import AzureMLTrainer
 
         return AzureMLTrainer(settings)
-    from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
+    from edgeloop.adapters.local_trainer import QueueTrainer
     from edgeloop.adapters.storage_queue import StorageQueueSender
 
     # CloudStorage (a connection string) or CloudStorage__queueServiceUri (the app's identity).
