@@ -73,10 +73,11 @@ def load_model(bundle_dir: Path) -> ScoringModel:
 
 
 def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
-    """The RetrainingService (its module needs the ``train`` extra, hence imported here)."""
+    """The RetrainingService with the demo's challenger trainer (needs the ``train`` extra, hence
+    imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
-    from edgeloop.training.dataset import load_ai4i
+    from edgeloop.training.challenger_trainer import Ai4iChallengerTrainer
 
     config = RetrainingConfig(
         model_name=settings.model_name,
@@ -88,17 +89,14 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
             max_out_of_schema_share=settings.max_out_of_schema_share,
             max_label_rate_ratio=settings.max_label_rate_ratio,
         ),
-        seed=settings.seed,
-        n_estimators=settings.n_estimators,
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
     )
-    base_path = settings.base_data
     clients = clients or AzureClients()
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
-        load_base=lambda: load_ai4i(base_path),
+        trainer=Ai4iChallengerTrainer(settings.base_data, settings.seed, settings.n_estimators),
         sign=build_signer(settings).sign,
         load_model=load_model,
         config=config,

@@ -21,18 +21,12 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from edgeloop.domain.manifest import InputSpec, ModelManifest
 from edgeloop.domain.promotion import DataCounts, ModelScores
+from edgeloop.ports import LabelledRow
 from edgeloop.training.dataset import NUMERIC_FEATURES, Ai4iData
 from edgeloop.training.demo_model import split_indices
 
 FEATURES = ("type", *(name for name, _, _, _ in NUMERIC_FEATURES))
 ECE_BINS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledRow:
-    insight_id: str
-    inputs: dict[str, Any]
-    label: int
 
 
 @dataclass(frozen=True)
