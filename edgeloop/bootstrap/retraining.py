@@ -104,16 +104,10 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
 
 
 def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str, Any]]:
-    from edgeloop.training.dataset import NUMERIC_FEATURES, load_ai4i
+    from edgeloop.training.dataset import load_ai4i, scoring_rows
 
     data = load_ai4i(path)
-    rows = []
-    for index in range(min(count, data.n_rows)):
-        row: dict[str, Any] = {"type": str(data.types[index])}
-        for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
-            row[name] = round(float(data.numeric[index, column]), 4)  # no float32 noise
-        rows.append(row)
-    return rows
+    return scoring_rows(data, range(min(count, data.n_rows)))
 
 
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:
