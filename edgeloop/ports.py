@@ -27,6 +27,7 @@ from edgeloop.domain.promotion import DataCounts as DataCounts
 from edgeloop.domain.records import Record as Record
 from edgeloop.domain.retraining_data import Comparison as Comparison
 from edgeloop.domain.retraining_data import LabelledRow as LabelledRow
+from edgeloop.domain.retraining_data import RetrainRequest as RetrainRequest
 from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
 from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent
@@ -230,13 +231,6 @@ class ModelRegistry(Protocol):
         ...
 
     def write_run_report(self, name: str, run_id: str, document: bytes) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RetrainRequest:
-    run_id: str
-    requested_at: datetime
-    reason: str  # "schedule", "cli", ...
 
 
 class Trainer(Protocol):

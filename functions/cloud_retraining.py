@@ -18,10 +18,10 @@ import uuid
 
 import azure.functions as func
 
-from edgeloop.adapters.local_trainer import request_from_json
 from edgeloop.domain.records import utc_now
 from edgeloop.ports import RetrainRequest
 from edgeloop.wire.messaging import RETRAIN_QUEUE
+from edgeloop.wire.retrain_request import request_from_json
 from functions import dependencies
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated

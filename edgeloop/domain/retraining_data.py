@@ -1,14 +1,23 @@
-"""What a retraining run hands its ChallengerTrainer and gets back (edgeloop.ports).
+"""The values of a retraining run: its request, and what it hands its ChallengerTrainer and gets back.
 
-Plain values: labelled rows from the sites in, a fitted model and both models' scores out.
+Plain values (edgeloop.ports re-exports them): labelled rows from the sites in, a
+fitted model and both models' scores out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from edgeloop.domain.promotion import ModelScores
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainRequest:
+    run_id: str
+    requested_at: datetime
+    reason: str  # "schedule", "cli", ...
 
 
 @dataclass(frozen=True, slots=True)
