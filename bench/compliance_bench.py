@@ -32,9 +32,9 @@ from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.records import InsightRecord, ModelRef, record_from_wire
 from edgeloop.ports import BlobWrittenEvent
-from edgeloop.service_layer.filtering import InsightFilter, partition_of
-from edgeloop.wire.claim_check import jsonl_gz
+from edgeloop.service_layer.filtering import InsightFilter
 from edgeloop.wire.packing import pack_items
+from edgeloop.wire.storage_layout import jsonl_gz, partition_of
 
 HMAC_KEY = b"bench-site-key-not-a-secret-0123"  # a local benchmark key, not a secret
 TARGET_DECIDE_US = 20.0

@@ -31,7 +31,7 @@ from azure.storage.queue import QueueClient
 
 from bench.servers import REPO_ROOT, base_env
 from edgeloop.domain.records import parse_timestamp
-from edgeloop.service_layer.filtering import COMPLIANT_CONTAINER
+from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER
 from localdev.azurite import stop_process_group
 
 HMAC_KEY = "bench-site-key-not-a-secret-0123"  # a local benchmark key, not a secret

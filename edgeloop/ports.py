@@ -7,7 +7,7 @@ Adapters in ``edgeloop.adapters`` implement these for one technology each
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,7 +23,12 @@ from edgeloop.domain.insights_view import InsightQuery as InsightQuery
 from edgeloop.domain.insights_view import SiteStats as SiteStats
 from edgeloop.domain.insights_view import StoredInsight as StoredInsight
 from edgeloop.domain.manifest import ModelManifest as ModelManifest
+from edgeloop.domain.promotion import DataCounts as DataCounts
 from edgeloop.domain.records import Record as Record
+from edgeloop.domain.retraining_data import Comparison as Comparison
+from edgeloop.domain.retraining_data import LabelledRow as LabelledRow
+from edgeloop.domain.retraining_data import RetrainRequest as RetrainRequest
+from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
 from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent
 
@@ -246,18 +251,41 @@ class ModelRegistry(Protocol):
     def write_run_report(self, name: str, run_id: str, document: bytes) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RetrainRequest:
-    run_id: str
-    requested_at: datetime
-    reason: str  # "schedule", "cli", ...
-
-
 class Trainer(Protocol):
     """Starts a retraining run somewhere else (a queue worker locally, Azure ML in Azure)."""
 
     def submit(self, request: RetrainRequest) -> str:
         """Hand the run over and return at once; returns where it went (queue message or job name)."""
+        ...
+
+
+class TrainingData(Protocol):
+    """One run's data (base rows plus the sites' usable labelled rows), split; fits and scores on it."""
+
+    counts: DataCounts
+
+    def golden_rows(self, count: int) -> list[dict[str, Any]]:
+        """Up to ``count`` held-out rows as scoring-API objects (feature name -> value)."""
+        ...
+
+    def fit(self, version: str, on_step: Callable[[str], None]) -> TrainedModel: ...
+
+    def compare(self, models: dict[str, ScoringModel], curve_labels: dict[str, str]) -> Comparison:
+        """Score ``challenger`` and ``champion``; their curves are labelled ``curve_labels[key]``."""
+        ...
+
+
+class ChallengerTrainer(Protocol):
+    """Where challengers come from (the demo's AI4I classifier: edgeloop.training.challenger_trainer)."""
+
+    def training_data(
+        self, rows: Sequence[LabelledRow], champion: ModelManifest, unlabelled: int
+    ) -> TrainingData:
+        """The champion's input schema filters ``rows``; ``unlabelled``: insights without a label."""
+        ...
+
+    def model_card(self, report: Mapping[str, Any]) -> dict[str, bytes]:
+        """The registered version's card file(s) from its run report."""
         ...
 
 

@@ -11,35 +11,19 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from edgeloop.service_layer.ingest import InsightIngest
 from edgeloop.wire.claim_check import parse_event
-from functions.lazy import Lazy
+from edgeloop.wire.messaging import GLOBAL_SUBSCRIPTION, INSIGHTS_TOPIC
+from functions import dependencies
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
 
-def _compose_ingest() -> InsightIngest:
-    from edgeloop.bootstrap.cloud import build_ingest  # the adapters load only when needed
-
-    return build_ingest()
-
-
-_ingest = Lazy(_compose_ingest)
-
-
-def insight_ingest() -> InsightIngest:
-    """Composed from settings on first use, then cached for the process (never at import)."""
-    return _ingest.get()
-
-
-def override_insight_ingest(ingest: InsightIngest | None) -> None:
-    """Use ``ingest`` from now on; ``None`` makes the next call compose from settings again."""
-    _ingest.override(ingest)
-
-
 @bp.function_name("ingest_insights")
 @bp.service_bus_topic_trigger(
-    arg_name="message", topic_name="insights", subscription_name="global", connection="ServiceBusConnection"
+    arg_name="message",
+    topic_name=INSIGHTS_TOPIC,
+    subscription_name=GLOBAL_SUBSCRIPTION,
+    connection="ServiceBusConnection",
 )
 def ingest_insights(message: func.ServiceBusMessage) -> None:
-    insight_ingest().ingest(parse_event(message.get_body()))
+    dependencies.insight_ingest.get().ingest(parse_event(message.get_body()))

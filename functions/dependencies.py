@@ -1,28 +1,81 @@
-"""The edge Functions' dependencies: composed on first use, then cached for the process.
+"""Every Function's dependencies: one :class:`~functions.lazy.Lazy` each, composed on first use.
 
-Never at import (see functions/lazy.py). Tests replace the composition with
-:func:`override_edge_dependencies`.
+A blueprint calls ``dependencies.<name>.get()`` in its invocation; the first call
+builds it through its composition root in ``edgeloop.bootstrap`` (settings read
+then, never at import: the host imports function_app.py to index the functions),
+and every later invocation of the process shares it. Only the root asked for is
+imported, so an edge worker never loads cloud code. The cloud's dependencies share
+one :class:`~edgeloop.adapters.azure_clients.AzureClients` (one credential per
+identity). Tests replace one with ``.override(value)``; ``.override(None)``
+composes from settings again.
 """
 
 from __future__ import annotations
 
-from edgeloop.service_layer.filtering import InsightFilter
+from typing import TYPE_CHECKING
+
 from functions.lazy import Lazy
+
+if TYPE_CHECKING:
+    from edgeloop.adapters.azure_clients import AzureClients
+    from edgeloop.ports import Trainer
+    from edgeloop.service_layer.filtering import InsightFilter
+    from edgeloop.service_layer.ingest import InsightIngest
+    from edgeloop.service_layer.powerbi_feed import PowerBIFeed
+    from edgeloop.service_layer.retraining import RetrainingService
+    from functions.asgi import AsgiFunction
 
 
 def _compose_insight_filter() -> InsightFilter:
-    from edgeloop.bootstrap.edge import build_insight_filter  # the adapters load only when needed
+    from edgeloop.bootstrap.edge import build_insight_filter
 
     return build_insight_filter()
 
 
-_insight_filter = Lazy(_compose_insight_filter)
+def _compose_cloud_clients() -> AzureClients:
+    from edgeloop.adapters.azure_clients import AzureClients
+
+    return AzureClients()
 
 
-def insight_filter() -> InsightFilter:
-    return _insight_filter.get()
+def _compose_insight_ingest() -> InsightIngest:
+    from edgeloop.bootstrap.cloud import build_ingest
+
+    return build_ingest(clients=cloud_clients.get())
 
 
-def override_edge_dependencies(filter_: InsightFilter | None) -> None:
-    """Use ``filter_`` from now on; ``None`` makes the next call compose from settings again."""
-    _insight_filter.override(filter_)
+def _compose_powerbi_feed() -> PowerBIFeed:
+    from edgeloop.bootstrap.powerbi import build_feed
+    from edgeloop.config.powerbi import PowerBISettings
+
+    return build_feed(PowerBISettings(), clients=cloud_clients.get())
+
+
+def _compose_trainer() -> Trainer:
+    from edgeloop.bootstrap.retraining import build_trainer
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_trainer(RetrainingSettings(), cloud_clients.get())
+
+
+def _compose_retraining() -> RetrainingService:
+    from edgeloop.bootstrap.retraining import build_retraining
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_retraining(RetrainingSettings(), cloud_clients.get())
+
+
+def _compose_global_app() -> AsgiFunction:
+    from functions.asgi import AsgiFunction
+    from global_app.app import create_app_from_settings
+
+    return AsgiFunction(create_app_from_settings())
+
+
+insight_filter: Lazy[InsightFilter] = Lazy(_compose_insight_filter)  # edge role
+cloud_clients: Lazy[AzureClients] = Lazy(_compose_cloud_clients)
+insight_ingest: Lazy[InsightIngest] = Lazy(_compose_insight_ingest)
+powerbi_feed: Lazy[PowerBIFeed] = Lazy(_compose_powerbi_feed)
+trainer: Lazy[Trainer] = Lazy(_compose_trainer)
+retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
+global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

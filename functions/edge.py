@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.dependencies import insight_filter
+from functions import dependencies
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it unannotated
 
@@ -17,4 +17,4 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves
 @bp.function_name("filter_insights")
 @bp.queue_trigger(arg_name="msg", queue_name="%INSIGHTS_QUEUE%", connection="EdgeStorage")
 def filter_insights(msg: func.QueueMessage) -> None:
-    insight_filter().process_message(msg.get_body())
+    dependencies.insight_filter.get().process_message(msg.get_body())

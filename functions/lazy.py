@@ -1,4 +1,4 @@
-"""A blueprint's use case: composed on first use, then cached for the process.
+"""A Function's dependency: composed on first use, then cached for the process (functions/dependencies.py).
 
 Never at import: the host imports function_app.py to index functions before
 any setting may be read, and an import must not open connections. Tests

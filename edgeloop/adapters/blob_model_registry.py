@@ -35,8 +35,8 @@ from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.domain.champion import ChampionError, ChampionPointer
 from edgeloop.domain.records import format_timestamp
 from edgeloop.ports import RegistryConflict, SourceUnavailable, VersionExists
+from edgeloop.wire.storage_layout import MODELS_CONTAINER
 
-MODELS_CONTAINER = "models"
 VERSION_RECORD = "version.json"
 CHAMPION_BLOB = "champion.json"
 RUNS_PREFIX = "runs"

@@ -19,11 +19,8 @@ from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.servicebus_publisher import CONTENT_TYPE, event_body, event_properties
 from edgeloop.config.connections import Connection
 from edgeloop.ports import BlobWrittenEvent
+from edgeloop.wire.messaging import subscription_queue
 from edgeloop.wire.servicebus_envelope import Envelope, encode_envelope
-
-
-def subscription_queue(topic: str, subscription: str) -> str:
-    return f"{topic}-{subscription}"
 
 
 class QueueEventPublisher:

@@ -19,6 +19,7 @@ from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.ports import ScoringModel, Trainer
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle
+from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
     from edgeloop.service_layer.retraining import RetrainingService
@@ -57,7 +58,7 @@ def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = N
         from edgeloop.adapters.azureml_trainer import AzureMLTrainer
 
         return AzureMLTrainer(settings)
-    from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
+    from edgeloop.adapters.local_trainer import QueueTrainer
     from edgeloop.adapters.storage_queue import StorageQueueSender
 
     # CloudStorage (a connection string) or CloudStorage__queueServiceUri (the app's identity).
@@ -72,10 +73,11 @@ def load_model(bundle_dir: Path) -> ScoringModel:
 
 
 def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
-    """The RetrainingService (its module needs the ``train`` extra, hence imported here)."""
+    """The RetrainingService with the demo's challenger trainer (needs the ``train`` extra, hence
+    imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
-    from edgeloop.training.dataset import load_ai4i
+    from edgeloop.training.challenger_trainer import Ai4iChallengerTrainer
 
     config = RetrainingConfig(
         model_name=settings.model_name,
@@ -87,17 +89,14 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
             max_out_of_schema_share=settings.max_out_of_schema_share,
             max_label_rate_ratio=settings.max_label_rate_ratio,
         ),
-        seed=settings.seed,
-        n_estimators=settings.n_estimators,
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
     )
-    base_path = settings.base_data
     clients = clients or AzureClients()
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
-        load_base=lambda: load_ai4i(base_path),
+        trainer=Ai4iChallengerTrainer(settings.base_data, settings.seed, settings.n_estimators),
         sign=build_signer(settings).sign,
         load_model=load_model,
         config=config,
@@ -105,16 +104,10 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
 
 
 def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str, Any]]:
-    from edgeloop.training.dataset import NUMERIC_FEATURES, load_ai4i
+    from edgeloop.training.dataset import load_ai4i, scoring_rows
 
     data = load_ai4i(path)
-    rows = []
-    for index in range(min(count, data.n_rows)):
-        row: dict[str, Any] = {"type": str(data.types[index])}
-        for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
-            row[name] = round(float(data.numeric[index, column]), 4)  # no float32 noise
-        rows.append(row)
-    return rows
+    return scoring_rows(data, range(min(count, data.n_rows)))
 
 
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:

@@ -19,6 +19,7 @@ from edgeloop.config.connections import (
     ServiceBusConnectionSettings,
 )
 from edgeloop.domain.compliance import CompliancePolicy, PolicyError, parse_policy
+from edgeloop.wire.messaging import INSIGHTS_QUEUE, INSIGHTS_TOPIC, TOPIC_SUBSCRIPTIONS
 
 MIN_HMAC_KEY_LENGTH = 16
 
@@ -28,14 +29,16 @@ class EdgeFunctionSettings(
 ):
     # ServiceBusConnection: a Service Bus connection string or namespace in Azure; locally a
     # storage connection string (the topic is emulated by one queue per subscription).
-    insights_queue: str = Field(default="insights", min_length=3, alias="INSIGHTS_QUEUE")
+    insights_queue: str = Field(default=INSIGHTS_QUEUE, min_length=3, alias="INSIGHTS_QUEUE")
     site_id: str = Field(default="site-local", min_length=1, alias="EDGELOOP_SITE_ID")
     # Pseudonymization key; required when the policy pseudonymizes. Never leaves the site.
     site_hmac_key: SecretStr | None = Field(default=None, alias="EDGELOOP_SITE_HMAC_KEY")
     policy_path: Path = Field(default=Path("policies/compliance.yaml"), alias="EDGELOOP_COMPLIANCE_POLICY")
-    topic: str = Field(default="insights", min_length=1, alias="EDGELOOP_INSIGHTS_TOPIC")
+    topic: str = Field(default=INSIGHTS_TOPIC, min_length=1, alias="EDGELOOP_INSIGHTS_TOPIC")
     # Comma-separated; locally each becomes queue "<topic>-<subscription>".
-    subscriptions: str = Field(default="global,powerbi", min_length=1, alias="EDGELOOP_TOPIC_SUBSCRIPTIONS")
+    subscriptions: str = Field(
+        default=",".join(TOPIC_SUBSCRIPTIONS), min_length=1, alias="EDGELOOP_TOPIC_SUBSCRIPTIONS"
+    )
 
     @field_validator("site_hmac_key")
     @classmethod

@@ -24,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import Connection, resolve_connection
+from edgeloop.wire.storage_layout import MODELS_CONTAINER
 
 REGISTRY_STORAGE_SETTING = "SCORING_MODEL_REGISTRY_STORAGE"
 
@@ -33,7 +34,7 @@ class ModelDeliverySettings(EdgeloopSettings):
 
     model_signing_public_key: str | None = None
     model_registry_storage: SecretStr | None = None
-    model_registry_container: str = Field(default="models", min_length=3)
+    model_registry_container: str = Field(default=MODELS_CONTAINER, min_length=3)
     model_name: str = Field(default="ai4i-failure", min_length=1)
     model_poll_seconds: float = Field(default=30.0, gt=0.0, le=86400.0)
     model_cache_dir: Path = Path("var/edge/models")

@@ -39,6 +39,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
+from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
 
 DEFAULT_SCHEDULE = "0 0 2 * * *"
 
@@ -64,8 +65,10 @@ class RetrainingSettings(CloudStorageConnection, EdgeloopSettings):
     lookback_days: int = Field(default=90, ge=1, alias="RETRAIN_LOOKBACK_DAYS")
     stale_run_seconds: float = Field(default=3600.0, ge=0.0, alias="RETRAIN_STALE_RUN_SECONDS")
 
-    compliant_container: str = Field(default="compliant", min_length=3, alias="RETRAIN_COMPLIANT_CONTAINER")
-    models_container: str = Field(default="models", min_length=3, alias="MODEL_REGISTRY_CONTAINER")
+    compliant_container: str = Field(
+        default=COMPLIANT_CONTAINER, min_length=3, alias="RETRAIN_COMPLIANT_CONTAINER"
+    )
+    models_container: str = Field(default=MODELS_CONTAINER, min_length=3, alias="MODEL_REGISTRY_CONTAINER")
     model_name: str = Field(default="ai4i-failure", min_length=1, alias="MODEL_NAME")
 
     signing_private_key: SecretStr | None = Field(default=None, alias="MODEL_SIGNING_PRIVATE_KEY")

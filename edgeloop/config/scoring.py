@@ -16,6 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import EdgeStorageConnection
+from edgeloop.wire.messaging import INSIGHTS_QUEUE
 
 MAX_ROWS_PER_REQUEST = 10_000
 
@@ -53,7 +54,7 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
         alias="EDGELOOP_SITE_ID",
     )
     insights_queue: str = Field(
-        default="insights",
+        default=INSIGHTS_QUEUE,
         min_length=3,
         alias="INSIGHTS_QUEUE",
     )

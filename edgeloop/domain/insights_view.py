@@ -154,7 +154,7 @@ def hour_bucket(moment: datetime) -> str:
 
 
 def hour_start(bucket: str) -> datetime:
-    # By hand: strptime costs ~40 us a call, and a dashboard folds thousands of hours.
+    # By hand rather than strptime, several times slower: a dashboard folds thousands of hours.
     return datetime(int(bucket[0:4]), int(bucket[5:7]), int(bucket[8:10]), int(bucket[11:13]), tzinfo=UTC)
 
 

@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from edgeloop.domain.records import (
+    FEEDBACK_KIND,
+    INSIGHT_KIND,
     SUPPORTED_SCHEMA_VERSIONS,
     FeedbackRecord,
     InsightRecord,
@@ -236,12 +238,12 @@ def rows_for_records(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Row
             ):
                 raise RecordError("schema_version", f"unsupported schema version {version!r}")
             kind = record.get("kind")
-            if kind == "insight":
+            if kind == INSIGHT_KIND:
                 row = _row(INSIGHT_COLUMNS, record)
                 tables[INSIGHTS_TABLE].append(row)
                 ids = {c.name: row[c.name] for c in _id_columns()}
                 tables[VALUES_TABLE].extend(_value_rows(record, ids))
-            elif kind == "feedback":
+            elif kind == FEEDBACK_KIND:
                 tables[FEEDBACK_TABLE].append(_row(FEEDBACK_COLUMNS, record))
             else:
                 raise RecordError("kind", f"unknown record kind {kind!r}")

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 InputValue = float | int | str
-RecordKind = Literal["insight", "feedback"]
-INSIGHT_KIND: RecordKind = "insight"
-FEEDBACK_KIND: RecordKind = "feedback"
+INSIGHT_KIND: Final = "insight"
+FEEDBACK_KIND: Final = "feedback"
 
 # Fields that describe the shop floor and must never leave the site unless the
 # compliance policy says otherwise (it drops or pseudonymizes them by default).
@@ -78,7 +77,7 @@ class InsightRecord:
     anomaly_kinds: tuple[str, ...]
     context: Mapping[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
-    kind: Literal["insight"] = "insight"
+    kind: Literal["insight"] = INSIGHT_KIND
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -104,7 +103,7 @@ class FeedbackRecord:
     label: int
     recorded_at: datetime
     schema_version: int = SCHEMA_VERSION
-    kind: Literal["feedback"] = "feedback"
+    kind: Literal["feedback"] = FEEDBACK_KIND
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -195,8 +194,8 @@ def record_from_wire(data: Any) -> Record:
     if not isinstance(data, dict):
         raise RecordError("record", "must be a JSON object")
     kind = data.get("kind")
-    if kind == "insight":
+    if kind == INSIGHT_KIND:
         return insight_from_wire(data)
-    if kind == "feedback":
+    if kind == FEEDBACK_KIND:
         return feedback_from_wire(data)
     raise RecordError("kind", f"unknown record kind {kind!r}")

@@ -17,32 +17,48 @@ detection drops them) instead of duplicating anything.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
 from edgeloop.domain.compliance import AuditSummary, PolicyEngine
-from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp, record_from_wire, utc_now
+from edgeloop.domain.records import (
+    FEEDBACK_KIND,
+    INSIGHT_KIND,
+    RecordError,
+    format_timestamp,
+    record_from_wire,
+    utc_now,
+)
 from edgeloop.ports import BlobStore, BlobWrittenEvent, EventPublisher
-from edgeloop.wire.claim_check import jsonl, jsonl_gz
 from edgeloop.wire.packing import unpack_message
+from edgeloop.wire.storage_layout import (
+    ANOMALIES_CONTAINER,
+    AUDIT_CONTAINER,
+    AUDIT_CONTENT_TYPE,
+    COMPLIANT_CONTAINER,
+    QUARANTINE_CONTAINER,
+    QUARANTINE_CONTENT_TYPE,
+    RECORDS_CONTENT_TYPE,
+    UNKNOWN,
+    Partition,
+    audit_blob_name,
+    jsonl,
+    jsonl_gz,
+    partition_of,
+    quarantine_blob_name,
+    records_blob_name,
+)
 
 logger = logging.getLogger(__name__)
 
-COMPLIANT_CONTAINER = "compliant"
-ANOMALIES_CONTAINER = "anomalies"
-QUARANTINE_CONTAINER = "quarantine"
-AUDIT_CONTAINER = "audit"
 # Service Bus caps MessageId at 128 characters; longer names are hashed.
 MAX_MESSAGE_ID = 128
-UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +73,6 @@ class FilterResult:
 def message_digest(body: bytes) -> str:
     """Stable across redeliveries (the body is); 128 bits keep names short and unique."""
     return hashlib.sha256(body).hexdigest()[:32]
-
-
-def partition_of(record: dict[str, Any]) -> tuple[str, str, str]:
-    """``(site, date, hour)`` from the *filtered* record, so names never carry dropped data."""
-    site = record.get("site_id")
-    site_text = _site_segment(site) if isinstance(site, str) and site else UNKNOWN
-    stamp = record.get("scored_at", record.get("recorded_at"))
-    if isinstance(stamp, str):
-        try:
-            moment = parse_timestamp(stamp, "timestamp")
-        except RecordError:
-            return site_text, UNKNOWN, UNKNOWN
-        # strftime costs more than the rest of the partition; it only decides years below 1000
-        # (whose padding depends on the platform's strftime), so those keep it.
-        date = moment.date().isoformat() if moment.year >= 1000 else moment.strftime("%Y-%m-%d")
-        return site_text, date, f"{moment.hour:02d}"
-    return site_text, UNKNOWN, UNKNOWN
-
-
-@functools.lru_cache(maxsize=1024)
-def _site_segment(site: str) -> str:
-    """A site id as a blob name segment; a filter sees few sites, each in every record."""
-    return quote(site, safe="-_.~")
 
 
 def event_message_id(container: str, blob_name: str) -> str:
@@ -112,7 +105,7 @@ class InsightFilter:
         digest = message_digest(body)
         audit = AuditSummary()
         quarantine: list[dict[str, Any]] = []
-        groups: dict[tuple[str, tuple[str, str, str]], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, Partition], list[dict[str, Any]]] = {}
         for index, raw in enumerate(raw_records):
             try:
                 record = record_from_wire(raw)
@@ -135,9 +128,9 @@ class InsightFilter:
         if quarantine:
             self._site.put(
                 QUARANTINE_CONTAINER,
-                f"{digest}.jsonl",
+                quarantine_blob_name(digest),
                 jsonl(quarantine),
-                content_type="application/x-ndjson",
+                content_type=QUARANTINE_CONTENT_TYPE,
             )
         audit_document = {
             "message": digest,
@@ -145,7 +138,7 @@ class InsightFilter:
             **audit.to_dict(),
         }
         audit_bytes = orjson.dumps(audit_document, option=orjson.OPT_SORT_KEYS)
-        self._site.put(AUDIT_CONTAINER, f"{digest}.json", audit_bytes, content_type="application/json")
+        self._site.put(AUDIT_CONTAINER, audit_blob_name(digest), audit_bytes, content_type=AUDIT_CONTENT_TYPE)
 
         events = [
             self._write_group(container, partition, records, digest)
@@ -164,13 +157,12 @@ class InsightFilter:
         return FilterResult(digest, len(raw_records), audit.compliant, len(quarantine), tuple(events))
 
     def _write_group(
-        self, container: str, partition: tuple[str, str, str], records: list[dict[str, Any]], digest: str
+        self, container: str, partition: Partition, records: list[dict[str, Any]], digest: str
     ) -> BlobWrittenEvent:
-        site, date, hour = partition
-        name = f"site={site}/date={date}/hour={hour}/{digest}.jsonl.gz"
-        url = self._cloud.put(container, name, jsonl_gz(records), content_type="application/gzip")
-        insights = sum(1 for r in records if r.get("kind") == "insight")
-        feedback = sum(1 for r in records if r.get("kind") == "feedback")
+        name = records_blob_name(partition, digest)
+        url = self._cloud.put(container, name, jsonl_gz(records), content_type=RECORDS_CONTENT_TYPE)
+        insights = sum(1 for r in records if r.get("kind") == INSIGHT_KIND)
+        feedback = sum(1 for r in records if r.get("kind") == FEEDBACK_KIND)
         return BlobWrittenEvent(
             message_id=event_message_id(container, name),
             subject=container,

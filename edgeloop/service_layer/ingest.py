@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
 from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore
-from edgeloop.wire.claim_check import ClaimCheckError, read_jsonl_gz
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, read_jsonl_gz
 
 logger = logging.getLogger(__name__)
-
-INGESTED_CONTAINER = "compliant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +53,8 @@ class InsightIngest:
 
     def ingest(self, event: BlobWrittenEvent) -> IngestResult:
         source = f"{event.container}/{event.blob_name}"
-        if event.container != INGESTED_CONTAINER:
-            logger.debug("ignoring %s: only %s blobs are ingested", source, INGESTED_CONTAINER)
+        if event.container != COMPLIANT_CONTAINER:
+            logger.debug("ignoring %s: only %s blobs are ingested", source, COMPLIANT_CONTAINER)
             return IngestResult(source, ignored=True)
         # A missing blob raises the blob store's not-found error: retried, then dead-lettered.
         records = records_from_blob(self._blobs.get(event.container, event.blob_name), source)

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds, rows_for_records
 from edgeloop.domain.records import RecordError
 from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
-from edgeloop.wire.claim_check import ClaimCheckError, read_jsonl_gz
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, read_jsonl_gz
 
 logger = logging.getLogger(__name__)
-
-FED_CONTAINER = "compliant"  # the anomalies container holds copies of compliant insights
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +51,8 @@ class PowerBIFeed:
 
     def deliver(self, event: BlobWrittenEvent) -> FeedResult:
         source = f"{event.container}/{event.blob_name}"
-        if event.container != FED_CONTAINER:
-            logger.info("ignoring %s: only %s blobs feed Power BI", source, FED_CONTAINER)
+        if event.container != COMPLIANT_CONTAINER:  # anomalies holds copies of compliant insights
+            logger.info("ignoring %s: only %s blobs feed Power BI", source, COMPLIANT_CONTAINER)
             return FeedResult(source, 0, {}, 0, 0, ignored=True)
         lines = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
         records = [wire for _, wire in lines]

@@ -21,18 +21,12 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from edgeloop.domain.manifest import InputSpec, ModelManifest
 from edgeloop.domain.promotion import DataCounts, ModelScores
-from edgeloop.training.dataset import NUMERIC_FEATURES, Ai4iData
+from edgeloop.ports import LabelledRow
+from edgeloop.training.dataset import NUMERIC_FEATURES, Ai4iData, scoring_rows
 from edgeloop.training.demo_model import split_indices
 
 FEATURES = ("type", *(name for name, _, _, _ in NUMERIC_FEATURES))
 ECE_BINS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledRow:
-    insight_id: str
-    inputs: dict[str, Any]
-    label: int
 
 
 @dataclass(frozen=True)
@@ -46,14 +40,7 @@ class TrainingSet:
 
     def rows(self, indices: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         """Rows as scoring-API objects (feature name -> value)."""
-        out = []
-        for index in indices.tolist():
-            row: dict[str, Any] = {"type": str(self.data.types[index])}
-            for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
-                # float32 -> float: round away the float32 noise (302.2 -> 302.20001...).
-                row[name] = round(float(self.data.numeric[index, column]), 4)
-            out.append(row)
-        return out
+        return scoring_rows(self.data, indices.tolist())
 
 
 def within_schema(manifest: ModelManifest, inputs: dict[str, Any]) -> bool:

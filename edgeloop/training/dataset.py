@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ class Ai4iData:
     @property
     def n_rows(self) -> int:
         return int(self.labels.shape[0])
+
+
+def scoring_rows(data: Ai4iData, indices: Iterable[int]) -> list[dict[str, Any]]:
+    """Rows as scoring-API objects (feature name -> value)."""
+    rows = []
+    for index in indices:
+        row: dict[str, Any] = {"type": str(data.types[index])}
+        for column, (name, _, _, _) in enumerate(NUMERIC_FEATURES):
+            # float32 -> float: round away the float32 noise (302.2 -> 302.20001...).
+            row[name] = round(float(data.numeric[index, column]), 4)
+        rows.append(row)
+    return rows
 
 
 def load_ai4i(path: Path) -> Ai4iData:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from edgeloop.ports import TrainedModel
 from edgeloop.training import onnx_export
 from edgeloop.training.dataset import NUMERIC_FEATURES, TYPE_CATEGORIES, Ai4iData
 
@@ -33,12 +33,6 @@ MAX_ONNX_DIFFERENCE = 1e-4
 
 class TrainingError(RuntimeError):
     """Training produced something unfit to ship (e.g. the ONNX graph disagrees with scikit-learn)."""
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    onnx_bytes: bytes
-    manifest_fields: dict[str, Any]  # everything but ``files`` (the bundle writer adds the hashes)
 
 
 def train_demo_model(
@@ -82,48 +76,20 @@ def fit_model(
     features = onnx_export.model_features(data.types, data.numeric)
 
     on_step("Fitting failure classifier")
-    # Gradient-boosted trees: strong on this tabular data (ROC AUC ~0.98 on held-out rows),
-    # deterministic with a seed, and exportable by skl2onnx (its converter for the faster
-    # HistGradientBoostingClassifier fails with the pinned scikit-learn). 100 trees of depth 5
-    # scored best on validation among the sizes tried, and fewer trees keep inference cheap:
-    # the tree ensemble is most of the per-row cost at the edge.
-    classifier = GradientBoostingClassifier(
-        n_estimators=n_estimators, max_depth=5, learning_rate=0.1, subsample=0.8, random_state=seed
-    )
-    classifier.fit(features[train], data.labels[train])
+    classifier = _fit_classifier(features[train], data.labels[train], seed, n_estimators)
 
     on_step("Choosing decision threshold")
     threshold = _max_f1_threshold(data.labels[val], classifier.predict_proba(features[val])[:, 1])
 
     on_step("Fitting out-of-distribution detector")
-    # Robust Mahalanobis distance (Minimum Covariance Determinant) instead of an IsolationForest:
-    # the process features are strongly correlated (process ~ air temperature, torque ~ 1/speed),
-    # and a covariance model flags rows that break those relations even when each value alone is
-    # in range, which axis-aligned isolation trees catch poorly. It is also a handful of ONNX ops
-    # (microseconds per row), deterministic, and explainable as "standard deviations away".
-    mcd = MinCovDet(random_state=seed).fit(data.numeric[train].astype(np.float64))
-    ood = onnx_export.RobustDistance(mcd.location_, np.linalg.cholesky(mcd.precision_))
-    ood_threshold = round(float(np.quantile(ood.score(data.numeric[train]), OOD_QUANTILE)), 4)
+    ood, ood_threshold = _fit_ood_detector(data.numeric[train], seed)
 
     on_step("Exporting ONNX graph")
     graph_bytes = onnx_export.export_demo_graph(classifier, ood).SerializeToString()
 
     on_step("Evaluating exported graph on held-out rows")
-    risk, ood_score = _run_graph(graph_bytes, data.types[test], data.numeric[test])
-    difference = float(np.max(np.abs(risk - classifier.predict_proba(features[test])[:, 1])))
-    if difference > MAX_ONNX_DIFFERENCE:
-        raise TrainingError(f"exported graph differs from scikit-learn by {difference:.2e}")
-    y_test = data.labels[test]
-    predicted = risk >= threshold
-    metrics = {
-        "test_roc_auc": float(roc_auc_score(y_test, risk)),
-        "test_average_precision": float(average_precision_score(y_test, risk)),
-        "test_f1_at_threshold": float(f1_score(y_test, predicted)),
-        "test_precision_at_threshold": float(np.sum(predicted & (y_test == 1)) / max(1, np.sum(predicted))),
-        "test_recall_at_threshold": float(np.sum(predicted & (y_test == 1)) / max(1, np.sum(y_test == 1))),
-        "test_ood_flag_rate": float(np.mean(ood_score > ood_threshold)),
-        "onnx_max_abs_difference": difference,
-    }
+    expected_risk = classifier.predict_proba(features[test])[:, 1]
+    metrics = _test_metrics(graph_bytes, expected_risk, data, test, threshold, ood_threshold)
     manifest_fields = _manifest_fields(data, version, threshold, ood_threshold, range_margin, metrics)
     manifest_fields["training_data"]["split"] = {
         "train": len(train),
@@ -132,6 +98,60 @@ def fit_model(
     }
     manifest_fields["training_data"]["seed"] = seed
     return TrainedModel(graph_bytes, manifest_fields)
+
+
+def _fit_classifier(
+    features: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], seed: int, n_estimators: int
+) -> GradientBoostingClassifier:
+    # Gradient-boosted trees: strong on this tabular data, deterministic with a seed, and
+    # exportable by skl2onnx (its converter for HistGradientBoostingClassifier fails with the
+    # pinned scikit-learn). Depth 5 scored best on validation; the tree ensemble is most of the
+    # per-row cost at the edge, so no more trees than that needs.
+    classifier = GradientBoostingClassifier(
+        n_estimators=n_estimators, max_depth=5, learning_rate=0.1, subsample=0.8, random_state=seed
+    )
+    classifier.fit(features, labels)
+    return classifier
+
+
+def _fit_ood_detector(
+    numeric: npt.NDArray[np.float32], seed: int
+) -> tuple[onnx_export.RobustDistance, float]:
+    """The robust distance from the training rows, and the threshold OOD_QUANTILE of them stay under."""
+    # Robust Mahalanobis distance (Minimum Covariance Determinant) rather than an IsolationForest:
+    # the process features are strongly correlated (process ~ air temperature, torque ~ 1/speed),
+    # and a covariance model flags rows that break those relations even when each value alone is
+    # in range. It is also a handful of ONNX ops, deterministic, and explainable as "standard
+    # deviations away".
+    mcd = MinCovDet(random_state=seed).fit(numeric.astype(np.float64))
+    ood = onnx_export.RobustDistance(mcd.location_, np.linalg.cholesky(mcd.precision_))
+    return ood, round(float(np.quantile(ood.score(numeric), OOD_QUANTILE)), 4)
+
+
+def _test_metrics(
+    graph_bytes: bytes,
+    expected_risk: npt.NDArray[np.float64],
+    data: Ai4iData,
+    test: npt.NDArray[np.int64],
+    threshold: float,
+    ood_threshold: float,
+) -> dict[str, float]:
+    """The exported graph's metrics on the test rows; raises if it disagrees with scikit-learn."""
+    risk, ood_score = _run_graph(graph_bytes, data.types[test], data.numeric[test])
+    difference = float(np.max(np.abs(risk - expected_risk)))
+    if difference > MAX_ONNX_DIFFERENCE:
+        raise TrainingError(f"exported graph differs from scikit-learn by {difference:.2e}")
+    y_test = data.labels[test]
+    predicted = risk >= threshold
+    return {
+        "test_roc_auc": float(roc_auc_score(y_test, risk)),
+        "test_average_precision": float(average_precision_score(y_test, risk)),
+        "test_f1_at_threshold": float(f1_score(y_test, predicted)),
+        "test_precision_at_threshold": float(np.sum(predicted & (y_test == 1)) / max(1, np.sum(predicted))),
+        "test_recall_at_threshold": float(np.sum(predicted & (y_test == 1)) / max(1, np.sum(y_test == 1))),
+        "test_ood_flag_rate": float(np.mean(ood_score > ood_threshold)),
+        "onnx_max_abs_difference": difference,
+    }
 
 
 def _max_f1_threshold(labels: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> float:
@@ -171,6 +191,39 @@ def _manifest_fields(
     range_margin: float,
     metrics: dict[str, float],
 ) -> dict[str, Any]:
+    return {
+        "name": MODEL_NAME,
+        "version": version,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "description": "Machine failure risk for a milling process (AI4I 2020), with an OOD score.",
+        "model_file": MODEL_FILE,
+        "inputs": _input_specs(data, range_margin),
+        "outputs": [
+            {"name": onnx_export.RISK_OUTPUT, "description": "Probability of a machine failure (any mode)"},
+            {
+                "name": onnx_export.OOD_OUTPUT,
+                "description": "Robust Mahalanobis distance of the numeric inputs from the training data",
+            },
+        ],
+        "risk_output": onnx_export.RISK_OUTPUT,
+        "threshold": threshold,
+        "ood_output": onnx_export.OOD_OUTPUT,
+        "ood_threshold": ood_threshold,
+        "ood_direction": "above",
+        **_graph_bindings(),
+        "metrics": {key: round(value, 6) for key, value in metrics.items()},
+        "training_data": {
+            "source": "AI4I 2020 Predictive Maintenance Dataset (UCI, DOI 10.24432/C5HS5C), CC BY 4.0",
+            "file": data.source_name,
+            "sha256": data.source_sha256,
+            "rows": data.n_rows,
+            "positives": int(data.labels.sum()),
+            "label": "Machine failure",
+        },
+    }
+
+
+def _input_specs(data: Ai4iData, range_margin: float) -> list[dict[str, Any]]:
     inputs: list[dict[str, Any]] = [
         {
             "name": "type",
@@ -192,26 +245,13 @@ def _manifest_fields(
                 "description": description,
             }
         )
+    return inputs
+
+
+def _graph_bindings() -> dict[str, Any]:
+    """How the manifest's features and outputs map to the graph's tensors (edgeloop.training.onnx_export)."""
     numeric_names = [name for name, _, _, _ in NUMERIC_FEATURES]
     return {
-        "name": MODEL_NAME,
-        "version": version,
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "description": "Machine failure risk for a milling process (AI4I 2020), with an OOD score.",
-        "model_file": MODEL_FILE,
-        "inputs": inputs,
-        "outputs": [
-            {"name": onnx_export.RISK_OUTPUT, "description": "Probability of a machine failure (any mode)"},
-            {
-                "name": onnx_export.OOD_OUTPUT,
-                "description": "Robust Mahalanobis distance of the numeric inputs from the training data",
-            },
-        ],
-        "risk_output": onnx_export.RISK_OUTPUT,
-        "threshold": threshold,
-        "ood_output": onnx_export.OOD_OUTPUT,
-        "ood_threshold": ood_threshold,
-        "ood_direction": "above",
         "onnx_inputs": [
             {"name": onnx_export.TYPE_INPUT, "features": ["type"], "dtype": "string"},
             {"name": onnx_export.NUMERIC_INPUT, "features": numeric_names, "dtype": "float32"},
@@ -220,13 +260,4 @@ def _manifest_fields(
             {"output": onnx_export.RISK_OUTPUT, "name": onnx_export.RISK_OUTPUT, "column": None},
             {"output": onnx_export.OOD_OUTPUT, "name": onnx_export.OOD_OUTPUT, "column": None},
         ],
-        "metrics": {key: round(value, 6) for key, value in metrics.items()},
-        "training_data": {
-            "source": "AI4I 2020 Predictive Maintenance Dataset (UCI, DOI 10.24432/C5HS5C), CC BY 4.0",
-            "file": data.source_name,
-            "sha256": data.source_sha256,
-            "rows": data.n_rows,
-            "positives": int(data.labels.sum()),
-            "label": "Machine failure",
-        },
     }

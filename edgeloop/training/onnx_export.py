@@ -62,6 +62,7 @@ class RobustDistance:
 
 
 def export_demo_graph(classifier: Any, ood: RobustDistance) -> onnx.ModelProto:
+    """The classifier converted by skl2onnx, between the feature engineering and the OOD score."""
     core = to_onnx(
         classifier,
         initial_types=[("features", FloatTensorType([None, N_MODEL_FEATURES]))],
@@ -70,7 +71,31 @@ def export_demo_graph(classifier: Any, ood: RobustDistance) -> onnx.ModelProto:
     )
     core_input = core.graph.input[0].name
     probabilities = next(output.name for output in core.graph.output if output.name != "label")
-    initializers = [
+    graph = helper.make_graph(
+        [*_feature_nodes(core_input), *core.graph.node, *_output_nodes(probabilities)],
+        "ai4i_failure",
+        inputs=[
+            helper.make_tensor_value_info(TYPE_INPUT, TensorProto.STRING, [None, 1]),
+            helper.make_tensor_value_info(NUMERIC_INPUT, TensorProto.FLOAT, [None, len(NUMERIC_FEATURES)]),
+        ],
+        outputs=[
+            helper.make_tensor_value_info(RISK_OUTPUT, TensorProto.FLOAT, [None]),
+            helper.make_tensor_value_info(OOD_OUTPUT, TensorProto.FLOAT, [None]),
+        ],
+        initializer=[*core.graph.initializer, *_constants(ood)],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid(domain, version) for domain, version in OPSET.items()],
+        producer_name="edgeloop.training",
+    )
+    model.ir_version = core.ir_version
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _constants(ood: RobustDistance) -> list[onnx.TensorProto]:
+    return [
         numpy_helper.from_array(np.ones(len(NUMERIC_FEATURES), dtype=np.int64), "pre_split_sizes"),
         numpy_helper.from_array(np.array([_RPM_TO_RAD_S], dtype=np.float32), "pre_rpm_to_rad_s"),
         numpy_helper.from_array(np.array(1, dtype=np.int64), "post_positive_class"),
@@ -78,8 +103,12 @@ def export_demo_graph(classifier: Any, ood: RobustDistance) -> onnx.ModelProto:
         numpy_helper.from_array(ood.whitening.astype(np.float32), "ood_whitening"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "ood_sum_axes"),
     ]
+
+
+def _feature_nodes(core_input: str) -> list[onnx.NodeProto]:
+    """Raw inputs -> the classifier's feature matrix, as :func:`model_features` computes it."""
     columns = ["pre_air", "pre_process", "pre_speed", "pre_torque", "pre_wear"]
-    pre_nodes = [
+    return [
         helper.make_node(
             "LabelEncoder",
             [TYPE_INPUT],
@@ -101,7 +130,11 @@ def export_demo_graph(classifier: Any, ood: RobustDistance) -> onnx.ModelProto:
             axis=1,
         ),
     ]
-    post_nodes = [
+
+
+def _output_nodes(probabilities: str) -> list[onnx.NodeProto]:
+    """The positive class's probability, and the robust distance of the numeric inputs."""
+    return [
         helper.make_node("Gather", [probabilities, "post_positive_class"], [RISK_OUTPUT], axis=1),
         helper.make_node("Sub", [NUMERIC_INPUT, "ood_center"], ["ood_centered"]),
         helper.make_node("MatMul", ["ood_centered", "ood_whitening"], ["ood_whitened"]),
@@ -109,24 +142,3 @@ def export_demo_graph(classifier: Any, ood: RobustDistance) -> onnx.ModelProto:
         helper.make_node("ReduceSum", ["ood_squares", "ood_sum_axes"], ["ood_distance_sq"], keepdims=0),
         helper.make_node("Sqrt", ["ood_distance_sq"], [OOD_OUTPUT]),
     ]
-    graph = helper.make_graph(
-        [*pre_nodes, *core.graph.node, *post_nodes],
-        "ai4i_failure",
-        inputs=[
-            helper.make_tensor_value_info(TYPE_INPUT, TensorProto.STRING, [None, 1]),
-            helper.make_tensor_value_info(NUMERIC_INPUT, TensorProto.FLOAT, [None, len(NUMERIC_FEATURES)]),
-        ],
-        outputs=[
-            helper.make_tensor_value_info(RISK_OUTPUT, TensorProto.FLOAT, [None]),
-            helper.make_tensor_value_info(OOD_OUTPUT, TensorProto.FLOAT, [None]),
-        ],
-        initializer=[*core.graph.initializer, *initializers],
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid(domain, version) for domain, version in OPSET.items()],
-        producer_name="edgeloop.training",
-    )
-    model.ir_version = core.ir_version
-    onnx.checker.check_model(model, full_check=True)
-    return model

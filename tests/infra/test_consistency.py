@@ -195,9 +195,9 @@ def test_topic_and_subscriptions_agree(
 def test_feedback_loop_names_agree(bicep: dict[str, Parsed]) -> None:
     """Registry container, compliant data and the retrain queue: what Bicep creates is what the
     cloud's retraining and the sites' delivery use by default."""
-    from edgeloop.adapters.local_trainer import RETRAIN_QUEUE
     from edgeloop.config.model_delivery import ModelDeliverySettings
     from edgeloop.config.retraining import RetrainingSettings
+    from edgeloop.wire.messaging import RETRAIN_QUEUE
 
     params = bicep["main.bicep"]["modules"]["storage"]["config"]["params"]
     retraining = RetrainingSettings.model_fields

@@ -11,7 +11,8 @@ import azure.functions as func
 from contract.insight_factory import seed_sites
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
-from functions import cloud_http
+from functions import cloud_http, dependencies
+from functions.asgi import AsgiFunction
 from functions.registry import blueprint_modules
 from global_app.app import create_app
 from global_app.auth import OpenAccess
@@ -49,7 +50,7 @@ def test_the_cloud_role_serves_the_global_app_over_http() -> None:
 def test_the_blueprint_answers_with_the_same_fastapi_app(tmp_path: Path) -> None:
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     store.upsert(seed_sites(sites=2, hours=2, per_hour=5))
-    cloud_http.override_global_app(create_app(store, OpenAccess()))
+    dependencies.global_app.override(AsgiFunction(create_app(store, OpenAccess())))
     try:
         summary = _get("/api/v1/summary")
         assert summary.status_code == 200
@@ -59,5 +60,5 @@ def test_the_blueprint_answers_with_the_same_fastapi_app(tmp_path: Path) -> None
         assert b'<tr data-site="site-1">' in page.get_body()
         assert _get("/api/v1/insights?limit=0").status_code == 400
     finally:
-        cloud_http.override_global_app(None)
+        dependencies.global_app.override(None)
         store.close()

@@ -21,8 +21,9 @@ from edgeloop.domain.insights_view import Counts, InsightQuery
 from edgeloop.domain.records import Record
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.ingest import InsightIngest
-from edgeloop.wire.claim_check import ClaimCheckError, jsonl_gz
-from functions import cloud_global
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.storage_layout import jsonl_gz
+from functions import cloud_global, dependencies
 from localdev.azurite import Azurite
 
 
@@ -137,11 +138,11 @@ def test_the_function_ingests_the_blob_its_message_points_to(
 ) -> None:
     record = insight(site)
     event = put_blob(blobs, site, wire([record]))
-    cloud_global.override_insight_ingest(InsightIngest(blobs, store))
+    dependencies.insight_ingest.override(InsightIngest(blobs, store))
     try:
         cloud_global.ingest_insights(func.ServiceBusMessage(body=orjson.dumps(dataclasses.asdict(event))))
         with pytest.raises(ClaimCheckError):
             cloud_global.ingest_insights(func.ServiceBusMessage(body=b"[]"))
     finally:
-        cloud_global.override_insight_ingest(None)
+        dependencies.insight_ingest.override(None)
     assert stored_ids(store) == [record.insight_id]

@@ -32,14 +32,15 @@ from edgeloop.adapters.powerbi_client import (
     StaticTokenProvider,
 )
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
-from edgeloop.adapters.queue_publisher import QueueEventPublisher, subscription_queue
+from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
 from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE, VALUES_TABLE, dataset_definition
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.messaging import subscription_queue
 from edgeloop.wire.servicebus_envelope import parse_envelope
-from functions import cloud_powerbi
+from functions import cloud_powerbi, dependencies
 from localdev.azurite import Azurite
 from localdev.functions_host.messages import decode_body, to_service_bus_message
 
@@ -159,12 +160,12 @@ def test_feed_powerbi_function_takes_the_published_event(
     monkeypatch.setenv("POWERBI_GROUP_ID", power_bi.group_id)
     monkeypatch.setenv("POWERBI_DATASET_ID", dataset)
     monkeypatch.setenv("POWERBI_ACCESS_TOKEN", power_bi.token)
-    cloud_powerbi.override_powerbi_feed(None)
+    dependencies.powerbi_feed.override(None)
     try:
         cloud_powerbi.feed_powerbi(message)
         cloud_powerbi.feed_powerbi(message)  # redelivered
     finally:
-        cloud_powerbi.override_powerbi_feed(None)
+        dependencies.powerbi_feed.override(None)
 
     if mode == "local":
         rows = LocalRowSink(tmp_path / "sink" / "edgeloop-insights").read_rows(INSIGHTS_TABLE)
@@ -186,10 +187,10 @@ def test_a_malformed_event_fails_the_invocation_naming_the_field(
         body=orjson.dumps({"container": "compliant"}), message_id="m-1",
         application_properties={}, user_properties={},
     )  # fmt: skip
-    cloud_powerbi.override_powerbi_feed(feed)
+    dependencies.powerbi_feed.override(feed)
     try:
         with pytest.raises(ClaimCheckError, match=r"event\.message_id"):
             cloud_powerbi.feed_powerbi(message)
     finally:
-        cloud_powerbi.override_powerbi_feed(None)
+        dependencies.powerbi_feed.override(None)
     assert sink.read_rows(INSIGHTS_TABLE) == []

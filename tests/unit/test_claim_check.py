@@ -1,4 +1,4 @@
-"""The claim-check event parser and the gzipped JSON Lines blob format (edgeloop.wire.claim_check)."""
+"""The claim-check event parser (wire.claim_check) and the records blob format (wire.storage_layout)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import gzip
 import orjson
 import pytest
 
-from edgeloop.wire.claim_check import (
-    BlobWrittenEvent,
-    ClaimCheckError,
-    jsonl_gz,
-    parse_event,
-    read_jsonl_gz,
-)
+from edgeloop.wire.claim_check import BlobWrittenEvent, ClaimCheckError, parse_event
+from edgeloop.wire.storage_layout import jsonl_gz, read_jsonl_gz
 
 EVENT = BlobWrittenEvent(
     message_id="compliant/site=a/b.jsonl.gz", subject="compliant", blob_url="memory://compliant/site=a/b.jsonl.gz",

@@ -27,7 +27,7 @@ from azure.storage.queue import QueueClient
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.service_layer.filtering import message_digest
 from edgeloop.wire.packing import PackError, pack_items
-from functions.dependencies import override_edge_dependencies
+from functions import dependencies
 from functions.registry import BLUEPRINTS_BY_ROLE, UnknownRoleError, blueprint_modules
 from localdev.azurite import Azurite
 
@@ -64,9 +64,9 @@ def edge_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
-    override_edge_dependencies(None)  # compose from these settings on first invocation
+    dependencies.insight_filter.override(None)  # compose from these settings on first invocation
     yield settings
-    override_edge_dependencies(None)
+    dependencies.insight_filter.override(None)
 
 
 def packed(site: str, rows: int) -> bytes:

@@ -25,7 +25,7 @@ from edgeloop.adapters.ed25519_signing import (
     ensure_key_pair,
     generate_key_pair,
 )
-from edgeloop.adapters.local_trainer import RETRAIN_QUEUE, QueueTrainer
+from edgeloop.adapters.local_trainer import QueueTrainer
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.bootstrap.model_delivery import start_delivery
@@ -35,6 +35,7 @@ from edgeloop.config.connections import ConnectionSettingError, ConnectionString
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.service_layer.scoring import ModelHolder
+from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 BLOB = "https://acct.blob.core.windows.net"
 QUEUE = "https://acct.queue.core.windows.net"

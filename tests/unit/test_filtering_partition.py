@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
-from edgeloop.service_layer.filtering import UNKNOWN, partition_of
+from edgeloop.wire.storage_layout import UNKNOWN, partition_of
 
 
 def strftime_partition(record: dict[str, Any]) -> tuple[str, str, str]:

@@ -1,4 +1,4 @@
-"""functions.lazy.Lazy: a blueprint's use case is composed once, on first use, and can be overridden."""
+"""functions.lazy.Lazy: a dependency is composed once, on first use, and can be overridden."""
 
 from __future__ import annotations
 

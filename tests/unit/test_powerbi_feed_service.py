@@ -19,7 +19,8 @@ from edgeloop.adapters.sqlite_delivery_ledger import LedgerConflict, SqliteDeliv
 from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
-from edgeloop.wire.claim_check import ClaimCheckError, jsonl_gz
+from edgeloop.wire.claim_check import ClaimCheckError
+from edgeloop.wire.storage_layout import jsonl_gz
 
 BLOB = "site=site-a/date=2025-03-01/hour=12/0123abcd.jsonl.gz"
 

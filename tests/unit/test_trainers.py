@@ -15,15 +15,11 @@ from edgeloop.adapters.azureml_trainer import (
     TrainerUnavailable,
     command_job_spec,
 )
-from edgeloop.adapters.local_trainer import (
-    QueueTrainer,
-    RetrainRequestError,
-    request_from_json,
-    request_to_json,
-)
+from edgeloop.adapters.local_trainer import QueueTrainer
 from edgeloop.cli.replayer import ReplayRow, _batches
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.ports import RetrainRequest
+from edgeloop.wire.retrain_request import RetrainRequestError, request_from_json, request_to_json
 
 REQUEST = RetrainRequest("0123456789abcdef", datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC), "schedule")
 
