@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 # Re-exported (``X as X``) so port users can import them from here.
 from edgeloop.domain.champion import ChampionPointer as ChampionPointer
+from edgeloop.domain.held_messages import HeldMessage as HeldMessage
 from edgeloop.domain.insights_view import HourlyRate as HourlyRate
 from edgeloop.domain.insights_view import InsightPage as InsightPage
 from edgeloop.domain.insights_view import InsightQuery as InsightQuery
@@ -306,3 +307,31 @@ class ChampionSource(Protocol):
 
 class SourceUnavailable(RuntimeError):
     """The registry cannot be reached right now (the site is offline); retry later."""
+
+
+class HeldMessages(Protocol):
+    """A holding place (poison queue, quarantine, dead letters) and the entity ``source`` its
+    messages are replayed to. Every method raises ``HeldMessageError`` when it cannot be used now."""
+
+    name: str
+    source: str
+
+    def peek(self, limit: int) -> list[HeldMessage]:
+        """Up to ``limit`` held messages, oldest first, unchanged (no handle)."""
+        ...
+
+    def take(self, message_ids: Sequence[str] | None, limit: int) -> list[HeldMessage]:
+        """Lock the messages named (None: up to ``limit`` of any) for changing; ids not held are left out."""
+        ...
+
+    def resend(self, message: HeldMessage) -> None:
+        """Put a taken message's content back on ``source``, as it was before it was held."""
+        ...
+
+    def delete(self, message: HeldMessage) -> None:
+        """Remove a taken message from the place."""
+        ...
+
+    def release(self, message: HeldMessage) -> None:
+        """Unlock a taken message, unchanged."""
+        ...

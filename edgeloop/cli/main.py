@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from edgeloop.cli.models import models_app
+from edgeloop.cli.ops import ops_app
 from edgeloop.cli.powerbi import powerbi_app
 from edgeloop.cli.replay import replay_command
 
@@ -16,6 +17,7 @@ app = typer.Typer(help="Edgeloop: AI at the edge, hybrid with the cloud.", no_ar
 app.add_typer(powerbi_app, name="powerbi")
 app.add_typer(models_app, name="models")
 app.command("replay")(replay_command)
+app.add_typer(ops_app, name="ops")
 
 
 @app.callback()

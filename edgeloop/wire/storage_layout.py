@@ -145,3 +145,12 @@ def _decompress(data: bytes, source: str) -> bytes:
         return gzip.decompress(data)
     except (OSError, EOFError) as exc:
         raise ClaimCheckError(f"{source}: not a gzip stream ({exc})") from None
+
+
+# Site and cloud accounts: one JSON document per replay or purge (edgeloop ops), who/when/what.
+OPERATIONS_AUDIT_CONTAINER = "operations-audit"
+
+
+def operations_audit_blob_name(stamp: str, action: str, token: str) -> str:
+    """``<YYYY-MM-DD>/<stamp>-<action>-<token>.json``: listed by day, in time order."""
+    return f"{stamp[:10]}/{stamp}-{action}-{token}.json"
