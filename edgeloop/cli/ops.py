@@ -60,6 +60,11 @@ def _actor(actor: str | None) -> str:
     return actor or os.environ.get("EDGELOOP_ACTOR") or getpass.getuser()
 
 
+def _check_selection(ids: list[str] | None, every: bool) -> None:
+    if bool(ids) == every:
+        raise _fail("name the message ids, or pass --all (not both)", 2)
+
+
 def _run(
     action: str,
     operations: HeldMessageOperations,
@@ -72,8 +77,7 @@ def _run(
     from edgeloop.domain.held_messages import HeldMessageError
     from edgeloop.service_layer.operations import UnknownPlace
 
-    if bool(ids) == every:
-        raise _fail("name the message ids, or pass --all (not both)", 2)
+    _check_selection(ids, every)
     method = operations.replay if action == "replay" else operations.purge
     try:
         return method(place, None if every else ids, limit, actor)
@@ -181,6 +185,7 @@ def purge(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
 ) -> None:
     """Delete held messages for good (asks first unless --yes)."""
+    _check_selection(ids, every)
     operations = _operations()
     what = f"up to {limit} messages" if every else f"{len(ids or [])} message(s)"
     if not yes and not typer.confirm(f"Delete {what} from {place} for good?"):
