@@ -44,6 +44,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         components = await run_in_threadpool(build_scoring, settings)
         telemetry.live.outbox_depth = components.outbox.depth
         telemetry.live.outbox_capacity = components.outbox.capacity
+        telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
         telemetry.live.relay_stats = components.relay_metrics
         # The champion poller (None when no signing key is trusted): swaps models in the background.
         delivery = await run_in_threadpool(

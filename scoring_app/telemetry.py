@@ -26,6 +26,7 @@ class _LiveCollector:
     def __init__(self) -> None:
         self.outbox_depth: Callable[[], int] | None = None
         self.outbox_capacity: Callable[[], int] | None = None
+        self.outbox_oldest_age: Callable[[], float] | None = None
         self.relay_stats: Callable[[], Mapping[str, float]] | None = None
 
     def collect(self) -> Iterable[Metric]:
@@ -38,6 +39,12 @@ class _LiveCollector:
         if self.outbox_capacity is not None:
             yield GaugeMetricFamily(
                 "edgeloop_outbox_capacity", "Records the outbox holds before refusing", self.outbox_capacity()
+            )
+        if self.outbox_oldest_age is not None:
+            yield GaugeMetricFamily(
+                "edgeloop_outbox_oldest_pending_age_seconds",
+                "Seconds the oldest record not yet acknowledged by the queue has waited (0: none)",
+                self.outbox_oldest_age(),
             )
         if self.relay_stats is not None:
             for name, value in self.relay_stats().items():

@@ -32,6 +32,7 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     add_to_counter,
     counter,
     move_payloads_out,
+    oldest_pending_age,
     prune_acknowledged,
 )
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND
@@ -108,8 +109,6 @@ class SqliteOutbox:
         conn.executescript(SCHEMA)
         move_payloads_out(conn)
 
-    # -- connections ---------------------------------------------------------------------------
-
     def _conn(self) -> sqlite3.Connection:
         return self._connections.get()
 
@@ -128,8 +127,6 @@ class SqliteOutbox:
 
     def close(self) -> None:
         self._connections.close()
-
-    # -- Outbox (the scoring side) ---------------------------------------------------------
 
     @_port_errors
     def append(
@@ -173,6 +170,10 @@ class SqliteOutbox:
 
     def capacity(self) -> int:
         return self._capacity
+
+    @_port_errors
+    def oldest_pending_age(self) -> float:
+        return oldest_pending_age(self._conn(), self._clock())
 
     @_port_errors
     def retained(self) -> int:

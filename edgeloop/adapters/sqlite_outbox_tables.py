@@ -101,3 +101,10 @@ def counter(conn: sqlite3.Connection, name: str) -> int:
 def add_to_counter(conn: sqlite3.Connection, name: str, delta: int) -> None:
     if delta:
         conn.execute("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))
+
+
+def oldest_pending_age(conn: sqlite3.Connection, now: float) -> float:
+    """Seconds the oldest unacknowledged entry has waited (0 when none waits). Entries are
+    created in ``seq`` order, so the pending index's first row is the oldest: no scan."""
+    row = conn.execute("SELECT created_at FROM batches WHERE sent_at IS NULL ORDER BY seq LIMIT 1").fetchone()
+    return 0.0 if row is None else max(0.0, now - float(row[0]))

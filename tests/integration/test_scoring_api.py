@@ -284,6 +284,10 @@ def test_metrics_count_requests_rows_anomalies_and_outbox(
     assert "edgeloop_scoring_rows_total 4.0" in text
     assert 'edgeloop_scoring_anomalies_total{kind="high_risk"}' in text
     assert "edgeloop_outbox_depth 4.0" in text
+    (age,) = [
+        line for line in text.splitlines() if line.startswith("edgeloop_outbox_oldest_pending_age_seconds ")
+    ]
+    assert float(age.split()[1]) > 0  # the four rows wait: this app's relay is off
     assert 'edgeloop_scoring_request_duration_seconds_bucket{le="0.5",route="/api/v1/score"}' in text
     assert "edgeloop_relay_sent_messages_total 0.0" in text
 

@@ -114,6 +114,24 @@ def test_acknowledged_records_free_capacity(outbox: SqliteOutbox) -> None:
     assert outbox.depth() == 1000
 
 
+def test_oldest_pending_age_is_the_wait_of_the_oldest_unacknowledged_entry(
+    outbox: SqliteOutbox, clock: FakeClock
+) -> None:
+    assert outbox.oldest_pending_age() == 0.0
+    first, second = new_id(), new_id()
+    outbox.append(first, "insight", records(first, 3))
+    clock.now += 20
+    outbox.append(second, "insight", records(second, 3))
+    clock.now += 10
+    assert outbox.oldest_pending_age() == 30.0
+    (oldest,) = outbox.claim(3, 60)  # a lease is not an acknowledgement
+    assert outbox.oldest_pending_age() == 30.0
+    outbox.mark_sent([oldest.entry_id])
+    assert outbox.oldest_pending_age() == 10.0
+    outbox.mark_sent([b.entry_id for b in outbox.claim(3, 60)])
+    assert outbox.oldest_pending_age() == 0.0
+
+
 @pytest.mark.parametrize(
     ("kind", "entry_records", "message"),
     [
