@@ -22,11 +22,12 @@ install: $(VENV)/.installed node-tools
 
 node-tools: node_modules/.installed
 
-# Debian packages the tests drive: a real browser and kubectl (kustomize).
+# Debian packages the tests drive: a real browser, kubectl (kustomize) and promtool (package prometheus).
 system-tools:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v kubectl >/dev/null || missing="$$missing kubectl"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing (apt)"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
