@@ -254,6 +254,21 @@ def test_malformed_feedback_is_refused(client: TestClient, item: dict[str, Any])
     assert depth(client) == 0
 
 
+def test_an_insight_id_with_a_trailing_newline_is_refused_naming_the_field(
+    client: TestClient, manifest: ModelManifest
+) -> None:
+    """Found from outside: ``$`` matched before a final newline, so a known id plus "\\n" was
+    recorded (and never joined its insight) and an unknown one answered 404, not 422."""
+    known = score(client, {"rows": valid_rows(manifest, 1)}).json()["results"][0]["insight_id"]
+    for insight_id in (known + "\n", "0" * 32 + "-00000\n"):
+        response = client.post(
+            "/api/v1/feedback", json={"items": [{"insight_id": insight_id, "label": 1}]}, headers=HEADERS
+        )
+        assert response.status_code == 422, insight_id
+        assert [(d["row"], d["field"]) for d in response.json()["detail"]] == [(0, "insight_id")]
+    assert depth(client) == 1
+
+
 def test_full_outbox_refuses_with_retry_after_and_readyz_says_so(
     tmp_path: Path, bundle: Path, manifest: ModelManifest
 ) -> None:
