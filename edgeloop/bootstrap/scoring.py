@@ -83,7 +83,10 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
     model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
     holder = ModelHolder(model)
     outbox = SqliteOutbox(
-        settings.outbox_path, settings.outbox_capacity, synchronous=settings.outbox_synchronous
+        settings.outbox_path,
+        settings.outbox_capacity,
+        synchronous=settings.outbox_synchronous,
+        busy_timeout=settings.outbox_busy_timeout_seconds,
     )
     stats = RelayStats()
     relay_thread = None

@@ -37,6 +37,8 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
     # How far an acknowledged scoring is durable (edgeloop.adapters.sqlite_outbox, docs/benchmarks.md):
     # FULL survives kill -9 and a power cut or OS crash; NORMAL survives kill -9 only.
     outbox_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    # How long a scoring waits for a locked outbox file before answering 503 (Retry-After).
+    outbox_busy_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
     retry_after_seconds: int = Field(default=30, ge=1)
