@@ -51,7 +51,9 @@ class Guard:
         challenge = {"WWW-Authenticate": "X-Admin-Key"}
         if provided is None:
             if request.headers.get(API_KEY_HEADER) is not None:
-                raise ApiError(403, "the scoring API key cannot administer: send the admin key in X-Admin-Key")
+                raise ApiError(
+                    403, "the scoring API key cannot administer: send the admin key in X-Admin-Key"
+                )
             raise ApiError(401, "missing X-Admin-Key header", challenge)
         if not hmac.compare_digest(provided.encode(), self._admin_key):
             raise ApiError(401, "invalid admin key", challenge)

@@ -44,6 +44,7 @@ def jwks(signing_key: rsa.RSAPrivateKey) -> dict[str, Any]:
 def token(key: Any, *, kid: str = "test-key", alg: str = "RS256", **overrides: Any) -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "analyst-1", "name": "Ana Lyst", "iat": now, "nbf": now}
+    claims["roles"] = ["reader"]
     claims["exp"] = now + 600
     claims.update(overrides)
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
@@ -68,6 +69,21 @@ def test_a_valid_token_reads_the_api_and_the_page(client: TestClient, signing_ke
     assert page.status_code == 200
     assert "Signed in with Entra ID" in page.text
     assert "Open access" not in page.text
+
+
+def test_the_roles_claim_grants_reader_or_admin_and_nothing_else_reads(
+    client: TestClient, signing_key: rsa.RSAPrivateKey
+) -> None:
+    admin_page = client.get("/", headers=bearer(token(signing_key, roles=["admin"])))
+    assert admin_page.status_code == 200
+    assert '<span id="user-role">admin</span>' in admin_page.text
+    reader_page = client.get("/", headers=bearer(token(signing_key)))
+    assert '<span id="user-role">reader</span>' in reader_page.text
+    for roles in ([], ["Insights.Write"], "reader"):  # none, another app's role, not a list
+        response = client.get("/api/v1/summary", headers=bearer(token(signing_key, roles=roles)))
+        assert response.status_code == 403
+        assert response.json()["error"] == "forbidden"
+    assert client.get("/", headers=bearer(token(signing_key, roles=[]))).status_code == 403
 
 
 def test_no_token_is_401_with_a_bearer_challenge(client: TestClient) -> None:

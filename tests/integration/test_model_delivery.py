@@ -250,7 +250,9 @@ def test_swap_under_load_fails_no_request_and_bad_bundles_never_serve(
         assert refused.status_code == 403
         assert "X-Admin-Key" in refused.json()["detail"]
         admin = {"X-Admin-Key": ADMIN_KEY}
-        response = client.post("/api/v1/admin/model/rollback", json={"reason": "operator says so"}, headers=admin)
+        response = client.post(
+            "/api/v1/admin/model/rollback", json={"reason": "operator says so"}, headers=admin
+        )
         assert response.status_code == 200, response.text
         assert response.json() == {"rolled_back": "1.1.0", "serving": "1.0.0", "reason": "operator says so"}
         assert client.post("/api/v1/admin/model/rollback", headers=admin).status_code == 409

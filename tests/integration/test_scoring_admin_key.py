@@ -81,5 +81,8 @@ def test_without_an_admin_key_admin_routes_are_off(tmp_path: Path, bundle: Path)
 def test_a_bad_admin_key_setting_fails_at_start_up(
     tmp_path: Path, bundle: Path, overrides: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message), TestClient(create_app(settings(tmp_path, bundle, **overrides))):
+    with (
+        pytest.raises(ValueError, match=message),
+        TestClient(create_app(settings(tmp_path, bundle, **overrides))),
+    ):
         pass
