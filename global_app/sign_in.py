@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import msal
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from global_app.auth import AuthError, EntraAuth, OidcDiscovery, Principal
+from global_app.auth import AuthError, EntraAuth, OidcDiscovery, Principal, tls_context
 from global_app.session import FLOW_COOKIE, FLOW_LIFETIME_S, SESSION_COOKIE, SessionCodec
 
 CALLBACK_PATH = "/auth/callback"
@@ -51,6 +53,25 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+class MsalHttp:
+    """The HTTP client msal talks to the provider with: httpx with an explicit trust store, which
+    (unlike msal's requests session) a REQUESTS_CA_BUNDLE in the environment does not replace."""
+
+    def __init__(self, ca_bundle: str | None) -> None:
+        self._client = httpx.Client(verify=tls_context(ca_bundle), timeout=10)
+
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
+    ) -> httpx.Response:
+        return self._client.post(url, params=params, data=data, headers=headers)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        return self._client.get(url, params=params, headers=headers)
+
+    def close(self) -> None:
+        self._client.close()
+
+
 class OidcSignIn:
     def __init__(
         self, client: OidcClient, verifier: EntraAuth, discovery: OidcDiscovery, codec: SessionCodec
@@ -60,6 +81,7 @@ class OidcSignIn:
         self._discovery = discovery
         self.codec = codec
         self._http_cache: dict[Any, Any] = {}  # msal keeps the provider's discovery here
+        self._http = MsalHttp(client.ca_bundle)
         self._lock = threading.Lock()
 
     def _msal(self) -> msal.ConfidentialClientApplication:
@@ -74,7 +96,7 @@ class OidcSignIn:
             return msal.ConfidentialClientApplication(
                 self.client.client_id,
                 client_credential=self.client.client_secret,
-                verify=self.client.ca_bundle or True,
+                http_client=self._http,
                 http_cache=self._http_cache,
                 **where,
             )
@@ -99,11 +121,15 @@ class OidcSignIn:
 
     def login(self, request: Request) -> Response:
         try:
-            # response_mode query: the callback is a top-level GET, so the Lax flow cookie comes along.
-            flow = self._msal().initiate_auth_code_flow(
-                [], redirect_uri=self.base_url(request) + CALLBACK_PATH
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
+            # response_mode query (msal warns, preferring form_post): the callback is a top-level GET,
+            # so the SameSite=Lax flow cookie comes along; a leaked code is useless without the
+            # PKCE verifier, which never leaves this app.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+                flow = self._msal().initiate_auth_code_flow(
+                    [], redirect_uri=self.base_url(request) + CALLBACK_PATH, response_mode="query"
+                )
+        except (ValueError, RuntimeError, httpx.HTTPError) as exc:
             raise SignInFailed(503, f"the sign-in provider cannot be reached: {exc}") from None
         sealed = self.codec.seal({"flow": flow, "next": safe_next(request.query_params.get("next"))})
         response = RedirectResponse(flow["auth_uri"], status_code=302)

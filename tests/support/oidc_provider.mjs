@@ -15,7 +15,8 @@ const issuer = `https://127.0.0.1:${config.port}${config.mount}`;
 const provider = new Provider(issuer, {
   clients: config.clients,
   jwks: config.jwks,
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'], roles: ['roles'] },
+  // roles with the profile: the app asks for no scope Entra ID would not know.
+  claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'roles'] },
   // The ID token carries the profile and roles claims (the app reads roles from it).
   conformIdTokenClaims: false,
   cookies: { keys: ['edgeloop-test-provider-cookie-key'] },
