@@ -21,6 +21,7 @@ import msal
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from edgeloop.config.cloud import ENTRA_AUTHORITY
 from global_app.auth import AuthError, EntraAuth, OidcDiscovery, Principal, tls_context
 from global_app.session import FLOW_COOKIE, FLOW_LIFETIME_S, SESSION_COOKIE, SessionCodec
 
@@ -88,7 +89,7 @@ class OidcSignIn:
         # A fresh application per flow (msal keeps every token it obtains in its cache; this app
         # needs none after sign-in), sharing the fetched discovery documents.
         where: dict[str, Any] = (
-            {"authority": f"https://login.microsoftonline.com/{self.client.entra_tenant}"}
+            {"authority": f"{ENTRA_AUTHORITY}/{self.client.entra_tenant}"}
             if self.client.entra_tenant
             else {"oidc_authority": self.client.authority}
         )
