@@ -46,10 +46,29 @@ def resolve_api_key(settings: ScoringSettings) -> str:
     return key
 
 
+def resolve_admin_key(settings: ScoringSettings, api_key: str) -> str | None:
+    """``SCORING_ADMIN_API_KEY``, else the content of ``SCORING_ADMIN_API_KEY_FILE``; None: admin off."""
+    key = settings.admin_api_key.get_secret_value().strip() if settings.admin_api_key else ""
+    path = settings.admin_api_key_file
+    if not key and path is not None:
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"SCORING_ADMIN_API_KEY_FILE: cannot read {path}: {exc.strerror}") from None
+        if not key:
+            raise ValueError(f"SCORING_ADMIN_API_KEY_FILE: {path} is empty")
+    if not key:
+        return None
+    if key == api_key:
+        raise ValueError("SCORING_ADMIN_API_KEY: must differ from SCORING_API_KEY")
+    return key
+
+
 @dataclass
 class ScoringComponents:
     settings: ScoringSettings
     api_key: str
+    admin_key: str | None  # None: admin routes off
     model: ModelHolder
     outbox: SqliteOutbox
     scoring: ScoringService
@@ -80,6 +99,8 @@ class ScoringComponents:
 
 
 def build_scoring(settings: ScoringSettings) -> ScoringComponents:
+    api_key = resolve_api_key(settings)
+    admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
     model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
     holder = ModelHolder(model)
     outbox = SqliteOutbox(
@@ -99,7 +120,8 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
             relay_thread = relay.start(idle_wait=RELAY_IDLE_WAIT)
         return ScoringComponents(
             settings=settings,
-            api_key=resolve_api_key(settings),
+            api_key=api_key,
+            admin_key=admin_key,
             model=holder,
             outbox=outbox,
             scoring=ScoringService(outbox, settings.site_id),

@@ -46,6 +46,10 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
     # None: read ``api_key_file``, or generate a key there on first start.
     api_key: SecretStr | None = None
     api_key_file: Path = Path("var/local/scoring-api-key")  # where `make run` keeps it
+    # Admin routes (model rollback) need this second key (header X-Admin-Key); the scoring key
+    # cannot administer. Neither set: admin routes are off (403).
+    admin_api_key: SecretStr | None = None
+    admin_api_key_file: Path | None = None
     # The browser form works without a key (same-origin cookie + CSRF token).
     form_open: bool = True
     recent_limit: int = Field(default=20, ge=1, le=500)
