@@ -30,6 +30,7 @@ from edgeloop.domain.retraining_data import LabelledRow as LabelledRow
 from edgeloop.domain.retraining_data import RetrainRequest as RetrainRequest
 from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
+from edgeloop.observability.tracing import Tracer as Tracer
 from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent
 
 
