@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from opentelemetry import trace
@@ -38,3 +39,20 @@ def use_json_logs(logger: logging.Logger | None = None) -> None:
         target.addHandler(logging.StreamHandler())
     for handler in target.handlers:
         handler.setFormatter(JsonLogFormatter())
+
+
+def uvicorn_log_config(log_format: str, level: str = "INFO") -> dict[str, Any] | None:
+    """A ``uvicorn.run(log_config=...)`` writing JSON lines for ``json``; None keeps uvicorn's own."""
+    if log_format != "json":
+        return None
+    formatter = {"()": f"{__name__}.{JsonLogFormatter.__name__}"}
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": formatter},
+        "handlers": {"json": handler},
+        # uvicorn's loggers propagate to the root: one handler, one format for all.
+        "loggers": {name: {"level": level, "handlers": []} for name in ("uvicorn", "uvicorn.access")},
+        "root": {"level": level, "handlers": ["json"]},
+    }
