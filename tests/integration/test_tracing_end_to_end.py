@@ -95,14 +95,17 @@ def test_one_scoring_is_one_trace_from_the_request_to_the_global_store(
     assert {s.service for s in spans} == {SCORING, EDGE, CLOUD}
 
     request = only(spans, SCORING, "POST /api/v1/score")
-    assert request.kind == "SPAN_KIND_SERVER" and request.parent_span_id == client_span
+    assert request.kind == "SPAN_KIND_SERVER"
+    assert request.parent_span_id == client_span
     scoring = only(spans, SCORING, "edgeloop.score")
     assert scoring.parent_span_id == request.span_id
     relay = only(spans, SCORING, "edgeloop.relay.send")
-    assert relay.kind == "SPAN_KIND_PRODUCER" and relay.parent_span_id == scoring.span_id
+    assert relay.kind == "SPAN_KIND_PRODUCER"
+    assert relay.parent_span_id == scoring.span_id
     assert relay.attributes["edgeloop.records"] == 3
     filtering = only(spans, EDGE, "edgeloop.filter_insights")
-    assert filtering.kind == "SPAN_KIND_CONSUMER" and filtering.parent_span_id == relay.span_id
+    assert filtering.kind == "SPAN_KIND_CONSUMER"
+    assert filtering.parent_span_id == relay.span_id
     # The scoring's own span travelled inside its column document, next to the message's header.
     assert (trace_id, scoring.span_id) in filtering.links
     ingest = only(spans, CLOUD, "edgeloop.ingest_insights", **{"edgeloop.container": "compliant"})
