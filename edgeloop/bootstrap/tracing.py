@@ -54,7 +54,7 @@ def _install_provider(service_name: str, settings: ObservabilitySettings) -> boo
         from azure.monitor.opentelemetry import configure_azure_monitor
 
         connection = settings.applicationinsights_connection_string.get_secret_value()
-        configure_azure_monitor(connection_string=connection, resource=resource)
+        configure_azure_monitor(connection_string=connection, resource=resource, **_entra(settings))
     if settings.otlp or settings.console:
         provider = trace.get_tracer_provider()
         if not hasattr(provider, "add_span_processor"):  # not yet an SDK provider
@@ -65,6 +65,16 @@ def _install_provider(service_name: str, settings: ObservabilitySettings) -> boo
         _add_exporters(provider, settings)
     logger.info("tracing on: service %s", service_name)
     return True
+
+
+def _entra(settings: ObservabilitySettings) -> dict[str, object]:
+    """The managed identity to send telemetry with, when Application Insights takes Entra ID only."""
+    client_id = settings.entra_client_id()
+    if client_id is None:
+        return {}
+    from azure.identity import ManagedIdentityCredential
+
+    return {"credential": ManagedIdentityCredential(client_id=client_id or None)}
 
 
 def _add_exporters(provider: object, settings: ObservabilitySettings) -> None:

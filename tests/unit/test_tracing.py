@@ -217,3 +217,20 @@ def test_the_console_exporter_prints_spans_when_asked_and_nothing_is_traced_othe
     assert '"name": "edgeloop.check"' in printed
     assert '"service.name": "edgeloop-console-check"' in printed
     assert run_script({}).strip() == "enabled False"
+
+
+def test_azure_monitor_is_configured_from_its_connection_string() -> None:
+    """configure_azure_monitor with the pinned versions; the ingestion endpoint refuses (nothing leaves)."""
+    connection = (
+        "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"
+    )
+    printed = run_script({"APPLICATIONINSIGHTS_CONNECTION_STRING": connection})
+    assert "enabled True" in printed
+
+
+def test_entra_authentication_names_the_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ObservabilitySettings().entra_client_id() is None
+    monkeypatch.setenv("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "Authorization=AAD")
+    assert ObservabilitySettings().entra_client_id() == ""
+    monkeypatch.setenv("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "Authorization=AAD;ClientId=abc")
+    assert ObservabilitySettings().entra_client_id() == "abc"
