@@ -26,6 +26,7 @@ from edgeloop.domain.retraining_data import LabelledRow as LabelledRow
 from edgeloop.domain.retraining_data import RetrainRequest as RetrainRequest
 from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
+from edgeloop.observability.tracing import Tracer as Tracer
 from edgeloop.ports.cloud import BlobStore as BlobStore
 from edgeloop.ports.cloud import DeliveryLedger as DeliveryLedger
 from edgeloop.ports.cloud import EventPublisher as EventPublisher

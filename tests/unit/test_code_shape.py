@@ -30,6 +30,7 @@ ALLOWED_OVERSIZE: dict[str, str] = {}
 
 WEB = ("fastapi", "starlette", "uvicorn", "jinja2", "httpx", "scoring_app", "global_app", "functions")
 AZURE = ("azure", "msal")
+TRACING = ("opentelemetry",)  # the core sees the Tracer port only (edgeloop/observability/tracing.py)
 FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "edgeloop/domain": (
         "edgeloop.wire",
@@ -43,6 +44,7 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
         "onnxruntime",
         *WEB,
         *AZURE,
+        *TRACING,
     ),
     "edgeloop/ports": (
         "edgeloop.service_layer",
@@ -65,7 +67,10 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
         "onnxruntime",
         *WEB,
         *AZURE,
+        *TRACING,
     ),
+    "edgeloop/wire": TRACING,
+    "edgeloop/observability/tracing.py": TRACING,
     "edgeloop": ("localdev",),
     "scoring_app": ("localdev",),
     "global_app": ("localdev",),
