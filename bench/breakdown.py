@@ -75,12 +75,12 @@ def breakdown(model_dir: Path, rows_per_request: int = 1000, seconds: float = 0.
             "decode and validate the body (msgspec)": lambda: decoder.decode(body),
             "model (OnnxModel.predict)": lambda: model.predict(columns),
             "anomaly flags": lambda: detect_anomalies(manifest, outputs),
-            "name rows (Evaluation.build)": lambda: evaluation.scored_rows(new_batch_id()),
-            "insight column documents (Evaluation.columns)": documents,
+            "name rows (Evaluation.scored_rows)": lambda: evaluation.scored_rows(new_batch_id()),
+            "insight column documents (Evaluation.insights)": documents,
             "outbox append (SQLite, fsync)": lambda: outbox.append(
                 new_batch_id(), "insight", items, record_count=rows_per_request
             ),
-            "response JSON (ScoredBatch.response_json)": scored.response_json,
+            "response JSON (ScoredRows.response_json)": scored.response_json,
             "relay packing (ISA-L deflate level 1)": lambda: pack_items(items),
             "evaluate": lambda: evaluate(model, columns),
         }

@@ -1,6 +1,6 @@
 """Global app page load times at 10 sites and 1,000,000 insights in SQLite.
 
-Usage: ``.venv/bin/python bench/global_app_bench.py [--insights N] [--sites N] [--db PATH]``
+Usage: ``.venv/bin/python -m bench.global_app_bench [--insights N] [--sites N] [--db PATH]``
 
 Builds the store through the real adapter (``SqliteInsightStore.upsert`` in
 batches: executemany under the hood, hourly counters maintained as in

@@ -45,7 +45,8 @@ def run(db: Path, timeout: float = 900.0) -> list[Figure]:
         raise GlobalBenchError(f"{SCRIPT.name} is not there")
     db.parent.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--db", str(db)],
+        # As a module from the repository root: the script imports localdev, which is not installed.
+        [sys.executable, "-m", "bench.global_app_bench", "--db", str(db)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -20,17 +20,19 @@ from edgeloop.config.cloud import CloudSettings
 from edgeloop.domain.insights_view import InsightQuery, risk_score
 from edgeloop.ports import InsightStore
 from edgeloop.service_layer.global_views import dashboard, summary
-from global_app.auth import (
-    Authenticator,
-    AuthError,
-    EntraAuth,
-    JwksUrlKeys,
-    KeysUnavailable,
-    OpenAccess,
-    Principal,
+from global_app.access import (
+    SignInRequired,
+    auth_error,
+    forbidden,
+    require_reader,
+    sign_in_failed,
+    sign_in_required,
+    signed_out,
 )
+from global_app.auth import Authenticator, AuthError, Forbidden, KeysUnavailable
 from global_app.chart import anomaly_rate_chart
-from global_app.openapi import answers, query_parameters
+from global_app.compose import access_from_settings
+from global_app.openapi import DocsSignIn, answers, install_security_schemes, query_parameters
 from global_app.params import (
     ParamError,
     decode_cursor,
@@ -43,6 +45,7 @@ from global_app.params import (
     reject_unknown,
 )
 from global_app.serialize import insight_json, summary_json
+from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 
 HERE = Path(__file__).parent
 INSIGHT_PARAMS = ("site", "from", "to", "anomalies_only", "limit", "cursor")
@@ -58,15 +61,11 @@ def _store(request: Request) -> InsightStore:
     return store
 
 
-def require_reader(request: Request) -> Principal:
-    return _authenticator(request).authenticate(request.headers.get("authorization"))
-
-
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
 pages = APIRouter(dependencies=[Depends(require_reader)])
 
 
-@api.get("/insights", openapi_extra=query_parameters(*INSIGHT_PARAMS), responses=answers(400, 401, 503))
+@api.get("/insights", openapi_extra=query_parameters(*INSIGHT_PARAMS), responses=answers(400, 401, 403, 503))
 def list_insights(request: Request) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, INSIGHT_PARAMS)
@@ -82,7 +81,7 @@ def list_insights(request: Request) -> dict[str, Any]:
     }
 
 
-@api.get("/summary", openapi_extra=query_parameters("from", "to"), responses=answers(400, 401, 503))
+@api.get("/summary", openapi_extra=query_parameters("from", "to"), responses=answers(400, 401, 403, 503))
 def get_summary(request: Request) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, ("from", "to"))
@@ -104,6 +103,9 @@ def dashboard_page(request: Request) -> HTMLResponse:
             "view": view,
             "chart": anomaly_rate_chart(view.rates, view.chart_start, view.chart_end),
             "auth_mode": _authenticator(request).mode,
+            "principal": request.state.principal,
+            "signed_in_by_session": request.app.state.sign_in is not None
+            and "authorization" not in request.headers,
             "risk_score": risk_score,
             "params": params,
         },
@@ -119,11 +121,6 @@ def _param_error(request: Request, exc: Exception) -> JSONResponse | HTMLRespons
     return templates.TemplateResponse(request, "error.html", {"error": body}, status_code=400)
 
 
-def _auth_error(request: Request, exc: Exception) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    return JSONResponse({"error": "unauthorized", "message": str(exc)}, status_code=401, headers=headers)
-
-
 def _keys_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"error": "auth_unavailable", "message": "signing keys cannot be fetched; retry"},
@@ -132,16 +129,39 @@ def _keys_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(store: InsightStore, authenticator: Authenticator) -> FastAPI:
-    app = FastAPI(title="Edgeloop global insights", docs_url="/api/docs", openapi_url="/api/openapi.json")
+def create_app(
+    store: InsightStore,
+    authenticator: Authenticator,
+    sign_in: OidcSignIn | None = None,
+    docs_sign_in: DocsSignIn | None = None,
+) -> FastAPI:
+    """``sign_in``: browser sign-in (entra mode); ``docs_sign_in``: OAuth on the API docs page."""
+    app = FastAPI(
+        title="Edgeloop global insights",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        swagger_ui_init_oauth=docs_sign_in.init_oauth() if docs_sign_in else None,
+    )
     app.state.store = store
     app.state.authenticator = authenticator
+    app.state.sign_in = sign_in
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
-    app.add_exception_handler(ParamError, _param_error)
-    app.add_exception_handler(AuthError, _auth_error)
-    app.add_exception_handler(KeysUnavailable, _keys_unavailable)
+    for error, handler in (
+        (ParamError, _param_error),
+        (AuthError, auth_error),
+        (Forbidden, forbidden),
+        (SignInRequired, sign_in_required),
+        (SignInFailed, sign_in_failed),
+        (KeysUnavailable, _keys_unavailable),
+    ):
+        app.add_exception_handler(error, handler)
     app.include_router(api)
     app.include_router(pages)
+    app.include_router(sign_in_router())
+    app.add_api_route("/auth/signed-out", signed_out, include_in_schema=False)
+    if docs_sign_in is not None:
+        install_security_schemes(app, docs_sign_in)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)
@@ -151,17 +171,9 @@ def create_app(store: InsightStore, authenticator: Authenticator) -> FastAPI:
     return app
 
 
-def authenticator_from_settings(settings: CloudSettings) -> Authenticator:
-    if settings.app_auth == "open":
-        return OpenAccess()
-    assert settings.entra_audience is not None  # CloudSettings validates entra settings
-    return EntraAuth(
-        JwksUrlKeys(settings.entra_keys_url), audience=settings.entra_audience, issuers=settings.entra_issuers
-    )
-
-
 def create_app_from_settings(settings: CloudSettings | None = None) -> FastAPI:
     from edgeloop.bootstrap.cloud import build_store
 
     settings = settings or CloudSettings()
-    return create_app(build_store(settings), authenticator_from_settings(settings))
+    authenticator, sign_in, docs_sign_in = access_from_settings(settings)
+    return create_app(build_store(settings), authenticator, sign_in, docs_sign_in)

@@ -3,7 +3,10 @@ hand in global_app/params.py, so declared here for the document only) and every 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from fastapi import FastAPI
 
 from global_app.params import MAX_LIMIT, MAX_SITE_LENGTH
 
@@ -39,6 +42,10 @@ _ANSWERS: dict[int, dict[str, Any]] = {
         "description": "Missing or invalid bearer token (Entra ID)",
         "content": _error(error="unauthorized"),
     },
+    403: {
+        "description": "Signed in, but without the reader or admin role",
+        "content": _error(error="forbidden"),
+    },
     503: {
         "description": "Signing keys cannot be fetched (see Retry-After)",
         "content": _error(error="auth_unavailable"),
@@ -57,3 +64,39 @@ def query_parameters(*names: str) -> dict[str, Any]:
 
 def answers(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: _ANSWERS[code] for code in status_codes}
+
+
+@dataclass(frozen=True)
+class DocsSignIn:
+    """Sign-in on the API docs page (Swagger UI): authorization code with PKCE, a public client."""
+
+    client_id: str
+    scopes: tuple[str, ...]
+    discovery_url: str
+
+    def init_oauth(self) -> dict[str, Any]:
+        return {
+            "clientId": self.client_id,
+            "usePkceWithAuthorizationCodeGrant": True,
+            "scopes": " ".join(self.scopes),
+        }
+
+
+def install_security_schemes(app: FastAPI, docs: DocsSignIn) -> None:
+    """Declare the sign-in (OpenID Connect) and bearer schemes on every /api/v1 operation."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        components = document.setdefault("components", {})
+        components["securitySchemes"] = {
+            "entra": {"type": "openIdConnect", "openIdConnectUrl": docs.discovery_url},
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        }
+        for path, operations in document["paths"].items():
+            if path.startswith("/api/v1/"):
+                for operation in operations.values():
+                    operation["security"] = [{"entra": list(docs.scopes)}, {"bearer": []}]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

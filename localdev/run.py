@@ -106,6 +106,8 @@ def component_environment(
 ) -> dict[str, str]:
     env = dict(os.environ)
     env["SCORING_API_KEY"] = api_key
+    # The admin key (X-Admin-Key, model rollback): separate from the API key, kept in var/ too.
+    env["SCORING_ADMIN_API_KEY"] = local_secret("SCORING_ADMIN_API_KEY", var / "local" / "scoring-admin-key")
     # The site's pseudonymization key: generated on this machine, never leaves it.
     env["EDGELOOP_SITE_HMAC_KEY"] = local_secret("EDGELOOP_SITE_HMAC_KEY", var / "local" / "site-hmac-key")
     # The runner waits on these ports, so they are not left to other settings.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from edgeloop.config.observability import ObservabilitySettings
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.observability.json_logs import uvicorn_log_config
 
 
 def main() -> None:
@@ -20,6 +23,8 @@ def main() -> None:
         http="httptools",
         access_log=settings.access_log,
         log_level="info",
+        # LOG_FORMAT=json: JSON lines with the trace ids; else uvicorn's default text.
+        log_config=uvicorn_log_config(ObservabilitySettings().log_format) or LOGGING_CONFIG,
         timeout_graceful_shutdown=30,
     )
 

@@ -16,7 +16,9 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import build_scoring
+from edgeloop.bootstrap.tracing import configure_tracing
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.ports import Tracer
 from scoring_app.auth import Guard
 from scoring_app.context import AppContext
 from scoring_app.decoding.score_body import ScoreBodyReader
@@ -28,20 +30,23 @@ from scoring_app.interpreter import serving_interpreter
 from scoring_app.openapi import install_openapi
 from scoring_app.routes import admin, api, health, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
+from scoring_app.tracing import ScoringSpans
 
 HERE = Path(__file__).resolve().parent
 SCORE_PATH = "/api/v1/score"
+FORM_SCORE_PATH = "/form/score"
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     settings = settings or ScoringSettings()
     telemetry = ScoringMetrics()
     templates = Jinja2Templates(directory=HERE / "templates")
+    tracer = configure_tracing("edgeloop-scoring")  # no-op unless an exporter is configured
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading the model and opening the outbox touch the disk: off the event loop.
-        components = await run_in_threadpool(build_scoring, settings)
+        components = await run_in_threadpool(build_scoring, settings, tracer)
         telemetry.live.outbox_depth = components.outbox.depth
         telemetry.live.outbox_capacity = components.outbox.capacity
         telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
@@ -55,8 +60,10 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
-            guard=Guard(components.api_key, settings.form_open),
-            grouper=RequestGrouper(components.scoring, components.model, ScoreBodyReader(settings.max_rows)),
+            guard=Guard(components.api_key, settings.form_open, components.admin_key),
+            grouper=RequestGrouper(
+                components.scoring, components.model, ScoreBodyReader(settings.max_rows), tracer=tracer
+            ),
             metrics=telemetry,
             templates=templates,
             delivery=delivery[0] if delivery is not None else None,
@@ -84,10 +91,19 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    # Added first, so it runs inside the metrics middleware (the last one added is the outermost).
-    score_route = find_route(api.router.routes, SCORE_PATH, "POST")
-    app.add_middleware(DirectRoute, route=score_route, retry_after_seconds=settings.retry_after_seconds)
-    app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
+    _add_middleware(app, settings, telemetry, tracer)
     install_openapi(app, SCORE_PATH, settings.max_rows)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+def _add_middleware(
+    app: FastAPI, settings: ScoringSettings, telemetry: ScoringMetrics, tracer: Tracer
+) -> None:
+    # The direct route first, so it runs inside the metrics middleware (the last one added is
+    # the outermost); the request's span, when traced, covers all of it.
+    score_route = find_route(api.router.routes, SCORE_PATH, "POST")
+    app.add_middleware(DirectRoute, route=score_route, retry_after_seconds=settings.retry_after_seconds)
+    app.add_middleware(RequestMetricsMiddleware, metrics=telemetry)
+    if tracer.enabled:
+        app.add_middleware(ScoringSpans, tracer=tracer, paths=(SCORE_PATH, FORM_SCORE_PATH))

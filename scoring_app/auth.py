@@ -10,6 +10,8 @@ process agrees on it without sharing state.
 
 The API key is required by declaring :func:`require_api_key` as a dependency of a
 router; the direct route (scoring_app/fast_route.py) runs the same dependency.
+Admin routes declare :func:`require_admin_key` instead: a separate key (``X-Admin-Key``,
+``SCORING_ADMIN_API_KEY``), so a client that may score cannot roll the site's model back.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from starlette.requests import Request
 from scoring_app.errors import ApiError
 
 API_KEY_HEADER = "x-api-key"
+ADMIN_KEY_HEADER = "x-admin-key"
 SESSION_COOKIE = "edgeloop_form"
 CSRF_FIELD = "csrf_token"
 
 
 class Guard:
-    def __init__(self, api_key: str, form_open: bool) -> None:
+    def __init__(self, api_key: str, form_open: bool, admin_key: str | None = None) -> None:
         self._api_key = api_key.encode()
+        self._admin_key = admin_key.encode() if admin_key else None
         self.form_open = form_open
         self._form_secret = hmac.new(self._api_key, b"edgeloop scoring form session", hashlib.sha256).digest()
 
@@ -39,6 +43,20 @@ class Guard:
             raise ApiError(401, "missing X-API-Key header", {"WWW-Authenticate": "X-API-Key"})
         if not hmac.compare_digest(provided.encode(), self._api_key):
             raise ApiError(401, "invalid API key", {"WWW-Authenticate": "X-API-Key"})
+
+    def check_admin_key(self, request: Request) -> None:
+        if self._admin_key is None:
+            raise ApiError(403, "admin routes are off on this site: set SCORING_ADMIN_API_KEY (or _FILE)")
+        provided = request.headers.get(ADMIN_KEY_HEADER)
+        challenge = {"WWW-Authenticate": "X-Admin-Key"}
+        if provided is None:
+            if request.headers.get(API_KEY_HEADER) is not None:
+                raise ApiError(
+                    403, "the scoring API key cannot administer: send the admin key in X-Admin-Key"
+                )
+            raise ApiError(401, "missing X-Admin-Key header", challenge)
+        if not hmac.compare_digest(provided.encode(), self._admin_key):
+            raise ApiError(401, "invalid admin key", challenge)
 
     @staticmethod
     def new_session_id() -> str:
@@ -62,3 +80,9 @@ async def require_api_key(request: Request) -> None:
     """FastAPI dependency: 401 unless the request carries the site's API key."""
     guard: Guard = request.app.state.ctx.guard
     guard.check_api_key(request)
+
+
+async def require_admin_key(request: Request) -> None:
+    """FastAPI dependency: 401/403 unless the request carries the site's admin key."""
+    guard: Guard = request.app.state.ctx.guard
+    guard.check_admin_key(request)

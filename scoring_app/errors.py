@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from edgeloop.domain.problems import InvalidInput, Problem
-from edgeloop.ports import OutboxFull
+from edgeloop.ports import OutboxFull, OutboxUnavailable
 from edgeloop.service_layer.feedback import UnknownInsights
 
 
@@ -42,7 +42,7 @@ class ApiError(Exception):
 
 
 # What error_answer knows how to answer; anything else is a 500.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (ApiError, InvalidInput, OutboxFull)
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (ApiError, InvalidInput, OutboxFull, OutboxUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,10 @@ def error_answer(exc: Exception, retry_after_seconds: int) -> ErrorAnswer:
             f"the site's outbox is full ({exc.depth} of {exc.capacity} records wait for the uplink); "
             "nothing was recorded, retry later"
         )
+        return ErrorAnswer(503, message, {"Retry-After": str(retry_after_seconds)})
+    if isinstance(exc, OutboxUnavailable):
+        # Locked past the busy timeout, disk full, an I/O error: waiting may mend it.
+        message = "the site's outbox cannot be written just now; nothing was recorded, retry later"
         return ErrorAnswer(503, message, {"Retry-After": str(retry_after_seconds)})
     raise TypeError(f"no answer for {type(exc).__name__}")
 

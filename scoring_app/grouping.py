@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from edgeloop.domain.problems import InvalidInput
 from edgeloop.domain.validation import FeatureColumns
-from edgeloop.ports import OutboxFull
+from edgeloop.observability.tracing import NO_TRACER
+from edgeloop.ports import OutboxFull, Tracer
 from edgeloop.service_layer.scored_rows import ScoredRows
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
 from scoring_app.decoding.envelope import row_count_bound
@@ -35,8 +36,9 @@ logger = logging.getLogger(__name__)
 MAX_GROUP_ROWS = 4096
 GROUPS_IN_FLIGHT = 2
 
-# A body, a bound on its rows (row_count_bound: bodies are decoded in the group), its answer.
-_Waiting = tuple[bytes, int, "asyncio.Future[ScoredRows]"]
+# A body, a bound on its rows (row_count_bound: bodies are decoded in the group), its answer,
+# and its request's span (a traceparent; None when tracing is off).
+_Waiting = tuple[bytes, int, "asyncio.Future[ScoredRows]", str | None]
 _Outcome = ScoredRows | InvalidInput | ApiError
 
 
@@ -48,6 +50,7 @@ class RequestGrouper:
         reader: ScoreBodyReader,
         max_group_rows: int = MAX_GROUP_ROWS,
         groups_in_flight: int = GROUPS_IN_FLIGHT,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._service = service
         self._models = models
@@ -57,6 +60,7 @@ class RequestGrouper:
         self._waiting: deque[_Waiting] = deque()
         self._waiting_rows = 0  # the row bounds of the requests in ``_waiting``
         self._drainers: set[asyncio.Task[None]] = set()
+        self._tracer = tracer
 
     async def score(self, body: bytes) -> ScoredRows:
         """Decode, score and durably record a scoring body.
@@ -66,14 +70,16 @@ class RequestGrouper:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ScoredRows] = loop.create_future()
         rows = row_count_bound(body)
-        self._waiting.append((body, rows, future))
+        self._waiting.append((body, rows, future, self._tracer.current()))
         self._waiting_rows += rows
         busy = len(self._drainers)
         if busy == 0 or (busy < self._max_drainers and self._waiting_rows >= self._max_rows // 2):
             self._drainers.add(loop.create_task(self._drain()))
         return await future
 
-    def score_group(self, bodies: list[bytes]) -> list[_Outcome]:
+    def score_group(
+        self, bodies: list[bytes], traceparents: list[str | None] | None = None
+    ) -> list[_Outcome]:
         """Each body's scored rows, or why it was refused; all read and scored with one model.
 
         One bad body never fails its neighbours; the outbox's refusal fails them all.
@@ -81,13 +87,15 @@ class RequestGrouper:
         model = self._models.current
         outcomes: list[_Outcome | None] = []
         accepted: list[FeatureColumns] = []
-        for body in bodies:
+        parents: list[str | None] = []
+        for body, traceparent in zip(bodies, traceparents or [None] * len(bodies), strict=True):
             try:
                 accepted.append(self._reader.columns(body, model.manifest))
                 outcomes.append(None)
+                parents.append(traceparent)
             except (InvalidInput, ApiError) as refused:
                 outcomes.append(refused)
-        scored = iter(self._service.score_many(model, accepted))
+        scored = iter(self._service.score_many(model, accepted, parents))
         return [next(scored) if outcome is None else outcome for outcome in outcomes]
 
     def _next_group(self) -> list[_Waiting]:
@@ -113,14 +121,16 @@ class RequestGrouper:
         while self._waiting:
             group = self._next_group()
             try:
-                outcomes = await run_in_threadpool(self.score_group, [body for body, _, _ in group])
+                outcomes = await run_in_threadpool(
+                    self.score_group, [body for body, _, _, _ in group], [parent for *_, parent in group]
+                )
             except Exception as exc:
                 # Not swallowed: every request of the group answers with it (OutboxFull: a 503).
                 if not isinstance(exc, OutboxFull):
                     logger.exception("scoring a group of %d requests failed", len(group))
                 _settle_all(group, exc)
             else:
-                for (_, _, future), outcome in zip(group, outcomes, strict=True):
+                for (_, _, future, _), outcome in zip(group, outcomes, strict=True):
                     if future.done():  # the client went away; its insights are recorded anyway
                         continue
                     if isinstance(outcome, ScoredRows):
@@ -130,6 +140,6 @@ class RequestGrouper:
 
 
 def _settle_all(group: list[_Waiting], error: BaseException) -> None:
-    for _, _, future in group:
+    for _, _, future, _ in group:
         if not future.done():
             future.set_exception(error)

@@ -32,7 +32,8 @@ ERROR_SCHEMA = {
 }
 _ERRORS = {
     400: "Body is not valid JSON",
-    401: "Missing or wrong X-API-Key",
+    401: "Missing or wrong X-API-Key (admin routes: X-Admin-Key)",
+    403: "Admin routes: the scoring key cannot administer, or admin is off (no SCORING_ADMIN_API_KEY)",
     404: "Feedback names insights this site does not know; nothing recorded",
     409: "Nothing to go back to, or model delivery is off",
     413: "Body larger than SCORING_MAX_BODY_BYTES",

@@ -25,7 +25,9 @@ async def score_body(ctx: AppContext, body: bytes) -> ScoredRows:
 
 
 async def score_columns(ctx: AppContext, model: ScoringModel, columns: FeatureColumns) -> ScoredRows:
-    """Score and durably record rows validated against ``model``'s manifest (raises OutboxFull)."""
+    """Score and durably record rows validated against ``model``'s manifest.
+
+    Raises OutboxFull or OutboxUnavailable (both answered 503 with Retry-After)."""
     scored = await run_in_threadpool(ctx.components.scoring.score, model, columns)
     _count(ctx, scored)
     return scored

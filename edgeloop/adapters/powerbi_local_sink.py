@@ -19,7 +19,7 @@ import orjson
 
 from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, MAX_STRING_CHARS
 
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 
 
 class LocalRowSink:

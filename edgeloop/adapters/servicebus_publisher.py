@@ -6,7 +6,6 @@ live test runs against a real namespace when SERVICEBUS_CONNECTION_STRING is set
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -16,13 +15,14 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection
 from edgeloop.ports import BlobWrittenEvent
+from edgeloop.wire.claim_check import event_document
 
 CONTENT_TYPE = "application/json"
 
 
 def event_body(event: BlobWrittenEvent) -> dict[str, Any]:
-    """The event as the JSON body consumers read (``BlobWrittenEvent(**body)`` rebuilds it)."""
-    return dataclasses.asdict(event)
+    """The event as the JSON body consumers read (``parse_event`` rebuilds it)."""
+    return event_document(event)
 
 
 def event_properties(event: BlobWrittenEvent) -> dict[str, str | int]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from edgeloop.bootstrap.tracing import configure_logging, configure_tracing
 from edgeloop.config.cloud import CloudSettings
-from edgeloop.ports import InsightStore
+from edgeloop.ports import InsightStore, Tracer
 from edgeloop.service_layer.ingest import InsightIngest
 
 if TYPE_CHECKING:
@@ -66,12 +67,17 @@ def build_store(settings: CloudSettings) -> InsightStore:
     return SqliteInsightStore(settings.sqlite_path)
 
 
-def build_ingest(settings: CloudSettings | None = None, clients: AzureClients | None = None) -> InsightIngest:
+def build_ingest(
+    settings: CloudSettings | None = None, clients: AzureClients | None = None, tracer: Tracer | None = None
+) -> InsightIngest:
     from edgeloop.adapters.azure_clients import AzureClients
     from edgeloop.adapters.blob_storage import AzureBlobStore
 
     settings = settings or CloudSettings()
+    if tracer is None:
+        configure_logging()
+        tracer = configure_tracing("edgeloop-cloud-functions")
     # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("blob")
     blobs = AzureBlobStore.from_connection(connection, clients or AzureClients())
-    return InsightIngest(blobs, build_store(settings))
+    return InsightIngest(blobs, build_store(settings), tracer)

@@ -9,10 +9,11 @@ from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
+from edgeloop.bootstrap.tracing import configure_logging, configure_tracing
 from edgeloop.config.connections import IdentityConnection
 from edgeloop.config.edge_functions import EdgeFunctionSettings, load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine, PolicyError
-from edgeloop.ports import EventPublisher
+from edgeloop.ports import EventPublisher, Tracer
 from edgeloop.service_layer.filtering import InsightFilter
 
 _STORAGE_KEYS = ("accountname=", "usedevelopmentstorage=true", "queueendpoint=")
@@ -54,13 +55,19 @@ def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:
 
 
 def build_insight_filter(
-    settings: EdgeFunctionSettings | None = None, clients: AzureClients | None = None
+    settings: EdgeFunctionSettings | None = None,
+    clients: AzureClients | None = None,
+    tracer: Tracer | None = None,
 ) -> InsightFilter:
     settings = settings or EdgeFunctionSettings()
+    if tracer is None:
+        configure_logging()
+        tracer = configure_tracing("edgeloop-edge-functions")
     clients = clients or AzureClients()  # one credential per identity for all three connections
     return InsightFilter(
         engine=build_policy_engine(settings),
         cloud_blobs=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
         site_blobs=AzureBlobStore.from_connection(settings.resolve_edge_storage("blob"), clients),
         publisher=build_event_publisher(settings, clients),
+        tracer=tracer,
     )

@@ -15,6 +15,8 @@ from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.observability.tracing import NO_TRACER
+from edgeloop.ports import Tracer
 from edgeloop.service_layer.feedback import FeedbackService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
@@ -46,10 +48,29 @@ def resolve_api_key(settings: ScoringSettings) -> str:
     return key
 
 
+def resolve_admin_key(settings: ScoringSettings, api_key: str) -> str | None:
+    """``SCORING_ADMIN_API_KEY``, else the content of ``SCORING_ADMIN_API_KEY_FILE``; None: admin off."""
+    key = settings.admin_api_key.get_secret_value().strip() if settings.admin_api_key else ""
+    path = settings.admin_api_key_file
+    if not key and path is not None:
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"SCORING_ADMIN_API_KEY_FILE: cannot read {path}: {exc.strerror}") from None
+        if not key:
+            raise ValueError(f"SCORING_ADMIN_API_KEY_FILE: {path} is empty")
+    if not key:
+        return None
+    if key == api_key:
+        raise ValueError("SCORING_ADMIN_API_KEY: must differ from SCORING_API_KEY")
+    return key
+
+
 @dataclass
 class ScoringComponents:
     settings: ScoringSettings
     api_key: str
+    admin_key: str | None  # None: admin routes off
     model: ModelHolder
     outbox: SqliteOutbox
     scoring: ScoringService
@@ -57,6 +78,7 @@ class ScoringComponents:
     sender: StorageQueueSender | None
     relay_stats: RelayStats
     relay_thread: RelayThread | None
+    tracer: Tracer = NO_TRACER
 
     def relay_metrics(self) -> dict[str, float]:
         stats = self.relay_stats
@@ -79,11 +101,16 @@ class ScoringComponents:
             self.outbox.close()
 
 
-def build_scoring(settings: ScoringSettings) -> ScoringComponents:
+def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
+    api_key = resolve_api_key(settings)
+    admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
     model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
     holder = ModelHolder(model)
     outbox = SqliteOutbox(
-        settings.outbox_path, settings.outbox_capacity, synchronous=settings.outbox_synchronous
+        settings.outbox_path,
+        settings.outbox_capacity,
+        synchronous=settings.outbox_synchronous,
+        busy_timeout=settings.outbox_busy_timeout_seconds,
     )
     stats = RelayStats()
     relay_thread = None
@@ -92,18 +119,22 @@ def build_scoring(settings: ScoringSettings) -> ScoringComponents:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
             sender = StorageQueueSender(settings.resolve_edge_storage("queue"), settings.insights_queue)
-            relay = OutboxRelay(outbox, sender, stats=stats, max_in_flight=settings.relay_max_in_flight)
+            relay = OutboxRelay(
+                outbox, sender, stats=stats, max_in_flight=settings.relay_max_in_flight, tracer=tracer
+            )
             relay_thread = relay.start(idle_wait=RELAY_IDLE_WAIT)
         return ScoringComponents(
             settings=settings,
-            api_key=resolve_api_key(settings),
+            api_key=api_key,
+            admin_key=admin_key,
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(outbox, settings.site_id),
+            scoring=ScoringService(outbox, settings.site_id, tracer=tracer),
             feedback=FeedbackService(outbox, settings.site_id),
             sender=sender,
             relay_stats=stats,
             relay_thread=relay_thread,
+            tracer=tracer,
         )
     except BaseException:
         if relay_thread is not None:

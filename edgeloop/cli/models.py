@@ -61,10 +61,10 @@ def publish(
     bundle: Annotated[Path, typer.Option(help="Bundle directory", exists=True, file_okay=False)],
     actor: ActorOption = "cli",
 ) -> None:
-    """Sign and register a local bundle; it becomes champion if there is none yet."""
-    from edgeloop.bootstrap.retraining import publish_first_champion
+    """Sign and register a local bundle (any time); it becomes champion if its model has none yet."""
+    from edgeloop.bootstrap.retraining import publish_local_bundle
 
-    version, promoted = publish_first_champion(_settings(), bundle)
+    version, promoted = publish_local_bundle(_settings(), bundle, actor)
     typer.echo(f"registered {version}" + (" (now champion)" if promoted else ""))
 
 

@@ -11,9 +11,17 @@ Names (environment first, then local.settings.json ``Values``):
 * ``CloudStorage`` (a connection string) or ``CloudStorage__blobServiceUri`` (identity-based,
   edgeloop.config.connections): the account the compliant blobs are read from; no default;
 * ``GLOBAL_APP_HOST`` / ``GLOBAL_APP_PORT``: where ``python -m global_app`` listens;
-* ``GLOBAL_APP_AUTH``: ``open`` (local default, marked on every page) or ``entra``
-  (an Entra ID bearer token, validated against ``ENTRA_TENANT_ID``'s signing
-  keys for audience ``ENTRA_AUDIENCE``; ``ENTRA_JWKS_URL`` overrides the key URL).
+* ``GLOBAL_APP_AUTH``: ``open`` (local default, marked on every page), ``entra``
+  (the API takes an Entra ID bearer token, validated against ``ENTRA_TENANT_ID``'s signing
+  keys for audience ``ENTRA_AUDIENCE``; ``ENTRA_JWKS_URL`` overrides the key URL; browsers
+  sign in with OpenID Connect when ``ENTRA_CLIENT_ID`` is set) or ``easyauth`` (App Service
+  Authentication signs users in and passes ``X-MS-CLIENT-PRINCIPAL``);
+* sign-in: ``ENTRA_CLIENT_ID``, ``ENTRA_CLIENT_SECRET`` (or ``_FILE``), ``ENTRA_OIDC_AUTHORITY``
+  (another OpenID Connect provider than the tenant's), ``ENTRA_CA_BUNDLE`` (a private CA of that
+  provider), ``ENTRA_READER_ROLE`` / ``ENTRA_ADMIN_ROLE`` (values of the ``roles`` claim),
+  ``ENTRA_DOCS_CLIENT_ID`` / ``ENTRA_API_SCOPE`` (sign-in on the API docs page),
+  ``GLOBAL_APP_SESSION_KEY`` (or ``_FILE``; a Fernet key), ``GLOBAL_APP_SESSION_HOURS``,
+  ``GLOBAL_APP_COOKIE_SECURE``, ``GLOBAL_APP_PUBLIC_URL`` (the base of the redirect URI).
 """
 
 from __future__ import annotations
@@ -48,25 +56,56 @@ class CloudSettings(CloudStorageConnection, EdgeloopSettings):
 
     app_host: str = Field(default="127.0.0.1", alias="GLOBAL_APP_HOST")
     app_port: int = Field(default=8001, ge=1, le=65535, alias="GLOBAL_APP_PORT")
-    app_auth: Literal["open", "entra"] = Field(default="open", alias="GLOBAL_APP_AUTH")
+    app_auth: Literal["open", "entra", "easyauth"] = Field(default="open", alias="GLOBAL_APP_AUTH")
     entra_tenant_id: str | None = Field(default=None, alias="ENTRA_TENANT_ID")
     entra_audience: str | None = Field(default=None, alias="ENTRA_AUDIENCE")
     entra_jwks_url: str | None = Field(default=None, alias="ENTRA_JWKS_URL")
+    entra_oidc_authority: str | None = Field(default=None, alias="ENTRA_OIDC_AUTHORITY")
+    entra_ca_bundle: Path | None = Field(default=None, alias="ENTRA_CA_BUNDLE")
+    entra_client_id: str | None = Field(default=None, alias="ENTRA_CLIENT_ID")
+    entra_client_secret: SecretStr | None = Field(default=None, alias="ENTRA_CLIENT_SECRET")
+    entra_client_secret_file: Path | None = Field(default=None, alias="ENTRA_CLIENT_SECRET_FILE")
+    entra_reader_role: str = Field(default="reader", min_length=1, alias="ENTRA_READER_ROLE")
+    entra_admin_role: str = Field(default="admin", min_length=1, alias="ENTRA_ADMIN_ROLE")
+    entra_docs_client_id: str | None = Field(default=None, alias="ENTRA_DOCS_CLIENT_ID")
+    entra_api_scope: str | None = Field(default=None, alias="ENTRA_API_SCOPE")
+    session_key: SecretStr | None = Field(default=None, alias="GLOBAL_APP_SESSION_KEY")
+    session_key_file: Path | None = Field(default=None, alias="GLOBAL_APP_SESSION_KEY_FILE")
+    session_hours: float = Field(default=8, gt=0, le=24 * 7, alias="GLOBAL_APP_SESSION_HOURS")
+    cookie_secure: bool = Field(default=True, alias="GLOBAL_APP_COOKIE_SECURE")
+    public_url: str | None = Field(default=None, alias="GLOBAL_APP_PUBLIC_URL")
 
     @model_validator(mode="after")
     def _complete(self) -> CloudSettings:
         if self.store == "cosmos" and not self.cosmos_endpoint:
             raise ValueError("COSMOS_ENDPOINT: required when CLOUD_STORE=cosmos")
-        if self.app_auth == "entra" and not (self.entra_tenant_id and self.entra_audience):
+        if self.app_auth == "entra" and not (
+            (self.entra_tenant_id or self.entra_oidc_authority) and self.entra_audience
+        ):
             raise ValueError("ENTRA_TENANT_ID and ENTRA_AUDIENCE: required when GLOBAL_APP_AUTH=entra")
+        if self.app_auth == "entra" and self.entra_client_id:
+            if not (self.entra_client_secret or self.entra_client_secret_file):
+                raise ValueError("ENTRA_CLIENT_SECRET (or _FILE): required with ENTRA_CLIENT_ID")
+            if not (self.session_key or self.session_key_file):
+                raise ValueError("GLOBAL_APP_SESSION_KEY (or _FILE): required with ENTRA_CLIENT_ID")
         return self
 
     @property
+    def oidc_authority(self) -> str:
+        """The OpenID Connect issuer users sign in at: the tenant's v2.0 endpoint by default."""
+        return (self.entra_oidc_authority or f"{ENTRA_AUTHORITY}/{self.entra_tenant_id}/v2.0").rstrip("/")
+
+    @property
     def entra_issuers(self) -> tuple[str, ...]:
-        """Entra ID v2 and v1 token issuers of the tenant."""
+        """Entra ID v2 and v1 token issuers of the tenant (another provider: its authority)."""
         tenant = self.entra_tenant_id
+        if self.entra_oidc_authority:
+            return (self.oidc_authority,)
         return (f"{ENTRA_AUTHORITY}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/")
 
     @property
-    def entra_keys_url(self) -> str:
-        return self.entra_jwks_url or f"{ENTRA_AUTHORITY}/{self.entra_tenant_id}/discovery/v2.0/keys"
+    def entra_keys_url(self) -> str | None:
+        """The signing keys' URL; None: the ``jwks_uri`` of ``ENTRA_OIDC_AUTHORITY``'s discovery."""
+        if self.entra_jwks_url or self.entra_oidc_authority:
+            return self.entra_jwks_url
+        return f"{ENTRA_AUTHORITY}/{self.entra_tenant_id}/discovery/v2.0/keys"

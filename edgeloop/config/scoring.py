@@ -37,6 +37,8 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
     # How far an acknowledged scoring is durable (edgeloop.adapters.sqlite_outbox, docs/benchmarks.md):
     # FULL survives kill -9 and a power cut or OS crash; NORMAL survives kill -9 only.
     outbox_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    # How long a scoring waits for a locked outbox file before answering 503 (Retry-After).
+    outbox_busy_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
     retry_after_seconds: int = Field(default=30, ge=1)
@@ -44,6 +46,10 @@ class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
     # None: read ``api_key_file``, or generate a key there on first start.
     api_key: SecretStr | None = None
     api_key_file: Path = Path("var/local/scoring-api-key")  # where `make run` keeps it
+    # Admin routes (model rollback) need this second key (header X-Admin-Key); the scoring key
+    # cannot administer. Neither set: admin routes are off (403).
+    admin_api_key: SecretStr | None = None
+    admin_api_key_file: Path | None = None
     # The browser form works without a key (same-origin cookie + CSRF token).
     form_open: bool = True
     recent_limit: int = Field(default=20, ge=1, le=500)

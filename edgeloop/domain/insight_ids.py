@@ -17,8 +17,8 @@ ROW_NUMBER_LIMIT = 10**ROW_NUMBER_DIGITS  # a batch holds fewer rows than this
 INSIGHT_ID_PATTERN = f"^{BATCH_ID_PATTERN}-[0-9]{{{ROW_NUMBER_DIGITS}}}$"
 INSIGHT_ID_HINT = "<32 hex>-<5 digits>"
 
-# ``$`` also matches before a trailing newline; kept as it is (a separate change fixes it).
-_INSIGHT_ID = re.compile(f"^({BATCH_ID_PATTERN})-([0-9]{{{ROW_NUMBER_DIGITS}}})$")
+# Matched with ``fullmatch``: ``$`` would also match before a trailing newline.
+_INSIGHT_ID = re.compile(f"({BATCH_ID_PATTERN})-([0-9]{{{ROW_NUMBER_DIGITS}}})")
 
 
 def new_batch_id() -> str:
@@ -32,7 +32,7 @@ def insight_id_of(batch_id: str, row: int) -> str:
 
 def parse_insight_id(text: str) -> tuple[str, int] | None:
     """``(batch id, row number)`` of an insight id; None when ``text`` is not one."""
-    match = _INSIGHT_ID.match(text)
+    match = _INSIGHT_ID.fullmatch(text)
     if match is None:
         return None
     return match.group(1), int(match.group(2))

@@ -27,8 +27,8 @@ OodDirection = Literal["above", "below"]
 # On-site context fields a scoring row may carry next to the features; a feature may not take their names.
 RESERVED_FIELD_NAMES = frozenset(ON_SITE_CONTEXT_FIELDS)
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # fullmatch: "$" matches before a final newline
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")  # fullmatch: "$" matches before a final newline
 
 
 class ManifestError(ValueError):
@@ -117,7 +117,7 @@ def check_type(value: Any, path: str, kind: type | tuple[type, ...]) -> Any:
 
 def identifier(data: Mapping[str, Any], key: str, path: str) -> str:
     value: str = require(data, key, path, str)
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         raise ManifestError(path, f"must be an identifier (letters, digits, _; max 64), got {value!r}")
     return value
 
@@ -196,6 +196,6 @@ def parse_files(data: Mapping[str, Any]) -> dict[str, str]:
     for file_name, digest in files.items():
         if "/" in file_name or "\\" in file_name or file_name in ("", ".", "..", MANIFEST_FILE):
             raise ManifestError(f"files.{file_name}", "must be a plain file name in the bundle")
-        if not isinstance(digest, str) or not _SHA256_RE.match(digest):
+        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
             raise ManifestError(f"files.{file_name}", "must be a lowercase hex sha256")
     return dict(files)

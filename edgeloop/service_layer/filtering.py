@@ -35,8 +35,9 @@ from edgeloop.domain.records import (
     record_from_wire,
     utc_now,
 )
-from edgeloop.ports import BlobStore, BlobWrittenEvent, EventPublisher
-from edgeloop.wire.packing import unpack_message
+from edgeloop.observability.tracing import NO_TRACER
+from edgeloop.ports import BlobStore, BlobWrittenEvent, EventPublisher, Tracer
+from edgeloop.wire.packing import unpack_traced
 from edgeloop.wire.storage_layout import (
     ANOMALIES_CONTAINER,
     AUDIT_CONTAINER,
@@ -92,16 +93,32 @@ class InsightFilter:
         site_blobs: BlobStore,
         publisher: EventPublisher,
         clock: Callable[[], datetime] = utc_now,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._engine = engine
         self._cloud = cloud_blobs
         self._site = site_blobs
         self._publisher = publisher
         self._clock = clock
+        self._tracer = tracer
 
     def process_message(self, body: bytes) -> FilterResult:
-        """Raises :class:`~edgeloop.wire.packing.PackError` for a body that is not a valid pack."""
-        raw_records = unpack_message(body)
+        """Raises :class:`~edgeloop.wire.packing.PackError` for a body that is not a valid pack.
+
+        Traced, one span: a child of the relay's (the message header's traceparent), linking
+        every scoring the message carries; the events carry its traceparent on.
+        """
+        unpacked = unpack_traced(body)
+        with self._tracer.span(
+            "edgeloop.filter_insights",
+            parent=unpacked.traceparent,
+            links=unpacked.item_traceparents,
+            attributes={"edgeloop.records": len(unpacked.records)},
+            kind="consumer",
+        ) as traceparent:
+            return self._filter(body, unpacked.records, traceparent)
+
+    def _filter(self, body: bytes, raw_records: list[Any], traceparent: str | None) -> FilterResult:
         digest = message_digest(body)
         audit = AuditSummary()
         quarantine: list[dict[str, Any]] = []
@@ -141,7 +158,7 @@ class InsightFilter:
         self._site.put(AUDIT_CONTAINER, audit_blob_name(digest), audit_bytes, content_type=AUDIT_CONTENT_TYPE)
 
         events = [
-            self._write_group(container, partition, records, digest)
+            self._write_group(container, partition, records, digest, traceparent)
             for (container, partition), records in sorted(groups.items())
         ]
         if events:
@@ -157,7 +174,12 @@ class InsightFilter:
         return FilterResult(digest, len(raw_records), audit.compliant, len(quarantine), tuple(events))
 
     def _write_group(
-        self, container: str, partition: Partition, records: list[dict[str, Any]], digest: str
+        self,
+        container: str,
+        partition: Partition,
+        records: list[dict[str, Any]],
+        digest: str,
+        traceparent: str | None,
     ) -> BlobWrittenEvent:
         name = records_blob_name(partition, digest)
         url = self._cloud.put(container, name, jsonl_gz(records), content_type=RECORDS_CONTENT_TYPE)
@@ -173,6 +195,7 @@ class InsightFilter:
             record_count=len(records),
             insight_count=insights,
             feedback_count=feedback,
+            traceparent=traceparent,
         )
 
 

@@ -18,7 +18,8 @@ import logging
 from dataclasses import dataclass
 
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
-from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore
+from edgeloop.observability.tracing import NO_TRACER
+from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore, Tracer
 from edgeloop.wire.claim_check import ClaimCheckError
 from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, read_jsonl_gz
 
@@ -47,12 +48,23 @@ def records_from_blob(data: bytes, source: str) -> list[Record]:
 class InsightIngest:
     """Use case behind ``ingest_insights``; I/O only through the ports given."""
 
-    def __init__(self, blobs: BlobStore, store: InsightStore) -> None:
+    def __init__(self, blobs: BlobStore, store: InsightStore, tracer: Tracer = NO_TRACER) -> None:
         self._blobs = blobs
         self._store = store
+        self._tracer = tracer
 
     def ingest(self, event: BlobWrittenEvent) -> IngestResult:
+        """Traced, a span that is a child of the publishing one (the event's traceparent)."""
         source = f"{event.container}/{event.blob_name}"
+        with self._tracer.span(
+            "edgeloop.ingest_insights",
+            parent=event.traceparent,
+            attributes={"edgeloop.container": event.container, "edgeloop.records": event.record_count},
+            kind="consumer",
+        ):
+            return self._ingest(event, source)
+
+    def _ingest(self, event: BlobWrittenEvent, source: str) -> IngestResult:
         if event.container != COMPLIANT_CONTAINER:
             logger.debug("ignoring %s: only %s blobs are ingested", source, COMPLIANT_CONTAINER)
             return IngestResult(source, ignored=True)

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import accumulate
 
+from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import (
     ClaimedEntry,
     OutboxError,
@@ -31,8 +32,11 @@ from edgeloop.ports import (
     OutboxUnavailable,
     QueueSender,
     QueueUnavailable,
+    Tracer,
 )
+from edgeloop.wire.insight_columns import document_traceparent
 from edgeloop.wire.packing import pack_items
+from edgeloop.wire.trace_context import distinct_traceparents
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ class OutboxRelay:
         on_error: Callable[[Exception], None] | None = None,
         stats: RelayStats | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         if claim_limit <= 0:
             raise ValueError("claim_limit must be positive")
@@ -94,6 +99,7 @@ class OutboxRelay:
         self._run_lock = threading.Lock()
         self._last_messages = 0  # messages the last attempt packed
         self._wake = threading.Event()
+        self._tracer = tracer
 
     def close(self) -> None:
         """Stop the send threads (after the current attempt)."""
@@ -118,7 +124,24 @@ class OutboxRelay:
 
     def _deliver(self, entries: Sequence[ClaimedEntry]) -> int:
         items = [item for entry in entries for item in entry.items]
-        bodies = pack_items(items)
+        if not self._tracer.enabled:
+            return self._deliver_items(entries, items, None)
+        # One span per attempt: a child of the first traced scoring it carries, linking the
+        # others; its traceparent goes in every message's header.
+        scorings = distinct_traceparents(map(document_traceparent, items))
+        with self._tracer.span(
+            "edgeloop.relay.send",
+            parent=scorings[0] if scorings else None,
+            links=scorings[1:],
+            attributes={"edgeloop.records": sum(entry.record_count for entry in entries)},
+            kind="producer",
+        ) as traceparent:
+            return self._deliver_items(entries, items, traceparent)
+
+    def _deliver_items(
+        self, entries: Sequence[ClaimedEntry], items: list[bytes], traceparent: str | None
+    ) -> int:
+        bodies = pack_items(items, traceparent=traceparent)
         # Message k holds items firsts[k] to firsts[k + 1] - 1.
         firsts = list(accumulate((count for _, count in bodies), initial=0))[:-1]
         acked = [False] * len(bodies)

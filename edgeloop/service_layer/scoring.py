@@ -19,11 +19,13 @@ from edgeloop.domain.anomaly import detect_anomalies
 from edgeloop.domain.insight_ids import new_batch_id
 from edgeloop.domain.records import INSIGHT_KIND, format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, concat_columns
-from edgeloop.ports import Outbox, ScoringModel
+from edgeloop.observability.tracing import NO_TRACER
+from edgeloop.ports import Outbox, ScoringModel, Tracer
 from edgeloop.service_layer.scored_rows import ScoredRows
 from edgeloop.wire.insight_columns import InsightColumns
 from edgeloop.wire.insight_wire import OutputTexts, output_texts
 from edgeloop.wire.packing import MAX_ITEM_BYTES
+from edgeloop.wire.trace_context import distinct_traceparents
 
 
 class ModelHolder:
@@ -70,7 +72,14 @@ class Evaluation:
             batch_id, manifest.name, manifest.version, offset, self.outputs, self.anomaly, self.anomaly_kinds
         )
 
-    def insights(self, site_id: str, scored_at: datetime, batch_id: str, offset: int = 0) -> InsightColumns:
+    def insights(
+        self,
+        site_id: str,
+        scored_at: datetime,
+        batch_id: str,
+        offset: int = 0,
+        traceparent: str | None = None,
+    ) -> InsightColumns:
         """The insights to record for these rows, named as :meth:`scored_rows` names them."""
         manifest = self.model.manifest
         model = {"name": manifest.name, "version": manifest.version, "sha256": self.model.sha256}
@@ -90,6 +99,7 @@ class Evaluation:
             self.anomaly,
             self.anomaly_kinds,
             self.context,
+            traceparent,
         )
 
 
@@ -110,26 +120,49 @@ class ScoringService:
         *,
         clock: Callable[[], datetime] = utc_now,
         batch_ids: Callable[[], str] = new_batch_id,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._outbox = outbox
         self._site_id = site_id
         self._clock = clock
         self._batch_ids = batch_ids
+        self._tracer = tracer
 
     def score(self, model: ScoringModel, columns: FeatureColumns) -> ScoredRows:
         """Score one request's rows and commit their insights; raises OutboxFull (or the outbox's error)."""
         return self.score_many(model, [columns])[0]
 
-    def score_many(self, model: ScoringModel, requests: Sequence[FeatureColumns]) -> list[ScoredRows]:
+    def score_many(
+        self,
+        model: ScoringModel,
+        requests: Sequence[FeatureColumns],
+        traceparents: Sequence[str | None] = (),
+    ) -> list[ScoredRows]:
         """Score several requests' rows together and commit all their insights in one transaction.
 
         A model call costs about the same for one row as for dozens, and so does the
         outbox's fsync for one record or thousands. Every request gets its own rows back,
         in order; they share one batch id, a request's rows numbered from its offset in it.
         Raises OutboxFull (or the outbox's error) for all when the commit fails.
+        ``traceparents``: the requests' spans, when traced; the group's one span is a child of
+        the first and links the others, and its traceparent goes with the insights.
         """
         if not requests:
             return []
+        if not self._tracer.enabled:
+            return self._score_many(model, requests, None)
+        parents = distinct_traceparents(traceparents)
+        with self._tracer.span(
+            "edgeloop.score",
+            parent=parents[0] if parents else None,
+            links=parents[1:],
+            attributes={"edgeloop.requests": len(requests)},
+        ) as traceparent:
+            return self._score_many(model, requests, traceparent)
+
+    def _score_many(
+        self, model: ScoringModel, requests: Sequence[FeatureColumns], traceparent: str | None
+    ) -> list[ScoredRows]:
         evaluation = evaluate(model, concat_columns(requests))
         batch_id, scored_at = self._batch_ids(), self._clock()
         scored = evaluation.scored_rows(batch_id)
@@ -138,7 +171,7 @@ class ScoringService:
         for columns in requests:
             parts.append(scored.rows(start, start + columns.n_rows))
             start += columns.n_rows
-        insights = evaluation.insights(self._site_id, scored_at, batch_id)
+        insights = evaluation.insights(self._site_id, scored_at, batch_id, traceparent=traceparent)
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=evaluation.n_rows)
         return parts

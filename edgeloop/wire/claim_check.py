@@ -14,6 +14,10 @@ from typing import Any
 
 import orjson
 
+from edgeloop.wire.trace_context import valid_traceparent
+
+_OPTIONAL = frozenset({"traceparent"})
+
 
 class ClaimCheckError(ValueError):
     """An event or the blob it points to that cannot be used; names what is wrong.
@@ -35,6 +39,16 @@ class BlobWrittenEvent:
     record_count: int
     insight_count: int
     feedback_count: int
+    # The publishing span (W3C traceparent, ids only); optional: older sites send none.
+    traceparent: str | None = None
+
+
+def event_document(event: BlobWrittenEvent) -> dict[str, Any]:
+    """The event as its JSON body; ``traceparent`` only when set (untraced bodies are unchanged)."""
+    document = {spec.name: getattr(event, spec.name) for spec in fields(BlobWrittenEvent)}
+    if event.traceparent is None:
+        del document["traceparent"]
+    return document
 
 
 def parse_event(body: bytes | str | Mapping[str, Any]) -> BlobWrittenEvent:
@@ -48,9 +62,12 @@ def parse_event(body: bytes | str | Mapping[str, Any]) -> BlobWrittenEvent:
         raise ClaimCheckError("event: body must be a JSON object")
     values: dict[str, Any] = {}
     for spec in fields(BlobWrittenEvent):
+        if spec.name in _OPTIONAL:
+            continue
         value = body.get(spec.name)
         expected = int if spec.type in ("int", int) else str
         if isinstance(value, bool) or not isinstance(value, expected):
             raise ClaimCheckError(f"event.{spec.name}: expected {expected.__name__}, got {value!r}")
         values[spec.name] = value
-    return BlobWrittenEvent(**values)
+    # A malformed traceparent only loses the link, never the event.
+    return BlobWrittenEvent(**values, traceparent=valid_traceparent(body.get("traceparent")))

@@ -11,7 +11,9 @@ record templates, and about a fifth of the bytes to store, compress and send.
 Layout: ``{"kind": "insight_columns", "schema_version", "site_id", "scored_at",
 "model", "batch_id", "first", "count", "inputs": {name: [..]}, "outputs": {name: [..]},
 "anomaly": [..], "anomaly_kinds": [[..]], "context": [{..}]}``; row ``i`` is the
-insight ``insight_id_of(batch_id, first + i)``. Pure: orjson and numpy only.
+insight ``insight_id_of(batch_id, first + i)``. A traced scoring adds ``"traceparent"`` right
+after ``kind`` (edgeloop.wire.trace_context: ids only), where the relay reads it from the
+document's first bytes without parsing it; records never carry it. Pure: orjson and numpy only.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ import orjson
 from edgeloop.domain.insight_ids import insight_id_of
 from edgeloop.domain.records import INSIGHT_KIND, SCHEMA_VERSION
 from edgeloop.wire.insight_wire import json_array
+from edgeloop.wire.trace_context import TRACEPARENT_LENGTH, valid_traceparent
 
 COLUMNS_KIND = "insight_columns"
+_TRACED_PREFIX = b'{"kind":"insight_columns","traceparent":"'
 _SAMPLE_ROWS = 64  # rows serialized to size a large batch's documents
 
 
@@ -48,6 +52,7 @@ class InsightColumns:
     anomaly: list[bool]
     anomaly_kinds: Sequence[Sequence[str]]
     context: Sequence[Mapping[str, str]]
+    traceparent: str | None = None  # the scoring's span (W3C), when traced
 
     @property
     def count(self) -> int:
@@ -65,13 +70,16 @@ class InsightColumns:
             self.anomaly[start:end],
             self.anomaly_kinds[start:end],
             self.context[start:end],
+            self.traceparent,
         )
 
     def document(self) -> bytes:
         """This batch as one column document (single-line JSON)."""
+        traced = {"traceparent": self.traceparent} if self.traceparent is not None else {}
         return orjson.dumps(
             {
                 "kind": COLUMNS_KIND,
+                **traced,
                 "schema_version": SCHEMA_VERSION,
                 "site_id": self.site_id,
                 "scored_at": self.scored_at,
@@ -115,6 +123,19 @@ class InsightColumns:
             raise ValueError(f"one insight takes {len(document)} bytes, more than a message holds")
         half = self.count // 2
         return self.rows(0, half)._fitted(max_bytes) + self.rows(half, self.count)._fitted(max_bytes)
+
+
+def document_traceparent(document: bytes) -> str | None:
+    """The traceparent a serialized column document starts with, or None (read, not parsed)."""
+    if not document.startswith(_TRACED_PREFIX):
+        return None
+    start = len(_TRACED_PREFIX)
+    return valid_traceparent(document[start : start + TRACEPARENT_LENGTH].decode("ascii", "replace"))
+
+
+def item_traceparents(items: Sequence[Any]) -> list[Any]:
+    """The traceparent field of each decoded column document among ``items`` (unchecked)."""
+    return [item.get("traceparent") for item in items if is_columns(item)]
 
 
 def is_columns(item: Any) -> bool:

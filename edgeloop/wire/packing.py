@@ -15,6 +15,8 @@ a series of gzip members (RFC 1952 allows several; every gzip reader decompresse
 them as one stream), one per group of items: a group that would overfill the body
 is dropped and tried smaller, without compressing the body's other groups again.
 Version 1 (``{"format", "version": 1, "records": [...]}``, one document) is still read.
+A traced relay adds ``"traceparent"`` (its span, edgeloop.wire.trace_context) to the header
+line; without it the header is byte for byte the untraced one, and readers accept both.
 The same layout written plainly (one standard-library gzip stream per body) is
 tests/support/packing_reference.py, which a property test compares with ``pack_items``.
 """
@@ -25,13 +27,15 @@ import gzip
 import zlib
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
 import orjson
 from isal import isal_zlib
 
-from edgeloop.wire.insight_columns import expand_items
+from edgeloop.wire.insight_columns import expand_items, item_traceparents
+from edgeloop.wire.trace_context import distinct_traceparents, valid_traceparent
 
 PACK_FORMAT = "edgeloop.pack"
 PACK_VERSION = 2
@@ -62,24 +66,45 @@ _HEADER_LINE = orjson.dumps({"format": PACK_FORMAT, "version": PACK_VERSION}) + 
 _HEADER_MEMBER = _compress(_HEADER_LINE)
 
 
-def pack_items(items: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES) -> list[tuple[bytes, int]]:
+@dataclass(frozen=True, slots=True)
+class Unpacked:
+    """A packed body's records, the sender's traceparent and those of its column documents."""
+
+    records: list[Any]
+    traceparent: str | None
+    item_traceparents: list[str]
+
+
+def _header_member(traceparent: str | None) -> bytes:
+    if traceparent is None:
+        return _HEADER_MEMBER
+    header = {"format": PACK_FORMAT, "version": PACK_VERSION, "traceparent": traceparent}
+    return _compress(orjson.dumps(header) + b"\n")
+
+
+def pack_items(
+    items: Sequence[bytes], max_bytes: int = MAX_PACKED_BYTES, traceparent: str | None = None
+) -> list[tuple[bytes, int]]:
     """Pack serialized items (single-line JSON) into as few bodies as fit; ``(body, item_count)``.
 
-    Items keep their order across bodies. Raises :class:`PackError` for an
-    item that cannot fit in a message on its own.
+    Items keep their order across bodies; ``traceparent`` goes in every body's header.
+    Raises :class:`PackError` for an item that cannot fit in a message on its own.
     """
+    header = _header_member(traceparent)
     # ends[i]: bytes of items[:i], each with its newline; sums of any run in O(1).
     ends = list(accumulate((len(item) + 1 for item in items), initial=0))
     packs: list[tuple[bytes, int]] = []
     start = 0
     while start < len(items):
-        body, count = _fill(items, ends, start, max_bytes)
+        body, count = _fill(items, ends, start, max_bytes, header)
         packs.append((body, count))
         start += count
     return packs
 
 
-def _fill(items: Sequence[bytes], ends: list[int], start: int, max_bytes: int) -> tuple[bytes, int]:
+def _fill(
+    items: Sequence[bytes], ends: list[int], start: int, max_bytes: int, header: bytes
+) -> tuple[bytes, int]:
     """One body holding as many items from ``start`` on as fit.
 
     Items go in by groups, each its own gzip member, so the size so far is known exactly.
@@ -87,8 +112,8 @@ def _fill(items: Sequence[bytes], ends: list[int], start: int, max_bytes: int) -
     fills up in a few steps. A group that overfills is dropped and tried at half its
     length; only that group is compressed again.
     """
-    members = [_HEADER_MEMBER]
-    size = len(_HEADER_MEMBER)
+    members = [header]
+    size = len(header)
     end = start
     ratio = _FIRST_RATIO_GUESS
     max_group = len(items)
@@ -112,6 +137,21 @@ def _fill(items: Sequence[bytes], ends: list[int], start: int, max_bytes: int) -
 
 def unpack_message(body: bytes) -> list[Any]:
     """Decode one packed body into its raw records (not yet validated), column documents expanded."""
+    return unpack_traced(body).records
+
+
+def unpack_traced(body: bytes) -> Unpacked:
+    """:func:`unpack_message` with the trace context the body carries (None/empty if none)."""
+    header, items = _decoded(body)
+    return Unpacked(
+        expand_items(items),
+        valid_traceparent(header.get("traceparent")),
+        distinct_traceparents(item_traceparents(items)),
+    )
+
+
+def _decoded(body: bytes) -> tuple[dict[str, Any], list[Any]]:
+    """The header and the items (column documents as they are) of a packed body."""
     try:
         raw = gzip.decompress(body)
     except (OSError, EOFError, zlib.error) as exc:
@@ -128,10 +168,10 @@ def unpack_message(body: bytes) -> list[Any]:
     if version == 2 and type(version) is int:
         if rest and not rest.endswith(b"\n"):
             raise PackError("truncated: the last item has no line end")
-        return expand_items(lines)
+        return header, lines
     if version == 1 and type(version) is int and not rest:
         items = header.get("records")
         if not isinstance(items, list):
             raise PackError("records must be a list")
-        return expand_items(items)
+        return header, items
     raise PackError(f"unsupported pack version {version!r}")

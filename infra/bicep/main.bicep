@@ -74,6 +74,9 @@ param powerBiClientId string
 @description('Global dashboard: the audience (Application ID URI or client id) of the Entra ID app registration its tokens are issued for.')
 param dashboardAudience string
 
+@description('Global dashboard: client id of the Entra ID app registration browsers sign in with (redirect URI https://<app>/auth/callback, app roles reader and admin).')
+param dashboardClientId string
+
 @description('When the retraining timer fires: NCRONTAB, six fields, UTC (app setting RETRAIN_SCHEDULE).')
 param retrainSchedule string = '0 0 2 * * *'
 
@@ -83,6 +86,8 @@ param tags object = {}
 // Key Vault secret names; their values are set out of band (docs/deployment.md).
 var powerBiClientSecretName = 'powerbi-client-secret'
 var modelSigningKeySecretName = 'model-signing-private-key'
+var dashboardClientSecretName = 'dashboard-client-secret'
+var dashboardSessionKeySecretName = 'dashboard-session-key'
 
 var suffix = uniqueString(resourceGroup().id, environmentName)
 var baseName = '${namePrefix}-${environmentName}'
@@ -180,10 +185,14 @@ var appSettings = {
   COSMOS_DATABASE: cosmos.outputs.databaseName
   COSMOS_CONTAINER: cosmos.outputs.containerName
   COSMOS_TTL_SECONDS: string(insightTtlSeconds)
-  // The global dashboard (function global_app) accepts Entra ID bearer tokens only.
+  // The global dashboard (function global_app): the API takes Entra ID bearer tokens; browsers
+  // sign in with OpenID Connect (code flow + PKCE) as client dashboardClientId.
   GLOBAL_APP_AUTH: 'entra'
   ENTRA_TENANT_ID: tenant().tenantId
   ENTRA_AUDIENCE: dashboardAudience
+  ENTRA_CLIENT_ID: dashboardClientId
+  ENTRA_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${dashboardClientSecretName})'
+  GLOBAL_APP_SESSION_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${dashboardSessionKeySecretName})'
   POWERBI_MODE: 'service'
   POWERBI_TENANT_ID: tenant().tenantId
   POWERBI_CLIENT_ID: powerBiClientId
@@ -245,3 +254,5 @@ output keyVaultName string = keyVault.outputs.vaultName
 output keyVaultUri string = keyVault.outputs.vaultUri
 output powerBiClientSecretName string = powerBiClientSecretName
 output modelSigningKeySecretName string = modelSigningKeySecretName
+output dashboardClientSecretName string = dashboardClientSecretName
+output dashboardSessionKeySecretName string = dashboardSessionKeySecretName

@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from edgeloop.bootstrap.tracing import configure_logging
 from localdev.functions_host.host import FunctionsHost, HostOptions
 from localdev.functions_host.host_config import HostConfigError
 from localdev.functions_host.loader import FunctionAppError
@@ -48,6 +49,7 @@ async def serve(host: FunctionsHost, shutdown_timeout: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs every HTTP call at INFO
+    configure_logging()  # LOG_FORMAT=json: JSON lines with the trace ids
     options = parse_args(argv)
     try:
         host = FunctionsHost.load(options)

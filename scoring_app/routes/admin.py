@@ -1,4 +1,4 @@
-"""Site administration: return to the previous model (authenticated by X-API-Key)."""
+"""Site administration: return to the previous model (authenticated by the admin key, X-Admin-Key)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from edgeloop.service_layer.model_delivery import NoPreviousModel
-from scoring_app.auth import require_api_key
+from scoring_app.auth import require_admin_key
 from scoring_app.body import read_json
 from scoring_app.context import context_of
 from scoring_app.errors import ApiError, json_response
 from scoring_app.openapi import error_responses
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
 MAX_REASON = 500
 
 
 @router.post(
     "/model/rollback",
     summary="Serve the previous model again",
-    responses=error_responses(400, 401, 409, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
 )
 async def rollback_model(request: Request) -> Response:
     """Swap back to the model served before the last swap; the current version is not installed

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.problems import InvalidInput
 from edgeloop.domain.records import ON_SITE_CONTEXT_FIELDS
-from edgeloop.ports import OutboxFull
+from edgeloop.ports import OutboxFull, OutboxUnavailable
 from edgeloop.service_layer.feedback import FeedbackItem, RecentScoring, recent_scorings
 from scoring_app.auth import CSRF_FIELD, SESSION_COOKIE
 from scoring_app.context import AppContext, context_of
@@ -195,7 +195,7 @@ async def form_score(request: Request) -> Response:
         return await _render(
             request, ctx, status_code=422, values=values, errors=errors, general_error=errors.get("form")
         )
-    except OutboxFull as exc:
+    except (OutboxFull, OutboxUnavailable) as exc:
         answer = error_answer(exc, ctx.settings.retry_after_seconds)
         return await _render(
             request, ctx, status_code=answer.status_code, values=values, general_error=str(answer.detail)
@@ -225,10 +225,9 @@ async def form_feedback(request: Request) -> Response:
         message = "; ".join(problem.message for problem in exc.problems)
         status_code = error_answer(exc, ctx.settings.retry_after_seconds).status_code
         return await _render(request, ctx, status_code=status_code, general_error=message)
-    except OutboxFull:
-        return await _render(
-            request, ctx, status_code=503, general_error="the outbox is full; try again later"
-        )
+    except (OutboxFull, OutboxUnavailable) as exc:
+        answer = error_answer(exc, ctx.settings.retry_after_seconds)
+        return await _render(request, ctx, status_code=answer.status_code, general_error=str(answer.detail))
     # Post/redirect/get: a reload does not send the feedback twice.
     url = request.url_for("form_page").include_query_params(recorded=insight_id, label=label)
     return RedirectResponse(str(url), status_code=303)

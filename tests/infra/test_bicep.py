@@ -176,7 +176,13 @@ def test_key_vault_uses_rbac_and_app_settings_reference_it(bicep: dict[str, Pars
     settings = bicep["main.bicep"]["variables"]["appSettings"]["value"]
     references = {name for name, value in settings.items() if str(value).startswith("@Microsoft.KeyVault(")}
     assert "POWERBI_CLIENT_SECRET" in references
-    assert len(references) == 2, "the Power BI client secret and the model-signing key"
+    # The Power BI secret, the model-signing key, the dashboard's sign-in secret and session key.
+    assert references == {
+        "POWERBI_CLIENT_SECRET",
+        "MODEL_SIGNING_PRIVATE_KEY",
+        "ENTRA_CLIENT_SECRET",
+        "GLOBAL_APP_SESSION_KEY",
+    }
 
 
 def test_no_keys_or_connection_strings_in_the_templates() -> None:

@@ -44,6 +44,7 @@ def jwks(signing_key: rsa.RSAPrivateKey) -> dict[str, Any]:
 def token(key: Any, *, kid: str = "test-key", alg: str = "RS256", **overrides: Any) -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "analyst-1", "name": "Ana Lyst", "iat": now, "nbf": now}
+    claims["roles"] = ["reader"]
     claims["exp"] = now + 600
     claims.update(overrides)
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
@@ -68,6 +69,21 @@ def test_a_valid_token_reads_the_api_and_the_page(client: TestClient, signing_ke
     assert page.status_code == 200
     assert "Signed in with Entra ID" in page.text
     assert "Open access" not in page.text
+
+
+def test_the_roles_claim_grants_reader_or_admin_and_nothing_else_reads(
+    client: TestClient, signing_key: rsa.RSAPrivateKey
+) -> None:
+    admin_page = client.get("/", headers=bearer(token(signing_key, roles=["admin"])))
+    assert admin_page.status_code == 200
+    assert '<span id="user-role">admin</span>' in admin_page.text
+    reader_page = client.get("/", headers=bearer(token(signing_key)))
+    assert '<span id="user-role">reader</span>' in reader_page.text
+    for roles in ([], ["Insights.Write"], "reader"):  # none, another app's role, not a list
+        response = client.get("/api/v1/summary", headers=bearer(token(signing_key, roles=roles)))
+        assert response.status_code == 403
+        assert response.json()["error"] == "forbidden"
+    assert client.get("/", headers=bearer(token(signing_key, roles=[]))).status_code == 403
 
 
 def test_no_token_is_401_with_a_bearer_challenge(client: TestClient) -> None:
@@ -157,3 +173,33 @@ def test_unreachable_signing_keys_answer_503_not_500(tmp_path: Path, signing_key
 def test_entra_mode_without_tenant_or_audience_is_a_settings_error() -> None:
     with pytest.raises(ValueError, match="ENTRA_TENANT_ID and ENTRA_AUDIENCE"):
         CloudSettings(GLOBAL_APP_AUTH="entra")
+
+
+def test_browser_sign_in_needs_its_secret_and_session_key() -> None:
+    entra = {"GLOBAL_APP_AUTH": "entra", "ENTRA_TENANT_ID": TENANT, "ENTRA_AUDIENCE": AUDIENCE}
+    with pytest.raises(ValueError, match="ENTRA_CLIENT_SECRET"):
+        CloudSettings(**entra, ENTRA_CLIENT_ID="client")
+    with pytest.raises(ValueError, match="GLOBAL_APP_SESSION_KEY"):
+        CloudSettings(**entra, ENTRA_CLIENT_ID="client", ENTRA_CLIENT_SECRET="secret")
+
+
+def test_a_session_key_that_is_not_a_fernet_key_fails_at_start_up(tmp_path: Path) -> None:
+    key_file = tmp_path / "session-key"
+    key_file.write_text("too-short\n", encoding="utf-8")
+    settings = CloudSettings(
+        CLOUD_SQLITE_PATH=tmp_path / "global.sqlite3",
+        GLOBAL_APP_AUTH="entra",
+        ENTRA_TENANT_ID=TENANT,
+        ENTRA_AUDIENCE=AUDIENCE,
+        ENTRA_CLIENT_ID="client",
+        ENTRA_CLIENT_SECRET="secret",
+        GLOBAL_APP_SESSION_KEY_FILE=key_file,
+    )
+    with pytest.raises(ValueError, match="GLOBAL_APP_SESSION_KEY: not a Fernet key"):
+        create_app_from_settings(settings)
+
+
+def test_without_a_client_id_there_is_no_browser_sign_in(client: TestClient) -> None:
+    response = client.get("/auth/login")
+    assert response.status_code == 404
+    assert "ENTRA_CLIENT_ID" in response.text

@@ -18,9 +18,9 @@ import pytest
 import schemathesis
 from contract.insight_factory import seed_sites
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CheckFunction
 from schemathesis.python.asgi import shutdown_lifespans
+from support.openapi_fuzz import MODES, fuzz_document
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from global_app.app import create_app
@@ -33,7 +33,6 @@ CONFORMANCE: list[CheckFunction] = [
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.response_schema_conformance,
 ]
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +44,11 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.
     store.close()
 
 
-@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
+@pytest.mark.parametrize("mode", MODES)
 def test_the_app_answers_as_its_document_says(
     document: schemathesis.BaseSchema, mode: schemathesis.GenerationMode
 ) -> None:
-    @FUZZ
-    @given(case=document.as_strategy(generation_mode=mode))
-    def answers_as_documented(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CONFORMANCE)
-
-    answers_as_documented()
+    fuzz_document(document, mode, checks=CONFORMANCE)
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from localdev.azurite import REPO_ROOT, Azurite, free_port
 
 API_KEY = "delivery-test-key-0123456789"
 HEADERS = {"X-API-Key": API_KEY}
+ADMIN_KEY = "delivery-admin-key-9876543210"
 
 
 @dataclass
@@ -83,6 +84,7 @@ def start_site(
             "SCORING_MODEL_DIR": str(demo_bundle_dir),
             "SCORING_OUTBOX_PATH": str(tmp_path / "outbox.sqlite3"),
             "SCORING_API_KEY": API_KEY,
+            "SCORING_ADMIN_API_KEY": ADMIN_KEY,
             "SCORING_RELAY_ENABLED": "false",
             "SCORING_MODEL_SIGNING_PUBLIC_KEY": public_key,
             "SCORING_MODEL_REGISTRY_STORAGE": azurite.connection_string("cloud"),
@@ -238,14 +240,22 @@ def test_swap_under_load_fails_no_request_and_bad_bundles_never_serve(
     assert 'edgeloop_model_serving{version="1.1.0"} 1.0' in metrics
     assert "ai4i-failure 1.4.0-corrupt rejected, keeping 1.1.0" in site.log.read_text()
 
-    # Admin rollback: authenticated; back to 1.0.0; nothing further to go back to.
+    # Admin rollback: the admin key only (the scoring key is refused); back to 1.0.0; nothing further.
     with httpx.Client(base_url=site.url, timeout=30) as anonymous:
         assert anonymous.post("/api/v1/admin/model/rollback").status_code == 401
+        wrong = anonymous.post("/api/v1/admin/model/rollback", headers={"X-Admin-Key": "guessed"})
+        assert wrong.status_code == 401
     with site.client() as client:
-        response = client.post("/api/v1/admin/model/rollback", json={"reason": "operator says so"})
+        refused = client.post("/api/v1/admin/model/rollback", json={"reason": "scoring key"})
+        assert refused.status_code == 403
+        assert "X-Admin-Key" in refused.json()["detail"]
+        admin = {"X-Admin-Key": ADMIN_KEY}
+        response = client.post(
+            "/api/v1/admin/model/rollback", json={"reason": "operator says so"}, headers=admin
+        )
         assert response.status_code == 200, response.text
         assert response.json() == {"rolled_back": "1.1.0", "serving": "1.0.0", "reason": "operator says so"}
-        assert client.post("/api/v1/admin/model/rollback").status_code == 409
+        assert client.post("/api/v1/admin/model/rollback", headers=admin).status_code == 409
     assert site.served() == "1.0.0"
     assert "rolled back by admin: operator says so" in site.delivery()["rejected"]["1.1.0"]
 

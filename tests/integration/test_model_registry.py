@@ -20,7 +20,7 @@ from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, writ
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import generate_key_pair
-from edgeloop.bootstrap.retraining import build_retraining, publish_first_champion
+from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.champion import first_pointer
 from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
@@ -201,3 +201,39 @@ def test_a_poisoned_feedback_batch_is_rejected_and_the_champion_stays(
     )
     assert registry.champion(MODEL_NAME)[0].version == "1.0.0"  # type: ignore[index]
     assert report["version"] in registry.versions(MODEL_NAME)  # kept for inspection, never served
+
+
+def test_models_publish_registers_a_bundle_when_a_champion_exists(
+    settings: RetrainingSettings,
+    first_champion: Path,
+    base_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found from outside: with a champion in place, ``models publish`` printed the champion's
+    version and registered nothing, so ``models promote`` of the new version failed."""
+    from typer.testing import CliRunner
+
+    from edgeloop.cli import app
+
+    assert settings.signing_private_key is not None
+    for name, value in {
+        "CloudStorage": (settings.cloud_storage or pytest.fail("no connection")).get_secret_value(),
+        "MODEL_REGISTRY_CONTAINER": settings.models_container,
+        "RETRAIN_BASE_DATA": str(base_csv),
+        "MODEL_SIGNING_PRIVATE_KEY": settings.signing_private_key.get_secret_value(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    publish_first_champion(settings, first_champion)
+    challenger = champion_bundle(tmp_path / "challenger", base_csv, n_estimators=10, version="2.0.0")
+
+    published = CliRunner().invoke(app, ["models", "publish", "--bundle", str(challenger)])
+    assert published.exit_code == 0, published.output
+    assert published.output.strip() == "registered 2.0.0"
+    registry = build_registry(settings)
+    assert registry.versions(MODEL_NAME) == ["1.0.0", "2.0.0"]
+    assert (registry.champion(MODEL_NAME) or pytest.fail("no champion"))[0].version == "1.0.0"
+
+    promoted = CliRunner().invoke(app, ["models", "promote", "2.0.0"])
+    assert promoted.exit_code == 0, promoted.output
+    assert (registry.champion(MODEL_NAME) or pytest.fail("no champion"))[0].version == "2.0.0"

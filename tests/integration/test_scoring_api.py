@@ -7,6 +7,7 @@ outbox depth tells exactly what a request recorded.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,21 @@ def test_malformed_feedback_is_refused(client: TestClient, item: dict[str, Any])
     assert depth(client) == 0
 
 
+def test_an_insight_id_with_a_trailing_newline_is_refused_naming_the_field(
+    client: TestClient, manifest: ModelManifest
+) -> None:
+    """Found from outside: ``$`` matched before a final newline, so a known id plus "\\n" was
+    recorded (and never joined its insight) and an unknown one answered 404, not 422."""
+    known = score(client, {"rows": valid_rows(manifest, 1)}).json()["results"][0]["insight_id"]
+    for insight_id in (known + "\n", "0" * 32 + "-00000\n"):
+        response = client.post(
+            "/api/v1/feedback", json={"items": [{"insight_id": insight_id, "label": 1}]}, headers=HEADERS
+        )
+        assert response.status_code == 422, insight_id
+        assert [(d["row"], d["field"]) for d in response.json()["detail"]] == [(0, "insight_id")]
+    assert depth(client) == 1
+
+
 def test_full_outbox_refuses_with_retry_after_and_readyz_says_so(
     tmp_path: Path, bundle: Path, manifest: ModelManifest
 ) -> None:
@@ -269,6 +285,33 @@ def test_full_outbox_refuses_with_retry_after_and_readyz_says_so(
         assert ready.status_code == 503
         assert "outbox full" in ready.json()["detail"]
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_locked_outbox_answers_503_with_retry_after_and_records_nothing(
+    tmp_path: Path, bundle: Path, manifest: ModelManifest
+) -> None:
+    """Another process holding the outbox file's write lock past the busy timeout (a real SQLite
+    lock): a 503 the client retries, not a 500; once the lock goes, scoring records again."""
+    settings = make_settings(tmp_path, bundle, outbox_busy_timeout_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        token = _csrf(client.get("/").text)
+        row = {k: str(v) for k, v in valid_rows(manifest, 1)[0].items()}
+        locker = sqlite3.connect(settings.outbox_path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            refused = score(client, {"rows": valid_rows(manifest, 2)})
+            form = client.post("/form/score", data={**row, "csrf_token": token})
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "30"
+        assert "nothing was recorded" in refused.json()["detail"]
+        assert form.status_code == 503
+        assert "cannot be written just now" in form.text
+        assert depth(client) == 0
+        assert score(client, {"rows": valid_rows(manifest, 2)}).status_code == 200
+        assert depth(client) == 2
 
 
 def test_metrics_count_requests_rows_anomalies_and_outbox(

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 from schemathesis.python.asgi import shutdown_lifespans
 from support.bundles import build_defect_bundle
+from support.openapi_fuzz import MODES, fuzz_document
 
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.config.scoring import ScoringSettings
@@ -23,7 +23,6 @@ from edgeloop.domain.records import ON_SITE_CONTEXT_FIELDS
 from scoring_app import create_app
 
 API_KEY = "test-key-0123456789"
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +44,11 @@ def document(
     shutdown_lifespans()
 
 
-@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
+@pytest.mark.parametrize("mode", MODES)
 def test_the_app_answers_as_its_document_says(
     document: schemathesis.BaseSchema, mode: schemathesis.GenerationMode
 ) -> None:
-    @FUZZ
-    @given(case=document.as_strategy(generation_mode=mode))
-    def answers_as_documented(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers={"X-API-Key": API_KEY})
-
-    answers_as_documented()
+    fuzz_document(document, mode, headers={"X-API-Key": API_KEY})
 
 
 def test_the_score_body_schema_is_the_served_models(tmp_path: Path, demo_bundle_dir: Path) -> None:

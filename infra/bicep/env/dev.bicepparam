@@ -15,6 +15,7 @@ param powerBiGroupId = '00000000-0000-0000-0000-000000000000'
 param powerBiDatasetId = '00000000-0000-0000-0000-000000000000'
 param powerBiClientId = '00000000-0000-0000-0000-000000000000'
 param dashboardAudience = 'api://edgeloop-dev-dashboard'
+param dashboardClientId = '00000000-0000-0000-0000-000000000000'
 param tags = {
   costCenter: 'edgeloop-dev'
 }

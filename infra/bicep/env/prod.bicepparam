@@ -16,6 +16,7 @@ param powerBiGroupId = '00000000-0000-0000-0000-000000000000'
 param powerBiDatasetId = '00000000-0000-0000-0000-000000000000'
 param powerBiClientId = '00000000-0000-0000-0000-000000000000'
 param dashboardAudience = 'api://edgeloop-prod-dashboard'
+param dashboardClientId = '00000000-0000-0000-0000-000000000000'
 param tags = {
   costCenter: 'edgeloop-prod'
 }

@@ -71,7 +71,7 @@ var hostSettings = {
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222:The app serves the global dashboard (function global_app) to users on the internet; the app itself requires an Entra ID bearer token (GLOBAL_APP_AUTH=entra).
+  // checkov:skip=CKV_AZURE_222:The app serves the global dashboard (function global_app) to users on the internet; the app itself requires Entra ID sign-in or an Entra ID bearer token (GLOBAL_APP_AUTH=entra).
   // checkov:skip=CKV_AZURE_17:Dashboard users authenticate with Entra ID tokens from browsers, which carry no client certificates; mutual TLS would lock them out.
   // checkov:skip=CKV_AZURE_212:Event-driven and scale-to-zero by design: Service Bus holds messages while no instance runs, so no standby instances are paid for.
   // checkov:skip=CKV_AZURE_213:Flex Consumption plans have no App Service health check; the platform replaces failed workers and Application Insights alerts on failures.

@@ -1,0 +1,77 @@
+"""Cloud ports: blobs, claim-check events, the global insight store, the reporting sink.
+
+Adapters: ``blob_storage``, ``servicebus_publisher`` / ``queue_publisher``, ``cosmos_store`` /
+``sqlite_store``, ``powerbi_client`` / ``powerbi_local_sink``, ``sqlite_delivery_ledger``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from edgeloop.domain.insights_view import HourlyRate, InsightPage, InsightQuery, SiteStats, StoredInsight
+from edgeloop.domain.records import Record
+from edgeloop.wire.claim_check import BlobWrittenEvent
+
+
+class BlobStore(Protocol):
+    """Named byte objects in containers (Azure Blob Storage in production)."""
+
+    def put(
+        self, container: str, name: str, data: bytes, *, content_type: str, overwrite: bool = True
+    ) -> str:
+        """Store ``data``; returns the blob's URL."""
+        ...
+
+    def get(self, container: str, name: str) -> bytes: ...
+
+
+class EventPublisher(Protocol):
+    """Publishes claim-check events to the topic ``insights``."""
+
+    def publish(self, events: Sequence[BlobWrittenEvent]) -> None: ...
+
+
+class InsightStore(Protocol):
+    """The cloud's global store of insights and feedback (SQLite locally, Cosmos DB in Azure).
+
+    Semantics (one contract suite runs against every adapter): ``upsert`` is
+    idempotent per ``insight_id`` (redelivery never duplicates), feedback joins
+    its insight whichever arrives first, and the statistics come from hourly
+    counters kept on write (see ``edgeloop.domain.insights_view``).
+    """
+
+    def upsert(self, records: Sequence[Record]) -> None: ...
+
+    def get(self, site_id: str, insight_id: str) -> StoredInsight | None: ...
+
+    def query(self, query: InsightQuery) -> InsightPage:
+        """Insights newest first (``scored_at``, then ``insight_id``), keyset-paged."""
+        ...
+
+    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        """Per-site totals over [start, end), widened to whole hours."""
+        ...
+
+    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]: ...
+
+
+class RowSink(Protocol):
+    """Takes rows for one table of the reporting dataset (a Power BI push dataset in Azure).
+
+    One call is one delivery: it either takes all ``rows`` or raises.
+    """
+
+    def push_rows(self, table: str, rows: Sequence[dict[str, object]]) -> None: ...
+
+
+class DeliveryLedger(Protocol):
+    """Which chunks of a source (a blob) were delivered to which table, so redelivery skips them."""
+
+    def delivered(self, source: str, table: str) -> tuple[int, int]:
+        """``(chunk_count, row_count)`` already delivered; chunks are delivered in order, so a prefix."""
+        ...
+
+    def mark_delivered(self, source: str, table: str, chunk_index: int, row_start: int, row_end: int) -> None:
+        """Record chunk ``chunk_index`` (rows ``[row_start, row_end)``) as accepted by the sink."""
+        ...

@@ -1,0 +1,119 @@
+"""Feedback-loop ports: the model registry, retraining and its trainers, the sites' champion source.
+
+Adapters: ``blob_model_registry``, ``local_trainer`` / ``azureml_trainer``; the demo's trainer is
+``edgeloop.training.challenger_trainer``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from edgeloop.domain.champion import ChampionPointer
+from edgeloop.domain.manifest import ModelManifest
+from edgeloop.domain.promotion import DataCounts
+from edgeloop.domain.retraining_data import Comparison, LabelledRow, RetrainRequest, TrainedModel
+from edgeloop.ports.edge import ScoringModel
+
+
+class RegistryConflict(RuntimeError):
+    """The champion pointer changed since it was read (a concurrent promotion won); nothing written."""
+
+
+class VersionExists(RuntimeError):
+    """A registered version is immutable: that name and version are taken."""
+
+
+class BlobReader(Protocol):
+    """Reading a container's blobs by name prefix (the compliant records, for training)."""
+
+    def list_names(self, container: str, prefix: str | None = None) -> list[str]: ...
+
+    def get(self, container: str, name: str) -> bytes: ...
+
+
+class ModelRegistry(Protocol):
+    """Registered model versions (immutable) and the champion pointer of each model name."""
+
+    def register(self, name: str, version: str, files: dict[str, bytes]) -> None:
+        """Store a version's files, all or none; raises :class:`VersionExists` for a taken version."""
+        ...
+
+    def versions(self, name: str) -> list[str]:
+        """Completely registered versions, oldest first."""
+        ...
+
+    def read(self, name: str, version: str, file_name: str) -> bytes: ...
+
+    def discard_incomplete(self, name: str, older_than_seconds: float) -> list[str]:
+        """Delete files of unregistered versions (a run that died midway) untouched for that long."""
+        ...
+
+    def champion(self, name: str) -> tuple[ChampionPointer, str] | None:
+        """The pointer and its ETag, or None before the first promotion."""
+        ...
+
+    def set_champion(self, pointer: ChampionPointer, etag: str | None) -> str:
+        """Replace the pointer read with ``etag`` (None: create it); the new ETag.
+
+        Raises :class:`RegistryConflict` if it changed (or exists, for None) meanwhile.
+        """
+        ...
+
+    def write_run_report(self, name: str, run_id: str, document: bytes) -> None: ...
+
+
+class Trainer(Protocol):
+    """Starts a retraining run somewhere else (a queue worker locally, Azure ML in Azure)."""
+
+    def submit(self, request: RetrainRequest) -> str:
+        """Hand the run over and return at once; returns where it went (queue message or job name)."""
+        ...
+
+
+class TrainingData(Protocol):
+    """One run's data (base rows plus the sites' usable labelled rows), split; fits and scores on it."""
+
+    counts: DataCounts
+
+    def golden_rows(self, count: int) -> list[dict[str, Any]]:
+        """Up to ``count`` held-out rows as scoring-API objects (feature name -> value)."""
+        ...
+
+    def fit(self, version: str, on_step: Callable[[str], None]) -> TrainedModel: ...
+
+    def compare(self, models: dict[str, ScoringModel], curve_labels: dict[str, str]) -> Comparison:
+        """Score ``challenger`` and ``champion``; their curves are labelled ``curve_labels[key]``."""
+        ...
+
+
+class ChallengerTrainer(Protocol):
+    """Where challengers come from (the demo's AI4I classifier: edgeloop.training.challenger_trainer)."""
+
+    def training_data(
+        self, rows: Sequence[LabelledRow], champion: ModelManifest, unlabelled: int
+    ) -> TrainingData:
+        """The champion's input schema filters ``rows``; ``unlabelled``: insights without a label."""
+        ...
+
+    def model_card(self, report: Mapping[str, Any]) -> dict[str, bytes]:
+        """The registered version's card file(s) from its run report."""
+        ...
+
+
+class ChampionSource(Protocol):
+    """A site's read-only view of the registry: the champion pointer and its bundles."""
+
+    def poll(self, name: str, etag: str | None) -> tuple[ChampionPointer, str] | None:
+        """The pointer and its ETag if it differs from ``etag`` (None: unchanged or no champion yet).
+
+        Raises :class:`SourceUnavailable` when the registry cannot be reached.
+        """
+        ...
+
+    def fetch(self, name: str, version: str) -> dict[str, bytes]:
+        """The version's files by name (raises :class:`SourceUnavailable`)."""
+        ...
+
+
+class SourceUnavailable(RuntimeError):
+    """The registry cannot be reached right now (the site is offline); retry later."""
