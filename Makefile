@@ -14,7 +14,7 @@ UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 # A virtualenv with exactly its lock's packages (uv pip sync removes any others): $(call synced,VENV,LOCK)
 synced = $(PYTHON) tools/locks.py check && \
-	echo "==> installing $(2) into $(1) ($$(grep -c '^[A-Za-z0-9].*==' $(2)) packages, hashes checked)" && \
+	echo "==> installing $(2) into $(1) ($$(grep -c '^[A-Za-z0-9].*==' $(2)) locked versions, hashes checked)" && \
 	{ [ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1); } && \
 	$(UV) pip sync --quiet --require-hashes --python $(1)/bin/python $(2)
 

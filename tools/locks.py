@@ -153,8 +153,11 @@ def compile_lock(lock: Lock) -> None:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
         problems = check()
-        print("\n".join(problems) or f"{len(LOCKS)} locks agree with pyproject.toml")
-        return 1 if problems else 0
+        if problems:
+            print("\n".join([*problems, "run `make lock` and commit the locks"]), file=sys.stderr)
+            return 1
+        print(f"{len(LOCKS)} locks agree with pyproject.toml")
+        return 0
     if argv[:1] == ["compile"]:
         wanted = set(argv[1:])
         for lock in LOCKS:

@@ -20,7 +20,8 @@ import pytest
 from functions.registry import BLUEPRINTS_BY_ROLE, ROLES
 from tools.functions_package import build_package
 
-pytestmark = pytest.mark.slow
+# pip alone, as the remote build: about 9 minutes from an empty cache on a shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 COMPOSITION_MODULES = {
     "edge": ("edgeloop.bootstrap.edge", "edgeloop.adapters.onnx_model"),
