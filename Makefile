@@ -12,11 +12,12 @@ MODEL_DIR := var/models/demo
 # made from pyproject.toml's pins by `make lock`. uv itself comes from PyPI with pip, hashes checked.
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
-# A virtualenv with exactly its lock's packages (uv pip sync removes any others): $(call synced,VENV,LOCK)
+# A virtualenv with exactly its lock's packages: uv pip sync lists what it installs and removes.
+# $(call synced,VENV,LOCK)
 synced = $(PYTHON) tools/locks.py check && \
 	echo "==> installing $(2) into $(1) ($$(grep -c '^[A-Za-z0-9].*==' $(2)) locked versions, hashes checked)" && \
 	{ [ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1); } && \
-	$(UV) pip sync --quiet --require-hashes --python $(1)/bin/python $(2)
+	$(UV) pip sync --require-hashes --python $(1)/bin/python $(2)
 
 $(UV_VENV)/.installed: requirements/bootstrap.lock
 	@echo "==> installing uv (requirements/bootstrap.lock) into $(UV_VENV)"
@@ -76,6 +77,7 @@ $(MODEL_DIR)/manifest.json: | $(VENV)/.installed
 model: $(MODEL_DIR)/manifest.json
 
 run: install model
+	@echo "==> starting the local system (python -m localdev.run; Ctrl-C stops it)"
 	$(PY) -m localdev.run
 
 lint: $(VENV)/.installed
