@@ -66,10 +66,6 @@ class Component:
     def url(self) -> str | None:
         return None if self.port is None else f"http://127.0.0.1:{self.port}/"
 
-    @property
-    def where(self) -> str:
-        return self.url or self.serves
-
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, *self.args]
 
@@ -215,7 +211,8 @@ class LocalSystem:
         log.info("publishing the demo model to the registry if it has no champion")
         self.champion = publish_first_champion(env)
         for component in self.components:
-            log.info("starting %s: %s (python -m %s)", component.name, component.where, component.module)
+            where = component.url or component.serves
+            log.info("starting %s: %s (python -m %s)", component.name, where, component.module)
             process = self.launch(component, env)
             self.children.append((component, process))
             if component.port is not None:
@@ -226,7 +223,7 @@ class LocalSystem:
     def summary_rows(self) -> list[SummaryRow]:
         where = azurite_where(self.ports.blob, self.ports.queue, self.ports.table)
         rows = [SummaryRow("Azurite", where, process_state(self.azurite.process))]
-        rows += [SummaryRow(c.name, c.where, process_state(process)) for c, process in self.children]
+        rows += [SummaryRow(c.name, c.url or c.serves, process_state(p)) for c, p in self.children]
         return [*rows, SummaryRow("model registry", "cloud account", f"up (champion {self.champion})")]
 
     def watch(self) -> int:
