@@ -6,15 +6,37 @@ PY := $(VENV)/bin/python
 INFRA_VENV := .venv-infra
 MODEL_DIR := var/models/demo
 
-.PHONY: run test install node-tools system-tools infra-tools notebook-tools model lint typecheck pytest bench clean
+.PHONY: lock run test install node-tools system-tools infra-tools notebook-tools model lint typecheck pytest bench clean
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+# Every virtualenv is installed from its lock (requirements/*.lock: every version, with hashes),
+# made from pyproject.toml's pins by `make lock`. uv itself comes from PyPI with pip, hashes checked.
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+# A virtualenv with exactly its lock's packages: uv pip sync lists what it installs and removes.
+# $(call synced,VENV,LOCK)
+synced = $(PYTHON) tools/locks.py check && \
+	echo "==> installing $(2) into $(1) ($$(grep -c '^[A-Za-z0-9].*==' $(2)) locked versions, hashes checked)" && \
+	{ [ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1); } && \
+	$(UV) pip sync --require-hashes --python $(1)/bin/python $(2)
+
+$(UV_VENV)/.installed: requirements/bootstrap.lock
+	@echo "==> installing uv (requirements/bootstrap.lock) into $(UV_VENV)"
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --require-hashes -r requirements/bootstrap.lock
 	touch $@
 
+$(VENV)/.installed: pyproject.toml requirements/dev.lock $(UV_VENV)/.installed
+	@$(call synced,$(VENV),requirements/dev.lock)
+	@echo "==> installing the project itself into $(VENV) (editable, no dependencies)"
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $@
+
+# Regenerate every lock from pyproject.toml's pins (network: PyPI); commit the result.
+lock: $(UV_VENV)/.installed
+	$(PYTHON) tools/locks.py compile
+
 node_modules/.installed: package.json package-lock.json
+	@echo "==> installing Azurite and the other npm tools (package-lock.json) into node_modules"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -35,27 +57,28 @@ system-tools:
 	fi
 
 # checkov pins old shared libraries, so it lives in a virtualenv of its own (pins: pyproject.toml).
-$(INFRA_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(INFRA_VENV)
-	$(INFRA_VENV)/bin/pip install --quiet $$($(PYTHON) tools/extra_requirements.py infra-lint)
+$(INFRA_VENV)/.installed: requirements/infra.lock $(UV_VENV)/.installed
+	@$(call synced,$(INFRA_VENV),requirements/infra.lock)
 	touch $@
 
 infra-tools: $(INFRA_VENV)/.installed
 
 # powerbiclient imports pyspark and Jupyter widgets: the notebook gets a virtualenv of its own.
-.venv-notebook/.installed: pyproject.toml
-	$(PYTHON) -m venv .venv-notebook
-	.venv-notebook/bin/pip install --quiet -e '.[powerbi-notebook]'
+.venv-notebook/.installed: pyproject.toml requirements/notebook.lock $(UV_VENV)/.installed
+	@$(call synced,.venv-notebook,requirements/notebook.lock)
+	$(UV) pip install --quiet --python .venv-notebook/bin/python --no-deps -e .
 	touch $@
 
 notebook-tools: .venv-notebook/.installed
 
 $(MODEL_DIR)/manifest.json: | $(VENV)/.installed
+	@echo "==> training the demo model into $(MODEL_DIR)"
 	$(PY) -m edgeloop.cli train --data data/ai4i2020-train.csv --out $(MODEL_DIR)
 
 model: $(MODEL_DIR)/manifest.json
 
 run: install model
+	@echo "==> starting the local system (python -m localdev.run; Ctrl-C stops it)"
 	$(PY) -m localdev.run
 
 lint: $(VENV)/.installed
@@ -63,7 +86,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench
+	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench tools
 
 pytest: install system-tools infra-tools notebook-tools model
 	$(VENV)/bin/pytest -p no:cacheprovider
@@ -71,9 +94,8 @@ pytest: install system-tools infra-tools notebook-tools model
 test: lint typecheck pytest
 
 # The benchmark's peer server (BentoML) has a virtualenv of its own (pins: pyproject.toml extra bench-peer).
-.venv-bench/.installed: pyproject.toml
-	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet $$($(PYTHON) tools/extra_requirements.py bench-peer)
+.venv-bench/.installed: requirements/bench.lock $(UV_VENV)/.installed
+	@$(call synced,.venv-bench,requirements/bench.lock)
 	touch $@
 
 # The load generator is wrk (Debian package).
@@ -86,4 +108,4 @@ bench: install model .venv-bench/.installed
 	$(PY) -m bench.chart
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .venv-notebook .venv-bench node_modules var .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UV_VENV) $(INFRA_VENV) .venv-notebook .venv-bench node_modules var .mypy_cache .ruff_cache

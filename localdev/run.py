@@ -26,6 +26,7 @@ from types import FrameType
 
 from edgeloop.config.base import LOCAL_SETTINGS_ENV, read_local_settings_values
 from localdev.azurite import REPO_ROOT, Azurite, free_port, wait_for_port
+from localdev.summary import SummaryRow, azurite_where, print_summary, process_state
 
 log = logging.getLogger("edgeloop.run")
 
@@ -50,6 +51,7 @@ class Ports:
 
 
 STANDARD_PORTS = Ports()
+FUNCTIONS_HOST = "localdev.functions_host"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Component:
     module: str
     args: tuple[str, ...] = ()
     port: int | None = None
+    serves: str = ""  # where a component without a port is reached
 
     @property
     def url(self) -> str | None:
@@ -71,8 +74,8 @@ def components(ports: Ports = STANDARD_PORTS) -> tuple[Component, ...]:
     """The children, in start order (stopped in reverse)."""
     return (
         Component("scoring app", "scoring_app", port=ports.scoring_app),
-        Component("edge functions", "localdev.functions_host", ("--role", "edge")),
-        Component("cloud functions", "localdev.functions_host", ("--role", "cloud")),
+        Component("edge functions", FUNCTIONS_HOST, ("--role", "edge"), serves="edge account queues"),
+        Component("cloud functions", FUNCTIONS_HOST, ("--role", "cloud"), serves="cloud queues, timers"),
         Component("global app", "global_app", port=ports.global_app),
     )
 
@@ -158,7 +161,7 @@ def local_signing_public_key(key_dir: Path) -> str:
     return ensure_key_pair(key_dir)[1]
 
 
-def publish_first_champion(env: dict[str, str]) -> None:
+def publish_first_champion(env: dict[str, str]) -> str:
     """The demo model becomes the registry's first champion if the registry has none."""
     from pydantic import SecretStr
 
@@ -174,6 +177,7 @@ def publish_first_champion(env: dict[str, str]) -> None:
     log.info(
         "model registry: champion %s%s", version, " (the demo model, just published)" if published else ""
     )
+    return str(version)
 
 
 class ComponentExited(RuntimeError):
@@ -191,6 +195,7 @@ class LocalSystem:
         self.api_key = ""
         self.children: list[tuple[Component, subprocess.Popen[bytes]]] = []
         self.stopping = threading.Event()
+        self.champion = ""
 
     def environment(self) -> dict[str, str]:
         return component_environment(self.azurite, self.api_key, var=self.var, ports=self.ports)
@@ -205,21 +210,23 @@ class LocalSystem:
         self.azurite.start()
         self.api_key = local_secret("SCORING_API_KEY", self.var / "local" / "scoring-api-key")
         env = self.environment()
-        publish_first_champion(env)
+        log.info("publishing the demo model to the registry if it has no champion")
+        self.champion = publish_first_champion(env)
         for component in self.components:
-            log.info("starting %s", component.name)
+            where = component.url or component.serves
+            log.info("starting %s: %s (python -m %s)", component.name, where, component.module)
             process = self.launch(component, env)
             self.children.append((component, process))
             if component.port is not None:
                 wait_until_listening(component, process, START_TIMEOUT)
-        print("\nEdgeloop is running (Ctrl-C stops everything):", flush=True)
-        for component in self.components:
-            if component.url:
-                print(f"  {component.name:<16} {component.url}", flush=True)
-        print(
-            f"  Azurite          blob :{p.blob}, queue :{p.queue}, table :{p.table} (accounts: edge, cloud)"
-        )
-        print(f"  local API key    {self.api_key}   (header X-API-Key)\n", flush=True)
+                log.info("%s is listening on %s", component.name, component.url)
+        print_summary(self.summary_rows(), self.api_key, self.var)
+
+    def summary_rows(self) -> list[SummaryRow]:
+        where = azurite_where(self.ports.blob, self.ports.queue, self.ports.table)
+        rows = [SummaryRow("Azurite", where, process_state(self.azurite.process))]
+        rows += [SummaryRow(c.name, c.url or c.serves, process_state(p)) for c, p in self.children]
+        return [*rows, SummaryRow("model registry", "cloud account", f"up (champion {self.champion})")]
 
     def watch(self) -> int:
         """Block until a stop signal or a child exits; returns the exit code."""

@@ -86,6 +86,35 @@ class Output:
             time.sleep(0.1)
 
 
+# The closing summary: one row per process, each checked up as the table was made, and where it is.
+SUMMARY_ROWS = (
+    r"Azurite\s+127\.0\.0\.1 blob :\d+, queue :\d+, table :\d+ \(accounts: edge, cloud\)\s+up \(pid \d+\)",
+    r"scoring app\s+http://127\.0\.0\.1:\d+/\s+up \(pid \d+\)",
+    r"edge functions\s+edge account queues\s+up \(pid \d+\)",
+    r"cloud functions\s+cloud queues, timers\s+up \(pid \d+\)",
+    r"global app\s+http://127\.0\.0\.1:\d+/\s+up \(pid \d+\)",
+    r"model registry\s+cloud account\s+up \(champion \S+\)",
+)
+# Progress while starting: each step says what it starts and where, before the summary.
+PROGRESS = (
+    r"starting Azurite on 127\.0\.0\.1:\d+-\d+",
+    r"model registry: champion",
+    r"starting scoring app: http://127\.0\.0\.1:\d+/ \(python -m scoring_app\)",
+    r"scoring app is listening on http://127\.0\.0\.1:\d+/",
+    r"starting edge functions: edge account queues",
+    r"starting global app: http://",
+)
+
+
+def assert_progress_and_summary(output: Output, runner: subprocess.Popen[str]) -> None:
+    for pattern in PROGRESS + SUMMARY_ROWS:
+        output.wait_for(pattern, runner, 10)
+    lines = list(output.lines)
+    summary_at = next(i for i, line in enumerate(lines) if "Edgeloop is running" in line)
+    assert all(any(re.search(p, line) for line in lines[summary_at:]) for p in SUMMARY_ROWS)
+    assert all(any(re.search(p, line) for line in lines[:summary_at]) for p in PROGRESS)
+
+
 def test_make_run_serves_a_scoring_then_stops_everything_on_sigterm(
     tmp_path: Path, demo_bundle_dir: Path
 ) -> None:
@@ -102,6 +131,7 @@ def test_make_run_serves_a_scoring_then_stops_everything_on_sigterm(
         api_key = output.wait_for(r"local API key\s+(\S+)", runner, 10).group(1)
         scoring_url = output.wait_for(r"scoring app\s+(http://127\.0\.0\.1:\d+)/", runner, 10).group(1)
         output.wait_for(r"global app\s+http://127\.0\.0\.1:\d+/", runner, 10)
+        assert_progress_and_summary(output, runner)
         # The key was generated into the var directory given, not the repository's var/.
         assert (tmp_path / "var" / "local" / "scoring-api-key").read_text().strip() == api_key
 

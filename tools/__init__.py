@@ -1,0 +1,1 @@
+"""Repository tools run by the Makefile and the tests (locks, the Functions package); never deployed."""
