@@ -34,8 +34,10 @@ def _compose_insight_filter() -> InsightFilter:
 
 def _compose_cloud_clients() -> AzureClients:
     from edgeloop.adapters.azure_clients import AzureClients
+    from edgeloop.config.azure_sdk import AzureSdkSettings
 
-    return AzureClients()
+    # One set of clients for the cloud functions: STORAGE_API_VERSION is an app setting of the app.
+    return AzureClients.from_settings(AzureSdkSettings())
 
 
 def _compose_insight_ingest() -> InsightIngest:

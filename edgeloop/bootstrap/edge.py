@@ -57,7 +57,8 @@ def build_insight_filter(
     settings: EdgeFunctionSettings | None = None, clients: AzureClients | None = None
 ) -> InsightFilter:
     settings = settings or EdgeFunctionSettings()
-    clients = clients or AzureClients()  # one credential per identity for all three connections
+    # One credential per identity for all three connections.
+    clients = clients or AzureClients.from_settings(settings)
     return InsightFilter(
         engine=build_policy_engine(settings),
         cloud_blobs=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),

@@ -37,6 +37,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
@@ -44,7 +45,7 @@ from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
 DEFAULT_SCHEDULE = "0 0 2 * * *"
 
 
-class RetrainingSettings(CloudStorageConnection, EdgeloopSettings):
+class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     schedule: str = Field(default=DEFAULT_SCHEDULE, alias="RETRAIN_SCHEDULE")
