@@ -306,3 +306,11 @@ class ChampionSource(Protocol):
 
 class SourceUnavailable(RuntimeError):
     """The registry cannot be reached right now (the site is offline); retry later."""
+
+
+class LakeTable(Protocol):
+    """The cloud's analytics table of compliant insights (edgeloop.domain.lake_rows)."""
+
+    def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the rows whose ``insight_id`` is not in the table yet; the number inserted."""
+        ...

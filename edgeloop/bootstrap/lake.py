@@ -1,0 +1,16 @@
+"""Composition of the lake feed: called by the cloud functions on first use, never at import."""
+
+from __future__ import annotations
+
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.delta_lake_table import DeltaLakeTable
+from edgeloop.config.lake import LakeSettings
+from edgeloop.service_layer.lake_feed import LakeFeed
+
+
+def build_lake_feed(settings: LakeSettings, clients: AzureClients | None = None) -> LakeFeed:
+    clients = clients or AzureClients.from_settings(settings)
+    connection = settings.resolve_cloud_storage("blob")
+    blobs = AzureBlobStore.from_connection(connection, clients)
+    return LakeFeed(blobs, DeltaLakeTable.from_connection(connection, clients))
