@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -23,6 +23,9 @@ from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.domain.lake_rows import LAKE_COLUMNS, LAKE_KEY, LAKE_PARTITIONS, LAKE_TABLE
 from edgeloop.wire.storage_layout import LAKE_CONTAINER
+
+if TYPE_CHECKING:
+    import pandas as pd  # only where a frame is asked for (notebook, tests): not in the Functions image
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -87,6 +90,15 @@ class DeltaLakeTable:
         else:
             self._table.update_incremental()  # see other writers' commits before merging
         return self._table
+
+    def frame(self, *, since: str | None = None, site: str | None = None) -> pd.DataFrame:
+        """The rows as a pandas DataFrame; ``since`` (YYYY-MM-DD) and ``site`` prune partitions."""
+        filters: list[tuple[str, str, Any]] = []
+        if since is not None:
+            filters.append(("date", ">=", since))
+        if site is not None:
+            filters.append(("site_id", "=", site))
+        return self.table().to_pandas(filters=filters or None)
 
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
         source = pa.Table.from_pylist([dict(row) for row in rows], schema=LAKE_SCHEMA)

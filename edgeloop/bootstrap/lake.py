@@ -9,8 +9,13 @@ from edgeloop.config.lake import LakeSettings
 from edgeloop.service_layer.lake_feed import LakeFeed
 
 
+def build_lake_table(settings: LakeSettings, clients: AzureClients | None = None) -> DeltaLakeTable:
+    """The table alone: the notebook and analysts read it (``frame``)."""
+    clients = clients or AzureClients.from_settings(settings)
+    return DeltaLakeTable.from_connection(settings.resolve_cloud_storage("blob"), clients)
+
+
 def build_lake_feed(settings: LakeSettings, clients: AzureClients | None = None) -> LakeFeed:
     clients = clients or AzureClients.from_settings(settings)
-    connection = settings.resolve_cloud_storage("blob")
-    blobs = AzureBlobStore.from_connection(connection, clients)
-    return LakeFeed(blobs, DeltaLakeTable.from_connection(connection, clients))
+    blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
+    return LakeFeed(blobs, build_lake_table(settings, clients))

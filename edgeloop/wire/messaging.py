@@ -2,9 +2,9 @@
 
 * Site account: queue ``insights`` (the relay writes, ``filter_insights`` reads); after
   ``maxDequeueCount`` (host.json) the host moves a message to ``insights-poison``.
-* Service Bus: topic ``insights`` with subscriptions ``global`` (``ingest_insights``) and
-  ``powerbi`` (``feed_powerbi``). Locally each subscription is a Storage queue
-  ``<topic>-<subscription>`` (``insights-global``, ``insights-powerbi``).
+* Service Bus: topic ``insights`` with subscriptions ``global`` (``ingest_insights``),
+  ``powerbi`` (``feed_powerbi``) and ``lake`` (``feed_lake``). Locally each subscription is a
+  Storage queue ``<topic>-<subscription>`` (``insights-global``, ``insights-powerbi``, ...).
 * Cloud account: queue ``retrain-requests`` (``run_retraining``).
 
 Settings defaults reference these; the deployed names may differ by setting.

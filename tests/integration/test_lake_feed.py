@@ -26,7 +26,9 @@ from support.notebook_venv import notebook_python
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.delta_lake_table import DeltaLakeTable
+from edgeloop.bootstrap.lake import build_lake_feed, build_lake_table
 from edgeloop.config.connections import ConnectionString
+from edgeloop.config.lake import LakeSettings
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.lake_feed import LakeFeed
 from edgeloop.wire.storage_layout import LAKE_CONTAINER
@@ -140,3 +142,13 @@ def test_spark_reads_the_table_files(
         [str(notebook_python()), "-c", script], capture_output=True, text=True, timeout=300, check=False
     )
     assert f"LAKE {site} 2026-11-03 7" in done.stdout, done.stderr[-3000:]
+
+
+def test_the_notebook_reads_the_lake_through_the_settings(azurite: Azurite) -> None:
+    settings = LakeSettings.model_validate({"CloudStorage": azurite.connection_string("cloud")})
+    site = f"site-{uuid.uuid4().hex[:6]}"
+    feed = build_lake_feed(settings)
+    blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), AzureClients())
+    feed.deliver(put_blob(blobs, f"{site}/n.jsonl.gz", [wire_insight(site, i, 4 + i % 2) for i in range(6)]))
+    frame = build_lake_table(settings).frame(since="2026-11-05", site=site)
+    assert sorted(frame["insight_id"].str[-5:]) == ["00001", "00003", "00005"]
