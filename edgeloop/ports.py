@@ -314,3 +314,11 @@ class LakeTable(Protocol):
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert the rows whose ``insight_id`` is not in the table yet; the number inserted."""
         ...
+
+
+class LakeInsights(Protocol):
+    """Insights read back from the lake table: the retraining's inputs (``RETRAIN_INSIGHTS_FROM=lake``)."""
+
+    def inputs_since(self, date: str) -> dict[str, dict[str, Any]]:
+        """``insight_id`` -> model inputs of every insight scored on or after ``date`` (YYYY-MM-DD)."""
+        ...

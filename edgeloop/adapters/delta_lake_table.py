@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import orjson
 import pyarrow as pa
 from azure.core.exceptions import ResourceExistsError
 from deltalake import DeltaTable
@@ -99,6 +100,13 @@ class DeltaLakeTable:
         if site is not None:
             filters.append(("site_id", "=", site))
         return self.table().to_pandas(filters=filters or None)
+
+    def inputs_since(self, date: str) -> dict[str, dict[str, Any]]:
+        columns = self.table().to_pyarrow_table(
+            columns=["insight_id", "inputs_json"], filters=[("date", ">=", date)]
+        )
+        ids, inputs = columns.column("insight_id").to_pylist(), columns.column("inputs_json").to_pylist()
+        return {str(key): orjson.loads(text) for key, text in zip(ids, inputs, strict=True)}
 
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
         source = pa.Table.from_pylist([dict(row) for row in rows], schema=LAKE_SCHEMA)

@@ -95,6 +95,11 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         stale_run_seconds=settings.stale_run_seconds,
     )
     clients = clients or AzureClients.from_settings(settings)
+    lake = None
+    if settings.insights_from == "lake":
+        from edgeloop.bootstrap.lake import build_lake_table
+
+        lake = build_lake_table(settings, clients)
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
@@ -102,6 +107,7 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         sign=build_signer(settings).sign,
         load_model=load_model,
         config=config,
+        lake=lake,
     )
 
 
