@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
+from azure.storage.queue import QueueClient
 from deltalake import DeltaTable
 from pydantic import SecretStr
 from support.notebook_venv import notebook_python
@@ -26,13 +27,18 @@ from support.notebook_venv import notebook_python
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.delta_lake_table import DeltaLakeTable
+from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.bootstrap.lake import build_lake_feed, build_lake_table
 from edgeloop.config.connections import ConnectionString
 from edgeloop.config.lake import LakeSettings
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.lake_feed import LakeFeed
+from edgeloop.wire.messaging import subscription_queue
+from edgeloop.wire.servicebus_envelope import parse_envelope
 from edgeloop.wire.storage_layout import LAKE_CONTAINER
+from functions import cloud_lake, dependencies
 from localdev.azurite import Azurite
+from localdev.functions_host.messages import decode_body, to_service_bus_message
 
 
 def wire_insight(site: str, index: int, day: int) -> dict[str, Any]:
@@ -152,3 +158,29 @@ def test_the_notebook_reads_the_lake_through_the_settings(azurite: Azurite) -> N
     feed.deliver(put_blob(blobs, f"{site}/n.jsonl.gz", [wire_insight(site, i, 4 + i % 2) for i in range(6)]))
     frame = build_lake_table(settings).frame(since="2026-11-05", site=site)
     assert sorted(frame["insight_id"].str[-5:]) == ["00001", "00003", "00005"]
+
+
+def test_feed_lake_function_takes_the_published_event(
+    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = azurite.connection_string("cloud")
+    topic, site = f"t{uuid.uuid4().hex[:12]}", f"site-{uuid.uuid4().hex[:6]}"
+    blobs = AzureBlobStore.from_connection_string(connection)
+    event = put_blob(blobs, f"{site}/f.jsonl.gz", [wire_insight(site, 100 + i, 6) for i in range(4)])
+    QueueEventPublisher.from_connection_string(connection, topic, ["lake"]).publish([event])
+    queue = QueueClient.from_connection_string(connection, subscription_queue(topic, "lake"))
+    received = queue.receive_message(visibility_timeout=30)
+    assert received is not None
+    envelope = parse_envelope(decode_body(received.content, "base64"))
+    message = to_service_bus_message(envelope, received, None)
+
+    monkeypatch.setenv("EDGELOOP_LOCAL_SETTINGS", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("CloudStorage", connection)
+    dependencies.lake_feed.override(None)
+    try:
+        cloud_lake.feed_lake(message)
+        cloud_lake.feed_lake(message)  # redelivered
+    finally:
+        dependencies.lake_feed.override(None)
+    frame = build_lake_table(LakeSettings.model_validate({"CloudStorage": connection})).frame(site=site)
+    assert len(frame) == 4
