@@ -11,6 +11,7 @@ extension or, offline, the Parquet files the log lists (``active_files``).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ import orjson
 import pyarrow as pa
 from azure.core.exceptions import ResourceExistsError
 from deltalake import DeltaTable
+from deltalake.exceptions import CommitFailedError
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection, ConnectionString
@@ -27,6 +29,8 @@ from edgeloop.wire.storage_layout import LAKE_CONTAINER
 
 if TYPE_CHECKING:
     import pandas as pd  # only where a frame is asked for (notebook, tests): not in the Functions image
+
+COMMIT_ATTEMPTS = 5  # concurrent writers of one table: each conflict means another one committed
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -67,6 +71,7 @@ class DeltaLakeTable:
         self.uri = uri
         self.options = dict(options)
         self._table: DeltaTable | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_connection(
@@ -110,10 +115,20 @@ class DeltaLakeTable:
 
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
         source = pa.Table.from_pylist([dict(row) for row in rows], schema=LAKE_SCHEMA)
-        metrics = (
-            self.table()
-            .merge(source, _MERGE_ON, source_alias="s", target_alias="t")
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        return int(metrics["num_target_rows_inserted"])
+        # One DeltaTable per process, shared by the worker's threads: one merge at a time here;
+        # another process's commit first makes ours fail, and the merge is rerun on its data.
+        with self._lock:
+            for attempt in range(1, COMMIT_ATTEMPTS + 1):
+                try:
+                    metrics = (
+                        self.table()
+                        .merge(source, _MERGE_ON, source_alias="s", target_alias="t")
+                        .when_not_matched_insert_all()
+                        .execute()
+                    )
+                except CommitFailedError:
+                    if attempt == COMMIT_ATTEMPTS:
+                        raise  # the event is redelivered, and merged then
+                    continue
+                return int(metrics["num_target_rows_inserted"])
+        raise AssertionError("unreachable")

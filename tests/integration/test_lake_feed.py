@@ -13,6 +13,7 @@ import gzip
 import subprocess
 import textwrap
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.bootstrap.lake import build_lake_feed, build_lake_table
 from edgeloop.config.connections import ConnectionString
 from edgeloop.config.lake import LakeSettings
+from edgeloop.domain.lake_rows import lake_rows
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.lake_feed import LakeFeed
 from edgeloop.wire.messaging import subscription_queue
@@ -184,3 +186,18 @@ def test_feed_lake_function_takes_the_published_event(
         dependencies.lake_feed.override(None)
     frame = build_lake_table(LakeSettings.model_validate({"CloudStorage": connection})).frame(site=site)
     assert len(frame) == 4
+
+
+def test_concurrent_writers_of_one_table_lose_no_rows(
+    lake: tuple[LakeFeed, DeltaLakeTable, AzureBlobStore],
+) -> None:
+    """Two tables on one URI stand for two Function instances: their commits conflict, and retry."""
+    _, table, _ = lake
+    site = f"site-{uuid.uuid4().hex[:6]}"
+    table.merge(lake_rows([wire_insight(site, 0, 7)]))  # the table exists before the race
+    writers = [DeltaLakeTable(table.uri, table.options) for _ in range(3)]
+    batches = [lake_rows([wire_insight(site, 1000 * w + i, 7) for i in range(1, 6)]) for w in range(3)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        inserted = list(pool.map(lambda pair: pair[0].merge(pair[1]), zip(writers, batches, strict=True)))
+    assert inserted == [5, 5, 5]
+    assert len(table.frame(site=site)) == 16
