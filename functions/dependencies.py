@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from edgeloop.ports import Trainer
     from edgeloop.service_layer.filtering import InsightFilter
     from edgeloop.service_layer.ingest import InsightIngest
+    from edgeloop.service_layer.lake_feed import LakeFeed
     from edgeloop.service_layer.powerbi_feed import PowerBIFeed
     from edgeloop.service_layer.retraining import RetrainingService
     from functions.asgi import AsgiFunction
@@ -34,8 +35,10 @@ def _compose_insight_filter() -> InsightFilter:
 
 def _compose_cloud_clients() -> AzureClients:
     from edgeloop.adapters.azure_clients import AzureClients
+    from edgeloop.config.azure_sdk import AzureSdkSettings
 
-    return AzureClients()
+    # One set of clients for the cloud functions: STORAGE_API_VERSION is an app setting of the app.
+    return AzureClients.from_settings(AzureSdkSettings())
 
 
 def _compose_insight_ingest() -> InsightIngest:
@@ -49,6 +52,13 @@ def _compose_powerbi_feed() -> PowerBIFeed:
     from edgeloop.config.powerbi import PowerBISettings
 
     return build_feed(PowerBISettings(), clients=cloud_clients.get())
+
+
+def _compose_lake_feed() -> LakeFeed:
+    from edgeloop.bootstrap.lake import build_lake_feed
+    from edgeloop.config.lake import LakeSettings
+
+    return build_lake_feed(LakeSettings(), clients=cloud_clients.get())
 
 
 def _compose_trainer() -> Trainer:
@@ -76,6 +86,7 @@ insight_filter: Lazy[InsightFilter] = Lazy(_compose_insight_filter)  # edge role
 cloud_clients: Lazy[AzureClients] = Lazy(_compose_cloud_clients)
 insight_ingest: Lazy[InsightIngest] = Lazy(_compose_insight_ingest)
 powerbi_feed: Lazy[PowerBIFeed] = Lazy(_compose_powerbi_feed)
+lake_feed: Lazy[LakeFeed] = Lazy(_compose_lake_feed)
 trainer: Lazy[Trainer] = Lazy(_compose_trainer)
 retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

@@ -18,6 +18,7 @@ BLUEPRINTS_BY_ROLE: dict[str, tuple[str, ...]] = {
         "functions.cloud_http",
         "functions.cloud_powerbi",
         "functions.cloud_retraining",
+        "functions.cloud_lake",
     ),
 }
 ROLES = ("edge", "cloud", "all")

@@ -79,5 +79,5 @@ def build_ingest(
         tracer = configure_tracing("edgeloop-cloud-functions")
     # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("blob")
-    blobs = AzureBlobStore.from_connection(connection, clients or AzureClients())
+    blobs = AzureBlobStore.from_connection(connection, clients or AzureClients.from_settings(settings))
     return InsightIngest(blobs, build_store(settings), tracer)

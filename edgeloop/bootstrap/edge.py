@@ -63,7 +63,8 @@ def build_insight_filter(
     if tracer is None:
         configure_logging()
         tracer = configure_tracing("edgeloop-edge-functions")
-    clients = clients or AzureClients()  # one credential per identity for all three connections
+    # One credential per identity for all three connections.
+    clients = clients or AzureClients.from_settings(settings)
     return InsightFilter(
         engine=build_policy_engine(settings),
         cloud_blobs=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleVerifier, SigningKeyError
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel
@@ -62,7 +63,10 @@ def start_delivery(
     except SigningKeyError as exc:
         raise SigningKeyError(f"SCORING_MODEL_SIGNING_PUBLIC_KEY: {exc}") from None
     source = BlobModelRegistry.from_connection(
-        settings.registry_connection(), settings.model_registry_container, site_side=True
+        settings.registry_connection(),
+        settings.model_registry_container,
+        AzureClients.from_settings(settings),
+        site_side=True,
     )
     delivery = ModelDelivery(
         holder=holder,

@@ -66,7 +66,7 @@ def build_operations(
     settings: EdgeFunctionSettings | None = None, clients: AzureClients | None = None
 ) -> HeldMessageOperations:
     settings = settings or EdgeFunctionSettings()
-    clients = clients or AzureClients()
+    clients = clients or AzureClients.from_settings(settings)
     places: dict[str, HoldingPlace] = {}
     for build in (_edge_places, _cloud_places):
         try:

@@ -63,7 +63,7 @@ def build_feed(
     if blobs is None:
         # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
         connection = settings.resolve_cloud_storage("blob")
-        blobs = AzureBlobStore.from_connection(connection, clients or AzureClients())
+        blobs = AzureBlobStore.from_connection(connection, clients or AzureClients.from_settings(settings))
     return PowerBIFeed(
         blobs,
         build_sink(settings),

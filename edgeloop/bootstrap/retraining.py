@@ -50,6 +50,7 @@ def build_signer(settings: RetrainingSettings) -> BundleSigner:
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:
     # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("blob")
+    clients = clients or AzureClients.from_settings(settings)
     return BlobModelRegistry.from_connection(connection, settings.models_container, clients)
 
 
@@ -63,6 +64,7 @@ def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = N
 
     # CloudStorage (a connection string) or CloudStorage__queueServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("queue")
+    clients = clients or AzureClients.from_settings(settings)
     return QueueTrainer(StorageQueueSender(connection, RETRAIN_QUEUE, retries=3, clients=clients))
 
 
@@ -92,7 +94,12 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
     )
-    clients = clients or AzureClients()
+    clients = clients or AzureClients.from_settings(settings)
+    lake = None
+    if settings.insights_from == "lake":
+        from edgeloop.bootstrap.lake import build_lake_table
+
+        lake = build_lake_table(settings, clients)
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
@@ -100,6 +107,7 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         sign=build_signer(settings).sign,
         load_model=load_model,
         config=config,
+        lake=lake,
     )
 
 

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
@@ -118,7 +119,11 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
     try:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
-            sender = StorageQueueSender(settings.resolve_edge_storage("queue"), settings.insights_queue)
+            sender = StorageQueueSender(
+                settings.resolve_edge_storage("queue"),
+                settings.insights_queue,
+                clients=AzureClients.from_settings(settings),
+            )
             relay = OutboxRelay(
                 outbox, sender, stats=stats, max_in_flight=settings.relay_max_in_flight, tracer=tracer
             )

@@ -32,13 +32,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
 
 ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 
 
-class CloudSettings(CloudStorageConnection, EdgeloopSettings):
+class CloudSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     store: Literal["sqlite", "cosmos"] = Field(default="sqlite", alias="CLOUD_STORE")

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, SecretStr, field_validator
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import (
     CloudStorageConnection,
@@ -25,7 +26,11 @@ MIN_HMAC_KEY_LENGTH = 16
 
 
 class EdgeFunctionSettings(
-    EdgeStorageConnection, CloudStorageConnection, ServiceBusConnectionSettings, EdgeloopSettings
+    EdgeStorageConnection,
+    CloudStorageConnection,
+    ServiceBusConnectionSettings,
+    AzureSdkOptions,
+    EdgeloopSettings,
 ):
     # ServiceBusConnection: a Service Bus connection string or namespace in Azure; locally a
     # storage connection string (the topic is emulated by one queue per subscription).

@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import Connection, resolve_connection
 from edgeloop.wire.storage_layout import MODELS_CONTAINER
@@ -29,7 +30,7 @@ from edgeloop.wire.storage_layout import MODELS_CONTAINER
 REGISTRY_STORAGE_SETTING = "SCORING_MODEL_REGISTRY_STORAGE"
 
 
-class ModelDeliverySettings(EdgeloopSettings):
+class ModelDeliverySettings(AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
     model_signing_public_key: str | None = None

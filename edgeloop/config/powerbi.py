@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.domain.powerbi_schema import DEFAULT_DATASET_NAME, MAX_ROWS_PER_POST
@@ -30,7 +31,7 @@ AUTHORITY_HOST = "https://login.microsoftonline.com"
 POWERBI_SCOPE = "https://analysis.windows.net/powerbi/api/.default"
 
 
-class PowerBISettings(CloudStorageConnection, EdgeloopSettings):
+class PowerBISettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
     """``CloudStorage`` / ``CloudStorage__blobServiceUri`` (the compliant blobs) come from the
     connection mixin, without the ``POWERBI_`` prefix (edgeloop.config.connections)."""
 

@@ -12,6 +12,8 @@
   ``RETRAIN_PROMOTION_MARGIN``: the challenger may be at most that much worse.
 * ``RETRAIN_MAX_OUT_OF_SCHEMA_SHARE``, ``RETRAIN_MAX_LABEL_RATE_RATIO``: sanity checks.
 * ``RETRAIN_LOOKBACK_DAYS``: compliant records older than this are not read.
+* ``RETRAIN_INSIGHTS_FROM``: ``blobs`` (default) or ``lake``: the insights' inputs from the lake
+  table ``lake/insights`` (``feed_lake``); the feedback labels always from the compliant blobs.
 * ``RETRAIN_STALE_RUN_SECONDS``: files of an unregistered version untouched this long are
   the leftovers of a dead run and are deleted at the start of the next one.
 * ``RETRAIN_COMPLIANT_CONTAINER`` (``compliant``), ``MODEL_REGISTRY_CONTAINER`` (``models``),
@@ -37,6 +39,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
@@ -44,7 +47,7 @@ from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
 DEFAULT_SCHEDULE = "0 0 2 * * *"
 
 
-class RetrainingSettings(CloudStorageConnection, EdgeloopSettings):
+class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     schedule: str = Field(default=DEFAULT_SCHEDULE, alias="RETRAIN_SCHEDULE")
@@ -63,6 +66,9 @@ class RetrainingSettings(CloudStorageConnection, EdgeloopSettings):
     )
     max_label_rate_ratio: float = Field(default=5.0, gt=1.0, alias="RETRAIN_MAX_LABEL_RATE_RATIO")
     lookback_days: int = Field(default=90, ge=1, alias="RETRAIN_LOOKBACK_DAYS")
+    # Where the insights' inputs are read: the compliant blobs, or the lake table (feed_lake's,
+    # one partition-pruned read); the feedback labels come from the compliant blobs either way.
+    insights_from: Literal["blobs", "lake"] = Field(default="blobs", alias="RETRAIN_INSIGHTS_FROM")
     stale_run_seconds: float = Field(default=3600.0, ge=0.0, alias="RETRAIN_STALE_RUN_SECONDS")
 
     compliant_container: str = Field(

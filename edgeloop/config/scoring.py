@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import EdgeStorageConnection
 from edgeloop.wire.messaging import INSIGHTS_QUEUE
@@ -21,7 +22,7 @@ from edgeloop.wire.messaging import INSIGHTS_QUEUE
 MAX_ROWS_PER_REQUEST = 10_000
 
 
-class ScoringSettings(EdgeStorageConnection, EdgeloopSettings):
+class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"

@@ -32,6 +32,8 @@ from edgeloop.ports.cloud import BlobStore as BlobStore
 from edgeloop.ports.cloud import DeliveryLedger as DeliveryLedger
 from edgeloop.ports.cloud import EventPublisher as EventPublisher
 from edgeloop.ports.cloud import InsightStore as InsightStore
+from edgeloop.ports.cloud import LakeInsights as LakeInsights
+from edgeloop.ports.cloud import LakeTable as LakeTable
 from edgeloop.ports.cloud import RowSink as RowSink
 from edgeloop.ports.edge import ClaimedEntry as ClaimedEntry
 from edgeloop.ports.edge import Outbox as Outbox

@@ -1,13 +1,14 @@
-"""Cloud ports: blobs, claim-check events, the global insight store, the reporting sink.
+"""Cloud ports: blobs, claim-check events, the global insight store, the reporting sink, the lake.
 
 Adapters: ``blob_storage``, ``servicebus_publisher`` / ``queue_publisher``, ``cosmos_store`` /
-``sqlite_store``, ``powerbi_client`` / ``powerbi_local_sink``, ``sqlite_delivery_ledger``."""
+``sqlite_store``, ``powerbi_client`` / ``powerbi_local_sink``, ``sqlite_delivery_ledger``,
+``delta_lake_table``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from edgeloop.domain.insights_view import HourlyRate, InsightPage, InsightQuery, SiteStats, StoredInsight
 from edgeloop.domain.records import Record
@@ -74,4 +75,20 @@ class DeliveryLedger(Protocol):
 
     def mark_delivered(self, source: str, table: str, chunk_index: int, row_start: int, row_end: int) -> None:
         """Record chunk ``chunk_index`` (rows ``[row_start, row_end)``) as accepted by the sink."""
+        ...
+
+
+class LakeTable(Protocol):
+    """The cloud's analytics table of compliant insights (edgeloop.domain.lake_rows)."""
+
+    def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the rows whose ``insight_id`` is not in the table yet; the number inserted."""
+        ...
+
+
+class LakeInsights(Protocol):
+    """Insights read back from the lake table: the retraining's inputs (``RETRAIN_INSIGHTS_FROM=lake``)."""
+
+    def inputs_since(self, date: str) -> dict[str, dict[str, Any]]:
+        """``insight_id`` -> model inputs of every insight scored on or after ``date`` (YYYY-MM-DD)."""
         ...

@@ -30,6 +30,7 @@ from edgeloop.ports import (
     BlobReader,
     ChallengerTrainer,
     LabelledRow,
+    LakeInsights,
     ModelRegistry,
     RegistryConflict,
     RetrainRequest,
@@ -81,6 +82,7 @@ class RetrainingService:
         load_model: LoadModel,
         config: RetrainingConfig,
         clock: Callable[[], datetime] = utc_now,
+        lake: LakeInsights | None = None,
     ) -> None:
         self._registry = registry
         self._compliant = compliant
@@ -89,6 +91,8 @@ class RetrainingService:
         self._load_model = load_model
         self._config = config
         self._clock = clock
+        # Set: the insights' inputs come from the lake table, only the labels from the blobs.
+        self._lake = lake
 
     def run(self, request: RetrainRequest, on_step: OnStep = lambda step: None) -> RunReport:
         started = self._clock()
@@ -227,6 +231,7 @@ class RetrainingService:
         oldest = (now - timedelta(days=self._config.lookback_days)).strftime("%Y-%m-%d")
         inputs: dict[str, dict[str, Any]] = {}
         labels: dict[str, tuple[datetime, int]] = {}
+        blob_inputs: dict[str, dict[str, Any]] = inputs if self._lake is None else {}
         container = self._config.compliant_container
         for blob_name in self._compliant.list_names(container):
             date = records_blob_date(blob_name)
@@ -234,7 +239,9 @@ class RetrainingService:
                 continue
             data = self._compliant.get(container, blob_name)
             for record in read_objects_skipping_bad(data, f"{container}/{blob_name}"):
-                _collect(record, inputs, labels)
+                _collect(record, blob_inputs, labels)
+        if self._lake is not None:
+            inputs = self._lake.inputs_since(oldest)
         rows = [
             LabelledRow(insight_id, inputs[insight_id], label)
             for insight_id, (_, label) in sorted(labels.items())

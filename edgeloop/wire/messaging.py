@@ -2,9 +2,9 @@
 
 * Site account: queue ``insights`` (the relay writes, ``filter_insights`` reads); after
   ``maxDequeueCount`` (host.json) the host moves a message to ``insights-poison``.
-* Service Bus: topic ``insights`` with subscriptions ``global`` (``ingest_insights``) and
-  ``powerbi`` (``feed_powerbi``). Locally each subscription is a Storage queue
-  ``<topic>-<subscription>`` (``insights-global``, ``insights-powerbi``).
+* Service Bus: topic ``insights`` with subscriptions ``global`` (``ingest_insights``),
+  ``powerbi`` (``feed_powerbi``) and ``lake`` (``feed_lake``). Locally each subscription is a
+  Storage queue ``<topic>-<subscription>`` (``insights-global``, ``insights-powerbi``, ...).
 * Cloud account: queue ``retrain-requests`` (``run_retraining``).
 
 Settings defaults reference these; the deployed names may differ by setting.
@@ -16,7 +16,8 @@ INSIGHTS_QUEUE = "insights"
 INSIGHTS_TOPIC = "insights"
 GLOBAL_SUBSCRIPTION = "global"
 POWERBI_SUBSCRIPTION = "powerbi"
-TOPIC_SUBSCRIPTIONS = (GLOBAL_SUBSCRIPTION, POWERBI_SUBSCRIPTION)
+LAKE_SUBSCRIPTION = "lake"
+TOPIC_SUBSCRIPTIONS = (GLOBAL_SUBSCRIPTION, POWERBI_SUBSCRIPTION, LAKE_SUBSCRIPTION)
 RETRAIN_QUEUE = "retrain-requests"
 
 

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 COMPLIANT_CONTAINER = "compliant"
 ANOMALIES_CONTAINER = "anomalies"
 MODELS_CONTAINER = "models"
+LAKE_CONTAINER = "lake"  # Delta tables (edgeloop.domain.lake_rows), e.g. lake/insights
 QUARANTINE_CONTAINER = "quarantine"  # site account
 AUDIT_CONTAINER = "audit"  # site account
 UNKNOWN = "unknown"

@@ -151,6 +151,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     subscriptionNames: [
       'global'
       'powerbi'
+      'lake'
     ]
     duplicateDetectionWindow: duplicateDetectionWindow
     maxDeliveryCount: maxDeliveryCount

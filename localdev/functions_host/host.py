@@ -9,7 +9,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
@@ -118,6 +118,11 @@ class FunctionsHost:
     def _lease(self) -> int:
         return int(self.settings.get(LEASE_SETTING) or DEFAULT_LEASE)
 
+    def _storage_options(self) -> dict[str, Any]:
+        # The triggers' clients send the app's STORAGE_API_VERSION too, as its own clients do.
+        version = self.settings.get("STORAGE_API_VERSION")
+        return {"api_version": version} if version else {}
+
     def _queue_listener(self, spec: FunctionSpec, invoker: Invoker, io: IoRunner) -> QueueListener:
         where = f"function '{spec.name}'"
         options = self.config.queues
@@ -137,8 +142,10 @@ class FunctionsHost:
             spec,
             policy,
             QueueTriggerConverter(options.message_encoding),
-            QueueClient.from_connection_string(connection, name),
-            QueueClient.from_connection_string(connection, policy.failed_queue_name),
+            QueueClient.from_connection_string(connection, name, **self._storage_options()),
+            QueueClient.from_connection_string(
+                connection, policy.failed_queue_name, **self._storage_options()
+            ),
             invoker,
             io,
         )
@@ -166,8 +173,10 @@ class FunctionsHost:
             spec,
             policy,
             ServiceBusConverter(),
-            QueueClient.from_connection_string(connection, name),
-            QueueClient.from_connection_string(connection, policy.failed_queue_name),
+            QueueClient.from_connection_string(connection, name, **self._storage_options()),
+            QueueClient.from_connection_string(
+                connection, policy.failed_queue_name, **self._storage_options()
+            ),
             invoker,
             io,
         )
@@ -178,9 +187,9 @@ class FunctionsHost:
         store = None
         if spec.trigger.get("useMonitor", True):
             connection = self.settings.connection_string(HOST_STORAGE, where + " (timer schedule monitor)")
-            container = BlobServiceClient.from_connection_string(connection).get_container_client(
-                STATUS_CONTAINER
-            )
+            container = BlobServiceClient.from_connection_string(
+                connection, **self._storage_options()
+            ).get_container_client(STATUS_CONTAINER)
             store = StatusStore(container, self.host_id())
         run_on_startup = bool(spec.trigger.get("runOnStartup", False))
         return TimerListener(spec, schedule, store, run_on_startup, invoker, io)

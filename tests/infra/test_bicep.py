@@ -124,7 +124,7 @@ def test_service_bus_topic_deduplicates_and_has_the_contract_subscriptions(bicep
     assert resource(bus, "topic")["properties"]["requiresDuplicateDetection"] is True
     params = bicep["main.bicep"]["modules"]["serviceBus"]["config"]["params"]
     assert params["topicName"] == "insights"
-    assert params["subscriptionNames"] == ["global", "powerbi"]
+    assert params["subscriptionNames"] == ["global", "powerbi", "lake"]
     assert resource(bus, "siteSendRule")["properties"]["rights"] == ["Send"]
 
 

@@ -30,12 +30,15 @@ from support.local_system import SystemUnderTest, running_system
 
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.bootstrap.lake import build_lake_table
 from edgeloop.config.edge_functions import load_compliance_policy
+from edgeloop.config.lake import LakeSettings
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.manifest import load_manifest
 from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.filtering import event_message_id, message_digest
+from edgeloop.wire.messaging import TOPIC_SUBSCRIPTIONS
 from edgeloop.wire.packing import pack_items
 from localdev.azurite import REPO_ROOT
 
@@ -158,9 +161,9 @@ def events_for_blobs(
 
 
 def publisher(system: SystemUnderTest) -> QueueEventPublisher:
-    """The local topic's publisher (what filter_insights uses): both subscription queues."""
+    """The local topic's publisher (what filter_insights uses): every subscription queue."""
     return QueueEventPublisher.from_connection_string(
-        system.connection_string("cloud"), "insights", ["global", "powerbi"]
+        system.connection_string("cloud"), "insights", list(TOPIC_SUBSCRIPTIONS)
     )
 
 
@@ -258,7 +261,7 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
     assert [name for (container, name) in blobs if container == "compliant" and digest in name]
     copies = events_for_blobs(system, "compliant", blobs) + events_for_blobs(system, "anomalies", blobs)
     republished = sum(1 for (_, name) in blobs if digest in name)  # what the message copy publishes again
-    before = {f: system.succeeded(CLOUD, f) for f in ("ingest_insights", "feed_powerbi")}
+    before = {f: system.succeeded(CLOUD, f) for f in ("ingest_insights", "feed_powerbi", "feed_lake")}
     filtered_before = system.succeeded(EDGE, "filter_insights")
     publisher(system).publish(copies)
     with QueueClient.from_connection_string(
@@ -297,7 +300,7 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
     publisher(system).publish(poison)
     for start in range(0, 60, 30):
         expected.scored(system, readings(demo_bundle_dir, 30, seed=22 + start, offset=300 + start))
-    dead_queues = ("insights-global-deadletter", "insights-powerbi-deadletter")
+    dead_queues = ("insights-global-deadletter", "insights-powerbi-deadletter", "insights-lake-deadletter")
     system.wait_until(
         lambda: expected.arrived(system) and all(len(queue_texts(system, q)) == 2 for q in dead_queues),
         ARRIVAL_TIMEOUT,
@@ -307,10 +310,14 @@ def test_scorings_reach_the_global_store_and_powerbi_exactly_once(
         letters = [json.loads(base64.b64decode(text)) for text in queue_texts(system, queue)]
         assert sorted(letter["message_id"] for letter in letters) == sorted(e.message_id for e in poison)
         assert {letter["dead_letter_reason"] for letter in letters} == {"MaxDequeueCountExceeded"}
-    for function in ("ingest_insights", "feed_powerbi"):
+    for function in ("ingest_insights", "feed_powerbi", "feed_lake"):
         failed = system.log(CLOUD).count(f"Executed 'Functions.{function}' (Failed")
         assert failed == len(poison) * MAX_DELIVERY, function
     items = assert_exactly(system, expected, engine)
+    # The lake table holds each insight once, after the redeliveries of step 3.
+    lake = build_lake_table(LakeSettings.model_validate({"CloudStorage": system.connection_string("cloud")}))
+    lake_ids = list(lake.frame(site=SITE)["insight_id"])
+    assert sorted(lake_ids) == sorted(item["insight_id"] for item in items)
 
     # 5. What is on site stays there: no operator, notes or raw product id anywhere in the cloud.
     assert_nothing_on_site_left(system, expected, items)

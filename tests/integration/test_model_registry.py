@@ -6,6 +6,7 @@ Each test uses its own container names, so tests share the session's Azurite.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -20,9 +21,12 @@ from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, writ
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.bootstrap.lake import build_lake_table
 from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.champion import first_pointer
+from edgeloop.domain.lake_rows import lake_row
+from edgeloop.domain.records import InsightRecord, ModelRef
 from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
 from edgeloop.service_layer.model_publishing import promote, rollback
 from localdev.azurite import Azurite
@@ -237,3 +241,40 @@ def test_models_publish_registers_a_bundle_when_a_champion_exists(
     promoted = CliRunner().invoke(app, ["models", "promote", "2.0.0"])
     assert promoted.exit_code == 0, promoted.output
     assert (registry.champion(MODEL_NAME) or pytest.fail("no champion"))[0].version == "2.0.0"
+
+
+def move_insights_to_the_lake(settings: RetrainingSettings) -> int:
+    """Each compliant blob's insights into the lake table; the blob keeps only the feedback."""
+    store, container = compliant(settings), settings.compliant_container
+    table, moved = build_lake_table(settings), 0
+    for name in store.list_names(container):
+        records = [json.loads(line) for line in gzip.decompress(store.get(container, name)).splitlines()]
+        insights = [r for r in records if r["kind"] == "insight"]
+        rows = [
+            lake_row(
+                InsightRecord(
+                    insight_id=r["insight_id"], site_id=r["site_id"], scored_at=datetime.now(UTC),
+                    model=ModelRef("ai4i", "1", "0" * 64), inputs=r["inputs"], outputs={},
+                    anomaly=False, anomaly_kinds=(),
+                )
+            )
+            for r in insights
+        ]  # fmt: skip
+        moved += table.merge(rows)
+        feedback = b"".join(json.dumps(r).encode() + b"\n" for r in records if r["kind"] == "feedback")
+        store.put(container, name, gzip.compress(feedback), content_type="application/gzip")
+    return moved
+
+
+def test_retraining_reads_the_insights_from_the_lake(
+    settings: RetrainingSettings, first_champion: Path
+) -> None:
+    from_lake = settings.model_copy(update={"insights_from": "lake"})
+    publish_first_champion(settings, first_champion)
+    site = f"site-{uuid.uuid4().hex[:8]}"
+    write_labelled_records(compliant(settings), settings.compliant_container, skip=2000, count=150, site=site)
+    assert move_insights_to_the_lake(settings) == 150
+    # The blobs alone now hold labels without inputs: nothing to train on.
+    assert run(settings)["outcome"] == "skipped"
+    report = run(from_lake)
+    assert report["data"]["new_labelled_rows"] == 150, report
