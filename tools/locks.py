@@ -44,6 +44,8 @@ LOCKS = (
     Lock("requirements/notebook.lock", (PROJECT, "powerbi-notebook"), ".venv-notebook"),
     Lock("requirements/infra.lock", ("infra-lint",), ".venv-infra (checkov, hadolint)"),
     Lock("requirements/bench.lock", ("bench-peer",), ".venv-bench (the benchmark's peer server)"),
+    # The site images (infra/docker): the project's own dependencies, nothing for training or tests.
+    Lock("requirements/images.lock", (PROJECT,), "the site container images (infra/docker)"),
     # The Functions remote build (`func azure functionapp publish`) installs this file alone;
     # the project's source travels in the package (.funcignore says what stays out).
     Lock("requirements.txt", (PROJECT, "train"), "the Azure Functions app (remote build)"),

@@ -21,13 +21,15 @@ ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
     ASPNETCORE_URLS=http://+:8080
 
 WORKDIR /tmp/edgeloop-src
-# The project is installed as a package (pinned dependencies from pyproject.toml) into the
-# image's Python, where the Functions Python worker finds it.
+# The project is installed as a package into the image's Python, where the Functions Python
+# worker finds it; its dependencies come from the lock (every transitive version, hashed).
+COPY requirements/images.lock requirements/images.lock
+RUN pip install --no-compile --require-hashes -r requirements/images.lock
 COPY pyproject.toml README.md ./
 COPY edgeloop/ edgeloop/
 COPY scoring_app/ scoring_app/
 COPY functions/ functions/
-RUN pip install --no-compile . \
+RUN pip install --no-compile --no-deps . \
     && rm -rf /tmp/edgeloop-src
 
 WORKDIR /home/site/wwwroot

@@ -13,12 +13,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/venv
-# Dependencies first (pyproject.toml pins every version), so code edits reuse this layer.
+# Dependencies first, every transitive version and hash from the lock, so code edits reuse this layer.
+COPY requirements/images.lock requirements/images.lock
+RUN /opt/venv/bin/pip install --no-compile --require-hashes -r requirements/images.lock
 COPY pyproject.toml README.md ./
 COPY edgeloop/ edgeloop/
 COPY scoring_app/ scoring_app/
 COPY functions/ functions/
-RUN /opt/venv/bin/pip install --no-compile . \
+RUN /opt/venv/bin/pip install --no-compile --no-deps . \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 # --- runtime stage: no compilers, no pip cache, no source tree ----------------------------

@@ -85,6 +85,17 @@ def test_build_context_keeps_what_the_image_copies_and_drops_secrets(image: str)
         assert ignored(private, patterns), f"{private} would be sent to the Docker daemon"
 
 
+@pytest.mark.parametrize("image", ["scoring", "functions"])
+def test_images_install_every_dependency_from_the_hashed_lock(image: str) -> None:
+    """Two builds a month apart get the same versions: the lock first, then the project alone."""
+    runs = [args for name, args in instructions(DOCKER / f"{image}.Dockerfile") if name == "RUN"]
+    installs = [args for args in runs if "pip install" in args]
+    assert any("--require-hashes -r requirements/images.lock" in args for args in installs), installs
+    project = [args for args in installs if "requirements/images.lock" not in args]
+    assert project
+    assert all("--no-deps" in args for args in project), project
+
+
 def test_scoring_image_is_slim_multi_stage_and_non_root() -> None:
     steps = instructions(DOCKER / "scoring.Dockerfile")
     bases = [args for name, args in steps if name == "FROM"]
