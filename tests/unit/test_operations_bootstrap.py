@@ -40,6 +40,7 @@ def test_a_service_bus_namespace_gives_the_subscriptions_dead_letter_subqueues(
     operations = build_operations(EdgeFunctionSettings())
     assert operations.place_names() == [
         "insights-global-deadletter",
+        "insights-lake-deadletter",
         "insights-powerbi-deadletter",
         "retrain-requests-poison",
     ]
