@@ -31,44 +31,23 @@ ALLOWED_OVERSIZE: dict[str, str] = {}
 WEB = ("fastapi", "starlette", "uvicorn", "jinja2", "httpx", "scoring_app", "global_app", "functions")
 AZURE = ("azure", "msal")
 TRACING = ("opentelemetry",)  # the core sees the Tracer port only (edgeloop/observability/tracing.py)
+# What only adapters and composition roots may import.
+OUTWARD = (
+    "edgeloop.adapters",
+    "edgeloop.bootstrap",
+    "edgeloop.cli",
+    "edgeloop.config",
+    "sqlite3",
+    "onnxruntime",
+    *WEB,
+    *AZURE,
+    *TRACING,
+)
+PORTS_FORBIDDEN = ("edgeloop.service_layer", "edgeloop.training", *OUTWARD)
 FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
-    "edgeloop/domain": (
-        "edgeloop.wire",
-        "edgeloop.service_layer",
-        "edgeloop.adapters",
-        "edgeloop.bootstrap",
-        "edgeloop.cli",
-        "edgeloop.config",
-        "edgeloop.training",
-        "sqlite3",
-        "onnxruntime",
-        *WEB,
-        *AZURE,
-        *TRACING,
-    ),
-    "edgeloop/ports": (
-        "edgeloop.service_layer",
-        "edgeloop.adapters",
-        "edgeloop.bootstrap",
-        "edgeloop.cli",
-        "edgeloop.config",
-        "edgeloop.training",
-        "sqlite3",
-        "onnxruntime",
-        *WEB,
-        *AZURE,
-    ),
-    "edgeloop/service_layer": (
-        "edgeloop.adapters",
-        "edgeloop.bootstrap",
-        "edgeloop.cli",
-        "edgeloop.config",
-        "sqlite3",
-        "onnxruntime",
-        *WEB,
-        *AZURE,
-        *TRACING,
-    ),
+    "edgeloop/domain": ("edgeloop.wire", *PORTS_FORBIDDEN),
+    "edgeloop/ports": PORTS_FORBIDDEN,
+    "edgeloop/service_layer": OUTWARD,
     "edgeloop/wire": TRACING,
     "edgeloop/observability/tracing.py": TRACING,
     "edgeloop": ("localdev",),
