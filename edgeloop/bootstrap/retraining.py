@@ -121,17 +121,24 @@ def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str,
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:
     """Register ``bundle_dir`` (the demo model) and make it champion if the registry has none;
     with a champion there already, nothing is read or signed (``make run`` at every start)."""
-    current = build_registry(settings).champion(settings.model_name)
+    registry = build_registry(settings)
+    current = registry.champion(settings.model_name)
     if current is not None:
         return current[0].version, False
-    return publish_local_bundle(settings, bundle_dir, actor="edgeloop start-up")
+    return _publish(settings, registry, bundle_dir, "edgeloop start-up")
 
 
 def publish_local_bundle(settings: RetrainingSettings, bundle_dir: Path, actor: str) -> tuple[str, bool]:
     """Sign and register ``bundle_dir`` as its manifest's name and version, at any time;
     ``(version, became champion)``: it becomes champion only where its model has none."""
+    return _publish(settings, build_registry(settings), bundle_dir, actor)
+
+
+def _publish(
+    settings: RetrainingSettings, registry: BlobModelRegistry, bundle_dir: Path, actor: str
+) -> tuple[str, bool]:
     version, promoted = publish_bundle(
-        build_registry(settings),
+        registry,
         bundle_dir,
         golden_rows_from_csv(settings.base_data),
         build_signer(settings).sign,
