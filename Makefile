@@ -5,8 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INFRA_VENV := .venv-infra
 MODEL_DIR := var/models/demo
+# The model `make run` serves: failure (the binary demo) | failure-mode (multiclass) | tool-life (regression).
+EXAMPLE_MODEL ?= failure
+EXAMPLE_MODELS := failure-mode tool-life
+ifeq ($(filter $(EXAMPLE_MODEL),failure $(EXAMPLE_MODELS)),)
+$(error EXAMPLE_MODEL=$(EXAMPLE_MODEL): must be one of failure $(EXAMPLE_MODELS))
+endif
+EXAMPLE_BUNDLE := $(if $(filter failure,$(EXAMPLE_MODEL)),$(MODEL_DIR),var/models/$(EXAMPLE_MODEL))
 
-.PHONY: lock run test install node-tools system-tools infra-tools notebook-tools model lint typecheck pytest bench clean
+.PHONY: lock run test install node-tools system-tools infra-tools notebook-tools model example-models lint typecheck pytest bench clean schema
 
 # Every virtualenv is installed from its lock (requirements/*.lock: every version, with hashes),
 # made from pyproject.toml's pins by `make lock`. uv itself comes from PyPI with pip, hashes checked.
@@ -71,19 +78,31 @@ infra-tools: $(INFRA_VENV)/.installed
 
 notebook-tools: .venv-notebook/.installed
 
-$(MODEL_DIR)/manifest.json: | $(VENV)/.installed
+# Retrained when the training code or its data change (a stale bundle would keep serving the old model).
+$(MODEL_DIR)/manifest.json: $(wildcard edgeloop/training/*.py) data/ai4i2020-train.csv | $(VENV)/.installed
 	@echo "==> training the demo model into $(MODEL_DIR)"
 	$(PY) -m edgeloop.cli train --data data/ai4i2020-train.csv --out $(MODEL_DIR)
 
-model: $(MODEL_DIR)/manifest.json
+# The example models' first bundles: each recipe (edgeloop/recipes/) trained on its base data (data/).
+$(EXAMPLE_MODELS:%=var/models/%/manifest.json): var/models/%/manifest.json: | $(VENV)/.installed
+	@echo "==> training the $* example model into var/models/$*"
+	$(PY) -m tools.example_models $* --out var/models/$*
+
+example-models: $(EXAMPLE_MODELS:%=var/models/%/manifest.json)
+
+model: $(MODEL_DIR)/manifest.json $(EXAMPLE_BUNDLE)/manifest.json
 
 run: install model
-	@echo "==> starting the local system (python -m localdev.run; Ctrl-C stops it)"
-	$(PY) -m localdev.run
+	@echo "==> starting the local system with the $(EXAMPLE_MODEL) model (python -m localdev.run; Ctrl-C stops it)"
+	EDGELOOP_EXAMPLE_MODEL=$(EXAMPLE_MODEL) $(PY) -m localdev.run
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# docs/manifest.schema.json from the manifest's document model (a unit test checks it is current).
+schema: $(VENV)/.installed
+	$(PY) -m tools.manifest_schema
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench tools

@@ -49,6 +49,9 @@ class Settings:
     freshness_seconds: float
     skip: frozenset[str]
     out: Path
+    # Whose scoring app the figures measure (its own .venv and demo model): this checkout, or
+    # another one measured by this harness (``--app-tree``; docs/benchmarks.md, issue 11).
+    app_tree: Path = REPO_ROOT
 
     @property
     def slices(self) -> int:
@@ -69,6 +72,7 @@ class Settings:
             "server CPUs": SERVER_CPUS or "any",
             "wrk threads": 1,
             "wrk CPUs": LOAD_CPUS or "any",
+            **({} if self.app_tree == REPO_ROOT else {"scoring app from": self.app_tree.name}),
         }
 
 
@@ -92,8 +96,10 @@ class Bench:
         self.work = work
         self.progress = progress
         self.model_dir = REPO_ROOT / "var" / "models" / "demo"
-        if not (self.model_dir / "manifest.json").exists():
-            raise ServerError(f"no demo model in {self.model_dir}: run `make model`")
+        self.app_model_dir = settings.app_tree / "var" / "models" / "demo"  # the scoring app's
+        for model_dir in {self.model_dir, self.app_model_dir}:
+            if not (model_dir / "manifest.json").exists():
+                raise ServerError(f"no demo model in {model_dir}: run `make model`")
         rows = demo_rows()
         self.single = rows_bodies(batches(rows, 1, 512))
         self.flat = flat_bodies(rows[:512])
@@ -106,7 +112,8 @@ class Bench:
         contenders = (4 + peers) + (3 + peers)  # single-row group + batch group
         e2e_steps = 0 if "e2e" in self.settings.skip else 4
         global_steps = 0 if "global" in self.settings.skip else 1
-        return 2 + contenders * self.settings.slices + e2e_steps + global_steps
+        models_steps = 0 if "models" in self.settings.skip else 1
+        return 2 + contenders * self.settings.slices + e2e_steps + global_steps + models_steps
 
     # progress -----------------------------------------------------------------
     def step(self, text: str) -> None:

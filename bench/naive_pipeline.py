@@ -61,6 +61,7 @@ def insight_record(
         None, {"type": np.array([[row["type"]]], dtype=object), "numeric": numeric}
     )
     risk = float(probability[0])
+    threshold = manifest.get("task", manifest)["threshold"]  # format 2 in the task, format 1 at the top
     return {
         "kind": "insight",
         "schema_version": 1,
@@ -74,8 +75,8 @@ def insight_record(
         },
         "inputs": {"type": row["type"], **{name: row[name] for name in NUMERIC}},
         "outputs": {"failure_probability": risk, "ood_score": float(ood[0])},
-        "anomaly": risk >= manifest["threshold"],
-        "anomaly_kinds": ["high_risk"] if risk >= manifest["threshold"] else [],
+        "anomaly": risk >= threshold,
+        "anomaly_kinds": ["high_risk"] if risk >= threshold else [],
         "context": {"product_id": row["product_id"]},
     }
 

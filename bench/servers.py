@@ -41,6 +41,7 @@ class Server:
     port: int
     ready_path: str
     log_path: Path
+    cwd: Path = REPO_ROOT  # the tree whose code it runs (bench/trees.py starts another tree's app)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -62,7 +63,7 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=REPO_ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -140,9 +141,20 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def scoring_app(
-    work: Path, name: str, model_dir: Path, api_key: str, edge_storage: str, queue: str, *, relay: bool
+    work: Path,
+    name: str,
+    model_dir: Path,
+    api_key: str,
+    edge_storage: str,
+    queue: str,
+    *,
+    relay: bool,
+    tree: Path = REPO_ROOT,
 ) -> Server:
-    """``python -m scoring_app`` with one worker and its own outbox; relay on or off."""
+    """``python -m scoring_app`` with one worker and its own outbox; relay on or off.
+
+    ``tree``: the checkout whose app it is (its own ``.venv``), this one by default.
+    """
     port = free_port()
     env = base_env(
         SCORING_HOST="127.0.0.1",
@@ -159,8 +171,9 @@ def scoring_app(
         INSIGHTS_QUEUE=queue,
         EDGELOOP_SITE_ID=f"bench-{name}",
     )
-    command = pinned([sys.executable, "-m", "scoring_app"], SERVER_CPUS)
-    return Server(name, command, env, port, "/readyz", work / f"{name}.log")
+    python = sys.executable if tree == REPO_ROOT else str(tree / ".venv" / "bin" / "python")
+    command = pinned([python, "-m", "scoring_app"], SERVER_CPUS)
+    return Server(name, command, env, port, "/readyz", work / f"{name}.log", cwd=tree)
 
 
 def _uvicorn(app: str, port: int, *options: str) -> list[str]:

@@ -101,8 +101,9 @@ def run(bench: Bench) -> list[Figure]:
 def _start_servers(lineup: Lineup, edge: str) -> None:
     bench = lineup.bench
     app = servers.scoring_app
-    lineup.start(app(bench.work, "on", bench.model_dir, API_KEY, edge, "bench-q", relay=True))
-    off = lineup.start(app(bench.work, "off", bench.model_dir, API_KEY, edge, "bench-q", relay=False))
+    tree, model_dir = bench.settings.app_tree, bench.app_model_dir
+    lineup.start(app(bench.work, "on", model_dir, API_KEY, edge, "bench-q", relay=True, tree=tree))
+    off = lineup.start(app(bench.work, "off", model_dir, API_KEY, edge, "bench-q", relay=False, tree=tree))
     lineup.start(servers.naive_app(bench.work, bench.model_dir))
     lineup.fixed_body = _single_row_answer(off, bench.single[0])
     lineup.start(servers.bare_app(bench.work, lineup.fixed_body))

@@ -1,8 +1,10 @@
 """Cloud blueprint: the retraining loop's timer and worker.
 
-* ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) submits a
-  run through the Trainer port and returns at once: locally a message on queue
-  ``retrain-requests``, in Azure optionally an Azure ML command job (``RETRAIN_TRAINER``).
+* ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) first re-signs
+  the champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
+  logged and does not stop the run), then submits a run through the Trainer port and returns
+  at once: locally a message on queue ``retrain-requests``, in Azure optionally an Azure ML
+  command job (``RETRAIN_TRAINER``).
 * ``run_retraining`` (queue ``retrain-requests`` on the cloud account) runs it
   (edgeloop.service_layer.retraining). A message that is not a valid request
   raises, so the host retries and finally poisons it; a run that dies midway is
@@ -31,6 +33,14 @@ logger = logging.getLogger(__name__)
 @bp.function_name("schedule_retraining")
 @bp.timer_trigger(arg_name="timer", schedule="%RETRAIN_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def schedule_retraining(timer: func.TimerRequest) -> None:
+    try:
+        refreshed = dependencies.pointer_refresher.get()()
+    except Exception:  # e.g. a pointer that does not verify: the sites will say it expired
+        logger.exception("champion pointer not refreshed")
+    else:
+        if refreshed is not None:
+            pointer = refreshed.pointer
+            logger.info("champion pointer re-signed: serial %d, expires %s", pointer.serial, pointer.expires)
     reason = "schedule (past due)" if timer.past_due else "schedule"
     request = RetrainRequest(run_id=uuid.uuid4().hex, requested_at=utc_now(), reason=reason)
     where = dependencies.trainer.get().submit(request)

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from functions.lazy import Lazy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from edgeloop.adapters.azure_clients import AzureClients
+    from edgeloop.domain.signed_pointer import SignedPointer
     from edgeloop.ports import Trainer
     from edgeloop.service_layer.filtering import InsightFilter
     from edgeloop.service_layer.ingest import InsightIngest
@@ -75,6 +78,13 @@ def _compose_retraining() -> RetrainingService:
     return build_retraining(RetrainingSettings(), cloud_clients.get())
 
 
+def _compose_pointer_refresher() -> Callable[[], SignedPointer | None]:
+    from edgeloop.bootstrap.retraining import build_pointer_refresher
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_pointer_refresher(RetrainingSettings(), cloud_clients.get())
+
+
 def _compose_global_app() -> AsgiFunction:
     from functions.asgi import AsgiFunction
     from global_app.app import create_app_from_settings
@@ -89,4 +99,5 @@ powerbi_feed: Lazy[PowerBIFeed] = Lazy(_compose_powerbi_feed)
 lake_feed: Lazy[LakeFeed] = Lazy(_compose_lake_feed)
 trainer: Lazy[Trainer] = Lazy(_compose_trainer)
 retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
+pointer_refresher: Lazy[Callable[[], SignedPointer | None]] = Lazy(_compose_pointer_refresher)
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from edgeloop.config.cloud import CloudSettings
 from edgeloop.domain.insights_view import InsightQuery, risk_score
 from edgeloop.ports import InsightStore
-from edgeloop.service_layer.global_views import dashboard, summary
+from edgeloop.service_layer.global_views import dashboard, model_hours, summary
 from global_app.access import (
     SignInRequired,
     auth_error,
@@ -32,7 +32,8 @@ from global_app.access import (
 from global_app.auth import Authenticator, AuthError, Forbidden, KeysUnavailable
 from global_app.chart import anomaly_rate_chart
 from global_app.compose import access_from_settings
-from global_app.openapi import DocsSignIn, answers, install_security_schemes, query_parameters
+from global_app.openapi import DocsSignIn, answers, body, install_security_schemes, query_parameters
+from global_app.openapi_bodies import MODEL_HOURS_BODY, SUMMARY_BODY
 from global_app.params import (
     ParamError,
     decode_cursor,
@@ -44,7 +45,7 @@ from global_app.params import (
     parse_site,
     reject_unknown,
 )
-from global_app.serialize import insight_json, summary_json
+from global_app.serialize import insight_json, model_hours_json, summary_json
 from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 
 HERE = Path(__file__).parent
@@ -81,12 +82,31 @@ def list_insights(request: Request) -> dict[str, Any]:
     }
 
 
-@api.get("/summary", openapi_extra=query_parameters("from", "to"), responses=answers(400, 401, 403, 503))
+@api.get(
+    "/summary",
+    openapi_extra=query_parameters("from", "to"),
+    responses={**body(SUMMARY_BODY, "Per-site, overall and per-model totals"), **answers(400, 401, 403, 503)},
+)
 def get_summary(request: Request) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, ("from", "to"))
     start, end = parse_range(params)
     return summary_json(summary(_store(request), start, end))
+
+
+@api.get(
+    "/models/hours",
+    openapi_extra=query_parameters("from", "to"),
+    responses={
+        **body(MODEL_HOURS_BODY, "Each model's counts per hour with data"),
+        **answers(400, 401, 403, 503),
+    },
+)
+def get_model_hours(request: Request) -> dict[str, Any]:
+    params = dict(request.query_params)
+    reject_unknown(params, ("from", "to"))
+    start, end = parse_range(params)
+    return model_hours_json(model_hours(_store(request), start, end))
 
 
 @pages.get("/", response_class=HTMLResponse)

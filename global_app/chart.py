@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from edgeloop.domain.insights_view import HourlyRate
+from edgeloop.domain.counter_stats import HourlyRate
 from global_app.chart_axes import HOUR, ceil_hour, floor_hour, rate_ticks, time_ticks
 
 WIDTH, HEIGHT = 760, 280

@@ -62,6 +62,11 @@ def query_parameters(*names: str) -> dict[str, Any]:
     }
 
 
+def body(schema: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses`` entry documenting a 200 answer's JSON body."""
+    return {200: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
 def answers(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: _ANSWERS[code] for code in status_codes}
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from edgeloop.domain.insights_view import SiteStats, StoredInsight, risk_score
+from edgeloop.domain.counter_stats import SiteStats
+from edgeloop.domain.insights_view import StoredInsight, risk_score
+from edgeloop.domain.model_stats import ModelFigures, ModelHour
 from edgeloop.domain.records import format_timestamp
-from edgeloop.service_layer.global_views import Summary
+from edgeloop.service_layer.global_views import ModelHours, Summary
 
 
 def insight_json(item: StoredInsight) -> dict[str, Any]:
@@ -32,10 +34,33 @@ def stats_json(stats: SiteStats) -> dict[str, Any]:
         "anomalies": stats.counts.anomalies,
         "anomaly_rate": stats.anomaly_rate,
         "feedback": stats.counts.feedback,
+        "feedback_judged": stats.counts.feedback_judged,
         "feedback_correct": stats.counts.feedback_correct,
         "feedback_accuracy": stats.feedback_accuracy,
         "model_versions": list(stats.model_versions),
     }
+
+
+def model_json(figures: ModelFigures) -> dict[str, Any]:
+    """A model's counts and its task's feedback measure (the other one is null)."""
+    model, counts = figures.model, figures.counts
+    return {
+        "name": model.name,
+        "version": model.version,
+        "task": model.task,
+        "scored": counts.scored,
+        "anomalies": counts.anomalies,
+        "anomaly_rate": figures.anomaly_rate,
+        "feedback": counts.feedback,
+        "quality_measure": model.quality_measure,
+        "quality_feedback": figures.quality_feedback,
+        "accuracy": figures.accuracy,
+        "mean_absolute_error": figures.mean_absolute_error,
+    }
+
+
+def _model_hour_json(hour: ModelHour) -> dict[str, Any]:
+    return {"hour": format_timestamp(hour.hour), **model_json(hour)}
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -48,4 +73,13 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "to": _time(summary.end),
         "sites": [stats_json(s) for s in summary.sites],
         "overall": stats_json(summary.overall),
+        "models": [{**model_json(m), "sites": list(m.sites)} for m in summary.models],
+    }
+
+
+def model_hours_json(view: ModelHours) -> dict[str, Any]:
+    return {
+        "from": _time(view.start),
+        "to": _time(view.end),
+        "hours": [_model_hour_json(hour) for hour in view.hours],
     }

@@ -5,8 +5,7 @@ component as a child process wired to it through the same settings the
 containers use in production. Ctrl-C or SIGTERM stops everything in reverse
 order; if a component dies, the rest are stopped too and the exit code says so.
 
-``--free-ports`` and ``--var-dir`` run a second, separate system (the end-to-end
-tests do); the defaults are ports 8000, 8001, 10000-10002 and ``var/``.
+``--free-ports``/``--var-dir``: a second system (the end-to-end tests); else 8000, 8001, 10000-10002, var/.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from types import FrameType
 
 from edgeloop.config.base import LOCAL_SETTINGS_ENV, read_local_settings_values
 from localdev.azurite import REPO_ROOT, Azurite, free_port, wait_for_port
+from localdev.example_models import EXAMPLE_MODEL_ENV, example_model, write_powerbi_definition
 from localdev.summary import SummaryRow, azurite_where, print_summary, process_state
 
 log = logging.getLogger("edgeloop.run")
@@ -132,16 +132,15 @@ def component_environment(
         env.setdefault(name, value)
     # State lives under the var directory unless a setting says otherwise; the model is what
     # `make model` built (var/ of the repository), whichever var directory holds the state.
+    for name, value in example_model(env.get(EXAMPLE_MODEL_ENV)).settings(VAR, var).items():
+        env.setdefault(name, value)
     for name, path in (
-        ("SCORING_MODEL_DIR", VAR / "models" / "demo"),
         ("SCORING_OUTBOX_PATH", var / "edge" / "outbox.sqlite3"),
         ("SCORING_API_KEY_FILE", var / "local" / "scoring-api-key"),
         ("CLOUD_SQLITE_PATH", var / "cloud" / "global.sqlite3"),
         ("POWERBI_SINK_DIR", var / "cloud" / "powerbi"),
         ("POWERBI_LEDGER_PATH", var / "cloud" / "powerbi-ledger.sqlite3"),
-        ("SCORING_MODEL_CACHE_DIR", var / "edge" / "models"),
         ("MODEL_SIGNING_KEY_DIR", var / "local"),
-        ("RETRAIN_BASE_DATA", REPO_ROOT / "data" / "ai4i2020-train.csv"),
     ):
         env.setdefault(name, str(path))
     env.setdefault("EDGELOOP_SITE_ID", "site-local")
@@ -162,7 +161,7 @@ def local_signing_public_key(key_dir: Path) -> str:
 
 
 def publish_first_champion(env: dict[str, str]) -> str:
-    """The demo model becomes the registry's first champion if the registry has none."""
+    """The served model becomes its line's first champion in the registry if the line has none."""
     from pydantic import SecretStr
 
     from edgeloop.bootstrap.retraining import publish_first_champion as publish
@@ -171,11 +170,12 @@ def publish_first_champion(env: dict[str, str]) -> str:
     settings = RetrainingSettings(
         CloudStorage=SecretStr(env["CloudStorage"]),
         MODEL_SIGNING_KEY_DIR=Path(env["MODEL_SIGNING_KEY_DIR"]),
-        RETRAIN_BASE_DATA=Path(env["RETRAIN_BASE_DATA"]),
+        RETRAIN_BASE_DATA=env["RETRAIN_BASE_DATA"],
+        MODEL_NAME=env["MODEL_NAME"],
     )
     version, published = publish(settings, Path(env["SCORING_MODEL_DIR"]))
     log.info(
-        "model registry: champion %s%s", version, " (the demo model, just published)" if published else ""
+        "model registry: champion %s%s", version, " (the served model, just published)" if published else ""
     )
     return str(version)
 
@@ -212,6 +212,7 @@ class LocalSystem:
         env = self.environment()
         log.info("publishing the demo model to the registry if it has no champion")
         self.champion = publish_first_champion(env)
+        write_powerbi_definition(env, self.var)
         for component in self.components:
             where = component.url or component.serves
             log.info("starting %s: %s (python -m %s)", component.name, where, component.module)

@@ -34,6 +34,7 @@ from scoring_app.tracing import ScoringSpans
 
 HERE = Path(__file__).resolve().parent
 SCORE_PATH = "/api/v1/score"
+FEEDBACK_PATH = "/api/v1/feedback"
 FORM_SCORE_PATH = "/form/score"
 
 
@@ -51,10 +52,9 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         telemetry.live.outbox_capacity = components.outbox.capacity
         telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
         telemetry.live.relay_stats = components.relay_metrics
+        telemetry.live.execution_providers = lambda: components.model.current.execution_providers
         # The champion poller (None when no signing key is trusted): swaps models in the background.
-        delivery = await run_in_threadpool(
-            start_site_delivery, components.model, settings.onnx_intra_op_threads
-        )
+        delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:
             telemetry.registry.register(DeliveryCollector(delivery[0]))
         app.state.ctx = AppContext(
@@ -92,7 +92,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     _add_middleware(app, settings, telemetry, tracer)
-    install_openapi(app, SCORE_PATH, settings.max_rows)
+    install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

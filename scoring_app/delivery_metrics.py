@@ -23,6 +23,14 @@ class DeliveryCollector:
         }
         for name, (text, value) in counters.items():
             yield CounterMetricFamily(f"edgeloop_model_delivery_{name}", text, value)
+        refusals = CounterMetricFamily(
+            "edgeloop_model_delivery_pointer_refusals",
+            "Champion pointers refused, by rule (edgeloop.domain.signed_pointer.RefusalKind)",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._delivery.pointer_refusals().items()):
+            refusals.add_metric([kind], count)
+        yield refusals
         rollbacks = CounterMetricFamily(
             "edgeloop_model_delivery_rollbacks", "Rollbacks to the previous model", labels=["trigger"]
         )

@@ -1,10 +1,11 @@
-"""The OpenAPI document: the answers each route gives, and the score body's schema per model.
+"""The OpenAPI document: the answers each route gives, and the request bodies' schemas per model.
 
 The schema of ``POST /api/v1/score``'s body is generated from the very types the fast
 decoder validates with (scoring_app.decoding.fast_rows, built from the manifest of the
 model being served), so the document and the app cannot drift: the features with their
 ranges or categories, required; the on-site context fields, optional and nullable;
-nothing else.
+nothing else. ``POST /api/v1/feedback``'s label follows the served model's task
+(edgeloop.domain.tasks): 0 or 1, one of the class names, or a number.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edgeloop.domain.insight_ids import INSIGHT_ID_PATTERN
 from edgeloop.domain.manifest import ModelManifest
+from edgeloop.domain.tasks import BinaryTask, MulticlassTask, Task
 from scoring_app.decoding.fast_rows import RowsDecoder
+from scoring_app.decoding.feedback_body import MAX_FEEDBACK_ITEMS
 
 _PROBLEM = {
     "type": "object",
@@ -55,6 +59,40 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def label_schema(task: Task | None) -> dict[str, Any]:
+    """The JSON Schema of a feedback label for ``task`` (None: the app not started, any task's)."""
+    if task is None:
+        return {"type": ["integer", "number", "string"], "description": "As the served model's task has it"}
+    if isinstance(task, BinaryTask):
+        names = task.label_names
+        return {"type": "integer", "enum": [0, 1], "description": f"0: {names[0]}, 1: {names[1]}"}
+    if isinstance(task, MulticlassTask):
+        return {"type": "string", "enum": list(task.classes), "description": "The actual class"}
+    unit = f" ({task.unit})" if task.unit else ""
+    return {"type": "number", "description": f"The actual value{unit}"}
+
+
+def feedback_body_schema(task: Task | None) -> dict[str, Any]:
+    """The JSON Schema of the feedback bodies the app accepts while ``task``'s model serves."""
+    item = {
+        "type": "object",
+        "required": ["insight_id", "label"],
+        "additionalProperties": False,
+        "properties": {
+            "insight_id": {"type": "string", "pattern": INSIGHT_ID_PATTERN},
+            "label": label_schema(task),
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["items"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "minItems": 1, "maxItems": MAX_FEEDBACK_ITEMS, "items": item}
+        },
+    }
+
+
 def score_body_schema(manifest: ModelManifest, max_rows: int) -> dict[str, Any]:
     """The JSON Schema of the scoring bodies the app accepts for ``manifest``."""
     schema = RowsDecoder(manifest, max_rows).json_schema()
@@ -75,10 +113,11 @@ def score_body_example(manifest: ModelManifest) -> dict[str, Any]:
     return {"rows": [{**row, "product_id": "P-0001"}]}
 
 
-def install_openapi(app: FastAPI, path: str, max_rows: int) -> None:
-    """Serve the document with ``POST path``'s body schema and example for the model served now."""
+def install_openapi(app: FastAPI, path: str, max_rows: int, feedback_path: str) -> None:
+    """Serve the document with ``POST path``'s and ``POST feedback_path``'s body schemas (and the
+    score body's example) for the model served now."""
     generate = app.openapi  # FastAPI's: builds the document once, then returns it
-    cached: list[tuple[ModelManifest, dict[str, Any]]] = []  # the served manifest's body media
+    cached: list[tuple[ModelManifest, dict[str, Any], dict[str, Any]]] = []  # the served manifest's media
 
     def openapi() -> dict[str, Any]:
         document = generate()
@@ -88,8 +127,10 @@ def install_openapi(app: FastAPI, path: str, max_rows: int) -> None:
         manifest: ModelManifest = ctx.components.model.current.manifest
         if not cached or cached[0][0] is not manifest:
             media = {"schema": score_body_schema(manifest, max_rows), "example": score_body_example(manifest)}
-            cached[:] = [(manifest, media)]
-        document["paths"][path]["post"]["requestBody"]["content"]["application/json"] = cached[0][1]
+            cached[:] = [(manifest, media, {"schema": feedback_body_schema(manifest.task)})]
+        _, score_media, feedback_media = cached[0]
+        for route, media in ((path, score_media), (feedback_path, feedback_media)):
+            document["paths"][route]["post"]["requestBody"]["content"]["application/json"] = media
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from any worker because they are read from the shared outbox at scrape time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -28,6 +28,7 @@ class _LiveCollector:
         self.outbox_capacity: Callable[[], int] | None = None
         self.outbox_oldest_age: Callable[[], float] | None = None
         self.relay_stats: Callable[[], Mapping[str, float]] | None = None
+        self.execution_providers: Callable[[], Sequence[str]] | None = None
 
     def collect(self) -> Iterable[Metric]:
         if self.outbox_depth is not None:
@@ -54,6 +55,20 @@ class _LiveCollector:
                     )
                 else:
                     yield GaugeMetricFamily(f"edgeloop_relay_{name}", f"Relay {name}", value)
+        if self.execution_providers is not None:
+            yield _providers_info(self.execution_providers())
+
+
+def _providers_info(providers: Sequence[str]) -> Metric:
+    """An info-style gauge: one series per provider of the served model's session, rank 0 first."""
+    family = GaugeMetricFamily(
+        "edgeloop_model_execution_provider",
+        "Execution providers of the served model's onnxruntime session (rank 0 runs first)",
+        labels=["provider", "rank"],
+    )
+    for rank, provider in enumerate(providers):
+        family.add_metric([provider, str(rank)], 1.0)
+    return family
 
 
 class ScoringMetrics:

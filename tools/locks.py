@@ -36,6 +36,7 @@ class Lock:
     path: str
     groups: tuple[str, ...]
     purpose: str
+    replaces: tuple[str, ...] = ()  # pins of the groups left out: a variant build stands in for them
 
 
 LOCKS = (
@@ -46,6 +47,20 @@ LOCKS = (
     Lock("requirements/bench.lock", ("bench-peer",), ".venv-bench (the benchmark's peer server)"),
     # The site images (infra/docker): the project's own dependencies, nothing for training or tests.
     Lock("requirements/images.lock", (PROJECT,), "the site container images (infra/docker)"),
+    # The scoring image with another onnxruntime build (build arg ONNXRUNTIME): the same versions
+    # as images.lock but for onnxruntime itself and what the other build brings.
+    Lock(
+        "requirements/images-gpu.lock",
+        (PROJECT, "image-gpu"),
+        "the scoring image with onnxruntime-gpu (ONNXRUNTIME=gpu)",
+        replaces=("onnxruntime",),
+    ),
+    Lock(
+        "requirements/images-openvino.lock",
+        (PROJECT, "image-openvino"),
+        "the scoring image with onnxruntime-openvino (ONNXRUNTIME=openvino)",
+        replaces=("onnxruntime",),
+    ),
     # The Functions remote build (`func azure functionapp publish`) installs this file alone;
     # the project's source travels in the package (.funcignore says what stays out).
     Lock("requirements.txt", (PROJECT, "train"), "the Azure Functions app (remote build)"),
@@ -67,7 +82,8 @@ def group_pins(pyproject: dict[str, object], group: str) -> list[str]:
 def lock_pins(lock: Lock, pyproject: dict[str, object] | None = None) -> list[str]:
     """The pins a lock is made from, deduplicated, sorted."""
     pyproject = pyproject or tomllib.loads(PYPROJECT.read_text())
-    return sorted({pin for group in lock.groups for pin in group_pins(pyproject, group)})
+    pins = {pin for group in lock.groups for pin in group_pins(pyproject, group)}
+    return sorted(pin for pin in pins if parse_pin(pin)[0] not in lock.replaces)
 
 
 def pins_digest(pins: list[str]) -> str:

@@ -4,9 +4,9 @@ Layout: ``<name>/<version>/<file>`` for a version's files, then
 ``<name>/<version>/version.json``, written last and only if absent: a version
 exists once that record does, so a run killed midway leaves no half version,
 only files that :meth:`discard_incomplete` removes later. ``<name>/champion.json``
-is replaced only under an ETag condition; ``<name>/runs/<run id>.json`` holds
-each run's report. The same class is the sites' read-only ``ChampionSource``
-(conditional GETs: an unchanged pointer costs a 304, no body).
+(a signed pointer, edgeloop.domain.signed_pointer) is replaced only under an ETag
+condition; ``<name>/runs/<run id>.json`` holds each run's report. The same class is the
+sites' read-only ``ChampionSource`` (conditional GETs: an unchanged pointer costs a 304, no body).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.domain.champion import ChampionError, ChampionPointer
 from edgeloop.domain.records import format_timestamp
+from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.ports import RegistryConflict, SourceUnavailable, VersionExists
 from edgeloop.wire.storage_layout import MODELS_CONTAINER
 
@@ -142,16 +143,21 @@ class BlobModelRegistry:
         return discarded
 
     def champion(self, name: str) -> tuple[ChampionPointer, str] | None:
+        found = self.signed_champion(name)
+        return None if found is None else (found[0].pointer, found[1])
+
+    def signed_champion(self, name: str) -> tuple[SignedPointer, str] | None:
         try:
             download = self._container.download_blob(f"{name}/{CHAMPION_BLOB}")
         except ResourceNotFoundError:
             return None
         return _pointer(download.readall()), str(download.properties.etag)
 
-    def set_champion(self, pointer: ChampionPointer, etag: str | None) -> str:
+    def set_champion(self, signed: SignedPointer, etag: str | None) -> str:
         self._ensure_container()
+        pointer = signed.pointer
         blob = self._container.get_blob_client(f"{pointer.name}/{CHAMPION_BLOB}")
-        data = _json_bytes(pointer.to_dict())
+        data = _json_bytes(signed.to_dict())
         settings = ContentSettings(content_type="application/json", cache_control="no-cache")
         try:
             if etag is None:
@@ -182,10 +188,10 @@ class BlobModelRegistry:
 
     # --- ChampionSource (the site side) ---------------------------------------------------------
 
-    def poll(self, name: str, etag: str | None) -> tuple[ChampionPointer, str] | None:
+    def poll(self, name: str, etag: str | None) -> tuple[SignedPointer, str] | None:
         try:
             if etag is None:
-                return self.champion(name)
+                return self.signed_champion(name)
             download = self._container.download_blob(
                 f"{name}/{CHAMPION_BLOB}", etag=etag, match_condition=MatchConditions.IfModified
             )
@@ -236,9 +242,9 @@ class BlobModelRegistry:
         )
 
 
-def _pointer(raw: bytes) -> ChampionPointer:
+def _pointer(raw: bytes) -> SignedPointer:
     try:
-        return ChampionPointer.from_dict(json.loads(raw))
+        return SignedPointer.from_dict(json.loads(raw))
     except (json.JSONDecodeError, ChampionError) as exc:
         raise RegistryError(f"champion pointer is unreadable: {exc}") from exc
 

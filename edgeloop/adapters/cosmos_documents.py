@@ -5,7 +5,7 @@ Documents in a site's partition (``/site_id``):
 * an insight: ``id`` = ``insight_id``, with its winning ``feedback`` inline (the join);
   ``sort_key`` = ``scored_at|insight_id`` orders and pages it with one indexed field;
 * pending feedback: same ``id``, ``doc_type`` ``pending_feedback``, until its insight arrives;
-* hourly counters per (hour, model), ``ttl`` -1 so they outlive the insights;
+* hourly counters per (hour, model, task), ``ttl`` -1 so they outlive the insights;
 * one ``site`` marker, so the app lists sites without a cross-partition DISTINCT.
 
 The store (``cosmos_store``) decides what to write; this module only maps values
@@ -106,7 +106,9 @@ def stored_insight(doc: Doc) -> StoredInsight:
 
 def counter_id(key: CounterKey) -> str:
     # Model names and versions may hold characters an id may not ('/', '#', ...): hash them.
-    digest = hashlib.sha256(f"{key.model_name}\0{key.model_version}".encode()).hexdigest()[:24]
+    # A binary model's id is the one from before tasks, so its counters carry on.
+    named = f"{key.model_name}\0{key.model_version}" + ("" if key.task == "binary" else f"\0{key.task}")
+    digest = hashlib.sha256(named.encode()).hexdigest()[:24]
     return f"_hourly_{key.hour}_{digest}"
 
 
@@ -118,21 +120,34 @@ def counter_doc(key: CounterKey, counts: Counts) -> Doc:
         "hour": key.hour,
         "model_name": key.model_name,
         "model_version": key.model_version,
+        "task": key.task,
         "scored": counts.scored,
         "anomalies": counts.anomalies,
         "feedback": counts.feedback,
         "feedback_correct": counts.feedback_correct,
+        "feedback_judged": counts.feedback_judged,
+        "error_count": counts.error_count,
+        "error_sum": counts.error_sum,
         "ttl": -1,  # counters outlive the insights' TTL: the dashboard's history
     }
 
 
 def counter_key(doc: Doc) -> CounterKey:
-    return CounterKey(doc["site_id"], doc["hour"], doc["model_name"], doc["model_version"])
+    task = doc.get("task", "binary")
+    return CounterKey(doc["site_id"], doc["hour"], doc["model_name"], doc["model_version"], task)
 
 
 def counts_of(doc: Doc | None) -> Counts:
+    """A counter document's counts; one written before tasks is a binary model's, every
+    feedback of which was judged (a 0/1 label)."""
     if doc is None:
         return Counts()
     return Counts(
-        int(doc["scored"]), int(doc["anomalies"]), int(doc["feedback"]), int(doc["feedback_correct"])
+        int(doc["scored"]),
+        int(doc["anomalies"]),
+        int(doc["feedback"]),
+        int(doc["feedback_correct"]),
+        int(doc["feedback_judged"] if "feedback_judged" in doc else doc["feedback"]),
+        int(doc.get("error_count", 0)),
+        float(doc.get("error_sum", 0.0)),
     )

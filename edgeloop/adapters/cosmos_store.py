@@ -1,7 +1,7 @@
 """The global insight store in Azure Cosmos DB (NoSQL API), partitioned by ``/site_id``.
 
 Documents (``cosmos_documents``): one per insight, its winning feedback inline;
-pending feedback until its insight arrives; hourly counters per (hour, model),
+pending feedback until its insight arrives; hourly counters per (hour, model, task),
 written in the *same transactional batch* as the insights they count, conditional
 on the etags read before, so counts and documents never disagree (a redelivered
 record changes nothing and writes nothing); one ``site`` marker per site.
@@ -45,19 +45,17 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
-    HourlyRate,
     IncomingRecords,
     InsightPage,
     InsightQuery,
-    SiteStats,
     StoredInsight,
     hour_range,
-    hourly_rates,
-    site_stats,
 )
+from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import Record, format_timestamp
 
 log = logging.getLogger(__name__)
@@ -210,3 +208,9 @@ class CosmosInsightStore:
 
     def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
         return hourly_rates(self._counter_rows(start, end))
+
+    def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
+        return model_stats(self._counter_rows(start, end))
+
+    def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
+        return model_hours(self._counter_rows(start, end))

@@ -1,11 +1,16 @@
 """The lake table as a Delta Lake table in blob storage, written with ``deltalake`` (delta-rs).
 
-The table lives at ``lake/insights`` in the cloud data account, partitioned by site and date
-(edgeloop.domain.lake_rows). ``merge`` inserts only ids the table lacks, in one Delta commit;
+The tables live at ``lake/insights`` and ``lake/feedback`` in the cloud data account,
+partitioned by site and date (edgeloop.domain.lake_rows, one spec per table). ``merge``
+inserts only keys the table lacks, in one Delta commit;
 two writers racing on the same table make one of them fail its commit (optimistic
 concurrency), and the redelivered event then merges again, inserting nothing twice.
 Spark, Fabric and Azure ML read Delta; pandas through ``deltalake``; DuckDB its delta
 extension or, offline, the Parquet files the log lists (``active_files``).
+
+Schema evolution: a table written before a column was added to its spec keeps its schema
+until the next merge, which adds the missing columns in the same commit (``merge_schema``);
+its older rows read them as null. Columns are only ever added, never changed or dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from deltalake.exceptions import CommitFailedError
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection, ConnectionString
-from edgeloop.domain.lake_rows import LAKE_COLUMNS, LAKE_KEY, LAKE_PARTITIONS, LAKE_TABLE
+from edgeloop.domain.lake_rows import INSIGHTS_LAKE, LakeTableSpec
 from edgeloop.wire.storage_layout import LAKE_CONTAINER
 
 if TYPE_CHECKING:
@@ -38,9 +43,15 @@ _ARROW_TYPES = {
     "boolean": pa.bool_(),
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
-LAKE_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in LAKE_COLUMNS.items()])
-# Partition columns in the predicate let the merge read only the folders the rows fall in.
-_MERGE_ON = " AND ".join(f"t.{column} = s.{column}" for column in (*LAKE_PARTITIONS, LAKE_KEY))
+
+
+def arrow_schema(spec: LakeTableSpec) -> pa.Schema:
+    return pa.schema([pa.field(name, _ARROW_TYPES[kind]) for name, kind in spec.columns.items()])
+
+
+def merge_predicate(spec: LakeTableSpec) -> str:
+    # Partition columns in the predicate let the merge read only the folders the rows fall in.
+    return " AND ".join(f"t.{column} = s.{column}" for column in (*spec.partitions, spec.key))
 
 
 def storage_options(connection: Connection) -> dict[str, str]:
@@ -67,30 +78,38 @@ def storage_options(connection: Connection) -> dict[str, str]:
 
 
 class DeltaLakeTable:
-    def __init__(self, uri: str, options: Mapping[str, str]) -> None:
+    def __init__(self, uri: str, options: Mapping[str, str], spec: LakeTableSpec = INSIGHTS_LAKE) -> None:
         self.uri = uri
         self.options = dict(options)
+        self.spec = spec
+        self.schema = arrow_schema(spec)
         self._table: DeltaTable | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def from_connection(
-        cls, connection: Connection, clients: AzureClients, table: str = LAKE_TABLE
+        cls,
+        connection: Connection,
+        clients: AzureClients,
+        table: str | None = None,
+        spec: LakeTableSpec = INSIGHTS_LAKE,
     ) -> DeltaLakeTable:
-        """The table in the ``lake`` container of ``connection``'s account (created if absent)."""
+        """The ``spec`` table (in folder ``table``, default its name) in the ``lake`` container of
+        ``connection``'s account (the container created if absent)."""
         container = clients.blob_service(connection).get_container_client(LAKE_CONTAINER)
         with contextlib.suppress(ResourceExistsError):
             container.create_container()
-        return cls(f"az://{LAKE_CONTAINER}/{table}", storage_options(connection))
+        return cls(f"az://{LAKE_CONTAINER}/{table or spec.name}", storage_options(connection), spec)
 
     def table(self) -> DeltaTable:
         if self._table is None:
             # mode="ignore": the first writer creates the (empty) table, the others open it.
+            # An existing table keeps its schema here; the next merge adds what it lacks.
             self._table = DeltaTable.create(
                 self.uri,
-                LAKE_SCHEMA,
+                self.schema,
                 mode="ignore",
-                partition_by=list(LAKE_PARTITIONS),
+                partition_by=list(self.spec.partitions),
                 storage_options=self.options,
             )
         else:
@@ -114,7 +133,8 @@ class DeltaLakeTable:
         return {str(key): orjson.loads(text) for key, text in zip(ids, inputs, strict=True)}
 
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        source = pa.Table.from_pylist([dict(row) for row in rows], schema=LAKE_SCHEMA)
+        source = pa.Table.from_pylist([dict(row) for row in rows], schema=self.schema)
+        predicate = merge_predicate(self.spec)
         # One DeltaTable per process, shared by the worker's threads: one merge at a time here;
         # another process's commit first makes ours fail, and the merge is rerun on its data.
         with self._lock:
@@ -122,7 +142,7 @@ class DeltaLakeTable:
                 try:
                     metrics = (
                         self.table()
-                        .merge(source, _MERGE_ON, source_alias="s", target_alias="t")
+                        .merge(source, predicate, source_alias="s", target_alias="t", merge_schema=True)
                         .when_not_matched_insert_all()
                         .execute()
                     )

@@ -1,8 +1,9 @@
-"""Signing model bundles with Ed25519 (``cryptography``), and the key files of the local default.
+"""Signing model bundles and champion pointers with Ed25519 (``cryptography``), and the local key files.
 
 Keys travel as base64 of the raw 32-byte keys: the private key only in the
-cloud's settings (``MODEL_SIGNING_PRIVATE_KEY``), the public key in each
-site's (``SCORING_MODEL_SIGNING_PUBLIC_KEY``).
+cloud's settings (``MODEL_SIGNING_PRIVATE_KEY``), the public keys in each
+site's (``SCORING_MODEL_SIGNING_PUBLIC_KEY``: one key, or several separated by
+commas while a key is rotated; each key is named by its ``key_id``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edgeloop.domain.bundle_integrity import BundleSignature, IntegrityError, signing_payload
+from edgeloop.domain.signed_pointer import PointerSignature, UnknownSigningKey
 
 PRIVATE_KEY_FILE = "model-signing.key"
 PUBLIC_KEY_FILE = "model-signing.pub"
@@ -72,21 +74,45 @@ class BundleSigner:
     def sign(self, manifest_document: Mapping[str, Any]) -> BundleSignature:
         return BundleSignature(self.key_id, self._key.sign(signing_payload(manifest_document)))
 
+    def sign_pointer(self, payload: bytes) -> PointerSignature:
+        """Sign a champion pointer's payload (edgeloop.domain.signed_pointer.pointer_payload)."""
+        return PointerSignature(self.key_id, self._key.sign(payload))
+
 
 class BundleVerifier:
-    def __init__(self, public_key_b64: str) -> None:
-        raw = _decode(public_key_b64, "signing public key")
-        self._key = Ed25519PublicKey.from_public_bytes(raw)
-        self.key_id = key_id(raw)
+    """The public keys a side trusts (one, or several during a rotation), for bundles and pointers."""
+
+    def __init__(self, public_keys_b64: str) -> None:
+        texts = [text for text in public_keys_b64.replace(",", " ").split() if text]
+        if not texts:
+            raise SigningKeyError("no signing public key given")
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        for index, text in enumerate(texts):
+            what = "signing public key" if len(texts) == 1 else f"signing public key #{index + 1}"
+            raw = _decode(text, what)
+            self._keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+        self.key_ids = tuple(self._keys)
+
+    def _key_for(self, signer_key_id: str) -> Ed25519PublicKey:
+        key = self._keys.get(signer_key_id)
+        if key is None:
+            trusted = ", ".join(self.key_ids)
+            raise UnknownSigningKey(f"signed by key {signer_key_id}, this side trusts key(s) {trusted} only")
+        return key
 
     def verify(self, manifest_document: Mapping[str, Any], signature: BundleSignature) -> None:
-        """Raises :class:`IntegrityError` unless our key signed exactly this manifest."""
-        if signature.key_id != self.key_id:
-            raise IntegrityError(f"signed by key {signature.key_id}, this site trusts key {self.key_id} only")
+        """Raises :class:`IntegrityError` unless a trusted key signed exactly this manifest."""
         try:
-            self._key.verify(signature.signature, signing_payload(manifest_document))
+            self._key_for(signature.key_id).verify(signature.signature, signing_payload(manifest_document))
         except InvalidSignature:
             raise IntegrityError("signature does not match the manifest (tampered or wrong key)") from None
+
+    def verify_pointer(self, payload: bytes, signature: PointerSignature) -> None:
+        """Raises :class:`UnknownSigningKey` or :class:`IntegrityError` unless a trusted key signed it."""
+        try:
+            self._key_for(signature.key_id).verify(signature.signature, payload)
+        except InvalidSignature:
+            raise IntegrityError("signature does not match the pointer (edited or wrong key)") from None
 
 
 def ensure_key_pair(directory: Path) -> tuple[str, str]:

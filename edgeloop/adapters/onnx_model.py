@@ -8,6 +8,8 @@ tampered bundle fails at start-up, not on the first request.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
+from edgeloop.domain.execution_providers import CPU_ONLY, ProviderChoice, choose_providers
 from edgeloop.domain.manifest import ManifestError, ModelManifest, OnnxInputSpec, load_manifest
 from edgeloop.domain.validation import FeatureColumns
 
@@ -32,6 +35,10 @@ _LOAD_ERRORS = (
     ort_errors.RuntimeException,
 )
 _ORT_TYPES = {"float32": "tensor(float)", "float64": "tensor(double)", "string": "tensor(string)"}
+
+_CUDA_PROVIDERS = {"CUDAExecutionProvider", "TensorrtExecutionProvider"}
+
+logger = logging.getLogger(__name__)
 
 
 class BundleError(RuntimeError):
@@ -64,6 +71,28 @@ class _OutputPick:
     column: int | None
 
 
+def execution_providers(
+    requested: Sequence[str], options: Mapping[str, Mapping[str, str]] | None = None
+) -> ProviderChoice:
+    """The site's provider list checked against this onnxruntime build (ProviderChoiceError on a
+    name onnxruntime does not know); each known one the build lacks is logged as passed over."""
+    choice = choose_providers(
+        requested, known=ort.get_all_providers(), available=ort.get_available_providers(), options=options
+    )
+    if _CUDA_PROVIDERS & set(choice.providers):
+        # The gpu image's CUDA and cuDNN come as PyPI wheels, which the CUDA provider finds only
+        # once onnxruntime has loaded them (its documented step for onnxruntime-gpu[cuda,cudnn]).
+        ort.preload_dlls()
+    for name in choice.passed_over:
+        logger.warning(
+            "execution provider %s is not in this onnxruntime build (it has %s): falling back to %s",
+            name,
+            ", ".join(ort.get_available_providers()),
+            choice.providers[0],
+        )
+    return choice
+
+
 class OnnxModel:
     """A verified bundle with one ``InferenceSession``; ``predict`` feeds columns per ``onnx_inputs``."""
 
@@ -71,6 +100,8 @@ class OnnxModel:
         self.manifest = manifest
         self.sha256 = sha256
         self._session = session
+        # What the session really runs on: onnxruntime drops a provider that fails to start.
+        self.execution_providers = tuple(session.get_providers())
         self._onnx_inputs = manifest.onnx_inputs
         self._requested = sorted({spec.name for spec in manifest.onnx_outputs})
         self._picks = tuple(
@@ -80,7 +111,14 @@ class OnnxModel:
         _check_graph(manifest, session)
 
     @classmethod
-    def load(cls, bundle_dir: Path, *, intra_op_threads: int = 1, inter_op_threads: int = 1) -> OnnxModel:
+    def load(
+        cls,
+        bundle_dir: Path,
+        *,
+        intra_op_threads: int = 1,
+        inter_op_threads: int = 1,
+        providers: ProviderChoice = CPU_ONLY,
+    ) -> OnnxModel:
         try:
             manifest = load_manifest(bundle_dir)
         except ManifestError as exc:
@@ -97,11 +135,23 @@ class OnnxModel:
         options.log_severity_level = 3  # errors only: ORT warns about unused initializers otherwise
         try:
             session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                str(model_path),
+                sess_options=options,
+                providers=list(providers.providers),
+                provider_options=[providers.options_of(name) for name in providers.providers],
             )
         except _LOAD_ERRORS as exc:
             raise BundleError(f"{manifest.model_file}: onnxruntime cannot load it: {exc}") from exc
-        return cls(manifest, manifest.files[manifest.model_file], session)
+        model = cls(manifest, manifest.files[manifest.model_file], session)
+        missing = [name for name in providers.providers if name not in model.execution_providers]
+        if missing:  # available in the build, yet it did not start (no device, no driver, bad option)
+            logger.warning(
+                "%s: execution provider %s did not start; the session runs on %s",
+                manifest.model_file,
+                ", ".join(missing),
+                ", ".join(model.execution_providers),
+            )
+        return model
 
     def predict(self, columns: FeatureColumns) -> dict[str, npt.NDArray[np.float64]]:
         n_rows = columns.n_rows

@@ -1,10 +1,11 @@
 """The global insight store in SQLite: the local default, same semantics as Cosmos DB.
 
 One file, WAL mode, a connection per thread. The dashboard never scans the
-insights: hourly counters per (site, hour, model) are kept in the same
+insights: hourly counters per (site, hour, model, task) are kept in the same
 transaction as every write, from the difference between the state of each
 touched insight before and after the write (``insights_view.counter_delta``),
-so a redelivered blob leaves them unchanged.
+so a redelivered blob leaves them unchanged. Tables and statements:
+``sqlite_store_tables``.
 """
 
 from __future__ import annotations
@@ -17,75 +18,31 @@ from pathlib import Path
 import orjson
 
 from edgeloop.adapters.sqlite_connections import ThreadConnections
+from edgeloop.adapters.sqlite_store_tables import (
+    ADD_COUNTS,
+    COUNT_SUMS,
+    KEY_COLUMNS,
+    SELECT_JOINED,
+    UPSERT_FEEDBACK,
+    UPSERT_INSIGHT,
+    counter_row,
+    create_tables,
+)
+from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
-    HourlyRate,
     IncomingRecords,
     InsightPage,
     InsightQuery,
     InsightState,
-    SiteStats,
     StoredFeedback,
     StoredInsight,
     hour_range,
-    hourly_rates,
-    site_stats,
 )
-from edgeloop.domain.records import InsightRecord, Record, format_timestamp, insight_from_wire
+from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
+from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS insights (
-    insight_id TEXT PRIMARY KEY,
-    site_id TEXT NOT NULL,
-    scored_at TEXT NOT NULL,
-    anomaly INTEGER NOT NULL,
-    doc BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS insights_by_time ON insights (scored_at, insight_id);
-CREATE INDEX IF NOT EXISTS insights_by_site_time ON insights (site_id, scored_at, insight_id);
-CREATE INDEX IF NOT EXISTS anomalies_by_time ON insights (scored_at, insight_id) WHERE anomaly = 1;
-CREATE INDEX IF NOT EXISTS anomalies_by_site_time ON insights (site_id, scored_at, insight_id)
-    WHERE anomaly = 1;
-CREATE TABLE IF NOT EXISTS feedback (
-    insight_id TEXT PRIMARY KEY,
-    feedback_id TEXT NOT NULL,
-    site_id TEXT NOT NULL,
-    label INTEGER NOT NULL,
-    recorded_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS hourly_counts (
-    site_id TEXT NOT NULL,
-    hour TEXT NOT NULL,
-    model_name TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    scored INTEGER NOT NULL,
-    anomalies INTEGER NOT NULL,
-    feedback INTEGER NOT NULL,
-    feedback_correct INTEGER NOT NULL,
-    PRIMARY KEY (site_id, hour, model_name, model_version)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour);
-"""
-
-_UPSERT_INSIGHT = """
-INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (insight_id) DO UPDATE SET
-    site_id = excluded.site_id, scored_at = excluded.scored_at,
-    anomaly = excluded.anomaly, doc = excluded.doc
-"""
-_UPSERT_FEEDBACK = """
-INSERT INTO feedback (insight_id, feedback_id, site_id, label, recorded_at) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (insight_id) DO UPDATE SET
-    feedback_id = excluded.feedback_id, site_id = excluded.site_id,
-    label = excluded.label, recorded_at = excluded.recorded_at
-"""
-_ADD_COUNTS = """
-INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (site_id, hour, model_name, model_version) DO UPDATE SET
-    scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
-    feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct
-"""
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
@@ -94,7 +51,7 @@ class SqliteInsightStore:
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connections = ThreadConnections(path, busy_timeout=busy_timeout_s, pragmas=_PRAGMAS)
-        self._connections.get().executescript(_SCHEMA)
+        create_tables(self._connections.get())
 
     def close(self) -> None:
         self._connections.close()
@@ -127,20 +84,14 @@ class SqliteInsightStore:
                         )
                     )
             conn.executemany(
-                _UPSERT_INSIGHT,
+                UPSERT_INSIGHT,
                 [
                     (r.insight_id, r.site_id, format_timestamp(r.scored_at), int(r.anomaly), _doc(r))
                     for r in incoming.insights.values()
                 ],
             )
-            conn.executemany(_UPSERT_FEEDBACK, feedback_rows)
-            conn.executemany(
-                _ADD_COUNTS,
-                [
-                    (k.site_id, k.hour, k.model_name, k.model_version, *_counts_tuple(c))
-                    for k, c in delta.items()
-                ],
-            )
+            conn.executemany(UPSERT_FEEDBACK, feedback_rows)
+            conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in delta.items()])
 
     def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
@@ -166,7 +117,7 @@ class SqliteInsightStore:
         row = (
             self._connections.get()
             .execute(
-                f"{_SELECT_JOINED} WHERE i.insight_id = ? AND i.site_id = ?",
+                f"{SELECT_JOINED} WHERE i.insight_id = ? AND i.site_id = ?",
                 (insight_id, site_id),
             )
             .fetchone()
@@ -191,7 +142,7 @@ class SqliteInsightStore:
             where.append("(i.scored_at, i.insight_id) < (?, ?)")
             params += [format_timestamp(query.after.scored_at), query.after.insight_id]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        sql = f"{_SELECT_JOINED} {clause} ORDER BY i.scored_at DESC, i.insight_id DESC LIMIT ?"
+        sql = f"{SELECT_JOINED} {clause} ORDER BY i.scored_at DESC, i.insight_id DESC LIMIT ?"
         rows = self._connections.get().execute(sql, [*params, query.limit + 1]).fetchall()
         return InsightPage.of(
             tuple(_stored(row) for row in rows[: query.limit]), more=len(rows) > query.limit
@@ -202,37 +153,33 @@ class SqliteInsightStore:
     ) -> list[tuple[CounterKey, Counts]]:
         """Counter rows summed in SQL ``by`` the given key columns; the others read as ''."""
         first, last = hour_range(start, end)
-        key = ", ".join(column if column in by else f"'' AS {column}" for column in _KEY_COLUMNS)
-        sql = (
-            f"SELECT {key}, SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct) "
-            f"FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
+        # A column left out of the grouping reads as '' (task: 'binary', a valid key).
+        key = ", ".join(
+            column if column in by else f"'{'binary' if column == 'task' else ''}' AS {column}"
+            for column in KEY_COLUMNS
         )
+        sql = f"SELECT {key}, {COUNT_SUMS} FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
         rows = self._connections.get().execute(sql, (first or "", last or "~")).fetchall()
-        return [(CounterKey(*row[:4]), Counts(*row[4:])) for row in rows]
+        return [(CounterKey(*row[:5]), Counts(*row[5:])) for row in rows]
 
     def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end, by="site_id, model_name, model_version"))
+        return site_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))
 
     def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
         return hourly_rates(self._counter_rows(start, end, by="site_id, hour"))
 
+    def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
+        return model_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))
 
-_KEY_COLUMNS = ("site_id", "hour", "model_name", "model_version")
-_SELECT_JOINED = (
-    "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
-    "LEFT JOIN feedback AS f ON f.insight_id = i.insight_id"
-)
+    def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
+        return model_hours(self._counter_rows(start, end, by="hour, model_name, model_version, task"))
 
 
 def _doc(record: InsightRecord) -> bytes:
     return orjson.dumps(record.to_wire())
 
 
-def _counts_tuple(counts: Counts) -> tuple[int, int, int, int]:
-    return counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct
-
-
-def _stored(row: tuple[bytes, str | None, int | None, str | None]) -> StoredInsight:
+def _stored(row: tuple[bytes, str | None, Label | None, str | None]) -> StoredInsight:
     doc, feedback_id, label, recorded_at = row
     record = insight_from_wire(orjson.loads(doc))
     if feedback_id is None or label is None or recorded_at is None:

@@ -1,26 +1,29 @@
 """Composition of a site's model delivery: called by the scoring composition root, never at import.
 
-Delivery runs only when the site trusts a signing key (``SCORING_MODEL_SIGNING_PUBLIC_KEY``);
-then the site swaps in the bundle it last installed right at start-up (so a restart while
-the cloud is unreachable still serves the latest champion) and starts the poller.
+Delivery runs only when the site trusts a signing key (``SCORING_MODEL_SIGNING_PUBLIC_KEY``,
+one or several); then the site swaps in the bundle it last installed right at start-up (so a
+restart while the cloud is unreachable still serves the latest champion) and starts the poller.
+The newest champion pointer accepted is kept in ``<SCORING_MODEL_CACHE_DIR>/pointer-ledger.sqlite3``.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleVerifier, SigningKeyError
-from edgeloop.adapters.onnx_model import BundleError, OnnxModel
+from edgeloop.adapters.onnx_model import BundleError
+from edgeloop.adapters.sqlite_pointer_ledger import SqlitePointerLedger
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.domain.auto_rollback import RollbackRule
-from edgeloop.ports import ScoringModel
 from edgeloop.service_layer.bundle_cache import cached_champion
 from edgeloop.service_layer.delivery_poller import DeliveryPoller
 from edgeloop.service_layer.model_delivery import LoadModel, ModelDelivery
+from edgeloop.service_layer.pointer_gate import PointerGate
 from edgeloop.service_layer.scoring import ModelHolder
+
+POINTER_LEDGER_FILE = "pointer-ledger.sqlite3"
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +42,15 @@ def install_cached_champion(holder: ModelHolder, settings: ModelDeliverySettings
 
 
 def start_site_delivery(
-    holder: ModelHolder, intra_op_threads: int, settings: ModelDeliverySettings | None = None
+    holder: ModelHolder, load: LoadModel, settings: ModelDeliverySettings | None = None
 ) -> tuple[ModelDelivery, DeliveryPoller] | None:
-    """Model delivery for the scoring app's lifespan; None when it is off (no public key set)."""
+    """Model delivery for the scoring app's lifespan; None when it is off (no public key set).
+
+    ``load`` builds sessions the way the first model's was (threads, execution providers).
+    """
     settings = settings or ModelDeliverySettings()
     if not settings.enabled:
         return None
-
-    def load(bundle_dir: Path) -> ScoringModel:
-        return OnnxModel.load(bundle_dir, intra_op_threads=intra_op_threads)
-
     install_cached_champion(holder, settings, load)
     return start_delivery(holder, settings, load)
 
@@ -68,9 +70,11 @@ def start_delivery(
         AzureClients.from_settings(settings),
         site_side=True,
     )
+    ledger = SqlitePointerLedger(settings.model_cache_dir / POINTER_LEDGER_FILE)
     delivery = ModelDelivery(
         holder=holder,
         source=source,
+        gate=PointerGate(verifier.verify_pointer, ledger, settings.model_name),
         verify=verifier.verify,
         load_model=load,
         cache_dir=settings.model_cache_dir,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.powerbi_client import (
@@ -16,6 +19,8 @@ from edgeloop.adapters.powerbi_client import (
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
 from edgeloop.config.powerbi import PowerBISettings
+from edgeloop.domain.powerbi_dataset import PowerBIDataset
+from edgeloop.domain.powerbi_schema import DefinitionError
 from edgeloop.ports import BlobStore, RowSink
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 
@@ -57,6 +62,18 @@ def build_sink(settings: PowerBISettings) -> RowSink:
     return PowerBIPushSink(build_client(settings), settings.required("dataset_id"))
 
 
+def load_dataset(path: Path) -> PowerBIDataset:
+    """The model's dataset from its definition file (POWERBI_DATASET_DEFINITION); ValueError naming it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"POWERBI_DATASET_DEFINITION={path}: cannot read it ({exc})") from None
+    try:
+        return PowerBIDataset.from_definition(document)
+    except DefinitionError as exc:
+        raise ValueError(f"POWERBI_DATASET_DEFINITION={path}: {exc}") from None
+
+
 def build_feed(
     settings: PowerBISettings, blobs: BlobStore | None = None, clients: AzureClients | None = None
 ) -> PowerBIFeed:
@@ -68,5 +85,6 @@ def build_feed(
         blobs,
         build_sink(settings),
         SqliteDeliveryLedger(settings.ledger_path),
+        load_dataset(settings.dataset_definition),
         rows_per_push=settings.max_rows_per_post,
     )

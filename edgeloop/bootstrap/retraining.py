@@ -8,16 +8,24 @@ built through one :class:`AzureClients` per root, from the ``CloudStorage`` conn
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
-from edgeloop.adapters.ed25519_signing import BundleSigner, SigningKeyError, ensure_key_pair
+from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, SigningKeyError, ensure_key_pair
 from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest, load_manifest
 from edgeloop.domain.promotion import PromotionPolicy
-from edgeloop.ports import ScoringModel, Trainer
+from edgeloop.domain.recipes import RecipeSpec
+from edgeloop.domain.signed_pointer import SignedPointer
+from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
+from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
@@ -26,6 +34,7 @@ if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run
 
 logger = logging.getLogger(__name__)
 
+DEMO_BASE_DATA = "data/ai4i2020-train.csv"
 # What App Service leaves in a setting whose Key Vault reference it could not resolve.
 _UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("
 
@@ -47,6 +56,30 @@ def build_signer(settings: RetrainingSettings) -> BundleSigner:
     return BundleSigner(private)
 
 
+def build_pointer_signing(settings: RetrainingSettings, signer: BundleSigner | None = None) -> PointerSigning:
+    """Pointers signed with the signing key; built on if it or a MODEL_SIGNING_TRUSTED_KEYS key signed."""
+    signer = signer or build_signer(settings)
+    try:
+        trusted = BundleVerifier(f"{signer.public_key_b64},{settings.signing_trusted_keys or ''}")
+    except SigningKeyError as exc:
+        raise SigningKeyError(f"MODEL_SIGNING_TRUSTED_KEYS: {exc}") from None
+    return PointerSigning(
+        sign=signer.sign_pointer,
+        verify=trusted.verify_pointer,
+        lifetime=timedelta(hours=settings.pointer_lifetime_hours),
+        refresh_within=timedelta(hours=settings.pointer_refresh_hours),
+    )
+
+
+def build_pointer_refresher(
+    settings: RetrainingSettings, clients: AzureClients | None = None
+) -> Callable[[], SignedPointer | None]:
+    """The retraining timer's first step: re-sign the champion pointer once it expires within
+    MODEL_POINTER_REFRESH_HOURS (None: nothing to do)."""
+    registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
+    return functools.partial(refresh_pointer, registry, settings.model_name, signing)
+
+
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:
     # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("blob")
@@ -54,11 +87,23 @@ def build_registry(settings: RetrainingSettings, clients: AzureClients | None = 
     return BlobModelRegistry.from_connection(connection, settings.models_container, clients)
 
 
+def champion_recipe(settings: RetrainingSettings, clients: AzureClients | None = None) -> RecipeSpec | None:
+    """The recipe a run would use now: ``RETRAIN_RECIPE``, else the champion manifest's."""
+    if settings.recipe is not None:
+        return settings.recipe
+    registry = build_registry(settings, clients)
+    found = registry.champion(settings.model_name)
+    if found is None:
+        return None
+    document = json.loads(registry.read(settings.model_name, found[0].version, MANIFEST_FILE))
+    return ModelManifest.from_dict(document).recipe
+
+
 def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = None) -> Trainer:
     if settings.trainer == "azureml":
         from edgeloop.adapters.azureml_trainer import AzureMLTrainer
 
-        return AzureMLTrainer(settings)
+        return AzureMLTrainer(settings, lambda: champion_recipe(settings, clients))
     from edgeloop.adapters.local_trainer import QueueTrainer
     from edgeloop.adapters.storage_queue import StorageQueueSender
 
@@ -74,25 +119,36 @@ def load_model(bundle_dir: Path) -> ScoringModel:
     return OnnxModel.load(bundle_dir)
 
 
+def load_trained_model(bundle_dir: Path) -> ScoringModel:
+    """:func:`load_model` for retraining: a graph unlike its manifest is a failed run, not a crash."""
+    from edgeloop.adapters.onnx_model import BundleError
+
+    try:
+        return load_model(bundle_dir)
+    except BundleError as exc:
+        raise TrainingFailed(f"the challenger's bundle does not load: {exc}") from None
+
+
 def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
-    """The RetrainingService with the demo's challenger trainer (needs the ``train`` extra, hence
+    """The RetrainingService with the recipe challenger trainer (needs the ``train`` extra, hence
     imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
-    from edgeloop.training.challenger_trainer import Ai4iChallengerTrainer
+    from edgeloop.training.challenger_trainer import RecipeChallengerTrainer
 
     config = RetrainingConfig(
         model_name=settings.model_name,
         compliant_container=settings.compliant_container,
         policy=PromotionPolicy(
-            primary_metric=settings.primary_metric,
-            margin=settings.promotion_margin,
             min_new_labels=settings.min_new_labels,
             max_out_of_schema_share=settings.max_out_of_schema_share,
-            max_label_rate_ratio=settings.max_label_rate_ratio,
+            primary_metric=settings.primary_metric,
+            margin=settings.promotion_margin,
+            max_label_shift=settings.max_label_shift,
         ),
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
+        recipe=settings.recipe,
     )
     clients = clients or AzureClients.from_settings(settings)
     lake = None
@@ -100,22 +156,55 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         from edgeloop.bootstrap.lake import build_lake_table
 
         lake = build_lake_table(settings, clients)
+    # One blob client of the cloud account: the compliant records and blob:// base data.
+    cloud_blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
+    signer = build_signer(settings)
     return RetrainingService(
         registry=build_registry(settings, clients),
-        compliant=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
-        trainer=Ai4iChallengerTrainer(settings.base_data, settings.seed, settings.n_estimators),
-        sign=build_signer(settings).sign,
-        load_model=load_model,
+        compliant=cloud_blobs,
+        trainer=RecipeChallengerTrainer(cloud_blobs, settings.base_data, settings.seed),
+        sign=signer.sign,
+        pointers=build_pointer_signing(settings, signer),
+        load_model=load_trained_model,
         config=config,
         lake=lake,
     )
 
 
-def golden_rows_from_csv(path: Path, count: int = GOLDEN_ROWS) -> list[dict[str, Any]]:
-    from edgeloop.training.dataset import load_ai4i, scoring_rows
+def golden_rows_for(
+    settings: RetrainingSettings, manifest: ModelManifest, count: int = GOLDEN_ROWS
+) -> list[dict[str, Any]]:
+    """Rows to record a bundle's golden sample on: the first base rows of its recipe's data that
+    its input schema accepts; a bundle without a recipe (the first demo bundles): the AI4I CSV."""
+    from edgeloop.domain.validation import RowValidationError, validate_rows
 
-    data = load_ai4i(path)
-    return scoring_rows(data, range(min(count, data.n_rows)))
+    recipe = settings.recipe or manifest.recipe
+    if recipe is None or recipe.base_data is None:
+        from edgeloop.training.dataset import load_ai4i, scoring_rows
+
+        data = load_ai4i(Path(settings.base_data or DEMO_BASE_DATA))
+        return scoring_rows(data, range(min(count, data.n_rows)))
+    from edgeloop.adapters.blob_storage import AzureBlobStore
+    from edgeloop.training.base_data import load_base_data
+    from edgeloop.training.training_set import first_dataset
+
+    reader = None
+    if (settings.base_data or recipe.base_data.uri).startswith("blob://"):
+        reader = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"))
+    base = load_base_data(
+        recipe.base_data, manifest.task, inputs=manifest.inputs, reader=reader, uri=settings.base_data
+    )
+    dataset = first_dataset(base, manifest.task, settings.seed)
+    rows = []
+    for row in dataset.rows(dataset.indices("holdout")[: count * 4]):
+        try:
+            validate_rows(manifest, [row])
+        except RowValidationError:
+            continue
+        rows.append(row)
+    if not rows:
+        raise ManifestError("inputs", "no base data row fits the input schema (no golden sample possible)")
+    return rows[:count]
 
 
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:
@@ -137,13 +226,15 @@ def publish_local_bundle(settings: RetrainingSettings, bundle_dir: Path, actor: 
 def _publish(
     settings: RetrainingSettings, registry: BlobModelRegistry, bundle_dir: Path, actor: str
 ) -> tuple[str, bool]:
+    signer = build_signer(settings)
     version, promoted = publish_bundle(
         registry,
         bundle_dir,
-        golden_rows_from_csv(settings.base_data),
-        build_signer(settings).sign,
+        golden_rows_for(settings, load_manifest(bundle_dir)),
+        signer.sign,
         load_model,
         actor=actor,
+        pointers=build_pointer_signing(settings, signer),
     )
     if promoted:
         logger.info("published %s as the first champion", version)

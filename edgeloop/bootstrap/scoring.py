@@ -8,16 +8,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeloop.adapters.azure_clients import AzureClients
-from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.onnx_model import BundleError, OnnxModel, execution_providers
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.domain.execution_providers import ProviderChoiceError
 from edgeloop.observability.tracing import NO_TRACER
-from edgeloop.ports import Tracer
+from edgeloop.ports import ScoringModel, Tracer
 from edgeloop.service_layer.feedback import FeedbackService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
@@ -67,6 +69,25 @@ def resolve_admin_key(settings: ScoringSettings, api_key: str) -> str | None:
     return key
 
 
+def model_loader(settings: ScoringSettings) -> Callable[[Path], ScoringModel]:
+    """How this site builds every inference session: the first model, swaps, golden checks.
+
+    The provider list is checked once, here at start-up: a name onnxruntime does not know
+    stops the start with the setting named; one this build lacks is logged and passed over.
+    """
+    try:
+        providers = execution_providers(settings.execution_providers, settings.execution_provider_options)
+    except ProviderChoiceError as exc:
+        raise ValueError(f"SCORING_EXECUTION_PROVIDERS: {exc}") from None
+
+    def load(bundle_dir: Path) -> ScoringModel:
+        return OnnxModel.load(
+            bundle_dir, intra_op_threads=settings.onnx_intra_op_threads, providers=providers
+        )
+
+    return load
+
+
 @dataclass
 class ScoringComponents:
     settings: ScoringSettings
@@ -79,6 +100,7 @@ class ScoringComponents:
     sender: StorageQueueSender | None
     relay_stats: RelayStats
     relay_thread: RelayThread | None
+    load_model: Callable[[Path], ScoringModel]
     tracer: Tracer = NO_TRACER
 
     def relay_metrics(self) -> dict[str, float]:
@@ -105,7 +127,12 @@ class ScoringComponents:
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
-    model = OnnxModel.load(settings.model_dir, intra_op_threads=settings.onnx_intra_op_threads)
+    load_model = model_loader(settings)
+    try:
+        model = load_model(settings.model_dir)
+    except BundleError as exc:  # one line naming the bundle and the field, before the traceback
+        logger.error("refusing to start: model bundle %s: %s", settings.model_dir, exc)
+        raise
     holder = ModelHolder(model)
     outbox = SqliteOutbox(
         settings.outbox_path,
@@ -135,10 +162,13 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             model=holder,
             outbox=outbox,
             scoring=ScoringService(outbox, settings.site_id, tracer=tracer),
-            feedback=FeedbackService(outbox, settings.site_id),
+            feedback=FeedbackService(
+                outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
+            ),
             sender=sender,
             relay_stats=stats,
             relay_thread=relay_thread,
+            load_model=load_model,
             tracer=tracer,
         )
     except BaseException:

@@ -4,7 +4,7 @@ so e.g. the edge runtime never needs the training extra installed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from edgeloop.cli.models import models_app
 from edgeloop.cli.ops import ops_app
 from edgeloop.cli.powerbi import powerbi_app
 from edgeloop.cli.replay import replay_command
+
+if TYPE_CHECKING:
+    from edgeloop.domain.manifest import ModelManifest
 
 app = typer.Typer(help="Edgeloop: AI at the edge, hybrid with the cloud.", no_args_is_help=True)
 app.add_typer(powerbi_app, name="powerbi")
@@ -27,44 +30,71 @@ def _root() -> None:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="AI4I 2020 CSV", exists=True, dir_okay=False, readable=True)],
     out: Annotated[Path, typer.Option(help="Bundle directory to write (replaced atomically)")],
+    data: Annotated[
+        str | None, typer.Option(help="Base data: a CSV/Parquet file or folder, or blob://container/prefix")
+    ] = None,
+    manifest_template: Annotated[
+        Path | None,
+        typer.Option(help="JSON {name, task, recipe, evaluation?, description?} (default: the AI4I demo)"),
+    ] = None,
+    recipe: Annotated[str | None, typer.Option(help="Entry point package.module:function")] = None,
     version: Annotated[str, typer.Option(help="Model version recorded in the manifest")] = "1.0.0",
-    seed: Annotated[int, typer.Option(help="Seed for the split and the models")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the base data's split")] = 7,
 ) -> None:
-    """Train the demo failure model and write a model bundle (model.onnx + manifest.json)."""
+    """Train a first model bundle (model.onnx + manifest.json) with a recipe on its base data.
+
+    Without --manifest-template: the demo failure model (edgeloop.recipes.ai4i_failure).
+    --recipe replaces the template's entry point, --data its base data uri.
+    """
+    from dataclasses import replace
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from edgeloop.bootstrap.first_bundle import parse_template, template_from_file, train_first_bundle
     from edgeloop.domain.manifest import ManifestError
-    from edgeloop.training.bundle import BundleWriteError, write_bundle
-    from edgeloop.training.dataset import TrainingDataError, load_ai4i
-    from edgeloop.training.demo_model import TrainingError, train_demo_model
+    from edgeloop.ports import TrainingFailed
+    from edgeloop.recipes.ai4i_failure import manifest_template as demo_template
+    from edgeloop.training.base_data import BaseDataError
+    from edgeloop.training.bundle import BundleWriteError
 
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("Loading data", total=None)
+        task = progress.add_task("Reading the template", total=None)
 
         def on_step(step: str) -> None:
             progress.update(task, description=step)
             progress.console.log(step)
 
         try:
-            dataset = load_ai4i(data)
-            trained = train_demo_model(dataset, version=version, seed=seed, on_step=on_step)
-            on_step(f"Writing bundle to {out}")
-            manifest = write_bundle(out, trained.manifest_fields, {"model.onnx": trained.onnx_bytes})
-        except (TrainingDataError, TrainingError, ManifestError, BundleWriteError) as exc:
-            console.print(f"[red]training failed:[/red] {exc}")
+            template = (
+                template_from_file(manifest_template)
+                if manifest_template
+                else parse_template(demo_template())
+            )
+            spec = template.recipe if recipe is None else replace(template.recipe, entry_point=recipe)
+            manifest = train_first_bundle(
+                spec, template.name, out, task=template.task, version=version, seed=seed,
+                base_data_uri=data, defaults=template.defaults, on_step=on_step,
+            )  # fmt: skip
+        except (BaseDataError, TrainingFailed, ManifestError, BundleWriteError) as exc:
+            detail = getattr(exc, "detail", "")
+            if detail:
+                console.print(detail, markup=False, highlight=False)
+            console.print(f"[red]training failed:[/red] {exc}", soft_wrap=True)
             raise typer.Exit(code=1) from exc
         progress.update(task, description="Done", total=1, completed=1)
-    metrics = manifest.metrics
-    console.print(
-        f"[green]{manifest.name} {manifest.version}[/green] -> {out}: "
-        f"ROC AUC {metrics['test_roc_auc']:.3f}, AP {metrics['test_average_precision']:.3f}, "
-        f"F1 {metrics['test_f1_at_threshold']:.3f} at threshold {manifest.threshold:.3f}"
+    console.print(_summary(manifest, out), soft_wrap=True)
+
+
+def _summary(manifest: ModelManifest, out: Path) -> str:
+    names = {"test_roc_auc": "ROC AUC", "test_average_precision": "AP", "test_f1_at_threshold": "F1"}
+    figures = ", ".join(
+        f"{names[key]} {manifest.metrics[key]:.3f}" for key in names if key in manifest.metrics
     )
+    return f"[green]{manifest.name} {manifest.version}[/green] ({manifest.task.kind}) -> {out}: {figures}"
 
 
 def main() -> None:

@@ -1,14 +1,17 @@
 """``edgeloop models``: the model registry from the command line.
 
-``keygen`` (signing key pair under var/local), ``publish`` (a local bundle, e.g. the demo),
+``init`` (a new model's recipe and manifest template), ``keygen`` (signing key pair under
+var/local), ``publish`` (a local bundle, e.g. the demo),
 ``train`` (a retraining run, here and now), ``submit`` (hand a run to the configured
-trainer), ``list``, ``show``, ``promote``, ``rollback``. Settings: edgeloop.config.retraining.
+trainer), ``list``, ``show``, ``promote``, ``rollback``, ``resign`` (the champion pointer, now).
+Every pointer written is signed (edgeloop.domain.signed_pointer). Settings: edgeloop.config.retraining.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +21,13 @@ if TYPE_CHECKING:
     from edgeloop.config.retraining import RetrainingSettings
 
 models_app = typer.Typer(help="Model registry: train, list, show, promote, roll back.", no_args_is_help=True)
+
+
+class TaskOption(StrEnum):
+    binary = "binary"
+    multiclass = "multiclass"
+    regression = "regression"
+
 
 ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the champion's history)")]
 ActorOption = Annotated[str, typer.Option(help="Who (recorded in the champion's history)")]
@@ -44,6 +54,34 @@ def _settings(**overrides: Any) -> RetrainingSettings:
     return settings
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",")) if text.strip() else ()
+
+
+@models_app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="The model's name: lowercase letters, digits, -")],
+    task: Annotated[TaskOption, typer.Option(help="What it predicts", case_sensitive=False)],
+    out: Annotated[Path, typer.Option(help="Folder to write (new or empty)")],
+    features: Annotated[str, typer.Option(help="Numeric features, comma-separated")] = "x1,x2,x3",
+    label: Annotated[str, typer.Option(help="The base data's column with the outcome")] = "label",
+    classes: Annotated[
+        str, typer.Option(help="multiclass: the classes; binary: what 0 and 1 mean (comma-separated)")
+    ] = "",
+) -> None:
+    """Scaffold a new model: a recipe (scikit-learn + skl2onnx), a manifest template, a README."""
+    from edgeloop.training.scaffold import ScaffoldError, ScaffoldSpec, write_scaffold
+
+    spec = ScaffoldSpec(name, task.value, _names(features), label, _names(classes))
+    try:
+        written = write_scaffold(spec, out)
+    except ScaffoldError as exc:
+        raise _fail(str(exc), 2) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: edit {out / 'model.json'} and the recipe, then see {out / 'README.md'}")
+
+
 @models_app.command()
 def keygen(
     directory: Annotated[Path, typer.Option("--dir", help="Where the key files go")] = Path("var/local"),
@@ -61,9 +99,18 @@ def publish(
     bundle: Annotated[Path, typer.Option(help="Bundle directory", exists=True, file_okay=False)],
     actor: ActorOption = "cli",
 ) -> None:
-    """Sign and register a local bundle (any time); it becomes champion if its model has none yet."""
-    from edgeloop.bootstrap.retraining import publish_local_bundle
+    """Sign and register a local bundle (any time); it becomes champion if its model has none yet.
 
+    The manifest is checked first (docs/manifest.schema.json, then the parser's rules across
+    fields): each fault is printed naming its field, and nothing is registered."""
+    from edgeloop.bootstrap.retraining import publish_local_bundle
+    from edgeloop.domain.manifest import manifest_file_problems
+
+    problems = manifest_file_problems(bundle)
+    for problem in problems:
+        typer.secho(str(problem), err=True, fg=typer.colors.RED)
+    if problems:
+        raise _fail(f"{bundle}: invalid manifest ({len(problems)} problem(s)), nothing registered")
     version, promoted = publish_local_bundle(_settings(), bundle, actor)
     typer.echo(f"registered {version}" + (" (now champion)" if promoted else ""))
 
@@ -72,9 +119,15 @@ def publish(
 def train(
     run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one)")] = None,
     reason: Annotated[str, typer.Option(help="Why this run")] = "cli",
-    base_data: Annotated[Path | None, typer.Option(help="Base dataset (RETRAIN_BASE_DATA)")] = None,
+    base_data: Annotated[
+        str | None,
+        typer.Option(help="Base data uri: file, folder or blob://container/prefix (RETRAIN_BASE_DATA)"),
+    ] = None,
 ) -> None:
-    """Run one retraining run here: build data, train, evaluate, decide, register (progress shown)."""
+    """Run one retraining run here: build data, run the recipe, evaluate, decide, register (progress shown).
+
+    The recipe is the champion manifest's (or RETRAIN_RECIPE); its output is shown as it runs.
+    """
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -95,10 +148,15 @@ def train(
 
         report = service.run(request, on_step=on_step)
         progress.update(task, description="Done", total=1, completed=1)
-    colour = {"promoted": "green", "rejected": "red", "skipped": "yellow"}[report.outcome]
+    colour = {"promoted": "green", "rejected": "red", "skipped": "yellow", "failed": "red"}[report.outcome]
     console.print(f"[{colour}]{report.outcome}[/{colour}] {report.version or ''}")
     for reason_text in report.document["decision"]["reasons"]:
         console.print(f"  - {reason_text}")
+    detail = (report.document.get("failure") or {}).get("detail")
+    if detail:
+        console.print(detail, markup=False, highlight=False)
+    if report.outcome == "failed":
+        raise typer.Exit(code=1)
 
 
 @models_app.command()
@@ -154,31 +212,54 @@ def promote(
     actor: ActorOption = "cli",
 ) -> None:
     """Make a registered version the champion (refused if the pointer changed meanwhile)."""
-    from edgeloop.bootstrap.retraining import build_registry
+    from edgeloop.bootstrap.retraining import build_pointer_signing, build_registry
     from edgeloop.ports import RegistryConflict
     from edgeloop.service_layer.model_publishing import UnknownVersion
     from edgeloop.service_layer.model_publishing import promote as promote_version
 
     settings = _settings()
+    registry, signing = build_registry(settings), build_pointer_signing(settings)
     try:
-        pointer = promote_version(build_registry(settings), settings.model_name, version, actor, reason)
+        pointer = promote_version(registry, settings.model_name, version, actor, reason, signing)
     except (UnknownVersion, RegistryConflict) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"champion: {pointer.version}")
+    typer.echo(f"champion: {pointer.version} (pointer serial {pointer.serial})")
 
 
 @models_app.command()
 def rollback(reason: ReasonOption = "manual rollback", actor: ActorOption = "cli") -> None:
     """Return the champion to the version before it."""
-    from edgeloop.bootstrap.retraining import build_registry
+    from edgeloop.bootstrap.retraining import build_pointer_signing, build_registry
     from edgeloop.domain.champion import ChampionError
+    from edgeloop.domain.signed_pointer import PointerRefused
     from edgeloop.ports import RegistryConflict
     from edgeloop.service_layer.model_publishing import UnknownVersion
     from edgeloop.service_layer.model_publishing import rollback as rollback_champion
 
     settings = _settings()
+    registry, signing = build_registry(settings), build_pointer_signing(settings)
     try:
-        pointer = rollback_champion(build_registry(settings), settings.model_name, actor, reason)
-    except (UnknownVersion, RegistryConflict, ChampionError) as exc:
+        pointer = rollback_champion(registry, settings.model_name, actor, reason, signing)
+    except (UnknownVersion, RegistryConflict, ChampionError, PointerRefused) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"champion: {pointer.version} (rolled back from {pointer.history[-1].previous})")
+
+
+@models_app.command()
+def resign() -> None:
+    """Re-sign the champion pointer now (next serial, a new expiry): after switching signing keys."""
+    from edgeloop.bootstrap.retraining import build_pointer_signing, build_registry
+    from edgeloop.domain.signed_pointer import PointerRefused
+    from edgeloop.ports import RegistryConflict
+    from edgeloop.service_layer.champion_pointers import refresh_pointer
+
+    settings = _settings()
+    registry, signing = build_registry(settings), build_pointer_signing(settings)
+    try:
+        signed = refresh_pointer(registry, settings.model_name, signing, now=True)
+    except (RegistryConflict, PointerRefused) as exc:
+        raise _fail(str(exc)) from None
+    if signed is None:
+        raise _fail(f"{settings.model_name} has no champion yet")
+    pointer = signed.pointer
+    typer.echo(f"champion: {pointer.version} (pointer serial {pointer.serial}, expires {pointer.expires})")

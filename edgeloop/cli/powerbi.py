@@ -1,7 +1,9 @@
 """``edgeloop powerbi dataset generate|create|update``: the push dataset's definition and lifecycle.
 
-``generate`` writes powerbi/dataset.json from the record schema (a test keeps the
-committed file equal to it). ``create`` makes the push dataset in the workspace
+``generate`` writes a model's definition (edgeloop.domain.powerbi_dataset) from its
+manifest (``--manifest``) or from the registry's champion (``--champion``, registry
+settings: edgeloop.config.retraining); powerbi/dataset.json is the demo model's (a test
+keeps it equal to the generated one). ``create`` makes the push dataset in the workspace
 ``POWERBI_GROUP_ID`` (basicFIFO retention) unless one of that name exists, and
 prints its id for ``POWERBI_DATASET_ID``; ``update`` PUTs each table's schema.
 Settings: edgeloop.config.powerbi (``POWERBI_*``).
@@ -18,6 +20,7 @@ import typer
 if TYPE_CHECKING:
     from edgeloop.adapters.powerbi_client import PowerBIClient
     from edgeloop.config.powerbi import PowerBISettings
+    from edgeloop.domain.manifest import ModelManifest
 
 powerbi_app = typer.Typer(help="The Power BI push dataset fed by the cloud.", no_args_is_help=True)
 dataset_app = typer.Typer(help="Generate, create or update the push dataset.", no_args_is_help=True)
@@ -52,8 +55,11 @@ def _definition(settings: PowerBISettings, path: Path | None) -> dict[str, Any]:
         raise _fail(f"{path}: cannot read the dataset definition ({exc})", code=2) from None
     if not isinstance(definition, dict) or not isinstance(definition.get("tables"), list):
         raise _fail(f"{path}: not a dataset definition (no 'tables')", code=2)
-    definition["name"] = settings.dataset_name
-    return definition
+    from edgeloop.domain.powerbi_dataset import service_body
+
+    body = service_body(definition)  # the edgeloop block is the feed's, not Power BI's
+    body["name"] = settings.dataset_name
+    return body
 
 
 def _client(settings: PowerBISettings) -> PowerBIClient:
@@ -65,16 +71,69 @@ def _client(settings: PowerBISettings) -> PowerBIClient:
         raise _fail(str(exc), code=2) from None
 
 
+def _manifest_file(path: Path) -> ModelManifest:
+    from edgeloop.domain.manifest import ManifestError, load_manifest
+
+    try:
+        return load_manifest(path)
+    except ManifestError as exc:
+        raise _fail(f"{path}: {exc}", code=2) from None
+
+
+def _champion_manifest() -> ModelManifest:
+    """The registry's champion's manifest (MODEL_NAME, CloudStorage: edgeloop.config.retraining)."""
+    from azure.core.exceptions import AzureError
+    from pydantic import ValidationError
+
+    from edgeloop.bootstrap.retraining import build_registry
+    from edgeloop.config.connections import ConnectionSettingError
+    from edgeloop.config.retraining import RetrainingSettings
+    from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
+
+    try:
+        settings = RetrainingSettings()
+        settings.resolve_cloud_storage("blob")
+    except (ValidationError, ConnectionSettingError) as exc:
+        raise _fail(
+            f"the model registry is not reachable with this configuration ({exc}); "
+            "set CloudStorage, or give --manifest PATH",
+            code=2,
+        ) from None
+    try:
+        registry = build_registry(settings)
+        found = registry.champion(settings.model_name)
+        if found is None:
+            raise _fail(f"{settings.model_name} has no champion in the registry yet; give --manifest PATH")
+        document = json.loads(registry.read(settings.model_name, found[0].version, MANIFEST_FILE))
+        return ModelManifest.from_dict(document)
+    except (AzureError, OSError) as exc:
+        raise _fail(f"the model registry is not reachable: {exc}") from None
+    except (ManifestError, json.JSONDecodeError) as exc:
+        raise _fail(f"{settings.model_name}'s champion has an unreadable manifest: {exc}") from None
+
+
 @dataset_app.command()
 def generate(
+    manifest: Annotated[
+        Path | None, typer.Option(help="The model's manifest.json (or its bundle directory)")
+    ] = None,
+    champion: Annotated[bool, typer.Option(help="The model registry's champion (MODEL_NAME)")] = False,
     out: Annotated[Path, typer.Option(help="Where to write the definition")] = Path("powerbi/dataset.json"),
 ) -> None:
-    """Write the dataset definition generated from the record schema."""
-    from edgeloop.domain.powerbi_schema import dataset_definition
+    """Write the dataset definition generated from a model's manifest (its task's columns)."""
+    from edgeloop.domain.powerbi_dataset import PowerBIDataset
+    from edgeloop.domain.powerbi_schema import SchemaError
 
+    if (manifest is not None) == champion:  # neither or both
+        raise _fail("give one of --manifest PATH or --champion", code=2)
+    model = _manifest_file(manifest) if manifest is not None else _champion_manifest()
+    try:
+        definition = PowerBIDataset.for_manifest(model).definition()
+    except SchemaError as exc:
+        raise _fail(f"{model.name}: {exc}", code=2) from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dataset_definition(), indent=2) + "\n", encoding="utf-8")
-    typer.echo(f"wrote {out}", err=True)
+    out.write_text(json.dumps(definition, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {out} ({model.name} {model.version}, a {model.task.kind} model)", err=True)
 
 
 @dataset_app.command()

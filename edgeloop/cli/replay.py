@@ -10,7 +10,9 @@ import typer
 
 
 def replay_command(
-    csv_path: Annotated[Path, typer.Argument(help="AI4I-format CSV", exists=True, dir_okay=False)],
+    csv_path: Annotated[
+        Path, typer.Argument(help="CSV laid out as the model's base data", exists=True, dir_okay=False)
+    ],
     site: Annotated[str, typer.Option(help="The site whose scoring app is addressed")] = "site-local",
     rate: Annotated[float, typer.Option(help="Rows per second", min=0.01)] = 5.0,
     feedback_delay: Annotated[
@@ -22,40 +24,43 @@ def replay_command(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Rows to send at most", min=1)] = None,
     skip: Annotated[int, typer.Option(help="Rows to skip first", min=0)] = 0,
-    flip_labels: Annotated[bool, typer.Option(help="Report the wrong outcome (a poisoned batch)")] = False,
+    flip_labels: Annotated[
+        bool,
+        typer.Option(help="Report a wrong outcome (a poisoned batch): the other label, the next class, x60"),
+    ] = False,
 ) -> None:
-    """Stream rows through the scoring API at a rate, then send their true labels as feedback."""
+    """Stream rows through the scoring API at a rate, then send their true labels as feedback.
+
+    The serving model's description says which CSV column is which input and the label,
+    and the label's type (0/1, a class name, a number).
+    """
     import httpx
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from edgeloop.cli.replayer import Replayer, ReplayError, ReplayStats, read_rows
+    from edgeloop.cli.replayer import Replayer, ReplayError, ReplayStats, layout_of, read_rows, wrong_label
 
-    key = api_key or os.environ.get("SCORING_API_KEY")
-    if not key:
-        key_file = Path("var/local/scoring-api-key")
-        if not key_file.exists():
-            typer.secho("no API key: pass --api-key or set SCORING_API_KEY", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2)
-        key = key_file.read_text(encoding="utf-8").strip()
-    rows = read_rows(csv_path, limit=limit, skip=skip)
+    key = _api_key(api_key)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
         httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30.0) as client,
         Progress(*columns, console=console) as progress,
     ):
-        scored = progress.add_task("scored", total=len(rows))
-        labelled = progress.add_task("feedback", total=len(rows))
-
-        def on_progress(stats: ReplayStats) -> None:
-            progress.update(scored, completed=stats.scored + stats.refused)
-            progress.update(labelled, completed=stats.feedback_sent, total=stats.scored)
-
-        replayer = Replayer(client, rate=rate, feedback_delay=feedback_delay, flip_labels=flip_labels)
         try:
+            replayer = Replayer(client, rate=rate, feedback_delay=feedback_delay)
             replayer.check_site(site)
-            stats = replayer.run(rows, on_progress)
+            model = replayer.model()
+            rows = read_rows(csv_path, limit=limit, skip=skip, layout=layout_of(model))
+            scored = progress.add_task("scored", total=len(rows))
+            labelled = progress.add_task("feedback", total=len(rows))
+
+            def on_progress(stats: ReplayStats) -> None:
+                progress.update(scored, completed=stats.scored + stats.refused)
+                progress.update(labelled, completed=stats.feedback_sent, total=stats.scored)
+
+            poison = wrong_label(model["task"]) if flip_labels else None
+            stats = replayer.run(rows, on_progress, poison=poison)
         except ReplayError as exc:
             console.print(f"[red]replay failed:[/red] {exc}")
             raise typer.Exit(1) from exc
@@ -63,3 +68,15 @@ def replay_command(
         f"{site}: {stats.scored} rows scored ({stats.refused} refused), {stats.feedback_sent} outcomes "
         f"reported; model versions: {stats.versions}"
     )
+
+
+def _api_key(given: str | None) -> str:
+    """``--api-key``, else SCORING_API_KEY, else the local key file ``make run`` writes."""
+    key = given or os.environ.get("SCORING_API_KEY")
+    if key:
+        return key
+    key_file = Path("var/local/scoring-api-key")
+    if not key_file.exists():
+        typer.secho("no API key: pass --api-key or set SCORING_API_KEY", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    return key_file.read_text(encoding="utf-8").strip()

@@ -3,8 +3,11 @@
 Rows are sent at ``rate`` rows per second (those due at each tick go in one
 request), and each row's true label is sent as feedback ``feedback_delay``
 seconds after it was scored: the edge form, the cloud and the global dashboard
-see the loop run as it would on a shop floor. ``flip_labels`` sends the wrong
-outcome for every row (a poisoned feedback batch, for demonstrations and tests).
+see the loop run as it would on a shop floor. Labels are typed per task (0/1, a
+class name, a number): :func:`layout_of` reads the serving model's description,
+whose ``base_data`` names the CSV column of each input and of the label.
+``poison`` sends a wrong outcome for every row (:func:`wrong_label`: a poisoned
+feedback batch, for demonstrations and tests).
 """
 
 from __future__ import annotations
@@ -12,18 +15,23 @@ from __future__ import annotations
 import csv
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from edgeloop.training.dataset import LABEL_COLUMN, NUMERIC_FEATURES, TYPE_COLUMN
+from edgeloop.domain.records import Label, TaskKind
+from edgeloop.recipes.ai4i_inputs import NUMERIC_FEATURES, TYPE_COLUMN
+from edgeloop.training.dataset import LABEL_COLUMN
 
 TICK_SECONDS = 0.1
 MAX_ROWS_PER_REQUEST = 500
 MAX_ATTEMPTS = 5
+CONTEXT_COLUMNS = {"Product ID": "product_id"}  # AI4I's, sent as context when the CSV has them
+POISON_FACTOR = 60.0  # a regression target in the wrong unit (seconds where minutes are due)
+Poison = Callable[[Label], Label]
 
 
 class ReplayError(RuntimeError):
@@ -33,7 +41,31 @@ class ReplayError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class ReplayRow:
     row: dict[str, Any]
-    label: int
+    label: Label  # as the model's task has it: 0/1, a class name, a number
+
+
+@dataclass(frozen=True, slots=True)
+class CsvLayout:
+    """Where a CSV keeps the model's inputs and the label, and how the label is typed."""
+
+    columns: Mapping[str, str]  # CSV column -> input name
+    label: str  # the CSV column of the label or target
+    task: TaskKind
+    categories: frozenset[str] = frozenset()  # inputs sent as text; the rest are numbers
+
+    def label_of(self, text: str) -> Label:
+        value = text.strip()
+        if self.task == "binary":
+            return int(value)
+        return value if self.task == "multiclass" else float(value)
+
+
+AI4I_LAYOUT = CsvLayout(
+    {TYPE_COLUMN: "type", **{column: name for name, column, _, _ in NUMERIC_FEATURES}},
+    LABEL_COLUMN,
+    "binary",
+    frozenset({"type"}),
+)
 
 
 @dataclass
@@ -48,22 +80,79 @@ class ReplayStats:
         self.versions[version] = self.versions.get(version, 0) + rows
 
 
-def read_rows(path: Path, limit: int | None = None, skip: int = 0) -> list[ReplayRow]:
-    """Rows of an AI4I-format CSV as scoring rows with their label (product id as context)."""
+def read_rows(
+    path: Path, limit: int | None = None, skip: int = 0, layout: CsvLayout = AI4I_LAYOUT
+) -> list[ReplayRow]:
+    """Rows of a CSV as scoring rows with their typed label (an AI4I product id as context);
+    ReplayError names a missing column, or the line and column of a value that does not fit."""
     rows: list[ReplayRow] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        for index, record in enumerate(csv.DictReader(handle)):
+        reader = csv.DictReader(handle)
+        missing = [c for c in (*layout.columns, layout.label) if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ReplayError(f"{path}: no column {missing} (the model's base data has them)")
+        for index, record in enumerate(reader):
             if index < skip:
                 continue
             if limit is not None and len(rows) >= limit:
                 break
-            row: dict[str, Any] = {"type": record[TYPE_COLUMN].strip()}
-            for name, column, _, _ in NUMERIC_FEATURES:
-                row[name] = float(record[column])
-            if record.get("Product ID"):
-                row["product_id"] = record["Product ID"].strip()[:64]
-            rows.append(ReplayRow(row, int(record[LABEL_COLUMN])))
+            try:
+                rows.append(_replay_row(record, layout))
+            except _BadValue as exc:
+                raise ReplayError(f"{path}, line {index + 2}, column {exc.column!r}: {exc.problem}") from None
     return rows
+
+
+class _BadValue(ValueError):
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(column, problem)
+        self.column = column
+        self.problem = problem
+
+
+def _replay_row(record: Mapping[str, str], layout: CsvLayout) -> ReplayRow:
+    row: dict[str, Any] = {}
+    column = layout.label
+    try:
+        for column, name in layout.columns.items():
+            text = record[column].strip()
+            row[name] = text if name in layout.categories else float(text)
+        column = layout.label
+        label = layout.label_of(record[column])
+    except ValueError as exc:
+        raise _BadValue(column, str(exc)) from None
+    for context_column, name in CONTEXT_COLUMNS.items():
+        if record.get(context_column):
+            row[name] = record[context_column].strip()[:64]
+    return ReplayRow(row, label)
+
+
+def layout_of(model: Mapping[str, Any]) -> CsvLayout:
+    """The CSV layout of the serving model's base data, from the scoring app's ``GET /api/v1/model``.
+
+    A model without a recipe's base data: the AI4I layout if it is binary, else ReplayError.
+    """
+    task: TaskKind = model["task"]["kind"]
+    base = model.get("base_data")
+    if base is None:
+        if task == "binary":
+            return AI4I_LAYOUT
+        raise ReplayError(f"{model['name']} declares no base data: which CSV column is which is unknown")
+    categories = frozenset(spec["name"] for spec in model["inputs"] if spec["type"] == "category")
+    return CsvLayout(dict(base["columns"]), str(base["label"]), task, categories)
+
+
+def wrong_label(task: Mapping[str, Any]) -> Poison:
+    """A poisoned outcome for the task (its ``to_dict()`` form): binary the other label,
+    multiclass the next class of the task's list (every row changes class), regression
+    the value times POISON_FACTOR."""
+    kind = task["kind"]
+    if kind == "binary":
+        return lambda label: 1 - int(label)
+    if kind == "multiclass":
+        classes = [str(name) for name in task["classes"]]
+        return lambda label: classes[(classes.index(str(label)) + 1) % len(classes)]
+    return lambda label: float(label) * POISON_FACTOR
 
 
 def _batches(rows: list[ReplayRow], rate: float) -> Iterator[tuple[float, list[ReplayRow]]]:
@@ -85,7 +174,6 @@ class Replayer:
         *,
         rate: float,
         feedback_delay: float,
-        flip_labels: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -94,9 +182,13 @@ class Replayer:
         self._client = client
         self._rate = rate
         self._delay = feedback_delay
-        self._flip = flip_labels
         self._clock = clock
         self._sleep = sleep
+
+    def model(self) -> dict[str, Any]:
+        """The serving model's description (``GET /api/v1/model``): name, version, inputs, task."""
+        described: dict[str, Any] = self._post_or_get("GET", "/api/v1/model", None, accept=(200,)).json()
+        return described
 
     def check_site(self, site: str) -> None:
         """Refuse to replay into another site's scoring app than the one named."""
@@ -108,10 +200,15 @@ class Replayer:
             )
 
     def run(
-        self, rows: list[ReplayRow], on_progress: Callable[[ReplayStats], None] = lambda s: None
+        self,
+        rows: list[ReplayRow],
+        on_progress: Callable[[ReplayStats], None] = lambda s: None,
+        *,
+        poison: Poison | None = None,
     ) -> ReplayStats:
+        """Score ``rows`` at the rate, report each row's label (``poison``: a wrong one) after the delay."""
         stats = ReplayStats()
-        pending: deque[tuple[float, str, int]] = deque()  # (due time, insight id, label)
+        pending: deque[tuple[float, str, Label]] = deque()  # (due time, insight id, label)
         started = self._clock()
         for offset, batch in _batches(rows, self._rate):
             self._wait_until(started + offset, pending, stats)
@@ -125,7 +222,8 @@ class Replayer:
             stats.count_version(str(body["model"]["version"]), len(batch))
             due = self._clock() + self._delay
             for result, item in zip(body["results"], batch, strict=True):
-                pending.append((due, result["insight_id"], 1 - item.label if self._flip else item.label))
+                label = item.label if poison is None else poison(item.label)
+                pending.append((due, result["insight_id"], label))
             on_progress(stats)
         while pending:
             self._wait_until(pending[0][0], pending, stats)
@@ -133,7 +231,9 @@ class Replayer:
             on_progress(stats)
         return stats
 
-    def _wait_until(self, moment: float, pending: deque[tuple[float, str, int]], stats: ReplayStats) -> None:
+    def _wait_until(
+        self, moment: float, pending: deque[tuple[float, str, Label]], stats: ReplayStats
+    ) -> None:
         while True:
             self._send_feedback(pending, stats)
             remaining = moment - self._clock()
@@ -142,7 +242,7 @@ class Replayer:
             next_feedback = pending[0][0] - self._clock() if pending else remaining
             self._sleep(max(0.0, min(remaining, next_feedback, 0.5)))
 
-    def _send_feedback(self, pending: deque[tuple[float, str, int]], stats: ReplayStats) -> None:
+    def _send_feedback(self, pending: deque[tuple[float, str, Label]], stats: ReplayStats) -> None:
         now = self._clock()
         while pending and pending[0][0] <= now:
             items: list[dict[str, Any]] = []

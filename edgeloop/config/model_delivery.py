@@ -1,7 +1,8 @@
 """Settings of a site's model delivery (env prefix ``SCORING_``, read by the scoring app).
 
-* ``SCORING_MODEL_SIGNING_PUBLIC_KEY``: base64 raw Ed25519 public key the site trusts.
-  Unset: delivery is off and the site serves ``SCORING_MODEL_DIR`` only.
+* ``SCORING_MODEL_SIGNING_PUBLIC_KEY``: base64 raw Ed25519 public key the site trusts, for
+  bundles and champion pointers; several separated by commas while a key is rotated
+  (docs/deployment.md). Unset: delivery is off and the site serves ``SCORING_MODEL_DIR`` only.
 * ``SCORING_MODEL_REGISTRY_STORAGE``: connection string of the account holding the
   registry; read access is enough (in production a read/list SAS on the ``models``
   container: ``BlobEndpoint=https://...;SharedAccessSignature=...``). Required when the
@@ -9,7 +10,7 @@
 * ``SCORING_MODEL_REGISTRY_CONTAINER`` (``models``), ``SCORING_MODEL_NAME`` (``ai4i-failure``).
 * ``SCORING_MODEL_POLL_SECONDS``: seconds between looks at the champion pointer.
 * ``SCORING_MODEL_CACHE_DIR``: verified bundles on the site (the last one is served
-  after a restart, even offline).
+  after a restart, even offline) and the newest champion pointer accepted.
 * ``SCORING_ROLLBACK_RATE_MULTIPLE``, ``SCORING_ROLLBACK_WINDOW_ROWS``,
   ``SCORING_ROLLBACK_MIN_BASELINE_ROWS``: the automatic rollback rule
   (edgeloop.domain.auto_rollback).

@@ -42,6 +42,8 @@ class PowerBISettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings)
     group_id: str | None = None  # the workspace
     dataset_id: str | None = None  # printed by `edgeloop powerbi dataset create`
     dataset_name: str = Field(default=DEFAULT_DATASET_NAME, min_length=1, max_length=100)
+    # The model's definition (`edgeloop powerbi dataset generate`): what `create` sends and the
+    # feed fills; the default is the demo model's.
     dataset_definition: Path = Path("powerbi/dataset.json")
     tenant_id: str | None = None
     client_id: str | None = None

@@ -8,15 +8,17 @@ default: the relay needs it, and ``make run`` and the tests set it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import EdgeStorageConnection
+from edgeloop.domain.execution_providers import CPU_PROVIDER
 from edgeloop.wire.messaging import INSIGHTS_QUEUE
 
 MAX_ROWS_PER_REQUEST = 10_000
@@ -32,6 +34,11 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
 
     model_dir: Path = Path("var/models/demo")
     onnx_intra_op_threads: int = Field(default=1, ge=0, le=64)  # 0: onnxruntime picks
+    # onnxruntime execution providers, best first, comma-separated (edgeloop.domain.execution_providers):
+    # one this onnxruntime build lacks is passed over with a warning; the CPU provider always ends the list.
+    execution_providers: Annotated[tuple[str, ...], NoDecode] = (CPU_PROVIDER,)
+    # JSON: {"CUDAExecutionProvider": {"device_id": "0"}}, onnxruntime's provider options.
+    execution_provider_options: Annotated[dict[str, dict[str, str]], NoDecode] = Field(default_factory=dict)
 
     outbox_path: Path = Path("var/edge/outbox.sqlite3")
     outbox_capacity: int = Field(default=1_000_000, ge=1)
@@ -69,3 +76,45 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     # Queue messages the relay has in flight at once: a send is a round trip to the queue
     # (no batched send), so a site behind a slow uplink keeps several going.
     relay_max_in_flight: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("execution_providers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        names = tuple(name.strip() for name in value.split(","))
+        if not all(names):
+            raise ValueError(f"SCORING_EXECUTION_PROVIDERS: an empty name in {value!r}")
+        return names
+
+    @field_validator("execution_provider_options", mode="before")
+    @classmethod
+    def _options_object(cls, value: Any) -> Any:
+        name = "SCORING_EXECUTION_PROVIDER_OPTIONS"
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{name}: not valid JSON: {exc}") from None
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise ValueError(f"{name}: an object of objects, provider name -> {{option: value}}")
+        # onnxruntime takes every option value as text; JSON numbers and booleans are spelt its way.
+        return {
+            provider: {key: _option_text(option) for key, option in values.items()}
+            for provider, values in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _options_name_listed_providers(self) -> ScoringSettings:
+        for provider in self.execution_provider_options:
+            if provider not in self.execution_providers:
+                raise ValueError(
+                    f"SCORING_EXECUTION_PROVIDER_OPTIONS: {provider!r} is not in SCORING_EXECUTION_PROVIDERS"
+                )
+        return self
+
+
+def _option_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value) if isinstance(value, int | float) else value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,11 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def manifest_digest(manifest_document: Mapping[str, Any]) -> str:
+    """sha256 of the canonical manifest: names a bundle's exact content (signed pointers carry it)."""
+    return hashlib.sha256(canonical_json(dict(manifest_document))).hexdigest()
 
 
 def signing_payload(manifest_document: Mapping[str, Any]) -> bytes:

@@ -1,19 +1,24 @@
 """The champion pointer: which registered version the sites serve, and how it got there.
 
-Stored as ``models/<name>/champion.json`` and only ever replaced with an ETag
-condition, so two concurrent promotions cannot both win. The history is
-append-only: each promotion or rollback records who, when and why, and a
+Stored as ``models/<name>/champion.json`` (signed: edgeloop.domain.signed_pointer) and only
+ever replaced with an ETag condition, so two concurrent promotions cannot both win. The
+history is append-only: each promotion or rollback records who, when and why, and a
 rollback returns to the version that was champion before the current one.
+
+``serial`` grows by one with every pointer written (promotion, rollback, refresh): a rollback
+is a *new* pointer naming an older version, which is how a site tells it from a replayed old
+pointer. ``expires`` and ``bundle_sha256`` (the digest of the named version's manifest) are
+set when the pointer is signed (:meth:`ChampionPointer.sealed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from edgeloop.domain.records import format_timestamp, parse_timestamp
+from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
 
 POINTER_FORMAT = "edgeloop.champion"
 Action = Literal["promote", "rollback"]
@@ -49,12 +54,18 @@ class ChampionPointer:
     name: str
     version: str
     history: tuple[ChampionEvent, ...] = field(default_factory=tuple)
+    serial: int = 0  # 0: a pointer from before pointers were signed
+    expires: datetime | None = None
+    bundle_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": POINTER_FORMAT,
             "name": self.name,
             "version": self.version,
+            "serial": self.serial,
+            "expires": None if self.expires is None else format_timestamp(self.expires),
+            "bundle_sha256": self.bundle_sha256,
             "history": [event.to_dict() for event in self.history],
         }
 
@@ -67,11 +78,33 @@ class ChampionPointer:
             raise ChampionError("champion pointer needs string 'name' and 'version'")
         if not isinstance(history, list):
             raise ChampionError("champion pointer 'history' must be a list")
-        return cls(name, version, tuple(_event(item) for item in history))
+        serial, expires, digest = data.get("serial", 0), data.get("expires"), data.get("bundle_sha256")
+        if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+            raise ChampionError("champion pointer 'serial' must be a whole number >= 0")
+        if not all(value is None or isinstance(value, str) for value in (expires, digest)):
+            raise ChampionError("champion pointer 'expires' and 'bundle_sha256' must be strings")
+        try:
+            events = tuple(_event(item) for item in history)
+            expiry = None if expires is None else parse_timestamp(expires, "expires")
+        except RecordError as exc:
+            raise ChampionError(f"champion pointer: {exc}") from None
+        return cls(name, version, events, serial, expiry, digest)
+
+    def sealed(self, expires: datetime, bundle_sha256: str) -> ChampionPointer:
+        """This pointer as it is signed: valid until ``expires``, naming the bundle by its digest."""
+        return replace(self, expires=expires, bundle_sha256=bundle_sha256)
+
+    def refreshed(self) -> ChampionPointer:
+        """The same champion under the next serial (to be sealed with a later expiry)."""
+        return replace(self, serial=self.serial + 1, expires=None)
 
     def promoted(self, version: str, actor: str, reason: str, at: datetime) -> ChampionPointer:
         event = ChampionEvent("promote", version, self.version, actor, reason, at)
-        return ChampionPointer(self.name, version, (*self.history, event)[-MAX_HISTORY:])
+        return self._next(version, event)
+
+    def _next(self, version: str, event: ChampionEvent) -> ChampionPointer:
+        history = (*self.history, event)[-MAX_HISTORY:]
+        return ChampionPointer(self.name, version, history, self.serial + 1)
 
     def rollback_target(self) -> str:
         """The version that was champion before the current one was promoted.
@@ -97,11 +130,11 @@ class ChampionPointer:
     def rolled_back(self, actor: str, reason: str, at: datetime) -> ChampionPointer:
         target = self.rollback_target()
         event = ChampionEvent("rollback", target, self.version, actor, reason, at)
-        return ChampionPointer(self.name, target, (*self.history, event)[-MAX_HISTORY:])
+        return self._next(target, event)
 
 
 def first_pointer(name: str, version: str, actor: str, reason: str, at: datetime) -> ChampionPointer:
-    return ChampionPointer(name, version, (ChampionEvent("promote", version, None, actor, reason, at),))
+    return ChampionPointer(name, version, (ChampionEvent("promote", version, None, actor, reason, at),), 1)
 
 
 def _event(item: Any) -> ChampionEvent:

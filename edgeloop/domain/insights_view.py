@@ -7,19 +7,31 @@ Cosmos DB agree on semantics:
 * feedback joins its insight through ``insight_id``; of several feedback
   records for one insight the latest (``recorded_at``, then ``feedback_id``)
   wins, whatever order they arrive in, and feedback may arrive first;
-* statistics are counted per (site, hour, model) from the *state* of each
+* statistics are counted per (site, hour, model, task) from the *state* of each
   insight, so a store keeps pre-aggregated counters by applying
   :func:`counter_delta` of the state before and after a write: redelivery
-  changes nothing, a correction moves the counts.
+  changes nothing, a correction moves the counts; the feedback's quality
+  measure per task is edgeloop.domain.feedback_quality's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from edgeloop.domain.records import FeedbackRecord, InsightRecord, Record, parse_timestamp
+from edgeloop.domain.feedback_quality import judge
+from edgeloop.domain.hours import hour_bucket as hour_bucket
+from edgeloop.domain.hours import hour_range as hour_range
+from edgeloop.domain.hours import hour_start as hour_start
+from edgeloop.domain.records import (
+    FeedbackRecord,
+    InsightRecord,
+    Label,
+    Record,
+    TaskKind,
+    parse_timestamp,
+)
 
 # Outputs a model may name its risk score with, most specific first.
 RISK_OUTPUT_NAMES = ("risk", "failure_risk", "failure_probability", "probability")
@@ -28,7 +40,7 @@ RISK_OUTPUT_NAMES = ("risk", "failure_risk", "failure_probability", "probability
 @dataclass(frozen=True, slots=True)
 class StoredFeedback:
     feedback_id: str
-    label: int
+    label: Label
     recorded_at: datetime
 
     @classmethod
@@ -36,9 +48,12 @@ class StoredFeedback:
         return cls(record.feedback_id, record.label, record.recorded_at)
 
     @classmethod
-    def from_stored(cls, feedback_id: str, label: int, recorded_at: str) -> StoredFeedback:
-        """Back from a store's columns or document fields (``recorded_at`` as formatted text)."""
-        return cls(feedback_id, int(label), parse_timestamp(recorded_at, "recorded_at"))
+    def from_stored(cls, feedback_id: str, label: Label, recorded_at: str) -> StoredFeedback:
+        """Back from a store's columns or document fields (``recorded_at`` as formatted text).
+
+        The label keeps its type (0/1, a class name, a number): the task's measure depends on it.
+        """
+        return cls(feedback_id, label, parse_timestamp(recorded_at, "recorded_at"))
 
 
 def latest_feedback(current: StoredFeedback | None, incoming: StoredFeedback | None) -> StoredFeedback | None:
@@ -92,10 +107,15 @@ class InsightPage:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
+    """Additive counters; the feedback measures are edgeloop.domain.feedback_quality's sums."""
+
     scored: int = 0
     anomalies: int = 0
     feedback: int = 0
-    feedback_correct: int = 0
+    feedback_correct: int = 0  # classification feedback whose prediction was right
+    feedback_judged: int = 0  # classification feedback compared with its prediction
+    error_count: int = 0  # regression feedback with a measured error
+    error_sum: float = 0.0  # sum of those absolute errors
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -103,10 +123,21 @@ class Counts:
             self.anomalies + other.anomalies,
             self.feedback + other.feedback,
             self.feedback_correct + other.feedback_correct,
+            self.feedback_judged + other.feedback_judged,
+            self.error_count + other.error_count,
+            self.error_sum + other.error_sum,
         )
 
     def __neg__(self) -> Counts:
-        return Counts(-self.scored, -self.anomalies, -self.feedback, -self.feedback_correct)
+        return Counts(
+            -self.scored,
+            -self.anomalies,
+            -self.feedback,
+            -self.feedback_correct,
+            -self.feedback_judged,
+            -self.error_count,
+            -self.error_sum,
+        )
 
     def is_zero(self) -> bool:
         return self == Counts()
@@ -118,57 +149,7 @@ class CounterKey:
     hour: str  # hour_bucket()
     model_name: str
     model_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class SiteStats:
-    site_id: str
-    counts: Counts
-    model_versions: tuple[str, ...]  # "name version", sorted
-
-    @property
-    def anomaly_rate(self) -> float | None:
-        return self.counts.anomalies / self.counts.scored if self.counts.scored else None
-
-    @property
-    def feedback_accuracy(self) -> float | None:
-        """Share of insights with feedback whose anomaly flag matched the label."""
-        return self.counts.feedback_correct / self.counts.feedback if self.counts.feedback else None
-
-
-@dataclass(frozen=True, slots=True)
-class HourlyRate:
-    site_id: str
-    hour: datetime
-    scored: int
-    anomalies: int
-
-    @property
-    def anomaly_rate(self) -> float:
-        return self.anomalies / self.scored if self.scored else 0.0
-
-
-def hour_bucket(moment: datetime) -> str:
-    """The UTC hour a moment falls in, as sortable text: ``2024-05-01T13``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
-
-
-def hour_start(bucket: str) -> datetime:
-    # By hand rather than strptime, several times slower: a dashboard folds thousands of hours.
-    return datetime(int(bucket[0:4]), int(bucket[5:7]), int(bucket[8:10]), int(bucket[11:13]), tzinfo=UTC)
-
-
-def hour_range(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None]:
-    """Buckets covering [start, end): the first inclusive, the last exclusive.
-
-    Counters are hourly, so a range is widened to whole hours.
-    """
-    first = hour_bucket(start) if start is not None else None
-    last = None
-    if end is not None:
-        floor = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        last = hour_bucket(floor if floor == end else floor + timedelta(hours=1))
-    return first, last
+    task: TaskKind = "binary"
 
 
 def model_label(name: str, version: str) -> str:
@@ -189,14 +170,12 @@ def contribution(insight: InsightRecord | None, feedback: StoredFeedback | None)
     """What one insight (with its winning feedback) adds to the hourly counters."""
     if insight is None:
         return {}  # pending feedback counts once its insight arrives
-    key = CounterKey(
-        insight.site_id, hour_bucket(insight.scored_at), insight.model.name, insight.model.version
-    )
-    counts = Counts(scored=1, anomalies=int(insight.anomaly))
-    if feedback is not None:
-        correct = int(insight.anomaly == bool(feedback.label))
-        counts = counts + Counts(feedback=1, feedback_correct=correct)
-    return {key: counts}
+    model = insight.model
+    key = CounterKey(insight.site_id, hour_bucket(insight.scored_at), model.name, model.version, model.task)
+    if feedback is None:
+        return {key: Counts(scored=1, anomalies=int(insight.anomaly))}
+    judged, correct, measured, abs_error = judge(insight, feedback.label)
+    return {key: Counts(1, int(insight.anomaly), 1, correct, judged, measured, abs_error)}
 
 
 def counter_delta(
@@ -254,40 +233,3 @@ class IncomingRecords:
         )
         counter_delta(before, after, delta)
         return after
-
-
-def site_stats(rows: Iterable[tuple[CounterKey, Counts]]) -> list[SiteStats]:
-    """Fold counter rows into per-site statistics, sorted by site."""
-    totals: dict[str, Counts] = {}
-    versions: dict[str, set[str]] = {}
-    for key, counts in rows:
-        totals[key.site_id] = totals.get(key.site_id, Counts()) + counts
-        if counts.scored > 0:
-            versions.setdefault(key.site_id, set()).add(model_label(key.model_name, key.model_version))
-    return [
-        SiteStats(site, totals[site], tuple(sorted(versions.get(site, ()))))
-        for site in sorted(totals)
-        if totals[site].scored > 0
-    ]
-
-
-def overall_stats(sites: Iterable[SiteStats]) -> SiteStats:
-    total = Counts()
-    versions: set[str] = set()
-    for stats in sites:
-        total = total + stats.counts
-        versions.update(stats.model_versions)
-    return SiteStats("all sites", total, tuple(sorted(versions)))
-
-
-def hourly_rates(rows: Iterable[tuple[CounterKey, Counts]]) -> list[HourlyRate]:
-    """Per (site, hour) scored/anomaly counts, sorted by site then hour."""
-    merged: dict[tuple[str, str], Counts] = {}
-    for key, counts in rows:
-        slot = (key.site_id, key.hour)
-        merged[slot] = merged.get(slot, Counts()) + counts
-    return [
-        HourlyRate(site, hour_start(hour), counts.scored, counts.anomalies)
-        for (site, hour), counts in sorted(merged.items())
-        if counts.scored > 0
-    ]

@@ -2,42 +2,48 @@
 
 A bundle is a directory with ``model.onnx`` and ``manifest.json``. The manifest
 describes the features (names, types, units, valid ranges or categories), the
-outputs, the anomaly rules (risk threshold, out-of-distribution threshold and
-direction) and how features map onto the ONNX graph's inputs and outputs, so
-validation, anomaly detection and the onnxruntime adapter need no
-model-specific code. Pure: json + dataclasses only.
+outputs, the task (binary, multiclass or regression: edgeloop.domain.tasks, with
+its anomaly rules and labels), the out-of-distribution rule, how the model is
+judged (edgeloop.domain.metrics), how it is retrained (edgeloop.domain.recipes)
+and how features map onto the ONNX graph's inputs and outputs, so validation,
+anomaly detection and the onnxruntime adapter need no model-specific code.
+Format 2 writes the task as an object; format 1 bundles (a binary rule at the
+top level) are still read. The document's structure is described once, in
+edgeloop.domain.manifest_document (also the source of docs/manifest.schema.json);
+this module checks what spans fields and builds the values. Pure: json, dataclasses, pydantic.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 # The parts, re-exported (``X as X``): importers take the manifest's names from this module.
+from edgeloop.domain.manifest_document import (
+    InputDocument,
+    ManifestDocument,
+    ManifestV2Document,
+    NumberInputDocument,
+    OnnxInputDocument,
+    OutputDocument,
+)
 from edgeloop.domain.manifest_specs import MANIFEST_FILE as MANIFEST_FILE
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT as MANIFEST_FORMAT
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT_VERSION as MANIFEST_FORMAT_VERSION
+from edgeloop.domain.manifest_specs import READABLE_FORMAT_VERSIONS as READABLE_FORMAT_VERSIONS
 from edgeloop.domain.manifest_specs import InputSpec as InputSpec
 from edgeloop.domain.manifest_specs import ManifestError as ManifestError
 from edgeloop.domain.manifest_specs import OnnxInputSpec as OnnxInputSpec
 from edgeloop.domain.manifest_specs import OnnxOutputSpec as OnnxOutputSpec
 from edgeloop.domain.manifest_specs import OodDirection as OodDirection
 from edgeloop.domain.manifest_specs import OutputSpec as OutputSpec
-from edgeloop.domain.manifest_specs import (
-    check_type,
-    finite_number,
-    identifier,
-    non_empty_list,
-    parse_files,
-    parse_input,
-    parse_onnx_input,
-    parse_onnx_output,
-    require,
-)
+from edgeloop.domain.manifest_validation import structural_problems, validate_document
+from edgeloop.domain.metrics import EvaluationSpec, parse_evaluation
+from edgeloop.domain.recipes import RecipeSpec, parse_recipe
+from edgeloop.domain.tasks import BinaryTask, Task, parse_task, parse_v1_task
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +57,30 @@ class ModelManifest:
     outputs: tuple[OutputSpec, ...]
     onnx_inputs: tuple[OnnxInputSpec, ...]
     onnx_outputs: tuple[OnnxOutputSpec, ...]
-    risk_output: str
-    threshold: float
+    task: Task
+    evaluation: EvaluationSpec
     ood_output: str | None = None
     ood_threshold: float | None = None
     ood_direction: OodDirection = "above"  # "above": score > threshold is out of distribution
     metrics: Mapping[str, float] = field(default_factory=dict)
     training_data: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    recipe: RecipeSpec | None = None
+
+    @property
+    def binary_task(self) -> BinaryTask:
+        """The task, for code that handles binary models only; ValueError for another task."""
+        if not isinstance(self.task, BinaryTask):
+            raise ValueError(f"model {self.name} is a {self.task.kind} model, not binary")
+        return self.task
+
+    @property
+    def risk_output(self) -> str:
+        return self.binary_task.risk_output
+
+    @property
+    def threshold(self) -> float:
+        return self.binary_task.threshold
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -91,8 +113,8 @@ class ModelManifest:
             "model_file": self.model_file,
             "inputs": [spec.to_dict() for spec in self.inputs],
             "outputs": [spec.to_dict() for spec in self.outputs],
-            "risk_output": self.risk_output,
-            "threshold": self.threshold,
+            "task": self.task.to_dict(),
+            "evaluation": self.evaluation.to_dict(),
             "ood_output": self.ood_output,
             "ood_threshold": self.ood_threshold,
             "ood_direction": self.ood_direction,
@@ -100,11 +122,26 @@ class ModelManifest:
             "onnx_outputs": [spec.to_dict() for spec in self.onnx_outputs],
             "metrics": dict(self.metrics),
             "training_data": dict(self.training_data),
+            "recipe": None if self.recipe is None else self.recipe.to_dict(),
         }
 
 
 def load_manifest(path: Path) -> ModelManifest:
     """Read and validate ``manifest.json`` (``path`` may be the file or the bundle directory)."""
+    return ModelManifest.from_dict(_read_document(path))
+
+
+def manifest_file_problems(path: Path) -> list[ManifestError]:
+    """What is wrong with ``manifest.json`` (the file or its bundle directory): see
+    :func:`manifest_problems`; [] if it is a valid manifest."""
+    try:
+        document = _read_document(path)
+    except ManifestError as exc:
+        return [exc]
+    return manifest_problems(document)
+
+
+def _read_document(path: Path) -> Any:
     if path.is_dir():
         path = path / MANIFEST_FILE
     try:
@@ -112,144 +149,137 @@ def load_manifest(path: Path) -> ModelManifest:
     except FileNotFoundError:
         raise ManifestError("manifest", f"{path} does not exist") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ManifestError("manifest", f"{path} is not valid JSON: {exc}") from None
-    return ModelManifest.from_dict(data)
+
+
+def manifest_problems(data: Any) -> list[ManifestError]:
+    """What is wrong with a decoded manifest, each naming its field: every structural fault
+    the document model finds, or else the first rule across fields it breaks; [] if valid."""
+    problems = structural_problems(data)
+    if problems:
+        return problems
+    try:
+        _parse_manifest(data)
+    except ManifestError as exc:
+        return [exc]
+    return []
 
 
 def _parse_manifest(data: Any) -> ModelManifest:
-    """Each part in document order, so a manifest with several faults names the first one."""
-    data = check_type(data, "manifest", dict)
-    _check_format(data)
-    name, version, created_at = _parse_identity(data)
-    files = parse_files(data)
-    model_file = require(data, "model_file", "model_file", str)
-    if model_file not in files:
-        raise ManifestError("model_file", f"{model_file!r} is not listed in files")
-    inputs = _parse_inputs(data)
-    outputs = _parse_outputs(data)
-    onnx_inputs, onnx_outputs = _parse_onnx_mapping(data, inputs, outputs)
-    rules = _parse_anomaly_rules(data, {spec.name for spec in outputs})
-    metrics = check_type(data.get("metrics", {}), "metrics", dict)
-    for key, value in metrics.items():
-        finite_number(value, f"metrics.{key}")
-    training_data = check_type(data.get("training_data", {}), "training_data", dict)
-    description = check_type(data.get("description", ""), "description", str)
+    """The document model's pass first (edgeloop.domain.manifest_document), then the rules
+    across fields (its PARSER_RULES), part by part in document order."""
+    document = validate_document(data)
+    files = dict(document.files)
+    if document.model_file not in files:
+        raise ManifestError("model_file", f"{document.model_file!r} is not listed in files")
+    inputs = _parse_inputs(document.inputs)
+    outputs = _parse_outputs(document.outputs)
+    onnx_inputs, onnx_outputs = _parse_onnx_mapping(document, inputs, outputs)
+    output_names = tuple(spec.name for spec in outputs)
+    if isinstance(document, ManifestV2Document):
+        task = parse_task(document.task, output_names)
+    else:
+        task = parse_v1_task(document.risk_output, document.threshold, output_names)
+    ood = _parse_ood_rule(document, output_names, task)
     return ModelManifest(
-        name=name,
-        version=version,
-        created_at=created_at,
+        name=document.name,
+        version=document.version,
+        created_at=document.created_at,
         files=files,
-        model_file=model_file,
+        model_file=document.model_file,
         inputs=inputs,
         outputs=outputs,
         onnx_inputs=onnx_inputs,
         onnx_outputs=onnx_outputs,
-        risk_output=rules.risk_output,
-        threshold=rules.threshold,
-        ood_output=rules.ood_output,
-        ood_threshold=rules.ood_threshold,
-        ood_direction=rules.ood_direction,
-        metrics={key: float(value) for key, value in metrics.items()},
-        training_data=training_data,
-        description=description,
+        task=task,
+        evaluation=parse_evaluation(document.evaluation, task.kind),
+        ood_output=ood.output,
+        ood_threshold=ood.threshold,
+        ood_direction=ood.direction,
+        metrics=dict(document.metrics),
+        training_data=dict(document.training_data),
+        description=document.description,
+        recipe=parse_recipe(document.recipe),
     )
 
 
-def _check_format(data: Mapping[str, Any]) -> None:
-    if data.get("format", MANIFEST_FORMAT) != MANIFEST_FORMAT:
-        raise ManifestError("format", f"must be {MANIFEST_FORMAT!r}")
-    if data.get("format_version", MANIFEST_FORMAT_VERSION) != MANIFEST_FORMAT_VERSION:
-        raise ManifestError("format_version", f"unsupported, expected {MANIFEST_FORMAT_VERSION}")
-
-
-def _parse_identity(data: Mapping[str, Any]) -> tuple[str, str, str]:
-    """``(name, version, created_at)``."""
-    name = require(data, "name", "name", str)
-    version = require(data, "version", "version", str)
-    if not name.strip():
-        raise ManifestError("name", "must not be empty")
-    if not version.strip():
-        raise ManifestError("version", "must not be empty")
-    created_at = require(data, "created_at", "created_at", str)
-    try:
-        datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        raise ManifestError("created_at", f"not an ISO 8601 timestamp: {created_at!r}") from None
-    return name, version, created_at
-
-
-def _parse_inputs(data: Mapping[str, Any]) -> tuple[InputSpec, ...]:
-    raw_inputs = non_empty_list(data, "inputs", "inputs")
-    inputs = tuple(parse_input(item, f"inputs[{i}]") for i, item in enumerate(raw_inputs))
+def _parse_inputs(documents: Sequence[InputDocument]) -> tuple[InputSpec, ...]:
+    inputs: list[InputSpec] = []
+    for index, item in enumerate(documents):
+        if isinstance(item, NumberInputDocument):
+            if not item.min < item.max:
+                raise ManifestError(
+                    f"inputs[{index}].max", f"must be greater than min ({item.min}), got {item.max}"
+                )
+            inputs.append(InputSpec(item.name, "number", item.unit, item.description, item.min, item.max))
+            continue
+        if len(set(item.categories)) != len(item.categories):
+            raise ManifestError(f"inputs[{index}].categories", "must not repeat a category")
+        categories = tuple(item.categories)
+        inputs.append(InputSpec(item.name, "category", item.unit, item.description, categories=categories))
     if len({spec.name for spec in inputs}) != len(inputs):
         raise ManifestError("inputs", "input names must be unique")
-    return inputs
+    return tuple(inputs)
 
 
-def _parse_outputs(data: Mapping[str, Any]) -> tuple[OutputSpec, ...]:
-    outputs = tuple(
-        OutputSpec(
-            identifier(check_type(item, f"outputs[{i}]", dict), "name", f"outputs[{i}].name"),
-            check_type(item.get("description", ""), f"outputs[{i}].description", str),
-        )
-        for i, item in enumerate(non_empty_list(data, "outputs", "outputs"))
-    )
+def _parse_outputs(documents: Sequence[OutputDocument]) -> tuple[OutputSpec, ...]:
+    outputs = tuple(OutputSpec(item.name, item.description) for item in documents)
     if len({spec.name for spec in outputs}) != len(outputs):
         raise ManifestError("outputs", "output names must be unique")
     return outputs
 
 
 def _parse_onnx_mapping(
-    data: Mapping[str, Any], inputs: tuple[InputSpec, ...], outputs: tuple[OutputSpec, ...]
+    document: ManifestDocument, inputs: tuple[InputSpec, ...], outputs: tuple[OutputSpec, ...]
 ) -> tuple[tuple[OnnxInputSpec, ...], tuple[OnnxOutputSpec, ...]]:
     """How the features and outputs map onto the graph: each exactly once."""
     by_name = {spec.name: spec for spec in inputs}
-    output_names = {spec.name for spec in outputs}
     onnx_inputs = tuple(
-        parse_onnx_input(item, f"onnx_inputs[{i}]", by_name)
-        for i, item in enumerate(non_empty_list(data, "onnx_inputs", "onnx_inputs"))
+        _parse_onnx_input(item, f"onnx_inputs[{i}]", by_name) for i, item in enumerate(document.onnx_inputs)
     )
     mapped = [feature for spec in onnx_inputs for feature in spec.features]
     if sorted(mapped) != sorted(by_name):
         raise ManifestError("onnx_inputs", "must map every input feature exactly once")
     if len({spec.name for spec in onnx_inputs}) != len(onnx_inputs):
         raise ManifestError("onnx_inputs", "ONNX input names must be unique")
-    onnx_outputs = tuple(
-        parse_onnx_output(item, f"onnx_outputs[{i}]", output_names)
-        for i, item in enumerate(non_empty_list(data, "onnx_outputs", "onnx_outputs"))
-    )
+    output_names = {spec.name for spec in outputs}
+    onnx_outputs: list[OnnxOutputSpec] = []
+    for index, item in enumerate(document.onnx_outputs):
+        if item.output not in output_names:
+            raise ManifestError(f"onnx_outputs[{index}].output", f"{item.output!r} is not one of the outputs")
+        onnx_outputs.append(OnnxOutputSpec(item.output, item.name, item.column))
     if sorted(spec.output for spec in onnx_outputs) != sorted(output_names):
         raise ManifestError("onnx_outputs", "must map every output exactly once")
-    return onnx_inputs, onnx_outputs
+    return onnx_inputs, tuple(onnx_outputs)
+
+
+def _parse_onnx_input(item: OnnxInputDocument, path: str, inputs: Mapping[str, InputSpec]) -> OnnxInputSpec:
+    for index, feature in enumerate(item.features):
+        spec = inputs.get(feature)
+        if spec is None:
+            raise ManifestError(f"{path}.features[{index}]", f"{feature!r} is not one of the inputs")
+        if (spec.type == "category") != (item.dtype == "string"):
+            raise ManifestError(f"{path}.dtype", f"{item.dtype} cannot carry {spec.type} feature {feature!r}")
+    return OnnxInputSpec(item.name, tuple(item.features), item.dtype)
 
 
 @dataclass(frozen=True, slots=True)
-class _AnomalyRules:
-    risk_output: str
-    threshold: float
-    ood_output: str | None
-    ood_threshold: float | None
-    ood_direction: OodDirection
+class _OodRule:
+    output: str | None
+    threshold: float | None
+    direction: OodDirection
 
 
-def _parse_anomaly_rules(data: Mapping[str, Any], output_names: set[str]) -> _AnomalyRules:
-    risk_output = require(data, "risk_output", "risk_output", str)
-    if risk_output not in output_names:
-        raise ManifestError("risk_output", f"{risk_output!r} is not one of the outputs")
-    threshold = finite_number(require(data, "threshold", "threshold", (int, float)), "threshold")
-    ood_output = check_type(data.get("ood_output"), "ood_output", (str, type(None)))
-    ood_direction = check_type(data.get("ood_direction", "above"), "ood_direction", str)
-    if ood_direction not in ("above", "below"):
-        raise ManifestError("ood_direction", f"must be 'above' or 'below', got {ood_direction!r}")
-    ood_threshold: float | None = None
-    if ood_output is not None:
-        if ood_output not in output_names:
-            raise ManifestError("ood_output", f"{ood_output!r} is not one of the outputs")
-        if ood_output == risk_output:
-            raise ManifestError("ood_output", "must differ from risk_output")
-        if data.get("ood_threshold") is None:
-            raise ManifestError("ood_threshold", "missing (required with ood_output)")
-        ood_threshold = finite_number(data["ood_threshold"], "ood_threshold")
-    return _AnomalyRules(risk_output, threshold, ood_output, ood_threshold, cast(OodDirection, ood_direction))
+def _parse_ood_rule(document: ManifestDocument, output_names: tuple[str, ...], task: Task) -> _OodRule:
+    ood_output, ood_threshold = document.ood_output, document.ood_threshold
+    if ood_output is None:
+        return _OodRule(None, None, document.ood_direction)
+    if ood_output not in output_names:
+        raise ManifestError("ood_output", f"{ood_output!r} is not one of the outputs")
+    if ood_output in task.prediction_outputs:
+        raise ManifestError("ood_output", "must not be one of the task's prediction outputs")
+    if ood_threshold is None:
+        raise ManifestError("ood_threshold", "missing (required with ood_output)")
+    return _OodRule(ood_output, ood_threshold, document.ood_direction)

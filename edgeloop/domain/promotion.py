@@ -6,64 +6,77 @@ Pure rules, applied in two steps by the retraining run:
    the champion already learnt from) ends the run as *skipped* (a normal outcome,
    not an error, and no nightly churn of equivalent models);
 2. :func:`decide_promotion` after both models were scored on the same held-out
-   rows: sanity checks first (a class vanished, inputs outside the schema, labels
-   far from the base data's balance), then the primary metric, where the
-   challenger may not be worse than the champion by more than ``margin``.
+   rows: sanity checks per task first (a class vanished, inputs outside the schema,
+   the new labels' class rates or target mean far from the base data's), then the
+   model's :class:`~edgeloop.domain.metrics.EvaluationSpec`: the challenger's primary
+   metric may not be worse than the champion's by more than the margin.
+
+A run whose challenger cannot be used at all (its recipe raised or timed out, its
+graph disagrees with its manifest, its outputs are NaN) ends *failed*: nothing is
+registered and the champion stays.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-PrimaryMetric = Literal["roc_auc", "average_precision"]
-Outcome = Literal["promoted", "rejected", "skipped"]
+from edgeloop.domain.metrics import TASK_METRICS, EvaluationSpec
+from edgeloop.domain.tasks import TaskKind
 
-
-@dataclass(frozen=True, slots=True)
-class ModelScores:
-    """One model's scores on the held-out rows (F1 at the model's own threshold)."""
-
-    roc_auc: float
-    average_precision: float
-    f1_at_threshold: float
-    brier: float
-    ece: float
-    threshold: float
-
-    def metric(self, name: PrimaryMetric) -> float:
-        return float(getattr(self, name))
-
-    def to_dict(self) -> dict[str, float]:
-        return {key: float(value) for key, value in asdict(self).items()}
+Outcome = Literal["promoted", "rejected", "skipped", "failed"]
+OUTCOMES: tuple[Outcome, ...] = ("promoted", "rejected", "skipped", "failed")
+Scores = Mapping[str, float]
 
 
 @dataclass(frozen=True, slots=True)
 class PromotionPolicy:
-    primary_metric: PrimaryMetric = "roc_auc"
-    margin: float = 0.01  # the challenger may be at most this much worse on the primary metric
+    """The deployment's gates; ``primary_metric`` / ``margin`` / ``max_label_shift`` override the
+    model's evaluation spec when set (None: the manifest's, else the task's default)."""
+
     min_new_labels: int = 50  # labelled rows from the sites needed to start a run
     max_out_of_schema_share: float = 0.05  # of the new rows, outside the champion's input schema
-    # New labels whose failure rate is this many times the base data's (or 1/this) are suspect.
-    max_label_rate_ratio: float = 5.0
+    primary_metric: str | None = None
+    margin: float | None = None
+    max_label_shift: float | None = None
+
+    def evaluation(self, spec: EvaluationSpec, task: TaskKind) -> EvaluationSpec:
+        """``spec`` with this policy's overrides; ValueError for a metric the task does not have."""
+        if self.primary_metric is not None and self.primary_metric not in TASK_METRICS[task]:
+            known = ", ".join(TASK_METRICS[task])
+            raise ValueError(f"primary metric {self.primary_metric!r} is not one of {known} ({task} task)")
+        return replace(
+            spec,
+            primary_metric=self.primary_metric or spec.primary_metric,
+            margin=spec.margin if self.margin is None else self.margin,
+            max_label_shift=spec.max_label_shift if self.max_label_shift is None else self.max_label_shift,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class DataCounts:
-    """What the run's training set was built from."""
+    """What the run's training set was built from. Classes are strings ("0"/"1" for binary);
+    a regression run has no classes but the target's mean and standard deviation."""
 
     base_rows: int
-    base_positive_rate: float
     new_labelled_rows: int  # insights from the sites that have a feedback label
-    new_positive_rows: int
     out_of_schema_rows: int  # of the new labelled rows; left out of training and evaluation
     duplicate_rows: int = 0  # new rows identical to held-out base rows (replays); left out
     champion_new_rows: int = 0  # site rows the champion was trained on: only more than these are new
     unlabelled_insights: int = 0
     train_rows: int = 0
-    train_classes: tuple[int, ...] = ()
     holdout_rows: int = 0
-    holdout_classes: tuple[int, ...] = ()
+    task: TaskKind = "binary"
+    classes: tuple[str, ...] = ()  # every class the task knows (empty for regression)
+    train_classes: tuple[str, ...] = ()
+    holdout_classes: tuple[str, ...] = ()
+    base_class_rates: Mapping[str, float] = field(default_factory=dict)
+    new_class_rows: Mapping[str, int] = field(default_factory=dict)  # of the usable new rows
+    base_target_mean: float | None = None
+    base_target_std: float | None = None
+    new_target_mean: float | None = None  # of the usable new rows
 
     @property
     def usable_new_rows(self) -> int:
@@ -71,9 +84,14 @@ class DataCounts:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["train_classes"] = list(self.train_classes)
-        out["holdout_classes"] = list(self.holdout_classes)
+        for key in ("classes", "train_classes", "holdout_classes"):
+            out[key] = list(out[key])
+        out["base_class_rates"] = dict(self.base_class_rates)
+        out["new_class_rows"] = dict(self.new_class_rows)
         out["usable_new_rows"] = self.usable_new_rows
+        if self.task == "binary":  # the names reports and cards used before other tasks existed
+            out["base_positive_rate"] = float(self.base_class_rates.get("1", 0.0))
+            out["new_positive_rows"] = int(self.new_class_rows.get("1", 0))
         return out
 
 
@@ -106,10 +124,42 @@ def data_gate(counts: DataCounts, policy: PromotionPolicy) -> PromotionDecision 
     return None
 
 
-def _sanity_problems(counts: DataCounts, policy: PromotionPolicy) -> list[str]:
+def _class_rate_problems(counts: DataCounts, max_shift: float) -> list[str]:
+    usable = counts.usable_new_rows
+    problems = []
+    for name in counts.classes:
+        base_rate = float(counts.base_class_rates.get(name, 0.0))
+        if not usable or base_rate <= 0:
+            continue
+        new_rate = counts.new_class_rows.get(name, 0) / usable
+        # Compare with a floor of one row, so a small clean batch without a rare class passes.
+        ratio_up = new_rate / base_rate
+        ratio_down = base_rate / max(new_rate, 1.0 / usable)
+        if ratio_up > max_shift or ratio_down > max_shift:
+            problems.append(
+                f"rate of class {name!r} in the new labels {new_rate:.1%} is far from the base data's "
+                f"{base_rate:.1%} (more than {max_shift:g}x apart): labels look wrong"
+            )
+    return problems
+
+
+def _target_shift_problems(counts: DataCounts, max_shift: float) -> list[str]:
+    mean, std, new_mean = counts.base_target_mean, counts.base_target_std, counts.new_target_mean
+    if not counts.usable_new_rows or mean is None or new_mean is None or not std:
+        return []
+    shift = abs(new_mean - mean) / std
+    if shift <= max_shift:
+        return []
+    return [
+        f"mean of the new targets {new_mean:.4g} is {shift:.1f} standard deviations from the base "
+        f"data's {mean:.4g} (at most {max_shift:g} allowed): labels look wrong"
+    ]
+
+
+def _sanity_problems(counts: DataCounts, policy: PromotionPolicy, evaluation: EvaluationSpec) -> list[str]:
     problems = []
     for where, classes in (("training set", counts.train_classes), ("held-out set", counts.holdout_classes)):
-        missing = sorted({0, 1} - set(classes))
+        missing = [name for name in counts.classes if name not in classes]
         if missing:
             problems.append(f"class {missing} vanished from the {where}")
     if counts.new_labelled_rows:
@@ -119,44 +169,42 @@ def _sanity_problems(counts: DataCounts, policy: PromotionPolicy) -> list[str]:
                 f"{share:.1%} of the new rows have inputs outside the model's schema "
                 f"(at most {policy.max_out_of_schema_share:.1%} allowed)"
             )
-    usable = counts.usable_new_rows
-    if usable and counts.base_positive_rate > 0:
-        new_rate = counts.new_positive_rows / usable
-        # Compare with a floor of one positive, so a small clean batch with no failures passes.
-        ratio_up = new_rate / counts.base_positive_rate
-        ratio_down = counts.base_positive_rate / max(new_rate, 1.0 / usable)
-        if ratio_up > policy.max_label_rate_ratio or ratio_down > policy.max_label_rate_ratio:
-            problems.append(
-                f"failure rate of the new labels {new_rate:.1%} is far from the base data's "
-                f"{counts.base_positive_rate:.1%} (more than {policy.max_label_rate_ratio:g}x apart): "
-                "labels look wrong"
-            )
+    if counts.task == "regression":
+        problems += _target_shift_problems(counts, evaluation.max_label_shift)
+    else:
+        problems += _class_rate_problems(counts, evaluation.max_label_shift)
     return problems
 
 
 def decide_promotion(
-    challenger: ModelScores,
-    champion: ModelScores | None,
+    challenger: Scores,
+    champion: Scores | None,
     counts: DataCounts,
     policy: PromotionPolicy,
+    evaluation: EvaluationSpec,
 ) -> PromotionDecision:
-    """Promote only a sane challenger that is not worse than the champion by more than the margin."""
-    reasons = _sanity_problems(counts, policy)
-    name = policy.primary_metric
-    ours = challenger.metric(name)
+    """Promote only a sane challenger whose primary metric is within the margin of the champion's."""
+    reasons = _sanity_problems(counts, policy, evaluation)
+    name = evaluation.primary_metric
+    ours = float(challenger[name])
     if champion is None:
         if reasons:
             return PromotionDecision("rejected", tuple(reasons))
         return PromotionDecision("promoted", (f"no champion yet; challenger {name} {ours:.4f}",))
-    theirs = champion.metric(name)
-    if ours < theirs - policy.margin:
+    theirs = float(champion[name])
+    worst = evaluation.allowed_worst(counts.task, theirs)
+    better = evaluation.higher_is_better(counts.task)
+    margin = f"{evaluation.margin:g}" + (" of the champion's" if evaluation.margin_kind == "relative" else "")
+    if not math.isfinite(ours):
+        reasons.append(f"challenger {name} is {ours}")
+    elif (ours < worst) if better else (ours > worst):
         reasons.append(
             f"challenger {name} {ours:.4f} is worse than the champion's {theirs:.4f} "
-            f"by more than the margin {policy.margin:g}"
+            f"by more than the margin {margin}"
         )
     if reasons:
         return PromotionDecision("rejected", tuple(reasons))
     return PromotionDecision(
         "promoted",
-        (f"challenger {name} {ours:.4f} vs champion {theirs:.4f} (margin {policy.margin:g}); checks passed",),
+        (f"challenger {name} {ours:.4f} vs champion {theirs:.4f} (margin {margin}); checks passed",),
     )

@@ -4,10 +4,20 @@ Wire form: a plain JSON object per record, with ``kind`` and ``schema_version``
 so a consumer can reject what it does not understand. ``insight_id`` is the
 idempotency key downstream; a feedback record is keyed by ``feedback_id`` and
 joins its insight through ``insight_id``.
+
+The model's task (edgeloop.domain.tasks) shows in two optional keys of schema 1,
+written only for a model that is not binary, so binary records are byte for byte
+those of before tasks: ``model.task`` ("multiclass" | "regression"; absent means
+binary) and ``prediction`` (the predicted class name or the value; null when the
+model's output was not finite), right after ``anomaly_kinds``. A feedback label is
+the task's: 0/1, a class name or a number; the record does not name the task (the
+edge checked the label against the serving model's; the cloud joins it with the
+insight, whose model names it).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +27,11 @@ SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 InputValue = float | int | str
+Label = int | float | str
+# The task kinds (edgeloop.domain.tasks re-exports them; it cannot be imported from here: a cycle).
+TaskKind = Literal["binary", "multiclass", "regression"]
+TASK_KINDS: tuple[TaskKind, ...] = ("binary", "multiclass", "regression")
+MAX_LABEL_LENGTH = 200  # a class name is short; bounds what a label may carry
 INSIGHT_KIND: Final = "insight"
 FEEDBACK_KIND: Final = "feedback"
 
@@ -60,9 +75,13 @@ class ModelRef:
     name: str
     version: str
     sha256: str
+    task: TaskKind = "binary"  # on the wire only when not binary
 
     def to_wire(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+        wire = {"name": self.name, "version": self.version, "sha256": self.sha256}
+        if self.task != "binary":
+            wire["task"] = self.task
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +95,14 @@ class InsightRecord:
     anomaly: bool
     anomaly_kinds: tuple[str, ...]
     context: Mapping[str, str] = field(default_factory=dict)
+    # The predicted class name (multiclass) or value (regression); None for a binary model,
+    # or where the model's output was not finite.
+    prediction: Label | None = None
     schema_version: int = SCHEMA_VERSION
     kind: Literal["insight"] = INSIGHT_KIND
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "kind": self.kind,
             "schema_version": self.schema_version,
             "insight_id": self.insight_id,
@@ -91,8 +113,11 @@ class InsightRecord:
             "outputs": dict(self.outputs),
             "anomaly": self.anomaly,
             "anomaly_kinds": list(self.anomaly_kinds),
-            "context": dict(self.context),
         }
+        if self.model.task != "binary":
+            wire["prediction"] = self.prediction
+        wire["context"] = dict(self.context)
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +125,7 @@ class FeedbackRecord:
     feedback_id: str
     insight_id: str
     site_id: str
-    label: int
+    label: Label  # as the model's task has it: 0/1, a class name, or a number (edgeloop.domain.tasks)
     recorded_at: datetime
     schema_version: int = SCHEMA_VERSION
     kind: Literal["feedback"] = FEEDBACK_KIND
@@ -156,6 +181,7 @@ def insight_from_wire(data: Mapping[str, Any]) -> InsightRecord:
     context = data.get("context") or {}
     if not isinstance(context, dict) or not all(isinstance(v, str) for v in context.values()):
         raise RecordError("context", "must be an object of strings")
+    task = _task_kind(model)
     return InsightRecord(
         insight_id=_require(data, "insight_id", str),
         site_id=_require(data, "site_id", str),
@@ -164,26 +190,63 @@ def insight_from_wire(data: Mapping[str, Any]) -> InsightRecord:
             name=_require(model, "name", str),
             version=_require(model, "version", str),
             sha256=_require(model, "sha256", str),
+            task=task,
         ),
         inputs=inputs,
         outputs={k: float(v) for k, v in outputs.items()},
         anomaly=_require(data, "anomaly", bool),
         anomaly_kinds=tuple(kinds),
         context=context,
+        prediction=_prediction(data, task),
         schema_version=version,
     )
 
 
+def _task_kind(model: Mapping[str, Any]) -> TaskKind:
+    """The model's task kind: ``model.task``, binary when absent (every record before tasks)."""
+    task = model.get("task", "binary")
+    for kind in TASK_KINDS:
+        if task == kind:
+            return kind
+    raise RecordError("model.task", f"must be one of {', '.join(TASK_KINDS)}, got {str(task)[:40]!r}")
+
+
+def _prediction(data: Mapping[str, Any], task: TaskKind) -> Label | None:
+    """The insight's ``prediction``, of the type its task predicts (null: the output was not finite)."""
+    value = data.get("prediction")
+    if task == "binary":
+        if value is not None:
+            raise RecordError("prediction", "a binary model's insight carries no prediction")
+        return None
+    if value is None:
+        return None
+    if task == "multiclass" and type(value) is str and value:
+        return str(value)
+    if task == "regression" and type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    expected = "a class name" if task == "multiclass" else "a finite number"
+    raise RecordError("prediction", f"must be {expected} or null (task {task})")
+
+
+def _label(data: Mapping[str, Any]) -> Label:
+    """A feedback label: 0/1, a class name or a finite number (which, the insight's task says)."""
+    label = _require(data, "label", (int, float, str))
+    if type(label) is str:
+        if not label or len(label) > MAX_LABEL_LENGTH:
+            raise RecordError("label", f"a class name must have 1 to {MAX_LABEL_LENGTH} characters")
+        return str(label)
+    if not math.isfinite(label):
+        raise RecordError("label", "must be a finite number")
+    return int(label) if type(label) is int else float(label)
+
+
 def feedback_from_wire(data: Mapping[str, Any]) -> FeedbackRecord:
     version = _check_version(data)
-    label = _require(data, "label", int)
-    if label not in (0, 1):
-        raise RecordError("label", "must be 0 or 1")
     return FeedbackRecord(
         feedback_id=_require(data, "feedback_id", str),
         insight_id=_require(data, "insight_id", str),
         site_id=_require(data, "site_id", str),
-        label=int(label),
+        label=_label(data),
         recorded_at=parse_timestamp(_require(data, "recorded_at", str), "recorded_at"),
         schema_version=version,
     )

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 # Re-exported (``X as X``) so port users can import them from here.
 from edgeloop.domain.champion import ChampionPointer as ChampionPointer
+from edgeloop.domain.counter_stats import HourlyRate as HourlyRate
+from edgeloop.domain.counter_stats import SiteStats as SiteStats
 from edgeloop.domain.held_messages import HeldMessage as HeldMessage
-from edgeloop.domain.insights_view import HourlyRate as HourlyRate
 from edgeloop.domain.insights_view import InsightPage as InsightPage
 from edgeloop.domain.insights_view import InsightQuery as InsightQuery
-from edgeloop.domain.insights_view import SiteStats as SiteStats
 from edgeloop.domain.insights_view import StoredInsight as StoredInsight
 from edgeloop.domain.manifest import ModelManifest as ModelManifest
+from edgeloop.domain.model_stats import ModelHour as ModelHour
+from edgeloop.domain.model_stats import ModelStats as ModelStats
 from edgeloop.domain.promotion import DataCounts as DataCounts
 from edgeloop.domain.records import Record as Record
 from edgeloop.domain.retraining_data import Comparison as Comparison
 from edgeloop.domain.retraining_data import LabelledRow as LabelledRow
 from edgeloop.domain.retraining_data import RetrainRequest as RetrainRequest
 from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
+from edgeloop.domain.retraining_data import TrainingFailed as TrainingFailed
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
 from edgeloop.observability.tracing import Tracer as Tracer
 from edgeloop.ports.cloud import BlobStore as BlobStore
@@ -48,6 +51,7 @@ from edgeloop.ports.feedback_loop import BlobReader as BlobReader
 from edgeloop.ports.feedback_loop import ChallengerTrainer as ChallengerTrainer
 from edgeloop.ports.feedback_loop import ChampionSource as ChampionSource
 from edgeloop.ports.feedback_loop import ModelRegistry as ModelRegistry
+from edgeloop.ports.feedback_loop import PointerLedger as PointerLedger
 from edgeloop.ports.feedback_loop import RegistryConflict as RegistryConflict
 from edgeloop.ports.feedback_loop import SourceUnavailable as SourceUnavailable
 from edgeloop.ports.feedback_loop import Trainer as Trainer

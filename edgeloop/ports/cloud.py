@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from edgeloop.domain.insights_view import HourlyRate, InsightPage, InsightQuery, SiteStats, StoredInsight
+from edgeloop.domain.counter_stats import HourlyRate, SiteStats
+from edgeloop.domain.insights_view import InsightPage, InsightQuery, StoredInsight
+from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.domain.records import Record
 from edgeloop.wire.claim_check import BlobWrittenEvent
 
@@ -39,7 +41,8 @@ class InsightStore(Protocol):
     Semantics (one contract suite runs against every adapter): ``upsert`` is
     idempotent per ``insight_id`` (redelivery never duplicates), feedback joins
     its insight whichever arrives first, and the statistics come from hourly
-    counters kept on write (see ``edgeloop.domain.insights_view``).
+    counters per (site, hour, model, task) kept on write (see ``edgeloop.domain.insights_view``;
+    the folds: ``counter_stats``, ``model_stats``).
     """
 
     def upsert(self, records: Sequence[Record]) -> None: ...
@@ -55,6 +58,14 @@ class InsightStore(Protocol):
         ...
 
     def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]: ...
+
+    def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
+        """Per-model (name, version, task) totals over all sites, with the feedback's measure."""
+        ...
+
+    def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
+        """Per-model counts of each hour with data, over all sites (the dashboard's charts)."""
+        ...
 
 
 class RowSink(Protocol):
@@ -79,10 +90,11 @@ class DeliveryLedger(Protocol):
 
 
 class LakeTable(Protocol):
-    """The cloud's analytics table of compliant insights (edgeloop.domain.lake_rows)."""
+    """A cloud analytics table of compliant records: insights or feedback (edgeloop.domain.lake_rows)."""
 
     def merge(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert the rows whose ``insight_id`` is not in the table yet; the number inserted."""
+        """Insert the rows whose key (``insight_id``, ``feedback_id``) is not in the table yet; the
+        number inserted."""
         ...
 
 

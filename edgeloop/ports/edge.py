@@ -114,6 +114,7 @@ class ScoringModel(Protocol):
 
     manifest: ModelManifest
     sha256: str  # of the model file, recorded with every insight
+    execution_providers: tuple[str, ...]  # what runs the graph, best first (shown in /readyz)
 
     def predict(self, columns: FeatureColumns) -> dict[str, npt.NDArray[np.float64]]:
         """Outputs keyed by manifest output names, each a 1-D float array of ``columns.n_rows``."""

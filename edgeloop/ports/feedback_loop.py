@@ -1,7 +1,7 @@
 """Feedback-loop ports: the model registry, retraining and its trainers, the sites' champion source.
 
-Adapters: ``blob_model_registry``, ``local_trainer`` / ``azureml_trainer``; the demo's trainer is
-``edgeloop.training.challenger_trainer``."""
+Adapters: ``blob_model_registry``, ``sqlite_pointer_ledger``, ``local_trainer`` / ``azureml_trainer``;
+the challenger trainer (any model with a training recipe) is ``edgeloop.training.challenger_trainer``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any, Protocol
 from edgeloop.domain.champion import ChampionPointer
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.promotion import DataCounts
+from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.retraining_data import Comparison, LabelledRow, RetrainRequest, TrainedModel
+from edgeloop.domain.signed_pointer import AcceptedPointer, SignedPointer
 from edgeloop.ports.edge import ScoringModel
 
 
@@ -49,10 +51,14 @@ class ModelRegistry(Protocol):
         ...
 
     def champion(self, name: str) -> tuple[ChampionPointer, str] | None:
-        """The pointer and its ETag, or None before the first promotion."""
+        """The pointer (its signed part, not verified) and its ETag, or None before the first promotion."""
         ...
 
-    def set_champion(self, pointer: ChampionPointer, etag: str | None) -> str:
+    def signed_champion(self, name: str) -> tuple[SignedPointer, str] | None:
+        """The pointer with its signatures (to verify before building on it) and its ETag."""
+        ...
+
+    def set_champion(self, signed: SignedPointer, etag: str | None) -> str:
         """Replace the pointer read with ``etag`` (None: create it); the new ETag.
 
         Raises :class:`RegistryConflict` if it changed (or exists, for None) meanwhile.
@@ -79,32 +85,39 @@ class TrainingData(Protocol):
         """Up to ``count`` held-out rows as scoring-API objects (feature name -> value)."""
         ...
 
-    def fit(self, version: str, on_step: Callable[[str], None]) -> TrainedModel: ...
+    def fit(self, version: str, on_step: Callable[[str], None]) -> TrainedModel:
+        """Run the recipe on the data; raises :class:`TrainingFailed` if it raised, timed out or died."""
+        ...
 
     def compare(self, models: dict[str, ScoringModel], curve_labels: dict[str, str]) -> Comparison:
-        """Score ``challenger`` and ``champion``; their curves are labelled ``curve_labels[key]``."""
+        """Score ``challenger`` and ``champion`` per task; plots label them ``curve_labels[key]``.
+
+        Raises :class:`TrainingFailed` if the challenger's outputs cannot be used (NaN, infinite,
+        another task, inputs it refuses).
+        """
         ...
 
 
 class ChallengerTrainer(Protocol):
-    """Where challengers come from (the demo's AI4I classifier: edgeloop.training.challenger_trainer)."""
+    """Where challengers come from: the recipe the champion's manifest declares (or a setting)."""
 
     def training_data(
-        self, rows: Sequence[LabelledRow], champion: ModelManifest, unlabelled: int
+        self, rows: Sequence[LabelledRow], champion: ModelManifest, recipe: RecipeSpec, unlabelled: int
     ) -> TrainingData:
-        """The champion's input schema filters ``rows``; ``unlabelled``: insights without a label."""
+        """The champion's input schema and task filter ``rows``; ``unlabelled``: insights without a
+        label. Raises :class:`TrainingFailed` if the base data cannot be read."""
         ...
 
-    def model_card(self, report: Mapping[str, Any]) -> dict[str, bytes]:
-        """The registered version's card file(s) from its run report."""
+    def model_card(self, report: Mapping[str, Any], plot_files: Sequence[str]) -> dict[str, bytes]:
+        """The registered version's card file(s) from its run report, showing ``plot_files``."""
         ...
 
 
 class ChampionSource(Protocol):
     """A site's read-only view of the registry: the champion pointer and its bundles."""
 
-    def poll(self, name: str, etag: str | None) -> tuple[ChampionPointer, str] | None:
-        """The pointer and its ETag if it differs from ``etag`` (None: unchanged or no champion yet).
+    def poll(self, name: str, etag: str | None) -> tuple[SignedPointer, str] | None:
+        """The signed pointer and its ETag if it differs from ``etag`` (None: unchanged or no champion yet).
 
         Raises :class:`SourceUnavailable` when the registry cannot be reached.
         """
@@ -112,6 +125,16 @@ class ChampionSource(Protocol):
 
     def fetch(self, name: str, version: str) -> dict[str, bytes]:
         """The version's files by name (raises :class:`SourceUnavailable`)."""
+        ...
+
+
+class PointerLedger(Protocol):
+    """A site's memory of the newest champion pointer it followed, per model (survives restarts)."""
+
+    def last_accepted(self, name: str) -> AcceptedPointer | None: ...
+
+    def record_accepted(self, name: str, accepted: AcceptedPointer) -> None:
+        """Remember ``accepted`` unless a higher serial is remembered already (it only grows)."""
         ...
 
 

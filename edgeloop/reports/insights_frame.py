@@ -66,7 +66,7 @@ def insight_row(item: StoredInsight) -> dict[str, Any]:
         "anomaly": record.anomaly,
         "anomaly_kinds": ",".join(record.anomaly_kinds),
         "risk": risk,
-        "feedback": FEEDBACK_LABELS.get(item.feedback.label, "") if item.feedback else "",
+        "feedback": _feedback_text(item),
     }
     for name, value in record.inputs.items():
         row[f"input_{name}"] = value
@@ -102,3 +102,13 @@ def insights_frame(
         else:
             frame[column] = values.astype(str)
     return frame
+
+
+def _feedback_text(item: StoredInsight) -> str:
+    """A binary label in words (today's frame); another task's label as it is."""
+    if item.feedback is None:
+        return ""
+    label = item.feedback.label
+    if isinstance(label, int) and label in FEEDBACK_LABELS:
+        return FEEDBACK_LABELS[label]
+    return str(label)

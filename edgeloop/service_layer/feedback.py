@@ -1,9 +1,10 @@
 """Feedback use case: the actual outcome of scored readings, recorded like insights.
 
 ``record`` takes typed items (insight id, label). All are checked first (the id's
-format, the label, and that the insight was scored on this site); one bad item
-refuses the whole call and nothing is recorded. Also: the "recent scorings" view
-of the site, joined with feedback.
+format, the label against the task of the model serving now, and that the insight was
+scored on this site); one bad item refuses the whole call and nothing is recorded. A
+label is the task's (edgeloop.domain.tasks): 0/1, a class name, or a number. Also: the
+"recent scorings" view of the site, joined with feedback.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import orjson
 
 from edgeloop.domain.insight_ids import INSIGHT_ID_HINT, insight_id_of, new_batch_id, parse_insight_id
 from edgeloop.domain.problems import InvalidInput, Problem
-from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, FeedbackRecord, utc_now
+from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, FeedbackRecord, Label, utc_now
+from edgeloop.domain.tasks import Task
 from edgeloop.ports import Outbox
-
-LABELS = (0, 1)  # 1: the machine failed, 0: it did not
 
 
 class UnknownInsights(InvalidInput):
@@ -30,7 +30,7 @@ class UnknownInsights(InvalidInput):
 @dataclass(frozen=True, slots=True)
 class FeedbackItem:
     insight_id: str
-    label: int
+    label: Label  # as the serving model's task has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +39,14 @@ class FeedbackReceipt:
     feedback_ids: list[str]
 
 
-def item_problems(index: int, insight_id: object, label: object) -> list[Problem]:
-    """What is wrong with item ``index``'s values (whatever their type), in field order."""
+def item_problems(index: int, insight_id: object, label: object, task: Task) -> list[Problem]:
+    """What is wrong with item ``index``'s values (whatever their type) for ``task``, in field order."""
     problems = []
     if type(insight_id) is not str or parse_insight_id(insight_id) is None:
         problems.append(Problem(index, "insight_id", f"must be an insight id like {INSIGHT_ID_HINT}"))
-    if type(label) is not int or label not in LABELS:
-        problems.append(Problem(index, "label", "must be 0 (did not fail) or 1 (failed)"))
+    label_problem = task.label_problem(label)
+    if label_problem is not None:
+        problems.append(Problem(index, "label", label_problem))
     return problems
 
 
@@ -55,17 +56,21 @@ class FeedbackService:
         outbox: Outbox,
         site_id: str,
         *,
+        serving_task: Callable[[], Task],
         clock: Callable[[], datetime] = utc_now,
         batch_ids: Callable[[], str] = new_batch_id,
     ) -> None:
+        """``serving_task``: the task of the model serving now (read once per call)."""
         self._outbox = outbox
         self._site_id = site_id
+        self._serving_task = serving_task
         self._clock = clock
         self._batch_ids = batch_ids
 
     def record(self, items: Sequence[FeedbackItem]) -> FeedbackReceipt:
         """Record every item or none; raises InvalidInput, UnknownInsights or OutboxFull."""
-        problems = [p for index, item in enumerate(items) for p in item_problems(index, *_values(item))]
+        task = self._serving_task()
+        problems = [p for index, item in enumerate(items) for p in item_problems(index, *_values(item), task)]
         if problems:
             raise InvalidInput(problems)
         unknown = [
@@ -107,12 +112,13 @@ class RecentScoring:
     anomaly: bool
     anomaly_kinds: list[str]
     context: dict[str, str]
-    feedback: int | None  # the latest reported label, if any
+    feedback: Label | None  # the latest reported label, if any
+    prediction: Label | None = None  # class name or value (a model that is not binary)
 
 
 def recent_scorings(outbox: Outbox, limit: int, feedback_window: int = 2000) -> list[RecentScoring]:
     """The site's newest insights (newest first) with the outcome reported for each, if any."""
-    labels: dict[str, int] = {}
+    labels: dict[str, Label] = {}
     # Newest first: the first label seen for an insight is its latest.
     for record in outbox.recent(FEEDBACK_KIND, feedback_window):
         labels.setdefault(record["insight_id"], record["label"])
@@ -129,6 +135,7 @@ def recent_scorings(outbox: Outbox, limit: int, feedback_window: int = 2000) -> 
                 anomaly_kinds=record["anomaly_kinds"],
                 context=record.get("context") or {},
                 feedback=labels.get(record["insight_id"]),
+                prediction=record.get("prediction"),
             )
         )
     return scorings

@@ -5,15 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edgeloop.domain.insights_view import (
-    HourlyRate,
-    InsightQuery,
-    SiteStats,
-    StoredInsight,
-    hour_range,
-    hour_start,
-    overall_stats,
-)
+from edgeloop.domain.counter_stats import HourlyRate, SiteStats, overall_stats
+from edgeloop.domain.insights_view import InsightQuery, StoredInsight, hour_range, hour_start
+from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.ports import InsightStore
 
 CHART_HOURS = 48
@@ -27,6 +21,7 @@ class Summary:
     end: datetime | None
     sites: list[SiteStats]
     overall: SiteStats
+    models: list[ModelStats]  # per (name, version, task), over all sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +33,27 @@ class Dashboard:
     latest_anomalies: tuple[StoredInsight, ...]
 
 
-def summary(store: InsightStore, start: datetime | None, end: datetime | None) -> Summary:
+@dataclass(frozen=True, slots=True)
+class ModelHours:
+    start: datetime | None  # the range actually counted: whole hours
+    end: datetime | None
+    hours: list[ModelHour]
+
+
+def _counted(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
     first, last = hour_range(start, end)
+    return hour_start(first) if first else None, hour_start(last) if last else None
+
+
+def summary(store: InsightStore, start: datetime | None, end: datetime | None) -> Summary:
+    """Per-site, overall and per-model totals over [start, end), widened to whole hours."""
     sites = store.site_stats(start, end)
-    return Summary(
-        hour_start(first) if first else None,
-        hour_start(last) if last else None,
-        sites,
-        overall_stats(sites),
-    )
+    return Summary(*_counted(start, end), sites, overall_stats(sites), store.model_stats(start, end))
+
+
+def model_hours(store: InsightStore, start: datetime | None, end: datetime | None) -> ModelHours:
+    """Each model's counts per hour with data over [start, end), widened to whole hours."""
+    return ModelHours(*_counted(start, end), store.model_hours(start, end))
 
 
 def dashboard(

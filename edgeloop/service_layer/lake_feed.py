@@ -1,9 +1,11 @@
-"""The lake feed: one claim-check event in, that blob's insights merged into the lake table.
+"""The lake feed: one claim-check event in, that blob's insights and feedback merged into the lake.
 
 Per event (topic ``insights``, subscription ``lake``): read the compliant blob, turn its
-insights into rows (edgeloop.domain.lake_rows; a bad record fails the event before anything
-is written), merge them on ``insight_id``. Idempotent: a redelivered event, or two blobs
-holding the same insight, insert nothing twice, so no ledger is needed. The successor of the
+records into rows (edgeloop.domain.lake_rows; a bad record fails the event before anything
+is written), merge the insights into ``insights`` on ``insight_id``, then the feedback into
+``feedback`` on ``feedback_id``. Idempotent: a redelivered event (also one that failed
+between the two merges), or two blobs holding the same record, insert nothing twice, so no
+ledger is needed. The successor of the
 Power BI push feed: Fabric (Direct Lake), Spark, Azure ML and DuckDB read the table as it is.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from edgeloop.domain.lake_rows import lake_rows
+from edgeloop.domain.lake_rows import lake_table_rows
 from edgeloop.domain.records import RecordError
 from edgeloop.ports import BlobStore, BlobWrittenEvent, LakeTable
 from edgeloop.wire.claim_check import ClaimCheckError
@@ -25,14 +27,17 @@ logger = logging.getLogger(__name__)
 class LakeResult:
     source: str
     rows: int  # insights in the blob
-    inserted: int  # rows new to the table (0 on a redelivery)
+    inserted: int  # rows new to the insights table (0 on a redelivery)
+    feedback_rows: int = 0  # feedback records in the blob
+    feedback_inserted: int = 0  # rows new to the feedback table
     ignored: bool = False
 
 
 class LakeFeed:
-    def __init__(self, blobs: BlobStore, table: LakeTable) -> None:
+    def __init__(self, blobs: BlobStore, table: LakeTable, feedback: LakeTable) -> None:
         self._blobs = blobs
         self._table = table
+        self._feedback = feedback
 
     def deliver(self, event: BlobWrittenEvent) -> LakeResult:
         source = f"{event.container}/{event.blob_name}"
@@ -41,9 +46,13 @@ class LakeFeed:
             return LakeResult(source, 0, 0, ignored=True)
         lines = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
         try:
-            rows = lake_rows([wire for _, wire in lines])
+            rows, feedback = lake_table_rows([wire for _, wire in lines])
         except RecordError as exc:
             raise ClaimCheckError(f"{source}: {exc}") from None
         inserted = self._table.merge(rows) if rows else 0
-        logger.info("%s: %d insights, %d new to the lake", source, len(rows), inserted)
-        return LakeResult(source, len(rows), inserted)
+        feedback_inserted = self._feedback.merge(feedback) if feedback else 0
+        logger.info(
+            "%s: %d insights, %d new to the lake; %d feedback, %d new",
+            source, len(rows), inserted, len(feedback), feedback_inserted,
+        )  # fmt: skip
+        return LakeResult(source, len(rows), inserted, len(feedback), feedback_inserted)

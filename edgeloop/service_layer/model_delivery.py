@@ -1,7 +1,10 @@
 """A site keeps serving its champion: poll, verify, load, golden-check, swap; roll back if it misbehaves.
 
 ``poll_once`` (run every few seconds by ``delivery_poller``) asks the registry whether
-the champion pointer changed (a conditional request). A new champion is fetched, its
+the champion pointer changed (a conditional request). A changed pointer passes the
+site's ``pointer_gate`` first (signed by a trusted key, not older than the last one
+accepted, not expired); a refused one is logged, counted and shown in ``readyz``,
+and nothing else happens. A new champion is fetched, its
 signature and hashes verified (``signed_bundles``), written to the local cache
 (``bundle_cache``), loaded, warmed up and checked against the golden sample shipped in
 it (``golden_check``); only then is it swapped in (:class:`ModelHolder`: requests in
@@ -26,10 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from edgeloop.domain.auto_rollback import RateCount, RollbackRule
+from edgeloop.domain.champion import ChampionPointer
 from edgeloop.domain.records import format_timestamp, utc_now
+from edgeloop.domain.signed_pointer import PointerRefused
 from edgeloop.ports import ChampionSource, ScoringModel, SourceUnavailable
 from edgeloop.service_layer.bundle_cache import remember_current, write_bundle
 from edgeloop.service_layer.golden_check import check_golden
+from edgeloop.service_layer.pointer_gate import PointerGate
 from edgeloop.service_layer.scoring import ModelHolder
 from edgeloop.service_layer.signed_bundles import BundleRejected, Verify, open_bundle
 
@@ -64,6 +70,7 @@ class ModelDelivery:
         self,
         holder: ModelHolder,
         source: ChampionSource,
+        gate: PointerGate,
         verify: Verify,
         load_model: LoadModel,
         cache_dir: Path,
@@ -73,6 +80,7 @@ class ModelDelivery:
     ) -> None:
         self._holder = holder
         self._source = source
+        self._gate = gate
         self._verify = verify
         self._load = load_model
         self._cache = cache_dir
@@ -92,6 +100,10 @@ class ModelDelivery:
     def serving_version(self) -> str:
         return self._holder.current.manifest.version
 
+    def pointer_refusals(self) -> dict[str, int]:
+        """Champion pointers refused, by kind (edgeloop.domain.signed_pointer.RefusalKind)."""
+        return self._gate.refusal_counts()
+
     # --- polling ---------------------------------------------------------------------------------
 
     def poll_once(self) -> str:
@@ -109,7 +121,13 @@ class ModelDelivery:
         self._record_reachable(now)
         if update is None:
             return "unchanged"
-        pointer, etag = update
+        signed, etag = update
+        try:
+            pointer = self._gate.admit(signed)
+        except PointerRefused as exc:
+            self._etag = etag  # judged; a new pointer comes with a new ETag
+            logger.error("champion pointer refused, keeping %s: %s", self.serving_version, exc)
+            return "refused"
         with self._lock:
             self.stats.champion_version = pointer.version
             blocked = pointer.version in self.stats.rejected
@@ -117,7 +135,7 @@ class ModelDelivery:
             self._etag = etag
             return "unchanged"
         try:
-            model = self._install(pointer.version)
+            model = self._install(pointer)
         except SourceUnavailable as exc:
             with self._lock:
                 self.stats.poll_errors += 1
@@ -150,9 +168,10 @@ class ModelDelivery:
             self.stats.registry_reachable = True
             self.stats.last_poll_at = now
 
-    def _install(self, version: str) -> ScoringModel:
+    def _install(self, pointer: ChampionPointer) -> ScoringModel:
+        version = pointer.version
         files = self._source.fetch(self._name, version)
-        manifest, golden = open_bundle(files, self._verify)
+        manifest, golden = open_bundle(files, self._verify, pointer.bundle_sha256)
         if manifest.name != self._name or manifest.version != version:
             raise BundleRejected(
                 f"bundle says {manifest.name} {manifest.version}, the pointer {self._name} {version}"
@@ -236,6 +255,7 @@ class ModelDelivery:
             self.stats.last_error = f"poller stopped: {type(error).__name__}: {error}"
 
     def status(self) -> dict[str, Any]:
+        pointer = self._gate.status()  # reads the ledger: outside the lock
         with self._lock:
             stats = self.stats
             return {
@@ -248,4 +268,5 @@ class ModelDelivery:
                 "last_rollback": stats.last_rollback,
                 "rejected": dict(stats.rejected),
                 "previous_available": self._previous is not None,
+                "pointer": pointer,
             }

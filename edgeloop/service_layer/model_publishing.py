@@ -3,12 +3,14 @@
 * :func:`golden_sample`: score sample rows with a loaded model (what a site compares against);
 * :func:`publish_bundle`: sign a local bundle (e.g. the demo) and register it, optionally
   as the first champion;
-* :func:`promote` / :func:`rollback`: move the champion pointer under its ETag.
+* :func:`promote` / :func:`rollback`: move the champion pointer under its ETag, each time a new
+  signed pointer with the next serial (edgeloop.service_layer.champion_pointers).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -20,9 +22,13 @@ from edgeloop.domain.bundle_integrity import GOLDEN_FILE, BundleSignature, Golde
 from edgeloop.domain.champion import ChampionPointer, first_pointer
 from edgeloop.domain.manifest import MANIFEST_FILE, load_manifest
 from edgeloop.domain.records import utc_now
+from edgeloop.domain.signed_pointer import PointerRefused, check_signatures
 from edgeloop.domain.validation import validate_rows
 from edgeloop.ports import ModelRegistry, RegistryConflict, ScoringModel
+from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, verified_champion
 from edgeloop.service_layer.signed_bundles import Sign, pack_bundle
+
+logger = logging.getLogger(__name__)
 
 LoadModel = Callable[[Path], ScoringModel]
 GOLDEN_ROWS = 16
@@ -82,6 +88,7 @@ def publish_bundle(
     load_model: LoadModel,
     *,
     actor: str,
+    pointers: PointerSigning,
     make_champion_if_none: bool = True,
     clock: Callable[[], datetime] = utc_now,
 ) -> tuple[str, bool]:
@@ -102,17 +109,10 @@ def publish_bundle(
         return manifest.version, False
     pointer = first_pointer(manifest.name, manifest.version, actor, "first champion", clock())
     try:
-        registry.set_champion(pointer, None)
+        publish_pointer(registry, pointer, None, pointers, clock)
     except RegistryConflict:
         return manifest.version, False  # someone else published a first champion meanwhile
     return manifest.version, True
-
-
-def _current(registry: ModelRegistry, name: str) -> tuple[ChampionPointer, str]:
-    found = registry.champion(name)
-    if found is None:
-        raise UnknownVersion(f"{name} has no champion yet")
-    return found
 
 
 def promote(
@@ -121,20 +121,25 @@ def promote(
     version: str,
     actor: str,
     reason: str,
+    pointers: PointerSigning,
     clock: Callable[[], datetime] = utc_now,
 ) -> ChampionPointer:
-    """Make a registered version the champion; RegistryConflict if another promotion won meanwhile."""
+    """Make a registered version the champion; RegistryConflict if another promotion won meanwhile.
+
+    The version is named explicitly, so this may go over a pointer that does not verify (one
+    written before pointers were signed, or edited in storage): logged, its serial continued."""
     if version not in registry.versions(name):
         raise UnknownVersion(f"{name} {version} is not a registered version")
-    found = registry.champion(name)
+    found = registry.signed_champion(name)
     if found is None:
-        pointer = first_pointer(name, version, actor, reason, clock())
-        registry.set_champion(pointer, None)
-        return pointer
-    current, etag = found
-    pointer = current.promoted(version, actor, reason, clock())
-    registry.set_champion(pointer, etag)
-    return pointer
+        pointer, etag = first_pointer(name, version, actor, reason, clock()), None
+    else:
+        try:
+            check_signatures(found[0], pointers.verify)
+        except PointerRefused as exc:
+            logger.warning("promoting %s %s over a pointer that does not verify: %s", name, version, exc)
+        pointer, etag = found[0].pointer.promoted(version, actor, reason, clock()), found[1]
+    return publish_pointer(registry, pointer, etag, pointers, clock).pointer
 
 
 def rollback(
@@ -142,10 +147,16 @@ def rollback(
     name: str,
     actor: str,
     reason: str,
+    pointers: PointerSigning,
     clock: Callable[[], datetime] = utc_now,
 ) -> ChampionPointer:
-    """Make the previous champion the champion again (raises ChampionError if there is none)."""
-    current, etag = _current(registry, name)
-    pointer = current.rolled_back(actor, reason, clock())
-    registry.set_champion(pointer, etag)
-    return pointer
+    """Make the previous champion the champion again, as a new pointer with the next serial.
+
+    Raises ChampionError if there is none, PointerRefused if the current pointer does not verify
+    (its history, which names the version to return to, cannot be trusted)."""
+    found = verified_champion(registry, name, pointers)
+    if found is None:
+        raise UnknownVersion(f"{name} has no champion yet")
+    current, etag = found
+    pointer = current.pointer.rolled_back(actor, reason, clock())
+    return publish_pointer(registry, pointer, etag, pointers, clock).pointer

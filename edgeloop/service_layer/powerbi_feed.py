@@ -1,9 +1,11 @@
 """The Power BI feed: one claim-check event in, that blob's rows pushed to the report dataset.
 
 Per event (topic ``insights``, subscription ``powerbi``): read the compliant
-blob (gzipped JSON Lines of wire records), turn every record into rows
-(edgeloop.domain.powerbi_schema; a bad record fails the event before anything
-is pushed), then push each table's rows in chunks of at most 10,000, in order.
+blob (gzipped JSON Lines of wire records), turn every record into the rows of
+the model's dataset (edgeloop.domain.powerbi_rows: the task's prediction and
+label columns; a bad record, or an insight of another task, fails the event
+before anything is pushed), then push each table's rows in chunks of at most
+10,000, in order.
 
 Exactly-once, honestly: the ledger records a chunk only after the sink accepted
 it (HTTP 200), keyed by blob, table and chunk index, and a redelivered event
@@ -19,7 +21,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds, rows_for_records
+from edgeloop.domain.powerbi_dataset import PowerBIDataset
+from edgeloop.domain.powerbi_rows import rows_for_records
+from edgeloop.domain.powerbi_schema import MAX_ROWS_PER_POST, chunk_bounds
 from edgeloop.domain.records import RecordError
 from edgeloop.ports import BlobStore, BlobWrittenEvent, DeliveryLedger, RowSink
 from edgeloop.wire.claim_check import ClaimCheckError
@@ -40,13 +44,19 @@ class FeedResult:
 
 class PowerBIFeed:
     def __init__(
-        self, blobs: BlobStore, sink: RowSink, ledger: DeliveryLedger, rows_per_push: int = MAX_ROWS_PER_POST
+        self,
+        blobs: BlobStore,
+        sink: RowSink,
+        ledger: DeliveryLedger,
+        dataset: PowerBIDataset,
+        rows_per_push: int = MAX_ROWS_PER_POST,
     ) -> None:
         if not 1 <= rows_per_push <= MAX_ROWS_PER_POST:
             raise ValueError(f"rows_per_push must be 1..{MAX_ROWS_PER_POST}")
         self._blobs = blobs
         self._sink = sink
         self._ledger = ledger
+        self._dataset = dataset
         self._rows_per_push = rows_per_push
 
     def deliver(self, event: BlobWrittenEvent) -> FeedResult:
@@ -57,7 +67,7 @@ class PowerBIFeed:
         lines = read_jsonl_gz(self._blobs.get(event.container, event.blob_name), source)
         records = [wire for _, wire in lines]
         try:
-            tables = rows_for_records(records)
+            tables = rows_for_records(records, self._dataset)
         except RecordError as exc:
             raise ClaimCheckError(f"{source}: {exc}") from None
         pushed: dict[str, int] = {}

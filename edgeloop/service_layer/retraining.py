@@ -1,45 +1,58 @@
 """A retraining run: data from the sites -> challenger -> evaluation -> decision -> registry.
 
 Steps (each reported through ``on_step``): discard what dead runs left; read the
-champion; read compliant records (insights joined with their feedback labels)
-within the lookback; build the training data (the ChallengerTrainer port); stop
-as *skipped* if too little new data; fit and sign the challenger; score both
-models on the same held-out rows; decide (edgeloop.domain.promotion); register
-the challenger with its report, model card and curves; move the champion
-pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
+champion and its training recipe (a setting may replace it; without one the run is
+*skipped*); read compliant records (insights joined with their feedback labels of
+the champion's task) within the lookback; build the training data (the
+ChallengerTrainer port); stop as *skipped* if too little new data; run the recipe,
+complete its manifest fields (name, version, created_at, run id, the recipe block)
+and sign the challenger with a golden sample; score both models on the same
+held-out rows; decide (edgeloop.domain.promotion, with the model's evaluation
+spec); register the challenger with its report, model card and plots; move the
+champion pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
+
+A run whose recipe raises, times out, returns a graph or manifest that disagree, or outputs
+NaN/inf on the held-out rows ends *failed* (why, and the recipe's traceback tail, in the
+report): nothing is registered and the champion stays.
 
 Retrying a run is safe: a version is registered all or none, leftovers of a dead
 run are discarded by the next one, and the champion pointer only moves under
 the ETag read at the start (a concurrent promotion wins, this run is *rejected*).
+One service runs one run at a time: requests queued meanwhile then find their rows used.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from edgeloop.domain.champion import ChampionPointer
-from edgeloop.domain.manifest import MANIFEST_FILE, ModelManifest
+from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
+from edgeloop.domain.metrics import EvaluationSpec
 from edgeloop.domain.promotion import PromotionDecision, PromotionPolicy, data_gate, decide_promotion
-from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, format_timestamp, parse_timestamp, utc_now
+from edgeloop.domain.recipes import RecipeSpec
+from edgeloop.domain.records import format_timestamp, utc_now
+from edgeloop.domain.retraining_data import complete_manifest_fields
 from edgeloop.ports import (
     BlobReader,
     ChallengerTrainer,
-    LabelledRow,
     LakeInsights,
     ModelRegistry,
     RegistryConflict,
     RetrainRequest,
     ScoringModel,
     TrainingData,
+    TrainingFailed,
 )
+from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
+from edgeloop.service_layer.labelled_rows import read_labelled_rows
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, load_from_files, signed_bundle
 from edgeloop.service_layer.signed_bundles import Sign
-from edgeloop.wire.storage_layout import read_objects_skipping_bad, records_blob_date
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +68,13 @@ class RetrainingConfig:
     policy: PromotionPolicy
     lookback_days: int = 90
     stale_run_seconds: float = 3600.0
+    recipe: RecipeSpec | None = None  # set: replaces the champion's recipe (a deployment's choice)
 
 
 @dataclass(frozen=True)
 class RunReport:
     run_id: str
-    outcome: str  # promoted | rejected | skipped
+    outcome: str  # promoted | rejected | skipped | failed
     version: str | None
     document: dict[str, Any]
 
@@ -81,10 +95,11 @@ class RetrainingService:
         sign: Sign,
         load_model: LoadModel,
         config: RetrainingConfig,
+        pointers: PointerSigning,
         clock: Callable[[], datetime] = utc_now,
         lake: LakeInsights | None = None,
     ) -> None:
-        self._registry = registry
+        self._registry, self._pointers = registry, pointers  # a promotion signs a new champion pointer
         self._compliant = compliant
         self._trainer = trainer
         self._sign = sign
@@ -93,8 +108,13 @@ class RetrainingService:
         self._clock = clock
         # Set: the insights' inputs come from the lake table, only the labels from the blobs.
         self._lake = lake
+        self._one_run_at_a_time = threading.Lock()  # a worker's batch, side by side, trained one each
 
     def run(self, request: RetrainRequest, on_step: OnStep = lambda step: None) -> RunReport:
+        with self._one_run_at_a_time:
+            return self._run(request, on_step)
+
+    def _run(self, request: RetrainRequest, on_step: OnStep) -> RunReport:
         started = self._clock()
         report = self._new_report(request, started)
         on_step("Cleaning up after earlier runs")
@@ -106,24 +126,54 @@ class RetrainingService:
         if champion is None:
             reason = f"{self._config.model_name} has no champion to compare with yet"
             return self._finish(report, PromotionDecision("skipped", (reason,)))
-        report["champion_version"] = champion.pointer.version
+        report["champion_version"], manifest = champion.pointer.version, champion.model.manifest
+        recipe = self._config.recipe or manifest.recipe
+        if recipe is None:
+            reason = f"{self._config.model_name} {champion.pointer.version} declares no training recipe"
+            return self._finish(report, PromotionDecision("skipped", (reason,)))
+        report["recipe"] = recipe.to_dict()
+        try:
+            evaluation = self._config.policy.evaluation(manifest.evaluation, manifest.task.kind)
+        except ValueError as exc:  # a deployment's metric override the model's task lacks
+            return self._failed(report, TrainingFailed(f"settings: {exc}"))
+        report["evaluation"] = evaluation.to_dict()
+        try:
+            return self._train_and_decide(request, report, champion, recipe, evaluation, on_step)
+        except (TrainingFailed, ManifestError) as exc:
+            return self._failed(report, exc)
 
+    def _train_and_decide(
+        self,
+        request: RetrainRequest,
+        report: dict[str, Any],
+        champion: _Champion,
+        recipe: RecipeSpec,
+        evaluation: EvaluationSpec,
+        on_step: OnStep,
+    ) -> RunReport:
+        """Data, gate, recipe, evaluation, decision, registration (TrainingFailed: nothing registered)."""
         on_step("Reading labelled records from the sites")
-        rows, unlabelled = self._labelled_rows(started)
+        rows, unlabelled = read_labelled_rows(
+            self._compliant,
+            self._config.compliant_container,
+            self._clock() - timedelta(days=self._config.lookback_days),
+            champion.model.manifest.task,
+            self._lake,
+        )
         on_step("Building the training set")
-        training = self._trainer.training_data(rows, champion.model.manifest, unlabelled)
+        training = self._trainer.training_data(rows, champion.model.manifest, recipe, unlabelled)
         report["data"] = training.counts.to_dict()
         gate = data_gate(training.counts, self._config.policy)
         if gate is not None:
             return self._finish(report, gate)
-
-        version = f"{started:%Y%m%d.%H%M%S}-{request.run_id[:6]}"
+        version = f"{self._clock():%Y%m%d.%H%M%S}-{request.run_id[:6]}"
         report["version"] = version
-        files, challenger = self._challenger(request, version, training, on_step)
+        files, challenger = self._challenger(request, version, training, champion, recipe, on_step)
+        report["description"] = challenger.manifest.description
         on_step("Evaluating challenger and champion on the same held-out rows")
-        decision = self._evaluate(report, training, challenger, champion, files)
+        decision = self._evaluate(report, training, challenger, champion, files, evaluation)
         on_step(f"Registering {self._config.model_name} {version}")
-        files.update(self._trainer.model_card(report))
+        files.update(self._trainer.model_card(report, [name for name in files if name.endswith(".png")]))
         files[REPORT_FILE] = _json(report)
         self._registry.register(self._config.model_name, version, files)
         if decision.promote:
@@ -151,20 +201,30 @@ class RetrainingService:
         return _Champion(pointer, etag, load_from_files(files, self._load_model))
 
     def _challenger(
-        self, request: RetrainRequest, version: str, training: TrainingData, on_step: OnStep
+        self,
+        request: RetrainRequest,
+        version: str,
+        training: TrainingData,
+        champion: _Champion,
+        recipe: RecipeSpec,
+        on_step: OnStep,
     ) -> tuple[dict[str, bytes], ScoringModel]:
-        """Fit the challenger, then sign its bundle with a golden sample of held-out rows."""
+        """Run the recipe, complete its manifest fields, sign the bundle with a golden sample."""
         trained = training.fit(version, on_step)
         on_step("Signing the challenger with its golden sample")
-        manifest_fields = dict(trained.manifest_fields)
-        manifest_fields["training_data"] = {
-            **manifest_fields["training_data"],
-            "run_id": request.run_id,
-            "new_labelled_rows": training.counts.usable_new_rows,
-        }
+        manifest = champion.model.manifest
+        fields = complete_manifest_fields(
+            trained.manifest_fields,
+            name=self._config.model_name,
+            version=version,
+            created_at=format_timestamp(self._clock()),
+            recipe=recipe.to_dict(),
+            training_data={"run_id": request.run_id, "new_labelled_rows": training.counts.usable_new_rows},
+            defaults={"evaluation": manifest.evaluation.to_dict(), "description": manifest.description},
+        )
         return signed_bundle(
-            manifest_fields,
-            str(manifest_fields["model_file"]),
+            fields,
+            str(fields["model_file"]),
             trained.onnx_bytes,
             training.golden_rows(GOLDEN_ROWS),
             self._sign,
@@ -178,21 +238,22 @@ class RetrainingService:
         challenger: ScoringModel,
         champion: _Champion,
         files: dict[str, bytes],
+        evaluation: EvaluationSpec,
     ) -> PromotionDecision:
-        """Score both models, record the metrics in ``report`` and the curves in ``files``; decide."""
+        """Score both models, record the metrics in ``report`` and the plots in ``files``; decide."""
         curve_labels = {
             "challenger": f"challenger {report['version']}",
             "champion": f"champion {champion.pointer.version}",
         }
         comparison = training.compare({"challenger": challenger, "champion": champion.model}, curve_labels)
         scores = comparison.scores
-        report["metrics"] = {key: value.to_dict() for key, value in scores.items()}
+        report["metrics"] = {key: dict(value) for key, value in scores.items()}
         all_holdout = comparison.all_holdout_scores
         report["metrics_all_holdout"] = (
-            None if all_holdout is None else {key: value.to_dict() for key, value in all_holdout.items()}
+            None if all_holdout is None else {key: dict(value) for key, value in all_holdout.items()}
         )
         decision = decide_promotion(
-            scores["challenger"], scores["champion"], training.counts, self._config.policy
+            scores["challenger"], scores["champion"], training.counts, self._config.policy, evaluation
         )
         report["decision"] = decision.to_dict()
         files.update(comparison.plots)
@@ -204,10 +265,18 @@ class RetrainingService:
         actor = f"retraining run {request.run_id}"
         pointer = champion.pointer.promoted(version, actor, "; ".join(decision.reasons), self._clock())
         try:
-            self._registry.set_champion(pointer, champion.etag)
+            publish_pointer(self._registry, pointer, champion.etag, self._pointers, self._clock)
         except RegistryConflict as exc:
             return PromotionDecision("rejected", (*decision.reasons, f"not promoted: {exc}"))
         return decision
+
+    def _failed(self, report: dict[str, Any], error: TrainingFailed | ManifestError) -> RunReport:
+        """No usable challenger: nothing registered, the champion untouched; why, in the report."""
+        if isinstance(error, ManifestError):
+            error = TrainingFailed(f"the recipe's manifest fields are invalid: {error}")
+        report["attempted_version"], report["version"] = report.get("version"), None
+        report["failure"] = {"reason": error.reason, "detail": error.detail}
+        return self._finish(report, PromotionDecision("failed", (error.reason,)))
 
     def _finish(self, report: dict[str, Any], decision: PromotionDecision) -> RunReport:
         report["decision"] = decision.to_dict()
@@ -225,43 +294,6 @@ class RetrainingService:
         for file_name in manifest.files:
             files[file_name] = self._registry.read(name, version, file_name)
         return files
-
-    def _labelled_rows(self, now: datetime) -> tuple[list[LabelledRow], int]:
-        """Insights with their latest feedback label, and how many insights have none."""
-        oldest = (now - timedelta(days=self._config.lookback_days)).strftime("%Y-%m-%d")
-        inputs: dict[str, dict[str, Any]] = {}
-        labels: dict[str, tuple[datetime, int]] = {}
-        blob_inputs: dict[str, dict[str, Any]] = inputs if self._lake is None else {}
-        container = self._config.compliant_container
-        for blob_name in self._compliant.list_names(container):
-            date = records_blob_date(blob_name)
-            if date is not None and date < oldest:
-                continue
-            data = self._compliant.get(container, blob_name)
-            for record in read_objects_skipping_bad(data, f"{container}/{blob_name}"):
-                _collect(record, blob_inputs, labels)
-        if self._lake is not None:
-            inputs = self._lake.inputs_since(oldest)
-        rows = [
-            LabelledRow(insight_id, inputs[insight_id], label)
-            for insight_id, (_, label) in sorted(labels.items())
-            if insight_id in inputs
-        ]
-        return rows, len(inputs) - len(rows)
-
-
-def _collect(
-    record: dict[str, Any], inputs: dict[str, dict[str, Any]], labels: dict[str, tuple[datetime, int]]
-) -> None:
-    """An insight's inputs into ``inputs``; a feedback label into ``labels`` if it is the latest."""
-    kind = record.get("kind")
-    if kind == INSIGHT_KIND and isinstance(record.get("inputs"), dict):
-        inputs[str(record.get("insight_id"))] = record["inputs"]
-    elif kind == FEEDBACK_KIND and record.get("label") in (0, 1):
-        at = parse_timestamp(str(record.get("recorded_at")), "recorded_at")
-        key = str(record.get("insight_id"))
-        if key not in labels or labels[key][0] <= at:
-            labels[key] = (at, int(record["label"]))
 
 
 def _json(document: Any) -> bytes:

@@ -3,7 +3,8 @@
 Columns because the answer to a 1,000-row request is written straight from them
 (:meth:`ScoredRows.response_json`, edgeloop.wire.insight_wire). Whoever wants values
 per row gets them typed: :meth:`ScoredRows.row` (a :class:`ScoredRow`) or
-:attr:`ScoredRows.results` (the answer's dicts).
+:attr:`ScoredRows.results` (the answer's dicts). A model that is not binary adds each
+row's ``prediction`` (the class name or the value) after ``anomaly_kinds``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 
 from edgeloop.domain.insight_ids import insight_id_of
+from edgeloop.domain.records import Label
 from edgeloop.wire.insight_wire import OutputTexts, results_array, text_values
 from edgeloop.wire.row_numbers import insight_ids_of, row_number_bytes
 
@@ -27,6 +29,7 @@ class ScoredRow:
     outputs: dict[str, float | None]
     anomaly: bool
     anomaly_kinds: tuple[str, ...]
+    prediction: Label | None = None  # class name or value; None for a binary model or a non-finite output
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class ScoredRows:
     outputs: dict[str, OutputTexts]  # per manifest output name, in manifest order
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
+    prediction: list[bytes] | None = None  # each row's JSON text; None for a binary model
 
     @property
     def n_rows(self) -> int:
@@ -51,19 +55,25 @@ class ScoredRows:
 
     def row(self, index: int) -> ScoredRow:
         outputs = {name: text_values(texts[index : index + 1])[0] for name, texts in self.outputs.items()}
+        prediction = None if self.prediction is None else text_values(self.prediction[index : index + 1])[0]
         return ScoredRow(
             insight_id_of(self.batch_id, self.first + index),
             outputs,
             self.anomaly[index],
             self.anomaly_kinds[index],
+            prediction,
         )
 
     @property
     def results(self) -> list[dict[str, Any]]:
         """Per row, in request order: insight_id, the outputs by manifest name, anomaly, anomaly_kinds."""
-        keys = ("insight_id", *self.outputs, "anomaly", "anomaly_kinds")
-        outputs = [text_values(texts) for texts in self.outputs.values()]
-        rows = zip(self.insight_ids, *outputs, self.anomaly, self.anomaly_kinds, strict=True)
+        keys: tuple[str, ...] = ("insight_id", *self.outputs, "anomaly", "anomaly_kinds")
+        columns = [text_values(texts) for texts in self.outputs.values()]
+        columns += [self.anomaly, self.anomaly_kinds]
+        if self.prediction is not None:
+            keys += ("prediction",)
+            columns.append(text_values(self.prediction))
+        rows = zip(self.insight_ids, *columns, strict=True)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     @property
@@ -91,6 +101,7 @@ class ScoredRows:
             {name: values[first:end] for name, values in self.outputs.items()},
             self.anomaly[first:end],
             self.anomaly_kinds[first:end],
+            None if self.prediction is None else self.prediction[first:end],
         )
 
     def response(self) -> dict[str, Any]:
@@ -102,9 +113,14 @@ class ScoredRows:
         Byte for byte ``orjson.dumps(self.response())`` but for how a number is spelt where
         the outputs were written at float32 precision.
         """
-        if {"insight_id", "anomaly", "anomaly_kinds"} & self.outputs.keys():
+        fields = {"insight_id", "anomaly", "anomaly_kinds"}
+        if self.prediction is not None:
+            fields.add("prediction")
+        if fields & self.outputs.keys():
             return orjson.dumps(self.response())  # an output shadows a result field: dict semantics
         model = orjson.dumps({"name": self.model_name, "version": self.model_version})
         suffixes = row_number_bytes(self.first, self.n_rows)
-        results = results_array(self.batch_id, suffixes, self.outputs, self.anomaly, self.anomaly_kinds)
+        results = results_array(
+            self.batch_id, suffixes, self.outputs, self.anomaly, self.anomaly_kinds, self.prediction
+        )
         return b'{"model":' + model + b',"results":' + results + b"}"

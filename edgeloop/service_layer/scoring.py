@@ -23,7 +23,7 @@ from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import Outbox, ScoringModel, Tracer
 from edgeloop.service_layer.scored_rows import ScoredRows
 from edgeloop.wire.insight_columns import InsightColumns
-from edgeloop.wire.insight_wire import OutputTexts, output_texts
+from edgeloop.wire.insight_wire import OutputTexts, output_texts, prediction_texts
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 from edgeloop.wire.trace_context import distinct_traceparents
 
@@ -60,6 +60,7 @@ class Evaluation:
     anomaly: list[bool]
     anomaly_kinds: list[tuple[str, ...]]
     context: list[dict[str, str]]
+    prediction: OutputTexts | None = None  # a model that is not binary: its class name or value
 
     @property
     def n_rows(self) -> int:
@@ -69,7 +70,14 @@ class Evaluation:
         """The answer's rows: row ``i`` is insight ``insight_id_of(batch_id, offset + i)``."""
         manifest = self.model.manifest
         return ScoredRows(
-            batch_id, manifest.name, manifest.version, offset, self.outputs, self.anomaly, self.anomaly_kinds
+            batch_id,
+            manifest.name,
+            manifest.version,
+            offset,
+            self.outputs,
+            self.anomaly,
+            self.anomaly_kinds,
+            self.prediction,
         )
 
     def insights(
@@ -83,6 +91,8 @@ class Evaluation:
         """The insights to record for these rows, named as :meth:`scored_rows` names them."""
         manifest = self.model.manifest
         model = {"name": manifest.name, "version": manifest.version, "sha256": self.model.sha256}
+        if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
+            model["task"] = manifest.task.kind
         numeric = self.inputs.numeric
         inputs = {
             name: numeric[name] if name in numeric else self.inputs.column(name).tolist()
@@ -100,16 +110,18 @@ class Evaluation:
             self.anomaly_kinds,
             self.context,
             traceparent,
+            self.prediction,
         )
 
 
 def evaluate(model: ScoringModel, columns: FeatureColumns) -> Evaluation:
-    """Score validated rows (model outputs and anomaly flags); records nothing."""
+    """Score validated rows (model outputs, anomaly flags, the task's prediction); records nothing."""
     manifest = model.manifest
     outputs = model.predict(columns)
     flags, kinds = detect_anomalies(manifest, outputs)
     output_columns = {name: output_texts(outputs[name]) for name in manifest.output_names}
-    return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context)
+    prediction = prediction_texts(manifest.task, outputs, output_columns)
+    return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context, prediction)
 
 
 class ScoringService:

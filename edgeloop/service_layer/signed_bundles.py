@@ -3,8 +3,9 @@
 A bundle here is ``{file name: bytes}``: ``manifest.json`` (listing every other
 file's sha256), ``signature.json`` (Ed25519 over the canonical manifest), the
 model, its golden sample, and for registered versions the report, card and plots.
-Opening checks, in order: the signature, the manifest schema, every file's hash,
-the golden sample's presence. Anything wrong raises :class:`BundleRejected` naming it.
+Opening checks, in order: the manifest digest the champion pointer names (when given), the
+signature, the manifest schema, every file's hash, the golden sample's presence. Anything
+wrong raises :class:`BundleRejected` naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from edgeloop.domain.bundle_integrity import (
     BundleSignature,
     GoldenSample,
     IntegrityError,
+    manifest_digest,
 )
 from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
 
@@ -47,9 +49,16 @@ def pack_bundle(
     }
 
 
-def open_bundle(files: Mapping[str, bytes], verify: Verify) -> tuple[ModelManifest, GoldenSample]:
-    """Verify a fetched bundle; its manifest and golden sample, or :class:`BundleRejected`."""
+def open_bundle(
+    files: Mapping[str, bytes], verify: Verify, expected_digest: str | None = None
+) -> tuple[ModelManifest, GoldenSample]:
+    """Verify a fetched bundle; its manifest and golden sample, or :class:`BundleRejected`.
+
+    ``expected_digest``: the manifest digest the signed champion pointer names; another
+    manifest (even one validly signed) is not the bundle the pointer means."""
     document, signature = _read_manifest_and_signature(files)
+    if expected_digest is not None and manifest_digest(document) != expected_digest:
+        raise BundleRejected("manifest does not match the bundle digest in the signed champion pointer")
     try:
         verify(document, signature)
     except IntegrityError as exc:

@@ -1,96 +1,149 @@
-"""The ChallengerTrainer port for the demo model: AI4I base data + the sites' rows, gradient boosting.
+"""The ChallengerTrainer port for any model with a recipe: base data + the sites' rows, the recipe fits.
 
-Base data from the AI4I CSV (read once per run), the training set and its
-split from :mod:`edgeloop.training.challenger`, the fit from
-:mod:`edgeloop.training.demo_model`, curves and the card from
-:mod:`edgeloop.training.model_card`. Needs the ``train`` extra.
+Base data from the recipe's ``base_data`` (edgeloop.training.base_data; a setting may
+point elsewhere), the training set and its split from edgeloop.training.training_set,
+the fit by the recipe in a child process (edgeloop.training.recipes), the figures per
+task from edgeloop.training.evaluation, plots and the card from
+edgeloop.training.model_card. Needs the ``train`` extra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edgeloop.domain.promotion import DataCounts, ModelScores
-from edgeloop.domain.validation import validate_rows
-from edgeloop.ports import Comparison, LabelledRow, ModelManifest, ScoringModel, TrainedModel
-from edgeloop.training.challenger import TrainingSet, build_training_set, score_model
-from edgeloop.training.dataset import load_ai4i
-from edgeloop.training.demo_model import fit_model
-from edgeloop.training.model_card import CARD_FILE, curve_plots, model_card
+from edgeloop.domain.recipes import RecipeSpec, TrainingDataset
+from edgeloop.domain.validation import RowValidationError, validate_rows
+from edgeloop.ports import (
+    BlobReader,
+    Comparison,
+    DataCounts,
+    LabelledRow,
+    ModelManifest,
+    ScoringModel,
+    TrainedModel,
+    TrainingFailed,
+)
+from edgeloop.training.base_data import BaseDataError, load_base_data
+from edgeloop.training.evaluation import task_scores, unfit_outputs
+from edgeloop.training.model_card import CARD_FILE, model_card, task_plots
+from edgeloop.training.recipes import run_recipe
+from edgeloop.training.training_set import RetrainingSet, build_training_set, class_names
+
+Outputs = dict[str, npt.NDArray[Any]]
 
 
-class Ai4iTrainingData:
-    """The TrainingData port over one :class:`~edgeloop.training.challenger.TrainingSet`."""
+def golden_indices(dataset: TrainingDataset, indices: npt.NDArray[np.int64], count: int) -> list[int]:
+    """Up to ``count`` of ``indices``: one row of each class first (classification), then in order."""
+    chosen: list[int] = []
+    if class_names(dataset.task):
+        seen: set[str] = set()
+        for index in indices.tolist():
+            label = str(dataset.labels[index])
+            if label not in seen:
+                seen.add(label)
+                chosen.append(index)
+    for index in indices.tolist():
+        if len(chosen) >= count:
+            break
+        if index not in chosen:
+            chosen.append(index)
+    return chosen[:count]
 
-    def __init__(self, training: TrainingSet, seed: int, n_estimators: int) -> None:
+
+class RecipeTrainingData:
+    """The TrainingData port over one :class:`~edgeloop.training.training_set.RetrainingSet`."""
+
+    def __init__(self, training: RetrainingSet, recipe: RecipeSpec) -> None:
         self._training = training
-        self._seed = seed
-        self._n_estimators = n_estimators
+        self._recipe = recipe
         self.counts: DataCounts = training.counts
 
     def golden_rows(self, count: int) -> list[dict[str, Any]]:
-        return self._training.rows(self._training.holdout[:count])
+        dataset = self._training.dataset
+        chosen = golden_indices(dataset, dataset.indices("holdout"), count)
+        return dataset.rows(np.array(chosen, dtype=np.int64))
 
     def fit(self, version: str, on_step: Callable[[str], None]) -> TrainedModel:
-        training = self._training
-        return fit_model(
-            training.data,
-            training.train,
-            training.validation,
-            training.holdout,
-            version=version,
-            seed=self._seed,
-            n_estimators=self._n_estimators,
-            on_step=on_step,
-        )
+        recipe = self._recipe
+        on_step(f"Running recipe {recipe.entry_point} (time limit {recipe.time_limit_seconds:g} s)")
+        result = run_recipe(recipe, self._training.dataset, on_output=on_step)
+        return TrainedModel(result.onnx_model, dict(result.manifest_fields))
 
     def compare(self, models: dict[str, ScoringModel], curve_labels: dict[str, str]) -> Comparison:
-        # The decision uses the trusted (base) held-out rows; all held-out rows are reported too.
-        training = self._training
-        labels = training.data.labels[training.trusted_holdout]
-        rows = training.rows(training.trusted_holdout)
-        risk = {key: _risk(model, rows) for key, model in models.items()}
+        # Every held-out row is scored (a challenger with NaN anywhere there fails); the decision
+        # uses the trusted (base) held-out rows, all held-out rows are reported too.
+        dataset = self._training.dataset
+        holdout = dataset.indices("holdout")
+        labels = dataset.labels[holdout]
+        outputs = {key: _outputs(key, model, dataset.rows(holdout)) for key, model in models.items()}
+        problem = unfit_outputs(models["challenger"].manifest.task, dataset.task, outputs["challenger"])
+        if problem is not None:
+            raise TrainingFailed(f"the challenger's outputs cannot be used: {problem}")
+        trusted = dataset.site[holdout] == ""
+        tasks = {key: model.manifest.task for key, model in models.items()}
         scores = {
-            key: score_model(labels, risk[key], model.manifest.threshold) for key, model in models.items()
+            key: task_scores(tasks[key], labels[trusted], _rows_of(values, trusted))
+            for key, values in outputs.items()
         }
-        plots = curve_plots(labels, {curve_labels[key]: values for key, values in risk.items()})
-        return Comparison(scores, self._all_holdout_scores(models), plots)
-
-    def _all_holdout_scores(self, models: Mapping[str, ScoringModel]) -> dict[str, ModelScores] | None:
-        """Every model on base + new held-out rows (informational); None if a class is absent there."""
-        labels = self._training.data.labels[self._training.holdout]
-        if len(set(labels.tolist())) < 2:
-            return None
-        rows = self._training.rows(self._training.holdout)
-        return {
-            key: score_model(labels, _risk(model, rows), model.manifest.threshold)
-            for key, model in models.items()
-        }
+        plots = task_plots(
+            labels[trusted],
+            {curve_labels[key]: (tasks[key], _rows_of(values, trusted)) for key, values in outputs.items()},
+        )
+        every_class = set(class_names(dataset.task)) <= {str(label) for label in labels.tolist()}
+        all_holdout = None
+        if every_class:
+            all_holdout = {key: task_scores(tasks[key], labels, values) for key, values in outputs.items()}
+        return Comparison(scores, all_holdout, plots)
 
 
-class Ai4iChallengerTrainer:
-    """The ChallengerTrainer port: the base CSV at ``base_data``, seeded split and fit."""
+def _rows_of(outputs: Outputs, mask: npt.NDArray[np.bool_]) -> Outputs:
+    return {name: np.asarray(values)[mask] for name, values in outputs.items()}
 
-    def __init__(self, base_data: Path, seed: int = 7, n_estimators: int = 100) -> None:
-        self._base_data = base_data
+
+def _outputs(key: str, model: ScoringModel, rows: list[dict[str, Any]]) -> Outputs:
+    try:
+        columns = validate_rows(model.manifest, rows)
+    except RowValidationError as exc:
+        if key != "challenger":
+            raise
+        raise TrainingFailed(f"the challenger's input schema refuses held-out rows: {exc}") from None
+    return {name: np.asarray(values) for name, values in model.predict(columns).items()}
+
+
+class RecipeChallengerTrainer:
+    """The ChallengerTrainer port: the recipe's base data (or ``base_data_uri``), seeded split, recipe fit.
+
+    ``reader`` reads ``blob://container/prefix`` base data (the cloud account).
+    """
+
+    def __init__(
+        self, reader: BlobReader | None = None, base_data_uri: str | None = None, seed: int = 7
+    ) -> None:
+        self._reader = reader
+        self._base_data_uri = base_data_uri
         self._seed = seed
-        self._n_estimators = n_estimators
 
     def training_data(
-        self, rows: Sequence[LabelledRow], champion: ModelManifest, unlabelled: int
-    ) -> Ai4iTrainingData:
-        training = build_training_set(load_ai4i(self._base_data), rows, champion, self._seed, unlabelled)
-        return Ai4iTrainingData(training, self._seed, self._n_estimators)
+        self, rows: Sequence[LabelledRow], champion: ModelManifest, recipe: RecipeSpec, unlabelled: int
+    ) -> RecipeTrainingData:
+        if recipe.base_data is None:
+            raise TrainingFailed(f"recipe {recipe.entry_point} declares no base_data to train on")
+        try:
+            base = load_base_data(
+                recipe.base_data,
+                champion.task,
+                inputs=champion.inputs,
+                reader=self._reader,
+                uri=self._base_data_uri,
+            )
+            training = build_training_set(base, rows, champion, self._seed, unlabelled)
+        except BaseDataError as exc:
+            raise TrainingFailed(f"base data: {exc}") from None
+        return RecipeTrainingData(training, recipe)
 
-    def model_card(self, report: Mapping[str, Any]) -> dict[str, bytes]:
-        return {CARD_FILE: model_card(report)}
-
-
-def _risk(model: ScoringModel, rows: list[dict[str, Any]]) -> npt.NDArray[np.float64]:
-    outputs = model.predict(validate_rows(model.manifest, rows))
-    return np.asarray(outputs[model.manifest.risk_output], dtype=np.float64)
+    def model_card(self, report: Mapping[str, Any], plot_files: Sequence[str]) -> dict[str, bytes]:
+        return {CARD_FILE: model_card(report, plot_files)}

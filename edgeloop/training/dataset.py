@@ -17,17 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edgeloop.recipes.ai4i_inputs import NUMERIC_FEATURES, TYPE_CATEGORIES, TYPE_COLUMN
+
 LABEL_COLUMN = "Machine failure"
-TYPE_COLUMN = "Type"
-TYPE_CATEGORIES = ("L", "M", "H")  # product quality variant: low, medium, high
-# (feature name, CSV column, unit, description), in the order of the model's numeric input.
-NUMERIC_FEATURES: tuple[tuple[str, str, str, str], ...] = (
-    ("air_temperature_k", "Air temperature [K]", "K", "Ambient air temperature"),
-    ("process_temperature_k", "Process temperature [K]", "K", "Process temperature"),
-    ("rotational_speed_rpm", "Rotational speed [rpm]", "rpm", "Spindle rotational speed"),
-    ("torque_nm", "Torque [Nm]", "Nm", "Spindle torque"),
-    ("tool_wear_min", "Tool wear [min]", "min", "Accumulated tool use time"),
-)
 
 
 class TrainingDataError(ValueError):

@@ -11,9 +11,12 @@ record templates, and about a fifth of the bytes to store, compress and send.
 Layout: ``{"kind": "insight_columns", "schema_version", "site_id", "scored_at",
 "model", "batch_id", "first", "count", "inputs": {name: [..]}, "outputs": {name: [..]},
 "anomaly": [..], "anomaly_kinds": [[..]], "context": [{..}]}``; row ``i`` is the
-insight ``insight_id_of(batch_id, first + i)``. A traced scoring adds ``"traceparent"`` right
-after ``kind`` (edgeloop.wire.trace_context: ids only), where the relay reads it from the
-document's first bytes without parsing it; records never carry it. Pure: orjson and numpy only.
+insight ``insight_id_of(batch_id, first + i)``. A model that is not binary adds ``"task"`` to
+``model`` and ``"prediction": [..]`` (class names or values) after ``anomaly_kinds``, as its
+records have them (edgeloop.domain.records); a binary model's documents are as before.
+A traced scoring adds ``"traceparent"`` right after ``kind`` (edgeloop.wire.trace_context: ids
+only), where the relay reads it from the document's first bytes without parsing it; records
+never carry it. Pure: orjson and numpy only.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class InsightColumns:
 
     site_id: str
     scored_at: str  # already in the wire format (records.format_timestamp)
-    model: Mapping[str, str]  # name, version, sha256
+    model: Mapping[str, str]  # name, version, sha256 (and task, when not binary)
     batch_id: str
     first: int  # the batch row number of row 0
     # Per feature, manifest order: floats (a float64 array serializes in C, as a list would)
@@ -53,6 +56,9 @@ class InsightColumns:
     anomaly_kinds: Sequence[Sequence[str]]
     context: Sequence[Mapping[str, str]]
     traceparent: str | None = None  # the scoring's span (W3C), when traced
+    # Each row's prediction as JSON text (a class name or a value; ``null`` if the output was
+    # not finite); None for a binary model, whose documents carry no prediction.
+    prediction: list[bytes] | None = None
 
     @property
     def count(self) -> int:
@@ -71,11 +77,15 @@ class InsightColumns:
             self.anomaly_kinds[start:end],
             self.context[start:end],
             self.traceparent,
+            None if self.prediction is None else self.prediction[start:end],
         )
 
     def document(self) -> bytes:
         """This batch as one column document (single-line JSON)."""
         traced = {"traceparent": self.traceparent} if self.traceparent is not None else {}
+        predicted = {}
+        if self.prediction is not None:
+            predicted["prediction"] = orjson.Fragment(json_array(self.prediction))
         return orjson.dumps(
             {
                 "kind": COLUMNS_KIND,
@@ -91,6 +101,7 @@ class InsightColumns:
                 "outputs": {name: orjson.Fragment(json_array(texts)) for name, texts in self.outputs.items()},
                 "anomaly": self.anomaly,
                 "anomaly_kinds": self.anomaly_kinds,
+                **predicted,
                 "context": self.context,
             },
             option=orjson.OPT_SERIALIZE_NUMPY,
@@ -161,6 +172,8 @@ def expand_columns(document: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         shared = (document["schema_version"], document["site_id"], document["scored_at"])
     except (KeyError, TypeError):
         return None
+    prediction = document.get("prediction")  # only a model that is not binary has one
+    per_row = (anomaly, kinds, context) if prediction is None else (anomaly, kinds, context, prediction)
     if not (
         type(count) is int
         and count >= 0
@@ -170,16 +183,17 @@ def expand_columns(document: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         and type(model) is dict
         and type(inputs) is dict
         and type(outputs) is dict
-        and all(type(column) is list and len(column) == count for column in (anomaly, kinds, context))
-        and all(type(column) is list and len(column) == count for column in inputs.values())
-        and all(type(column) is list and len(column) == count for column in outputs.values())
+        and all(
+            type(column) is list and len(column) == count
+            for column in (*per_row, *inputs.values(), *outputs.values())
+        )
     ):
         return None
     schema_version, site_id, scored_at = shared
     input_names, output_names = list(inputs), list(outputs)
     input_rows = zip(*inputs.values(), strict=True) if inputs else iter([()] * count)
     output_rows = zip(*outputs.values(), strict=True) if outputs else iter([()] * count)
-    return [
+    records = [
         {
             "kind": INSIGHT_KIND,
             "schema_version": schema_version,
@@ -197,6 +211,16 @@ def expand_columns(document: Mapping[str, Any]) -> list[dict[str, Any]] | None:
             zip(input_rows, output_rows, anomaly, kinds, context, strict=True)
         )
     ]
+    return records if prediction is None else _with_predictions(records, prediction)
+
+
+def _with_predictions(records: list[dict[str, Any]], prediction: list[Any]) -> list[dict[str, Any]]:
+    """``records`` with each row's prediction, in wire order: after anomaly_kinds, before context."""
+    for record, value in zip(records, prediction, strict=True):
+        row_context = record.pop("context")
+        record["prediction"] = value
+        record["context"] = row_context
+    return records
 
 
 def expand_items(items: Sequence[Any]) -> list[Any]:

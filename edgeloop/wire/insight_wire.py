@@ -2,7 +2,8 @@
 
 ``output_texts`` writes each output value once as JSON text: the answer and the insight
 documents both embed those texts, never parsing and writing the numbers again;
-``text_values`` reads them back. ``results_array`` writes the answer's rows: the bytes
+``text_values`` reads them back; ``prediction_texts`` writes what a task predicts (a class
+name, a value) the same way. ``results_array`` writes the answer's rows: the bytes
 ``orjson.dumps`` makes of the row dicts (same keys, same order), built by filling one
 template per row instead of a dict and a dumps per row. Reference implementation and
 property test: tests/support/answer_reference.py, tests/unit/test_insight_wire.py.
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
+
+from edgeloop.domain.tasks import BinaryTask, RegressionTask, Task
 
 _JSON_BOOLS = {True: b"true", False: b"false"}
 
@@ -37,6 +40,27 @@ def output_texts(values: npt.NDArray[np.float64]) -> OutputTexts:
     if np.isfinite(values).all() and np.array_equal(narrow, values):
         return orjson.dumps(narrow, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
     return number_texts(values.tolist())
+
+
+def prediction_texts(
+    task: Task, outputs: Mapping[str, npt.NDArray[Any]], texts: Mapping[str, OutputTexts]
+) -> OutputTexts | None:
+    """Each row's prediction as JSON text: the class name or the value; None for a binary task.
+
+    ``outputs``: the model's columns by manifest name; ``texts``: the same, as :func:`output_texts`
+    wrote them (a regression's value is that very text). A row whose prediction outputs are
+    not all finite predicts nothing: ``null``.
+    """
+    if isinstance(task, BinaryTask):
+        return None
+    if isinstance(task, RegressionTask):
+        return texts[task.value_output]
+    names = [orjson.dumps(name) for name in task.classes]
+    finite: list[bool] = np.asarray(np.isfinite(task.probabilities(outputs)).all(axis=1)).tolist()
+    return [
+        names[index] if valid else b"null"
+        for index, valid in zip(task.predicted(outputs).tolist(), finite, strict=True)
+    ]
 
 
 def number_texts(values: Sequence[float | None]) -> OutputTexts:
@@ -63,18 +87,21 @@ def results_array(
     outputs: Mapping[str, OutputTexts],
     anomaly: Sequence[bool],
     anomaly_kinds: Sequence[tuple[str, ...]],
+    prediction: Sequence[bytes] | None = None,
 ) -> bytes:
-    """The scoring answer's ``[{insight_id, <outputs>, anomaly, anomaly_kinds}, ...]``, serialized.
+    """The scoring answer's ``[{insight_id, <outputs>, anomaly, anomaly_kinds[, prediction]}, ...]``.
 
     Row ``i``'s insight id is ``<batch_id>-<row_numbers[i]>`` (edgeloop.domain.insight_ids;
     digits: nothing to escape). ``outputs``: per name (in answer order), each row's JSON
-    text; no output may be named like one of the other keys. Every row is the same run of
-    constant pieces and values, so all rows' pieces go into one list by slice assignments
-    (in C) and are joined once.
+    text; no output may be named like one of the other keys. ``prediction``: each row's
+    JSON text, for a model that is not binary (None: no such key). Every row is the same
+    run of constant pieces and values, so all rows' pieces go into one list by slice
+    assignments (in C) and are joined once.
     """
     n = len(row_numbers)
     columns = (row_numbers, *outputs.values())
-    if any(len(column) != n for column in (*columns, anomaly, anomaly_kinds)):
+    predicted = () if prediction is None else (prediction,)
+    if any(len(column) != n for column in (*columns, anomaly, anomaly_kinds, *predicted)):
         raise ValueError("every column must hold one value per row")
     if n == 0:
         return b"[]"
@@ -84,16 +111,23 @@ def results_array(
     leads = [b'{"insight_id":' + orjson.dumps(batch_id)[:-1] + b"-"]
     leads += [(b'",' if index == 0 else b",") + key + b":" for index, key in enumerate(keys)]
     # A row's last two values have few distinct texts: each is one piece with its key (and
-    # the row's end), which spares the join three pieces a row.
+    # the row's end, or the prediction's key), which spares the join three pieces a row.
     after_id = b"," if outputs else b'",'
+    row_end = b"}," if prediction is None else b',"prediction":'
     flag_pieces = {flag: after_id + b'"anomaly":' + text for flag, text in _JSON_BOOLS.items()}
-    kinds_pieces = {kinds: b',"anomaly_kinds":' + orjson.dumps(kinds) + b"}," for kinds in set(anomaly_kinds)}
-    stride = 2 * len(columns) + 2
+    kinds_pieces = {
+        kinds: b',"anomaly_kinds":' + orjson.dumps(kinds) + row_end for kinds in set(anomaly_kinds)
+    }
+    stride = 2 * len(columns) + 2 + 2 * len(predicted)
     pieces: list[bytes] = [b""] * (stride * n)
     for index, (lead, column) in enumerate(zip(leads, columns, strict=True)):
         pieces[2 * index :: stride] = [lead] * n
         pieces[2 * index + 1 :: stride] = column
-    pieces[stride - 2 :: stride] = list(map(flag_pieces.__getitem__, anomaly))
-    pieces[stride - 1 :: stride] = list(map(kinds_pieces.__getitem__, anomaly_kinds))
+    flags_at = 2 * len(columns)
+    pieces[flags_at::stride] = list(map(flag_pieces.__getitem__, anomaly))
+    pieces[flags_at + 1 :: stride] = list(map(kinds_pieces.__getitem__, anomaly_kinds))
+    if prediction is not None:
+        pieces[flags_at + 2 :: stride] = prediction
+        pieces[flags_at + 3 :: stride] = [b"},"] * n
     pieces[-1] = pieces[-1][:-1]  # the last row ends without a comma
     return b"[" + b"".join(pieces) + b"]"

@@ -2,6 +2,8 @@
 # Edge scoring app (FastAPI + onnxruntime): `python -m scoring_app` on port 8000.
 # Build from the repository root:
 #   docker build -f infra/docker/scoring.Dockerfile -t edgeloop/scoring:0.1.0 .
+# A site with an NVIDIA GPU or Intel OpenVINO devices: --build-arg ONNXRUNTIME=gpu (or openvino),
+# then SCORING_EXECUTION_PROVIDERS names the providers (docs/acceleration.md).
 # The model bundle, the model-delivery cache and the SQLite outbox live on volumes, never in the
 # image: models are delivered per site (the cache holds the verified ones, served after a restart
 # even offline), and the outbox must survive the container (nothing accepted is lost).
@@ -14,8 +16,20 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 # Dependencies first, every transitive version and hash from the lock, so code edits reuse this layer.
-COPY requirements/images.lock requirements/images.lock
+COPY requirements/images.lock requirements/images-gpu.lock requirements/images-openvino.lock requirements/
 RUN /opt/venv/bin/pip install --no-compile --require-hashes -r requirements/images.lock
+# The onnxruntime build (docs/acceleration.md): cpu (the default); gpu (onnxruntime-gpu: the CUDA and
+# TensorRT providers, CUDA and cuDNN from PyPI's wheels); openvino (onnxruntime-openvino). The other
+# builds replace the CPU one (they install the same module); their locks hold every other version
+# of images.lock unchanged, so --no-deps adds only the build and what it brings.
+ARG ONNXRUNTIME=cpu
+RUN case "$ONNXRUNTIME" in \
+      cpu) ;; \
+      gpu|openvino) /opt/venv/bin/pip uninstall --yes onnxruntime \
+        && /opt/venv/bin/pip install --no-compile --no-deps --require-hashes \
+           -r "requirements/images-$ONNXRUNTIME.lock" ;; \
+      *) echo "ONNXRUNTIME=$ONNXRUNTIME: cpu, gpu or openvino" >&2; exit 1 ;; \
+    esac
 COPY pyproject.toml README.md ./
 COPY edgeloop/ edgeloop/
 COPY scoring_app/ scoring_app/

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from edgeloop.config.scoring import MAX_ROWS_PER_REQUEST
-from edgeloop.domain.insight_ids import INSIGHT_ID_PATTERN
+from edgeloop.domain.tasks import BinaryTask
 from scoring_app.auth import require_api_key
 from scoring_app.body import read_body, read_json
 from scoring_app.context import context_of
-from scoring_app.decoding.feedback_body import MAX_FEEDBACK_ITEMS, feedback_items
-from scoring_app.openapi import ROW_DESCRIPTION, error_responses
+from scoring_app.decoding.feedback_body import feedback_items
+from scoring_app.openapi import ROW_DESCRIPTION, error_responses, feedback_body_schema
 from scoring_app.use_cases import record_feedback, score_body
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(require_api_key)])
@@ -48,35 +48,9 @@ _SCORE_BODY = {
     }
 }
 
+# The label's schema: the served model's task's (scoring_app/openapi.py).
 _FEEDBACK_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["items"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "items": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": MAX_FEEDBACK_ITEMS,
-                            "items": {
-                                "type": "object",
-                                "required": ["insight_id", "label"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "insight_id": {"type": "string", "pattern": INSIGHT_ID_PATTERN},
-                                    "label": {"type": "integer", "enum": [0, 1]},
-                                },
-                            },
-                        }
-                    },
-                }
-            }
-        },
-    }
+    "requestBody": {"required": True, "content": {"application/json": {"schema": feedback_body_schema(None)}}}
 }
 
 
@@ -105,9 +79,10 @@ async def score(request: Request) -> Response:
     summary="Report actual outcomes",
 )
 async def feedback(request: Request) -> Response:
-    """Label scored insights (1: the machine failed, 0: it did not); all items or none."""
+    """Label scored insights with their actual outcome (as the model's task has it); all items or none."""
     ctx = context_of(request)
-    items = feedback_items(await read_json(request, ctx.settings.max_body_bytes))
+    task = ctx.components.model.current.manifest.task
+    items = feedback_items(await read_json(request, ctx.settings.max_body_bytes), task)
     receipt = await record_feedback(ctx, items)
     return _json({"recorded": len(receipt.feedback_ids), "feedback_ids": receipt.feedback_ids})
 
@@ -116,13 +91,17 @@ async def feedback(request: Request) -> Response:
 async def model(request: Request) -> Response:
     ctx = context_of(request)
     manifest = ctx.components.model.current.manifest
-    return _json(
-        {
-            "name": manifest.name,
-            "version": manifest.version,
-            "inputs": [spec.to_dict() for spec in manifest.inputs],
-            "outputs": [spec.to_dict() for spec in manifest.outputs],
-            "risk_output": manifest.risk_output,
-            "threshold": manifest.threshold,
-        }
-    )
+    described: dict[str, Any] = {
+        "name": manifest.name,
+        "version": manifest.version,
+        "inputs": [spec.to_dict() for spec in manifest.inputs],
+        "outputs": [spec.to_dict() for spec in manifest.outputs],
+    }
+    task = manifest.task
+    if isinstance(task, BinaryTask):  # the keys of before tasks, kept for today's clients
+        described |= {"risk_output": task.risk_output, "threshold": task.threshold}
+    described["task"] = task.to_dict()
+    base_data = manifest.recipe.base_data if manifest.recipe is not None else None
+    if base_data is not None:  # which source column is which input and the label (edgeloop replay)
+        described["base_data"] = {"columns": dict(base_data.columns), "label": base_data.label}
+    return _json(described)

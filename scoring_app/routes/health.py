@@ -21,12 +21,20 @@ async def healthz() -> Response:
 
 def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
     components = ctx.components
-    manifest = components.model.current.manifest
+    model = components.model.current
+    manifest = model.manifest
     path = ctx.settings.outbox_path
     depth, capacity = components.outbox.depth(), components.outbox.capacity()
     writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
     checks: dict[str, object] = {
-        "model": {"ok": True, "name": manifest.name, "version": manifest.version},
+        "model": {
+            "ok": True,
+            "name": manifest.name,
+            "version": manifest.version,
+            # The session's own list, best first: after a fallback it shows what really runs.
+            "execution_providers": list(model.execution_providers),
+            "execution_providers_requested": list(ctx.settings.execution_providers),
+        },
         "outbox": {
             "ok": writable and depth < capacity,
             "writable": writable,

@@ -1,12 +1,12 @@
 """The browser form: server-rendered from the model manifest, posts to same-origin form routes.
 
 Form routes are guarded by the session cookie + CSRF token issued by ``GET /``
-(see scoring_app.auth); they score and record exactly like the API.
+(see scoring_app.auth); they score and record exactly like the API. What the form shows
+of the model's task, and how it takes the actual outcome: scoring_app.form_views.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,17 +24,22 @@ from scoring_app.auth import CSRF_FIELD, SESSION_COOKIE
 from scoring_app.context import AppContext, context_of
 from scoring_app.decoding.score_body import validated_columns
 from scoring_app.errors import ApiError, error_answer
+from scoring_app.form_views import (
+    form_label,
+    label_hint,
+    label_text,
+    outcome_control,
+    prediction_column,
+    prediction_view,
+    reasons,
+    recent_prediction,
+)
 from scoring_app.use_cases import record_feedback, score_columns
 
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_BYTES = 64 * 1024
 CONTEXT_LABELS = {"product_id": "Product ID", "operator": "Operator", "notes": "Notes"}
-ANOMALY_REASONS = {
-    "high_risk": "high failure risk",
-    "out_of_distribution": "unusual reading (unlike the training data)",
-    "invalid_output": "model produced an invalid value",
-}
 
 
 @dataclass(frozen=True)
@@ -63,28 +68,19 @@ def _fields(manifest: ModelManifest) -> list[FormField]:
     ]
 
 
-def _percent(value: object) -> str:
-    if isinstance(value, int | float) and math.isfinite(value):
-        return f"{value * 100:.1f} %"
-    return "—"
-
-
-def _reasons(kinds: list[str] | tuple[str, ...]) -> list[str]:
-    return [ANOMALY_REASONS.get(kind, kind) for kind in kinds]
-
-
 def _recent_rows(ctx: AppContext, manifest: ModelManifest) -> list[dict[str, Any]]:
     scorings: list[RecentScoring] = recent_scorings(ctx.components.outbox, ctx.settings.recent_limit)
+    task = manifest.task
     return [
         {
             "insight_id": s.insight_id,
             "scored_at": s.scored_at[:19].replace("T", " "),
             "product_id": s.context.get("product_id"),
-            "risk_percent": _percent(s.outputs.get(manifest.risk_output)),
+            "prediction": recent_prediction(task, s.outputs, s.prediction),
             "anomaly": s.anomaly,
-            "reasons": _reasons(s.anomaly_kinds),
+            "reasons": reasons(s.anomaly_kinds),
             "model_version": s.model_version,
-            "feedback": s.feedback,
+            "feedback": None if s.feedback is None else label_text(task, s.feedback),
         }
         for s in scorings
     ]
@@ -119,6 +115,8 @@ async def _render(
             "general_error": general_error,
             "result": result,
             "recent": recent,
+            "prediction_column": prediction_column(manifest.task),
+            "outcome": outcome_control(manifest.task),
             "flash": flash,
         },
         status_code=status_code,
@@ -133,9 +131,11 @@ async def _render(
 async def form_page(request: Request) -> Response:
     ctx = context_of(request)
     flash = None
-    recorded, label = request.query_params.get("recorded"), request.query_params.get("label")
-    if recorded and label in ("0", "1"):
-        flash = f"Thank you: insight {recorded} recorded as {'failed' if label == '1' else 'did not fail'}."
+    task = ctx.components.model.current.manifest.task
+    recorded = request.query_params.get("recorded")
+    label = form_label(task, request.query_params.get("label"))
+    if recorded and label is not None:
+        flash = f"Thank you: insight {recorded} recorded as {label_text(task, label)}."
     return await _render(request, ctx, flash=flash)
 
 
@@ -203,9 +203,10 @@ async def form_score(request: Request) -> Response:
     first = scored.row(0)
     result = {
         "insight_id": first.insight_id,
-        "risk_percent": _percent(first.outputs.get(manifest.risk_output)),
+        "binary": manifest.task.kind == "binary",
+        "prediction": prediction_view(manifest.task, first.outputs, first.prediction),
         "anomaly": first.anomaly,
-        "reasons": _reasons(first.anomaly_kinds),
+        "reasons": reasons(first.anomaly_kinds),
         "model_name": scored.model_name,
         "model_version": scored.model_version,
     }
@@ -216,11 +217,12 @@ async def form_score(request: Request) -> Response:
 async def form_feedback(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
-    insight_id, label = form.get("insight_id"), form.get("label")
-    if label not in ("0", "1") or not isinstance(insight_id, str):
-        return await _render(request, ctx, status_code=422, general_error="choose failed or did not fail")
+    task = ctx.components.model.current.manifest.task
+    insight_id, label = form.get("insight_id"), form_label(task, form.get("label"))
+    if label is None or not isinstance(insight_id, str):
+        return await _render(request, ctx, status_code=422, general_error=label_hint(task))
     try:
-        await record_feedback(ctx, [FeedbackItem(insight_id, int(label))])
+        await record_feedback(ctx, [FeedbackItem(insight_id, label)])
     except InvalidInput as exc:
         message = "; ".join(problem.message for problem in exc.problems)
         status_code = error_answer(exc, ctx.settings.retry_after_seconds).status_code
@@ -229,5 +231,5 @@ async def form_feedback(request: Request) -> Response:
         answer = error_answer(exc, ctx.settings.retry_after_seconds)
         return await _render(request, ctx, status_code=answer.status_code, general_error=str(answer.detail))
     # Post/redirect/get: a reload does not send the feedback twice.
-    url = request.url_for("form_page").include_query_params(recorded=insight_id, label=label)
+    url = request.url_for("form_page").include_query_params(recorded=insight_id, label=str(label))
     return RedirectResponse(str(url), status_code=303)

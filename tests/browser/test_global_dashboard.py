@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from contract.insight_factory import insight, seed_sites
+from contract.insight_factory import insight, seed_sites, seed_tasks
 from playwright.sync_api import Browser, expect
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -51,6 +51,16 @@ def serving(store: SqliteInsightStore) -> Iterator[str]:
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = SqliteInsightStore(tmp_path_factory.mktemp("global") / "global.sqlite3")
     store.upsert(seed_sites(sites=4, hours=12, per_hour=10))
+    with serving(store) as url:
+        yield url
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def tasks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One binary, one multiclass and one regression model (tests/contract/insight_factory.py)."""
+    store = SqliteInsightStore(tmp_path_factory.mktemp("tasks") / "global.sqlite3")
+    store.upsert(seed_tasks(hours=3))
     with serving(store) as url:
         yield url
     store.close()
@@ -159,4 +169,29 @@ def test_the_range_inputs_show_examples_in_a_lighter_style(browser: Browser, gap
     assert example == ["rgb(138, 147, 163)", "italic"]
     assert typed == "rgb(29, 36, 48)"
     expect(page.locator("#range-note")).to_have_text("Showing all time")
+    page.close()
+
+
+def test_the_models_table_names_each_tasks_feedback_measure(browser: Browser, tasks_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(tasks_url + "/")
+    rows = page.locator("#model-table tbody tr")
+    expect(rows).to_have_count(3)
+    expected = {
+        "failure-mode 2.0.0": ("multiclass", "12", "50.0%", "9", "accuracy 66.7% (of 9)"),
+        "failure-risk 1.1.0": ("binary", "12", "25.0%", "6", "accuracy 50.0% (of 6)"),
+        "tool-life 1.0.0": ("regression", "6", "0.0%", "6", "mean absolute error 2.5 (of 6)"),
+    }
+    for number, (model, cells) in enumerate(expected.items()):
+        row = rows.nth(number)
+        expect(row).to_have_attribute("data-model", model)
+        expect(row.locator("td")).to_have_text([*model.split(" "), *cells])
+    expect(page.locator("#model-table thead")).to_contain_text("Feedback quality")
+    expect(page.locator("#quality-hint")).to_be_visible()
+    expect(page.locator("#quality-hint")).to_contain_text("mean absolute error")
+    # The latest anomalies show a multiclass model's predicted class and the class reported.
+    anomalies = page.locator("#anomaly-table tbody tr", has_text="failure-mode 2.0.0")
+    expect(anomalies.first.locator("td").nth(3)).to_have_text(re.compile(r"^(wear|power)$"))
+    expect(page.locator("#anomaly-table")).to_contain_text("reported wear")
+    page.screenshot(path=str(SCREENSHOTS / "edgeloop-global-dashboard-models.png"), full_page=True)
     page.close()

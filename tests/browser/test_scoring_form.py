@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
-from support.browser import fill_reading
+from support.browser import ScoringServer, ServeScoringApp, fill_reading, label_before
 from support.bundles import demo_bundle
 
-from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.manifest import ModelManifest, load_manifest
-from localdev.azurite import free_port, wait_for_port
-from scoring_app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,39 +17,23 @@ SCREENSHOT = Path("/tmp/edgeloop-scoring-form-phone.png")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FastAPI, ModelManifest]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, serve_scoring_app: ServeScoringApp
+) -> tuple[ScoringServer, ModelManifest]:
     work = tmp_path_factory.mktemp("scoring-form")
     bundle = demo_bundle(work)
-    settings = ScoringSettings(
-        model_dir=bundle,
-        outbox_path=work / "outbox.sqlite3",
-        api_key="browser-test-key",
-        api_key_file=work / "api-key",
-        relay_enabled=False,
-        site_id="site-browser",
-        port=free_port(),
-    )
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", settings.port, timeout=30)
-    try:
-        yield f"http://127.0.0.1:{settings.port}", app, load_manifest(bundle)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    return serve_scoring_app(bundle, work), load_manifest(bundle)
 
 
-def outbox_depth(app: FastAPI) -> int:
-    return int(app.state.ctx.components.outbox.depth())
+def outbox_depth(server: ScoringServer) -> int:
+    return int(server.outbox.depth())
 
 
-def test_score_then_report_the_outcome(browser: Browser, served: tuple[str, FastAPI, ModelManifest]) -> None:
-    url, app, manifest = served
-    before = outbox_depth(app)
+def test_score_then_report_the_outcome(browser: Browser, served: tuple[ScoringServer, ModelManifest]) -> None:
+    server, manifest = served
+    before = outbox_depth(server)
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
-    page.goto(url + "/")
+    page.goto(server.url + "/")
     expect(page.locator("label[for=f-torque_nm]")).to_contain_text("[Nm]")
     assert page.get_attribute("#f-torque_nm", "max") == str(manifest.input("torque_nm").max)
     fill_reading(page)
@@ -68,7 +45,7 @@ def test_score_then_report_the_outcome(browser: Browser, served: tuple[str, Fast
     expect(page.locator("#anomaly-reason")).to_contain_text("high failure risk")
     expect(page.locator("#result-version")).to_have_text(manifest.version)
     insight_id = page.inner_text("#result-insight")
-    assert outbox_depth(app) == before + 1
+    assert outbox_depth(server) == before + 1
 
     row = page.locator(f'#recent tr[data-insight-id="{insight_id}"]')
     expect(row).to_contain_text("L47182")
@@ -77,28 +54,32 @@ def test_score_then_report_the_outcome(browser: Browser, served: tuple[str, Fast
     expect(page.locator(f'#recent tr[data-insight-id="{insight_id}"]')).to_contain_text(
         "reported: did not fail"
     )
-    assert outbox_depth(app) == before + 2
+    assert outbox_depth(server) == before + 2
     page.close()
 
 
 def test_out_of_range_value_is_caught_in_the_browser(
-    browser: Browser, served: tuple[str, FastAPI, ModelManifest]
+    browser: Browser, served: tuple[ScoringServer, ModelManifest]
 ) -> None:
-    url, app, manifest = served
-    before = outbox_depth(app)
+    server, manifest = served
+    before = outbox_depth(server)
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    page.goto(url + "/")
+    page.goto(server.url + "/")
     fill_reading(page, torque_nm="500")
     page.click("button.primary")
     spec = manifest.input("torque_nm")
     expect(page.locator("#e-torque_nm")).to_have_text(
         f"Spindle torque must be between {spec.min} and {spec.max} Nm"
     )
-    assert outbox_depth(app) == before  # nothing was sent
+    assert outbox_depth(server) == before  # nothing was sent
     page.fill("#f-torque_nm", "40")
     expect(page.locator("#e-torque_nm")).to_have_text("")
     page.click("button.primary")
     expect(page.locator("#result-version")).to_have_text(manifest.version)
+    insight_id = page.inner_text("#result-insight")
+    risk_cell = page.locator(f'#recent tr[data-insight-id="{insight_id}"] td').nth(2)
+    expect(risk_cell).to_contain_text("%")
+    assert label_before(risk_cell) == '"Risk: "'  # a binary model's recent rows show its risk
     # Readable on a phone: nothing wider than the screen.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

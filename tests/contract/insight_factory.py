@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef
+from edgeloop.domain.records import FeedbackRecord, InsightRecord, Label, ModelRef, TaskKind
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MODEL_SHA = "ab" * 32
@@ -25,22 +25,43 @@ def insight(
     risk: float = 0.1,
     version: str = "1.0.0",
     kinds: tuple[str, ...] | None = None,
+    model: str = "failure-risk",
+    task: TaskKind = "binary",
+    prediction: Label | None = None,
 ) -> InsightRecord:
+    """A binary model's insight by default; ``task`` and ``prediction`` make it another task's."""
     return InsightRecord(
         insight_id=f"{batch or new_batch_id()}-{row:05d}",
         site_id=site,
         scored_at=at,
-        model=ModelRef("failure-risk", version, MODEL_SHA),
+        model=ModelRef(model, version, MODEL_SHA, task),
         inputs={"air_temperature_k": 300.1, "type": "M"},
         outputs={"risk": risk},
         anomaly=anomaly,
         anomaly_kinds=kinds if kinds is not None else (("risk",) if anomaly else ()),
         context={"product_id": "hmac-sha256:00ff"},
+        prediction=prediction,
     )
 
 
+def class_insight(
+    site: str = "site-a", predicted: str | None = "none", *, at: datetime = T0, anomaly: bool = False
+) -> InsightRecord:
+    """A multiclass model's insight (model ``failure-mode``) predicting the class ``predicted``."""
+    return insight(
+        site, at=at, anomaly=anomaly, model="failure-mode", task="multiclass", prediction=predicted
+    )
+
+
+def value_insight(
+    site: str = "site-a", predicted: float | None = 100.0, *, at: datetime = T0, anomaly: bool = False
+) -> InsightRecord:
+    """A regression model's insight (model ``tool-life``) predicting the value ``predicted``."""
+    return insight(site, at=at, anomaly=anomaly, model="tool-life", task="regression", prediction=predicted)
+
+
 def feedback(
-    of: InsightRecord, label: int, *, at: datetime | None = None, fid: str | None = None
+    of: InsightRecord, label: Label, *, at: datetime | None = None, fid: str | None = None
 ) -> FeedbackRecord:
     return FeedbackRecord(
         feedback_id=fid or f"{new_batch_id()}-00000",
@@ -72,4 +93,36 @@ def seed_sites(sites: int = 3, hours: int = 6, per_hour: int = 10) -> list[Insig
                 records.append(record)
                 if n == 0:
                     records.append(feedback(record, 1))
+    return records
+
+
+def seed_tasks(hours: int = 3) -> list[InsightRecord | FeedbackRecord]:
+    """One model of each task, each hour: figures per hour are
+
+    - ``failure-risk 1.1.0`` (binary, site-a): 4 scored, 1 anomaly, 2 feedback, 1 of them right;
+    - ``failure-mode 2.0.0`` (multiclass, site-b): 4 scored, 2 anomalies, 3 feedback, 2 right;
+    - ``tool-life 1.0.0`` (regression, site-a and site-b): 2 scored, 2 feedback, errors 2 and 3.
+    """
+    records: list[InsightRecord | FeedbackRecord] = []
+    for h in range(hours):
+        at = T0 + timedelta(hours=h)
+        flags = [
+            insight("site-a", at=at + timedelta(minutes=n), anomaly=n == 0, version="1.1.0") for n in range(4)
+        ]
+        records += [*flags, feedback(flags[0], 1), feedback(flags[1], 1)]
+        classes = [
+            insight("site-b", at=at + timedelta(minutes=n), anomaly=name != "none", model="failure-mode",
+                    version="2.0.0", task="multiclass", prediction=name, risk=0.5)
+            for n, name in enumerate(("none", "none", "wear", "power"))
+        ]  # fmt: skip
+        records += [
+            *classes,
+            feedback(classes[0], "none"),
+            feedback(classes[2], "wear"),
+            feedback(classes[3], "wear"),
+        ]
+        values = [
+            value_insight(site, predicted, at=at) for site, predicted in (("site-a", 120.0), ("site-b", 80.0))
+        ]
+        records += [*values, feedback(values[0], 118.0), feedback(values[1], 83.0)]
     return records

@@ -51,7 +51,7 @@ def test_feedback_joins_its_insight(store: InsightStore) -> None:
     assert joined.feedback is not None
     assert joined.feedback.label == 1
     [stats] = store.site_stats(None, None)
-    assert stats.counts == Counts(scored=2, anomalies=2, feedback=2, feedback_correct=1)
+    assert stats.counts == Counts(scored=2, anomalies=2, feedback=2, feedback_correct=1, feedback_judged=2)
     assert stats.feedback_accuracy == 0.5
 
 
@@ -68,7 +68,7 @@ def test_feedback_may_arrive_before_its_insight(store: InsightStore) -> None:
     assert joined.feedback is not None
     assert joined.feedback.feedback_id == early.feedback_id
     [stats] = store.site_stats(None, None)
-    assert stats.counts == Counts(scored=1, anomalies=0, feedback=1, feedback_correct=1)
+    assert stats.counts == Counts(scored=1, anomalies=0, feedback=1, feedback_correct=1, feedback_judged=1)
 
 
 def test_latest_feedback_wins_whatever_the_order(store: InsightStore) -> None:
@@ -82,7 +82,7 @@ def test_latest_feedback_wins_whatever_the_order(store: InsightStore) -> None:
     assert stored.feedback is not None
     assert stored.feedback.label == 1
     [stats] = store.site_stats(None, None)
-    assert stats.counts == Counts(scored=1, anomalies=1, feedback=1, feedback_correct=1)
+    assert stats.counts == Counts(scored=1, anomalies=1, feedback=1, feedback_correct=1, feedback_judged=1)
 
 
 def test_a_corrected_insight_moves_the_counts(store: InsightStore) -> None:

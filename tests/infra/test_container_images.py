@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from infra_helpers import INFRA, REPO_ROOT
 
+from tools.locks import LOCKS, read_lock
+
 DOCKER = INFRA / "docker"
 FUNCTIONS_BASE = "mcr.microsoft.com/azure-functions/python:4-python3.11"
 Instruction = tuple[str, str]
@@ -94,6 +96,35 @@ def test_images_install_every_dependency_from_the_hashed_lock(image: str) -> Non
     project = [args for args in installs if "requirements/images.lock" not in args]
     assert project
     assert all("--no-deps" in args for args in project), project
+
+
+def locked_versions(lock: str) -> dict[str, str]:
+    return {package.name: package.version for package in read_lock((REPO_ROOT / lock).read_text())}
+
+
+def test_scoring_image_swaps_in_the_onnxruntime_build_its_build_arg_names() -> None:
+    """CPU by default; each other build replaces the CPU one from its own hashed lock, which keeps
+    every other version of images.lock, so its --no-deps install adds that build and nothing else."""
+    steps = instructions(DOCKER / "scoring.Dockerfile")
+    assert ("ARG", "ONNXRUNTIME=cpu") in steps
+    (swap,) = [" ".join(args.split()) for name, args in steps if name == "RUN" and "$ONNXRUNTIME" in args]
+    assert "cpu) ;;" in swap
+    arm = re.search(r"([\w|]+)\) /opt/venv/bin/pip uninstall --yes onnxruntime", swap)
+    assert arm is not None, swap
+    assert '--no-deps --require-hashes -r "requirements/images-$ONNXRUNTIME.lock"' in swap
+    (copied,) = [args for name, args in steps if name == "COPY" and "requirements/images.lock" in args]
+    cpu_image = locked_versions("requirements/images.lock")
+    builds = {"gpu": "onnxruntime-gpu", "openvino": "onnxruntime-openvino"}
+    assert set(arm.group(1).split("|")) == set(builds)
+    for variant, package in builds.items():
+        lock = f"requirements/images-{variant}.lock"
+        assert lock in copied.split()
+        assert lock in {entry.path for entry in LOCKS}, f"{lock}: not made by tools/locks.py"
+        image = locked_versions(lock)
+        assert package in image
+        assert "onnxruntime" not in image, "two builds of the same module"
+        shared = {name: version for name, version in cpu_image.items() if name != "onnxruntime"}
+        assert {name: image.get(name) for name in shared} == shared
 
 
 def test_scoring_image_is_slim_multi_stage_and_non_root() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from contract.insight_factory import seed_sites
+from contract.insight_factory import seed_sites, seed_tasks
 from fastapi.testclient import TestClient
 from schemathesis.checks import CheckFunction
 from schemathesis.python.asgi import shutdown_lifespans
@@ -38,7 +38,7 @@ CONFORMANCE: list[CheckFunction] = [
 @pytest.fixture(scope="module")
 def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     store = SqliteInsightStore(tmp_path_factory.mktemp("global-openapi") / "global.sqlite3")
-    store.upsert(seed_sites(sites=2, hours=3, per_hour=5))
+    store.upsert([*seed_sites(sites=2, hours=3, per_hour=5), *seed_tasks(hours=2)])  # every task's bodies
     yield schemathesis.openapi.from_asgi("/api/openapi.json", create_app(store, OpenAccess()))
     shutdown_lifespans()
     store.close()
@@ -64,8 +64,9 @@ def test_times_beyond_four_digit_years_are_refused_naming_the_parameter(tmp_path
     """Found by the fuzzer: such times were a 500 (hour buckets of a three-digit year, or overflow)."""
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     with TestClient(create_app(store, OpenAccess())) as client:
-        for name in ("from", "to"):
-            response = client.get("/api/v1/summary", params={name: when})
-            assert response.status_code == 400, (name, when, response.text)
-            assert response.json()["parameter"] == name
+        for path in ("/api/v1/summary", "/api/v1/models/hours"):
+            for name in ("from", "to"):
+                response = client.get(path, params={name: when})
+                assert response.status_code == 400, (path, name, when, response.text)
+                assert response.json()["parameter"] == name
     store.close()

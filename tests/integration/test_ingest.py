@@ -13,7 +13,7 @@ import azure.functions as func
 import orjson
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from contract.insight_factory import feedback, insight, new_batch_id
+from contract.insight_factory import class_insight, feedback, insight, new_batch_id, value_insight
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -84,7 +84,23 @@ def test_a_compliant_blob_lands_in_the_store_once_however_often_delivered(
     ingest.ingest(event)  # redelivered
     assert sorted(stored_ids(store)) == sorted(r.insight_id for r in insights)
     [stats] = store.site_stats(None, None)
-    assert stats.counts == Counts(scored=5, anomalies=1, feedback=1, feedback_correct=1)
+    assert stats.counts == Counts(scored=5, anomalies=1, feedback=1, feedback_correct=1, feedback_judged=1)
+
+
+def test_multiclass_and_regression_records_land_with_their_prediction_and_typed_label(
+    blobs: AzureBlobStore, store: SqliteInsightStore, site: str
+) -> None:
+    """Through the wire format, as the edge writes them: the label keeps its type, the measures follow."""
+    classed, valued = class_insight(site, predicted="wear", anomaly=True), value_insight(site, predicted=12.5)
+    event = put_blob(blobs, site, wire([classed, valued, feedback(classed, "wear"), feedback(valued, 10)]))
+    InsightIngest(blobs, store).ingest(event)
+    stored = {item.record.insight_id: item for item in store.query(InsightQuery()).items}
+    assert stored[classed.insight_id].record == classed
+    labels = [getattr(stored[r.insight_id].feedback, "label", None) for r in (classed, valued)]
+    assert labels == ["wear", 10]
+    assert type(labels[1]) is int
+    models = {m.model.task: m for m in store.model_stats(None, None)}
+    assert (models["multiclass"].accuracy, models["regression"].mean_absolute_error) == (1.0, 2.5)
 
 
 def test_a_missing_blob_raises_and_writes_nothing(

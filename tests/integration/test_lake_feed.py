@@ -19,9 +19,10 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 import pytest
 from azure.storage.queue import QueueClient
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from pydantic import SecretStr
 from support.notebook_venv import notebook_python
 
@@ -32,7 +33,7 @@ from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.bootstrap.lake import build_lake_feed, build_lake_table
 from edgeloop.config.connections import ConnectionString
 from edgeloop.config.lake import LakeSettings
-from edgeloop.domain.lake_rows import lake_rows
+from edgeloop.domain.lake_rows import FEEDBACK_LAKE, INSIGHTS_LAKE, LakeTableSpec, lake_rows
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.lake_feed import LakeFeed
 from edgeloop.wire.messaging import subscription_queue
@@ -63,19 +64,39 @@ def wire_feedback(index: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def task_insight(site: str, index: int, task: str, prediction: str | float | None) -> dict[str, Any]:
+    record = wire_insight(site, index, 8)
+    record["model"] = {"name": f"{task}-model", "version": "1", "sha256": "0" * 64, "task": task}
+    return record | {"outputs": {"score": 0.5}, "prediction": prediction}
+
+
+def typed_feedback(index: int, label: str | float) -> dict[str, Any]:
+    return wire_feedback(index) | {"feedback_id": f"fb-{uuid.uuid4().hex[:8]}-{index}", "label": label}
+
+
 def put_blob(blobs: AzureBlobStore, name: str, records: list[dict[str, Any]]) -> BlobWrittenEvent:
     body = gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in records))
     url = blobs.put("compliant", name, body, content_type="application/gzip")
-    return BlobWrittenEvent(name, "compliant", url, "compliant", name, "s", len(records), len(records), 0)
+    insights = sum(1 for r in records if r["kind"] == "insight")
+    return BlobWrittenEvent(
+        name, "compliant", url, "compliant", name, "s", len(records), insights, len(records) - insights
+    )
+
+
+Lake = tuple[LakeFeed, DeltaLakeTable, AzureBlobStore, DeltaLakeTable]
 
 
 @pytest.fixture
-def lake(azurite: Azurite) -> tuple[LakeFeed, DeltaLakeTable, AzureBlobStore]:
+def lake(azurite: Azurite) -> Lake:
     connection = ConnectionString("CloudStorage", SecretStr(azurite.connection_string("cloud")))
     clients = AzureClients()
     blobs = AzureBlobStore.from_connection(connection, clients)
-    table = DeltaLakeTable.from_connection(connection, clients, table=f"t{uuid.uuid4().hex[:12]}")
-    return LakeFeed(blobs, table), table, blobs
+    name = f"t{uuid.uuid4().hex[:12]}"
+    table = DeltaLakeTable.from_connection(connection, clients, table=name)
+    feedback = DeltaLakeTable.from_connection(
+        connection, clients, table=f"{name}-feedback", spec=FEEDBACK_LAKE
+    )
+    return LakeFeed(blobs, table, feedback), table, blobs, feedback
 
 
 def download_active_files(table: DeltaTable, blobs: AzureBlobStore, uri: str, into: Path) -> list[Path]:
@@ -91,10 +112,8 @@ def download_active_files(table: DeltaTable, blobs: AzureBlobStore, uri: str, in
     return files
 
 
-def test_redelivery_and_overlap_insert_each_insight_once(
-    lake: tuple[LakeFeed, DeltaLakeTable, AzureBlobStore], tmp_path: Path
-) -> None:
-    feed, table, blobs = lake
+def test_redelivery_and_overlap_insert_each_insight_once(lake: Lake, tmp_path: Path) -> None:
+    feed, table, blobs, _ = lake
     site = f"site-{uuid.uuid4().hex[:6]}"
     first = put_blob(blobs, f"{site}/a.jsonl.gz", [wire_insight(site, i, 1 + i % 2) for i in range(20)])
     assert feed.deliver(first).inserted == 20
@@ -102,7 +121,8 @@ def test_redelivery_and_overlap_insert_each_insight_once(
     overlap = [wire_insight(site, i, 1 + i % 2) for i in range(15, 25)] + [wire_feedback(3)]
     second = put_blob(blobs, f"{site}/b.jsonl.gz", overlap)
     result = feed.deliver(second)
-    assert (result.rows, result.inserted) == (10, 5)  # feedback is not a lake row
+    assert (result.rows, result.inserted) == (10, 5)
+    assert (result.feedback_rows, result.feedback_inserted) == (1, 1)  # into the feedback table
 
     reread = DeltaTable(table.uri, storage_options=table.options)
     frame = reread.to_pandas()
@@ -121,17 +141,15 @@ def test_redelivery_and_overlap_insert_each_insight_once(
     assert rows == [("2026-11-01", 13, 13, 3), ("2026-11-02", 12, 12, 0)]
 
 
-def test_the_anomalies_container_is_ignored(lake: tuple[LakeFeed, DeltaLakeTable, AzureBlobStore]) -> None:
-    feed, _, _ = lake
+def test_the_anomalies_container_is_ignored(lake: Lake) -> None:
+    feed, _, _, _ = lake
     event = BlobWrittenEvent("m", "anomalies", "u", "anomalies", "x.jsonl.gz", "s", 1, 1, 0)
     assert feed.deliver(event).ignored
 
 
 @pytest.mark.slow
-def test_spark_reads_the_table_files(
-    lake: tuple[LakeFeed, DeltaLakeTable, AzureBlobStore], tmp_path: Path
-) -> None:
-    feed, table, blobs = lake
+def test_spark_reads_the_table_files(lake: Lake, tmp_path: Path) -> None:
+    feed, table, blobs, _ = lake
     site = f"site-{uuid.uuid4().hex[:6]}"
     feed.deliver(put_blob(blobs, f"{site}/a.jsonl.gz", [wire_insight(site, i, 3) for i in range(7)]))
     parquet_dir = tmp_path / "lake"
@@ -189,10 +207,10 @@ def test_feed_lake_function_takes_the_published_event(
 
 
 def test_concurrent_writers_of_one_table_lose_no_rows(
-    lake: tuple[LakeFeed, DeltaLakeTable, AzureBlobStore],
+    lake: Lake,
 ) -> None:
     """Two tables on one URI stand for two Function instances: their commits conflict, and retry."""
-    _, table, _ = lake
+    _, table, _, _ = lake
     site = f"site-{uuid.uuid4().hex[:6]}"
     table.merge(lake_rows([wire_insight(site, 0, 7)]))  # the table exists before the race
     writers = [DeltaLakeTable(table.uri, table.options) for _ in range(3)]
@@ -201,3 +219,79 @@ def test_concurrent_writers_of_one_table_lose_no_rows(
         inserted = list(pool.map(lambda pair: pair[0].merge(pair[1]), zip(writers, batches, strict=True)))
     assert inserted == [5, 5, 5]
     assert len(table.frame(site=site)) == 16
+
+
+def test_each_tasks_prediction_and_typed_label_reach_the_lake_once(lake: Lake) -> None:
+    feed, table, blobs, feedback_table = lake
+    site = f"site-{uuid.uuid4().hex[:6]}"
+    records = [
+        wire_insight(site, 1, 8),
+        task_insight(site, 2, "multiclass", "HDF"),
+        task_insight(site, 3, "regression", 7.25),
+        task_insight(site, 4, "regression", None),  # the model's output was not finite
+        typed_feedback(1, 1),
+        typed_feedback(2, "TWF"),
+        typed_feedback(3, 6.5),
+    ]
+    event = put_blob(blobs, f"{site}/tasks.jsonl.gz", records)
+    result = feed.deliver(event)
+    assert (result.inserted, result.feedback_inserted) == (4, 3)
+    again = feed.deliver(event)
+    assert (again.inserted, again.feedback_inserted) == (0, 0)
+
+    rows = arrow_rows(table, site)
+    assert [(r["task"], r["predicted_class"], r["predicted_value"]) for r in rows] == [
+        ("binary", None, None),
+        ("multiclass", "HDF", None),
+        ("regression", None, 7.25),
+        ("regression", None, None),
+    ]
+    labels = arrow_rows(feedback_table, "x")
+    assert [(r["insight_id"][-5:], r["label_class"], r["label_value"]) for r in labels] == [
+        ("00001", None, 1.0),  # a binary model's outcome
+        ("00002", "TWF", None),
+        ("00003", None, 6.5),
+    ]
+
+
+def arrow_rows(table: DeltaLakeTable, site: str) -> list[dict[str, Any]]:
+    """The site's rows, nulls as None (pandas would turn them into NaN), by insight id."""
+    reread = DeltaTable(table.uri, storage_options=table.options)
+    rows = reread.to_pyarrow_table(filters=[("site_id", "=", site)]).to_pylist()
+    return sorted(rows, key=lambda row: str(row["insight_id"]))
+
+
+OLD_INSIGHT_COLUMNS = [
+    name for name in INSIGHTS_LAKE.columns if name not in ("task", "predicted_class", "predicted_value")
+]
+
+
+def test_a_table_written_before_the_task_columns_is_read_and_evolved(lake: Lake) -> None:
+    """The schema a table had before the task columns: its rows read on, the next merge adds them."""
+    _, new_table, _, _ = lake
+    old_spec = LakeTableSpec(
+        "insights", {n: INSIGHTS_LAKE.columns[n] for n in OLD_INSIGHT_COLUMNS}, "insight_id"
+    )
+    site = f"site-{uuid.uuid4().hex[:6]}"
+    uri = f"{new_table.uri}-old"
+    old = DeltaLakeTable(uri, new_table.options, old_spec)
+    old_rows = [{n: row[n] for n in OLD_INSIGHT_COLUMNS} for row in lake_rows([wire_insight(site, 1, 9)])]
+    write_deltalake(
+        uri, pa.Table.from_pylist(old_rows, schema=old.schema), mode="append",
+        partition_by=list(old_spec.partitions), storage_options=new_table.options,
+    )  # fmt: skip
+    assert set(DeltaTable(uri, storage_options=new_table.options).schema().to_arrow().names) == set(
+        OLD_INSIGHT_COLUMNS
+    )
+
+    table = DeltaLakeTable(uri, new_table.options)  # today's spec on yesterday's table
+    assert set(table.frame(site=site).columns) == set(OLD_INSIGHT_COLUMNS)  # read as it is
+    inserted = table.merge(lake_rows([wire_insight(site, 1, 9), task_insight(site, 2, "regression", 1.5)]))
+    assert inserted == 1
+    rows = arrow_rows(table, site)
+    assert set(rows[0]) == set(INSIGHTS_LAKE.columns)
+    assert [(r["task"], r["predicted_value"]) for r in rows] == [
+        (None, None),
+        ("regression", 1.5),
+    ]  # older: null
+    assert sorted(table.inputs_since("2026-11-01")) == [r["insight_id"] for r in rows]

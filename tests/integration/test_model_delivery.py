@@ -7,6 +7,7 @@ a wrong key, a corrupted file) are registered with tests/support/model_loop.py.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,10 +24,11 @@ import pytest
 from support.model_loop import DATA, MODEL_NAME, register_variant
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
-from edgeloop.adapters.ed25519_signing import BundleSigner, generate_key_pair
+from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, generate_key_pair
 from edgeloop.bootstrap.retraining import publish_first_champion
 from edgeloop.cli.replayer import read_rows
 from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.model_publishing import promote
 from localdev.azurite import REPO_ROOT, Azurite, free_port
 
@@ -152,8 +154,12 @@ def site_factory(tmp_path: Path, demo_bundle_dir: Path) -> Iterator[Callable[...
             process.wait(10)
 
 
+def pointer_signing(signer: BundleSigner) -> PointerSigning:
+    return PointerSigning(signer.sign_pointer, BundleVerifier(signer.public_key_b64).verify_pointer)
+
+
 def promote_now(site: Site, version: str) -> None:
-    promote(site.registry, MODEL_NAME, version, "test", f"promote {version}")
+    promote(site.registry, MODEL_NAME, version, "test", f"promote {version}", pointer_signing(site.signer))
 
 
 class Load:
@@ -324,3 +330,30 @@ def test_a_new_model_flagging_far_more_rows_is_rolled_back_automatically(
     assert site.served() == "1.0.0"  # the champion pointer still names it; the site does not reinstall it
     with site.client() as client:
         assert 'edgeloop_model_delivery_rollbacks_total{trigger="auto"} 1.0' in client.get("/metrics").text
+
+
+def test_a_pointer_edited_back_to_an_older_version_is_refused_while_the_site_keeps_serving(
+    azurite: Azurite, site_factory: Callable[..., Site], demo_bundle_dir: Path
+) -> None:
+    """The attack found from outside: only the ``version`` of ``champion.json`` edited back to an
+    older signed version made a running site serve it within seconds. Now the pointer is signed."""
+    site = site_factory(azurite)
+    register_variant(site.registry, demo_bundle_dir, "1.1.0", site.signer)
+    promote_now(site, "1.1.0")
+    site.wait_for(lambda: site.delivery()["serving"] == "1.1.0", "the new champion")
+    blob = site.registry._container.get_blob_client(f"{MODEL_NAME}/champion.json")
+    document = json.loads(blob.download_blob().readall())
+    document["signed"]["version"] = "1.0.0"
+    blob.upload_blob(json.dumps(document).encode(), overwrite=True)
+
+    site.wait_for(lambda: site.delivery()["pointer"]["refusals"].get("forged") == 1, "the refusal")
+    status = site.delivery()
+    assert (status["serving"], status["champion"], status["pointer"]["serial"]) == ("1.1.0", "1.1.0", 2)
+    assert "signature does not match the pointer" in status["pointer"]["last_refusal"]
+    refused_at = status["last_poll_at"]
+    site.wait_for(lambda: site.delivery()["last_poll_at"] != refused_at, "a later poll")
+    assert site.served() == "1.1.0"  # polls go on; the edited pointer is never followed
+    with site.client() as client:
+        metrics = client.get("/metrics").text
+    assert 'edgeloop_model_delivery_pointer_refusals_total{kind="forged"} 1.0' in metrics
+    assert "champion pointer refused, keeping 1.1.0" in site.log.read_text()

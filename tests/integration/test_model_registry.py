@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, writ
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
-from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, generate_key_pair
 from edgeloop.bootstrap.lake import build_lake_table
 from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
 from edgeloop.config.retraining import RetrainingSettings
@@ -28,6 +29,7 @@ from edgeloop.domain.champion import first_pointer
 from edgeloop.domain.lake_rows import lake_row
 from edgeloop.domain.records import InsightRecord, ModelRef
 from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
+from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
 from edgeloop.service_layer.model_publishing import promote, rollback
 from localdev.azurite import Azurite
 
@@ -43,6 +45,19 @@ def registry(azurite: Azurite) -> BlobModelRegistry:
     return BlobModelRegistry.from_connection_string(azurite.connection_string("cloud"), unique("models"))
 
 
+@pytest.fixture
+def signing() -> PointerSigning:
+    signer = BundleSigner(generate_key_pair()[0])
+    return PointerSigning(signer.sign_pointer, BundleVerifier(signer.public_key_b64).verify_pointer)
+
+
+def register_versions(registry: BlobModelRegistry, *versions: str) -> None:
+    """Versions with a manifest (a signed pointer names its version's manifest digest)."""
+    for version in versions:
+        manifest = json.dumps({"name": MODEL_NAME, "version": version}).encode()
+        registry.register(MODEL_NAME, version, {"manifest.json": manifest, "a.bin": version.encode()})
+
+
 def test_versions_are_immutable_and_listed_oldest_first(registry: BlobModelRegistry) -> None:
     registry.register(MODEL_NAME, "1", {"a.bin": b"one"})
     registry.register(MODEL_NAME, "2", {"a.bin": b"two"})
@@ -53,16 +68,16 @@ def test_versions_are_immutable_and_listed_oldest_first(registry: BlobModelRegis
 
 
 def test_champion_pointer_keeps_its_history_through_promotions_and_rollbacks(
-    registry: BlobModelRegistry,
+    registry: BlobModelRegistry, signing: PointerSigning
 ) -> None:
-    for version in ("1", "2", "3"):
-        registry.register(MODEL_NAME, version, {"a.bin": version.encode()})
-    registry.set_champion(first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None)
-    promote(registry, MODEL_NAME, "2", "run a", "better")
-    promote(registry, MODEL_NAME, "3", "run b", "better")
-    pointer = rollback(registry, MODEL_NAME, "alice", "alarms everywhere")
-    assert pointer.version == "2"
+    register_versions(registry, "1", "2", "3")
+    publish_pointer(registry, first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None, signing)
+    promote(registry, MODEL_NAME, "2", "run a", "better", signing)
+    promote(registry, MODEL_NAME, "3", "run b", "better", signing)
+    pointer = rollback(registry, MODEL_NAME, "alice", "alarms everywhere", signing)
+    assert (pointer.version, pointer.serial) == ("2", 4)  # a rollback is a new pointer, next serial
     stored, _ = registry.champion(MODEL_NAME) or pytest.fail("no champion")
+    assert stored == pointer
     assert [(e.action, e.version, e.previous, e.actor) for e in stored.history] == [
         ("promote", "1", None, "start-up"),
         ("promote", "2", "1", "run a"),
@@ -72,19 +87,20 @@ def test_champion_pointer_keeps_its_history_through_promotions_and_rollbacks(
     assert stored.history[-1].reason == "alarms everywhere"
 
 
-def test_concurrent_promotions_cannot_clobber_each_other(registry: BlobModelRegistry) -> None:
-    for version in ("1", "2", "3"):
-        registry.register(MODEL_NAME, version, {"a.bin": version.encode()})
-    registry.set_champion(first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None)
+def test_concurrent_promotions_cannot_clobber_each_other(
+    registry: BlobModelRegistry, signing: PointerSigning
+) -> None:
+    register_versions(registry, "1", "2", "3")
+    publish_pointer(registry, first_pointer(MODEL_NAME, "1", "start-up", "first", AT), None, signing)
     # Two promoters read the same pointer (same ETag); only the first write may win.
     first, etag_a = registry.champion(MODEL_NAME) or pytest.fail("no champion")
     second, etag_b = registry.champion(MODEL_NAME) or pytest.fail("no champion")
     assert etag_a == etag_b
-    registry.set_champion(first.promoted("2", "promoter a", "mine", AT), etag_a)
+    publish_pointer(registry, first.promoted("2", "promoter a", "mine", AT), etag_a, signing)
     with pytest.raises(RegistryConflict):
-        registry.set_champion(second.promoted("3", "promoter b", "mine", AT), etag_b)
+        publish_pointer(registry, second.promoted("3", "promoter b", "mine", AT), etag_b, signing)
     with pytest.raises(RegistryConflict):  # creating a first champion twice is refused too
-        registry.set_champion(first_pointer(MODEL_NAME, "3", "x", "y", AT), None)
+        publish_pointer(registry, first_pointer(MODEL_NAME, "3", "x", "y", AT), None, signing)
     stored, _ = registry.champion(MODEL_NAME) or pytest.fail("no champion")
     assert stored.version == "2"
     assert [e.version for e in stored.history] == ["1", "2"]
@@ -190,6 +206,22 @@ def test_retraining_skips_with_too_little_data_then_promotes_with_enough(
     assert stored["decision"]["outcome"] == "promoted"
     runs = registry.run_reports(MODEL_NAME)
     assert len(runs) == 2
+
+
+def test_requests_a_worker_takes_together_run_one_after_the_other(
+    settings: RetrainingSettings, first_champion: Path
+) -> None:
+    """The second finds the first's rows used (skipped) rather than training the same challenger
+    again and losing the promotion race (rejected): a timer outpacing a long run queues such requests."""
+    publish_first_champion(settings, first_champion)
+    write_labelled_records(compliant(settings), settings.compliant_container, skip=2000, count=300)
+    service = build_retraining(settings)
+    requests = [RetrainRequest(uuid.uuid4().hex, datetime.now(UTC), "timer") for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(service.run, requests))
+    assert sorted(report.outcome for report in reports) == ["promoted", "skipped"], [
+        report.document["decision"] for report in reports
+    ]
 
 
 def test_a_poisoned_feedback_batch_is_rejected_and_the_champion_stays(

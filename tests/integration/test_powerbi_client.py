@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from support.fake_powerbi_server import FakePowerBI
+from support.powerbi_records import binary_dataset
 
 from edgeloop.adapters.powerbi_client import (
     PowerBIClient,
@@ -23,9 +24,17 @@ from edgeloop.adapters.powerbi_client import (
     RetryPolicy,
     StaticTokenProvider,
 )
-from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE, dataset_definition
+from edgeloop.domain.powerbi_dataset import service_body
+from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE
 
 UNPACED = RateLimits(requests_per_minute=60_000, request_burst=100, rows_per_hour=10**9)
+
+
+def dataset_definition() -> dict[str, Any]:
+    """What `edgeloop powerbi dataset create` sends for the demo model."""
+    return service_body(binary_dataset().definition())
+
+
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_seconds=0.01, max_backoff_seconds=0.05)
 
 

@@ -15,12 +15,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
 import orjson
 import pytest
 from azure.functions.servicebus import ServiceBusMessage
-from azure.storage.queue import QueueClient
 from support.fake_powerbi_server import FakePowerBI
+from support.powerbi_function import feed_powerbi_as_configured, published_to_powerbi
+from support.powerbi_records import (
+    binary_dataset,
+    feedback,
+    multiclass_dataset,
+    multiclass_insight,
+    regression_dataset,
+    regression_insight,
+)
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.powerbi_client import (
@@ -32,20 +39,22 @@ from edgeloop.adapters.powerbi_client import (
     StaticTokenProvider,
 )
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
-from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
-from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE, VALUES_TABLE, dataset_definition
+from edgeloop.domain.powerbi_dataset import PowerBIDataset, service_body
+from edgeloop.domain.powerbi_schema import FEEDBACK_TABLE, INSIGHTS_TABLE, VALUES_TABLE
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 from edgeloop.wire.claim_check import ClaimCheckError
-from edgeloop.wire.messaging import subscription_queue
-from edgeloop.wire.servicebus_envelope import parse_envelope
 from functions import cloud_powerbi, dependencies
 from localdev.azurite import Azurite
-from localdev.functions_host.messages import decode_body, to_service_bus_message
 
 # Pacing is tested in test_powerbi_client.py; here it would only add minutes (1M rows/hour).
 UNPACED = RateLimits(requests_per_minute=60_000, request_burst=100, rows_per_hour=10**9)
+DEMO = binary_dataset()
+
+
+def dataset_definition(dataset: PowerBIDataset = DEMO) -> dict[str, Any]:
+    return service_body(dataset.definition())
 
 
 def wire_insight(index: int) -> dict[str, Any]:
@@ -54,19 +63,25 @@ def wire_insight(index: int) -> dict[str, Any]:
         "insight_id": f"{uuid.UUID(int=index).hex}-{index % 100_000:05d}", "site_id": "site-a",
         "scored_at": "2025-03-01T12:00:00.000000Z",
         "model": {"name": "ai4i", "version": "1", "sha256": "0" * 64},
-        "inputs": {"torque_nm": 40.5, "tool_wear_min": 12, "type": "L"}, "outputs": {"risk": 0.25},
+        "inputs": {"torque_nm": 40.5, "tool_wear_min": 12, "type": "L"},
+        "outputs": {"failure_probability": 0.25},
         "anomaly": index % 10 == 0, "anomaly_kinds": ["risk"] if index % 10 == 0 else [],
         "context": {"product_id": "hmac-sha256:ab12"},
     }  # fmt: skip
 
 
-def write_compliant_blob(store: AzureBlobStore, count: int) -> BlobWrittenEvent:
+def write_compliant_blob(
+    store: AzureBlobStore, count: int, records: list[dict[str, Any]] | None = None
+) -> BlobWrittenEvent:
     name = f"site=site-a/date=2025-03-01/hour=12/{uuid.uuid4().hex}.jsonl.gz"
-    data = gzip.compress(b"".join(orjson.dumps(wire_insight(i)) + b"\n" for i in range(count)))
+    records = records if records is not None else [wire_insight(i) for i in range(count)]
+    insights = sum(1 for record in records if record["kind"] == "insight")
+    data = gzip.compress(b"".join(orjson.dumps(record) + b"\n" for record in records))
     url = store.put("compliant", name, data, content_type="application/gzip")
     return BlobWrittenEvent(
         message_id=f"compliant/{name}", subject="compliant", blob_url=url, container="compliant",
-        blob_name=name, site_id="site-a", record_count=count, insight_count=count, feedback_count=0,
+        blob_name=name, site_id="site-a", record_count=len(records), insight_count=insights,
+        feedback_count=len(records) - insights,
     )  # fmt: skip
 
 
@@ -90,7 +105,7 @@ def test_10001_insights_go_out_in_chunks_of_10000_exactly_once(
         power_bi.base_url, power_bi.group_id, StaticTokenProvider(power_bi.token), limits=UNPACED
     )
     feed = PowerBIFeed(
-        store, PowerBIPushSink(client, dataset), SqliteDeliveryLedger(tmp_path / "ledger.sqlite3")
+        store, PowerBIPushSink(client, dataset), SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), DEMO
     )
     event = write_compliant_blob(store, 10_001)
 
@@ -114,7 +129,7 @@ def test_a_failure_mid_blob_is_resumed_without_duplicates(
         retry=RetryPolicy(max_attempts=2, backoff_seconds=0.01), limits=UNPACED,
     )  # fmt: skip
     ledger = SqliteDeliveryLedger(tmp_path / "ledger.sqlite3")
-    feed = PowerBIFeed(store, PowerBIPushSink(client, dataset), ledger, rows_per_push=40)
+    feed = PowerBIFeed(store, PowerBIPushSink(client, dataset), ledger, DEMO, rows_per_push=40)
     event = write_compliant_blob(store, 100)  # Insights: chunks of 40, 40, 20
 
     power_bi.fail_next(503, count=2, after=1)  # the second chunk fails both attempts
@@ -129,13 +144,75 @@ def test_a_failure_mid_blob_is_resumed_without_duplicates(
     client.close()
 
 
-def receive_as_service_bus_message(connection: str, queue_name: str) -> func.ServiceBusMessage:
-    """What the local Functions host hands a topic-triggered function (docs/functions-host.md)."""
-    queue = QueueClient.from_connection_string(connection, queue_name)
-    message = queue.receive_message(visibility_timeout=30)
-    assert message is not None
-    envelope = parse_envelope(decode_body(message.content, "base64"))
-    return to_service_bus_message(envelope, message, None)
+def task_records(task: str) -> list[dict[str, Any]]:
+    """Five insights of a ``task`` model (one whose output was not finite) and feedback on two."""
+    if task == "multiclass":
+        insights = [multiclass_insight(i, name) for i, name in enumerate(["HDF", "none", "TWF", None, "OSF"])]
+        return [*insights, feedback(0, "PWF"), feedback(2, "TWF")]
+    insights = [regression_insight(i, value) for i, value in enumerate([0.8, 1.4, 0.2, None, 2.5])]
+    return [*insights, feedback(0, 0.9), feedback(2, 0.25)]
+
+
+TASK_DATASETS = {"multiclass": multiclass_dataset(), "regression": regression_dataset()}
+EXPECTED = {
+    "multiclass": (
+        [("HDF", 0.8), ("none", 0.8), ("TWF", 0.8), (None, None), ("OSF", 0.8)],
+        ("label_class", ["PWF", "TWF"]),
+    ),
+    "regression": (
+        [(0.8, 0.6, 1.1), (1.4, 0.6, 1.1), (0.2, 0.6, 1.1), (None, 0.6, 1.1), (2.5, 0.6, 1.1)],
+        ("label_value", [0.9, 0.25]),
+    ),
+}
+PREDICTION_COLUMNS = {
+    "multiclass": ("predicted_class", "predicted_probability"),
+    "regression": ("predicted_value", "predicted_lower", "predicted_upper"),
+}
+
+
+@pytest.mark.parametrize("mode", ["local", "service"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_feed_powerbi_pushes_each_tasks_prediction_and_typed_label(
+    azurite: Azurite, store: AzureBlobStore, power_bi: FakePowerBI, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, mode: str, task: str,
+) -> None:  # fmt: skip
+    """The definition generated for the model is what the function reads and the dataset has;
+    the stand-in refuses a column the dataset lacks and a value of the wrong type."""
+    connection = azurite.connection_string("cloud")
+    message = published_to_powerbi(connection, write_compliant_blob(store, 0, task_records(task)))
+
+    definition = tmp_path / "dataset.json"
+    definition.write_text(orjson.dumps(TASK_DATASETS[task].definition()).decode(), encoding="utf-8")
+    dataset = power_bi.add_dataset(dataset_definition(TASK_DATASETS[task]))
+    feed_powerbi_as_configured(
+        message, monkeypatch, tmp_path, connection=connection, mode=mode, power_bi=power_bi,
+        dataset=dataset, definition=definition,
+    )  # fmt: skip
+
+    if mode == "local":
+        sink = LocalRowSink(tmp_path / "sink" / "edgeloop-insights")
+        insights, labels = sink.read_rows(INSIGHTS_TABLE), sink.read_rows(FEEDBACK_TABLE)
+    else:
+        insights, labels = power_bi.rows(dataset, INSIGHTS_TABLE), power_bi.rows(dataset, FEEDBACK_TABLE)
+        assert power_bi.statuses() == [200, 200, 200]  # Insights, InsightValues, Feedback
+    predictions, (label_column, label_values) = EXPECTED[task]
+    assert [tuple(row[c] for c in PREDICTION_COLUMNS[task]) for row in insights] == predictions
+    assert [row[label_column] for row in labels] == label_values
+
+
+def test_an_insight_of_another_models_task_fails_the_event_before_any_push(
+    store: AzureBlobStore, power_bi: FakePowerBI, tmp_path: Path
+) -> None:
+    dataset = power_bi.add_dataset(dataset_definition())
+    client = PowerBIClient(
+        power_bi.base_url, power_bi.group_id, StaticTokenProvider(power_bi.token), limits=UNPACED
+    )
+    feed = PowerBIFeed(store, PowerBIPushSink(client, dataset), SqliteDeliveryLedger(tmp_path / "l"), DEMO)
+    event = write_compliant_blob(store, 0, [wire_insight(0), *task_records("multiclass")])
+    with pytest.raises(ClaimCheckError, match=r"record\[1\]\.model\.task: 'multiclass'"):
+        feed.deliver(event)
+    assert power_bi.statuses() == []
+    client.close()
 
 
 @pytest.mark.parametrize("mode", ["local", "service"])
@@ -144,28 +221,15 @@ def test_feed_powerbi_function_takes_the_published_event(
     monkeypatch: pytest.MonkeyPatch, mode: str,
 ) -> None:  # fmt: skip
     connection = azurite.connection_string("cloud")
-    topic = f"t{uuid.uuid4().hex[:12]}"
     event = write_compliant_blob(store, 25)
-    QueueEventPublisher.from_connection_string(connection, topic, ["powerbi"]).publish([event])
-    message = receive_as_service_bus_message(connection, subscription_queue(topic, "powerbi"))
+    message = published_to_powerbi(connection, event)
     assert message.message_id == event.message_id
 
     dataset = power_bi.add_dataset(dataset_definition())
-    monkeypatch.setenv("EDGELOOP_LOCAL_SETTINGS", str(tmp_path / "absent.json"))
-    monkeypatch.setenv("CloudStorage", connection)
-    monkeypatch.setenv("POWERBI_MODE", mode)
-    monkeypatch.setenv("POWERBI_SINK_DIR", str(tmp_path / "sink"))
-    monkeypatch.setenv("POWERBI_LEDGER_PATH", str(tmp_path / "ledger.sqlite3"))
-    monkeypatch.setenv("POWERBI_API_BASE_URL", power_bi.base_url)
-    monkeypatch.setenv("POWERBI_GROUP_ID", power_bi.group_id)
-    monkeypatch.setenv("POWERBI_DATASET_ID", dataset)
-    monkeypatch.setenv("POWERBI_ACCESS_TOKEN", power_bi.token)
-    dependencies.powerbi_feed.override(None)
-    try:
-        cloud_powerbi.feed_powerbi(message)
-        cloud_powerbi.feed_powerbi(message)  # redelivered
-    finally:
-        dependencies.powerbi_feed.override(None)
+    feed_powerbi_as_configured(
+        message, monkeypatch, tmp_path, connection=connection, mode=mode, power_bi=power_bi,
+        dataset=dataset, deliveries=2,  # the second a redelivery
+    )  # fmt: skip
 
     if mode == "local":
         rows = LocalRowSink(tmp_path / "sink" / "edgeloop-insights").read_rows(INSIGHTS_TABLE)
@@ -176,13 +240,14 @@ def test_feed_powerbi_function_takes_the_published_event(
     assert sorted(str(r["insight_id"]) for r in rows) == sorted(
         wire_insight(i)["insight_id"] for i in range(25)
     )
+    assert {r["risk_score"] for r in rows} == {0.25}  # the demo's risk output
 
 
 def test_a_malformed_event_fails_the_invocation_naming_the_field(
     store: AzureBlobStore, tmp_path: Path
 ) -> None:
     sink = LocalRowSink(tmp_path / "sink")
-    feed = PowerBIFeed(store, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"))
+    feed = PowerBIFeed(store, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), DEMO)
     message = ServiceBusMessage(
         body=orjson.dumps({"container": "compliant"}), message_id="m-1",
         application_properties={}, user_properties={},

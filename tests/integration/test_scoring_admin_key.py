@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from support.bundles import demo_bundle
+from support.scoring_settings import API_KEY, scoring_settings
 
-from edgeloop.config.scoring import ScoringSettings
 from scoring_app import create_app
 
-API_KEY = "test-key-0123456789"
 ADMIN_KEY = "admin-key-abcdefghij"
 ROLLBACK = "/api/v1/admin/model/rollback"
 
@@ -27,20 +26,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return demo_bundle(tmp_path_factory.mktemp("bundle"))
 
 
-def settings(tmp_path: Path, bundle: Path, **overrides: Any) -> ScoringSettings:
-    values: dict[str, Any] = {
-        "model_dir": bundle,
-        "outbox_path": tmp_path / "outbox.sqlite3",
-        "api_key": API_KEY,
-        "api_key_file": tmp_path / "api-key",
-        "relay_enabled": False,
-        **overrides,
-    }
-    return ScoringSettings(**values)
-
-
 def test_rollback_takes_the_admin_key_and_refuses_the_scoring_key(tmp_path: Path, bundle: Path) -> None:
-    with TestClient(create_app(settings(tmp_path, bundle, admin_api_key=ADMIN_KEY))) as client:
+    with TestClient(create_app(scoring_settings(tmp_path, bundle, admin_api_key=ADMIN_KEY))) as client:
         scoring_key = client.post(ROLLBACK, headers={"X-API-Key": API_KEY})
         assert scoring_key.status_code == 403
         assert "cannot administer" in scoring_key.json()["detail"]
@@ -56,12 +43,12 @@ def test_rollback_takes_the_admin_key_and_refuses_the_scoring_key(tmp_path: Path
 def test_the_admin_key_can_come_from_a_file(tmp_path: Path, bundle: Path) -> None:
     key_file = tmp_path / "admin-key"
     key_file.write_text(ADMIN_KEY + "\n", encoding="utf-8")
-    with TestClient(create_app(settings(tmp_path, bundle, admin_api_key_file=key_file))) as client:
+    with TestClient(create_app(scoring_settings(tmp_path, bundle, admin_api_key_file=key_file))) as client:
         assert client.post(ROLLBACK, headers={"X-Admin-Key": ADMIN_KEY}).status_code == 409
 
 
 def test_without_an_admin_key_admin_routes_are_off(tmp_path: Path, bundle: Path) -> None:
-    with TestClient(create_app(settings(tmp_path, bundle))) as client:
+    with TestClient(create_app(scoring_settings(tmp_path, bundle))) as client:
         for headers in ({}, {"X-API-Key": API_KEY}, {"X-Admin-Key": "anything"}):
             response = client.post(ROLLBACK, headers=headers)
             assert response.status_code == 403
@@ -83,6 +70,6 @@ def test_a_bad_admin_key_setting_fails_at_start_up(
 ) -> None:
     with (
         pytest.raises(ValueError, match=message),
-        TestClient(create_app(settings(tmp_path, bundle, **overrides))),
+        TestClient(create_app(scoring_settings(tmp_path, bundle, **overrides))),
     ):
         pass

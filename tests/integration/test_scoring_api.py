@@ -16,13 +16,13 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from support.bundles import demo_bundle, valid_rows
+from support.scoring_settings import API_KEY, scoring_settings
 
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.manifest import ModelManifest, load_manifest
 from edgeloop.domain.records import record_from_wire
 from scoring_app import create_app
 
-API_KEY = "test-key-0123456789"
 HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 
 
@@ -37,16 +37,7 @@ def manifest(bundle: Path) -> ModelManifest:
 
 
 def make_settings(tmp_path: Path, bundle: Path, **overrides: Any) -> ScoringSettings:
-    values: dict[str, Any] = {
-        "model_dir": bundle,
-        "outbox_path": tmp_path / "outbox.sqlite3",
-        "api_key": API_KEY,
-        "api_key_file": tmp_path / "api-key",
-        "relay_enabled": False,
-        "site_id": "site-test",
-        **overrides,
-    }
-    return ScoringSettings(**values)
+    return scoring_settings(tmp_path, bundle, site_id="site-test", **overrides)
 
 
 @pytest.fixture

@@ -18,28 +18,18 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from support.bundles import valid_rows
+from support.scoring_settings import API_KEY, scoring_settings
 
-from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.manifest import ModelManifest, load_manifest
 from scoring_app import create_app
 from scoring_app.fast_route import DirectRoute
 
-API_KEY = "test-key-0123456789"
 JSON = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 _BATCH_ID = re.compile(rb"[0-9a-f]{32}")
 
 
 def _app(tmp_path: Path, bundle: Path, *, direct: bool) -> FastAPI:
-    values: dict[str, Any] = {
-        "model_dir": bundle,
-        "outbox_path": tmp_path / "outbox.sqlite3",
-        "api_key": API_KEY,
-        "api_key_file": tmp_path / "api-key",
-        "relay_enabled": False,
-        "site_id": "site-test",
-        "max_body_bytes": 4096,
-    }
-    app = create_app(ScoringSettings(**values))
+    app = create_app(scoring_settings(tmp_path, bundle, site_id="site-test", max_body_bytes=4096))
     if not direct:
         app.user_middleware = [m for m in app.user_middleware if m.cls is not DirectRoute]  # type: ignore[comparison-overlap]
     return app

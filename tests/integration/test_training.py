@@ -12,14 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from support.bundles import DEMO_DATA, REPO_ROOT, defect_manifest_fields
 
 from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.bootstrap.first_bundle import parse_template, train_first_bundle
 from edgeloop.domain.manifest import ManifestError, load_manifest
+from edgeloop.domain.validation import validate_rows
+from edgeloop.recipes.ai4i_failure import manifest_template
 from edgeloop.training import bundle as bundle_module
 from edgeloop.training.bundle import BundleWriteError, write_bundle
-from edgeloop.training.dataset import TrainingDataError, load_ai4i
-from edgeloop.training.demo_model import train_demo_model
+from edgeloop.training.dataset import TrainingDataError, load_ai4i, scoring_rows
+from edgeloop.training.demo_model import split_indices
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +69,33 @@ def test_trained_bundle_meets_the_quality_bar(trained: Path) -> None:
     assert manifest.training_data["split"] == {"train": 4800, "validation": 1600, "test": 1600}
 
 
+# The previous demo model (raw inputs + temperature difference, power and strain; depth-5 trees)
+# on the same seeded test rows. Its average precision was already close to what this split
+# allows (about 0.943: a perfect rule-based ranking, docs/benchmarks.md), so the bar is half a
+# point; averaged over nine seeded splits the gain is about eleven points.
+PREVIOUS_TEST_ROC_AUC = 0.981895
+PREVIOUS_TEST_AVERAGE_PRECISION = 0.935805
+PREVIOUS_TEST_F1 = 0.92
+
+
+def test_trained_bundle_beats_the_previous_model_on_the_seeded_test_rows(trained: Path) -> None:
+    """Scored through the edge's own path (validation, then the exported ONNX graph)."""
+    data = load_ai4i(DEMO_DATA)
+    _, _, test = split_indices(data.labels, 7)
+    model = OnnxModel.load(trained)
+    risk = model.predict(validate_rows(model.manifest, scoring_rows(data, test)))["failure_probability"]
+    labels = data.labels[test]
+    roc_auc, average_precision = roc_auc_score(labels, risk), average_precision_score(labels, risk)
+    # One 1,600-row split is noisy (the fit subsamples by row position, and the recipe gets its
+    # rows in file order): docs/benchmarks.md has the nine-split means these bounds stand for.
+    assert roc_auc >= PREVIOUS_TEST_ROC_AUC - 0.002
+    assert average_precision >= PREVIOUS_TEST_AVERAGE_PRECISION + 0.005
+    assert f1_score(labels, risk >= model.manifest.threshold) >= PREVIOUS_TEST_F1 - 0.02
+    # The manifest reports the same figures (they were computed from the graph at training time).
+    assert model.manifest.metrics["test_roc_auc"] == pytest.approx(roc_auc, abs=1e-6)
+    assert model.manifest.metrics["test_average_precision"] == pytest.approx(average_precision, abs=1e-6)
+
+
 def test_trained_bundle_schema(trained: Path) -> None:
     manifest = load_manifest(trained)
     assert manifest.feature_names == (
@@ -90,10 +121,14 @@ def test_trained_bundle_schema(trained: Path) -> None:
     assert OnnxModel.load(trained).manifest == manifest
 
 
-def test_training_is_deterministic(trained: Path) -> None:
-    again = train_demo_model(load_ai4i(DEMO_DATA), version="x", seed=7)
-    assert hashlib.sha256(again.onnx_bytes).hexdigest() == load_manifest(trained).files["model.onnx"]
-    assert again.manifest_fields["metrics"] == load_manifest(trained).metrics
+def test_training_is_deterministic(trained: Path, tmp_path: Path) -> None:
+    """The demo's recipe again, in process (train_first_bundle, as the CLI calls it): the same graph."""
+    template = parse_template(manifest_template(str(DEMO_DATA)))
+    again = train_first_bundle(
+        template.recipe, template.name, tmp_path / "again", task=template.task, version="x"
+    )
+    assert again.files["model.onnx"] == load_manifest(trained).files["model.onnx"]
+    assert again.metrics == load_manifest(trained).metrics
 
 
 def test_bad_data_fails_cleanly_and_writes_nothing(tmp_path: Path) -> None:
@@ -104,7 +139,7 @@ def test_bad_data_fails_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "models" / "demo"
     result = subprocess.run(train_command(bad, out), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
-    assert "line 6, column 'Type': expected L, M or H, got 'X'" in result.stderr
+    assert "row 5, feature 'type': expected L, M or H, got 'X'" in result.stderr  # the recipe's check
     assert not out.exists()
 
 

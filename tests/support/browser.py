@@ -1,11 +1,21 @@
-"""Shared helpers of the browser tests: how Chromium is launched here, and the scoring form."""
+"""Shared helpers of the browser tests: how Chromium is launched here, and the scoring form it drives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page, sync_playwright
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+from edgeloop.config.scoring import ScoringSettings
+from localdev.azurite import free_port, wait_for_port
+from scoring_app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,3 +46,51 @@ def fill_reading(page: Page, product_id: str = "L47182", **overrides: str) -> No
     for name, value in {**HIGH_RISK_READING, **overrides}.items():
         page.fill(f"#f-{name}", value)
     page.fill("#f-product_id", product_id)
+
+
+def label_before(cell: Locator) -> str:
+    """What a phone shows before a table cell's value: its ``::before``, quoted (``'"Risk: "'``)."""
+    return str(cell.evaluate("e => getComputedStyle(e, '::before').content"))
+
+
+@dataclass(frozen=True)
+class ScoringServer:
+    """A scoring app on uvicorn: the base URL the browser opens, and the app itself to look inside."""
+
+    url: str
+    app: FastAPI
+
+    @property
+    def outbox(self) -> Any:
+        return self.app.state.ctx.components.outbox
+
+
+# (bundle, work directory) -> the scoring app serving that bundle (tests/browser/conftest.py).
+ServeScoringApp = Callable[[Path, Path], ScoringServer]
+
+
+@contextmanager
+def serving_scoring_app(bundle: Path, work: Path) -> Iterator[ScoringServer]:
+    """The scoring app over ``bundle`` on a free port, in a thread (outbox and key file in ``work``).
+
+    No relay: what a scoring sends stays in the SQLite outbox, where a test can count it.
+    """
+    settings = ScoringSettings(
+        model_dir=bundle,
+        outbox_path=work / "outbox.sqlite3",
+        api_key="browser-test-key",
+        api_key_file=work / "api-key",
+        relay_enabled=False,
+        site_id="site-browser",
+        port=free_port(),
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", settings.port, timeout=30)
+    try:
+        yield ScoringServer(f"http://127.0.0.1:{settings.port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -11,7 +11,8 @@ service answers them:
   configurable so tests run fast);
 - 400 for more than 10,000 rows in a request, a table of more than 75 columns,
   more than 75 tables, a string longer than 4,000 characters, an unknown
-  column, a value of the wrong type, an unknown data type;
+  column, a value of the wrong type, an unknown data type, an unknown property
+  of a dataset (the definition file's ``edgeloop`` block is not one);
 - 404 for an unknown dataset or table.
 
 Failures can be scripted (``fail_next``) to test retries. Rows are kept per
@@ -38,6 +39,7 @@ MAX_TABLES = 75
 MAX_STRING = 4_000
 DATA_TYPES = {"int64", "double", "boolean", "bool", "datetime", "string", "decimal"}
 API_PREFIX = "/v1.0/myorg"
+DATASET_PROPERTIES = {"name", "defaultMode", "tables", "relationships", "datasources"}
 
 
 class ApiError(Exception):
@@ -193,6 +195,9 @@ class FakePowerBI:
             raise ApiError(400, "InvalidRequest", "name: required")
         if body.get("defaultMode") != "Push":
             raise ApiError(400, "InvalidRequest", "defaultMode: only Push is supported here")
+        unknown = sorted(set(body) - DATASET_PROPERTIES)
+        if unknown:
+            raise ApiError(400, "InvalidRequest", f"{unknown[0]}: not a property of a dataset")
         retention = query.get("defaultRetentionPolicy", ["None"])[0]
         dataset = FakeDataset(str(uuid.uuid4()), body["name"], retention, _parse_tables(body))
         with self._lock:

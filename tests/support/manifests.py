@@ -78,3 +78,31 @@ def demo_manifest(**overrides: Any) -> ModelManifest:
     document = demo_manifest_dict()
     document.update(overrides)
     return ModelManifest.from_dict(document)
+
+
+def task_manifest_dict(task: dict[str, Any], outputs: list[str]) -> dict[str, Any]:
+    """A format 2 manifest of the demo's inputs with ``task`` over ``outputs`` (plus the OOD score)."""
+    document = demo_manifest_dict()
+    del document["risk_output"], document["threshold"]
+    names = [*outputs, "ood_score"]
+    document["format_version"] = 2
+    document["task"] = task
+    document["outputs"] = [{"name": name, "description": name} for name in names]
+    document["onnx_outputs"] = [
+        {"output": name, "name": "probabilities", "column": index} for index, name in enumerate(outputs)
+    ] + [{"output": "ood_score", "name": "ood_score", "column": None}]
+    return document
+
+
+FAILURE_MODES = ["none", "TWF", "HDF", "PWF", "OSF"]
+
+
+def multiclass_manifest_dict(**task: Any) -> dict[str, Any]:
+    outputs = [f"p_{name.lower()}" for name in FAILURE_MODES]
+    spec = {"kind": "multiclass", "classes": FAILURE_MODES, "probability_outputs": outputs, **task}
+    return task_manifest_dict(spec, outputs)
+
+
+def regression_manifest_dict(**task: Any) -> dict[str, Any]:
+    spec = {"kind": "regression", "value_output": "wear_rate", "band": {"low": 0.0, "high": 2.0}, **task}
+    return task_manifest_dict(spec, ["wear_rate"])

@@ -14,14 +14,13 @@ from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import BundleSigner
 from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.bootstrap.first_bundle import parse_template, train_first_bundle
 from edgeloop.cli.replayer import read_rows
 from edgeloop.domain.bundle_integrity import GOLDEN_FILE, GoldenSample
 from edgeloop.domain.manifest import MANIFEST_FILE
+from edgeloop.recipes.ai4i_failure import manifest_template
 from edgeloop.service_layer.model_publishing import golden_sample, signed_bundle
 from edgeloop.service_layer.signed_bundles import pack_bundle
-from edgeloop.training.bundle import write_bundle
-from edgeloop.training.dataset import load_ai4i
-from edgeloop.training.demo_model import fit_model, split_indices
 from localdev.azurite import REPO_ROOT
 
 DATA = REPO_ROOT / "data" / "ai4i2020-train.csv"
@@ -36,11 +35,10 @@ def small_base_csv(path: Path, rows: int = 2000) -> Path:
 
 
 def champion_bundle(out_dir: Path, base_csv: Path, n_estimators: int = 20, version: str = "1.0.0") -> Path:
-    """A champion trained on ``base_csv`` with the retraining split (so its test rows are unseen)."""
-    data = load_ai4i(base_csv)
-    train, val, test = split_indices(data.labels, 7)
-    trained = fit_model(data, train, val, test, version=version, n_estimators=n_estimators)
-    write_bundle(out_dir, trained.manifest_fields, {"model.onnx": trained.onnx_bytes})
+    """A champion trained by the demo's recipe on ``base_csv`` (as ``edgeloop train`` does: the
+    retraining split, so its test rows are unseen); its recipe block keeps ``n_estimators``."""
+    template = parse_template(manifest_template(str(base_csv), {"seed": 7, "n_estimators": n_estimators}))
+    train_first_bundle(template.recipe, template.name, out_dir, task=template.task, version=version)
     return out_dir
 
 
@@ -71,8 +69,8 @@ def register_variant(
     """
     document = json.loads((bundle_dir / MANIFEST_FILE).read_text())
     document["version"] = version
-    if threshold is not None:
-        document["threshold"] = threshold
+    if threshold is not None:  # format 2 keeps the rule in "task", format 1 at the top level
+        document.get("task", document)["threshold"] = threshold
     model_bytes = (bundle_dir / document["model_file"]).read_bytes()
     if golden_shift:
         golden = golden_sample(OnnxModel.load(bundle_dir), golden_rows())

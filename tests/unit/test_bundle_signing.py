@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, ensure_key_pair, generate_key_pair
-from edgeloop.domain.bundle_integrity import GoldenSample, golden_mismatches, signing_payload
+from edgeloop.domain.bundle_integrity import GoldenSample, golden_mismatches, manifest_digest, signing_payload
 from edgeloop.domain.manifest import load_manifest
 from edgeloop.service_layer.signed_bundles import BundleRejected, open_bundle, pack_bundle
 
@@ -69,7 +69,7 @@ def test_a_manifest_with_a_forged_hash_breaks_the_signature(keys: tuple[str, str
 
 def test_a_bundle_signed_with_another_key_is_rejected(bundle: dict) -> None:
     _, other_public = generate_key_pair()
-    with pytest.raises(BundleRejected, match="this site trusts key"):
+    with pytest.raises(BundleRejected, match="trusts key"):
         open_bundle(bundle, BundleVerifier(other_public).verify)
 
 
@@ -85,7 +85,7 @@ def test_a_manifest_schema_mismatch_is_rejected(keys: tuple[str, str]) -> None:
     good = json.loads((DEMO / "manifest.json").read_text())
     bundle = pack_bundle(good, {"model.onnx": b"x", "golden.json": b"{}"}, signer.sign)
     document = json.loads(bundle["manifest.json"])
-    del document["risk_output"]
+    del document["task"]
     signature = signer.sign(document)  # correctly signed, but not a valid manifest
     broken = dict(
         bundle,
@@ -94,7 +94,7 @@ def test_a_manifest_schema_mismatch_is_rejected(keys: tuple[str, str]) -> None:
             "signature.json": json.dumps(signature.to_dict()).encode(),
         },
     )
-    with pytest.raises(BundleRejected, match="manifest schema mismatch: manifest field risk_output"):
+    with pytest.raises(BundleRejected, match="manifest schema mismatch: manifest field task"):
         open_bundle(broken, BundleVerifier(keys[1]).verify)
 
 
@@ -123,3 +123,15 @@ def test_local_key_pair_is_generated_once_and_private(tmp_path: Path) -> None:
     assert (tmp_path / "keys" / "model-signing.key").stat().st_mode & 0o077 == 0
     assert (tmp_path / "keys" / "model-signing.pub").read_text().strip() == public
     assert load_manifest(DEMO).name == "ai4i-failure"  # the fixture bundle exists (make model)
+
+
+def test_a_signed_bundle_opens_only_under_the_digest_its_champion_pointer_names(
+    keys: tuple[str, str], bundle: dict
+) -> None:
+    verify = BundleVerifier(keys[1]).verify
+    digest = manifest_digest(json.loads(bundle["manifest.json"]))
+    assert open_bundle(bundle, verify, digest)[0].name == "ai4i-failure"
+    reformatted = {**bundle, "manifest.json": json.dumps(json.loads(bundle["manifest.json"])).encode()}
+    assert open_bundle(reformatted, verify, digest)[0].name == "ai4i-failure"  # content, not bytes
+    with pytest.raises(BundleRejected, match="does not match the bundle digest"):
+        open_bundle(bundle, verify, "0" * 64)  # another validly signed bundle than the pointer means

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from edgeloop.domain.insights_view import HourlyRate
+from edgeloop.domain.counter_stats import HourlyRate
 from global_app.chart import LEFT, PALETTE, RIGHT, WIDTH, anomaly_rate_chart
 
 T0 = datetime(2026, 11, 21, 0, tzinfo=UTC)

@@ -24,8 +24,15 @@ def scored_rows_columns(draw: st.DrawFn) -> ScoredRows:
     floats = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n)
     # Output names include ones that shadow a result field (then dict semantics decide).
     names = draw(
-        st.lists(st.one_of(_TEXT, st.sampled_from(["anomaly", "insight_id"])), max_size=3, unique=True)
+        st.lists(
+            st.one_of(_TEXT, st.sampled_from(["anomaly", "insight_id", "prediction"])),
+            max_size=3,
+            unique=True,
+        )
     )
+    # A model that is not binary: each row's class name or value (null: not finite), as JSON text.
+    predicted = st.one_of(st.none(), _TEXT, st.floats(allow_nan=False, allow_infinity=False))
+    prediction = draw(st.none() | st.lists(predicted.map(orjson.dumps), min_size=n, max_size=n))
     return ScoredRows(
         batch_id=draw(_TEXT),
         model_name=draw(_TEXT),
@@ -34,6 +41,7 @@ def scored_rows_columns(draw: st.DrawFn) -> ScoredRows:
         outputs={name: number_texts(draw(floats)) for name in names},
         anomaly=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         anomaly_kinds=draw(st.lists(_KINDS, min_size=n, max_size=n)),
+        prediction=prediction,
     )
 
 
@@ -105,8 +113,29 @@ def test_the_answer_parses_to_the_plain_reference(scored: ScoredRows, float32: b
             outputs,
             scored.anomaly,
             scored.anomaly_kinds,
+            scored.prediction,
         )
     assert orjson.loads(scored.response_json()) == orjson.loads(reference_answer(scored))
+
+
+def test_a_non_binary_answer_adds_each_rows_prediction_after_its_flags() -> None:
+    texts = output_texts(np.array([0.75, 0.5], dtype=np.float64))
+    scored = ScoredRows(
+        "d" * 32,
+        "modes",
+        "1",
+        0,
+        {"p_twf": texts},
+        [True, False],
+        [("alert_class",), ()],
+        [b'"TWF"', b"null"],
+    )
+    assert scored.response_json() == orjson.dumps(scored.response())
+    first, second = orjson.loads(scored.response_json())["results"]
+    assert list(first) == ["insight_id", "p_twf", "anomaly", "anomaly_kinds", "prediction"]
+    assert (first["prediction"], second["prediction"]) == ("TWF", None)
+    assert scored.row(0).prediction == "TWF"
+    assert orjson.loads(scored.rows(1, 2).response_json())["results"] == [second]
 
 
 def test_a_scored_row_gives_typed_values() -> None:

@@ -45,7 +45,7 @@ def test_counter_delta_is_zero_for_a_redelivery_and_moves_a_correction() -> None
     counter_delta((record, None), (record, StoredFeedback("f", 0, T0)), delta)
     [(key, counts)] = delta.items()
     assert (key.site_id, key.hour) == ("site-a", "2024-05-01T12")
-    assert counts == Counts(feedback=1, feedback_correct=0)
+    assert counts == Counts(feedback=1, feedback_correct=0, feedback_judged=1)
 
 
 def test_risk_score_reads_the_risk_output() -> None:
@@ -65,7 +65,9 @@ def test_incoming_records_keep_the_winning_feedback_and_apply_it_to_the_stored_s
     delta: dict[CounterKey, Counts] = {}
     after = incoming.apply(record.insight_id, (None, None), delta)
     assert after == (record, StoredFeedback.of(late))
-    assert list(delta.values()) == [Counts(scored=1, anomalies=1, feedback=1, feedback_correct=1)]
+    assert list(delta.values()) == [
+        Counts(scored=1, anomalies=1, feedback=1, feedback_correct=1, feedback_judged=1)
+    ]
     redelivered: dict[CounterKey, Counts] = {}
     assert incoming.apply(record.insight_id, after, redelivered) == after
     assert redelivered == {}

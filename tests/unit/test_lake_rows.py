@@ -8,7 +8,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from edgeloop.domain.lake_rows import LAKE_COLUMNS, lake_rows
+from edgeloop.domain.lake_rows import FEEDBACK_LAKE, LAKE_COLUMNS, lake_rows, lake_table_rows
 from edgeloop.domain.records import RecordError
 
 
@@ -30,6 +30,54 @@ def test_one_flat_row_per_insight_with_every_column() -> None:
     assert row["scored_at"] == datetime(2026, 11, 30, 23, 59, 59, 500000, tzinfo=UTC)
     assert (row["risk"], row["anomaly_kinds"], row["model_version"]) == (0.75, "high_risk,ood", "2")
     assert row["inputs_json"] == '{"torque_nm":40.5,"type":"L"}'
+    assert (row["task"], row["predicted_class"], row["predicted_value"]) == ("binary", None, None)
+
+
+def test_a_multiclass_and_a_regression_insight_carry_their_task_and_prediction() -> None:
+    multiclass = wire(
+        "m",
+        prediction="HDF",
+        model={"name": "mode", "version": "1", "sha256": "0" * 64, "task": "multiclass"},
+    )
+    regression = wire(
+        "r", prediction=3, model={"name": "wear", "version": "1", "sha256": "0" * 64, "task": "regression"}
+    )
+    not_finite = wire(
+        "n", prediction=None, model={"name": "wear", "version": "1", "sha256": "0" * 64, "task": "regression"}
+    )
+    rows = lake_rows([multiclass, regression, not_finite])
+    assert [(r["task"], r["predicted_class"], r["predicted_value"]) for r in rows] == [
+        ("multiclass", "HDF", None),
+        ("regression", None, 3.0),
+        ("regression", None, None),
+    ]
+
+
+def feedback(feedback_id: str, label: Any) -> dict[str, Any]:
+    return {
+        "kind": "feedback", "schema_version": 1, "feedback_id": feedback_id, "insight_id": "a",
+        "site_id": "site-a", "recorded_at": "2026-12-01T00:30:00+01:00", "label": label,
+    }  # fmt: skip
+
+
+def test_feedback_rows_carry_the_typed_label_on_the_day_it_was_recorded() -> None:
+    insights, rows = lake_table_rows(
+        [wire("a"), feedback("f1", 1), feedback("f2", "TWF"), feedback("f3", 0.42)]
+    )
+    assert [r["insight_id"] for r in insights] == ["a"]
+    assert all(list(row) == list(FEEDBACK_LAKE.columns) for row in rows)
+    assert [(r["feedback_id"], r["label_class"], r["label_value"]) for r in rows] == [
+        ("f1", None, 1.0),  # a binary model's outcome
+        ("f2", "TWF", None),
+        ("f3", None, 0.42),
+    ]
+    assert {r["date"] for r in rows} == {"2026-11-30"}  # the UTC day
+    assert rows[0]["recorded_at"] == datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+
+
+def test_a_bad_label_names_its_field() -> None:
+    with pytest.raises(RecordError, match="label"):
+        lake_table_rows([feedback("f", True)])
 
 
 def test_feedback_is_skipped_a_repeated_id_kept_once_and_a_missing_risk_is_null() -> None:

@@ -98,7 +98,7 @@ def _delete_input_key(index: int, key: str) -> Mutation:
 INVALID: list[tuple[str, Mutation, str]] = [
     ("not an object", lambda d: d.clear(), "name"),
     ("wrong format", _set("format", "other"), "format"),
-    ("future format version", _set("format_version", 2), "format_version"),
+    ("future format version", _set("format_version", 3), "format_version"),
     ("missing name", _delete("name"), "name"),
     ("blank name", _set("name", "  "), "name"),
     ("numeric version", _set("version", 1), "version"),

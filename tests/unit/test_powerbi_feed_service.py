@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.powerbi_records import binary_dataset
 
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.sqlite_delivery_ledger import LedgerConflict, SqliteDeliveryLedger
@@ -22,6 +23,7 @@ from edgeloop.service_layer.powerbi_feed import PowerBIFeed
 from edgeloop.wire.claim_check import ClaimCheckError
 from edgeloop.wire.storage_layout import jsonl_gz
 
+DATASET = binary_dataset()
 BLOB = "site=site-a/date=2025-03-01/hour=12/0123abcd.jsonl.gz"
 
 
@@ -44,7 +46,7 @@ def wire_insight(index: int) -> dict[str, Any]:
         "kind": "insight", "schema_version": 1, "insight_id": f"{'a' * 32}-{index:05d}", "site_id": "site-a",
         "scored_at": "2025-03-01T12:00:00.000000Z",
         "model": {"name": "ai4i", "version": "1", "sha256": "0" * 64},
-        "inputs": {"torque_nm": 40.0 + index, "type": "L"}, "outputs": {"risk": 0.1},
+        "inputs": {"torque_nm": 40.0 + index, "type": "L"}, "outputs": {"failure_probability": 0.1},
         "anomaly": False, "anomaly_kinds": [], "context": {},
     }  # fmt: skip
 
@@ -92,7 +94,9 @@ def test_rows_are_pushed_in_chunks_and_a_redelivery_pushes_nothing(
     blobs: MemoryBlobs, tmp_path: Path
 ) -> None:
     sink = LocalRowSink(tmp_path / "sink")
-    feed = PowerBIFeed(blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), rows_per_push=3)
+    feed = PowerBIFeed(
+        blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), DATASET, rows_per_push=3
+    )
     first = feed.deliver(event())
     assert first.records == 8
     assert first.pushed_rows == {INSIGHTS_TABLE: 7, VALUES_TABLE: 21, FEEDBACK_TABLE: 1}
@@ -102,6 +106,8 @@ def test_rows_are_pushed_in_chunks_and_a_redelivery_pushes_nothing(
     assert again.skipped_chunks == 11
     insights = sink.read_rows(INSIGHTS_TABLE)
     assert [r["insight_id"] for r in insights] == [f"{'a' * 32}-{i:05d}" for i in range(7)]
+    assert {r["risk_score"] for r in insights} == {0.1}
+    assert [r["label"] for r in sink.read_rows(FEEDBACK_TABLE)] == [1]
     assert len(sink.read_rows(VALUES_TABLE)) == 21
 
 
@@ -109,9 +115,9 @@ def test_a_failed_push_resumes_after_the_last_delivered_chunk(blobs: MemoryBlobs
     sink = LocalRowSink(tmp_path / "sink")
     ledger = SqliteDeliveryLedger(tmp_path / "ledger.sqlite3")
     with pytest.raises(ConnectionError):
-        PowerBIFeed(blobs, FlakySink(sink, fail_at=2), ledger, rows_per_push=3).deliver(event())
+        PowerBIFeed(blobs, FlakySink(sink, fail_at=2), ledger, DATASET, rows_per_push=3).deliver(event())
     assert len(sink.read_rows(INSIGHTS_TABLE)) == 3  # only the first chunk got through
-    result = PowerBIFeed(blobs, sink, ledger, rows_per_push=3).deliver(event())
+    result = PowerBIFeed(blobs, sink, ledger, DATASET, rows_per_push=3).deliver(event())
     assert result.skipped_chunks == 1
     assert len(sink.read_rows(INSIGHTS_TABLE)) == 7  # exactly once each
     assert len({r["insight_id"] for r in sink.read_rows(INSIGHTS_TABLE)}) == 7
@@ -135,8 +141,8 @@ def test_a_crash_between_push_and_mark_duplicates_at_most_that_chunk(
             ledger.mark_delivered(source, table, chunk_index, row_start, row_end)
 
     with pytest.raises(OSError, match="killed"):
-        PowerBIFeed(blobs, sink, CrashingLedger(), rows_per_push=3).deliver(event())
-    PowerBIFeed(blobs, sink, ledger, rows_per_push=3).deliver(event())
+        PowerBIFeed(blobs, sink, CrashingLedger(), DATASET, rows_per_push=3).deliver(event())
+    PowerBIFeed(blobs, sink, ledger, DATASET, rows_per_push=3).deliver(event())
     ids = [r["insight_id"] for r in sink.read_rows(INSIGHTS_TABLE)]
     assert len(ids) == 7 + 3  # chunk 1 (rows 3..5) arrived twice, nothing else did
     assert len(set(ids)) == 7  # so reports count distinct insight_id
@@ -144,7 +150,7 @@ def test_a_crash_between_push_and_mark_duplicates_at_most_that_chunk(
 
 def test_only_compliant_blobs_feed_power_bi(blobs: MemoryBlobs, tmp_path: Path) -> None:
     sink = LocalRowSink(tmp_path / "sink")
-    feed = PowerBIFeed(blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"))
+    feed = PowerBIFeed(blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), DATASET)
     assert feed.deliver(event(container="anomalies")).ignored
     assert sink.read_rows(INSIGHTS_TABLE) == []
 
@@ -153,7 +159,7 @@ def test_a_bad_record_fails_the_event_before_anything_is_pushed(blobs: MemoryBlo
     bad = wire_insight(3) | {"anomaly": "maybe"}
     blobs.put("compliant", "bad.jsonl.gz", jsonl_gz([wire_insight(0), bad]), content_type="application/gzip")
     sink = LocalRowSink(tmp_path / "sink")
-    feed = PowerBIFeed(blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"))
+    feed = PowerBIFeed(blobs, sink, SqliteDeliveryLedger(tmp_path / "ledger.sqlite3"), DATASET)
     with pytest.raises(ClaimCheckError, match=r"compliant/bad.jsonl.gz: record\[1\]\.anomaly"):
         feed.deliver(event(name="bad.jsonl.gz"))
     assert sink.read_rows(INSIGHTS_TABLE) == []
@@ -169,7 +175,7 @@ def test_a_bad_record_fails_the_event_before_anything_is_pushed(blobs: MemoryBlo
 def test_an_unreadable_blob_is_a_feed_error(tmp_path: Path, data: bytes, message: str) -> None:
     blobs = MemoryBlobs()
     blobs.put("compliant", BLOB, data, content_type="application/gzip")
-    feed = PowerBIFeed(blobs, LocalRowSink(tmp_path), SqliteDeliveryLedger(tmp_path / "l.sqlite3"))
+    feed = PowerBIFeed(blobs, LocalRowSink(tmp_path), SqliteDeliveryLedger(tmp_path / "l.sqlite3"), DATASET)
     with pytest.raises(ClaimCheckError, match=message):
         feed.deliver(event())
 

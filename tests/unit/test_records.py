@@ -68,8 +68,11 @@ def test_missing_field_is_named() -> None:
         record_from_wire(wire)
 
 
-def test_feedback_label_must_be_binary() -> None:
-    wire = FeedbackRecord("f-1", "i-1", "s", 1, SCORED_AT).to_wire() | {"label": 2}
+@pytest.mark.parametrize("label", [True, None, [1], {"class": "TWF"}, "", "x" * 201])
+def test_a_feedback_label_must_be_a_number_or_a_class_name(label: object) -> None:
+    """The record does not name its task (the edge checked the label against the serving
+    model's): the wire takes 0/1, a class name or a finite number, and nothing else."""
+    wire = FeedbackRecord("f-1", "i-1", "s", 1, SCORED_AT).to_wire() | {"label": label}
     with pytest.raises(RecordError) as caught:
         record_from_wire(wire)
     assert caught.value.field == "label"

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeloop.domain.problems import InvalidInput
+from edgeloop.domain.tasks import BinaryTask
 from scoring_app.decoding.envelope import row_count_bound, rows_of
 from scoring_app.decoding.feedback_body import feedback_items
 
@@ -38,7 +39,7 @@ def test_small_and_large_bodies_are_counted_alike() -> None:
 def test_both_apis_refuse_a_body_that_is_not_their_envelope_alike() -> None:
     cases = [
         (lambda body: rows_of(body, 10), "rows"),
-        (lambda body: feedback_items(body, 10), "items"),
+        (lambda body: feedback_items(body, BinaryTask("risk", 0.5), 10), "items"),
     ]
     for read, name in cases:
         with pytest.raises(InvalidInput) as not_an_object:

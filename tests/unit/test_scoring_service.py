@@ -140,7 +140,7 @@ def test_model_swap_applies_to_the_next_request(
 def test_feedback_all_or_nothing_and_recent_view(model: OnnxModel, outbox: SqliteOutbox) -> None:
     scored = make_service(outbox).score(model, columns(model, valid_rows(model.manifest, 2)))
     first, second = (r["insight_id"] for r in scored.results)
-    feedback = FeedbackService(outbox, "site-a", clock=lambda: NOW)
+    feedback = FeedbackService(outbox, "site-a", serving_task=lambda: model.manifest.task, clock=lambda: NOW)
     with pytest.raises(UnknownInsights) as caught:
         feedback.record([FeedbackItem(first, 1), FeedbackItem("f" * 32 + "-00000", 0)])
     assert [(p.row, p.field) for p in caught.value.problems] == [(1, "insight_id")]
@@ -160,9 +160,10 @@ def test_feedback_all_or_nothing_and_recent_view(model: OnnxModel, outbox: Sqlit
         {"items": [{"insight_id": "0" * 32 + "-00001", "label": True}]},
     ],
 )
-def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) -> None:
+def test_feedback_refuses_malformed_items(model: OnnxModel, outbox: SqliteOutbox, body: object) -> None:
+    task = model.manifest.task
     with pytest.raises(InvalidInput):
-        FeedbackService(outbox, "site-a").record(feedback_items(body))
+        FeedbackService(outbox, "site-a", serving_task=lambda: task).record(feedback_items(body, task))
     assert outbox.depth() == 0
 
 
@@ -171,11 +172,11 @@ def test_feedback_refuses_malformed_items(outbox: SqliteOutbox, body: object) ->
     [(FeedbackItem("x", 1), "insight_id"), (FeedbackItem("0" * 32 + "-00001", True), "label")],
 )
 def test_feedback_service_checks_typed_items_itself(
-    outbox: SqliteOutbox, item: FeedbackItem, field: str
+    model: OnnxModel, outbox: SqliteOutbox, item: FeedbackItem, field: str
 ) -> None:
     """The form passes items without a body: the service still refuses a malformed one."""
     with pytest.raises(InvalidInput) as caught:
-        FeedbackService(outbox, "site-a").record([item])
+        FeedbackService(outbox, "site-a", serving_task=lambda: model.manifest.task).record([item])
     assert [(p.row, p.field) for p in caught.value.problems] == [(0, field)]
     assert outbox.depth() == 0
 

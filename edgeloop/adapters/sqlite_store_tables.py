@@ -1,0 +1,148 @@
+"""The SQLite global store's tables, its write statements, and the upgrade of older files.
+
+Counters are keyed by (site, hour, model name, version, task) and carry the feedback
+measures of edgeloop.domain.feedback_quality. ``feedback.label`` has no declared type,
+so SQLite keeps each label as given (an INTEGER column would turn the class name "3"
+into the number 3).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+import orjson
+
+from edgeloop.domain.insights_view import CounterKey, Counts, StoredFeedback, contribution
+from edgeloop.domain.records import insight_from_wire
+
+_INSIGHTS = (
+    """CREATE TABLE IF NOT EXISTS insights (
+        insight_id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        scored_at TEXT NOT NULL,
+        anomaly INTEGER NOT NULL,
+        doc BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS insights_by_time ON insights (scored_at, insight_id)",
+    "CREATE INDEX IF NOT EXISTS insights_by_site_time ON insights (site_id, scored_at, insight_id)",
+    "CREATE INDEX IF NOT EXISTS anomalies_by_time ON insights (scored_at, insight_id) WHERE anomaly = 1",
+    """CREATE INDEX IF NOT EXISTS anomalies_by_site_time ON insights (site_id, scored_at, insight_id)
+        WHERE anomaly = 1""",
+)
+_FEEDBACK = """CREATE TABLE IF NOT EXISTS feedback (
+    insight_id TEXT PRIMARY KEY,
+    feedback_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    label NOT NULL,
+    recorded_at TEXT NOT NULL
+)"""
+_COUNTERS = (
+    """CREATE TABLE IF NOT EXISTS hourly_counts (
+        site_id TEXT NOT NULL,
+        hour TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        task TEXT NOT NULL,
+        scored INTEGER NOT NULL,
+        anomalies INTEGER NOT NULL,
+        feedback INTEGER NOT NULL,
+        feedback_correct INTEGER NOT NULL,
+        feedback_judged INTEGER NOT NULL,
+        error_count INTEGER NOT NULL,
+        error_sum REAL NOT NULL,
+        PRIMARY KEY (site_id, hour, model_name, model_version, task)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour)",
+)
+
+UPSERT_INSIGHT = """
+INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (insight_id) DO UPDATE SET
+    site_id = excluded.site_id, scored_at = excluded.scored_at,
+    anomaly = excluded.anomaly, doc = excluded.doc
+"""
+UPSERT_FEEDBACK = """
+INSERT INTO feedback (insight_id, feedback_id, site_id, label, recorded_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (insight_id) DO UPDATE SET
+    feedback_id = excluded.feedback_id, site_id = excluded.site_id,
+    label = excluded.label, recorded_at = excluded.recorded_at
+"""
+ADD_COUNTS = """
+INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (site_id, hour, model_name, model_version, task) DO UPDATE SET
+    scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
+    feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct,
+    feedback_judged = feedback_judged + excluded.feedback_judged,
+    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum
+"""
+KEY_COLUMNS = ("site_id", "hour", "model_name", "model_version", "task")
+COUNT_SUMS = (
+    "SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct), "
+    "SUM(feedback_judged), SUM(error_count), SUM(error_sum)"
+)
+SELECT_JOINED = (
+    "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
+    "LEFT JOIN feedback AS f ON f.insight_id = i.insight_id"
+)
+
+
+def counter_row(key: CounterKey, counts: Counts) -> tuple[object, ...]:
+    """One ``ADD_COUNTS`` row, columns in table order."""
+    return (
+        key.site_id, key.hour, key.model_name, key.model_version, key.task,
+        counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
+        counts.feedback_judged, counts.error_count, counts.error_sum,
+    )  # fmt: skip
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Create what is missing, upgrading a file written before tasks, in one transaction.
+
+    Such a file typed ``feedback.label`` INTEGER and counted every model as binary: its
+    feedback is copied into the untyped table, and the counters are counted again from
+    the stored insights and their feedback (every process opening the file checks; one
+    does it).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        old_feedback = _column_type(conn, "feedback", "label") == "INTEGER"
+        if old_feedback:
+            conn.execute("ALTER TABLE feedback RENAME TO feedback_before_tasks")
+        recount = _column_type(conn, "hourly_counts", "scored") is not None and (
+            _column_type(conn, "hourly_counts", "task") is None
+        )
+        if recount:
+            conn.execute("DROP TABLE hourly_counts")
+        for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS):
+            conn.execute(statement)
+        if old_feedback:
+            conn.execute("INSERT INTO feedback SELECT * FROM feedback_before_tasks")
+            conn.execute("DROP TABLE feedback_before_tasks")
+        if recount:
+            conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in _recount(conn).items()])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _column_type(conn: sqlite3.Connection, table: str, column: str) -> str | None:
+    """The declared type of ``column`` ('' when untyped), None when there is no such column."""
+    for row in conn.execute(f"PRAGMA table_info({table})"):
+        if row[1] == column:
+            return str(row[2]).upper()
+    return None
+
+
+def _recount(conn: sqlite3.Connection) -> dict[CounterKey, Counts]:
+    totals: dict[CounterKey, Counts] = {}
+    rows: Iterable[tuple[bytes, str | None, object, str | None]] = conn.execute(SELECT_JOINED)
+    for doc, feedback_id, label, recorded_at in rows:
+        feedback = None
+        if feedback_id is not None and recorded_at is not None and isinstance(label, int | float | str):
+            feedback = StoredFeedback.from_stored(feedback_id, label, recorded_at)
+        for key, counts in contribution(insight_from_wire(orjson.loads(doc)), feedback).items():
+            totals[key] = totals.get(key, Counts()) + counts
+    return totals

@@ -1,0 +1,42 @@
+"""How one feedback judges its insight's prediction, by the model's task.
+
+- binary: the insight's anomaly flag against the reported outcome 0/1 (correct or not);
+- multiclass: the predicted class against the reported class name (correct or not);
+- regression: the absolute error ``|prediction - reported value|``.
+
+A feedback is *judged* only when the label is of the task's type and the insight
+carries what it is compared with (a multiclass or regression insight whose output
+was not finite has no prediction): it still counts as feedback, not in the measure.
+Kept as sums and counts, so the measures aggregate over hours, sites and models.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from edgeloop.domain.records import InsightRecord, Label
+
+
+class Judgement(NamedTuple):
+    judged: int  # 1 when the classification was compared with the label (accuracy's denominator)
+    correct: int  # 1 when that classification was right
+    measured: int  # 1 when a regression error was measured (the mean's denominator)
+    abs_error: float  # |prediction - label|, regression only
+
+
+NOT_JUDGED = Judgement(0, 0, 0, 0.0)
+
+
+def judge(insight: InsightRecord, label: Label) -> Judgement:
+    task, prediction = insight.model.task, insight.prediction
+    if task == "binary":
+        if isinstance(label, str) or label not in (0, 1):
+            return NOT_JUDGED
+        return Judgement(1, int(insight.anomaly == (label == 1)), 0, 0.0)
+    if task == "multiclass":
+        if not isinstance(label, str) or not isinstance(prediction, str):
+            return NOT_JUDGED
+        return Judgement(1, int(prediction == label), 0, 0.0)
+    if isinstance(label, str) or prediction is None or isinstance(prediction, str):
+        return NOT_JUDGED
+    return Judgement(0, 0, 1, abs(float(prediction) - float(label)))

@@ -1,0 +1,155 @@
+"""Signed champion pointers, and the rules a site applies before it follows one.
+
+The design is TUF's (The Update Framework, theupdateframework.io specification, client
+workflow): the pointer is a metadata document in TUF's envelope, ``{"signed": {...},
+"signatures": [{"keyid": ..., "sig": ...}]}``, whose signed part carries a number that only
+grows (``serial``: TUF's metadata ``version``) and an ``expires`` time; the signature is
+Ed25519 over a canonical form of the signed part behind a fixed domain prefix (the bundle
+signature's scheme, another prefix, so neither can stand in for the other).
+
+A site follows a pointer only if (:func:`check_pointer`), in TUF's order:
+
+1. it names the site's model;
+2. one of its signatures verifies with a key the site trusts (an unknown key or a signature
+   that does not match is refused: forgeries, edits such as changing ``version`` by hand);
+3. its serial is not below the highest the site accepted before, and an equal serial has the
+   same content (a replayed older pointer, the rollback attack, is refused);
+4. it has not expired (an attacker who keeps serving one old pointer, the freeze attack,
+   can do so only until it expires; the registry re-signs the live one well before that).
+
+Key rotation: the site trusts a set of keys; a pointer signed by any of them passes, so a new
+key is added to the sites first, the cloud then signs with it, and the old key is removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from edgeloop.domain.bundle_integrity import IntegrityError, canonical_json
+from edgeloop.domain.champion import POINTER_FORMAT, ChampionError, ChampionPointer
+
+POINTER_SIGNING_DOMAIN = b"edgeloop.champion-pointer.signature.v1\n"
+
+RefusalKind = Literal["wrong_model", "unsigned", "unknown_key", "forged", "stale", "conflict", "expired"]
+
+
+class UnknownSigningKey(IntegrityError):
+    """A signature by a key this side does not trust (never trusted, or retired)."""
+
+
+class PointerRefused(ValueError):
+    """A pointer a site must not follow; ``kind`` says which rule refused it (for metrics)."""
+
+    def __init__(self, kind: RefusalKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: RefusalKind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class PointerSignature:
+    key_id: str  # first 16 hex of sha256(public key), as for bundles
+    signature: bytes
+
+    def to_dict(self) -> dict[str, str]:
+        return {"keyid": self.key_id, "sig": base64.b64encode(self.signature).decode("ascii")}
+
+
+def pointer_payload(pointer: ChampionPointer) -> bytes:
+    """The exact bytes that are signed for a pointer."""
+    return POINTER_SIGNING_DOMAIN + canonical_json(pointer.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class SignedPointer:
+    pointer: ChampionPointer
+    signatures: tuple[PointerSignature, ...] = ()
+
+    @property
+    def payload(self) -> bytes:
+        return pointer_payload(self.pointer)
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the signed bytes: tells two pointers with the same serial apart."""
+        return hashlib.sha256(self.payload).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signed": self.pointer.to_dict(), "signatures": [s.to_dict() for s in self.signatures]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SignedPointer:
+        """The envelope; a pointer written before pointers were signed reads as unsigned."""
+        if isinstance(data, Mapping) and data.get("format") == POINTER_FORMAT:
+            return cls(ChampionPointer.from_dict(data))
+        if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
+            raise ChampionError("not a signed champion pointer (needs 'signed' and 'signatures')")
+        return cls(ChampionPointer.from_dict(data.get("signed")), tuple(map(_signature, data["signatures"])))
+
+
+def _signature(item: Any) -> PointerSignature:
+    if not isinstance(item, Mapping) or not isinstance(item.get("keyid"), str):
+        raise ChampionError("champion pointer signatures need a string 'keyid'")
+    try:
+        return PointerSignature(item["keyid"], base64.b64decode(str(item.get("sig")), validate=True))
+    except (binascii.Error, ValueError):
+        raise ChampionError("champion pointer signature 'sig' is not base64") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedPointer:
+    """What a site remembers of the newest pointer it followed (kept across restarts)."""
+
+    serial: int
+    digest: str
+    expires: datetime
+
+
+# Raises UnknownSigningKey for a key it does not trust, IntegrityError for a signature that fails.
+VerifyPointer = Callable[[bytes, PointerSignature], None]
+
+
+def check_signatures(signed: SignedPointer, verify: VerifyPointer) -> None:
+    """Passes when one signature verifies with a trusted key; else :class:`PointerRefused`."""
+    if not signed.signatures:
+        raise PointerRefused("unsigned", f"champion pointer of {signed.pointer.name} is not signed")
+    problems: list[IntegrityError] = []
+    for signature in signed.signatures:
+        try:
+            verify(signed.payload, signature)
+            return
+        except IntegrityError as exc:
+            problems.append(exc)
+    if all(isinstance(problem, UnknownSigningKey) for problem in problems):
+        raise PointerRefused("unknown_key", f"champion pointer: {problems[0]}")
+    forged = next(problem for problem in problems if not isinstance(problem, UnknownSigningKey))
+    raise PointerRefused("forged", f"champion pointer: {forged}")
+
+
+def check_pointer(
+    signed: SignedPointer, verify: VerifyPointer, last: AcceptedPointer | None, model_name: str, now: datetime
+) -> AcceptedPointer:
+    """What to remember of ``signed`` if a site may follow it; else :class:`PointerRefused`."""
+    pointer = signed.pointer
+    if pointer.name != model_name:
+        raise PointerRefused("wrong_model", f"champion pointer names {pointer.name!r}, not {model_name!r}")
+    check_signatures(signed, verify)
+    if last is not None and pointer.serial < last.serial:
+        raise PointerRefused(
+            "stale",
+            f"champion pointer serial {pointer.serial} is older than the last accepted ({last.serial}):"
+            " a replayed or rolled back pointer",
+        )
+    if last is not None and pointer.serial == last.serial and signed.digest != last.digest:
+        raise PointerRefused(
+            "conflict", f"champion pointer serial {pointer.serial} was accepted before with other content"
+        )
+    if pointer.expires is None or now >= pointer.expires:
+        when = "no expiry" if pointer.expires is None else f"expired at {pointer.expires.isoformat()}"
+        raise PointerRefused("expired", f"champion pointer serial {pointer.serial}: {when}")
+    return AcceptedPointer(pointer.serial, signed.digest, pointer.expires)
