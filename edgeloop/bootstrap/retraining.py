@@ -175,15 +175,12 @@ def golden_rows_for(
     settings: RetrainingSettings, manifest: ModelManifest, count: int = GOLDEN_ROWS
 ) -> list[dict[str, Any]]:
     """Rows to record a bundle's golden sample on: the first base rows of its recipe's data that
-    its input schema accepts; a bundle without a recipe (the first demo bundles): the AI4I CSV."""
+    its input schema accepts; a bundle without a recipe: see :func:`_rows_without_base_data`."""
     from edgeloop.domain.validation import RowValidationError, validate_rows
 
     recipe = settings.recipe or manifest.recipe
     if recipe is None or recipe.base_data is None:
-        from edgeloop.training.dataset import load_ai4i, scoring_rows
-
-        data = load_ai4i(Path(settings.base_data or DEMO_BASE_DATA))
-        return scoring_rows(data, range(min(count, data.n_rows)))
+        return _rows_without_base_data(settings, manifest, count)
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.training.base_data import load_base_data
     from edgeloop.training.training_set import first_dataset
@@ -205,6 +202,29 @@ def golden_rows_for(
     if not rows:
         raise ManifestError("inputs", "no base data row fits the input schema (no golden sample possible)")
     return rows[:count]
+
+
+def _rows_without_base_data(
+    settings: RetrainingSettings, manifest: ModelManifest, count: int
+) -> list[dict[str, Any]]:
+    """The AI4I CSV's rows for the demo's first bundles (its six inputs), else rows spread over the
+    input schema: a data scientist's own bundle without a recipe publishes all the same."""
+    from edgeloop.domain.bundle_integrity import schema_rows
+    from edgeloop.domain.validation import RowValidationError, validate_rows
+    from edgeloop.recipes.ai4i_inputs import CSV_COLUMNS
+
+    if set(manifest.feature_names) == set(CSV_COLUMNS.values()):
+        from edgeloop.training.dataset import load_ai4i, scoring_rows
+
+        data = load_ai4i(Path(settings.base_data or DEMO_BASE_DATA))
+        rows = scoring_rows(data, range(min(count, data.n_rows)))
+        try:
+            validate_rows(manifest, rows)
+        except RowValidationError:
+            pass  # the demo's inputs with other ranges: the schema's rows below
+        else:
+            return rows
+    return schema_rows(manifest.inputs, count)
 
 
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:

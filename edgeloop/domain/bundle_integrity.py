@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edgeloop.domain.manifest_specs import InputSpec
+
 SIGNATURE_FILE = "signature.json"
 GOLDEN_FILE = "golden.json"
 SIGNATURE_FORMAT = "edgeloop.bundle-signature"
@@ -141,3 +143,21 @@ def golden_mismatches(
                 if len(problems) >= limit:
                     return problems
     return problems
+
+
+def schema_rows(inputs: Sequence[InputSpec], count: int) -> list[dict[str, Any]]:
+    """``count`` rows inside the input schema: each number spread over its range (from its
+    bound, or 0), each category in turn. The golden rows of a bundle that brings no data."""
+    rows: list[dict[str, Any]] = [{} for _ in range(count)]
+    for spec in inputs:
+        for index, row in enumerate(rows):
+            if spec.type != "number":
+                categories = spec.categories or ("",)
+                row[spec.name] = categories[index % len(categories)]
+            elif spec.min is not None and spec.max is not None:
+                row[spec.name] = spec.min + (spec.max - spec.min) * (index + 0.5) / count
+            elif spec.min is not None:
+                row[spec.name] = spec.min + index
+            else:
+                row[spec.name] = (0.0 if spec.max is None else spec.max) - index
+    return rows

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.bundles import build_defect_bundle
 from support.model_loop import MODEL_NAME, champion_bundle, small_base_csv, write_labelled_records
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
@@ -27,6 +28,7 @@ from edgeloop.bootstrap.retraining import build_registry, build_retraining, publ
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.champion import first_pointer
 from edgeloop.domain.lake_rows import lake_row
+from edgeloop.domain.manifest import load_manifest
 from edgeloop.domain.records import InsightRecord, ModelRef
 from edgeloop.ports import RegistryConflict, RetrainRequest, VersionExists
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
@@ -273,6 +275,38 @@ def test_models_publish_registers_a_bundle_when_a_champion_exists(
     promoted = CliRunner().invoke(app, ["models", "promote", "2.0.0"])
     assert promoted.exit_code == 0, promoted.output
     assert (registry.champion(MODEL_NAME) or pytest.fail("no champion"))[0].version == "2.0.0"
+
+
+def test_models_publish_registers_a_bundle_of_ones_own_without_a_recipe(
+    settings: RetrainingSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data scientist's bundle with neither a recipe nor the demo's inputs: its golden rows come
+    from its input schema (they came from the AI4I CSV, which its schema refused: a traceback)."""
+    from typer.testing import CliRunner
+
+    from edgeloop.adapters.onnx_model import OnnxModel
+    from edgeloop.cli import app
+    from edgeloop.domain.bundle_integrity import GOLDEN_FILE, GoldenSample
+    from edgeloop.service_layer.golden_check import check_golden
+
+    assert settings.signing_private_key is not None
+    for name, value in {
+        "CloudStorage": (settings.cloud_storage or pytest.fail("no connection")).get_secret_value(),
+        "MODEL_REGISTRY_CONTAINER": settings.models_container,
+        "MODEL_SIGNING_PRIVATE_KEY": settings.signing_private_key.get_secret_value(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RETRAIN_BASE_DATA", raising=False)
+    bundle = build_defect_bundle(tmp_path / "own")
+    assert load_manifest(bundle).recipe is None
+
+    published = CliRunner().invoke(app, ["models", "publish", "--bundle", str(bundle)])
+    assert published.exit_code == 0, published.output
+    assert published.output.strip() == "registered 0.1.0 (now champion)"
+    registry = build_registry(settings)
+    golden = GoldenSample.from_dict(json.loads(registry.read("press-defect", "0.1.0", GOLDEN_FILE)))
+    assert len(golden.rows) == 16
+    check_golden(OnnxModel.load(bundle), golden)  # what a site checks before serving it
 
 
 def move_insights_to_the_lake(settings: RetrainingSettings) -> int:

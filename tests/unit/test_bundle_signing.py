@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, ensure_key_pair, generate_key_pair
-from edgeloop.domain.bundle_integrity import GoldenSample, golden_mismatches, manifest_digest, signing_payload
+from edgeloop.domain.bundle_integrity import (
+    GoldenSample,
+    golden_mismatches,
+    manifest_digest,
+    schema_rows,
+    signing_payload,
+)
 from edgeloop.domain.manifest import load_manifest
+from edgeloop.domain.manifest_specs import InputSpec
 from edgeloop.service_layer.signed_bundles import BundleRejected, open_bundle, pack_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,3 +142,19 @@ def test_a_signed_bundle_opens_only_under_the_digest_its_champion_pointer_names(
     assert open_bundle(reformatted, verify, digest)[0].name == "ai4i-failure"  # content, not bytes
     with pytest.raises(BundleRejected, match="does not match the bundle digest"):
         open_bundle(bundle, verify, "0" * 64)  # another validly signed bundle than the pointer means
+
+
+def test_schema_rows_lie_inside_every_range_and_take_each_category_in_turn() -> None:
+    inputs = (
+        InputSpec("line", "category", categories=("A", "B", "C")),
+        InputSpec("bounded", "number", min=2.0, max=4.0),
+        InputSpec("from_below", "number", min=10.0),
+        InputSpec("from_above", "number", max=-1.0),
+        InputSpec("open", "number"),
+    )
+    rows = schema_rows(inputs, 4)
+    assert [row["line"] for row in rows] == ["A", "B", "C", "A"]
+    assert [row["bounded"] for row in rows] == [2.25, 2.75, 3.25, 3.75]
+    assert [row["from_below"] for row in rows] == [10.0, 11.0, 12.0, 13.0]
+    assert [row["from_above"] for row in rows] == [-1.0, -2.0, -3.0, -4.0]
+    assert [row["open"] for row in rows] == [0.0, -1.0, -2.0, -3.0]
