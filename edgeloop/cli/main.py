@@ -89,12 +89,33 @@ def train(
     console.print(_summary(manifest, out), soft_wrap=True)
 
 
+# How the summary line names a task's metrics (edgeloop.domain.metrics.TASK_METRICS).
+_METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "average_precision": "AP",
+    "f1_at_threshold": "F1",
+    "macro_f1": "macro-F1",
+    "log_loss": "log loss",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R2",
+    "interval_coverage": "interval coverage",
+}
+
+
 def _summary(manifest: ModelManifest, out: Path) -> str:
-    names = {"test_roc_auc": "ROC AUC", "test_average_precision": "AP", "test_f1_at_threshold": "F1"}
-    figures = ", ".join(
-        f"{names[key]} {manifest.metrics[key]:.3f}" for key in names if key in manifest.metrics
-    )
-    return f"[green]{manifest.name} {manifest.version}[/green] ({manifest.task.kind}) -> {out}: {figures}"
+    """One line: the model, its task and its held-out figures of the task's metrics.
+
+    A recipe reports them as ``test_<metric>`` (the demo's) or ``holdout_<metric>``."""
+    from edgeloop.domain.metrics import TASK_METRICS
+
+    figures = []
+    for name in TASK_METRICS[manifest.task.kind]:
+        value = manifest.metrics.get(f"test_{name}", manifest.metrics.get(f"holdout_{name}"))
+        if value is not None:
+            figures.append(f"{_METRIC_LABELS.get(name, name)} {value:.3f}")
+    held_out = ", ".join(figures) or "no held-out figures in the manifest's metrics"
+    return f"[green]{manifest.name} {manifest.version}[/green] ({manifest.task.kind}) -> {out}: {held_out}"
 
 
 def main() -> None:
