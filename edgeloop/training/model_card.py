@@ -22,6 +22,7 @@ import numpy.typing as npt
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
 from edgeloop.domain.tasks import BinaryTask, MulticlassTask, Task
+from edgeloop.recipes.ai4i_failure import ENTRY_POINT as DEMO_RECIPE  # its card names the derived features
 from edgeloop.training.onnx_export import DERIVED_FEATURES
 
 ROC_FILE = "roc.png"
@@ -131,6 +132,21 @@ def _data_lines(counts: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _model_lines(recipe: Mapping[str, Any]) -> list[str]:
+    """What the recipe fitted: its parameters; for the demo's recipe, the features its graph derives."""
+    parameters = ", ".join(
+        f"`{key}` {value!r}" for key, value in sorted((recipe.get("parameters") or {}).items())
+    )
+    lines = [f"Fitted by the recipe with {parameters or 'its default parameters'}."]
+    if recipe.get("entry_point") == DEMO_RECIPE:
+        lines += [
+            "Gradient-boosted trees (scikit-learn, exported with skl2onnx) on the six inputs and on",
+            "features the ONNX graph derives from them after the AI4I failure rules (a margin below 0:",
+            f"the rule fires): {', '.join(f'`{name}`' for name in DERIVED_FEATURES)}.",
+        ]
+    return lines
+
+
 def model_card(report: Mapping[str, Any], plot_files: Sequence[str] = ()) -> bytes:
     """The card's Markdown from a run report (see edgeloop.service_layer.retraining)."""
     decision = report["decision"]
@@ -159,9 +175,7 @@ def model_card(report: Mapping[str, Any], plot_files: Sequence[str] = ()) -> byt
         "",
         "## Model",
         "",
-        "Gradient-boosted trees (scikit-learn, exported with skl2onnx) on the six inputs and on",
-        "features the ONNX graph derives from them after the AI4I failure rules (a margin below 0:",
-        f"the rule fires): {', '.join(f'`{name}`' for name in DERIVED_FEATURES)}.",
+        *_model_lines(report.get("recipe") or {}),
         "",
         "## Intended use",
         "",
