@@ -166,6 +166,15 @@ def _metrics(
     }
 
 
+def _positive_ranges(inputs: list[dict[str, Any]], dataset: TrainingDataset) -> list[dict[str, Any]]:
+    """The graph takes logarithms: each range starts above 0, at least a tenth of the lowest value
+    seen (the margin below it would reach 0 for the depth of cut: log 0, no prediction)."""
+    for spec in inputs:
+        lowest = float(np.min(dataset.features[spec["name"]]))
+        spec["min"] = max(spec["min"], float(f"{lowest / 10:.3g}"))
+    return inputs
+
+
 def _manifest_fields(
     dataset: TrainingDataset,
     settings: Mapping[str, Any],
@@ -178,7 +187,7 @@ def _manifest_fields(
     return {
         **common.FORMAT_FIELDS,
         "description": "Tool life [min] of a carbide insert turning steel, from its cutting conditions.",
-        "inputs": common.number_inputs(NUMERIC_FEATURES, dataset, margin),
+        "inputs": _positive_ranges(common.number_inputs(NUMERIC_FEATURES, dataset, margin), dataset),
         "outputs": [
             {"name": VALUE, "description": "Predicted tool life (median) [min]"},
             {"name": LOWER, "description": f"Lower end of the {share} interval [min]"},

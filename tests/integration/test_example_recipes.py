@@ -135,6 +135,25 @@ def test_a_predicted_tool_life_outside_the_band_is_flagged(tool_life_model: Trai
     assert 25.0 < outputs[tool_life.VALUE][1] < 60.0
 
 
+def test_every_corner_of_the_tool_life_schema_gets_a_finite_prediction(
+    tool_life_model: TrainedExample,
+) -> None:
+    """Found trying `make run EXAMPLE_MODEL=tool-life`: the schema let the depth of cut go down to
+    0, whose logarithm left every output null (an invalid_output anomaly the filter quarantined)."""
+    model = OnnxModel.load(tool_life_model.bundle)
+    specs = model.manifest.inputs
+    assert all(spec.min is not None and spec.min > 0 for spec in specs)
+    corners = [
+        {
+            spec.name: (spec.min if (index >> position) & 1 else spec.max)
+            for position, spec in enumerate(specs)
+        }
+        for index in range(2 ** len(specs))
+    ]
+    outputs = model.predict(validate_rows(model.manifest, corners))
+    assert all(np.all(np.isfinite(values)) for values in outputs.values())
+
+
 @pytest.mark.parametrize("key", sorted(EXAMPLES))
 def test_the_recipe_fields_make_a_manifest_that_retrains_from_its_base_data(
     key: str, request: pytest.FixtureRequest
