@@ -78,13 +78,15 @@ infra-tools: $(INFRA_VENV)/.installed
 
 notebook-tools: .venv-notebook/.installed
 
-# Retrained when the training code or its data change (a stale bundle would keep serving the old model).
-$(MODEL_DIR)/manifest.json: $(wildcard edgeloop/training/*.py) data/ai4i2020-train.csv | $(VENV)/.installed
+# Retrained when the training code, the recipes or their data change (a stale bundle would keep
+# serving the old model; tests/support/example_bundles.py takes var/models' bundles too).
+TRAINING_SOURCES := $(wildcard edgeloop/training/*.py edgeloop/recipes/*.py)
+$(MODEL_DIR)/manifest.json: $(TRAINING_SOURCES) data/ai4i2020-train.csv | $(VENV)/.installed
 	@echo "==> training the demo model into $(MODEL_DIR)"
 	$(PY) -m edgeloop.cli train --data data/ai4i2020-train.csv --out $(MODEL_DIR)
 
 # The example models' first bundles: each recipe (edgeloop/recipes/) trained on its base data (data/).
-$(EXAMPLE_MODELS:%=var/models/%/manifest.json): var/models/%/manifest.json: | $(VENV)/.installed
+$(EXAMPLE_MODELS:%=var/models/%/manifest.json): var/models/%/manifest.json: $(TRAINING_SOURCES) tools/example_models.py $(wildcard data/*.csv) | $(VENV)/.installed
 	@echo "==> training the $* example model into var/models/$*"
 	$(PY) -m tools.example_models $* --out var/models/$*
 

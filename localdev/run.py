@@ -1,9 +1,8 @@
 """`make run`: the whole local system on embedded defaults, in the foreground.
 
-Starts Azurite (the ``edge`` and ``cloud`` storage accounts), then each
-component as a child process wired to it through the same settings the
-containers use in production. Ctrl-C or SIGTERM stops everything in reverse
-order; if a component dies, the rest are stopped too and the exit code says so.
+Starts Azurite (the ``edge`` and ``cloud`` storage accounts), then each component as a child process
+wired to it through the same settings the containers use in production. Ctrl-C or SIGTERM stops
+everything in reverse order; if a component dies, the rest are stopped too and the exit code says so.
 
 ``--free-ports``/``--var-dir``: a second system (the end-to-end tests); else 8000, 8001, 10000-10002, var/.
 """
@@ -210,7 +209,7 @@ class LocalSystem:
         self.azurite.start()
         self.api_key = local_secret("SCORING_API_KEY", self.var / "local" / "scoring-api-key")
         env = self.environment()
-        log.info("publishing the demo model to the registry if it has no champion")
+        log.info("publishing the served model (%s) to the registry if it has no champion", env["MODEL_NAME"])
         self.champion = publish_first_champion(env)
         write_powerbi_definition(env, self.var)
         for component in self.components:
@@ -280,6 +279,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs each request's headers at INFO
     args = parse_args(argv)
     system = LocalSystem(args.var_dir.resolve(), Ports.free() if args.free_ports else STANDARD_PORTS)
 
