@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from edgeloop.domain.insight_ids import ROW_NUMBER_LIMIT
+from edgeloop.domain.insight_ids import ROW_NUMBER_DIGITS, ROW_NUMBER_LIMIT
 
 _MIN_ROWS = 1024  # formatted at the first use: most batches need no more
 
@@ -35,7 +35,9 @@ class RowNumbers:
             raise ValueError(f"row numbers {first} to {end - 1} are not all five digits")
         if len(self._bytes) < end:
             with self._lock:
-                more = [f"{index:05d}" for index in range(len(self._texts), max(end, _MIN_ROWS))]
+                more = [
+                    f"{index:0{ROW_NUMBER_DIGITS}d}" for index in range(len(self._texts), max(end, _MIN_ROWS))
+                ]
                 self._texts.extend(more)
                 self._bytes.extend(number.encode() for number in more)
 
