@@ -26,7 +26,7 @@ from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
 from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
-from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle
+from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
@@ -239,8 +239,11 @@ def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tu
 
 def publish_local_bundle(settings: RetrainingSettings, bundle_dir: Path, actor: str) -> tuple[str, bool]:
     """Sign and register ``bundle_dir`` as its manifest's name and version, at any time;
-    ``(version, became champion)``: it becomes champion only where its model has none."""
-    return _publish(settings, build_registry(settings), bundle_dir, actor)
+    ``(version, became champion)``: it becomes champion only where its model has none.
+    VersionExists if that version is registered with another model file."""
+    registry = build_registry(settings)
+    refuse_a_taken_version(registry, bundle_dir)
+    return _publish(settings, registry, bundle_dir, actor)
 
 
 def _publish(

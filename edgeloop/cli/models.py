@@ -105,13 +105,17 @@ def publish(
     fields): each fault is printed naming its field, and nothing is registered."""
     from edgeloop.bootstrap.retraining import publish_local_bundle
     from edgeloop.domain.manifest import manifest_file_problems
+    from edgeloop.ports import VersionExists
 
     problems = manifest_file_problems(bundle)
     for problem in problems:
         typer.secho(str(problem), err=True, fg=typer.colors.RED)
     if problems:
         raise _fail(f"{bundle}: invalid manifest ({len(problems)} problem(s)), nothing registered")
-    version, promoted = publish_local_bundle(_settings(), bundle, actor)
+    try:
+        version, promoted = publish_local_bundle(_settings(), bundle, actor)
+    except VersionExists as exc:
+        raise _fail(f"{bundle}: {exc}; nothing registered") from None
     typer.echo(f"registered {version}" + (" (now champion)" if promoted else ""))
 
 

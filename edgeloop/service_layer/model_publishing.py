@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -24,7 +25,7 @@ from edgeloop.domain.manifest import MANIFEST_FILE, load_manifest
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.signed_pointer import PointerRefused, check_signatures
 from edgeloop.domain.validation import validate_rows
-from edgeloop.ports import ModelRegistry, RegistryConflict, ScoringModel
+from edgeloop.ports import ModelRegistry, RegistryConflict, ScoringModel, VersionExists
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, verified_champion
 from edgeloop.service_layer.signed_bundles import Sign, pack_bundle
 
@@ -78,6 +79,21 @@ def signed_bundle(
     golden = golden_sample(model, golden_rows)
     golden_bytes = json.dumps(golden.to_dict(), indent=1).encode("utf-8") + b"\n"
     return pack_bundle(fields, {model_file: model_bytes, GOLDEN_FILE: golden_bytes}, sign), model
+
+
+def refuse_a_taken_version(registry: ModelRegistry, bundle_dir: Path) -> None:
+    """VersionExists if the bundle's version is registered with another model file (versions are
+    immutable: publishing would silently keep the old one); the same model file passes."""
+    manifest = load_manifest(bundle_dir)
+    if manifest.version not in registry.versions(manifest.name):
+        return
+    registered = json.loads(registry.read(manifest.name, manifest.version, MANIFEST_FILE))
+    local = hashlib.sha256((bundle_dir / manifest.model_file).read_bytes()).hexdigest()
+    if registered.get("files", {}).get(manifest.model_file) != local:
+        raise VersionExists(
+            f"{manifest.name} {manifest.version} is registered with another {manifest.model_file}: "
+            "versions are immutable, give the bundle a new version"
+        )
 
 
 def publish_bundle(

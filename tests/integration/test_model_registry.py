@@ -308,6 +308,14 @@ def test_models_publish_registers_a_bundle_of_ones_own_without_a_recipe(
     assert len(golden.rows) == 16
     check_golden(OnnxModel.load(bundle), golden)  # what a site checks before serving it
 
+    again = CliRunner().invoke(app, ["models", "publish", "--bundle", str(bundle)])
+    assert again.exit_code == 0, again.output  # the same bundle: nothing to do
+    other = build_defect_bundle(tmp_path / "other", seed=4)  # another model, the same version
+    refused = CliRunner().invoke(app, ["models", "publish", "--bundle", str(other)])
+    assert refused.exit_code == 1, refused.output
+    assert "press-defect 0.1.0 is registered with another press.onnx" in refused.output
+    assert registry.versions("press-defect") == ["0.1.0"]
+
 
 def move_insights_to_the_lake(settings: RetrainingSettings) -> int:
     """Each compliant blob's insights into the lake table; the blob keeps only the feedback."""
