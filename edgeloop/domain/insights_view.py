@@ -156,13 +156,13 @@ def model_label(name: str, version: str) -> str:
     return f"{name} {version}"
 
 
-def risk_score(outputs: Mapping[str, float]) -> float | None:
+def risk_score(outputs: Mapping[str, float | None]) -> float | None:
     """The model's risk output, by the names models use; the only output otherwise."""
     for name in RISK_OUTPUT_NAMES:
         if name in outputs:
-            return float(outputs[name])
+            return outputs[name]
     if len(outputs) == 1:
-        return float(next(iter(outputs.values())))
+        return next(iter(outputs.values()))
     return None
 
 

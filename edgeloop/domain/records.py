@@ -91,7 +91,8 @@ class InsightRecord:
     scored_at: datetime
     model: ModelRef
     inputs: Mapping[str, InputValue]
-    outputs: Mapping[str, float]
+    # None where the model's output was not finite (the insight is flagged ``invalid_output``).
+    outputs: Mapping[str, float | None]
     anomaly: bool
     anomaly_kinds: tuple[str, ...]
     context: Mapping[str, str] = field(default_factory=dict)
@@ -173,8 +174,8 @@ def insight_from_wire(data: Mapping[str, Any]) -> InsightRecord:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise RecordError(f"inputs.{key}", "must be a number or a string")
     for key, value in outputs.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError(f"outputs.{key}", "must be a number")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise RecordError(f"outputs.{key}", "must be a number or null")
     kinds = _require(data, "anomaly_kinds", list)
     if not all(isinstance(k, str) for k in kinds):
         raise RecordError("anomaly_kinds", "must be a list of strings")
@@ -193,7 +194,7 @@ def insight_from_wire(data: Mapping[str, Any]) -> InsightRecord:
             task=task,
         ),
         inputs=inputs,
-        outputs={k: float(v) for k, v in outputs.items()},
+        outputs={k: None if v is None else float(v) for k, v in outputs.items()},
         anomaly=_require(data, "anomaly", bool),
         anomaly_kinds=tuple(kinds),
         context=context,

@@ -71,7 +71,7 @@ def insight_row(item: StoredInsight) -> dict[str, Any]:
     for name, value in record.inputs.items():
         row[f"input_{name}"] = value
     for name, output in record.outputs.items():
-        row[f"output_{name}"] = float(output)
+        row[f"output_{name}"] = output
     return row
 
 

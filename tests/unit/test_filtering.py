@@ -141,6 +141,17 @@ def test_a_mixed_message_is_split_into_compliant_anomaly_and_quarantine_blobs(ha
         assert event["application_properties"]["site_id"] == site
 
 
+def test_an_insight_with_a_non_finite_output_reaches_the_cloud_flagged(harness: Harness) -> None:
+    """The site writes null for a non-finite output; the filter sends it on, not to quarantine."""
+    record = insight(harness.site, 3) | {"outputs": {"failure_probability": None}}
+    record |= {"anomaly": True, "anomaly_kinds": ["invalid_output"]}
+    result = harness.filter.process_message(pack([record]))
+    assert result.quarantined == 0
+    [name] = harness.cloud_names("anomalies")
+    [line] = harness.cloud_lines("anomalies", name)
+    assert line["outputs"] == {"failure_probability": None}
+
+
 def test_a_redelivered_message_overwrites_the_same_blobs_and_repeats_the_event_ids(harness: Harness) -> None:
     body = pack([insight(harness.site, 1), insight(harness.site, 2, anomaly=True)])
     first = harness.filter.process_message(body)

@@ -76,3 +76,13 @@ def test_a_feedback_label_must_be_a_number_or_a_class_name(label: object) -> Non
     with pytest.raises(RecordError) as caught:
         record_from_wire(wire)
     assert caught.value.field == "label"
+
+
+def test_an_output_that_was_not_finite_travels_as_null() -> None:
+    """A non-finite output is written as null at the site (flagged invalid_output): it must not be refused."""
+    wire = _insight().to_wire() | {"outputs": {"failure_probability": None}, "anomaly": True}
+    wire["anomaly_kinds"] = ["invalid_output"]
+    record = record_from_wire(wire)
+    assert isinstance(record, InsightRecord)
+    assert record.outputs == {"failure_probability": None}
+    assert record_from_wire(record.to_wire()) == record
