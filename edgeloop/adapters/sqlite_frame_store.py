@@ -128,6 +128,13 @@ class SqliteFrameStore:
         self._sweep_orphans()
         return len(expired)
 
+    def kept_totals(self) -> tuple[int, int]:
+        """``(frames, bytes)`` kept now (the /metrics gauges)."""
+        frames, size = (
+            self._db.get().execute("SELECT count(*), coalesce(sum(size_bytes), 0) FROM frames").fetchone()
+        )
+        return int(frames), int(size)
+
     # FrameUploadLog
 
     def pending(self, after: int | None, limit: int) -> list[PendingFrame]:

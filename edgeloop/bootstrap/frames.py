@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
@@ -45,6 +46,7 @@ class FrameComponents:
             for outcome in ("uploaded", *REFUSALS, "errors")
         }
         figures["timer_running"] = 1.0 if self.thread is not None and self.thread.is_alive() else 0.0
+        figures["kept_frames"], figures["kept_bytes"] = map(float, self.store.kept_totals())
         return figures
 
     def close(self, timeout: float = 30.0) -> None:
@@ -56,8 +58,8 @@ class FrameComponents:
         self.store.close()
 
 
-def _take_timer_lock(settings: FrameSettings) -> int | None:
-    descriptor = os.open(settings.frames_dir / TIMER_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+def _take_timer_lock(folder: Path) -> int | None:
+    descriptor = os.open(folder / TIMER_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -68,14 +70,17 @@ def _take_timer_lock(settings: FrameSettings) -> int | None:
 
 def start_site_frames(
     settings: FrameSettings | None = None, clients: AzureClients | None = None
-) -> FrameComponents:
-    """The frame store, and its timer (retention; uploads when ``SCORING_FRAME_UPLOAD_STORAGE`` is set)."""
+) -> FrameComponents | None:
+    """The frame store and its timer (retention; uploads when ``SCORING_FRAME_UPLOAD_STORAGE`` is
+    set); None when the site keeps no frames (``SCORING_FRAMES_DIR`` unset)."""
     settings = settings or FrameSettings()
+    if settings.frames_dir is None:
+        return None
     policy = load_compliance_policy(settings.policy_path).frames
     store = SqliteFrameStore(settings.frames_dir, settings.retention())
     components = FrameComponents(store, None, None)
     try:
-        components.lock_fd = _take_timer_lock(settings)
+        components.lock_fd = _take_timer_lock(settings.frames_dir)
         if components.lock_fd is None:
             return components
         if settings.upload_enabled:

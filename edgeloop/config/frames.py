@@ -1,7 +1,8 @@
 """Settings of a site's frame store and frame upload (env prefix ``SCORING_``, read by the scoring app).
 
 * ``SCORING_FRAMES_DIR``: the frame store's folder on the site's volume (frames and the
-  upload audit, edgeloop.adapters.sqlite_frame_store).
+  upload audit, edgeloop.adapters.sqlite_frame_store). Unset: the site keeps no frames (a
+  site serving tabular models), so none can leave it either.
 * ``SCORING_FRAMES_MAX_BYTES``, ``SCORING_FRAMES_MAX_AGE_HOURS``: the retention bounds
   (oldest frames go first).
 * ``SCORING_FRAME_UPLOAD_STORAGE``: connection string of the cloud account frames may be
@@ -33,12 +34,16 @@ UPLOAD_STORAGE_SETTING = "SCORING_FRAME_UPLOAD_STORAGE"
 class FrameSettings(AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
-    frames_dir: Path = Path("var/edge/frames")
+    frames_dir: Path | None = None
     frames_max_bytes: int = Field(default=2 * 1024**3, ge=1)
     frames_max_age_hours: float = Field(default=7 * 24.0, gt=0.0)
     frame_upload_storage: SecretStr | None = None
     frame_upload_seconds: float = Field(default=300.0, gt=0.0, le=86400.0)
     policy_path: Path = Field(default=Path("policies/compliance.yaml"), alias="EDGELOOP_COMPLIANCE_POLICY")
+
+    @property
+    def enabled(self) -> bool:
+        return self.frames_dir is not None
 
     @property
     def upload_enabled(self) -> bool:
