@@ -26,8 +26,10 @@ from typing import Any, Literal
 from edgeloop.domain.frames import DailyQuota, DayUsage, FrameError, LabelWorth, StoredFrame
 from edgeloop.domain.policy_errors import PolicyError
 
-UploadOutcome = Literal["uploaded", "policy_denies", "not_worth_a_label", "quota_reached"]
-REFUSALS: tuple[UploadOutcome, ...] = ("policy_denies", "not_worth_a_label", "quota_reached")
+# "unreadable": allowed, but its bytes are not a well-formed image, so its metadata could not be
+# removed (edgeloop.domain.frame_metadata): it stays on site.
+UploadOutcome = Literal["uploaded", "policy_denies", "not_worth_a_label", "quota_reached", "unreadable"]
+REFUSALS: tuple[UploadOutcome, ...] = ("policy_denies", "not_worth_a_label", "quota_reached", "unreadable")
 _RULE_KEYS = frozenset({"upload", "max_frames_per_day", "max_bytes_per_day", "worth_a_label"})
 _WORTH_KEYS = frozenset({"threshold", "band", "models_disagree"})
 

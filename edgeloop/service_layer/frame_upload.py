@@ -3,13 +3,16 @@
 Contract. One ``run_once`` looks at every kept frame not uploaded yet, oldest first, and
 asks the policy (edgeloop.domain.frame_policy: default deny, worth a label, the site's
 daily quota counted from UTC midnight over what the audit says went). A frame allowed is
-put in the cloud account's ``frames`` container (its bytes, then its result document, both
-under a name fixed by the frame's id), then recorded ``uploaded``: never uploaded again.
+put in the cloud account's ``frames`` container (its picture without metadata, then its
+result document, both under a name fixed by the frame's id), then recorded ``uploaded``:
+never uploaded again. A frame whose metadata cannot be removed (bytes that are not a
+well-formed image) is refused ``unreadable``.
 A crash between the put and the record rewrites the same blobs on the next run, so the
 cloud never holds two copies. A refusal (``policy_denies``, ``not_worth_a_label``,
-``quota_reached``) is audited when it differs from the frame's last recorded outcome, so
+``quota_reached``, ``unreadable``) is audited when it differs from the frame's last recorded outcome, so
 the audit shows each decision and each change, not every look. The audit lives on site
-(FrameUploadLog); nothing of a refused frame, and no uploaded file's name, reaches the cloud.
+(FrameUploadLog). Nothing of a refused frame reaches the cloud, nor an uploaded file's
+name, EXIF or text chunks.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Any
 
 import orjson
 
+from edgeloop.domain.frame_metadata import without_metadata
 from edgeloop.domain.frame_policy import FramePolicy, UploadDecision
-from edgeloop.domain.frames import DayUsage, KeptFrame, StoredFrame, day_start
+from edgeloop.domain.frames import DayUsage, FrameError, KeptFrame, StoredFrame, day_start
 from edgeloop.domain.records import format_timestamp, utc_now
 from edgeloop.ports import BlobStore, FrameDecision, FrameStore, FrameUploadLog
 from edgeloop.wire.storage_layout import (
@@ -93,25 +97,34 @@ class FrameUpload:
                 site = stored.origin.site_id
                 if site not in used:
                     used[site] = self._log.uploaded_since(site, day_start(now))
-                decision = self._policy.decide(stored, used[site])
+                decided = self._policy.decide(stored, used[site])
+                decision = self._upload(stored, decided, now) if decided.allowed else decided
+                if decision is None:  # expired since it was listed: nothing to decide
+                    continue
                 if decision.allowed:
-                    if self._upload(stored, decision, now):
-                        used[site] = DayUsage(used[site].frames + 1, used[site].bytes + stored.size_bytes)
-                        recorded["uploaded"] += 1
+                    used[site] = DayUsage(used[site].frames + 1, used[site].bytes + stored.size_bytes)
+                    recorded["uploaded"] += 1
                 elif decision.outcome != pending.last_outcome:
                     refusals.append(self._decision(stored, decision, now))
-            self._log.record(refusals)
+            if refusals:
+                self._log.record(refusals)
             recorded.update(refusal.outcome for refusal in refusals)
         self.totals.update(recorded)
         return recorded
 
-    def _upload(self, stored: StoredFrame, decision: UploadDecision, now: datetime) -> bool:
+    def _upload(self, stored: StoredFrame, decision: UploadDecision, now: datetime) -> UploadDecision | None:
+        """Send the frame's picture (no metadata) and its result document, then record it; the
+        refusal instead when its bytes are not a well-formed image; None when it expired."""
         kept: KeptFrame | None = self._frames.get(stored.frame_id)
-        if kept is None:  # expired since it was listed: nothing to send
-            return False
+        if kept is None:
+            return None
+        try:
+            picture = without_metadata(kept.data, kept.media_type)
+        except FrameError as exc:
+            return UploadDecision("unreadable", str(exc))
         date = stored.origin.captured_at.date().isoformat()
         name = frame_blob_name(stored.origin.site_id, date, stored.frame_id, stored.file_suffix)
-        self._blobs.put(FRAMES_CONTAINER, name, kept.data, content_type=stored.media_type)
+        self._blobs.put(FRAMES_CONTAINER, name, picture, content_type=stored.media_type)
         self._blobs.put(
             FRAMES_CONTAINER,
             frame_document_name(name),
@@ -120,7 +133,7 @@ class FrameUpload:
         )
         self._log.record([self._decision(stored, decision, now, blob_name=name)])
         logger.info("uploaded frame %s as %s/%s", stored.frame_id, FRAMES_CONTAINER, name)
-        return True
+        return decision
 
     @staticmethod
     def _decision(

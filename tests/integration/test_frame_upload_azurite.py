@@ -4,11 +4,13 @@ Canary frames (edgeloop's tests/support/frames.py) are kept in a real frame stor
 upload runs, every blob of every container of the cloud account is listed and read, and
 searched for each canary (its text, carried in the PNG's bytes and in the file name) and
 for the frame's bytes. Denied: none anywhere. Allowed: only frames worth a label, only
-within the daily quota, each decision audited on site, and none uploaded twice.
+within the daily quota, each decision audited on site, none uploaded twice, and each as its
+picture only (no text chunk, no file name).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
+from PIL import Image
 from support.frames import NOON, canary, canary_frame
 
 from edgeloop.adapters.blob_storage import AzureBlobStore
@@ -124,10 +127,12 @@ def test_with_the_policy_allowing_only_frames_worth_a_label_go_within_the_daily_
         "quota_reached": 1,
         "policy_denies": 1,
     }
-    assert leaked(azurite, site.marks) == {near, disagreed}  # their bytes carry the canary text
-    assert not any(mark in name for _, name, _ in cloud_account(azurite) for mark in site.marks)
+    # The uploaded frames too: their picture went, not their text chunk (the canary) nor file name.
+    assert leaked(azurite, site.marks) == set()
     uploaded = cloud_frames(azurite, site, near, disagreed)
-    assert uploaded == {near: site.marks[near].data, disagreed: site.marks[disagreed].data}
+    assert set(uploaded) == {near, disagreed}
+    for mark, picture in uploaded.items():
+        assert pixels(picture) == pixels(site.marks[mark].data)
     assert site.outcomes() == {
         near: ["uploaded"],
         confident: ["not_worth_a_label"],
@@ -158,6 +163,28 @@ def test_the_daily_quota_counts_bytes_too(azurite: Azurite, tmp_path: Path) -> N
     assert site.upload.run_once() == {"uploaded": 1, "quota_reached": 1}
     assert site.outcomes() == {first: ["uploaded"], second: ["quota_reached"]}
     assert set(cloud_frames(azurite, site, first, second)) == {first}
+
+
+def pixels(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").tobytes()
+
+
+def test_an_allowed_frame_that_is_not_a_well_formed_image_stays_on_site(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    site = Site(azurite, tmp_path, frames_policy("plant-7"))
+    mark = site.keep()
+    frame = site.marks[mark]
+    broken = KeptFrame(frame.data[:-30], frame.media_type, frame.origin, frame.result)  # IEND cut off
+    site.ids[mark] = site.store.keep(broken).frame_id
+    site.marks[mark] = broken
+    assert site.upload.run_once() == {"uploaded": 1, "unreadable": 1}
+    assert leaked(azurite, {mark: broken}) == set()
+    assert site.upload.run_once() == {}  # audited once
+    unreadable = [d for d in site.store.decisions(10) if d.outcome == "unreadable"]
+    assert len(unreadable) == 1
+    assert unreadable[0].reason.startswith("data: ")
 
 
 def cloud_frames(azurite: Azurite, site: Site, *marks: str) -> dict[str, bytes]:
