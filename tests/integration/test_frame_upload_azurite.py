@@ -10,6 +10,7 @@ picture only (no text chunk, no file name).
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -54,14 +55,30 @@ def cloud_account(azurite: Azurite) -> Iterator[tuple[str, str, bytes]]:
             yield container.name, blob.name, client.download_blob(blob.name).readall()
 
 
-def leaked(azurite: Azurite, marks: dict[str, KeptFrame]) -> set[str]:
-    """The canaries found anywhere in the cloud account: in a blob's name or content, or as frame bytes."""
-    found: set[str] = set()
+def leaked(azurite: Azurite, marks: dict[str, KeptFrame]) -> dict[str, set[str]]:
+    """Canary -> how it was found anywhere in the cloud account: in a blob's ``name``, as ``text``
+    or the frame's whole ``bytes`` in a blob, or as its ``pixels`` (a blob that decodes to them)."""
+    found: dict[str, set[str]] = {}
+    patterns = {decoded(frame.data): mark for mark, frame in marks.items()}
+    patterns.pop(None, None)  # a frame that does not decode is still found by its text and bytes
     for _, name, content in cloud_account(azurite):
         for mark, frame in marks.items():
-            if mark in name or mark.encode() in content or frame.data in content:
-                found.add(mark)
+            ways = {"name"} if mark in name else set()
+            ways |= {"text"} if mark.encode() in content else set()
+            ways |= {"bytes"} if frame.data in content else set()
+            if ways:
+                found.setdefault(mark, set()).update(ways)
+        mark_of_pixels = patterns.get(decoded(content))  # most blobs are not images: None
+        if mark_of_pixels is not None:
+            found.setdefault(mark_of_pixels, set()).add("pixels")
     return found
+
+
+def decoded(data: bytes) -> bytes | None:
+    """The pixels ``data`` decodes to; None when it is not a (whole) image."""
+    with contextlib.suppress(OSError, SyntaxError, ValueError):
+        return pixels(data)
+    return None
 
 
 class Site:
@@ -101,7 +118,7 @@ def test_no_frame_reaches_the_cloud_when_the_policy_denies(
     for options in ({}, {"disagree": True}, {"confidence": NOT_WORTH}, {"source": "camera"}):
         site.keep(**options)
     assert site.upload.run_once() == {"policy_denies": 4}
-    assert leaked(azurite, site.marks) == set()
+    assert leaked(azurite, site.marks) == {}
     assert all(outcomes == ["policy_denies"] for outcomes in site.outcomes().values())
     reason = site.store.decisions(1)[0].reason
     assert reason.startswith("site 'plant-7': ")
@@ -109,7 +126,7 @@ def test_no_frame_reaches_the_cloud_when_the_policy_denies(
     # Looked at again, unchanged: nothing new goes, nothing new is audited.
     assert site.upload.run_once() == {}
     assert len(site.store.decisions(1000)) == 4
-    assert leaked(azurite, site.marks) == set()
+    assert leaked(azurite, site.marks) == {}
 
 
 def test_with_the_policy_allowing_only_frames_worth_a_label_go_within_the_daily_quota(
@@ -127,8 +144,9 @@ def test_with_the_policy_allowing_only_frames_worth_a_label_go_within_the_daily_
         "quota_reached": 1,
         "policy_denies": 1,
     }
-    # The uploaded frames too: their picture went, not their text chunk (the canary) nor file name.
-    assert leaked(azurite, site.marks) == set()
+    # Only the uploaded frames are in the cloud, and only as their pictures: not their text
+    # chunk (the canary) nor the file name (it holds the canary too).
+    assert leaked(azurite, site.marks) == {near: {"pixels"}, disagreed: {"pixels"}}
     uploaded = cloud_frames(azurite, site, near, disagreed)
     assert set(uploaded) == {near, disagreed}
     for mark, picture in uploaded.items():
@@ -180,7 +198,7 @@ def test_an_allowed_frame_that_is_not_a_well_formed_image_stays_on_site(
     site.ids[mark] = site.store.keep(broken).frame_id
     site.marks[mark] = broken
     assert site.upload.run_once() == {"uploaded": 1, "unreadable": 1}
-    assert leaked(azurite, {mark: broken}) == set()
+    assert leaked(azurite, {mark: broken}) == {}
     assert site.upload.run_once() == {}  # audited once
     unreadable = [d for d in site.store.decisions(10) if d.outcome == "unreadable"]
     assert len(unreadable) == 1
