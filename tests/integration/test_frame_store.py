@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -129,3 +130,21 @@ def test_a_crash_part_way_through_a_keep_leaves_nothing_visible(tmp_path: Path, 
     swept = SqliteFrameStore(tmp_path, RetentionBounds(10**7, DAY), orphan_grace=timedelta(0))
     assert files_in(tmp_path) == [f"{survivor.frame_id}.png"]
     assert swept.get(survivor.frame_id) is not None
+
+
+def test_keeps_from_several_threads_stay_within_bounds_and_agree_with_the_files(tmp_path: Path) -> None:
+    frames = [canary_frame(canary()) for _ in range(8)]
+    bound = sum(frame.size_bytes for frame in frames[:5])
+    store = SqliteFrameStore(tmp_path, RetentionBounds(bound, DAY))
+
+    def keep_all(worker: int) -> None:
+        for frame in frames:
+            store.keep(frame)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(keep_all, range(4)))
+    count, size = store.kept_totals()
+    assert size <= bound
+    assert count == len(store.list_for_labelling(100))
+    listed = {f"{frame.frame_id}.png" for frame in store.list_for_labelling(100)}
+    assert set(files_in(tmp_path)) == listed

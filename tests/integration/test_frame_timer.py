@@ -126,3 +126,22 @@ def test_one_process_per_volume_runs_the_timer(tmp_path: Path) -> None:
         assert third.metrics()["timer_running"] == 1.0
     finally:
         third.close()
+
+
+def test_the_timer_applies_the_age_bound_without_new_keeps(tmp_path: Path) -> None:
+    settings = FrameSettings.model_validate(
+        {
+            "frames_dir": tmp_path / "frames",
+            "EDGELOOP_COMPLIANCE_POLICY": REPO_ROOT / "policies" / "compliance.yaml",
+            "frames_max_age_hours": 1e-6,  # a few milliseconds: any frame is past it by the next tick
+            "frame_upload_seconds": 0.05,
+        }
+    )
+    frames = start_site_frames(settings)
+    assert frames is not None
+    try:
+        frames.store.keep(canary_frame(canary()))
+        wait_until(lambda: frames.store.kept_totals() == (0, 0), 30, "the timer to expire the frame")
+        assert list((tmp_path / "frames" / "files").iterdir()) == []
+    finally:
+        frames.close()
