@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
 from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import build_scoring
 from edgeloop.bootstrap.tracing import configure_tracing
@@ -25,6 +26,7 @@ from scoring_app.decoding.score_body import ScoreBodyReader
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
 from scoring_app.fast_route import DirectRoute, find_route
+from scoring_app.frame_metrics import FrameCollector
 from scoring_app.grouping import RequestGrouper
 from scoring_app.interpreter import serving_interpreter
 from scoring_app.openapi import install_openapi
@@ -57,6 +59,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:
             telemetry.registry.register(DeliveryCollector(delivery[0]))
+        frames = await _start_frames(telemetry)
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -67,6 +70,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             metrics=telemetry,
             templates=templates,
             delivery=delivery[0] if delivery is not None else None,
+            frames=frames,
         )
         with serving_interpreter():
             try:
@@ -74,6 +78,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             finally:
                 if delivery is not None:
                     await run_in_threadpool(delivery[1].stop)
+                await run_in_threadpool(_close_frames, frames)
                 await run_in_threadpool(components.close)
 
     app = FastAPI(
@@ -95,6 +100,19 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+async def _start_frames(telemetry: ScoringMetrics) -> FrameComponents | None:
+    """The frame store (None when SCORING_FRAMES_DIR is unset) and its retention/upload timer."""
+    frames = await run_in_threadpool(start_site_frames)
+    if frames is not None:
+        telemetry.registry.register(FrameCollector(frames))
+    return frames
+
+
+def _close_frames(frames: FrameComponents | None) -> None:
+    if frames is not None:
+        frames.close()  # stops the timer (its current run finishes), then closes the store
 
 
 def _add_middleware(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from edgeloop.bootstrap.frames import FrameComponents
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.service_layer.model_delivery import ModelDelivery
@@ -24,6 +25,7 @@ class AppContext:
     metrics: ScoringMetrics
     templates: Jinja2Templates
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
+    frames: FrameComponents | None = None  # None: this site keeps no frames (SCORING_FRAMES_DIR unset)
 
 
 def context_of(request: Request) -> AppContext:

@@ -2,7 +2,8 @@
 
 The policy is data (``policies/compliance.yaml``): field rules (a dotted path,
 ``*`` for any one key, and an action) and record rules (kinds kept, sites
-excluded, required values). :func:`parse_policy` turns the parsed document into
+excluded, required values), and the frames rule (edgeloop.domain.frame_policy: which
+sites may upload which frames). :func:`parse_policy` turns the parsed document into
 a :class:`CompliancePolicy` or raises :class:`PolicyError` naming the field;
 ``edgeloop.domain.compliance`` applies it. Pure: no I/O.
 """
@@ -10,24 +11,17 @@ a :class:`CompliancePolicy` or raises :class:`PolicyError` naming the field;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from edgeloop.domain.frame_policy import FramePolicy, parse_frame_policy
+from edgeloop.domain.policy_errors import PolicyError as PolicyError
 
 POLICY_VERSION = 1
 Action = Literal["allow", "drop", "pseudonymize", "generalize"]
 ACTIONS: tuple[Action, ...] = ("allow", "drop", "pseudonymize", "generalize")
 GRANULARITIES = ("minute", "hour", "day")
 Scalar = str | int | float | bool | None
-
-
-class PolicyError(ValueError):
-    """The policy document is invalid; names the source and the offending field."""
-
-    def __init__(self, source: str, field_name: str, message: str) -> None:
-        super().__init__(f"{source}: {field_name}: {message}")
-        self.source = source
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +72,7 @@ class CompliancePolicy:
     fields: tuple[FieldRule, ...]
     record_rules: RecordRules = RecordRules()
     version: int = POLICY_VERSION
+    frames: FramePolicy = field(default_factory=FramePolicy)  # no ``frames`` section: no site uploads a frame
 
     def pseudonymized_fields(self) -> list[str]:
         return [rule.name for rule in self.fields if rule.action == "pseudonymize"]
@@ -156,7 +151,7 @@ def parse_policy(document: Any, source: str) -> CompliancePolicy:
     """Validate a parsed policy document; ``source`` (e.g. the file path) prefixes every error."""
     if not isinstance(document, dict):
         raise PolicyError(source, "(document)", "must be a mapping")
-    unknown = set(document) - {"version", "record_rules", "fields"}
+    unknown = set(document) - {"version", "record_rules", "fields", "frames"}
     if unknown:
         raise PolicyError(source, "(document)", f"unknown key(s) {sorted(unknown)}")
     if document.get("version") != POLICY_VERSION:
@@ -167,4 +162,5 @@ def parse_policy(document: Any, source: str) -> CompliancePolicy:
     return CompliancePolicy(
         fields=tuple(_parse_field_rule(source, str(path), spec) for path, spec in fields.items()),
         record_rules=_parse_record_rules(source, document.get("record_rules")),
+        frames=parse_frame_policy(source, document.get("frames")),
     )

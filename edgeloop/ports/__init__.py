@@ -5,8 +5,9 @@ Adapters in ``edgeloop.adapters`` implement these for one technology each
 ``edgeloop.bootstrap`` pick and wire them. Nothing here imports Azure or web code.
 
 ``edge`` (outbox, queue uplink, model), ``cloud`` (blobs, events, the global store, the
-reporting sink), ``feedback_loop`` (registry, trainers, champion source) and ``operations``
-(held messages); everything is imported from here: ``from edgeloop.ports import Outbox``.
+reporting sink), ``feedback_loop`` (registry, trainers, champion source), ``frames`` (frames
+kept on site, the upload audit) and ``operations`` (held messages); everything is imported
+from here: ``from edgeloop.ports import Outbox``.
 """
 
 from __future__ import annotations
@@ -57,5 +58,10 @@ from edgeloop.ports.feedback_loop import SourceUnavailable as SourceUnavailable
 from edgeloop.ports.feedback_loop import Trainer as Trainer
 from edgeloop.ports.feedback_loop import TrainingData as TrainingData
 from edgeloop.ports.feedback_loop import VersionExists as VersionExists
+from edgeloop.ports.frames import FrameDecision as FrameDecision
+from edgeloop.ports.frames import FrameStore as FrameStore
+from edgeloop.ports.frames import FrameTooLarge as FrameTooLarge
+from edgeloop.ports.frames import FrameUploadLog as FrameUploadLog
+from edgeloop.ports.frames import PendingFrame as PendingFrame
 from edgeloop.ports.operations import HeldMessages as HeldMessages
 from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent

@@ -1,9 +1,10 @@
 """The storage accounts' layout: container names, blob names and the records blobs' format.
 
 Cloud account: ``compliant`` (every record that passed the compliance policy),
-``anomalies`` (copies of the anomalous compliant insights) and ``models`` (the
-model registry). Site account: ``quarantine`` (refused records, never leave the
-site) and ``audit`` (one summary per queue message).
+``anomalies`` (copies of the anomalous compliant insights), ``models`` (the model
+registry) and ``frames`` (frames a site's policy let out for labelling). Site account:
+``quarantine`` (refused records, never leave the site) and ``audit`` (one summary per
+queue message).
 
 A records blob is named ``site=<site>/date=<YYYY-MM-DD>/hour=<HH>/<digest>.jsonl.gz``
 (partitioned by the filtered record's site and time; ``unknown`` where a record
@@ -155,3 +156,21 @@ OPERATIONS_AUDIT_CONTAINER = "operations-audit"
 def operations_audit_blob_name(stamp: str, action: str, token: str) -> str:
     """``<YYYY-MM-DD>/<stamp>-<action>-<token>.json``: listed by day, in time order."""
     return f"{stamp[:10]}/{stamp}-{action}-{token}.json"
+
+
+# Cloud account: frames a site's policy let out for labelling and retraining
+# (edgeloop.service_layer.frame_upload). Each frame is two blobs: its bytes, and a JSON
+# document of its derived result; neither carries an uploaded file's name.
+FRAMES_CONTAINER = "frames"
+FRAME_DOCUMENT_CONTENT_TYPE = "application/json"
+
+
+def frame_blob_name(site: str, date: str, frame_id: str, suffix: str) -> str:
+    """``site=<site>/date=<YYYY-MM-DD>/<frame id>.<jpg|png>``: one name per frame, so a retried
+    upload overwrites itself and never makes a second copy."""
+    return f"site={_site_segment(site)}/date={date}/{frame_id}.{suffix}"
+
+
+def frame_document_name(frame_blob: str) -> str:
+    """The frame's result document, beside its bytes: ``<frame blob without suffix>.json``."""
+    return f"{frame_blob.rsplit('.', 1)[0]}.json"

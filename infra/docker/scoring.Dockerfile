@@ -50,14 +50,19 @@ ENV PATH=/opt/venv/bin:$PATH \
     SCORING_MODEL_DIR=/var/lib/edgeloop/models/current \
     SCORING_MODEL_CACHE_DIR=/var/lib/edgeloop/model-cache \
     SCORING_OUTBOX_PATH=/var/lib/edgeloop/outbox/outbox.sqlite3 \
-    SCORING_API_KEY_FILE=/var/lib/edgeloop/outbox/scoring-api-key
+    SCORING_API_KEY_FILE=/var/lib/edgeloop/outbox/scoring-api-key \
+    EDGELOOP_COMPLIANCE_POLICY=/opt/edgeloop/policies/compliance.yaml
 # A fixed numeric uid/gid so Kubernetes `runAsNonRoot` can verify it without a passwd lookup.
 RUN groupadd --system --gid 10001 edgeloop \
     && useradd --system --uid 10001 --gid edgeloop --no-create-home --shell /usr/sbin/nologin edgeloop \
     && mkdir -p /var/lib/edgeloop/models /var/lib/edgeloop/model-cache /var/lib/edgeloop/outbox \
-    && chown -R 10001:10001 /var/lib/edgeloop/model-cache /var/lib/edgeloop/outbox
+       /var/lib/edgeloop/frames \
+    && chown -R 10001:10001 /var/lib/edgeloop/model-cache /var/lib/edgeloop/outbox /var/lib/edgeloop/frames
 COPY --from=build /opt/venv /opt/venv
-VOLUME ["/var/lib/edgeloop/models", "/var/lib/edgeloop/model-cache", "/var/lib/edgeloop/outbox"]
+# The compliance policy: its `frames` section decides which kept frames may leave (docs/frames.md).
+COPY policies/compliance.yaml /opt/edgeloop/policies/compliance.yaml
+VOLUME ["/var/lib/edgeloop/models", "/var/lib/edgeloop/model-cache", "/var/lib/edgeloop/outbox", \
+        "/var/lib/edgeloop/frames"]
 USER 10001:10001
 WORKDIR /var/lib/edgeloop
 EXPOSE 8000
