@@ -21,24 +21,26 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from edgeloop.config.base import LOCAL_SETTINGS_ENV, read_local_settings_values
-from localdev.azurite import REPO_ROOT, Azurite, free_port
-from localdev.cloud import (
-    cloud_components,
-    local_signing_public_key,
-    publish_first_champion,
-    registry_read_connection,
-)
+from localdev.azurite import REPO_ROOT, Azurite
+from localdev.cloud import cloud_components, publish_first_champion
+from localdev.environment import STANDARD_PORTS, VAR, Ports, component_environment
 from localdev.example_models import EXAMPLE_MODEL_ENV, example_model, write_powerbi_definition
 from localdev.processes import Component, ComponentExited, local_secret, wait_until_listening
-from localdev.sites import Site, plan_sites, site_components, site_environment
+from localdev.sites import (
+    Site,
+    plan_sites,
+    site_components,
+    site_environment,
+    wait_until_serving,
+    write_fleet_file,
+)
 from localdev.summary import SummaryRow, azurite_where, print_summary, process_state
 
 __all__ = [
+    "VAR",
     "Component",
     "ComponentExited",
     "LocalSystem",
@@ -49,103 +51,15 @@ __all__ = [
 
 log = logging.getLogger("edgeloop.run")
 
-VAR = REPO_ROOT / "var"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 SITES_ENV = "EDGELOOP_LOCAL_SITES"
 DEFAULT_SITES = 3
 
 
-@dataclass(frozen=True)
-class Ports:
-    """Where the local system listens; ``scoring_app`` is the first site's."""
-
-    scoring_app: int = 8000
-    global_app: int = 8001
-    blob: int = 10000
-    queue: int = 10001
-    table: int = 10002
-    sites_on_free_ports: bool = False  # the second site's and later ones too
-
-    @classmethod
-    def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), sites_on_free_ports=True)
-
-    def site_port(self, index: int) -> int:
-        """The i-th site's scoring port (0-based): 8000, then 8002, 8003 ... past the global app."""
-        if index == 0:
-            return self.scoring_app
-        return free_port() if self.sites_on_free_ports else self.global_app + index
-
-
-STANDARD_PORTS = Ports()
-
-
 def components(sites: tuple[Site, ...], ports: Ports = STANDARD_PORTS) -> tuple[Component, ...]:
     """The children, in start order (stopped in reverse): each site's, then the cloud's."""
     return (*(c for site in sites for c in site_components(site)), *cloud_components(ports.global_app))
-
-
-def default_settings_file() -> Path:
-    """The developer's local.settings.json if there is one, else the committed example."""
-    settings_file = REPO_ROOT / "local.settings.json"
-    return settings_file if settings_file.exists() else REPO_ROOT / "local.settings.example.json"
-
-
-def component_environment(
-    azurite: Azurite,
-    api_key: str,
-    *,
-    var: Path = VAR,
-    ports: Ports = STANDARD_PORTS,
-    settings_file: Path | None = None,
-) -> dict[str, str]:
-    """The environment every child shares (a fleet's sites then get their own parts on top)."""
-    env = dict(os.environ)
-    env["SCORING_API_KEY"] = api_key
-    # The admin key (X-Admin-Key, model rollback): separate from the API key, kept in var/ too.
-    env["SCORING_ADMIN_API_KEY"] = local_secret("SCORING_ADMIN_API_KEY", var / "local" / "scoring-admin-key")
-    # The site's pseudonymization key: generated on this machine, never leaves it.
-    env["EDGELOOP_SITE_HMAC_KEY"] = local_secret("EDGELOOP_SITE_HMAC_KEY", var / "local" / "site-hmac-key")
-    # The runner waits on these ports, so they are not left to other settings.
-    env["SCORING_PORT"] = str(ports.scoring_app)
-    env["GLOBAL_APP_PORT"] = str(ports.global_app)
-    # The storage accounts are the Azurite this runner started.
-    edge = azurite.connection_string("edge")
-    cloud = azurite.connection_string("cloud")
-    env.setdefault("EdgeStorage", edge)
-    env.setdefault("AzureWebJobsStorage", edge)
-    env.setdefault("CloudStorage", cloud)
-    # A site reads the model registry with a read/list SAS on its container, never the account key.
-    env.setdefault("SCORING_MODEL_REGISTRY_STORAGE", registry_read_connection(azurite))
-    # Locally the Service Bus topic is emulated by queues on the cloud account.
-    env.setdefault("ServiceBusConnection", cloud)
-    # App settings: every component reads the same file (settings classes and the functions host).
-    settings_file = settings_file or default_settings_file()
-    env[LOCAL_SETTINGS_ENV] = str(settings_file)
-    for name, value in read_local_settings_values(settings_file).items():
-        env.setdefault(name, value)
-    # State lives under the var directory unless a setting says otherwise; the model is what
-    # `make model` built (var/ of the repository), whichever var directory holds the state.
-    for name, value in example_model(env.get(EXAMPLE_MODEL_ENV)).settings(VAR, var).items():
-        env.setdefault(name, value)
-    for name, path in (
-        ("SCORING_OUTBOX_PATH", var / "edge" / "outbox.sqlite3"),
-        ("SCORING_API_KEY_FILE", var / "local" / "scoring-api-key"),
-        ("CLOUD_SQLITE_PATH", var / "cloud" / "global.sqlite3"),
-        ("POWERBI_SINK_DIR", var / "cloud" / "powerbi"),
-        ("POWERBI_LEDGER_PATH", var / "cloud" / "powerbi-ledger.sqlite3"),
-        ("MODEL_SIGNING_KEY_DIR", var / "local"),
-    ):
-        env.setdefault(name, str(path))
-    env.setdefault("EDGELOOP_SITE_ID", "site-local")
-    # The feedback loop: nightly retraining; the site trusts the local signing key pair.
-    env.setdefault("RETRAIN_SCHEDULE", "0 0 2 * * *")
-    env.setdefault(
-        "SCORING_MODEL_SIGNING_PUBLIC_KEY", local_signing_public_key(Path(env["MODEL_SIGNING_KEY_DIR"]))
-    )
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
 
 
 class LocalSystem:
@@ -196,7 +110,17 @@ class LocalSystem:
             if component.port is not None:
                 wait_until_listening(component, process, START_TIMEOUT)
                 log.info("%s is listening on %s", component.name, component.url)
+        self.wait_for_sites()
+        write_fleet_file(self.var / "local" / "fleet.json", self.components)
         print_summary(self.summary_rows(), self.api_key, self.var)
+
+    def wait_for_sites(self) -> None:
+        """A fleet's sites bootstrap: each is ready once it serves the champion it verified."""
+        for component, process in self.children:
+            site = next((s for s in self.sites if s.site_id == component.site and s.in_fleet), None)
+            if site is not None and component.port is not None:
+                version = wait_until_serving(component, process, START_TIMEOUT)
+                log.info("%s serves %s (the champion it fetched and verified)", site.site_id, version)
 
     def summary_rows(self) -> list[SummaryRow]:
         accounts = [*(site.account for site in self.sites), "cloud"]

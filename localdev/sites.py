@@ -6,19 +6,26 @@ its own state directory, and an edge Functions host on its account's queue. All 
 share the cloud, and reach its model registry with a read-only SAS only.
 
 A one-site system keeps the layout from before fleets: site ``site-local`` on the
-``edge`` account, its state straight in var/. A fleet's sites are ``site-1`` ... on
-accounts ``site1`` ..., their state in ``var/sites/<site id>/``.
+``edge`` account, its state straight in var/, serving the bundle in ``SCORING_MODEL_DIR``.
+A fleet's sites are ``site-1`` ... on accounts ``site1`` ..., their state in
+``var/sites/<site id>/``, and they start with no bundle of their own: each bootstraps,
+fetching and verifying the registry's champion (then served from its cache after a restart).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from localdev.azurite import Azurite
 from localdev.example_models import ExampleModel
-from localdev.processes import FUNCTIONS_HOST, Component, local_secret
+from localdev.processes import FUNCTIONS_HOST, Component, ComponentExited, local_secret
 
 SINGLE_SITE_ID = "site-local"
 SINGLE_SITE_ACCOUNT = "edge"
@@ -83,5 +90,40 @@ def site_environment(site: Site, azurite: Azurite, example: ExampleModel, models
             "EDGELOOP_SITE_HMAC_KEY", state / "local" / "site-hmac-key", from_environment=False
         ),
         "SCORING_OUTBOX_PATH": str(state / "edge" / "outbox.sqlite3"),
+        # Its model volume, empty: a new site serves the champion it fetches and verifies itself.
+        "SCORING_MODEL_DIR": str(state / "edge" / "seed"),
         "SCORING_MODEL_CACHE_DIR": example.settings(models_var, state)["SCORING_MODEL_CACHE_DIR"],
     }
+
+
+def wait_until_serving(component: Component, process: subprocess.Popen[bytes], timeout: float) -> str:
+    """Wait for a site's scoring app to be ready (its model loaded); the version it serves.
+
+    Fails at once if it exits, and after ``timeout`` with the reason its ``/readyz`` gives.
+    """
+    deadline = time.monotonic() + timeout
+    detail = "no answer"
+    while True:
+        if process.poll() is not None:
+            raise ComponentExited(f"{component.name} exited with code {process.returncode} while starting")
+        try:
+            answer = httpx.get(f"{component.url}readyz", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            answer, detail = {}, str(exc)
+        if answer.get("status") == "ready":
+            return str(answer["checks"]["model"]["version"])
+        detail = str(answer.get("detail", detail))
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{component.name} not ready after {timeout:.0f} s: {detail}")
+        time.sleep(0.2)
+
+
+def write_fleet_file(path: Path, components: Sequence[Component]) -> None:
+    """Which sites there are and where each scoring app listens, for ``edgeloop replay --fleet``."""
+    sites = [
+        {"site_id": c.site, "url": c.url.rstrip("/")}
+        for c in components
+        if c.site is not None and c.url is not None
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sites": sites}, indent=2) + "\n", encoding="utf-8")

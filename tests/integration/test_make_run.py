@@ -112,6 +112,7 @@ PROGRESS = (
     r"starting edge functions \(site-1\): account site1 queues",
     r"starting scoring app \(site-3\): http://",
     r"starting global app: http://",
+    *(rf"{site} serves \S+ \(the champion it fetched and verified\)" for site in SITES),
 )
 
 
@@ -124,10 +125,21 @@ def assert_progress_and_summary(output: Output, runner: subprocess.Popen[str]) -
     assert all(any(re.search(p, line) for line in lines[:summary_at]) for p in PROGRESS)
 
 
-def registry_read(scoring_url: str) -> bool:
-    """The site has polled the registry's champion pointer with what it was given (its SAS)."""
-    delivery = httpx.get(f"{scoring_url}/readyz", timeout=10).json()["checks"]["model_delivery"]
-    return bool(delivery.get("registry_reachable")) and delivery.get("champion") is not None
+def serves_the_champion(scoring_url: str, champion: str) -> bool:
+    """The site, started with no bundle, serves the champion it read (with its SAS) and verified."""
+    checks = httpx.get(f"{scoring_url}/readyz", timeout=10).json()["checks"]
+    delivery = checks["model_delivery"]
+    return bool(delivery.get("registry_reachable")) and checks["model"].get("version") == champion
+
+
+def fleet_replay_command(fleet_file: Path, api_key: str) -> list[str]:
+    """30 rows over the fleet, 10 a site; site-3's torque sensor reads 8 N m high from the start."""
+    csv = str(REPO_ROOT / "data" / "ai4i2020-train.csv")
+    return [
+        *(sys.executable, "-m", "edgeloop.cli", "replay", csv, "--fleet", "--fleet-file", str(fleet_file)),
+        *("--api-key", api_key, "--limit", "30", "--rate", "200", "--feedback-delay", "0"),
+        *("--drift", "torque_nm+8@0", "--drift-site", "site-3"),
+    ]
 
 
 def test_make_run_serves_three_sites_then_stops_everything_on_sigterm(
@@ -151,6 +163,9 @@ def test_make_run_serves_three_sites_then_stops_everything_on_sigterm(
             for site in SITES
         }
         output.wait_for(r"global app\s+http://127\.0\.0\.1:\d+/", runner, 10)
+        champion = output.wait_for(
+            r"model registry\s+cloud account\s+up \(champion (\S+)\)", runner, 10
+        ).group(1)
         assert_progress_and_summary(output, runner)
         assert len(set(urls.values())) == len(SITES)
         # The key was generated into the var directory given, not the repository's var/.
@@ -165,13 +180,26 @@ def test_make_run_serves_three_sites_then_stops_everything_on_sigterm(
         )
         row = valid_rows(load_manifest(demo_bundle_dir), 1, seed=5)[0]
         for site, url in urls.items():
-            wait_until(lambda url=url: registry_read(url), 60, f"{site} to read the model registry")
+            wait_until(lambda url=url: serves_the_champion(url, champion), 60, f"{site} to serve {champion}")
             response = httpx.post(
                 f"{url}/api/v1/score", json={"rows": [row]}, headers={"X-API-Key": api_key}, timeout=30
             )
             assert response.status_code == 200, response.text
             assert len(response.json()["results"]) == 1
             assert httpx.get(f"{url}/readyz", timeout=10).json()["checks"]["site_id"] == site
+
+        # Each site its own rows, and one site's sensor recalibrated (edgeloop replay --fleet --drift).
+        replay = subprocess.run(
+            fleet_replay_command(tmp_path / "var" / "local" / "fleet.json", api_key),
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert replay.returncode == 0, replay.stderr
+        for site in SITES:
+            assert re.search(rf"{site}: 10 rows scored \(0 refused\), 10 outcomes reported", replay.stderr)
 
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(STOP_TIMEOUT) == 0, "\n".join(output.lines[-60:])
