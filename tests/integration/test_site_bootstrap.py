@@ -226,3 +226,47 @@ def test_the_registry_sas_a_site_gets_reads_but_cannot_write(
         site_view.register("ai4i-failure", "9.9.9", {"manifest.json": b"{}"})
     assert register.value.status_code == 403
     assert version in BlobModelRegistry.from_connection_string(sas, container).versions("ai4i-failure")
+
+
+def test_every_route_of_a_site_without_a_model_answers_the_reason_not_a_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_bundle_dir: Path
+) -> None:
+    """In process: the registry is unreachable (nothing listens), so that failure is the reason given."""
+    from fastapi.testclient import TestClient
+    from markupsafe import escape
+
+    from edgeloop.config.scoring import ScoringSettings
+    from scoring_app import create_app
+
+    monkeypatch.setenv("EDGELOOP_LOCAL_SETTINGS", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("SCORING_MODEL_SIGNING_PUBLIC_KEY", generate_key_pair()[1])
+    unreachable = f"http://127.0.0.1:{free_port()}/cloud/models?sv=2022-11-02&sr=c&sp=rl&sig=x"
+    monkeypatch.setenv("SCORING_MODEL_REGISTRY_STORAGE", unreachable)  # the SAS URL form
+    monkeypatch.setenv("SCORING_MODEL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCORING_MODEL_POLL_SECONDS", "3600")
+    settings = ScoringSettings(
+        model_dir=tmp_path / "seed",
+        outbox_path=tmp_path / "outbox.sqlite3",
+        api_key=API_KEY,  # type: ignore[arg-type]
+        api_key_file=tmp_path / "api-key",
+        relay_enabled=False,
+    )
+    with TestClient(create_app(settings), headers=HEADERS) as client:
+        wait_until(lambda: "unreachable" in client.get("/readyz").json()["detail"], 30, "the poll's failure")
+        reason = client.get("/readyz").json()["detail"]
+        assert reason.startswith("no model yet: model registry unreachable")
+        rows = valid_rows(load_manifest(demo_bundle_dir), 2, seed=1)
+        for method, path, body in (
+            ("POST", "/api/v1/score", {"rows": rows}),
+            ("POST", "/api/v1/feedback", {"items": [{"insight_id": "x-00000", "label": 1}]}),
+            ("GET", "/api/v1/model", None),
+        ):
+            answer = client.request(method, path, json=body)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["detail"] == f"{reason}; nothing was recorded"
+        page = client.get("/")
+        assert page.status_code == 503
+        assert str(escape(reason)) in page.text  # as the template escapes it
+        assert client.get("/openapi.json").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/readyz").json()["checks"]["outbox"]["depth"] == 0
