@@ -7,6 +7,8 @@ INFRA_VENV := .venv-infra
 MODEL_DIR := var/models/demo
 # The model `make run` serves: failure (the binary demo) | failure-mode (multiclass) | tool-life (regression).
 EXAMPLE_MODEL ?= failure
+# How many sites `make run` starts (each its own storage account, scoring app, edge host); one cloud.
+SITES ?= 3
 EXAMPLE_MODELS := failure-mode tool-life
 ifeq ($(filter $(EXAMPLE_MODEL),failure $(EXAMPLE_MODELS)),)
 $(error EXAMPLE_MODEL=$(EXAMPLE_MODEL): must be one of failure $(EXAMPLE_MODELS))
@@ -95,8 +97,8 @@ example-models: $(EXAMPLE_MODELS:%=var/models/%/manifest.json)
 model: $(MODEL_DIR)/manifest.json $(EXAMPLE_BUNDLE)/manifest.json
 
 run: install model
-	@echo "==> starting the local system with the $(EXAMPLE_MODEL) model (python -m localdev.run; Ctrl-C stops it)"
-	EDGELOOP_EXAMPLE_MODEL=$(EXAMPLE_MODEL) $(PY) -m localdev.run
+	@echo "==> starting the local system, $(SITES) sites, with the $(EXAMPLE_MODEL) model (python -m localdev.run; Ctrl-C stops it)"
+	EDGELOOP_EXAMPLE_MODEL=$(EXAMPLE_MODEL) EDGELOOP_LOCAL_SITES=$(SITES) $(PY) -m localdev.run
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

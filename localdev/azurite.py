@@ -1,14 +1,17 @@
 """Start and stop Azurite, the Azure Storage emulator, as a child process.
 
 Used by ``make run`` (standard ports) and by the tests (free ports, a temp
-directory each). Azurite serves two accounts: ``edge`` (the site) and
-``cloud`` (Azure). Their keys below are local development keys, public on
-purpose, like Azurite's own well-known key: never use them outside Azurite.
+directory each). Azurite serves the accounts ``edge`` (the site) and ``cloud``
+(Azure), whose keys are local development keys, public on purpose like
+Azurite's own well-known key (never use them outside Azurite), and those
+added with ``add_account`` (a local fleet's sites, keys generated per run).
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -76,6 +79,9 @@ class Azurite:
     # False: Azurite refuses an x-ms-version it does not know, as Azure Stack Hub refuses newer
     # ones; the tests of STORAGE_API_VERSION run it so, to see a mismatch at all.
     skip_api_version_check: bool = True
+    # The accounts it serves, name -> base64 key: the local ``edge`` and ``cloud`` accounts, plus
+    # any added before ``start`` (a local fleet's site accounts, keys generated at run time).
+    accounts: dict[str, str] = field(default_factory=lambda: dict(LOCAL_ACCOUNT_KEYS))
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @classmethod
@@ -97,12 +103,17 @@ class Azurite:
         return self.location / "azurite-debug.log"
 
     def connection_string(self, account: str) -> str:
-        return connection_string(account, self.host, self.blob_port, self.queue_port, self.table_port)
+        key = self.accounts[account]
+        return connection_string(account, self.host, self.blob_port, self.queue_port, self.table_port, key)
+
+    def add_account(self, name: str) -> None:
+        """One more account (before ``start``), with a key generated now: it lives as long as the run."""
+        self.accounts.setdefault(name, base64.b64encode(secrets.token_bytes(32)).decode())
 
     def start(self, timeout: float = 30.0) -> None:
         self.location.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
-        env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in LOCAL_ACCOUNT_KEYS.items())
+        env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in self.accounts.items())
         command = [
             azurite_executable(),
             "--silent",

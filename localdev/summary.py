@@ -32,8 +32,8 @@ def process_state(process: subprocess.Popen[bytes] | None) -> str:
     return f"up (pid {process.pid})" if code is None else f"exited with code {code}"
 
 
-def azurite_where(blob: int, queue: int, table: int) -> str:
-    return f"127.0.0.1 blob :{blob}, queue :{queue}, table :{table} (accounts: edge, cloud)"
+def azurite_where(blob: int, queue: int, table: int, accounts: Sequence[str] = ("edge", "cloud")) -> str:
+    return f"127.0.0.1 blob :{blob}, queue :{queue}, table :{table} (accounts: {', '.join(accounts)})"
 
 
 def summary_table(rows: Sequence[SummaryRow]) -> Table:

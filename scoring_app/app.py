@@ -54,7 +54,9 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         telemetry.live.outbox_capacity = components.outbox.capacity
         telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
         telemetry.live.relay_stats = components.relay_metrics
-        telemetry.live.execution_providers = lambda: components.model.current.execution_providers
+        telemetry.live.execution_providers = lambda: (
+            components.model.current.execution_providers if components.model.loaded else ()
+        )
         # The champion poller (None when no signing key is trusted): swaps models in the background.
         delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:

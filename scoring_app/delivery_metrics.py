@@ -42,5 +42,6 @@ class DeliveryCollector:
             "edgeloop_model_registry_reachable", "Last poll reached the registry", reachable
         )
         serving = GaugeMetricFamily("edgeloop_model_serving", "The model version served", labels=["version"])
-        serving.add_metric([self._delivery.serving_version], 1.0)
+        if self._delivery.serving_version is not None:  # None: a new site before its first champion
+            serving.add_metric([self._delivery.serving_version], 1.0)
         yield serving

@@ -3,7 +3,7 @@
 ``detail`` is a string for whole-body errors (bad JSON, wrong content type, too
 large) and a list of ``{"row", "field", "message"}`` for errors in the content,
 so a client can point at the offending row and field. The use cases raise domain
-errors (InvalidInput, UnknownInsights, OutboxFull); the web layer raises ApiError.
+errors (InvalidInput, UnknownInsights, OutboxFull, NoModelYet); the web layer raises ApiError.
 The app's exception handlers, the direct route (scoring_app/fast_route.py) and the
 form (which renders the same status and message in its page) all answer through
 :func:`error_answer`.
@@ -24,6 +24,7 @@ from starlette.responses import Response
 from edgeloop.domain.problems import InvalidInput, Problem
 from edgeloop.ports import OutboxFull, OutboxUnavailable
 from edgeloop.service_layer.feedback import UnknownInsights
+from edgeloop.service_layer.scoring import NoModelYet
 
 
 class ApiError(Exception):
@@ -42,7 +43,13 @@ class ApiError(Exception):
 
 
 # What error_answer knows how to answer; anything else is a 500.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (ApiError, InvalidInput, OutboxFull, OutboxUnavailable)
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (
+    ApiError,
+    InvalidInput,
+    OutboxFull,
+    OutboxUnavailable,
+    NoModelYet,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,8 @@ def error_answer(exc: Exception, retry_after_seconds: int) -> ErrorAnswer:
         # Locked past the busy timeout, disk full, an I/O error: waiting may mend it.
         message = "the site's outbox cannot be written just now; nothing was recorded, retry later"
         return ErrorAnswer(503, message, {"Retry-After": str(retry_after_seconds)})
+    if isinstance(exc, NoModelYet):  # a new site waiting for its first champion: says why
+        return ErrorAnswer(503, f"{exc}; nothing was recorded", {"Retry-After": str(retry_after_seconds)})
     raise TypeError(f"no answer for {type(exc).__name__}")
 
 

@@ -24,7 +24,7 @@ from edgeloop.domain.validation import FeatureColumns
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import OutboxFull, Tracer
 from edgeloop.service_layer.scored_rows import ScoredRows
-from edgeloop.service_layer.scoring import ModelHolder, ScoringService
+from edgeloop.service_layer.scoring import ModelHolder, NoModelYet, ScoringService
 from scoring_app.decoding.envelope import row_count_bound
 from scoring_app.decoding.score_body import ScoreBodyReader
 from scoring_app.errors import ApiError
@@ -126,7 +126,7 @@ class RequestGrouper:
                 )
             except Exception as exc:
                 # Not swallowed: every request of the group answers with it (OutboxFull: a 503).
-                if not isinstance(exc, OutboxFull):
+                if not isinstance(exc, OutboxFull | NoModelYet):
                     logger.exception("scoring a group of %d requests failed", len(group))
                 _settle_all(group, exc)
             else:

@@ -122,7 +122,7 @@ def install_openapi(app: FastAPI, path: str, max_rows: int, feedback_path: str) 
     def openapi() -> dict[str, Any]:
         document = generate()
         ctx = getattr(app.state, "ctx", None)
-        if ctx is None:  # not started: the document as declared
+        if ctx is None or not ctx.components.model.loaded:  # no model yet: the document as declared
             return document
         manifest: ModelManifest = ctx.components.model.current.manifest
         if not cached or cached[0][0] is not manifest:

@@ -4,6 +4,7 @@ Delivery runs only when the site trusts a signing key (``SCORING_MODEL_SIGNING_P
 one or several); then the site swaps in the bundle it last installed right at start-up (so a
 restart while the cloud is unreachable still serves the latest champion) and starts the poller.
 The newest champion pointer accepted is kept in ``<SCORING_MODEL_CACHE_DIR>/pointer-ledger.sqlite3``.
+A site with no bundle of its own (a new site) needs delivery: it serves the first verified champion.
 """
 
 from __future__ import annotations
@@ -31,14 +32,13 @@ logger = logging.getLogger(__name__)
 def install_cached_champion(holder: ModelHolder, settings: ModelDeliverySettings, load: LoadModel) -> None:
     """Serve the bundle this site installed last, if there is one and it still loads."""
     cached = cached_champion(settings.model_cache_dir)
-    if cached is None or cached.name == holder.current.manifest.version:
+    serving = holder.current.manifest.version if holder.loaded else None
+    if cached is None or cached.name == serving:
         return
     try:
         holder.swap(load(cached))
     except BundleError as exc:  # a damaged cache must not keep the site from starting
-        logger.error(
-            "cached champion %s unusable, keeping %s: %s", cached, holder.current.manifest.version, exc
-        )
+        logger.error("cached champion %s unusable, keeping %s: %s", cached, serving or "none", exc)
 
 
 def start_site_delivery(
@@ -50,7 +50,13 @@ def start_site_delivery(
     """
     settings = settings or ModelDeliverySettings()
     if not settings.enabled:
+        if not holder.loaded:
+            raise ValueError(
+                "SCORING_MODEL_DIR: no model bundle, and model delivery is off "
+                "(SCORING_MODEL_SIGNING_PUBLIC_KEY unset): this site would never have a model to serve"
+            )
         return None
+    holder.waiting_for(f"no model yet: waiting for the champion of {settings.model_name} from the registry")
     install_cached_champion(holder, settings, load)
     return start_delivery(holder, settings, load)
 

@@ -18,6 +18,7 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.execution_providers import ProviderChoiceError
+from edgeloop.domain.manifest import MANIFEST_FILE
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import ScoringModel, Tracer
 from edgeloop.service_layer.feedback import FeedbackService
@@ -88,6 +89,24 @@ def model_loader(settings: ScoringSettings) -> Callable[[Path], ScoringModel]:
     return load
 
 
+NO_BUNDLE_YET = "no model yet: no bundle on this site, waiting for model delivery"
+
+
+def first_model(settings: ScoringSettings, load: Callable[[Path], ScoringModel]) -> ScoringModel | None:
+    """The bundle in ``SCORING_MODEL_DIR``; None when there is none (a new site bootstraps).
+
+    A bundle that is there but broken still stops the start: it is a mistake, not a new site.
+    """
+    if not (settings.model_dir / MANIFEST_FILE).is_file():
+        logger.warning("no model bundle in %s: the site starts without a model", settings.model_dir)
+        return None
+    try:
+        return load(settings.model_dir)
+    except BundleError as exc:  # one line naming the bundle and the field, before the traceback
+        logger.error("refusing to start: model bundle %s: %s", settings.model_dir, exc)
+        raise
+
+
 @dataclass
 class ScoringComponents:
     settings: ScoringSettings
@@ -128,12 +147,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
     load_model = model_loader(settings)
-    try:
-        model = load_model(settings.model_dir)
-    except BundleError as exc:  # one line naming the bundle and the field, before the traceback
-        logger.error("refusing to start: model bundle %s: %s", settings.model_dir, exc)
-        raise
-    holder = ModelHolder(model)
+    holder = ModelHolder(first_model(settings, load_model), NO_BUNDLE_YET)
     outbox = SqliteOutbox(
         settings.outbox_path,
         settings.outbox_capacity,

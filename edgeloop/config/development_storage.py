@@ -17,9 +17,13 @@ LOCAL_ACCOUNT_KEYS: dict[str, str] = {
 }
 
 
-def connection_string(account: str, host: str, blob_port: int, queue_port: int, table_port: int) -> str:
+def connection_string(
+    account: str, host: str, blob_port: int, queue_port: int, table_port: int, key: str | None = None
+) -> str:
+    """An Azurite account's connection string; ``key``: one generated at run time (else the local key)."""
+    key = key or LOCAL_ACCOUNT_KEYS[account]
     return (
-        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={LOCAL_ACCOUNT_KEYS[account]};"
+        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
         f"BlobEndpoint=http://{host}:{blob_port}/{account};"
         f"QueueEndpoint=http://{host}:{queue_port}/{account};"
         f"TableEndpoint=http://{host}:{table_port}/{account};"

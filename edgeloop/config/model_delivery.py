@@ -3,10 +3,12 @@
 * ``SCORING_MODEL_SIGNING_PUBLIC_KEY``: base64 raw Ed25519 public key the site trusts, for
   bundles and champion pointers; several separated by commas while a key is rotated
   (docs/deployment.md). Unset: delivery is off and the site serves ``SCORING_MODEL_DIR`` only.
-* ``SCORING_MODEL_REGISTRY_STORAGE``: connection string of the account holding the
-  registry; read access is enough (in production a read/list SAS on the ``models``
-  container: ``BlobEndpoint=https://...;SharedAccessSignature=...``). Required when the
-  public key is set; no default (``UseDevelopmentStorage=true`` = the local Azurite ``cloud``).
+* ``SCORING_MODEL_REGISTRY_STORAGE``: the account holding the registry; read access is
+  enough (in production a read/list SAS on the ``models`` container), as a connection string
+  (``BlobEndpoint=https://...;SharedAccessSignature=...``) or as the SAS URL itself
+  (``https://<account>.blob.core.windows.net/models?sv=...&sig=...``, what
+  ``az storage container generate-sas`` gives appended to the container's URL). Required when
+  the public key is set; no default (``UseDevelopmentStorage=true`` = the local Azurite ``cloud``).
 * ``SCORING_MODEL_REGISTRY_CONTAINER`` (``models``), ``SCORING_MODEL_NAME`` (``ai4i-failure``).
 * ``SCORING_MODEL_POLL_SECONDS``: seconds between looks at the champion pointer.
 * ``SCORING_MODEL_CACHE_DIR``: verified bundles on the site (the last one is served
@@ -19,6 +21,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -62,5 +65,23 @@ class ModelDeliverySettings(AzureSdkOptions, EdgeloopSettings):
     def registry_connection(self) -> Connection:
         """The registry's account; ``UseDevelopmentStorage=true`` means the local Azurite ``cloud``."""
         secret = self.model_registry_storage
-        values = {REGISTRY_STORAGE_SETTING: None if secret is None else secret.get_secret_value()}
+        value = None if secret is None else secret.get_secret_value().strip()
+        if value and value.lower().startswith(("https://", "http://")):
+            value = sas_url_connection_string(value, self.model_registry_container)
+        values = {REGISTRY_STORAGE_SETTING: value}
         return resolve_connection(REGISTRY_STORAGE_SETTING, values, "blob", local_account="cloud")
+
+
+def sas_url_connection_string(url: str, container: str) -> str:
+    """A SAS URL as the connection string the SDK takes: the blob endpoint, and the token apart.
+
+    A container's URL (its last path segment is ``container``) gives its account's endpoint;
+    any other URL (an account SAS) is the endpoint itself.
+    """
+    parts = urlsplit(url)
+    if not parts.query or "sig=" not in parts.query:
+        raise ValueError(f"{REGISTRY_STORAGE_SETTING}: a URL must carry a SAS token (?sv=...&sig=...)")
+    path = parts.path.rstrip("/")
+    if path.rsplit("/", 1)[-1] == container:
+        path = path.rsplit("/", 1)[0]
+    return f"BlobEndpoint={parts.scheme}://{parts.netloc}{path};SharedAccessSignature={parts.query}"

@@ -16,6 +16,11 @@ After a swap, :meth:`observe` counts rows and anomalies per version; the
 auto-rollback rule (edgeloop.domain.auto_rollback) may return to the previous
 model. A rolled back or rejected version is not installed again until the
 champion pointer names another one.
+
+A new site may start with no model at all (``ModelHolder`` empty): the first champion that
+passes every check is its first model, and until then each poll tells the holder why it
+still waits (no champion yet, the registry unreachable, the pointer refused, the bundle
+rejected), which is what ``readyz``, the form and the API answer.
 """
 
 from __future__ import annotations
@@ -97,8 +102,13 @@ class ModelDelivery:
         self.stats = DeliveryStats()
 
     @property
-    def serving_version(self) -> str:
-        return self._holder.current.manifest.version
+    def serving_version(self) -> str | None:
+        """The version served; None while a new site waits for its first champion."""
+        return self._holder.current.manifest.version if self._holder.loaded else None
+
+    @property
+    def _kept(self) -> str:
+        return self.serving_version or "no model"  # for the log lines: what the site keeps serving
 
     def pointer_refusals(self) -> dict[str, int]:
         """Champion pointers refused, by kind (edgeloop.domain.signed_pointer.RefusalKind)."""
@@ -109,7 +119,20 @@ class ModelDelivery:
     def poll_once(self) -> str:
         """One look at the registry; returns what happened (for logs and tests)."""
         with self._poll_lock:
-            return self._poll()
+            outcome = self._poll()
+        if not self._holder.loaded and (reason := self._waiting_reason(outcome)) is not None:
+            self._holder.waiting_for(reason)
+        return outcome
+
+    def _waiting_reason(self, outcome: str) -> str | None:
+        """Why a site with no model still has none after this poll; None: as the last poll said."""
+        if outcome in ("offline", "rejected") and self.stats.last_error:
+            return f"no model yet: {self.stats.last_error}"
+        if outcome == "refused":
+            return f"no model yet: the champion pointer was refused ({self._gate.status()['last_refusal']})"
+        if self._etag is not None:  # the pointer seen was judged (refused, rejected) and is unchanged
+            return None
+        return f"no model yet: waiting for the champion of {self._name} from the registry"
 
     def _poll(self) -> str:
         now = format_timestamp(self._clock())
@@ -126,7 +149,7 @@ class ModelDelivery:
             pointer = self._gate.admit(signed)
         except PointerRefused as exc:
             self._etag = etag  # judged; a new pointer comes with a new ETag
-            logger.error("champion pointer refused, keeping %s: %s", self.serving_version, exc)
+            logger.error("champion pointer refused, keeping %s: %s", self._kept, exc)
             return "refused"
         with self._lock:
             self.stats.champion_version = pointer.version
@@ -158,7 +181,7 @@ class ModelDelivery:
             self.stats.registry_reachable = False
             self.stats.last_poll_at, self.stats.last_error = now, str(error)
         if was_reachable:  # once per outage, not at every poll
-            logger.warning("model registry unreachable, keeping %s: %s", self.serving_version, error)
+            logger.warning("model registry unreachable, keeping %s: %s", self._kept, error)
 
     def _record_reachable(self, now: str) -> None:
         with self._lock:
@@ -189,23 +212,22 @@ class ModelDelivery:
             self.stats.rejections += 1
             self.stats.rejected[version] = reason
             self.stats.last_error = f"rejected {version}: {reason}"
-        logger.error(
-            "model %s %s rejected, keeping %s: %s", self._name, version, self.serving_version, reason
-        )
+        logger.error("model %s %s rejected, keeping %s: %s", self._name, version, self._kept, reason)
 
     def _swap_in(self, model: ScoringModel) -> None:
         with self._lock:
-            old = self._holder.current
-            self._baseline = self._counts.get(old.manifest.version, RateCount(0, 0))
+            old = self._holder.swap(model)
+            was = None if old is None else old.manifest.version
+            # A site's first model has nothing to be compared with: the rollback rule has no baseline.
+            self._baseline = None if was is None else self._counts.get(was, RateCount(0, 0))
             self._counts[model.manifest.version] = RateCount(0, 0)
-            self._judged = False
-            self._holder.swap(model)
+            self._judged = was is None
             self._previous = old
             self.stats.swaps += 1
             self.stats.last_swap_at = format_timestamp(self._clock())
             self.stats.last_error = None
         remember_current(self._cache, model.manifest.version)
-        logger.info("now serving %s %s (was %s)", self._name, model.manifest.version, old.manifest.version)
+        logger.info("now serving %s %s (was %s)", self._name, model.manifest.version, was or "none")
 
     # --- rollback --------------------------------------------------------------------------------
 
@@ -214,7 +236,7 @@ class ModelDelivery:
         with self._lock:
             count = self._counts.get(version, RateCount(0, 0))
             self._counts[version] = RateCount(count.rows + rows, count.anomalies + anomalies)
-            if self._judged or version != self._holder.current.manifest.version or self._baseline is None:
+            if self._judged or version != self.serving_version or self._baseline is None:
                 return
             verdict, reason = self._rule.judge(self._baseline, self._counts[version])
             if verdict == "wait":
@@ -235,6 +257,7 @@ class ModelDelivery:
             if previous is None:
                 raise NoPreviousModel("this site holds no previous model to return to")
             current = self._holder.swap(previous)
+            assert current is not None  # a previous model exists only once one was swapped out
             self._previous = None
             self._judged = True
             version = current.manifest.version

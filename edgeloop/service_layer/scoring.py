@@ -28,23 +28,45 @@ from edgeloop.wire.packing import MAX_ITEM_BYTES
 from edgeloop.wire.trace_context import distinct_traceparents
 
 
+class NoModelYet(RuntimeError):
+    """This site serves no model yet (a new site waiting for its first champion); says why."""
+
+
 class ModelHolder:
-    """The model scoring uses right now.
+    """The model scoring uses right now, or none yet (a site that bootstraps from the registry).
 
     A swap is one reference assignment (atomic under the GIL): a caller reads
-    ``current`` once and scores, records and answers with that same model.
+    ``current`` once and scores, records and answers with that same model. While the
+    holder is empty, ``current`` raises :class:`NoModelYet` with the latest reason.
     """
 
-    def __init__(self, model: ScoringModel) -> None:
+    def __init__(self, model: ScoringModel | None, waiting_reason: str = "no model yet") -> None:
         self._model = model
+        self._waiting_reason = waiting_reason
         self._swap_lock = threading.Lock()
 
     @property
-    def current(self) -> ScoringModel:
-        return self._model
+    def loaded(self) -> bool:
+        return self._model is not None
 
-    def swap(self, model: ScoringModel) -> ScoringModel:
-        """Install ``model``; returns the one it replaced."""
+    @property
+    def current(self) -> ScoringModel:
+        model = self._model
+        if model is None:
+            raise NoModelYet(self._waiting_reason)
+        return model
+
+    @property
+    def waiting_reason(self) -> str | None:
+        """Why no model is served; None once one is."""
+        return None if self._model is not None else self._waiting_reason
+
+    def waiting_for(self, reason: str) -> None:
+        """Why the holder is still empty (the registry's latest answer); kept until a model arrives."""
+        self._waiting_reason = reason
+
+    def swap(self, model: ScoringModel) -> ScoringModel | None:
+        """Install ``model``; returns the one it replaced (None: the site's first)."""
         with self._swap_lock:
             previous, self._model = self._model, model
         return previous

@@ -19,22 +19,30 @@ async def healthz() -> Response:
     return json_response({"status": "alive"})
 
 
+def _model_check(ctx: AppContext) -> dict[str, object]:
+    holder = ctx.components.model
+    requested = list(ctx.settings.execution_providers)
+    if (waiting := holder.waiting_reason) is not None:  # a new site before its first champion
+        return {"ok": False, "reason": waiting, "execution_providers_requested": requested}
+    model = holder.current
+    return {
+        "ok": True,
+        "name": model.manifest.name,
+        "version": model.manifest.version,
+        # The session's own list, best first: after a fallback it shows what really runs.
+        "execution_providers": list(model.execution_providers),
+        "execution_providers_requested": requested,
+    }
+
+
 def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
     components = ctx.components
-    model = components.model.current
-    manifest = model.manifest
+    model = _model_check(ctx)
     path = ctx.settings.outbox_path
     depth, capacity = components.outbox.depth(), components.outbox.capacity()
     writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
     checks: dict[str, object] = {
-        "model": {
-            "ok": True,
-            "name": manifest.name,
-            "version": manifest.version,
-            # The session's own list, best first: after a fallback it shows what really runs.
-            "execution_providers": list(model.execution_providers),
-            "execution_providers_requested": list(ctx.settings.execution_providers),
-        },
+        "model": model,
         "outbox": {
             "ok": writable and depth < capacity,
             "writable": writable,
@@ -51,13 +59,18 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
         "model_delivery": ctx.delivery.status() if ctx.delivery is not None else {"enabled": False},
         "site_id": ctx.settings.site_id,
     }
-    return writable and depth < capacity, checks
+    return bool(model["ok"]) and writable and depth < capacity, checks
 
 
 @router.get(
     "/readyz",
     summary="Ready to score: model loaded, outbox writable and not full",
-    responses={503: {"description": "Starting, or not ready (outbox full or not writable)"}},
+    responses={
+        503: {
+            "description": "Starting, or not ready (no model yet, outbox full or not writable): "
+            "`detail` says why"
+        }
+    },
 )
 async def readyz(request: Request) -> Response:
     ctx: AppContext | None = getattr(request.app.state, "ctx", None)
@@ -66,6 +79,10 @@ async def readyz(request: Request) -> Response:
     ready, checks = await run_in_threadpool(_readiness, context_of(request))
     if not ready:
         problems = []
+        model = checks["model"]
+        assert isinstance(model, dict)
+        if not model["ok"]:
+            problems.append(str(model["reason"]))
         outbox = checks["outbox"]
         assert isinstance(outbox, dict)
         if outbox["full"]:

@@ -127,9 +127,21 @@ async def _render(
     return response
 
 
+def _render_waiting(request: Request, ctx: AppContext, reason: str) -> Response:
+    """The page of a site with no model yet: the reason, no form (503: nothing can be scored)."""
+    response = ctx.templates.TemplateResponse(
+        request, "index.html", {"site_id": ctx.settings.site_id, "waiting": reason}, status_code=503
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Retry-After"] = str(ctx.settings.retry_after_seconds)
+    return response
+
+
 @router.get("/", name="form_page")
 async def form_page(request: Request) -> Response:
     ctx = context_of(request)
+    if (waiting := ctx.components.model.waiting_reason) is not None:
+        return _render_waiting(request, ctx, waiting)
     flash = None
     task = ctx.components.model.current.manifest.task
     recorded = request.query_params.get("recorded")
@@ -182,6 +194,8 @@ def _row_from_form(
 async def form_score(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
+    if (waiting := ctx.components.model.waiting_reason) is not None:
+        return _render_waiting(request, ctx, waiting)
     model = ctx.components.model.current
     manifest = model.manifest
     row, values, errors = _row_from_form(manifest, form)
@@ -217,6 +231,8 @@ async def form_score(request: Request) -> Response:
 async def form_feedback(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
+    if (waiting := ctx.components.model.waiting_reason) is not None:
+        return _render_waiting(request, ctx, waiting)
     task = ctx.components.model.current.manifest.task
     insight_id, label = form.get("insight_id"), form_label(task, form.get("label"))
     if label is None or not isinstance(insight_id, str):

@@ -168,3 +168,35 @@ def test_a_wrong_public_key_stops_the_site_naming_the_setting(tmp_path: Path) ->
     with pytest.raises(SigningKeyError, match="SCORING_MODEL_SIGNING_PUBLIC_KEY: signing public key is not"):
         start_delivery(holder, settings, OnnxModel.load)
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("https://acct.blob.core.windows.net/models?sv=2022-11-02&sr=c&sp=rl&sig=x", BLOB),
+        (
+            "http://127.0.0.1:10000/cloud/models?sv=2022-11-02&sr=c&sp=rl&sig=x",
+            "http://127.0.0.1:10000/cloud",
+        ),
+    ],
+)
+def test_the_registry_may_be_given_as_a_sas_url(url: str, endpoint: str) -> None:
+    settings = ModelDeliverySettings(
+        model_signing_public_key=generate_key_pair()[1], model_registry_storage=SecretStr(url)
+    )
+    connection = settings.registry_connection()
+    assert isinstance(connection, ConnectionString)
+    assert (
+        connection.secret() == f"BlobEndpoint={endpoint};SharedAccessSignature=sv=2022-11-02&sr=c&sp=rl&sig=x"
+    )
+    registry = BlobModelRegistry.from_connection(connection, "models", site_side=True)
+    assert registry._container.url == f"{endpoint}/models?sv=2022-11-02&sr=c&sp=rl&sig=x"
+
+
+def test_a_registry_url_without_a_sas_is_refused_naming_the_setting() -> None:
+    settings = ModelDeliverySettings(
+        model_signing_public_key=generate_key_pair()[1],
+        model_registry_storage=SecretStr("https://acct.blob.core.windows.net/models"),
+    )
+    with pytest.raises(ValueError, match="SCORING_MODEL_REGISTRY_STORAGE: a URL must carry a SAS token"):
+        settings.registry_connection()
