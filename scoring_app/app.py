@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
 from edgeloop.bootstrap.model_delivery import start_site_delivery
-from edgeloop.bootstrap.scoring import build_scoring
+from edgeloop.bootstrap.scoring import ScoringComponents, build_scoring
 from edgeloop.bootstrap.tracing import configure_tracing
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.ports import Tracer
@@ -50,13 +50,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading the model and opening the outbox touch the disk: off the event loop.
         components = await run_in_threadpool(build_scoring, settings, tracer)
-        telemetry.live.outbox_depth = components.outbox.depth
-        telemetry.live.outbox_capacity = components.outbox.capacity
-        telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
-        telemetry.live.relay_stats = components.relay_metrics
-        telemetry.live.execution_providers = lambda: (
-            components.model.current.execution_providers if components.model.loaded else ()
-        )
+        _show_live_figures(telemetry, components)
         # The champion poller (None when no signing key is trusted): swaps models in the background.
         delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:
@@ -102,6 +96,17 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+def _show_live_figures(telemetry: ScoringMetrics, components: ScoringComponents) -> None:
+    """What /metrics and /readyz read from the running components at each request."""
+    telemetry.live.outbox_depth = components.outbox.depth
+    telemetry.live.outbox_capacity = components.outbox.capacity
+    telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
+    telemetry.live.relay_stats = components.relay_metrics
+    telemetry.live.execution_providers = lambda: (
+        components.model.current.execution_providers if components.model.loaded else ()
+    )
 
 
 async def _start_frames(telemetry: ScoringMetrics) -> FrameComponents | None:
