@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import build_scoring
+from edgeloop.bootstrap.site_status import start_heartbeat
 from edgeloop.bootstrap.tracing import configure_tracing
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.ports import Tracer
@@ -57,6 +58,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:
             telemetry.registry.register(DeliveryCollector(delivery[0]))
+        heartbeat = start_heartbeat(components, delivery[0] if delivery else None, telemetry.scoring_errors)
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -72,6 +74,8 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                if heartbeat is not None:
+                    await run_in_threadpool(heartbeat.stop)
                 if delivery is not None:
                     await run_in_threadpool(delivery[1].stop)
                 await run_in_threadpool(components.close)
