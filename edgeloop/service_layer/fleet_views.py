@@ -1,0 +1,66 @@
+"""Read-side use cases of the fleet view: every site's state, and one site's history.
+
+Contract: the store is read, never scanned: each site's latest status (one row per site), the
+hourly counters of the fleet's window (the anomaly rate and feedback accuracy per site) and, for
+one site, its newest statuses. The state is derived here at read time, from ``now`` minus the
+latest ``reported_at`` (edgeloop.domain.fleet), so a site that stops reporting turns
+``offline`` ("last seen N minutes ago") without anything being written, and never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edgeloop.domain.counter_stats import HourlyRate
+from edgeloop.domain.fleet import FleetRow, FleetThresholds, fleet_rows
+from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.ports import InsightStore
+
+HISTORY_LIMIT = 720  # a site's page charts its newest statuses: 6 hours at one per 30 s
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    now: datetime
+    window_start: datetime  # the anomaly rate and feedback accuracy count from this hour on
+    thresholds: FleetThresholds
+    rows: list[FleetRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteHistory:
+    now: datetime
+    window_start: datetime
+    row: FleetRow
+    statuses: list[SiteStatusRecord]  # oldest first
+    rates: list[HourlyRate]  # the site's anomaly rate per hour of the window
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    return (now - window).replace(minute=0, second=0, microsecond=0)
+
+
+def fleet(store: InsightStore, now: datetime, thresholds: FleetThresholds, window: timedelta) -> FleetView:
+    """One row per site that sent a status or scored in the window, by site id."""
+    start = _window_start(now, window)
+    rows = fleet_rows(store.latest_site_statuses(), store.site_stats(start, None), now, thresholds)
+    return FleetView(now, start, thresholds, rows)
+
+
+def site_history(
+    store: InsightStore,
+    site_id: str,
+    now: datetime,
+    thresholds: FleetThresholds,
+    window: timedelta,
+    limit: int = HISTORY_LIMIT,
+) -> SiteHistory | None:
+    """The site's row, newest ``limit`` statuses and hourly rates; None for a site never heard of."""
+    view = fleet(store, now, thresholds, window)
+    row = next((row for row in view.rows if row.site_id == site_id), None)
+    if row is None:
+        return None
+    statuses = store.site_status_history(site_id, None, None, limit)
+    rates = [rate for rate in store.hourly_rates(view.window_start, None) if rate.site_id == site_id]
+    return SiteHistory(now, view.window_start, row, statuses, rates)

@@ -1,0 +1,132 @@
+"""The fleet view: /fleet (one row per site) and /fleet/{site} (its history), and the same as JSON.
+
+Thin, as the dashboard's routes: parse, call the fleet use cases (edgeloop.service_layer.fleet_views)
+with the time now and the thresholds (edgeloop.config.fleet), render. Behind the same access rule
+as the dashboard (``require_reader``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from edgeloop.config.fleet import FleetSettings
+from edgeloop.domain.records import utc_now
+from edgeloop.ports import InsightStore
+from edgeloop.service_layer.fleet_views import HISTORY_LIMIT, SiteHistory, fleet, site_history
+from global_app.access import require_reader
+from global_app.fleet_chart import LineChart, line_chart
+from global_app.fleet_json import fleet_json, site_json
+from global_app.fleet_openapi import FLEET_BODY, FLEET_SITE_BODY
+from global_app.openapi import answers, body, query_parameters
+from global_app.params import ParamError, parse_limit, parse_site, reject_unknown
+
+fleet_api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
+fleet_pages = APIRouter(dependencies=[Depends(require_reader)])
+
+
+class SiteNotFound(Exception):
+    def __init__(self, site_id: str) -> None:
+        super().__init__(site_id)
+        self.site_id = site_id
+
+
+def _store(request: Request) -> InsightStore:
+    store: InsightStore = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> FleetSettings:
+    settings: FleetSettings = request.app.state.fleet
+    return settings
+
+
+def _history(request: Request, site: str, limit: int) -> SiteHistory:
+    site_id = parse_site({"site": site})
+    if site_id is None:
+        raise ParamError("site", "must not be empty")
+    settings = _settings(request)
+    found = site_history(_store(request), site_id, utc_now(), settings.thresholds(), settings.window, limit)
+    if found is None:
+        raise SiteNotFound(site_id)
+    return found
+
+
+@fleet_api.get(
+    "/fleet",
+    responses={
+        **body(FLEET_BODY, "Every site's state, versions, backlog and figures"),
+        **answers(400, 401, 403, 503),
+    },
+)
+def get_fleet(request: Request) -> dict[str, Any]:
+    reject_unknown(dict(request.query_params), ())
+    settings = _settings(request)
+    return fleet_json(fleet(_store(request), utc_now(), settings.thresholds(), settings.window))
+
+
+@fleet_api.get(
+    "/fleet/{site}",
+    openapi_extra=query_parameters("limit"),
+    responses={**body(FLEET_SITE_BODY, "One site's state and history"), **answers(400, 401, 403, 404, 503)},
+)
+def get_fleet_site(request: Request, site: str) -> dict[str, Any]:
+    params = dict(request.query_params)
+    reject_unknown(params, ("limit",))
+    return site_json(_history(request, site, parse_limit(params)))
+
+
+def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    context = {
+        "auth_mode": request.app.state.authenticator.mode,
+        "principal": getattr(request.state, "principal", None),
+        "signed_in_by_session": request.app.state.sign_in is not None
+        and "authorization" not in request.headers,
+        "quote": lambda text: quote(text, safe=""),
+        **context,
+    }
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+@fleet_pages.get("/fleet", response_class=HTMLResponse)
+def fleet_page(request: Request) -> HTMLResponse:
+    reject_unknown(dict(request.query_params), ())
+    settings = _settings(request)
+    view = fleet(_store(request), utc_now(), settings.thresholds(), settings.window)
+    return _render(request, "fleet.html", {"view": view})
+
+
+def history_charts(history: SiteHistory) -> list[LineChart]:
+    """The site page's charts: backlog, relay lag and errors per heartbeat, anomaly rate per hour."""
+    statuses = history.statuses
+    lags = [(s.reported_at, s.relay_lag_s) for s in statuses if s.relay_lag_s is not None]
+    errors = [(s.reported_at, float(s.scoring_errors + s.relay_failures)) for s in statuses]
+    rates = [(rate.hour, rate.anomaly_rate) for rate in history.rates]
+    return [
+        line_chart("backlog", "Records waiting at the site", "records",
+                   [(s.reported_at, float(s.outbox_depth)) for s in statuses]),
+        line_chart("relay-lag", "Seconds since the relay last worked", "s", lags),
+        line_chart("errors", "Scoring errors and relay failures per heartbeat", "errors", errors),
+        line_chart("anomaly-rate", "Anomaly rate per hour", "%", rates),
+    ]  # fmt: skip
+
+
+@fleet_pages.get("/fleet/{site}", response_class=HTMLResponse)
+def fleet_site_page(request: Request, site: str) -> HTMLResponse:
+    reject_unknown(dict(request.query_params), ())
+    history = _history(request, site, HISTORY_LIMIT)
+    return _render(request, "fleet_site.html", {"history": history, "charts": history_charts(history)})
+
+
+def site_not_found(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
+    assert isinstance(exc, SiteNotFound)
+    message = f"no site {exc.site_id!r}: it never sent a status nor scored in the fleet's window"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "not_found", "message": message}, status_code=404)
+    context = {"title": "No such site", "message": message}
+    return _render(request, "fleet_missing.html", context, status=404)
