@@ -93,7 +93,7 @@ def _render(request: Request, template: str, context: dict[str, Any], status: in
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 
-@fleet_pages.get("/fleet", response_class=HTMLResponse)
+@fleet_pages.get("/fleet", response_class=HTMLResponse, include_in_schema=False)  # pages: not the API
 def fleet_page(request: Request) -> HTMLResponse:
     reject_unknown(dict(request.query_params), ())
     settings = _settings(request)
@@ -116,7 +116,7 @@ def history_charts(history: SiteHistory) -> list[LineChart]:
     ]  # fmt: skip
 
 
-@fleet_pages.get("/fleet/{site}", response_class=HTMLResponse)
+@fleet_pages.get("/fleet/{site}", response_class=HTMLResponse, include_in_schema=False)
 def fleet_site_page(request: Request, site: str) -> HTMLResponse:
     reject_unknown(dict(request.query_params), ())
     history = _history(request, site, HISTORY_LIMIT)

@@ -254,8 +254,14 @@ class CosmosInsightStore:
         )
         return [status_of(doc) for doc in reversed(list(docs))]
 
-    def _counter_rows(self, start: datetime | None, end: datetime | None) -> list[tuple[CounterKey, Counts]]:
+    def _counter_rows(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[tuple[CounterKey, Counts]]:
+        """``site_id``: that site's partition only; else across partitions."""
         first, last = hour_range(start, end)
+        scope: dict[str, Any] = (
+            {"enable_cross_partition_query": True} if site_id is None else {"partition_key": site_id}
+        )
         docs = self._container.query_items(
             "SELECT * FROM c WHERE c.doc_type = @type AND c.hour >= @first AND c.hour < @last",
             parameters=[
@@ -263,15 +269,19 @@ class CosmosInsightStore:
                 {"name": "@first", "value": first or ""},
                 {"name": "@last", "value": last or "~"},
             ],
-            enable_cross_partition_query=True,
+            **scope,
         )
         return [(counter_key(doc), counts_of(doc)) for doc in docs]
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end))
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        return site_stats(self._counter_rows(start, end, site_id))
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
-        return hourly_rates(self._counter_rows(start, end))
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        return hourly_rates(self._counter_rows(start, end, site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         return model_stats(self._counter_rows(start, end))

@@ -181,24 +181,35 @@ class SqliteInsightStore:
         return [site_status_from_wire(orjson.loads(doc)) for (doc,) in reversed(rows)]
 
     def _counter_rows(
-        self, start: datetime | None, end: datetime | None, by: str
+        self, start: datetime | None, end: datetime | None, by: str, site_id: str | None = None
     ) -> list[tuple[CounterKey, Counts]]:
-        """Counter rows summed in SQL ``by`` the given key columns; the others read as ''."""
+        """Counter rows summed in SQL ``by`` the given key columns; the others read as ''.
+
+        ``site_id``: that site's rows only (the primary key's prefix, so no scan of other sites)."""
         first, last = hour_range(start, end)
         # A column left out of the grouping reads as '' (task: 'binary', a valid key).
         key = ", ".join(
             column if column in by else f"'{'binary' if column == 'task' else ''}' AS {column}"
             for column in KEY_COLUMNS
         )
-        sql = f"SELECT {key}, {COUNT_SUMS} FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
-        rows = self._connections.get().execute(sql, (first or "", last or "~")).fetchall()
+        site = "" if site_id is None else "site_id = ? AND "
+        sql = (
+            f"SELECT {key}, {COUNT_SUMS} FROM hourly_counts WHERE {site}hour >= ? AND hour < ? GROUP BY {by}"
+        )
+        params = (first or "", last or "~") if site_id is None else (site_id, first or "", last or "~")
+        rows = self._connections.get().execute(sql, params).fetchall()
         return [(CounterKey(*row[:5]), Counts(*row[5:])) for row in rows]
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        by = "site_id, model_name, model_version, task"
+        return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
-        return hourly_rates(self._counter_rows(start, end, by="site_id, hour"))
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        return hourly_rates(self._counter_rows(start, end, by="site_id, hour", site_id=site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         return model_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))

@@ -54,11 +54,17 @@ class InsightStore(Protocol):
         """Insights newest first (``scored_at``, then ``insight_id``), keyset-paged."""
         ...
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        """Per-site totals over [start, end), widened to whole hours."""
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only."""
         ...
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]: ...
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        """Per (site, hour) counts of each hour with data; ``site_id``: that site's only."""
+        ...
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         """Per-model (name, version, task) totals over all sites, with the feedback's measure."""

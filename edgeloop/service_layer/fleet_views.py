@@ -56,11 +56,12 @@ def site_history(
     window: timedelta,
     limit: int = HISTORY_LIMIT,
 ) -> SiteHistory | None:
-    """The site's row, newest ``limit`` statuses and hourly rates; None for a site never heard of."""
-    view = fleet(store, now, thresholds, window)
-    row = next((row for row in view.rows if row.site_id == site_id), None)
-    if row is None:
-        return None
+    """The site's row, newest ``limit`` statuses and hourly rates; None for a site never heard of.
+
+    Reads that site's rows only: its partition in Cosmos DB, its key prefix in SQLite."""
+    start = _window_start(now, window)
     statuses = store.site_status_history(site_id, None, None, limit)
-    rates = [rate for rate in store.hourly_rates(view.window_start, None) if rate.site_id == site_id]
-    return SiteHistory(now, view.window_start, row, statuses, rates)
+    rows = fleet_rows(statuses[-1:], store.site_stats(start, None, site_id), now, thresholds)
+    if not rows:
+        return None
+    return SiteHistory(now, start, rows[0], statuses, store.hourly_rates(start, None, site_id))

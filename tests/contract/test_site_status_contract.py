@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from insight_factory import T0
+from insight_factory import T0, seed_sites
 
 from edgeloop.domain.records import ModelRef
 from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord, new_status_id
@@ -69,3 +69,14 @@ def test_statuses_leave_the_insight_figures_alone(store: InsightStore) -> None:
     store.upsert_site_status([status()])
     assert store.site_stats(None, None) == []
     assert store.hourly_rates(None, None) == []
+
+
+def test_the_figures_of_one_site_are_those_of_all_sites_for_it(store: InsightStore) -> None:
+    store.upsert(seed_sites(sites=3, hours=4, per_hour=5))
+    assert store.site_stats(None, None, "site-1") == [
+        s for s in store.site_stats(None, None) if s.site_id == "site-1"
+    ]
+    assert store.site_stats(None, None, "site-9") == []
+    every = store.hourly_rates(None, None)
+    assert store.hourly_rates(None, None, "site-1") == [rate for rate in every if rate.site_id == "site-1"]
+    assert store.hourly_rates(None, None, "site-9") == []
