@@ -7,6 +7,7 @@ as the dashboard (``require_reader``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from global_app.fleet_openapi import FLEET_BODY, FLEET_SITE_BODY
 from global_app.openapi import answers, body, query_parameters
 from global_app.params import ParamError, parse_limit, parse_site, reject_unknown
 
+HALF_HOUR = timedelta(minutes=30)
 fleet_api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
 fleet_pages = APIRouter(dependencies=[Depends(require_reader)])
 
@@ -106,7 +108,7 @@ def history_charts(history: SiteHistory) -> list[LineChart]:
     statuses = history.statuses
     lags = [(s.reported_at, s.relay_lag_s) for s in statuses if s.relay_lag_s is not None]
     errors = [(s.reported_at, float(s.scoring_errors + s.relay_failures)) for s in statuses]
-    rates = [(rate.hour, rate.anomaly_rate) for rate in history.rates]
+    rates = [(rate.hour + HALF_HOUR, rate.anomaly_rate) for rate in history.rates]  # mid-hour
     return [
         line_chart("backlog", "Records waiting at the site", "records",
                    [(s.reported_at, float(s.outbox_depth)) for s in statuses]),

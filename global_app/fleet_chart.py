@@ -34,6 +34,7 @@ class LineChart:
     x_ticks: tuple[tuple[float, str, str], ...]
     plot: tuple[int, int, int, int]
     points: int
+    dots: tuple[tuple[float, float], ...]  # points no line leads to (a lone report): drawn as dots
     latest: float | None
     highest: float | None
     description: str
@@ -62,7 +63,7 @@ def line_chart(name: str, title: str, unit: str, points: Sequence[Point]) -> Lin
     plot = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
     if not points:
         return LineChart(
-            name, title, unit, WIDTH, HEIGHT, "", (), (), plot, 0, None, None, f"{title}: no data."
+            name, title, unit, WIDTH, HEIGHT, "", (), (), plot, 0, (), None, None, f"{title}: no data."
         )
     first, last = floor_hour(points[0][0]), max(ceil_hour(points[-1][0]), floor_hour(points[0][0]) + HOUR)
     span = (last - first).total_seconds()
@@ -78,11 +79,15 @@ def line_chart(name: str, title: str, unit: str, points: Sequence[Point]) -> Lin
 
     gaps = [(b[0] - a[0]).total_seconds() for a, b in pairwise(points)]
     longest = median(gaps) * GAP_FACTOR if gaps else 0.0
+    joined = [gap <= longest for gap in gaps]  # joined[k]: point k+1 is joined to point k
     commands = [f"M{x(points[0][0])} {y(points[0][1])}"]
-    for gap, (moment, value) in zip(gaps, points[1:], strict=True):
-        commands.append(f"{'M' if gap > longest else 'L'}{x(moment)} {y(value)}")
-    if len(points) == 1:  # a lone point: a short flat stroke, so it shows
-        commands.append("l0.1 0")
+    for linked, (moment, value) in zip(joined, points[1:], strict=True):
+        commands.append(f"{'L' if linked else 'M'}{x(moment)} {y(value)}")
+    dots = tuple(
+        (x(moment), y(value))
+        for k, (moment, value) in enumerate(points)
+        if not (k > 0 and joined[k - 1]) and not (k < len(joined) and joined[k])
+    )
     return LineChart(
         name=name,
         title=title,
@@ -94,6 +99,7 @@ def line_chart(name: str, title: str, unit: str, points: Sequence[Point]) -> Lin
         x_ticks=tuple((x(tick.at), tick.label, tick.detail) for tick in time_ticks(first, last)),
         plot=plot,
         points=len(points),
+        dots=dots,
         latest=points[-1][1],
         highest=highest,
         description=(
