@@ -278,6 +278,9 @@ class CosmosInsightStore:
     ) -> list[SiteStats]:
         return site_stats(self._counter_rows(start, end, site_id))
 
+    def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        return site_stats(self._counter_rows(start, end))  # the counter documents are read anyway
+
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[HourlyRate]:

@@ -54,6 +54,9 @@ _COUNTERS = (
         PRIMARY KEY (site_id, hour, model_name, model_version, task)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour)",
+    # Covers the fleet view's per-site sums over its window: read from the index alone.
+    """CREATE INDEX IF NOT EXISTS hourly_counts_by_hour_site ON hourly_counts (hour, site_id,
+        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum)""",
 )
 
 # Site status (heartbeats): every one once (status_id), and the latest per site.

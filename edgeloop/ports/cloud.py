@@ -60,6 +60,11 @@ class InsightStore(Protocol):
         """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only."""
         ...
 
+    def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        """Per-site totals as ``site_stats``, but ``model_versions`` may be left empty: the fleet
+        view's read, which needs the counts only (one row per site where the store can sum them)."""
+        ...
+
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[HourlyRate]:

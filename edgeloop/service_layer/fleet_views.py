@@ -44,7 +44,7 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
 def fleet(store: InsightStore, now: datetime, thresholds: FleetThresholds, window: timedelta) -> FleetView:
     """One row per site that sent a status or scored in the window, by site id."""
     start = _window_start(now, window)
-    rows = fleet_rows(store.latest_site_statuses(), store.site_stats(start, None), now, thresholds)
+    rows = fleet_rows(store.latest_site_statuses(), store.site_totals(start, None), now, thresholds)
     return FleetView(now, start, thresholds, rows)
 
 

@@ -80,3 +80,11 @@ def test_the_figures_of_one_site_are_those_of_all_sites_for_it(store: InsightSto
     every = store.hourly_rates(None, None)
     assert store.hourly_rates(None, None, "site-1") == [rate for rate in every if rate.site_id == "site-1"]
     assert store.hourly_rates(None, None, "site-9") == []
+
+
+def test_site_totals_count_as_site_stats_do(store: InsightStore) -> None:
+    store.upsert(seed_sites(sites=3, hours=4, per_hour=5))
+    start = T0 + timedelta(hours=1)
+    totals = {stats.site_id: stats.counts for stats in store.site_totals(start, None)}
+    assert totals == {stats.site_id: stats.counts for stats in store.site_stats(start, None)}
+    assert len(totals) == 3
