@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.powerbi_records import binary_dataset
+from support.powerbi_records import insight as wire_insight
 
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
+from edgeloop.domain.lake_rows import lake_table_rows
+from edgeloop.domain.powerbi_rows import rows_for_records
+from edgeloop.domain.powerbi_schema import INSIGHTS_TABLE
 from edgeloop.domain.records import ModelRef, RecordError, record_from_wire
 from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord, drift_summary_of
 from edgeloop.wire.storage_layout import partition_of
@@ -100,3 +105,12 @@ def test_the_default_policy_passes_a_heartbeat_whole() -> None:
 
 def test_a_heartbeat_is_filed_under_its_site_and_hour() -> None:
     assert partition_of(heartbeat().to_wire()) == ("plant-7", "2026-11-03", "09")
+
+
+def test_the_reporting_feeds_skip_a_heartbeat_in_a_blob_of_insights() -> None:
+    """Power BI and the lake read the same compliant blobs; a heartbeat is no row of theirs."""
+    records = [wire_insight(0), heartbeat().to_wire(), wire_insight(1)]
+    tables = rows_for_records(records, binary_dataset())
+    assert len(tables[INSIGHTS_TABLE]) == 2
+    rows, feedback = lake_table_rows(records)
+    assert (len(rows), feedback) == (2, [])
