@@ -18,6 +18,7 @@ drops one leaves its default, never a refused blob): ``model`` (the serving mode
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,10 @@ def drift_summary_of(value: Any) -> DriftSummary:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
+
+
+# A status id names a document in every store (Cosmos DB ids refuse '/', '\\', '?' and '#').
+STATUS_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 def new_status_id() -> str:
@@ -185,8 +190,11 @@ def site_status_from_wire(data: Mapping[str, Any]) -> SiteStatusRecord:
     if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise RecordError("schema_version", f"unsupported schema version {version!r}")
     sent = _text(data, "last_send_at", optional=True)
+    status_id = str(_text(data, "status_id"))
+    if STATUS_ID.fullmatch(status_id) is None:
+        raise RecordError("status_id", "must be 1 to 64 letters, digits, '-' or '_'")
     return SiteStatusRecord(
-        status_id=str(_text(data, "status_id")),
+        status_id=status_id,
         site_id=str(_text(data, "site_id")),
         reported_at=parse_timestamp(str(_text(data, "reported_at")), "reported_at"),
         model=_model(data),

@@ -66,6 +66,7 @@ def test_only_the_envelope_is_required_the_rest_reads_as_its_default() -> None:
     ("change", "field"),
     [
         ({"status_id": ""}, "status_id"),
+        ({"status_id": "a/b"}, "status_id"),
         ({"reported_at": "yesterday"}, "reported_at"),
         ({"outbox_depth": -1}, "outbox_depth"),
         ({"outbox_depth": True}, "outbox_depth"),
