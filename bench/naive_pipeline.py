@@ -39,6 +39,7 @@ from bench.rows import demo_rows
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.records import RecordError, format_timestamp, record_from_wire, utc_now
+from edgeloop.domain.site_status import SiteStatusRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NUMERIC = ("air_temperature_k", "process_temperature_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min")
@@ -124,7 +125,8 @@ def consume(args: argparse.Namespace, stop: threading.Event) -> None:
                     continue
                 decision = engine.decide(record.to_wire())
                 if decision.record is not None:
-                    name = f"site={record.site_id}/{record.insight_id}.json"
+                    key = record.status_id if isinstance(record, SiteStatusRecord) else record.insight_id
+                    name = f"site={record.site_id}/{key}.json"
                     container.upload_blob(
                         name, orjson.dumps(decision.record), overwrite=True, content_settings=settings
                     )

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from edgeloop.config.cloud import CloudSettings
+from edgeloop.config.fleet import FleetSettings
 from edgeloop.domain.insights_view import InsightQuery, risk_score
 from edgeloop.ports import InsightStore
 from edgeloop.service_layer.global_views import dashboard, model_hours, summary
@@ -32,6 +33,7 @@ from global_app.access import (
 from global_app.auth import Authenticator, AuthError, Forbidden, KeysUnavailable
 from global_app.chart import anomaly_rate_chart
 from global_app.compose import access_from_settings
+from global_app.fleet import SiteNotFound, fleet_api, fleet_pages, site_not_found
 from global_app.openapi import DocsSignIn, answers, body, install_security_schemes, query_parameters
 from global_app.openapi_bodies import MODEL_HOURS_BODY, SUMMARY_BODY
 from global_app.params import (
@@ -154,8 +156,10 @@ def create_app(
     authenticator: Authenticator,
     sign_in: OidcSignIn | None = None,
     docs_sign_in: DocsSignIn | None = None,
+    fleet: FleetSettings | None = None,
 ) -> FastAPI:
-    """``sign_in``: browser sign-in (entra mode); ``docs_sign_in``: OAuth on the API docs page."""
+    """``sign_in``: browser sign-in (entra mode); ``docs_sign_in``: OAuth on the API docs page;
+    ``fleet``: the fleet view's thresholds (default: FleetSettings' defaults, not the environment)."""
     app = FastAPI(
         title="Edgeloop global insights",
         docs_url="/api/docs",
@@ -166,6 +170,7 @@ def create_app(
     app.state.store = store
     app.state.authenticator = authenticator
     app.state.sign_in = sign_in
+    app.state.fleet = fleet or FleetSettings.model_construct()
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     for error, handler in (
         (ParamError, _param_error),
@@ -174,10 +179,13 @@ def create_app(
         (SignInRequired, sign_in_required),
         (SignInFailed, sign_in_failed),
         (KeysUnavailable, _keys_unavailable),
+        (SiteNotFound, site_not_found),
     ):
         app.add_exception_handler(error, handler)
     app.include_router(api)
+    app.include_router(fleet_api)
     app.include_router(pages)
+    app.include_router(fleet_pages)
     app.include_router(sign_in_router())
     app.add_api_route("/auth/signed-out", signed_out, include_in_schema=False)
     if docs_sign_in is not None:
@@ -196,4 +204,4 @@ def create_app_from_settings(settings: CloudSettings | None = None) -> FastAPI:
 
     settings = settings or CloudSettings()
     authenticator, sign_in, docs_sign_in = access_from_settings(settings)
-    return create_app(build_store(settings), authenticator, sign_in, docs_sign_in)
+    return create_app(build_store(settings), authenticator, sign_in, docs_sign_in, FleetSettings())

@@ -46,6 +46,10 @@ _ANSWERS: dict[int, dict[str, Any]] = {
         "description": "Signed in, but without the reader or admin role",
         "content": _error(error="forbidden"),
     },
+    404: {
+        "description": "No such site: it never sent a status nor scored in the window",
+        "content": _error(error="not_found"),
+    },
     503: {
         "description": "Signing keys cannot be fetched (see Retry-After)",
         "content": _error(error="auth_unavailable"),

@@ -14,8 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
-from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import ScoringComponents, build_scoring
 from edgeloop.bootstrap.tracing import configure_tracing
 from edgeloop.config.scoring import ScoringSettings
@@ -23,14 +21,13 @@ from edgeloop.ports import Tracer
 from scoring_app.auth import Guard
 from scoring_app.context import AppContext
 from scoring_app.decoding.score_body import ScoreBodyReader
-from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.errors import install_error_handlers
 from scoring_app.fast_route import DirectRoute, find_route
-from scoring_app.frame_metrics import FrameCollector
 from scoring_app.grouping import RequestGrouper
 from scoring_app.interpreter import serving_interpreter
 from scoring_app.openapi import install_openapi
 from scoring_app.routes import admin, api, health, metrics, web
+from scoring_app.site_parts import start_site_parts
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 from scoring_app.tracing import ScoringSpans
 
@@ -51,11 +48,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         # Loading the model and opening the outbox touch the disk: off the event loop.
         components = await run_in_threadpool(build_scoring, settings, tracer)
         _show_live_figures(telemetry, components)
-        # The champion poller (None when no signing key is trusted): swaps models in the background.
-        delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
-        if delivery is not None:
-            telemetry.registry.register(DeliveryCollector(delivery[0]))
-        frames = await _start_frames(telemetry)
+        parts = await start_site_parts(components, telemetry)
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -65,16 +58,14 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             ),
             metrics=telemetry,
             templates=templates,
-            delivery=delivery[0] if delivery is not None else None,
-            frames=frames,
+            delivery=parts.delivery,
+            frames=parts.frames,
         )
         with serving_interpreter():
             try:
                 yield
             finally:
-                if delivery is not None:
-                    await run_in_threadpool(delivery[1].stop)
-                await run_in_threadpool(_close_frames, frames)
+                await parts.stop()
                 await run_in_threadpool(components.close)
 
     app = FastAPI(
@@ -107,19 +98,6 @@ def _show_live_figures(telemetry: ScoringMetrics, components: ScoringComponents)
     telemetry.live.execution_providers = lambda: (
         components.model.current.execution_providers if components.model.loaded else ()
     )
-
-
-async def _start_frames(telemetry: ScoringMetrics) -> FrameComponents | None:
-    """The frame store (None when SCORING_FRAMES_DIR is unset) and its retention/upload timer."""
-    frames = await run_in_threadpool(start_site_frames)
-    if frames is not None:
-        telemetry.registry.register(FrameCollector(frames))
-    return frames
-
-
-def _close_frames(frames: FrameComponents | None) -> None:
-    if frames is not None:
-        frames.close()  # stops the timer (its current run finishes), then closes the store
 
 
 def _add_middleware(

@@ -98,6 +98,11 @@ class ScoringMetrics:
         )
         self.live = _LiveCollector()
         self.registry.register(self.live)
+        self.server_errors = 0  # answers 5xx, for the site's heartbeat (a plain int: one add per error)
+
+    def scoring_errors(self) -> int:
+        """Answers 5xx since the process started (the site's heartbeat reports them)."""
+        return self.server_errors
 
     def record_scoring(self, rows: int, anomaly_counts: Mapping[str, int]) -> None:
         self.rows_scored.inc(rows)
@@ -147,3 +152,5 @@ class RequestMetricsMiddleware:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+        if status >= 500:
+            self.metrics.server_errors += 1

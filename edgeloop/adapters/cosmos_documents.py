@@ -6,7 +6,9 @@ Documents in a site's partition (``/site_id``):
   ``sort_key`` = ``scored_at|insight_id`` orders and pages it with one indexed field;
 * pending feedback: same ``id``, ``doc_type`` ``pending_feedback``, until its insight arrives;
 * hourly counters per (hour, model, task), ``ttl`` -1 so they outlive the insights;
-* one ``site`` marker, so the app lists sites without a cross-partition DISTINCT.
+* one ``site`` marker, so the app lists sites without a cross-partition DISTINCT;
+* site status: one ``site_status`` document per heartbeat (``id`` ``_status_<status_id>``, expiring
+  with the insights) and the site's latest, ``site_status_latest`` (``id`` ``_status_latest``).
 
 The store (``cosmos_store``) decides what to write; this module only maps values
 to documents and back, so the mapping is readable in one place.
@@ -27,9 +29,11 @@ from edgeloop.domain.insights_view import (
     hour_bucket,
 )
 from edgeloop.domain.records import format_timestamp, insight_from_wire
+from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
 
 INSIGHT, PENDING, HOURLY, SITE = "insight", "pending_feedback", "hourly", "site"
-SITE_DOC_ID = "_site"
+STATUS, LATEST_STATUS = "site_status", "site_status_latest"
+SITE_DOC_ID, LATEST_STATUS_ID = "_site", "_status_latest"
 
 Doc = dict[str, Any]
 Operation = tuple[str, tuple[Any, ...], dict[str, Any]]  # an ``execute_item_batch`` operation
@@ -151,3 +155,24 @@ def counts_of(doc: Doc | None) -> Counts:
         int(doc.get("error_count", 0)),
         float(doc.get("error_sum", 0.0)),
     )
+
+
+def status_doc(status: SiteStatusRecord, ttl: int | None, *, latest: bool = False) -> Doc:
+    """A heartbeat's document: one of the history, or the site's latest (which never expires)."""
+    doc: Doc = {
+        "id": LATEST_STATUS_ID if latest else f"_status_{status.status_id}",
+        "site_id": status.site_id,
+        "doc_type": LATEST_STATUS if latest else STATUS,
+        "reported_at": format_timestamp(status.reported_at),
+        "sort_key": f"{format_timestamp(status.reported_at)}|{status.status_id}",
+        "record": status.to_wire(),
+    }
+    if latest:
+        doc["ttl"] = -1
+    elif ttl is not None:
+        doc["ttl"] = ttl
+    return doc
+
+
+def status_of(doc: Doc) -> SiteStatusRecord:
+    return site_status_from_wire(doc["record"])

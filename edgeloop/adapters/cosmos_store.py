@@ -13,7 +13,7 @@ honours ``x-ms-retry-after-ms`` (``retry_total`` / ``retry_backoff_max`` on the
 client, see ``cloud_bootstrap``); when it gives up the error propagates, so the
 triggering event is redelivered and nothing is lost. Partitions are written
 concurrently with a bounded thread pool. Every query targets one partition,
-except the two small ones over ``site`` markers and hourly counters.
+except the small ones over ``site`` markers, hourly counters and each site's latest status.
 """
 
 from __future__ import annotations
@@ -25,13 +25,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosResourceNotFoundError
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosBatchOperationError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
 
 from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     INSIGHT,
+    LATEST_STATUS,
+    LATEST_STATUS_ID,
     SITE,
+    STATUS,
     Doc,
     Operation,
     counter_doc,
@@ -42,6 +51,8 @@ from edgeloop.adapters.cosmos_documents import (
     site_marker,
     sort_key,
     state_of,
+    status_doc,
+    status_of,
     stored_insight,
     write_if_changed,
 )
@@ -57,6 +68,7 @@ from edgeloop.domain.insights_view import (
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import Record, format_timestamp
+from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +138,34 @@ class CosmosInsightStore:
         self._mark_site(site)
         self._container.execute_item_batch(operations, partition_key=site)
 
+    def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
+        """The history document (same content on redelivery), then the latest if this one is newer:
+        replaced only if its etag still holds, so two ingests racing keep the newest."""
+        for status in statuses:
+            self._mark_site(status.site_id)
+            self._container.upsert_item(status_doc(status, self._ttl))
+            for attempt in range(1, self._race_retries + 1):
+                try:
+                    self._replace_latest(status)
+                    break
+                except (CosmosResourceExistsError, CosmosAccessConditionFailedError):
+                    if attempt == self._race_retries:
+                        raise
+
+    def _replace_latest(self, status: SiteStatusRecord) -> None:
+        try:
+            current = self._container.read_item(LATEST_STATUS_ID, partition_key=status.site_id)
+        except CosmosResourceNotFoundError:
+            self._container.create_item(status_doc(status, self._ttl, latest=True))
+            return
+        if status.newer_than(status_of(current)):
+            self._container.replace_item(
+                LATEST_STATUS_ID,
+                status_doc(status, self._ttl, latest=True),
+                etag=current["_etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+
     def _mark_site(self, site: str) -> None:
         """The site marker, upserted once per site and process (idempotent, so no batch needed)."""
         if site not in self._known_sites:
@@ -190,8 +230,38 @@ class CosmosInsightStore:
         items = tuple(stored_insight(doc) for doc in merged[: query.limit])
         return InsightPage.of(items, more=len(merged) > query.limit)
 
-    def _counter_rows(self, start: datetime | None, end: datetime | None) -> list[tuple[CounterKey, Counts]]:
+    def latest_site_statuses(self) -> list[SiteStatusRecord]:
+        docs = self._container.query_items(
+            "SELECT * FROM c WHERE c.doc_type = @type",
+            parameters=[{"name": "@type", "value": LATEST_STATUS}],
+            enable_cross_partition_query=True,
+        )
+        return sorted((status_of(doc) for doc in docs), key=lambda status: status.site_id)
+
+    def site_status_history(
+        self, site_id: str, start: datetime | None, end: datetime | None, limit: int
+    ) -> list[SiteStatusRecord]:
+        docs = self._container.query_items(
+            "SELECT * FROM c WHERE c.doc_type = @type AND c.reported_at >= @start AND c.reported_at < @end "
+            "ORDER BY c.sort_key DESC OFFSET 0 LIMIT @limit",
+            parameters=[
+                {"name": "@type", "value": STATUS},
+                {"name": "@start", "value": format_timestamp(start) if start else ""},
+                {"name": "@end", "value": format_timestamp(end) if end else "~"},
+                {"name": "@limit", "value": limit},
+            ],
+            partition_key=site_id,
+        )
+        return [status_of(doc) for doc in reversed(list(docs))]
+
+    def _counter_rows(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[tuple[CounterKey, Counts]]:
+        """``site_id``: that site's partition only; else across partitions."""
         first, last = hour_range(start, end)
+        scope: dict[str, Any] = (
+            {"enable_cross_partition_query": True} if site_id is None else {"partition_key": site_id}
+        )
         docs = self._container.query_items(
             "SELECT * FROM c WHERE c.doc_type = @type AND c.hour >= @first AND c.hour < @last",
             parameters=[
@@ -199,15 +269,22 @@ class CosmosInsightStore:
                 {"name": "@first", "value": first or ""},
                 {"name": "@last", "value": last or "~"},
             ],
-            enable_cross_partition_query=True,
+            **scope,
         )
         return [(counter_key(doc), counts_of(doc)) for doc in docs]
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end))
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        return site_stats(self._counter_rows(start, end, site_id))
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
-        return hourly_rates(self._counter_rows(start, end))
+    def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        return site_stats(self._counter_rows(start, end))  # the counter documents are read anyway
+
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        return hourly_rates(self._counter_rows(start, end, site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         return model_stats(self._counter_rows(start, end))

@@ -21,10 +21,12 @@ from edgeloop.adapters.sqlite_connections import ThreadConnections
 from edgeloop.adapters.sqlite_store_tables import (
     ADD_COUNTS,
     COUNT_SUMS,
+    INSERT_STATUS,
     KEY_COLUMNS,
     SELECT_JOINED,
     UPSERT_FEEDBACK,
     UPSERT_INSIGHT,
+    UPSERT_LATEST_STATUS,
     counter_row,
     create_tables,
 )
@@ -42,6 +44,7 @@ from edgeloop.domain.insights_view import (
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
+from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
 
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
@@ -92,6 +95,20 @@ class SqliteInsightStore:
             )
             conn.executemany(UPSERT_FEEDBACK, feedback_rows)
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in delta.items()])
+
+    def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
+        rows = [
+            (
+                status.site_id,
+                format_timestamp(status.reported_at),
+                status.status_id,
+                orjson.dumps(status.to_wire()),
+            )
+            for status in statuses
+        ]
+        with self._connections.transaction() as conn:
+            conn.executemany(INSERT_STATUS, [(status_id, site, at, doc) for site, at, status_id, doc in rows])
+            conn.executemany(UPSERT_LATEST_STATUS, rows)
 
     def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
@@ -148,25 +165,55 @@ class SqliteInsightStore:
             tuple(_stored(row) for row in rows[: query.limit]), more=len(rows) > query.limit
         )
 
+    def latest_site_statuses(self) -> list[SiteStatusRecord]:
+        rows = self._connections.get().execute("SELECT doc FROM site_status_latest ORDER BY site_id")
+        return [site_status_from_wire(orjson.loads(doc)) for (doc,) in rows]
+
+    def site_status_history(
+        self, site_id: str, start: datetime | None, end: datetime | None, limit: int
+    ) -> list[SiteStatusRecord]:
+        sql = (
+            "SELECT doc FROM site_status WHERE site_id = ? AND reported_at >= ? AND reported_at < ? "
+            "ORDER BY reported_at DESC, status_id DESC LIMIT ?"
+        )
+        bounds = (format_timestamp(start) if start else "", format_timestamp(end) if end else "~")
+        rows = self._connections.get().execute(sql, (site_id, *bounds, limit)).fetchall()
+        return [site_status_from_wire(orjson.loads(doc)) for (doc,) in reversed(rows)]
+
     def _counter_rows(
-        self, start: datetime | None, end: datetime | None, by: str
+        self, start: datetime | None, end: datetime | None, by: str, site_id: str | None = None
     ) -> list[tuple[CounterKey, Counts]]:
-        """Counter rows summed in SQL ``by`` the given key columns; the others read as ''."""
+        """Counter rows summed in SQL ``by`` the given key columns; the others read as ''.
+
+        ``site_id``: that site's rows only (the primary key's prefix, so no scan of other sites)."""
         first, last = hour_range(start, end)
         # A column left out of the grouping reads as '' (task: 'binary', a valid key).
         key = ", ".join(
             column if column in by else f"'{'binary' if column == 'task' else ''}' AS {column}"
             for column in KEY_COLUMNS
         )
-        sql = f"SELECT {key}, {COUNT_SUMS} FROM hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {by}"
-        rows = self._connections.get().execute(sql, (first or "", last or "~")).fetchall()
+        site = "" if site_id is None else "site_id = ? AND "
+        sql = (
+            f"SELECT {key}, {COUNT_SUMS} FROM hourly_counts WHERE {site}hour >= ? AND hour < ? GROUP BY {by}"
+        )
+        params = (first or "", last or "~") if site_id is None else (site_id, first or "", last or "~")
+        rows = self._connections.get().execute(sql, params).fetchall()
         return [(CounterKey(*row[:5]), Counts(*row[5:])) for row in rows]
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        by = "site_id, model_name, model_version, task"
+        return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]:
-        return hourly_rates(self._counter_rows(start, end, by="site_id, hour"))
+    def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        # Summed per site in SQL, from the covering index: a row per site to fold, not per hour and model.
+        return site_stats(self._counter_rows(start, end, by="site_id"))
+
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        return hourly_rates(self._counter_rows(start, end, by="site_id, hour", site_id=site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         return model_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))

@@ -54,8 +54,36 @@ _COUNTERS = (
         PRIMARY KEY (site_id, hour, model_name, model_version, task)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour)",
+    # Covers the fleet view's per-site sums over its window: read from the index alone.
+    """CREATE INDEX IF NOT EXISTS hourly_counts_by_hour_site ON hourly_counts (hour, site_id,
+        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum)""",
 )
 
+# Site status (heartbeats): every one once (status_id), and the latest per site.
+_SITE_STATUS = (
+    """CREATE TABLE IF NOT EXISTS site_status (
+        status_id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        reported_at TEXT NOT NULL,
+        doc BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS site_status_by_site_time ON site_status (site_id, reported_at, status_id)",
+    """CREATE TABLE IF NOT EXISTS site_status_latest (
+        site_id TEXT PRIMARY KEY,
+        reported_at TEXT NOT NULL,
+        status_id TEXT NOT NULL,
+        doc BLOB NOT NULL
+    ) WITHOUT ROWID""",
+)
+INSERT_STATUS = "INSERT OR IGNORE INTO site_status (status_id, site_id, reported_at, doc) VALUES (?, ?, ?, ?)"
+# An older heartbeat delivered late leaves the latest as it is.
+UPSERT_LATEST_STATUS = """
+INSERT INTO site_status_latest (site_id, reported_at, status_id, doc) VALUES (?, ?, ?, ?)
+ON CONFLICT (site_id) DO UPDATE SET
+    reported_at = excluded.reported_at, status_id = excluded.status_id, doc = excluded.doc
+WHERE (excluded.reported_at, excluded.status_id)
+    > (site_status_latest.reported_at, site_status_latest.status_id)
+"""
 UPSERT_INSIGHT = """
 INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (insight_id) DO UPDATE SET
@@ -114,7 +142,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         )
         if recount:
             conn.execute("DROP TABLE hourly_counts")
-        for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS):
+        for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS, *_SITE_STATUS):
             conn.execute(statement)
         if old_feedback:
             conn.execute("INSERT INTO feedback SELECT * FROM feedback_before_tasks")

@@ -76,6 +76,8 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     # Queue messages the relay has in flight at once: a send is a round trip to the queue
     # (no batched send), so a site behind a slow uplink keeps several going.
     relay_max_in_flight: int = Field(default=4, ge=1, le=32)
+    # The site's status record (edgeloop.service_layer.site_status), written this often; 0: none.
+    heartbeat_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("execution_providers", mode="before")
     @classmethod

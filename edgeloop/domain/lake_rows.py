@@ -125,7 +125,7 @@ def lake_table_rows(wire_records: Sequence[Any]) -> tuple[list[dict[str, Any]], 
         record = record_from_wire(wire)
         if isinstance(record, InsightRecord):
             insights[record.insight_id] = lake_row(record)
-        else:
+        elif isinstance(record, FeedbackRecord):  # a site's heartbeat is no lake row
             feedback[record.feedback_id] = feedback_lake_row(record)
     return list(insights.values()), list(feedback.values())
 

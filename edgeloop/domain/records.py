@@ -21,7 +21,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:
+    from edgeloop.domain.site_status import SiteStatusRecord
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -34,6 +37,7 @@ TASK_KINDS: tuple[TaskKind, ...] = ("binary", "multiclass", "regression")
 MAX_LABEL_LENGTH = 200  # a class name is short; bounds what a label may carry
 INSIGHT_KIND: Final = "insight"
 FEEDBACK_KIND: Final = "feedback"
+SITE_STATUS_KIND: Final = "site_status"  # a site's heartbeat: edgeloop.domain.site_status
 
 # Fields that describe the shop floor and must never leave the site unless the
 # compliance policy says otherwise (it drops or pseudonymizes them by default).
@@ -253,7 +257,7 @@ def feedback_from_wire(data: Mapping[str, Any]) -> FeedbackRecord:
     )
 
 
-def record_from_wire(data: Any) -> Record:
+def record_from_wire(data: Any) -> Record | SiteStatusRecord:
     """Validate one wire record; raises :class:`RecordError` naming the field."""
     if not isinstance(data, dict):
         raise RecordError("record", "must be a JSON object")
@@ -262,4 +266,8 @@ def record_from_wire(data: Any) -> Record:
         return insight_from_wire(data)
     if kind == FEEDBACK_KIND:
         return feedback_from_wire(data)
+    if kind == SITE_STATUS_KIND:
+        from edgeloop.domain.site_status import site_status_from_wire  # builds on this module
+
+        return site_status_from_wire(data)
     raise RecordError("kind", f"unknown record kind {kind!r}")

@@ -14,6 +14,7 @@ from edgeloop.domain.counter_stats import HourlyRate, SiteStats
 from edgeloop.domain.insights_view import InsightPage, InsightQuery, StoredInsight
 from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.domain.records import Record
+from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.wire.claim_check import BlobWrittenEvent
 
 
@@ -53,11 +54,22 @@ class InsightStore(Protocol):
         """Insights newest first (``scored_at``, then ``insight_id``), keyset-paged."""
         ...
 
-    def site_stats(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        """Per-site totals over [start, end), widened to whole hours."""
+    def site_stats(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[SiteStats]:
+        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only."""
         ...
 
-    def hourly_rates(self, start: datetime | None, end: datetime | None) -> list[HourlyRate]: ...
+    def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
+        """Per-site totals as ``site_stats``, but ``model_versions`` may be left empty: the fleet
+        view's read, which needs the counts only (one row per site where the store can sum them)."""
+        ...
+
+    def hourly_rates(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[HourlyRate]:
+        """Per (site, hour) counts of each hour with data; ``site_id``: that site's only."""
+        ...
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
         """Per-model (name, version, task) totals over all sites, with the feedback's measure."""
@@ -65,6 +77,21 @@ class InsightStore(Protocol):
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
         """Per-model counts of each hour with data, over all sites (the dashboard's charts)."""
+        ...
+
+    def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
+        """Keep each status once (per ``status_id``); a site's latest is the newest by
+        (``reported_at``, ``status_id``), so an older one delivered late never replaces it."""
+        ...
+
+    def latest_site_statuses(self) -> list[SiteStatusRecord]:
+        """The latest status of every site that sent one, by site id."""
+        ...
+
+    def site_status_history(
+        self, site_id: str, start: datetime | None, end: datetime | None, limit: int
+    ) -> list[SiteStatusRecord]:
+        """The site's newest ``limit`` statuses reported in [start, end), oldest first."""
         ...
 
 

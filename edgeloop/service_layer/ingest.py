@@ -8,6 +8,10 @@ count that disagrees with the event raises before anything is written, so the
 message is retried and finally dead-lettered — never a partial, silent write.
 The store's upsert is idempotent, so redelivery is harmless.
 
+Site-status records (heartbeats) in the blob go to the store's site status, after the
+insights and feedback; both writes are idempotent, so a redelivery after a failure in
+between writes nothing twice.
+
 The ``anomalies`` container holds copies of compliant insights; its events are
 acknowledged without work.
 """
@@ -18,6 +22,7 @@ import logging
 from dataclasses import dataclass
 
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
+from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore, Tracer
 from edgeloop.wire.claim_check import ClaimCheckError
@@ -32,11 +37,12 @@ class IngestResult:
     insights: int = 0
     feedback: int = 0
     ignored: bool = False
+    statuses: int = 0
 
 
-def records_from_blob(data: bytes, source: str) -> list[Record]:
+def records_from_blob(data: bytes, source: str) -> list[Record | SiteStatusRecord]:
     """Every record of a gzipped JSON Lines blob, validated; the first bad line raises."""
-    records: list[Record] = []
+    records: list[Record | SiteStatusRecord] = []
     for number, wire in read_jsonl_gz(data, source):
         try:
             records.append(record_from_wire(wire))
@@ -73,7 +79,15 @@ class InsightIngest:
         if len(records) != event.record_count:
             counts = f"holds {len(records)} records, the event says {event.record_count}"
             raise ClaimCheckError(f"{source}: {counts}")
-        self._store.upsert(records)
-        feedback = sum(1 for record in records if isinstance(record, FeedbackRecord))
-        logger.info("ingested %s: %d insights, %d feedback", source, len(records) - feedback, feedback)
-        return IngestResult(source, insights=len(records) - feedback, feedback=feedback)
+        statuses = [record for record in records if isinstance(record, SiteStatusRecord)]
+        scored = [record for record in records if not isinstance(record, SiteStatusRecord)]
+        if scored:
+            self._store.upsert(scored)
+        if statuses:
+            self._store.upsert_site_status(statuses)
+        feedback = sum(1 for record in scored if isinstance(record, FeedbackRecord))
+        logger.info(
+            "ingested %s: %d insights, %d feedback, %d site statuses",
+            source, len(scored) - feedback, feedback, len(statuses),
+        )  # fmt: skip
+        return IngestResult(source, len(scored) - feedback, feedback, statuses=len(statuses))

@@ -60,6 +60,7 @@ class RelayStats:
     consecutive_errors: int = 0
     last_error: str = ""  # of the failing attempts since the last success; "" once one succeeds
     last_success_at: float | None = None  # unix time of the last attempt that did not fail
+    last_sent_at: float | None = None  # unix time records were last acknowledged by the queue
     stopped_by: str = ""  # set when the loop ended on an unexpected error
 
 
@@ -187,6 +188,7 @@ class OutboxRelay:
             if sent:
                 self._outbox.mark_sent([entry.entry_id for entry in sent])
                 self.stats.sent_records += sum(entry.record_count for entry in sent)
+                self.stats.last_sent_at = time.time()
         finally:
             if unsent:
                 self._give_back(unsent)

@@ -52,7 +52,7 @@ def partition_of(record: Mapping[str, Any]) -> Partition:
     """``(site, date, hour)`` from the *filtered* record, so names never carry dropped data."""
     site = record.get("site_id")
     site_text = _site_segment(site) if isinstance(site, str) and site else UNKNOWN
-    stamp = record.get("scored_at", record.get("recorded_at"))
+    stamp = record.get("scored_at", record.get("recorded_at", record.get("reported_at")))
     if isinstance(stamp, str):
         try:
             moment = parse_timestamp(stamp, "timestamp")

@@ -23,6 +23,8 @@ from schemathesis.python.asgi import shutdown_lifespans
 from support.openapi_fuzz import MODES, fuzz_document
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from edgeloop.domain.records import ModelRef, utc_now
+from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord
 from global_app.app import create_app
 from global_app.auth import OpenAccess
 
@@ -39,6 +41,9 @@ CONFORMANCE: list[CheckFunction] = [
 def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     store = SqliteInsightStore(tmp_path_factory.mktemp("global-openapi") / "global.sqlite3")
     store.upsert([*seed_sites(sites=2, hours=3, per_hour=5), *seed_tasks(hours=2)])  # every task's bodies
+    drift = DriftSummary("watch", 300, {"torque_nm": {"psi": 0.15}})
+    model = ModelRef("failure-risk", "1.1.0", "ab" * 32)
+    store.upsert_site_status([SiteStatusRecord("s" * 32, "site-0", utc_now(), model=model, drift=drift)])
     yield schemathesis.openapi.from_asgi("/api/openapi.json", create_app(store, OpenAccess()))
     shutdown_lifespans()
     store.close()

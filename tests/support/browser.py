@@ -81,6 +81,7 @@ def serving_scoring_app(bundle: Path, work: Path) -> Iterator[ScoringServer]:
         api_key="browser-test-key",
         api_key_file=work / "api-key",
         relay_enabled=False,
+        heartbeat_interval_seconds=0,  # the form's tests read the outbox's insights only
         site_id="site-browser",
         port=free_port(),
     )

@@ -1,0 +1,174 @@
+"""The fleet view at 1,000 sites and 1,000,000 insights in SQLite (target: < 200 ms a request).
+
+Usage: ``.venv/bin/python -m bench.fleet_bench [--sites N] [--insights N] [--statuses N] [--db PATH]``
+(``--db`` of an existing file: that store is measured again, without building.)
+
+Builds the store through the real adapter: the insights over the last two days (so the fleet's
+24-hour window holds half of them; about 5 % anomalies, 2 % feedback, the hourly counters kept as
+in production) and ``--statuses`` heartbeats per site, 30 s apart, every tenth site silent for an
+hour (offline). Then serves the global app with uvicorn on 127.0.0.1 and times each fleet route
+over HTTP, and the fleet use case alone. Prints the figures; it is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from edgeloop.domain.fleet import FleetThresholds
+from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef, Record, utc_now
+from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.service_layer.fleet_views import fleet
+from global_app.app import create_app
+from global_app.auth import OpenAccess
+from localdev.azurite import free_port, wait_for_port
+
+HOURS = 48
+BATCH = 20_000
+TARGET_MS = 200.0
+MODEL = ModelRef("failure-risk", "1.1.0", "ab" * 32)
+
+
+def site_name(number: int) -> str:
+    return f"site-{number:04d}"
+
+
+def generate_insights(store: SqliteInsightStore, insights: int, sites: int) -> None:
+    start = utc_now() - timedelta(hours=HOURS)
+    step = HOURS * 3600 / insights
+    pending: list[Record] = []
+    for i in range(insights):
+        at = start + timedelta(seconds=i * step)
+        anomaly = (i // sites) % 20 == 0  # 5 % at every site
+        batch = f"{i // 100_000:032x}"
+        record = InsightRecord(
+            insight_id=f"{batch}-{i % 100_000:05d}",
+            site_id=site_name(i % sites),
+            scored_at=at,
+            model=MODEL,
+            inputs={"air_temperature_k": 300.0 + i % 7, "type": "M"},
+            outputs={"risk": 0.95 if anomaly else 0.05},
+            anomaly=anomaly,
+            anomaly_kinds=("risk",) if anomaly else (),
+        )
+        pending.append(record)
+        if i % 50 == 0:
+            pending.append(FeedbackRecord(f"{batch}-f{i % 100_000:05d}", record.insight_id, record.site_id,
+                                          int(anomaly), at))  # fmt: skip
+        if len(pending) >= BATCH:
+            store.upsert(pending)
+            pending = []
+    store.upsert(pending)
+
+
+def generate_statuses(store: SqliteInsightStore, sites: int, per_site: int) -> None:
+    now = utc_now()
+    pending: list[SiteStatusRecord] = []
+    for site in range(sites):
+        last = now - (timedelta(hours=1) if site % 10 == 0 else timedelta(seconds=10))
+        for n in range(per_site):
+            at = last - timedelta(seconds=30 * n)
+            status_id = f"{site:08x}{n:024x}"
+            pending.append(SiteStatusRecord(status_id, site_name(site), at, MODEL, outbox_depth=n % 50))
+        if len(pending) >= BATCH:
+            store.upsert_site_status(pending)
+            pending = []
+    store.upsert_site_status(pending)
+
+
+def time_get(client: httpx.Client, url: str, repeat: int) -> tuple[float, float, int]:
+    client.get(url).raise_for_status()  # warm: template compile, page cache
+    timings = []
+    size = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        size = len(response.content)
+    return statistics.median(timings), max(timings), size
+
+
+def time_use_case(store: SqliteInsightStore, repeat: int) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fleet(store, utc_now(), FleetThresholds(), timedelta(hours=24))
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def build(db: Path, sites: int, insights: int, statuses: int) -> SqliteInsightStore:
+    started = time.perf_counter()
+    store = SqliteInsightStore(db)
+    generate_insights(store, insights, sites)
+    generate_statuses(store, sites, statuses)
+    print(f"built {insights:,} insights and {sites * statuses:,} statuses at {sites:,} sites "
+          f"in {time.perf_counter() - started:.0f} s ({db.stat().st_size / 2**20:.0f} MiB)")  # fmt: skip
+    return store
+
+
+def measure(store: SqliteInsightStore, repeat: int, site: str) -> dict[str, tuple[float, float, int]]:
+    port = free_port()
+    app = create_app(store, OpenAccess())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", port, timeout=30)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            # The dashboard's summary and page over the same store: the baseline, timed in the same run.
+            paths = (
+                "/api/v1/fleet",
+                "/fleet",
+                f"/api/v1/fleet/{site}",
+                f"/fleet/{site}",
+                "/api/v1/summary",
+                "/",
+            )
+            return {path: time_get(client, path, repeat) for path in paths}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--insights", type=int, default=1_000_000)
+    parser.add_argument("--statuses", type=int, default=20, help="heartbeats per site")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--db", type=Path, help="keep the store here (default: a temporary directory)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        db = args.db or Path(work) / "global.sqlite3"
+        if db.exists():  # a store this bench built before: measured again as it is (its statuses age)
+            print(f"measuring the existing store {db}")
+            store = SqliteInsightStore(db)
+        else:
+            store = build(db, args.sites, args.insights, args.statuses)
+        try:
+            print(f"fleet use case alone (no HTTP): {time_use_case(store, args.repeat):.1f} ms median")
+            timings = measure(store, args.repeat, site_name(1))
+            for path, (median, worst, size) in timings.items():
+                verdict = "met" if median < TARGET_MS else "missed"
+                print(f"GET {path:28} {median:7.1f} ms median, {worst:7.1f} max, {size / 1024:6.0f} KiB "
+                      f"(target < {TARGET_MS:.0f} ms: {verdict})")  # fmt: skip
+            for fleet_path, baseline in (("/api/v1/fleet", "/api/v1/summary"), ("/fleet", "/")):
+                ratio = timings[fleet_path][0] / timings[baseline][0]
+                print(f"{fleet_path} / {baseline} (the dashboard, same store, same run): {ratio:.2f}")
+        finally:
+            store.close()
+
+
+if __name__ == "__main__":
+    main()

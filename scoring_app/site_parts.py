@@ -1,0 +1,51 @@
+"""The site's background parts, started by the scoring app's lifespan after its components.
+
+Model delivery (the champion poller), the frame store with its upload timer, and the heartbeat:
+each optional by settings. They start in that order and stop in reverse, before the components
+close, so none of them writes to a closed outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.concurrency import run_in_threadpool
+
+from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
+from edgeloop.bootstrap.model_delivery import start_site_delivery
+from edgeloop.bootstrap.scoring import ScoringComponents
+from edgeloop.bootstrap.site_status import start_heartbeat
+from edgeloop.service_layer.model_delivery import ModelDelivery
+from scoring_app.delivery_metrics import DeliveryCollector
+from scoring_app.frame_metrics import FrameCollector
+from scoring_app.telemetry import ScoringMetrics
+
+
+@dataclass
+class SiteParts:
+    delivery: ModelDelivery | None = None  # None: model delivery off on this site
+    frames: FrameComponents | None = None  # None: this site keeps no frames
+    stops: list[Callable[[], None]] = field(default_factory=list)  # in start order
+
+    async def stop(self) -> None:
+        for stop in reversed(self.stops):
+            await run_in_threadpool(stop)
+
+
+async def start_site_parts(components: ScoringComponents, telemetry: ScoringMetrics) -> SiteParts:
+    parts = SiteParts()
+    # The champion poller (None when no signing key is trusted): swaps models in the background.
+    delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
+    if delivery is not None:
+        parts.delivery = delivery[0]
+        parts.stops.append(delivery[1].stop)
+        telemetry.registry.register(DeliveryCollector(delivery[0]))
+    parts.frames = await run_in_threadpool(start_site_frames)
+    if parts.frames is not None:
+        telemetry.registry.register(FrameCollector(parts.frames))
+        parts.stops.append(parts.frames.close)  # stops the timer (its run finishes), closes the store
+    heartbeat = start_heartbeat(components, parts.delivery, telemetry.scoring_errors)
+    if heartbeat is not None:
+        parts.stops.append(heartbeat.stop)
+    return parts
