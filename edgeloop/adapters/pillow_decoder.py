@@ -43,7 +43,9 @@ def _decoded(data: bytes, bounds: ImageBounds) -> npt.NDArray[np.uint8]:
         opened = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise ImageRefused("unsupported_type", "not a JPEG or PNG image") from None
-    except (Image.DecompressionBombError, OSError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:  # beyond even Pillow's own bound, from the header
+        raise ImageRefused("too_many_pixels", f"a decompression bomb: {exc}") from None
+    except (OSError, ValueError) as exc:
         raise ImageRefused("undecodable", f"cannot read the image header: {exc}") from None
     with opened:
         width, height = opened.size
