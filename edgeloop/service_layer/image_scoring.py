@@ -125,16 +125,48 @@ class ImageScoringService:
         Raises NotAnImageModel (the model takes rows), InvalidImages (a frame that is not an
         RGB uint8 array, or more frames than the bounds allow), OutboxFull / OutboxUnavailable.
         """
+        return self._score(self._image_model(), frames, source)
+
+    def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
+        """Decode uploaded JPEG or PNG files within the bounds, then score them as :meth:`score_frames`.
+
+        The model is checked first (NotAnImageModel: nothing decoded); then every file, before
+        anything is scored; InvalidImages names each bad one (index and file name) and nothing of
+        the request is recorded. The batch is scored by the model that was checked.
+        """
+        model = self._image_model()
+        self._check_count(len(files))
+        frames: list[npt.NDArray[np.uint8]] = []
+        problems: list[ImageProblem] = []
+        for index, upload in enumerate(files):
+            try:
+                frames.append(self._decoder.decode(upload, self.bounds))
+            except ImageRefused as refused:
+                problems.append(ImageProblem(index, upload.file_name, refused.kind, refused.message))
+        if problems:
+            raise InvalidImages(problems)
+        return self._score(model, frames, ImageSource.upload([upload.file_name for upload in files]))
+
+    def _image_model(self) -> ImageScoringModel:
         model = self._current_model()
         if not isinstance(model, ImageScoringModel) or model.manifest.image_input is None:
             raise NotAnImageModel(f"model {model.manifest.name} takes rows, not images")
-        if len(frames) > self.bounds.max_images:
-            message = f"at most {self.bounds.max_images} images a request, got {len(frames)}"
+        return model
+
+    def _check_count(self, count: int) -> None:
+        if count > self.bounds.max_images:
+            message = f"at most {self.bounds.max_images} images a request, got {count}"
             raise InvalidImages([ImageProblem(None, None, "too_many", message)])
+
+    def _score(
+        self, model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]], source: ImageSource
+    ) -> ScoredImages:
+        self._check_count(len(frames))
         batch_id = self._batch_ids()
         if not frames:
             return _scored(model, batch_id, source, {}, [], [], None)
         spec = model.manifest.image_input
+        assert spec is not None  # checked by _image_model
         outputs = model.predict_images(prepare_batch(frames, spec))
         manifest = model.manifest
         flags, kinds = detect_anomalies(manifest, outputs)
@@ -159,26 +191,6 @@ class ImageScoringService:
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=len(frames))
         return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
-
-    def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
-        """Decode uploaded JPEG or PNG files within the bounds, then :meth:`score_frames` them.
-
-        Every file is checked before anything is scored; InvalidImages names each bad one
-        (index and file name) and nothing of the request is recorded.
-        """
-        if len(files) > self.bounds.max_images:
-            message = f"at most {self.bounds.max_images} images a request, got {len(files)}"
-            raise InvalidImages([ImageProblem(None, None, "too_many", message)])
-        frames: list[npt.NDArray[np.uint8]] = []
-        problems: list[ImageProblem] = []
-        for index, upload in enumerate(files):
-            try:
-                frames.append(self._decoder.decode(upload, self.bounds))
-            except ImageRefused as refused:
-                problems.append(ImageProblem(index, upload.file_name, refused.kind, refused.message))
-        if problems:
-            raise InvalidImages(problems)
-        return self.score_frames(frames, ImageSource.upload([upload.file_name for upload in files]))
 
 
 def _scored(
