@@ -15,7 +15,7 @@ the same batch size (8 images of 64 x 64 by default), in one run:
 
 Interleaved rounds; the best round of each counts (a shared machine's noise only slows).
 The ratio (API / onnxruntime) is the share of the graph's rate the service keeps; with a
-graph this small (about 0.7 million multiply-adds a frame), the service's own cost per
+graph this small (about 0.8 million multiply-adds a frame), the service's own cost per
 request (HTTP, the outbox's fsync) dominates, so larger batches keep more of it.
 """
 
