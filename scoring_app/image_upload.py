@@ -31,6 +31,7 @@ UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": [IMAGES_FIELD],
+                    "additionalProperties": False,
                     "properties": {
                         IMAGES_FIELD: {
                             "type": "array",

@@ -125,7 +125,7 @@ class ImageScoringService:
         Raises NotAnImageModel (the model takes rows), InvalidImages (a frame that is not an
         RGB uint8 array, or more frames than the bounds allow), OutboxFull / OutboxUnavailable.
         """
-        return self._score(self._image_model(), frames, source)
+        return self._score(self.image_model(), frames, source)
 
     def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
         """Decode uploaded JPEG or PNG files within the bounds, then score them as :meth:`score_frames`.
@@ -134,7 +134,7 @@ class ImageScoringService:
         anything is scored; InvalidImages names each bad one (index and file name) and nothing of
         the request is recorded. The batch is scored by the model that was checked.
         """
-        model = self._image_model()
+        model = self.image_model()
         self._check_count(len(files))
         frames: list[npt.NDArray[np.uint8]] = []
         problems: list[ImageProblem] = []
@@ -147,7 +147,8 @@ class ImageScoringService:
             raise InvalidImages(problems)
         return self._score(model, frames, ImageSource.upload([upload.file_name for upload in files]))
 
-    def _image_model(self) -> ImageScoringModel:
+    def image_model(self) -> ImageScoringModel:
+        """The model served now, if it takes images; else NotAnImageModel."""
         model = self._current_model()
         if not isinstance(model, ImageScoringModel) or model.manifest.image_input is None:
             raise NotAnImageModel(f"model {model.manifest.name} takes rows, not images")
@@ -166,7 +167,7 @@ class ImageScoringService:
         if not frames:
             return _scored(model, batch_id, source, {}, [], [], None)
         spec = model.manifest.image_input
-        assert spec is not None  # checked by _image_model
+        assert spec is not None  # checked by image_model
         outputs = model.predict_images(prepare_batch(frames, spec))
         manifest = model.manifest
         flags, kinds = detect_anomalies(manifest, outputs)

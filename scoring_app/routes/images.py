@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(req
 async def score_uploaded_images(request: Request) -> Response:
     """Score 1 to SCORING_IMAGE_MAX_FILES JPEG or PNG images; each recorded as an insight first."""
     ctx = context_of(request)
+    ctx.components.images.image_model()  # a model of rows: 409 before the body is read
     settings = ctx.settings
     images = await uploaded_images(request, settings.max_body_bytes, settings.image_max_files)
     scored = await score_images(ctx, images)
