@@ -174,18 +174,23 @@ class ImageScoringService:
         texts = {name: output_texts(outputs[name]) for name in manifest.output_names}
         prediction = prediction_texts(manifest.task, outputs, texts)
         anomaly: list[bool] = flags.tolist()
+        model_ref = {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
+        if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
+            model_ref["task"] = manifest.task.kind
+        scored_at = format_timestamp(self._clock())
+        context = [source.context()] * len(frames)
+        # No inputs: the frame stays on site; the insight holds what the model made of it.
         insights = InsightColumns(
             self._site_id,
-            format_timestamp(self._clock()),
-            {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
-            | ({} if manifest.task.kind == "binary" else {"task": manifest.task.kind}),
+            scored_at,
+            model_ref,
             batch_id,
             0,
-            {},  # no inputs: the frame stays on site
+            {},
             texts,
             anomaly,
             kinds,
-            [source.context()] * len(frames),
+            context,
             None,
             prediction,
         )
