@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -150,9 +150,10 @@ class ImageScoringService:
     def image_model(self) -> ImageScoringModel:
         """The model served now, if it takes images; else NotAnImageModel."""
         model = self._current_model()
-        if not isinstance(model, ImageScoringModel) or model.manifest.image_input is None:
+        # The manifest says whether it takes images; a Protocol isinstance costs ~0.5 ms a call.
+        if model.manifest.image_input is None or not hasattr(model, "predict_images"):
             raise NotAnImageModel(f"model {model.manifest.name} takes rows, not images")
-        return model
+        return cast(ImageScoringModel, model)
 
     def _check_count(self, count: int) -> None:
         if count > self.bounds.max_images:
