@@ -31,6 +31,7 @@ from edgeloop.domain.recipes import BaseDataSpec, RecipeResult, TrainingDataset
 from edgeloop.domain.tasks import MulticlassTask, RegressionTask, Task
 from edgeloop.recipes import ai4i_failure_mode, tool_life
 from edgeloop.training.bundle import write_bundle
+from edgeloop.training.input_profile import with_drift_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = "model.onnx"
@@ -139,7 +140,7 @@ def train_example(
     example = EXAMPLES[key]
     dataset = dataset_from_csv(REPO_ROOT / example.base_data.uri, example.base_data, example.task)
     result = example.train(dataset, parameters or {})
-    document = manifest_document(result, example.name, version)
+    document = with_drift_profile(manifest_document(result, example.name, version), dataset)
     manifest = write_bundle(out_dir, document, {MODEL_FILE: result.onnx_model})
     return TrainedExample(dataset, result, out_dir, manifest)
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 # The parts, re-exported (``X as X``): importers take the manifest's names from this module.
+from edgeloop.domain.drift import DriftProfile
+from edgeloop.domain.drift_profile import parse_drift_profile
 from edgeloop.domain.manifest_document import (
     InputDocument,
     ManifestDocument,
@@ -66,6 +68,7 @@ class ModelManifest:
     training_data: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     recipe: RecipeSpec | None = None
+    drift: DriftProfile | None = None  # None: drift is unavailable for this model
 
     @property
     def binary_task(self) -> BinaryTask:
@@ -123,6 +126,7 @@ class ModelManifest:
             "metrics": dict(self.metrics),
             "training_data": dict(self.training_data),
             "recipe": None if self.recipe is None else self.recipe.to_dict(),
+            "drift": None if self.drift is None else self.drift.to_dict(),
         }
 
 
@@ -202,6 +206,7 @@ def _parse_manifest(data: Any) -> ModelManifest:
         training_data=dict(document.training_data),
         description=document.description,
         recipe=parse_recipe(document.recipe),
+        drift=parse_drift_profile(document.drift, inputs),
     )
 
 

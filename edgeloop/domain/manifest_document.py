@@ -24,6 +24,7 @@ from edgeloop.domain.document_types import (
     NonBlank,
     Sha256,
 )
+from edgeloop.domain.drift_documents import DriftProfileDocument
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT, OnnxDtype, OodDirection
 from edgeloop.domain.task_documents import EvaluationDocument, RecipeDocument, TaskDocument
 
@@ -105,6 +106,9 @@ class ManifestDocumentBase(DocumentModel):
     recipe: RecipeDocument | None = Field(
         default=None, description="How the model is retrained (null: not here)"
     )
+    drift: DriftProfileDocument | None = Field(
+        default=None, description="The training profile drift is measured against (null: drift unavailable)"
+    )
 
 
 class ManifestV1Document(ManifestDocumentBase):
@@ -157,4 +161,5 @@ PARSER_RULES: tuple[str, ...] = (
     "binary label_names are two different names",
     "ood_output is an output but not one of the task's; ood_threshold is required with it",
     "evaluation.primary_metric is a metric of the task's kind",
+    "drift profiles name inputs of their type once; bins and shares agree, shares add up to 1, watch < drift",
 )

@@ -90,6 +90,11 @@ def _with(document: dict[str, Any], *path: str | int, value: Any) -> dict[str, A
     return document
 
 
+def _with_drift(**feature: Any) -> dict[str, Any]:
+    profile = {"name": "torque_nm", "type": "number", "edges": [40.0], "proportions": [0.5, 0.5], **feature}
+    return {**demo_manifest_dict(), "drift": {"profiled_rows": 10, "features": [profile]}}
+
+
 # One example per rule of PARSER_RULES: (the document, the field the parser names).
 PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
     PARSER_RULES[0]: [(_with(demo_manifest_dict(), "threshold", value=math.nan), "threshold")],
@@ -149,6 +154,11 @@ PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     PARSER_RULES[14]: [
         ({**multiclass_manifest_dict(), "evaluation": {"primary_metric": "mae"}}, "evaluation.primary_metric")
+    ],
+    PARSER_RULES[15]: [
+        (_with_drift(name="type"), "drift.features[0].type"),
+        (_with_drift(proportions=[0.2, 0.2]), "drift.features[0].proportions"),
+        (_with_drift(watch=0.5), "drift.features[0].drift"),
     ],
 }
 
