@@ -23,6 +23,7 @@ from scoring_app.auth import Guard
 from scoring_app.context import AppContext
 from scoring_app.decoding.score_body import ScoreBodyReader
 from scoring_app.delivery_metrics import DeliveryCollector
+from scoring_app.drift_metrics import DriftCollector
 from scoring_app.errors import install_error_handlers
 from scoring_app.fast_route import DirectRoute, find_route
 from scoring_app.grouping import RequestGrouper
@@ -53,6 +54,8 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
         telemetry.live.relay_stats = components.relay_metrics
         telemetry.live.execution_providers = lambda: components.model.current.execution_providers
+        if components.drift is not None:
+            telemetry.registry.register(DriftCollector(components.drift))
         # The champion poller (None when no signing key is trusted): swaps models in the background.
         delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
         if delivery is not None:

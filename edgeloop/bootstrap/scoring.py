@@ -20,6 +20,7 @@ from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.execution_providers import ProviderChoiceError
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import ScoringModel, Tracer
+from edgeloop.service_layer.drift_monitor import DriftMonitor
 from edgeloop.service_layer.feedback import FeedbackService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
@@ -102,6 +103,7 @@ class ScoringComponents:
     relay_thread: RelayThread | None
     load_model: Callable[[Path], ScoringModel]
     tracer: Tracer = NO_TRACER
+    drift: DriftMonitor | None = None  # None: drift monitoring off (SCORING_DRIFT_ENABLED=false)
 
     def relay_metrics(self) -> dict[str, float]:
         stats = self.relay_stats
@@ -124,6 +126,20 @@ class ScoringComponents:
             self.outbox.close()
 
 
+def drift_monitor(settings: ScoringSettings, holder: ModelHolder) -> DriftMonitor | None:
+    """The served model's drift monitor, restarted on each model swapped in; None when off."""
+    if not settings.drift_enabled:
+        return None
+    monitor = DriftMonitor(
+        holder.current.manifest,
+        window_rows=settings.drift_window_rows,
+        min_rows=settings.drift_min_rows,
+        cache_seconds=settings.drift_cache_seconds,
+    )
+    holder.on_swap(monitor.reset)
+    return monitor
+
+
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
@@ -134,6 +150,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
         logger.error("refusing to start: model bundle %s: %s", settings.model_dir, exc)
         raise
     holder = ModelHolder(model)
+    drift = drift_monitor(settings, holder)
     outbox = SqliteOutbox(
         settings.outbox_path,
         settings.outbox_capacity,
@@ -161,7 +178,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             admin_key=admin_key,
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(outbox, settings.site_id, tracer=tracer),
+            scoring=ScoringService(outbox, settings.site_id, tracer=tracer, drift=drift),
             feedback=FeedbackService(
                 outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
             ),
@@ -170,6 +187,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             relay_thread=relay_thread,
             load_model=load_model,
             tracer=tracer,
+            drift=drift,
         )
     except BaseException:
         if relay_thread is not None:

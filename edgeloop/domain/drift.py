@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 DriftStatus = Literal["ok", "watch", "drift"]
 Statistic = Literal["psi", "ks"]
@@ -148,6 +147,9 @@ def ks_statistic(values: npt.NDArray[np.float64], quantiles: npt.NDArray[np.floa
     """The two-sample KS statistic of ``values`` against the training quantiles (scipy)."""
     if values.size == 0:
         return 0.0
+    # Imported here: scipy.stats takes seconds to import, and most profiles never use KS.
+    from scipy import stats
+
     # asymp: the p-value is not used, and the exact one costs far more than the statistic
     return float(stats.ks_2samp(values, quantiles, method="asymp").statistic)
 

@@ -74,3 +74,28 @@ def drift_summary(profile: DriftProfile | None, window: Columns, rows: int, min_
         "window_rows": rows,
         "features": {name: drift.to_dict() for name, drift in features.items()},
     }
+
+
+MAX_REASON_CHARACTERS = 200  # what a retrain request carries (edgeloop.wire.retrain_request)
+
+
+def drifted_features(summary: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The features a site's summary (as received: JSON) says drifted, sorted; None unless its
+    status is "drift" with at least one such feature."""
+    features = summary.get("features")
+    if summary.get("status") != "drift" or not isinstance(features, Mapping):
+        return None
+    drifted = sorted(
+        str(name)
+        for name, feature in features.items()
+        if isinstance(feature, Mapping) and feature.get("status") == "drift"
+    )
+    return tuple(drifted) or None
+
+
+def drift_reason(site_id: str, features: tuple[str, ...]) -> str:
+    """A drift-triggered run's reason: ``drift: site S, features a, b`` (cut to fit a request)."""
+    reason = f"drift: site {site_id}, features {', '.join(features)}"
+    if len(reason) <= MAX_REASON_CHARACTERS:
+        return reason
+    return reason[: MAX_REASON_CHARACTERS - 3] + "..."
