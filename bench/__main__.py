@@ -25,7 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import compliance_bench, e2e, global_figures, models_bench, serving_bench
+from bench import compliance_bench, drift_bench, e2e, global_figures, models_bench, serving_bench
 from bench.e2e_figures import end_to_end_figures
 from bench.measure import Bench, Settings
 from bench.report import Figure, Report, machine_info
@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
-    parser.add_argument("--skip", default="", help="comma list of: peer, e2e, global, compliance, models")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: peer, e2e, global, compliance, models, drift"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--app-tree",
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         if "models" not in settings.skip:  # in-process, seconds: no servers
             bench.step("multiclass and regression models per batch (bench/models_bench.py)")
             report.figures += models_bench.figures(models_bench.measure())
+            bench.done()
+        if "drift" not in settings.skip:  # in-process, seconds: no servers
+            bench.step("drift monitor on / off on the scoring path (bench/drift_bench.py)")
+            report.figures += drift_bench.figures(drift_bench.measure())
             bench.done()
     report.seconds = time.monotonic() - started
     console.print(report.table())
