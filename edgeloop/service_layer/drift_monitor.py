@@ -64,11 +64,9 @@ class DriftMonitor:
         window = self._window
         if window is None:
             return
-        numeric, categorical = columns.numeric, columns.categorical
-        merged = {**numeric, **categorical} if categorical else numeric
         with self._lock:
             if window is self._window:  # not swapped meanwhile
-                window.record(merged, columns.n_rows)
+                window.record(columns.numeric, columns.categorical, columns.n_rows)
 
     def summary(self) -> dict[str, Any]:
         """The drift summary (shape in the module's docstring); cached for ``cache_seconds``."""

@@ -17,7 +17,7 @@ def test_drift_on_and_off_are_both_measured(tmp_path: Path) -> None:
     assert model.manifest.drift is not None  # training recorded the profile
     rows = models_bench._tool_life_rows()
     columns = [validate_rows(model.manifest, batch) for batch in batches(rows, 50, 4)]
-    cost = drift_bench.measure_cost(model, columns, tmp_path, 0.2, 2)
+    cost = drift_bench.measure_cost(model, columns, tmp_path, 0.4, 4)
     assert cost.rows == 50
     assert cost.off_rows_per_s > 0
     assert cost.on_rows_per_s > 0
@@ -25,4 +25,4 @@ def test_drift_on_and_off_are_both_measured(tmp_path: Path) -> None:
     (figure,) = drift_bench.figures(measured)
     assert figure.key == "drift_batch"
     assert figure.target == ">= 0.98"
-    assert figure.value == cost.on_rows_per_s / cost.off_rows_per_s
+    assert figure.value == cost.ratio > 0
