@@ -86,12 +86,15 @@ class RecentInputs:
             numeric, categorical, _ = batches[0]
             return {name: (numeric if name in numbers else categorical)[name] for name in self._buffers}
         return {
-            name: np.concatenate([batch[0 if name in numbers else 1][name] for batch in batches])
+            name: np.concatenate(
+                [(numeric if name in numbers else categorical)[name] for numeric, categorical, _ in batches]
+            )
             for name in self._buffers
         }
 
     def _complete(self, batch: tuple[Columns, Columns, int]) -> bool:
-        return all(name in batch[0 if name in self._numbers else 1] for name in self._buffers)
+        numeric, categorical, _ = batch
+        return all(name in (numeric if name in self._numbers else categorical) for name in self._buffers)
 
     def _write(self, columns: Columns, n_rows: int) -> None:
         capacity, start = self.capacity, self._next
