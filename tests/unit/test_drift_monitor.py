@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from support.manifests import TYPICAL_ROW, demo_manifest_dict
+from support.scoring_settings import scoring_settings
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.drift import DriftProfile, category_profile, number_profile
@@ -92,3 +94,10 @@ def test_the_summary_is_reused_for_cache_seconds_and_a_reset_starts_afresh() -> 
     monitor.reset(StandInModel(manifest))  # type: ignore[arg-type]
     assert monitor.summary() == {"status": "unavailable", "window_rows": 0, "features": {}}
     assert monitor.model == (manifest.name, manifest.version)
+
+
+def test_a_minimum_above_the_window_is_refused_naming_both_settings(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"SCORING_DRIFT_MIN_ROWS .* SCORING_DRIFT_WINDOW_ROWS"):
+        scoring_settings(tmp_path, tmp_path / "bundle", drift_window_rows=100, drift_min_rows=101)
+    settings = scoring_settings(tmp_path, tmp_path / "bundle")
+    assert (settings.drift_enabled, settings.drift_window_rows, settings.drift_min_rows) == (True, 1000, 200)
