@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -25,7 +26,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bench import compliance_bench, e2e, global_figures, models_bench, serving_bench, vision_bench
+from bench import (
+    compliance_bench,
+    drift_bench,
+    e2e,
+    global_figures,
+    models_bench,
+    serving_bench,
+    vision_bench,
+)
 from bench.e2e_figures import end_to_end_figures
 from bench.measure import Bench, Settings
 from bench.report import Figure, Report, machine_info
@@ -46,7 +55,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
-    skippable = "peer, e2e, global, compliance, models, vision"
+    skippable = "peer, e2e, global, compliance, models, vision, drift"
     parser.add_argument("--skip", default="", help=f"comma list of: {skippable}")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -67,6 +76,31 @@ def parse_args(argv: list[str] | None) -> Settings:
         out=args.out,
         app_tree=args.app_tree.resolve(),
     )
+
+
+# The benches that take seconds each (in process, or one scoring app): key for --skip, step, figures.
+SHORT_BENCHES: tuple[tuple[str, str, Callable[[], list[Figure]]], ...] = (
+    (
+        "compliance",
+        "compliance filter per record (bench/compliance_bench.py)",
+        lambda: compliance_bench.figures(compliance_bench.measure()),
+    ),
+    (
+        "models",
+        "multiclass and regression models per batch (bench/models_bench.py)",
+        lambda: models_bench.figures(models_bench.measure()),
+    ),
+    (
+        "vision",
+        "vision model through the API, batch 8 (bench/vision_bench.py)",
+        lambda: vision_bench.figures(vision_bench.measure()),
+    ),
+    (
+        "drift",
+        "drift monitor on / off on the scoring path (bench/drift_bench.py)",
+        lambda: drift_bench.figures(drift_bench.measure()),
+    ),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,17 +142,11 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[red]global app benchmark failed:[/] {exc}")
                 report.figures.append(Figure("global", "7. global app", None, "", "", note=str(exc)[:300]))
             bench.done()
-        if "compliance" not in settings.skip:  # in-process, seconds: no servers
-            bench.step("compliance filter per record (bench/compliance_bench.py)")
-            report.figures += compliance_bench.figures(compliance_bench.measure())
-        if "models" not in settings.skip:  # in-process, seconds: no servers
-            bench.step("multiclass and regression models per batch (bench/models_bench.py)")
-            report.figures += models_bench.figures(models_bench.measure())
-            bench.done()
-        if "vision" not in settings.skip:  # one scoring app process
-            bench.step("vision model through the API, batch 8 (bench/vision_bench.py)")
-            report.figures += vision_bench.figures(vision_bench.measure())
-            bench.done()
+        for key, step, measure in SHORT_BENCHES:
+            if key not in settings.skip:
+                bench.step(step)
+                report.figures += measure()
+                bench.done()
     report.seconds = time.monotonic() - started
     console.print(report.table())
     report.write(settings.out)

@@ -1,6 +1,7 @@
 """The site's background parts, started by the scoring app's lifespan after its components.
 
-Model delivery (the champion poller), the frame store with its upload timer, and the heartbeat:
+Model delivery (the champion poller), the frame store with its upload timer, and the heartbeat
+(carrying the drift monitor's summary):
 each optional by settings. They start in that order and stop in reverse, before the components
 close, so none of them writes to a closed outbox.
 """
@@ -17,7 +18,9 @@ from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.bootstrap.site_status import start_heartbeat
 from edgeloop.service_layer.model_delivery import ModelDelivery
+from edgeloop.service_layer.site_status import no_drift
 from scoring_app.delivery_metrics import DeliveryCollector
+from scoring_app.drift_metrics import DriftCollector
 from scoring_app.frame_metrics import FrameCollector
 from scoring_app.telemetry import ScoringMetrics
 
@@ -35,6 +38,8 @@ class SiteParts:
 
 async def start_site_parts(components: ScoringComponents, telemetry: ScoringMetrics) -> SiteParts:
     parts = SiteParts()
+    if components.drift is not None:
+        telemetry.registry.register(DriftCollector(components.drift))
     # The champion poller (None when no signing key is trusted): swaps models in the background.
     delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
     if delivery is not None:
@@ -45,7 +50,8 @@ async def start_site_parts(components: ScoringComponents, telemetry: ScoringMetr
     if parts.frames is not None:
         telemetry.registry.register(FrameCollector(parts.frames))
         parts.stops.append(parts.frames.close)  # stops the timer (its run finishes), closes the store
-    heartbeat = start_heartbeat(components, parts.delivery, telemetry.scoring_errors)
+    drift = components.drift.summary if components.drift is not None else no_drift
+    heartbeat = start_heartbeat(components, parts.delivery, telemetry.scoring_errors, drift)
     if heartbeat is not None:
         parts.stops.append(heartbeat.stop)
     return parts

@@ -32,6 +32,7 @@ from edgeloop.domain.recipes import BaseDataSpec, RecipeResult, TrainingDataset
 from edgeloop.domain.tasks import MulticlassTask, RegressionTask, Task
 from edgeloop.recipes import ai4i_failure_mode, surface_defects, tool_life
 from edgeloop.training.bundle import write_bundle
+from edgeloop.training.input_profile import with_drift_profile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = "model.onnx"
@@ -153,7 +154,7 @@ def train_example(
     else:
         raise ValueError(f"example {key}: neither base data nor a dataset")
     result = example.train(dataset, parameters or {})
-    document = manifest_document(result, example.name, version)
+    document = with_drift_profile(manifest_document(result, example.name, version), dataset)
     manifest = write_bundle(out_dir, document, {MODEL_FILE: result.onnx_model})
     return TrainedExample(dataset, result, out_dir, manifest)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, SigningKeyError, ensure_key_pair
+from edgeloop.adapters.sqlite_drift_trigger_ledger import SqliteDriftTriggerLedger
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest, load_manifest
 from edgeloop.domain.promotion import PromotionPolicy
@@ -26,6 +27,7 @@ from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
 from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
+from edgeloop.service_layer.drift_trigger import DriftTrigger
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
@@ -111,6 +113,15 @@ def build_trainer(settings: RetrainingSettings, clients: AzureClients | None = N
     connection = settings.resolve_cloud_storage("queue")
     clients = clients or AzureClients.from_settings(settings)
     return QueueTrainer(StorageQueueSender(connection, RETRAIN_QUEUE, retries=3, clients=clients))
+
+
+def build_drift_trigger(settings: RetrainingSettings, trainer: Trainer | None = None) -> DriftTrigger:
+    """Drift-triggered runs through ``trainer`` (default: the configured one), rate-limited per model."""
+    return DriftTrigger(
+        trainer or build_trainer(settings),
+        SqliteDriftTriggerLedger(settings.drift_ledger_path),
+        timedelta(hours=settings.drift_interval_hours),
+    )
 
 
 def load_model(bundle_dir: Path) -> ScoringModel:

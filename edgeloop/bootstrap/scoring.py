@@ -23,6 +23,7 @@ from edgeloop.domain.images import ImageBounds
 from edgeloop.domain.manifest import MANIFEST_FILE
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import ScoringModel, Tracer
+from edgeloop.service_layer.drift_monitor import DriftMonitor
 from edgeloop.service_layer.feedback import FeedbackService
 from edgeloop.service_layer.image_scoring import ImageScoringService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
@@ -125,6 +126,7 @@ class ScoringComponents:
     relay_thread: RelayThread | None
     load_model: Callable[[Path], ScoringModel]
     tracer: Tracer = NO_TRACER
+    drift: DriftMonitor | None = None  # None: drift monitoring off (SCORING_DRIFT_ENABLED=false)
 
     def relay_metrics(self) -> dict[str, float]:
         stats = self.relay_stats
@@ -155,11 +157,26 @@ def image_scoring(
     return ImageScoringService(outbox, settings.site_id, lambda: holder.current, PillowDecoder(), bounds)
 
 
+def drift_monitor(settings: ScoringSettings, holder: ModelHolder) -> DriftMonitor | None:
+    """The served model's drift monitor, restarted on each model swapped in; None when off."""
+    if not settings.drift_enabled:
+        return None
+    monitor = DriftMonitor(
+        holder.current.manifest if holder.loaded else None,  # a new site: its first champion starts it
+        window_rows=settings.drift_window_rows,
+        min_rows=settings.drift_min_rows,
+        cache_seconds=settings.drift_cache_seconds,
+    )
+    holder.on_swap(monitor.reset)
+    return monitor
+
+
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
     load_model = model_loader(settings)
     holder = ModelHolder(first_model(settings, load_model), NO_BUNDLE_YET)
+    drift = drift_monitor(settings, holder)
     outbox = SqliteOutbox(
         settings.outbox_path,
         settings.outbox_capacity,
@@ -187,7 +204,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             admin_key=admin_key,
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(outbox, settings.site_id, tracer=tracer),
+            scoring=ScoringService(outbox, settings.site_id, tracer=tracer, drift=drift),
             images=image_scoring(settings, outbox, holder),
             feedback=FeedbackService(
                 outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
@@ -197,6 +214,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             relay_thread=relay_thread,
             load_model=load_model,
             tracer=tracer,
+            drift=drift,
         )
     except BaseException:
         if relay_thread is not None:

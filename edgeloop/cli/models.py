@@ -122,7 +122,7 @@ def publish(
 @models_app.command()
 def train(
     run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one)")] = None,
-    reason: Annotated[str, typer.Option(help="Why this run")] = "cli",
+    reason: Annotated[str, typer.Option(help="Why this run")] = "manual",
     base_data: Annotated[
         str | None,
         typer.Option(help="Base data uri: file, folder or blob://container/prefix (RETRAIN_BASE_DATA)"),
@@ -164,7 +164,7 @@ def train(
 
 
 @models_app.command()
-def submit(reason: Annotated[str, typer.Option(help="Why this run")] = "cli") -> None:
+def submit(reason: Annotated[str, typer.Option(help="Why this run")] = "manual") -> None:
     """Hand a run to the configured trainer (RETRAIN_TRAINER) and return at once."""
     from edgeloop.bootstrap.retraining import build_trainer
     from edgeloop.domain.records import utc_now

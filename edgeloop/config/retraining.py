@@ -19,6 +19,9 @@
   table ``lake/insights`` (``feed_lake``); the feedback labels always from the compliant blobs.
 * ``RETRAIN_STALE_RUN_SECONDS``: files of an unregistered version untouched this long are
   the leftovers of a dead run and are deleted at the start of the next one.
+* ``RETRAIN_DRIFT_INTERVAL_HOURS`` (24): a site's drift summary triggers a run of the model at
+  most once per this many hours (edgeloop.service_layer.drift_trigger, docs/drift.md);
+  ``RETRAIN_DRIFT_LEDGER``: the SQLite file that remembers those runs.
 * ``RETRAIN_COMPLIANT_CONTAINER`` (``compliant``), ``MODEL_REGISTRY_CONTAINER`` (``models``),
   ``MODEL_NAME`` (``ai4i-failure``).
 * ``CloudStorage``: the cloud account (registry, compliant records, queue ``retrain-requests``),
@@ -94,6 +97,11 @@ class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettin
     )
     models_container: str = Field(default=MODELS_CONTAINER, min_length=3, alias="MODEL_REGISTRY_CONTAINER")
     model_name: str = Field(default="ai4i-failure", min_length=1, alias="MODEL_NAME")
+
+    drift_interval_hours: float = Field(default=24.0, gt=0.0, alias="RETRAIN_DRIFT_INTERVAL_HOURS")
+    drift_ledger_path: Path = Field(
+        default=Path("var/cloud/drift-triggers.sqlite3"), alias="RETRAIN_DRIFT_LEDGER"
+    )
 
     signing_private_key: SecretStr | None = Field(default=None, alias="MODEL_SIGNING_PRIVATE_KEY")
     signing_key_dir: Path = Field(default=Path("var/local"), alias="MODEL_SIGNING_KEY_DIR")

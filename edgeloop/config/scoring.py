@@ -84,6 +84,14 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     # The site's status record (edgeloop.service_layer.site_status), written this often; 0: none.
     heartbeat_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    # Drift at the edge (docs/drift.md): the last drift_window_rows scored rows against the model's
+    # training profile; fewer than drift_min_rows: "unavailable". Recomputed at most every
+    # drift_cache_seconds when read (/metrics, /readyz, the heartbeat).
+    drift_enabled: bool = True
+    drift_window_rows: int = Field(default=1000, ge=10, le=1_000_000)
+    drift_min_rows: int = Field(default=200, ge=1)
+    drift_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+
     @field_validator("execution_providers", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -110,6 +118,15 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
             provider: {key: _option_text(option) for key, option in values.items()}
             for provider, values in value.items()
         }
+
+    @model_validator(mode="after")
+    def _drift_min_rows_fit_the_window(self) -> ScoringSettings:
+        if self.drift_min_rows > self.drift_window_rows:
+            raise ValueError(
+                f"SCORING_DRIFT_MIN_ROWS ({self.drift_min_rows}) must not exceed"
+                f" SCORING_DRIFT_WINDOW_ROWS ({self.drift_window_rows})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _options_name_listed_providers(self) -> ScoringSettings:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 # The parts, re-exported (``X as X``): importers take the manifest's names from this module.
+from edgeloop.domain.drift import DriftProfile
+from edgeloop.domain.drift_profile import parse_drift_profile
 from edgeloop.domain.images import ImageSpec
 from edgeloop.domain.manifest_document import (
     ImageInputDocument,
@@ -33,6 +35,7 @@ from edgeloop.domain.manifest_document import (
     OutputDocument,
 )
 from edgeloop.domain.manifest_images import check_image_inputs, check_image_mapping, image_input
+from edgeloop.domain.manifest_ood import parse_ood_rule
 from edgeloop.domain.manifest_specs import MANIFEST_FILE as MANIFEST_FILE
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT as MANIFEST_FORMAT
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT_VERSION as MANIFEST_FORMAT_VERSION
@@ -69,6 +72,7 @@ class ModelManifest:
     training_data: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     recipe: RecipeSpec | None = None
+    drift: DriftProfile | None = None  # None: drift is unavailable for this model
 
     @property
     def binary_task(self) -> BinaryTask:
@@ -131,6 +135,7 @@ class ModelManifest:
             "metrics": dict(self.metrics),
             "training_data": dict(self.training_data),
             "recipe": None if self.recipe is None else self.recipe.to_dict(),
+            "drift": None if self.drift is None else self.drift.to_dict(),
         }
 
 
@@ -190,7 +195,7 @@ def _parse_manifest(data: Any) -> ModelManifest:
         task = parse_task(document.task, output_names)
     else:
         task = parse_v1_task(document.risk_output, document.threshold, output_names)
-    ood = _parse_ood_rule(document, output_names, task)
+    ood = parse_ood_rule(document, output_names, task)
     return ModelManifest(
         name=document.name,
         version=document.version,
@@ -210,6 +215,7 @@ def _parse_manifest(data: Any) -> ModelManifest:
         training_data=dict(document.training_data),
         description=document.description,
         recipe=parse_recipe(document.recipe),
+        drift=parse_drift_profile(document.drift, inputs),
     )
 
 
@@ -275,23 +281,3 @@ def _parse_onnx_input(item: OnnxInputDocument, path: str, inputs: Mapping[str, I
             raise ManifestError(f"{path}.dtype", f"{item.dtype} cannot carry {spec.type} feature {feature!r}")
         check_image_mapping(path, item.features, item.dtype, spec)
     return OnnxInputSpec(item.name, tuple(item.features), item.dtype)
-
-
-@dataclass(frozen=True, slots=True)
-class _OodRule:
-    output: str | None
-    threshold: float | None
-    direction: OodDirection
-
-
-def _parse_ood_rule(document: ManifestDocument, output_names: tuple[str, ...], task: Task) -> _OodRule:
-    ood_output, ood_threshold = document.ood_output, document.ood_threshold
-    if ood_output is None:
-        return _OodRule(None, None, document.ood_direction)
-    if ood_output not in output_names:
-        raise ManifestError("ood_output", f"{ood_output!r} is not one of the outputs")
-    if ood_output in task.prediction_outputs:
-        raise ManifestError("ood_output", "must not be one of the task's prediction outputs")
-    if ood_threshold is None:
-        raise ManifestError("ood_threshold", "missing (required with ood_output)")
-    return _OodRule(ood_output, ood_threshold, document.ood_direction)

@@ -24,6 +24,7 @@ from edgeloop.domain.document_types import (
     NonBlank,
     Sha256,
 )
+from edgeloop.domain.drift_documents import DriftProfileDocument
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT, MAX_IMAGE_SIDE, OnnxDtype, OodDirection
 from edgeloop.domain.task_documents import EvaluationDocument, RecipeDocument, TaskDocument
 
@@ -136,6 +137,9 @@ class ManifestDocumentBase(DocumentModel):
     recipe: RecipeDocument | None = Field(
         default=None, description="How the model is retrained (null: not here)"
     )
+    drift: DriftProfileDocument | None = Field(
+        default=None, description="The training profile drift is measured against (null: drift unavailable)"
+    )
 
 
 class ManifestV1Document(ManifestDocumentBase):
@@ -190,4 +194,5 @@ PARSER_RULES: tuple[str, ...] = (
     "evaluation.primary_metric is a metric of the task's kind",
     "an image input is the model's only input; its onnx_inputs entry maps it alone, with its dtype",
     "an image's normalisation mean and std have one value or one per channel; uint8 images have none",
+    "drift profiles name inputs of their type once; bins and shares agree, shares add up to 1, watch < drift",
 )

@@ -38,7 +38,7 @@ _EXPECTED = {
     "model_attributes_type": "an object",
 }
 # Where a union's tag sits in pydantic's path: after these keys, the next item is the tag.
-_TAGGED_UNDER: set[tuple[object, ...]] = {("task",), ("inputs", int)}
+_TAGGED_UNDER: set[tuple[object, ...]] = {("task",), ("inputs", int), ("drift", "features", int)}
 
 
 def validate_document(data: Any) -> ManifestDocument:

@@ -23,7 +23,8 @@ Scores = Mapping[str, float]  # metric name -> figure (edgeloop.domain.metrics.T
 class RetrainRequest:
     run_id: str
     requested_at: datetime
-    reason: str  # "schedule", "cli", ...
+    # "schedule", "manual" (the CLI), "drift: site S, features a, b" (edgeloop.domain.drift_window)
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from edgeloop.ports.edge import ScoringModel as ScoringModel
 from edgeloop.ports.feedback_loop import BlobReader as BlobReader
 from edgeloop.ports.feedback_loop import ChallengerTrainer as ChallengerTrainer
 from edgeloop.ports.feedback_loop import ChampionSource as ChampionSource
+from edgeloop.ports.feedback_loop import DriftTriggerLedger as DriftTriggerLedger
 from edgeloop.ports.feedback_loop import ModelRegistry as ModelRegistry
 from edgeloop.ports.feedback_loop import PointerLedger as PointerLedger
 from edgeloop.ports.feedback_loop import RegistryConflict as RegistryConflict

@@ -1,11 +1,13 @@
 """Feedback-loop ports: the model registry, retraining and its trainers, the sites' champion source.
 
-Adapters: ``blob_model_registry``, ``sqlite_pointer_ledger``, ``local_trainer`` / ``azureml_trainer``;
+Adapters: ``blob_model_registry``, ``sqlite_pointer_ledger``, ``local_trainer`` / ``azureml_trainer``,
+``sqlite_drift_trigger_ledger``;
 the challenger trainer (any model with a training recipe) is ``edgeloop.training.challenger_trainer``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from edgeloop.domain.champion import ChampionPointer
@@ -73,6 +75,20 @@ class Trainer(Protocol):
 
     def submit(self, request: RetrainRequest) -> str:
         """Hand the run over and return at once; returns where it went (queue message or job name)."""
+        ...
+
+
+class DriftTriggerLedger(Protocol):
+    """The retraining runs drift requested, per model: what rate-limits them (service_layer.drift_trigger)."""
+
+    def claim(self, model: str, at: datetime, since: datetime, reason: str) -> datetime | None:
+        """Record a drift-triggered run of ``model`` at ``at`` unless one is recorded after ``since``:
+        None when recorded, else that earlier run's time (nothing recorded). Of claims that race,
+        one wins."""
+        ...
+
+    def release(self, model: str, at: datetime) -> None:
+        """Forget the claim recorded at ``at`` (its run could not be submitted)."""
         ...
 
 

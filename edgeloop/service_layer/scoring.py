@@ -21,6 +21,7 @@ from edgeloop.domain.records import INSIGHT_KIND, format_timestamp, utc_now
 from edgeloop.domain.validation import FeatureColumns, concat_columns
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import Outbox, ScoringModel, Tracer
+from edgeloop.service_layer.drift_monitor import DriftMonitor
 from edgeloop.service_layer.scored_rows import ScoredRows
 from edgeloop.wire.insight_columns import InsightColumns
 from edgeloop.wire.insight_wire import OutputTexts, output_texts, prediction_texts
@@ -44,6 +45,11 @@ class ModelHolder:
         self._model = model
         self._waiting_reason = waiting_reason
         self._swap_lock = threading.Lock()
+        self._listeners: list[Callable[[ScoringModel], None]] = []
+
+    def on_swap(self, listener: Callable[[ScoringModel], None]) -> None:
+        """Call ``listener`` with each model swapped in (once it serves): e.g. a new drift window."""
+        self._listeners.append(listener)
 
     @property
     def loaded(self) -> bool:
@@ -69,6 +75,8 @@ class ModelHolder:
         """Install ``model``; returns the one it replaced (None: the site's first)."""
         with self._swap_lock:
             previous, self._model = self._model, model
+            for listener in self._listeners:
+                listener(model)
         return previous
 
 
@@ -155,8 +163,10 @@ class ScoringService:
         clock: Callable[[], datetime] = utc_now,
         batch_ids: Callable[[], str] = new_batch_id,
         tracer: Tracer = NO_TRACER,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self._outbox = outbox
+        self._drift = drift  # set: each scoring's rows go into the drift window once committed
         self._site_id = site_id
         self._clock = clock
         self._batch_ids = batch_ids
@@ -208,4 +218,6 @@ class ScoringService:
         insights = evaluation.insights(self._site_id, scored_at, batch_id, traceparent=traceparent)
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=evaluation.n_rows)
+        if self._drift is not None:
+            self._drift.observe(evaluation.inputs)
         return parts

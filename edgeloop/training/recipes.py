@@ -31,6 +31,7 @@ from typing import Any
 
 from edgeloop.domain.recipes import RecipeResult, RecipeSpec, TrainingDataset
 from edgeloop.ports import TrainingFailed
+from edgeloop.training.input_profile import with_drift_profile
 
 CHILD_MODULE = "edgeloop.training.recipe_child"
 JOB_FILE = "job.pickle"
@@ -68,7 +69,8 @@ def run_recipe(
             model = (work / MODEL_FILE).read_bytes()
         except (OSError, ValueError) as exc:
             raise TrainingFailed(f"recipe {recipe.entry_point} left no result: {exc}") from None
-    return RecipeResult(model, fields)
+    # The training profile drift is measured against (edgeloop.training.input_profile).
+    return RecipeResult(model, with_drift_profile(fields, dataset) if isinstance(fields, dict) else fields)
 
 
 def _run_child(work: Path, entry_point: str, limit: float, on_output: Callable[[str], None]) -> int:

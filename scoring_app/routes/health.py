@@ -12,6 +12,7 @@ from scoring_app.context import AppContext, context_of
 from scoring_app.errors import json_response
 
 router = APIRouter(tags=["health"])
+_DRIFT_OFF = {"status": "unavailable", "window_rows": 0, "features": {}}
 
 
 @router.get("/healthz", summary="Alive")
@@ -57,6 +58,8 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
             "last_error": components.relay_stats.last_error,
         },
         "model_delivery": ctx.delivery.status() if ctx.delivery is not None else {"enabled": False},
+        # Informational: drifting inputs are scored all the same (docs/drift.md).
+        "drift": components.drift.summary() if components.drift is not None else _DRIFT_OFF,
         "site_id": ctx.settings.site_id,
     }
     return bool(model["ok"]) and writable and depth < capacity, checks

@@ -97,6 +97,11 @@ def _with(document: dict[str, Any], *path: str | int, value: Any) -> dict[str, A
     return document
 
 
+def _with_drift(**feature: Any) -> dict[str, Any]:
+    profile = {"name": "torque_nm", "type": "number", "edges": [40.0], "proportions": [0.5, 0.5], **feature}
+    return {**demo_manifest_dict(), "drift": {"profiled_rows": 10, "features": [profile]}}
+
+
 # One example per rule of PARSER_RULES: (the document, the field the parser names).
 PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
     PARSER_RULES[0]: [(_with(demo_manifest_dict(), "threshold", value=math.nan), "threshold")],
@@ -164,6 +169,11 @@ PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
     PARSER_RULES[16]: [
         (image_manifest_dict(normalisation={"mean": [0.1, 0.2]}), "inputs[0].normalisation.mean"),
         (image_manifest_dict(dtype="uint8", normalisation={}), "inputs[0].normalisation"),
+    ],
+    PARSER_RULES[17]: [
+        (_with_drift(name="type"), "drift.features[0].type"),
+        (_with_drift(proportions=[0.2, 0.2]), "drift.features[0].proportions"),
+        (_with_drift(watch=0.5), "drift.features[0].drift"),
     ],
 }
 
