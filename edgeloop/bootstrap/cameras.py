@@ -1,0 +1,51 @@
+"""Composition root of a site's cameras: settings -> one worker per camera, on the PyAV connector.
+
+Called from the scoring app's lifespan after the model and outbox are up, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from edgeloop.adapters.pyav_camera import PyAvConnector
+from edgeloop.config.cameras import CameraSettings
+from edgeloop.ports.cameras import CameraConnector, FrameScorer
+from edgeloop.service_layer.camera_worker import CameraFleet, CameraWorker
+
+logger = logging.getLogger(__name__)
+
+
+def build_camera_fleet(
+    settings: CameraSettings, scorer: FrameScorer, connector: CameraConnector | None = None
+) -> CameraFleet | None:
+    """The site's camera workers, not started; None when no camera is configured."""
+    cameras = settings.camera_specs()
+    if not cameras:
+        return None
+    connector = connector or PyAvConnector(
+        settings.camera_open_timeout_seconds, settings.camera_read_timeout_seconds
+    )
+    backoff = settings.backoff()
+    return CameraFleet(
+        [
+            CameraWorker(
+                camera, connector, scorer, backoff, batch_max_wait=settings.camera_batch_max_wait_seconds
+            )
+            for camera in cameras
+        ]
+    )
+
+
+def start_camera_fleet(
+    settings: CameraSettings, scorer: FrameScorer, connector: CameraConnector | None = None
+) -> CameraFleet | None:
+    fleet = build_camera_fleet(settings, scorer, connector)
+    if fleet is not None:
+        fleet.start()
+        for worker in fleet.workers:
+            camera = worker.camera
+            logger.info(
+                "camera %s: %s (%s), %.3g frames/s sampled, batches of %d",
+                camera.id, camera.redacted_url(), camera.kind, camera.sample_fps, camera.batch_size,
+            )  # fmt: skip
+    return fleet
