@@ -14,12 +14,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from edgeloop.bootstrap.cameras import start_site_cameras
 from edgeloop.bootstrap.model_delivery import start_site_delivery
-from edgeloop.bootstrap.scoring import build_scoring
+from edgeloop.bootstrap.scoring import ScoringComponents, build_scoring
 from edgeloop.bootstrap.tracing import configure_tracing
+from edgeloop.config.cameras import CameraSettings
 from edgeloop.config.scoring import ScoringSettings
-from edgeloop.ports import Tracer
+from edgeloop.ports import FrameScorer, Tracer
+from edgeloop.service_layer.camera_worker import CameraFleet
+from edgeloop.service_layer.delivery_poller import DeliveryPoller
+from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
+from scoring_app.camera_metrics import CameraCollector
 from scoring_app.context import AppContext
 from scoring_app.decoding.score_body import ScoreBodyReader
 from scoring_app.delivery_metrics import DeliveryCollector
@@ -38,7 +44,12 @@ FEEDBACK_PATH = "/api/v1/feedback"
 FORM_SCORE_PATH = "/form/score"
 
 
-def create_app(settings: ScoringSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ScoringSettings | None = None,
+    camera_settings: CameraSettings | None = None,
+    frame_scorer: FrameScorer | None = None,
+) -> FastAPI:
+    """None: camera settings from the environment, frames scored by the served model (bootstrap.cameras)."""
     settings = settings or ScoringSettings()
     telemetry = ScoringMetrics()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -48,15 +59,10 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading the model and opening the outbox touch the disk: off the event loop.
         components = await run_in_threadpool(build_scoring, settings, tracer)
-        telemetry.live.outbox_depth = components.outbox.depth
-        telemetry.live.outbox_capacity = components.outbox.capacity
-        telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
-        telemetry.live.relay_stats = components.relay_metrics
-        telemetry.live.execution_providers = lambda: components.model.current.execution_providers
-        # The champion poller (None when no signing key is trusted): swaps models in the background.
-        delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
-        if delivery is not None:
-            telemetry.registry.register(DeliveryCollector(delivery[0]))
+        _watch(telemetry, components)
+        delivery, cameras = await run_in_threadpool(
+            _start_background, components, telemetry, camera_settings, frame_scorer
+        )
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -67,11 +73,14 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             metrics=telemetry,
             templates=templates,
             delivery=delivery[0] if delivery is not None else None,
+            cameras=cameras,
         )
         with serving_interpreter():
             try:
                 yield
             finally:
+                if cameras is not None:  # first: their scorer writes to the outbox
+                    await run_in_threadpool(cameras.stop)
                 if delivery is not None:
                     await run_in_threadpool(delivery[1].stop)
                 await run_in_threadpool(components.close)
@@ -95,6 +104,38 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+def _watch(telemetry: ScoringMetrics, components: ScoringComponents) -> None:
+    """What /metrics reads from the core when scraped."""
+    telemetry.live.outbox_depth = components.outbox.depth
+    telemetry.live.outbox_capacity = components.outbox.capacity
+    telemetry.live.outbox_oldest_age = components.outbox.oldest_pending_age
+    telemetry.live.relay_stats = components.relay_metrics
+    telemetry.live.execution_providers = lambda: components.model.current.execution_providers
+
+
+def _start_background(
+    components: ScoringComponents,
+    telemetry: ScoringMetrics,
+    camera_settings: CameraSettings | None,
+    frame_scorer: FrameScorer | None,
+) -> tuple[tuple[ModelDelivery, DeliveryPoller] | None, CameraFleet | None]:
+    """The champion poller (None when no signing key is trusted) and the camera workers (None
+    without cameras); a failure to start the cameras stops what was started, the outbox included."""
+    delivery = start_site_delivery(components.model, components.load_model)
+    try:
+        cameras = start_site_cameras(components, camera_settings, frame_scorer)
+    except BaseException:
+        if delivery is not None:
+            delivery[1].stop()
+        components.close()
+        raise
+    if delivery is not None:
+        telemetry.registry.register(DeliveryCollector(delivery[0]))
+    if cameras is not None:
+        telemetry.registry.register(CameraCollector(cameras))
+    return delivery, cameras
 
 
 def _add_middleware(

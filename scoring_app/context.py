@@ -9,6 +9,7 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.service_layer.camera_worker import CameraFleet
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
 from scoring_app.grouping import RequestGrouper
@@ -24,6 +25,7 @@ class AppContext:
     metrics: ScoringMetrics
     templates: Jinja2Templates
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
+    cameras: CameraFleet | None = None  # None: no camera configured (SCORING_CAMERAS)
 
 
 def context_of(request: Request) -> AppContext:

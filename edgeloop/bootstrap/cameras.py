@@ -1,6 +1,7 @@
 """Composition root of a site's cameras: settings -> one worker per camera, on the PyAV connector.
 
 Called from the scoring app's lifespan after the model and outbox are up, never at import.
+The frames are scored by the served model's image scoring (``site_frame_scorer``).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from edgeloop.adapters.pyav_camera import PyAvConnector
+from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.cameras import CameraSettings
 from edgeloop.ports.cameras import CameraConnector, FrameScorer
 from edgeloop.service_layer.camera_worker import CameraFleet, CameraWorker
@@ -49,3 +51,23 @@ def start_camera_fleet(
                 camera.id, camera.redacted_url(), camera.kind, camera.sample_fps, camera.batch_size,
             )  # fmt: skip
     return fleet
+
+
+def site_frame_scorer(components: ScoringComponents) -> FrameScorer:
+    """The served model's image scoring, recording each frame's insight in the site's outbox."""
+    raise ValueError(
+        "SCORING_CAMERAS: cameras need an image model and its scoring (edgeloop.service_layer."
+        "image_scoring), which this build does not have yet"
+    )
+
+
+def start_site_cameras(
+    components: ScoringComponents,
+    settings: CameraSettings | None = None,
+    scorer: FrameScorer | None = None,
+) -> CameraFleet | None:
+    """The scoring app's cameras, started; None when the site has none (``SCORING_CAMERAS``)."""
+    settings = settings or CameraSettings()
+    if not settings.camera_specs():
+        return None
+    return start_camera_fleet(settings, scorer or site_frame_scorer(components))

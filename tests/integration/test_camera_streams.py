@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.cameras import RecordingScorer, RtspServer, frame_index, rtsp_server, write_test_video
+from support.waiting import wait_until
 
 from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState
 from edgeloop.service_layer.camera_worker import CameraWorker
-from tests.support.cameras import RecordingScorer, RtspServer, frame_index, rtsp_server, write_test_video
-from tests.support.waiting import wait_until
 
 FAST_BACKOFF = Backoff(initial_seconds=0.1, max_seconds=0.5, multiplier=2.0, jitter=0.2)
 WAIT = 30.0

@@ -1,0 +1,96 @@
+"""The scoring app's cameras: started with the app, shown in /readyz and /metrics, stopped with it.
+
+One camera on GStreamer's RTSP server, one nothing answers: the site stays ready, both shown.
+Frames go to tests/support/cameras.RecordingScorer (the image scoring is tested on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from support.cameras import RecordingScorer, rtsp_server, write_test_video
+from support.scoring_settings import scoring_settings
+from support.waiting import wait_until
+
+from edgeloop.config.cameras import CameraSettings
+from scoring_app import create_app
+
+WAIT = 30.0
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def camera_settings(*cameras: dict[str, object]) -> CameraSettings:
+    return CameraSettings(
+        cameras=json.dumps(list(cameras)),
+        camera_backoff_initial_seconds=0.1,
+        camera_backoff_max_seconds=0.5,
+        camera_open_timeout_seconds=5,
+        camera_read_timeout_seconds=5,
+    )
+
+
+def camera_samples(text: str, name: str) -> dict[tuple[str, ...], float]:
+    found: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sample.labels[key] for key in sorted(sample.labels))] = sample.value
+    return found
+
+
+def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(
+    tmp_path: Path, demo_bundle_dir: Path
+) -> None:
+    video = write_test_video(tmp_path / "line.mp4", frames=1200)
+    scorer = RecordingScorer()
+    with rtsp_server(video) as server:
+        cameras = camera_settings(
+            {"id": "line-1", "url": server.url, "sample_fps": 5, "batch_size": 2},
+            {"id": "dock", "url": f"rtsp://127.0.0.1:{closed_port()}/x", "sample_fps": 1, "batch_size": 8},
+        )
+        app = create_app(scoring_settings(tmp_path, demo_bundle_dir), cameras, scorer)
+        with TestClient(app) as client:
+            wait_until(lambda: scorer.frames >= 4, WAIT, "frames scored from line-1")
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            shown = ready.json()["checks"]["cameras"]
+            assert (shown["enabled"], shown["configured"], shown["streaming"]) == (True, 2, 1)
+            line, dock = shown["cameras"]
+            assert (line["id"], line["state"], line["kind"]) == ("line-1", "streaming", "rtsp")
+            assert line["frames_scored"] >= 4
+            assert line["frames_in"] > line["frames_scored"]
+            assert line["last_frame_at"] is not None
+            assert dock["state"] in ("connecting", "backing off")
+            assert dock["last_frame_at"] is None
+
+            wait_until(lambda: app.state.ctx.cameras.statuses()[1].reconnects >= 1, WAIT, "dock retried")
+            text = client.get("/metrics").text
+            assert camera_samples(text, "edgeloop_camera_frames_scored_total")[("line-1",)] >= 4
+            assert camera_samples(text, "edgeloop_camera_reconnects_total")[("dock",)] >= 1
+            dropped = camera_samples(text, "edgeloop_camera_frames_dropped_total")
+            assert dropped[("line-1", "sampling")] >= 1
+            states = camera_samples(text, "edgeloop_camera_state")
+            assert states[("line-1", "streaming")] == 1.0
+            assert states[("dock", "streaming")] == 0.0
+            assert ("line-1",) in camera_samples(text, "edgeloop_camera_last_frame_timestamp_seconds")
+            workers = app.state.ctx.cameras.workers
+        # Stopped with the app: every camera thread has ended.
+        assert not any(thread.is_alive() for worker in workers for thread in worker._threads)
+        assert {status.state.value for status in app.state.ctx.cameras.statuses()} == {"stopped"}
+
+
+def test_a_site_without_cameras_says_so(tmp_path: Path, demo_bundle_dir: Path) -> None:
+    app = create_app(scoring_settings(tmp_path, demo_bundle_dir), CameraSettings(), RecordingScorer())
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["checks"]["cameras"] == {"enabled": False}
+        assert "edgeloop_camera_" not in client.get("/metrics").text
