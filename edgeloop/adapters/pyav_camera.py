@@ -1,8 +1,10 @@
 """Camera streams through PyAV (FFmpeg): RTSP, HTTP MJPEG and video files.
 
-Decoding cheaply: when the camera is sampled at under half its frame rate the decoder skips
-the frames no other frame refers to (``skip_frame = NONREF``: B-frames, some P-frames), and a
-frame is converted to RGB only when the sampler keeps it (``VideoFrame.rgb``). RTSP goes over
+Sampling runs on the stream's presentation times (RTSP's RTP clock, a file's pts); MJPEG over
+HTTP has none, so its frames are timed on arrival. Decoding cheaply: when the camera is sampled
+at under half its frame rate the decoder skips the frames no other frame refers to
+(``skip_frame = NONREF``: B-frames, some P-frames), and a frame is converted to RGB only when
+the sampler keeps it (``VideoFrame.rgb``). RTSP goes over
 TCP (interleaved): a plant network drops UDP under load and a lost packet smears a frame.
 Every FFmpeg failure becomes ``CameraUnavailable`` with the URL's credentials left out.
 """
@@ -40,7 +42,9 @@ class PyAvStream:
         self._container = container
         self._camera = camera
         self._stream: av.video.VideoStream = container.streams.video[0]
-        rate = self._stream.average_rate or self._stream.guessed_rate
+        # FFmpeg's MJPEG demuxer stamps frames as if 25 a second came: the arrival time is truer.
+        self._arrival_times = camera.kind == "mjpeg"
+        rate = self._stream.average_rate
         if rate is not None and camera.sample_fps * 2 <= float(rate):
             self._stream.codec_context.skip_frame = "NONREF"
 
@@ -48,9 +52,9 @@ class PyAvStream:
         opened = time.monotonic()
         try:
             for frame in self._container.decode(self._stream):
-                # MJPEG over HTTP carries no presentation times: the arrival time stands in.
-                timestamp = frame.time if frame.time is not None else time.monotonic() - opened
-                yield PyAvFrame(frame, float(timestamp))
+                stamp = frame.time
+                arrived = self._arrival_times or stamp is None
+                yield PyAvFrame(frame, time.monotonic() - opened if arrived else float(stamp))
         except (av.FFmpegError, OSError) as exc:
             raise CameraUnavailable(_described(self._camera, "stream broke", exc)) from None
 

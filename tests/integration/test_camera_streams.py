@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.cameras import RecordingScorer, RtspServer, frame_index, rtsp_server, write_test_video
+from support.mjpeg_server import jpeg_frames, mjpeg_server
 from support.waiting import wait_until
 
 from edgeloop.adapters.pyav_camera import PyAvConnector
@@ -179,3 +180,23 @@ def test_a_missing_file_is_retried_like_an_unreachable_camera(tmp_path: Path) ->
     finally:
         worker.stop()
     assert "not-yet.mp4" in (worker.status().last_error or "")
+
+
+def test_an_http_mjpeg_camera_is_sampled_on_arrival_times(started: list[CameraWorker]) -> None:
+    scorer = RecordingScorer()
+    with mjpeg_server(jpeg_frames(32), fps=10) as url:
+        worker = worker_for(CameraSpec("door", url, sample_fps=5, batch_size=3), scorer)
+        started.append(worker)
+        worker.start()
+        wait_until(
+            lambda: scorer.frames >= 6, WAIT, "six MJPEG frames scored", details=lambda: str(worker.status())
+        )
+        status = worker.status()
+    assert status.kind == "mjpeg"
+    assert status.state is CameraState.STREAMING
+    frames, _ = scorer.batches[0]
+    assert frames[0].shape == (120, 160, 3)
+    # Samples in order, about every other frame (arrival times jitter: now and then one apart).
+    indexes = [frame_index(frame) for frames, _ in scorer.batches[:2] for frame in frames]
+    assert all(1 <= (later - earlier) % 32 <= 4 for earlier, later in itertools.pairwise(indexes)), indexes
+    assert status.dropped_sampling >= 1
