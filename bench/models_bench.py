@@ -58,6 +58,7 @@ class ModelRates:
 
 def _tool_life_rows() -> list[dict[str, Any]]:
     base = EXAMPLES["tool-life"].base_data
+    assert base is not None  # the tool-life example trains on a CSV
     with (REPO_ROOT / base.uri).open(newline="", encoding="utf-8") as handle:
         return [
             {name: float(record[column]) for column, name in base.columns.items()}

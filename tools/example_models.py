@@ -2,6 +2,7 @@
 
     python -m tools.example_models failure-mode [--out var/models/failure-mode] [--version 1]
     python -m tools.example_models tool-life
+    python -m tools.example_models surface-defects   (generated images: edgeloop/recipes/surface_images.py)
 
 The dataset is read as the recipe's ``base_data`` declares (columns mapped to features,
 the label column), every row a base row, split 60/20/20 with a seed (stratified by
@@ -29,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.recipes import BaseDataSpec, RecipeResult, TrainingDataset
 from edgeloop.domain.tasks import MulticlassTask, RegressionTask, Task
-from edgeloop.recipes import ai4i_failure_mode, tool_life
+from edgeloop.recipes import ai4i_failure_mode, surface_defects, tool_life
 from edgeloop.training.bundle import write_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,9 +41,10 @@ SPLIT_SEED = 7
 @dataclass(frozen=True)
 class ExampleModel:
     name: str  # the manifest's model name
-    base_data: BaseDataSpec
+    base_data: BaseDataSpec | None  # None: the recipe's data is generated (``dataset``)
     task: Task
     train: Callable[[TrainingDataset, Mapping[str, Any]], RecipeResult]
+    dataset: Callable[[], TrainingDataset] | None = None  # generated base data, split
 
 
 EXAMPLES: Mapping[str, ExampleModel] = {
@@ -53,6 +55,13 @@ EXAMPLES: Mapping[str, ExampleModel] = {
         ai4i_failure_mode.train,
     ),
     "tool-life": ExampleModel(tool_life.MODEL_NAME, tool_life.BASE_DATA, tool_life.task(), tool_life.train),
+    "surface-defects": ExampleModel(
+        surface_defects.MODEL_NAME,
+        None,
+        surface_defects.task(),
+        surface_defects.train,
+        surface_defects.generated_dataset,
+    ),
 }
 
 
@@ -137,7 +146,12 @@ def train_example(
 ) -> TrainedExample:
     """Train example ``key`` on its base data and write its bundle to ``out_dir``."""
     example = EXAMPLES[key]
-    dataset = dataset_from_csv(REPO_ROOT / example.base_data.uri, example.base_data, example.task)
+    if example.dataset is not None:
+        dataset = example.dataset()
+    elif example.base_data is not None:
+        dataset = dataset_from_csv(REPO_ROOT / example.base_data.uri, example.base_data, example.task)
+    else:
+        raise ValueError(f"example {key}: neither base data nor a dataset")
     result = example.train(dataset, parameters or {})
     document = manifest_document(result, example.name, version)
     manifest = write_bundle(out_dir, document, {MODEL_FILE: result.onnx_model})

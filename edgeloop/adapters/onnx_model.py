@@ -23,7 +23,12 @@ from edgeloop.domain.execution_providers import CPU_ONLY, ProviderChoice, choose
 from edgeloop.domain.manifest import ManifestError, ModelManifest, OnnxInputSpec, load_manifest
 from edgeloop.domain.validation import FeatureColumns
 
-_NUMPY_DTYPES: dict[str, Any] = {"float32": np.float32, "float64": np.float64, "string": object}
+_NUMPY_DTYPES: dict[str, Any] = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "string": object,
+    "uint8": np.uint8,
+}
 # onnxruntime's load errors are plain Exception subclasses; these are the ones a bad file raises.
 _LOAD_ERRORS = (
     ort_errors.Fail,
@@ -34,7 +39,12 @@ _LOAD_ERRORS = (
     ort_errors.NotImplemented,
     ort_errors.RuntimeException,
 )
-_ORT_TYPES = {"float32": "tensor(float)", "float64": "tensor(double)", "string": "tensor(string)"}
+_ORT_TYPES = {
+    "float32": "tensor(float)",
+    "float64": "tensor(double)",
+    "string": "tensor(string)",
+    "uint8": "tensor(uint8)",
+}
 
 _CUDA_PROVIDERS = {"CUDAExecutionProvider", "TensorrtExecutionProvider"}
 
@@ -158,6 +168,16 @@ class OnnxModel:
         if n_rows == 0:
             return {name: np.empty(0, dtype=np.float64) for name in self.manifest.output_names}
         feeds = {spec.name: _feed(spec, columns) for spec in self._onnx_inputs}
+        return self._run(feeds, n_rows)
+
+    def predict_images(self, batch: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.float64]]:
+        """One graph call on an image model's input tensor (``[n, *ImageSpec.tensor_shape]``)."""
+        n_rows = int(batch.shape[0])
+        if n_rows == 0:
+            return {name: np.empty(0, dtype=np.float64) for name in self.manifest.output_names}
+        return self._run({self._onnx_inputs[0].name: batch}, n_rows)
+
+    def _run(self, feeds: dict[str, npt.NDArray[Any]], n_rows: int) -> dict[str, npt.NDArray[np.float64]]:
         results = self._session.run(self._requested, feeds)
         outputs: dict[str, npt.NDArray[np.float64]] = {}
         for pick in self._picks:
@@ -193,6 +213,10 @@ def _check_graph(manifest: ModelManifest, session: ort.InferenceSession) -> None
             raise BundleError(
                 f"{manifest.model_file}: input {name!r} is {node.type}, manifest says {spec.dtype}"
             )
+        image = manifest.input(spec.features[0]).image
+        if image is not None:
+            _check_image_shape(manifest.model_file, name, list(node.shape), image.tensor_shape)
+            continue
         width = node.shape[1] if len(node.shape) == 2 else None
         if isinstance(width, int) and width != len(spec.features):
             raise BundleError(
@@ -205,3 +229,13 @@ def _check_graph(manifest: ModelManifest, session: ort.InferenceSession) -> None
             raise BundleError(
                 f"{manifest.model_file}: graph has no output {output.name!r} (for {output.output!r})"
             )
+
+
+def _check_image_shape(model_file: str, name: str, shape: list[Any], expected: tuple[int, int, int]) -> None:
+    """An image input is 4-D; its fixed dimensions (a name or None: any) are the manifest's."""
+    fixed = [(got, want) for got, want in zip(shape[1:], expected, strict=False) if isinstance(got, int)]
+    if len(shape) != 4 or any(got != want for got, want in fixed):
+        raise BundleError(
+            f"{model_file}: image input {name!r} has shape {shape}, "
+            f"manifest says [N, {', '.join(map(str, expected))}]"
+        )

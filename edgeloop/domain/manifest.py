@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 # The parts, re-exported (``X as X``): importers take the manifest's names from this module.
+from edgeloop.domain.images import ImageSpec
 from edgeloop.domain.manifest_document import (
+    ImageInputDocument,
     InputDocument,
     ManifestDocument,
     ManifestV2Document,
@@ -30,6 +32,7 @@ from edgeloop.domain.manifest_document import (
     OnnxInputDocument,
     OutputDocument,
 )
+from edgeloop.domain.manifest_images import check_image_inputs, check_image_mapping, image_input
 from edgeloop.domain.manifest_specs import MANIFEST_FILE as MANIFEST_FILE
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT as MANIFEST_FORMAT
 from edgeloop.domain.manifest_specs import MANIFEST_FORMAT_VERSION as MANIFEST_FORMAT_VERSION
@@ -89,6 +92,11 @@ class ModelManifest:
     @property
     def output_names(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self.outputs)
+
+    @property
+    def image_input(self) -> ImageSpec | None:
+        """An image model's input (its only one), None for a model of rows."""
+        return self.inputs[0].image
 
     def input(self, name: str) -> InputSpec:
         for spec in self.inputs:
@@ -208,17 +216,20 @@ def _parse_manifest(data: Any) -> ModelManifest:
 def _parse_inputs(documents: Sequence[InputDocument]) -> tuple[InputSpec, ...]:
     inputs: list[InputSpec] = []
     for index, item in enumerate(documents):
-        if isinstance(item, NumberInputDocument):
+        if isinstance(item, ImageInputDocument):
+            inputs.append(image_input(item, index))
+        elif isinstance(item, NumberInputDocument):
             if not item.min < item.max:
                 raise ManifestError(
                     f"inputs[{index}].max", f"must be greater than min ({item.min}), got {item.max}"
                 )
             inputs.append(InputSpec(item.name, "number", item.unit, item.description, item.min, item.max))
-            continue
-        if len(set(item.categories)) != len(item.categories):
+        elif len(set(item.categories)) != len(item.categories):
             raise ManifestError(f"inputs[{index}].categories", "must not repeat a category")
-        categories = tuple(item.categories)
-        inputs.append(InputSpec(item.name, "category", item.unit, item.description, categories=categories))
+        else:
+            names = tuple(item.categories)
+            inputs.append(InputSpec(item.name, "category", item.unit, item.description, categories=names))
+    check_image_inputs(inputs)
     if len({spec.name for spec in inputs}) != len(inputs):
         raise ManifestError("inputs", "input names must be unique")
     return tuple(inputs)
@@ -262,6 +273,7 @@ def _parse_onnx_input(item: OnnxInputDocument, path: str, inputs: Mapping[str, I
             raise ManifestError(f"{path}.features[{index}]", f"{feature!r} is not one of the inputs")
         if (spec.type == "category") != (item.dtype == "string"):
             raise ManifestError(f"{path}.dtype", f"{item.dtype} cannot carry {spec.type} feature {feature!r}")
+        check_image_mapping(path, item.features, item.dtype, spec)
     return OnnxInputSpec(item.name, tuple(item.features), item.dtype)
 
 

@@ -24,7 +24,7 @@ from edgeloop.domain.document_types import (
     NonBlank,
     Sha256,
 )
-from edgeloop.domain.manifest_specs import MANIFEST_FORMAT, OnnxDtype, OodDirection
+from edgeloop.domain.manifest_specs import MANIFEST_FORMAT, MAX_IMAGE_SIDE, OnnxDtype, OodDirection
 from edgeloop.domain.task_documents import EvaluationDocument, RecipeDocument, TaskDocument
 
 
@@ -58,7 +58,37 @@ class CategoryInputDocument(DocumentModel):
     description: str = ""
 
 
-InputDocument = Annotated[NumberInputDocument | CategoryInputDocument, Field(discriminator="type")]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class NormalisationDocument(DocumentModel):
+    """``(pixel * scale - mean[c]) / std[c]`` per channel ``c``; mean and std: one value, or one a channel."""
+
+    scale: float = Field(default=1.0 / 255.0, gt=0)
+    mean: list[float] = Field(default_factory=lambda: [0.0], min_length=1, max_length=3)
+    std: list[Positive] = Field(default_factory=lambda: [1.0], min_length=1, max_length=3)
+
+
+class ImageInputDocument(DocumentModel):
+    """An image (a model's only input): the tensor the graph takes and how frames become it."""
+
+    name: FeatureName
+    type: Literal["image"]
+    width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
+    height: int = Field(ge=1, le=MAX_IMAGE_SIDE)
+    channels: Literal[1, 3] = 3
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+    dtype: Literal["float32", "uint8"] = Field(default="float32", description="What the graph takes")
+    normalisation: NormalisationDocument | None = Field(
+        default=None, description="float32 only (absent: scale 1/255, mean 0, std 1); uint8 takes raw pixels"
+    )
+    resize: Literal["stretch", "center_crop"] = "stretch"
+    description: str = ""
+
+
+InputDocument = Annotated[
+    NumberInputDocument | CategoryInputDocument | ImageInputDocument, Field(discriminator="type")
+]
 
 
 class OutputDocument(DocumentModel):
@@ -67,7 +97,8 @@ class OutputDocument(DocumentModel):
 
 
 class OnnxInputDocument(DocumentModel):
-    """One graph input, ``[n_rows, len(features)]`` of ``dtype`` (string for categories)."""
+    """One graph input, ``[n_rows, len(features)]`` of ``dtype`` (string for categories); an image's
+    is its tensor (``[n, C, H, W]`` or ``[n, H, W, C]``, the image its only feature)."""
 
     name: str
     features: list[str] = Field(min_length=1, description="Input features, in column order")
@@ -157,4 +188,6 @@ PARSER_RULES: tuple[str, ...] = (
     "binary label_names are two different names",
     "ood_output is an output but not one of the task's; ood_threshold is required with it",
     "evaluation.primary_metric is a metric of the task's kind",
+    "an image input is the model's only input; its onnx_inputs entry maps it alone, with its dtype",
+    "an image's normalisation mean and std have one value or one per channel; uint8 images have none",
 )

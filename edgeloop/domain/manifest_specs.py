@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from edgeloop.domain.images import ImageSpec
 from edgeloop.domain.records import ON_SITE_CONTEXT_FIELDS
 
 MANIFEST_FILE = "manifest.json"
@@ -18,8 +19,9 @@ MANIFEST_FORMAT: Final = "edgeloop.model-bundle"
 MANIFEST_FORMAT_VERSION = 2  # what this code writes
 READABLE_FORMAT_VERSIONS = (1, 2)  # 1: the binary rule at the top level, no task object
 
-InputType = Literal["number", "category"]
-OnnxDtype = Literal["float32", "float64", "string"]
+InputType = Literal["number", "category", "image"]
+OnnxDtype = Literal["float32", "float64", "string", "uint8"]  # uint8: an image's only
+MAX_IMAGE_SIDE = 4096  # pixels, an image input's width or height
 OodDirection = Literal["above", "below"]
 
 # On-site context fields a scoring row may carry next to the features; a feature may not take their names.
@@ -37,7 +39,7 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class InputSpec:
-    """One feature: a number in [min, max] or a category from a fixed set."""
+    """One feature: a number in [min, max], a category from a fixed set, or an image (``image``)."""
 
     name: str
     type: InputType
@@ -46,8 +48,12 @@ class InputSpec:
     min: float | None = None
     max: float | None = None
     categories: tuple[str, ...] | None = None
+    image: ImageSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        if self.image is not None:
+            image = self.image.to_dict()
+            return {"name": self.name, "type": self.type, **image, "description": self.description}
         out: dict[str, Any] = {"name": self.name, "type": self.type, "unit": self.unit}
         if self.type == "number":
             out["min"] = self.min

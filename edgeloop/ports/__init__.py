@@ -45,6 +45,8 @@ from edgeloop.ports.cloud import LakeInsights as LakeInsights
 from edgeloop.ports.cloud import LakeTable as LakeTable
 from edgeloop.ports.cloud import RowSink as RowSink
 from edgeloop.ports.edge import ClaimedEntry as ClaimedEntry
+from edgeloop.ports.edge import ImageDecoder as ImageDecoder
+from edgeloop.ports.edge import ImageScoringModel as ImageScoringModel
 from edgeloop.ports.edge import Outbox as Outbox
 from edgeloop.ports.edge import OutboxError as OutboxError
 from edgeloop.ports.edge import OutboxFull as OutboxFull

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from edgeloop.domain.images import ImageBounds, UploadedImage
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.validation import FeatureColumns
 
@@ -118,4 +119,23 @@ class ScoringModel(Protocol):
 
     def predict(self, columns: FeatureColumns) -> dict[str, npt.NDArray[np.float64]]:
         """Outputs keyed by manifest output names, each a 1-D float array of ``columns.n_rows``."""
+        ...
+
+
+@runtime_checkable
+class ImageScoringModel(ScoringModel, Protocol):
+    """A model that can also take a batch of images (``OnnxModel`` does, for a bundle with an image input)."""
+
+    def predict_images(self, batch: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.float64]]:
+        """Outputs keyed by manifest output names, each a 1-D float array of ``len(batch)``, from one
+        call of the graph on ``batch`` (the tensor the manifest's image input describes)."""
+        ...
+
+
+class ImageDecoder(Protocol):
+    """Turns uploaded JPEG or PNG bytes into an ``H x W x 3`` uint8 RGB array, within bounds."""
+
+    def decode(self, image: UploadedImage, bounds: ImageBounds) -> npt.NDArray[np.uint8]:
+        """Raises ``ImageRefused`` (edgeloop.domain.images) saying what is wrong with the file:
+        too many bytes or pixels, not JPEG or PNG, truncated or undecodable."""
         ...

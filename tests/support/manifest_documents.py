@@ -42,8 +42,32 @@ def _category_input(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
+def _image_input(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An image model's only input and its ONNX input (edgeloop.domain.manifest_images)."""
+    channels = draw(st.sampled_from([1, 3]))
+    dtype = draw(st.sampled_from(["float32", "uint8"]))
+    spec: dict[str, Any] = {"name": "image", "type": "image", "width": draw(st.integers(1, 4096))}
+    spec |= {"height": draw(st.integers(1, 4096)), "channels": channels, "dtype": dtype}
+    if draw(st.booleans()):
+        spec |= {"layout": draw(st.sampled_from(["NCHW", "NHWC"]))}
+        spec |= {"resize": draw(st.sampled_from(["stretch", "center_crop"]))}
+    if dtype == "float32" and draw(st.booleans()):
+        per_channel = st.sampled_from(sorted({1, channels}))
+        means, stds = draw(per_channel), draw(per_channel)
+        spec["normalisation"] = {
+            "scale": draw(st.floats(1e-4, 10.0)),
+            "mean": draw(st.lists(FINITE, min_size=means, max_size=means)),
+            "std": draw(st.lists(st.floats(1e-3, 10.0), min_size=stds, max_size=stds)),
+        }
+    return [spec], [{"name": "pixels", "features": ["image"], "dtype": dtype}]
+
+
+@st.composite
 def _inputs(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(inputs, onnx_inputs)``: each category its own string input, the numbers in one or two."""
+    """``(inputs, onnx_inputs)``: each category its own string input, the numbers in one or two;
+    or an image, alone."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(_image_input())
     names = draw(st.lists(IDENTIFIERS, min_size=1, max_size=5, unique=True))
     inputs = [draw(_number_input(f"f_{n}") | _category_input(f"f_{n}")) for n in names]
     numbers = [spec["name"] for spec in inputs if spec["type"] == "number"]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from jsonschema import Draft202012Validator
+from support.image_bundles import image_manifest_dict
 from support.manifest_documents import Path, field_name, manifest_documents, single_field_faults
 from support.manifests import demo_manifest_dict, multiclass_manifest_dict, regression_manifest_dict
 
@@ -80,6 +81,12 @@ def _binary_v2(**task: Any) -> dict[str, Any]:
     del document["risk_output"], document["threshold"]
     task = {"kind": "binary", "risk_output": "failure_probability", "threshold": 0.5, **task}
     return {**document, "format_version": 2, "task": task}
+
+
+def _with_number_input(document: dict[str, Any]) -> dict[str, Any]:
+    document["inputs"].append({"name": "speed", "type": "number", "min": 0.0, "max": 1.0})
+    document["onnx_inputs"].append({"name": "speed", "features": ["speed"], "dtype": "float32"})
+    return document
 
 
 def _with(document: dict[str, Any], *path: str | int, value: Any) -> dict[str, Any]:
@@ -149,6 +156,14 @@ PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     PARSER_RULES[14]: [
         ({**multiclass_manifest_dict(), "evaluation": {"primary_metric": "mae"}}, "evaluation.primary_metric")
+    ],
+    PARSER_RULES[15]: [
+        (_with_number_input(image_manifest_dict()), "inputs"),
+        (_with(image_manifest_dict(), "onnx_inputs", 0, "dtype", value="uint8"), "onnx_inputs[0].dtype"),
+    ],
+    PARSER_RULES[16]: [
+        (image_manifest_dict(normalisation={"mean": [0.1, 0.2]}), "inputs[0].normalisation.mean"),
+        (image_manifest_dict(dtype="uint8", normalisation={}), "inputs[0].normalisation"),
     ],
 }
 
