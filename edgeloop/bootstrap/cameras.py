@@ -7,12 +7,17 @@ The frames are scored by the served model's image scoring (``site_frame_scorer``
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.cameras import CameraSettings
-from edgeloop.ports.cameras import CameraConnector, FrameScorer
+from edgeloop.domain.cameras import FrameOrigin
+from edgeloop.domain.images import ImageSource
+from edgeloop.ports.cameras import CameraConnector, FrameScorer, RgbFrame
 from edgeloop.service_layer.camera_worker import CameraFleet, CameraWorker
+from edgeloop.service_layer.image_scoring import ImageScoringService, ScoredImages
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +58,30 @@ def start_camera_fleet(
     return fleet
 
 
+class CameraImageScoring:
+    """The ``FrameScorer`` port on the image scoring use case: a camera's batch, one graph call,
+    one insight per frame (derived results and the camera's id; never a pixel) in the outbox."""
+
+    def __init__(self, images: ImageScoringService) -> None:
+        self._images = images
+
+    def score_frames(self, frames: Sequence[RgbFrame], origin: FrameOrigin) -> ScoredImages:
+        return self._images.score_frames(frames, ImageSource.camera(origin.camera_id))
+
+
 def site_frame_scorer(components: ScoringComponents) -> FrameScorer:
-    """The served model's image scoring, recording each frame's insight in the site's outbox."""
-    raise ValueError(
-        "SCORING_CAMERAS: cameras need an image model and its scoring (edgeloop.service_layer."
-        "image_scoring), which this build does not have yet"
+    """The served model's image scoring; refused at start-up when the model takes rows."""
+    manifest = components.model.current.manifest
+    if manifest.image_input is None:
+        raise ValueError(
+            f"SCORING_CAMERAS: the served model {manifest.name} takes rows, not images "
+            "(SCORING_MODEL_DIR: an image model's bundle)"
+        )
+    holder = components.model
+    images = ImageScoringService(
+        components.outbox, components.settings.site_id, lambda: holder.current, PillowDecoder()
     )
+    return CameraImageScoring(images)
 
 
 def start_site_cameras(

@@ -1,7 +1,9 @@
 """The scoring app's cameras: started with the app, shown in /readyz and /metrics, stopped with it.
 
 One camera on GStreamer's RTSP server, one nothing answers: the site stays ready, both shown.
-Frames go to tests/support/cameras.RecordingScorer (the image scoring is tested on its own).
+Frames go to tests/support/cameras.RecordingScorer where the test is about the status, and to
+the real image scoring (a tiny real ONNX image model, tests/support/image_bundles) and outbox
+where it is about what a camera records.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from support.cameras import RecordingScorer, rtsp_server, write_test_video
+from support.image_bundles import tiny_image_bundle
 from support.scoring_settings import scoring_settings
 from support.waiting import wait_until
 
@@ -48,9 +52,7 @@ def camera_samples(text: str, name: str) -> dict[tuple[str, ...], float]:
     return found
 
 
-def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(
-    tmp_path: Path, demo_bundle_dir: Path
-) -> None:
+def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(tmp_path: Path) -> None:
     video = write_test_video(tmp_path / "line.mp4", frames=1200)
     scorer = RecordingScorer()
     with rtsp_server(video) as server:
@@ -58,7 +60,7 @@ def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(
             {"id": "line-1", "url": server.url, "sample_fps": 5, "batch_size": 2},
             {"id": "dock", "url": f"rtsp://127.0.0.1:{closed_port()}/x", "sample_fps": 1, "batch_size": 8},
         )
-        app = create_app(scoring_settings(tmp_path, demo_bundle_dir), cameras, scorer)
+        app = create_app(scoring_settings(tmp_path, tiny_image_bundle(tmp_path / "model")), cameras, scorer)
         with TestClient(app) as client:
             wait_until(lambda: scorer.frames >= 4, WAIT, "frames scored from line-1")
             ready = client.get("/readyz")
@@ -89,8 +91,45 @@ def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(
         assert {status.state.value for status in app.state.ctx.cameras.statuses()} == {"stopped"}
 
 
-def test_a_site_without_cameras_says_so(tmp_path: Path, demo_bundle_dir: Path) -> None:
-    app = create_app(scoring_settings(tmp_path, demo_bundle_dir), CameraSettings(), RecordingScorer())
+def test_a_site_without_cameras_says_so(tmp_path: Path, defect_bundle_dir: Path) -> None:
+    app = create_app(scoring_settings(tmp_path, defect_bundle_dir), CameraSettings(), RecordingScorer())
     with TestClient(app) as client:
         assert client.get("/readyz").json()["checks"]["cameras"] == {"enabled": False}
         assert "edgeloop_camera_" not in client.get("/metrics").text
+
+
+def test_camera_frames_are_scored_by_the_served_image_model_into_the_outbox(tmp_path: Path) -> None:
+    bundle = tiny_image_bundle(tmp_path / "tiny-vision")
+    video = write_test_video(tmp_path / "line.mp4", frames=1200)
+    with rtsp_server(video) as server:
+        cameras = camera_settings({"id": "press-3", "url": server.url, "sample_fps": 5, "batch_size": 4})
+        settings = scoring_settings(tmp_path, bundle)
+        app = create_app(settings, cameras)  # no scorer given: the served model's image scoring
+        with TestClient(app) as client:
+            outbox = app.state.ctx.components.outbox
+            wait_until(lambda: outbox.depth() >= 8, WAIT, "two batches of insights in the outbox")
+            shown = client.get("/readyz").json()["checks"]["cameras"]["cameras"][0]
+            records = outbox.recent("insight", 100)
+    assert shown["frames_scored"] >= 8
+    assert len(records) >= 8
+    record = records[0]
+    assert record["context"] == {"source": "camera", "camera_id": "press-3"}
+    assert record["inputs"] == {}  # derived results only: the frame stays on site
+    assert record["model"]["name"] == "tiny-vision"
+    assert record["prediction"] in ("bright", "dark")
+    # Batches of four share an entry: insight ids <batch>-00000 .. -00003.
+    assert {record["insight_id"].rsplit("-", 1)[1] for record in records} == {
+        "00000",
+        "00001",
+        "00002",
+        "00003",
+    }
+
+
+def test_cameras_on_a_model_of_rows_stop_the_start_naming_the_setting(
+    tmp_path: Path, defect_bundle_dir: Path
+) -> None:
+    cameras = camera_settings({"id": "c1", "url": "rtsp://127.0.0.1:9/x"})
+    app = create_app(scoring_settings(tmp_path, defect_bundle_dir), cameras)
+    with pytest.raises(ValueError, match=r"SCORING_CAMERAS: the served model .* takes rows"), TestClient(app):
+        pass
