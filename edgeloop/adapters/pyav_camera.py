@@ -4,8 +4,8 @@ Sampling runs on the stream's presentation times (RTSP's RTP clock, a file's pts
 HTTP has none, so its frames are timed on arrival. Decoding cheaply: when the camera is sampled
 at under half its frame rate the decoder skips the frames no other frame refers to
 (``skip_frame = NONREF``: B-frames, some P-frames), and a frame is converted to RGB only when
-the sampler keeps it (``VideoFrame.rgb``). RTSP goes over
-TCP (interleaved): a plant network drops UDP under load and a lost packet smears a frame.
+the sampler keeps it (``VideoFrame.rgb``), by one converter kept for the whole stream. RTSP goes
+over TCP (interleaved): a plant network drops UDP under load and a lost packet smears a frame.
 Every FFmpeg failure becomes ``CameraUnavailable`` with the URL's credentials left out.
 """
 
@@ -18,6 +18,7 @@ from typing import cast
 import av
 import av.container
 import av.video
+from av.video.reformatter import VideoReformatter
 
 from edgeloop.domain.cameras import CameraSpec
 from edgeloop.ports.cameras import CameraUnavailable, RgbFrame
@@ -26,15 +27,16 @@ MJPEG_FORMAT = "mpjpeg"  # multipart/x-mixed-replace, what IP cameras serve over
 
 
 class PyAvFrame:
-    __slots__ = ("_frame", "timestamp")
+    __slots__ = ("_frame", "_reformatter", "timestamp")
 
-    def __init__(self, frame: av.VideoFrame, timestamp: float) -> None:
+    def __init__(self, frame: av.VideoFrame, timestamp: float, reformatter: VideoReformatter) -> None:
         self._frame = frame
+        self._reformatter = reformatter
         self.timestamp = timestamp
 
     def rgb(self) -> RgbFrame:
-        array = self._frame.to_ndarray(format="rgb24")  # rgb24 is always uint8
-        return cast(RgbFrame, array)
+        converted = self._reformatter.reformat(self._frame, format="rgb24")
+        return cast(RgbFrame, converted.to_ndarray())  # rgb24: always uint8
 
 
 class PyAvStream:
@@ -42,6 +44,9 @@ class PyAvStream:
         self._container = container
         self._camera = camera
         self._stream: av.video.VideoStream = container.streams.video[0]
+        # One converter per stream: it keeps its swscale context from frame to frame (building
+        # one per frame, as VideoFrame.to_ndarray does, costs several times the conversion).
+        self._reformatter = VideoReformatter()
         # FFmpeg's MJPEG demuxer stamps frames as if 25 a second came: the arrival time is truer.
         self._arrival_times = camera.kind == "mjpeg"
         rate = self._stream.average_rate
@@ -54,7 +59,8 @@ class PyAvStream:
             for frame in self._container.decode(self._stream):
                 stamp = frame.time
                 arrived = self._arrival_times or stamp is None
-                yield PyAvFrame(frame, time.monotonic() - opened if arrived else float(stamp))
+                timestamp = time.monotonic() - opened if arrived else float(stamp)
+                yield PyAvFrame(frame, timestamp, self._reformatter)
         except (av.FFmpegError, OSError) as exc:
             raise CameraUnavailable(_described(self._camera, "stream broke", exc)) from None
 
