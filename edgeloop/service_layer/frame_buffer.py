@@ -31,6 +31,7 @@ class FrameBuffer:
         self._capacity = capacity
         self._drop_oldest = drop_oldest
         self._closed = False
+        self._wanted = 1  # the batch size the scorer waits for
         self._changed = threading.Condition()
 
     def put(self, rgb: RgbFrame, captured_at: float) -> int:
@@ -45,12 +46,16 @@ class FrameBuffer:
                 self._frames.popleft()
                 pushed_out = 1
             self._frames.append(BufferedFrame(rgb, captured_at, time.monotonic()))
-            self._changed.notify_all()
+            # Wake the scorer only when it has something to do: at the first frame (its max_wait
+            # starts) or a full batch, not at every frame (each wake-up is a thread switch).
+            if len(self._frames) == 1 or len(self._frames) >= self._wanted:
+                self._changed.notify_all()
             return pushed_out
 
     def take(self, batch_size: int, max_wait: float) -> list[BufferedFrame]:
         """Up to ``batch_size`` frames, oldest first; ``[]`` only once closed and empty."""
         with self._changed:
+            self._wanted = batch_size
             while True:
                 if len(self._frames) >= batch_size or (self._closed and self._frames):
                     break
