@@ -2,7 +2,9 @@
 
 - ``failure``: the binary AI4I demo (``make model``: var/models/demo);
 - ``failure-mode``: the multiclass AI4I failure mode (edgeloop/recipes/ai4i_failure_mode.py);
-- ``tool-life``: the regression tool-life model (edgeloop/recipes/tool_life.py).
+- ``tool-life``: the regression tool-life model (edgeloop/recipes/tool_life.py);
+- ``surface-defects``: the vision demo, images scored at /api/v1/score/images
+  (edgeloop/recipes/surface_defects.py, docs/vision.md).
 
 The bundles are built by the Makefile (tools/example_models.py for the last two). The
 choice sets the served bundle, the model the site follows in the registry, the model
@@ -26,26 +28,29 @@ DEFAULT_EXAMPLE = "failure"
 class ExampleModel:
     bundle: str  # under var/models/
     model_name: str  # the manifest's name: the registry's model line
-    base_data: str  # under data/
+    base_data: str | None  # under data/; None: the recipe generates its data (the vision demo)
 
     def settings(self, models_var: Path, state_var: Path) -> dict[str, str]:
         """Bundles come from ``models_var`` (the repository's var/), state lives in ``state_var``."""
         # The site's cache of delivered bundles is keyed by version only: one per model line,
         # or a switch would serve the other model's cached champion. The demo keeps its old place.
         cache = "models" if self.bundle == "demo" else f"models-{self.bundle}"
-        return {
+        settings = {
             "SCORING_MODEL_DIR": str(models_var / "models" / self.bundle),
             "SCORING_MODEL_CACHE_DIR": str(state_var / "edge" / cache),
             "SCORING_MODEL_NAME": self.model_name,
             "MODEL_NAME": self.model_name,
-            "RETRAIN_BASE_DATA": str(REPO_ROOT / "data" / self.base_data),
         }
+        if self.base_data is not None:
+            settings["RETRAIN_BASE_DATA"] = str(REPO_ROOT / "data" / self.base_data)
+        return settings
 
 
 EXAMPLE_MODELS = {
     "failure": ExampleModel("demo", "ai4i-failure", "ai4i2020-train.csv"),
     "failure-mode": ExampleModel("failure-mode", "ai4i-failure-mode", "ai4i2020-failure-mode.csv"),
     "tool-life": ExampleModel("tool-life", "tool-life", "tool-life.csv"),
+    "surface-defects": ExampleModel("surface-defects", "surface-defects", None),
 }
 
 

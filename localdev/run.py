@@ -170,7 +170,7 @@ def publish_first_champion(env: dict[str, str]) -> str:
     settings = RetrainingSettings(
         CloudStorage=SecretStr(env["CloudStorage"]),
         MODEL_SIGNING_KEY_DIR=Path(env["MODEL_SIGNING_KEY_DIR"]),
-        RETRAIN_BASE_DATA=env["RETRAIN_BASE_DATA"],
+        RETRAIN_BASE_DATA=env.get("RETRAIN_BASE_DATA"),
         MODEL_NAME=env["MODEL_NAME"],
     )
     version, published = publish(settings, Path(env["SCORING_MODEL_DIR"]))

@@ -34,7 +34,7 @@ from scoring_app.fast_route import DirectRoute, find_route
 from scoring_app.grouping import RequestGrouper
 from scoring_app.interpreter import serving_interpreter
 from scoring_app.openapi import install_openapi
-from scoring_app.routes import admin, api, health, metrics, web
+from scoring_app.routes import admin, api, health, images, metrics, web
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 from scoring_app.tracing import ScoringSpans
 
@@ -96,6 +96,7 @@ def create_app(
     )
     install_error_handlers(app, settings.retry_after_seconds)
     app.include_router(api.router)
+    app.include_router(images.router)
     app.include_router(admin.router)
     app.include_router(web.router)
     app.include_router(health.router)

@@ -35,6 +35,11 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     content_type = request.headers.get("content-type", "")
     if not _is_json(content_type):
         raise ApiError(415, f"Content-Type must be application/json, got {content_type or 'none'!r}")
+    return await read_limited(request, max_bytes)
+
+
+async def read_limited(request: Request, max_bytes: int) -> bytes:
+    """The raw body, whatever its type: 413 when it declares or reaches more than ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -45,13 +50,13 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
             raise ApiError(413, f"body of {length} bytes exceeds the limit of {max_bytes} bytes")
         body = await request.body()
     else:
-        body = await _read_limited(request, max_bytes)
+        body = await _read_chunked(request, max_bytes)
     if len(body) > max_bytes:
         raise ApiError(413, f"body exceeds the limit of {max_bytes} bytes")
     return body
 
 
-async def _read_limited(request: Request, max_bytes: int) -> bytes:
+async def _read_chunked(request: Request, max_bytes: int) -> bytes:
     """A chunked body, read until it ends or passes the limit (then 413, without reading on)."""
     chunks: list[bytes] = []
     size = 0

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from edgeloop.domain.images import ImageProblem, InvalidImages, NotAnImageModel
 from edgeloop.domain.problems import InvalidInput, Problem
 from edgeloop.ports import OutboxFull, OutboxUnavailable
 from edgeloop.service_layer.feedback import UnknownInsights
@@ -42,7 +43,16 @@ class ApiError(Exception):
 
 
 # What error_answer knows how to answer; anything else is a 500.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (ApiError, InvalidInput, OutboxFull, OutboxUnavailable)
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (
+    ApiError,
+    InvalidInput,
+    InvalidImages,
+    NotAnImageModel,
+    OutboxFull,
+    OutboxUnavailable,
+)
+# An image refused: too many bytes is 413, not JPEG or PNG 415, anything else about it 422.
+_IMAGE_STATUS = {"too_large": 413, "unsupported_type": 415}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,11 @@ def error_answer(exc: Exception, retry_after_seconds: int) -> ErrorAnswer:
         return ErrorAnswer(404, problems_detail(exc.problems))
     if isinstance(exc, InvalidInput):
         return ErrorAnswer(422, problems_detail(exc.problems))
+    if isinstance(exc, InvalidImages):
+        status = _IMAGE_STATUS.get(exc.problems[0].kind, 422) if exc.problems else 422
+        return ErrorAnswer(status, image_problems_detail(exc.problems))
+    if isinstance(exc, NotAnImageModel):
+        return ErrorAnswer(409, f"{exc}: score its rows at /api/v1/score")
     if isinstance(exc, OutboxFull):
         message = (
             f"the site's outbox is full ({exc.depth} of {exc.capacity} records wait for the uplink); "
@@ -80,6 +95,14 @@ def error_response_for(exc: Exception, retry_after_seconds: int) -> Response:
 
 def problems_detail(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [{"row": p.row, "field": p.field, "message": p.message} for p in problems]
+
+
+def image_problems_detail(problems: Sequence[ImageProblem]) -> list[dict[str, Any]]:
+    """Each refused image by its index in the request and its file name (an upload's)."""
+    return [
+        {"index": p.index, "file_name": p.file_name, "field": "images", "kind": p.kind, "message": p.message}
+        for p in problems
+    ]
 
 
 def json_response(content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:

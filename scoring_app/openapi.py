@@ -51,6 +51,54 @@ ROW_DESCRIPTION = (
 )
 
 
+_IMAGE_ERRORS = {
+    400: "Not a multipart body that can be parsed",
+    401: _ERRORS[401],
+    409: "The served model takes rows, not images (POST /api/v1/score)",
+    413: "Body larger than SCORING_MAX_BODY_BYTES, or a file larger than SCORING_IMAGE_MAX_BYTES",
+    415: "Content-Type is not multipart/form-data, or a file is not JPEG or PNG",
+    422: 'A file refused: {"detail": [{"index", "file_name", "field", "kind", "message"}]}',
+    503: _ERRORS[503],
+}
+_IMAGE_PROBLEM = {
+    "type": "object",
+    "required": ["index", "file_name", "field", "kind", "message"],
+    "properties": {
+        "index": {"type": ["integer", "null"], "description": "The file's place in the request, from 0"},
+        "file_name": {"type": ["string", "null"]},
+        "field": {"type": "string"},
+        "kind": {
+            "type": "string",
+            "enum": [
+                "too_large",
+                "unsupported_type",
+                "undecodable",
+                "too_many_pixels",
+                "too_many",
+                "bad_field",
+            ],
+        },
+        "message": {"type": "string"},
+    },
+}
+_IMAGE_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": _IMAGE_PROBLEM}]}},
+}
+
+
+def image_error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """The image route's documented error answers: a refused file named by index and file name."""
+    return {
+        code: {
+            "description": _IMAGE_ERRORS[code],
+            "content": {"application/json": {"schema": _IMAGE_ERROR_SCHEMA}},
+        }
+        for code in status_codes
+    }
+
+
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """The documented error answers of a route, each ``{"detail": ...}`` JSON."""
     return {
@@ -126,7 +174,14 @@ def install_openapi(app: FastAPI, path: str, max_rows: int, feedback_path: str) 
             return document
         manifest: ModelManifest = ctx.components.model.current.manifest
         if not cached or cached[0][0] is not manifest:
-            media = {"schema": score_body_schema(manifest, max_rows), "example": score_body_example(manifest)}
+            media: dict[str, Any] = {
+                "schema": {"description": "This model takes images: /api/v1/score/images"}
+            }
+            if manifest.image_input is None:
+                media = {
+                    "schema": score_body_schema(manifest, max_rows),
+                    "example": score_body_example(manifest),
+                }
             cached[:] = [(manifest, media, {"schema": feedback_body_schema(manifest.task)})]
         _, score_media, feedback_media = cached[0]
         for route, media in ((path, score_media), (feedback_path, feedback_media)):

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 
+from edgeloop.domain.images import UploadedImage
 from edgeloop.domain.validation import FeatureColumns
 from edgeloop.ports import ScoringModel
 from edgeloop.service_layer.feedback import FeedbackItem, FeedbackReceipt
+from edgeloop.service_layer.image_scoring import ScoredImages
 from edgeloop.service_layer.scored_rows import ScoredRows
 from scoring_app.context import AppContext
 
@@ -30,6 +32,15 @@ async def score_columns(ctx: AppContext, model: ScoringModel, columns: FeatureCo
     Raises OutboxFull or OutboxUnavailable (both answered 503 with Retry-After)."""
     scored = await run_in_threadpool(ctx.components.scoring.score, model, columns)
     _count(ctx, scored)
+    return scored
+
+
+async def score_images(ctx: AppContext, images: Sequence[UploadedImage]) -> ScoredImages:
+    """Decode, score and durably record uploads (raises InvalidImages, NotAnImageModel, OutboxFull)."""
+    scored = await run_in_threadpool(ctx.components.images.score_uploads, images)
+    ctx.metrics.record_scoring(len(scored.images), scored.anomaly_counts())
+    if ctx.delivery is not None:
+        ctx.delivery.observe(scored.model_version, len(scored.images), scored.anomalies)
     return scored
 
 

@@ -14,13 +14,16 @@ from pathlib import Path
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel, execution_providers
+from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.storage_queue import StorageQueueSender
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.execution_providers import ProviderChoiceError
+from edgeloop.domain.images import ImageBounds
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import ScoringModel, Tracer
 from edgeloop.service_layer.feedback import FeedbackService
+from edgeloop.service_layer.image_scoring import ImageScoringService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
 
@@ -96,6 +99,7 @@ class ScoringComponents:
     model: ModelHolder
     outbox: SqliteOutbox
     scoring: ScoringService
+    images: ImageScoringService
     feedback: FeedbackService
     sender: StorageQueueSender | None
     relay_stats: RelayStats
@@ -122,6 +126,14 @@ class ScoringComponents:
             if self.sender is not None:
                 self.sender.close()
             self.outbox.close()
+
+
+def image_scoring(
+    settings: ScoringSettings, outbox: SqliteOutbox, holder: ModelHolder
+) -> ImageScoringService:
+    """Images are scored by the model served now (a swap applies to them too), within the site's bounds."""
+    bounds = ImageBounds(settings.image_max_files, settings.image_max_bytes, settings.image_max_pixels)
+    return ImageScoringService(outbox, settings.site_id, lambda: holder.current, PillowDecoder(), bounds)
 
 
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
@@ -162,6 +174,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             model=holder,
             outbox=outbox,
             scoring=ScoringService(outbox, settings.site_id, tracer=tracer),
+            images=image_scoring(settings, outbox, holder),
             feedback=FeedbackService(
                 outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
             ),

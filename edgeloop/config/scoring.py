@@ -50,6 +50,11 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_rows: int = Field(default=MAX_ROWS_PER_REQUEST, ge=1, le=MAX_ROWS_PER_REQUEST)
     retry_after_seconds: int = Field(default=30, ge=1)
+    # Image scoring (POST /api/v1/score/images, docs/vision.md): files a request, bytes a file, and
+    # pixels an image before any resize (a decompression bomb is refused from its header).
+    image_max_files: int = Field(default=32, ge=1, le=1024)
+    image_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    image_max_pixels: int = Field(default=4096 * 4096, ge=64)
 
     # None: read ``api_key_file``, or generate a key there on first start.
     api_key: SecretStr | None = None

@@ -74,6 +74,9 @@ def resize_group(group: npt.NDArray[Any], spec: ImageSpec) -> npt.NDArray[np.flo
     """Frames of one size ``[n, h, w, 3]`` resized to the model's ``[n, height, width, 3]`` (float32)."""
     if spec.resize == "center_crop":
         group = _center_crop(group, spec.width / spec.height)
+    if group.shape[1:3] == (spec.height, spec.width):  # bilinear at the same size is the identity
+        same: npt.NDArray[np.float32] = group.astype(np.float32)
+        return same
     group = _box_reduce(group, spec.height, spec.width)
     rows, row_weights = _axis_taps(group.shape[1], spec.height)
     cols, col_weights = _axis_taps(group.shape[2], spec.width)
@@ -101,10 +104,12 @@ def _box_reduce(group: npt.NDArray[Any], height: int, width: int) -> npt.NDArray
     factor_x = group.shape[2] // width if group.shape[2] >= 2 * width else 1
     if factor_y == 1 and factor_x == 1:
         return group
-    n, h, w, c = group.shape
-    trimmed = group[:, : h - h % factor_y, : w - w % factor_x]  # the last partial block is left out
-    blocks = trimmed.reshape(n, h // factor_y, factor_y, w // factor_x, factor_x, c)
-    reduced: npt.NDArray[Any] = blocks.mean(axis=(2, 4), dtype=np.float32)
+    h, w = group.shape[1] - group.shape[1] % factor_y, group.shape[2] - group.shape[2] % factor_x
+    # Exact integer sums of each block (the last partial block is left out), rows then columns:
+    # reduceat runs along whole rows, several times faster than a reshape's mean over small axes.
+    sums = np.add.reduceat(group[:, :h, :w], np.arange(0, h, factor_y), axis=1, dtype=np.uint32)
+    sums = np.add.reduceat(sums, np.arange(0, w, factor_x), axis=2)
+    reduced: npt.NDArray[np.float32] = sums.astype(np.float32) / np.float32(factor_y * factor_x)
     return reduced
 
 

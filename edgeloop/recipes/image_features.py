@@ -9,7 +9,7 @@ of its negation); then per map the global maximum, the global mean and the maxim
 its 4x4 block means (a line or a stain lights up a block, sensor noise does not). The
 estimator (a logistic regression) is fitted on these features as the feature nodes
 compute them (edgeloop.recipes.graph_parts.run_features), and runs after them in the
-same graph. About 0.7 million multiply-adds an image: real-time on one core.
+same graph. About 0.8 million multiply-adds an image: real-time on one core.
 """
 
 from __future__ import annotations

@@ -125,50 +125,17 @@ class ImageScoringService:
         Raises NotAnImageModel (the model takes rows), InvalidImages (a frame that is not an
         RGB uint8 array, or more frames than the bounds allow), OutboxFull / OutboxUnavailable.
         """
-        model = self._current_model()
-        if not isinstance(model, ImageScoringModel) or model.manifest.image_input is None:
-            raise NotAnImageModel(f"model {model.manifest.name} takes rows, not images")
-        if len(frames) > self.bounds.max_images:
-            message = f"at most {self.bounds.max_images} images a request, got {len(frames)}"
-            raise InvalidImages([ImageProblem(None, None, "too_many", message)])
-        batch_id = self._batch_ids()
-        if not frames:
-            return _scored(model, batch_id, source, {}, [], [], None)
-        spec = model.manifest.image_input
-        outputs = model.predict_images(prepare_batch(frames, spec))
-        manifest = model.manifest
-        flags, kinds = detect_anomalies(manifest, outputs)
-        texts = {name: output_texts(outputs[name]) for name in manifest.output_names}
-        prediction = prediction_texts(manifest.task, outputs, texts)
-        anomaly: list[bool] = flags.tolist()
-        insights = InsightColumns(
-            self._site_id,
-            format_timestamp(self._clock()),
-            {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
-            | ({} if manifest.task.kind == "binary" else {"task": manifest.task.kind}),
-            batch_id,
-            0,
-            {},  # no inputs: the frame stays on site
-            texts,
-            anomaly,
-            kinds,
-            [source.context()] * len(frames),
-            None,
-            prediction,
-        )
-        items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
-        self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=len(frames))
-        return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
+        return self._score(self.image_model(), frames, source)
 
     def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
-        """Decode uploaded JPEG or PNG files within the bounds, then :meth:`score_frames` them.
+        """Decode uploaded JPEG or PNG files within the bounds, then score them as :meth:`score_frames`.
 
-        Every file is checked before anything is scored; InvalidImages names each bad one
-        (index and file name) and nothing of the request is recorded.
+        The model is checked first (NotAnImageModel: nothing decoded); then every file, before
+        anything is scored; InvalidImages names each bad one (index and file name) and nothing of
+        the request is recorded. The batch is scored by the model that was checked.
         """
-        if len(files) > self.bounds.max_images:
-            message = f"at most {self.bounds.max_images} images a request, got {len(files)}"
-            raise InvalidImages([ImageProblem(None, None, "too_many", message)])
+        model = self.image_model()
+        self._check_count(len(files))
         frames: list[npt.NDArray[np.uint8]] = []
         problems: list[ImageProblem] = []
         for index, upload in enumerate(files):
@@ -178,7 +145,58 @@ class ImageScoringService:
                 problems.append(ImageProblem(index, upload.file_name, refused.kind, refused.message))
         if problems:
             raise InvalidImages(problems)
-        return self.score_frames(frames, ImageSource.upload([upload.file_name for upload in files]))
+        return self._score(model, frames, ImageSource.upload([upload.file_name for upload in files]))
+
+    def image_model(self) -> ImageScoringModel:
+        """The model served now, if it takes images; else NotAnImageModel."""
+        model = self._current_model()
+        if not isinstance(model, ImageScoringModel) or model.manifest.image_input is None:
+            raise NotAnImageModel(f"model {model.manifest.name} takes rows, not images")
+        return model
+
+    def _check_count(self, count: int) -> None:
+        if count > self.bounds.max_images:
+            message = f"at most {self.bounds.max_images} images a request, got {count}"
+            raise InvalidImages([ImageProblem(None, None, "too_many", message)])
+
+    def _score(
+        self, model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]], source: ImageSource
+    ) -> ScoredImages:
+        self._check_count(len(frames))
+        batch_id = self._batch_ids()
+        if not frames:
+            return _scored(model, batch_id, source, {}, [], [], None)
+        spec = model.manifest.image_input
+        assert spec is not None  # checked by image_model
+        outputs = model.predict_images(prepare_batch(frames, spec))
+        manifest = model.manifest
+        flags, kinds = detect_anomalies(manifest, outputs)
+        texts = {name: output_texts(outputs[name]) for name in manifest.output_names}
+        prediction = prediction_texts(manifest.task, outputs, texts)
+        anomaly: list[bool] = flags.tolist()
+        model_ref = {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
+        if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
+            model_ref["task"] = manifest.task.kind
+        scored_at = format_timestamp(self._clock())
+        context = [source.context()] * len(frames)
+        # No inputs: the frame stays on site; the insight holds what the model made of it.
+        insights = InsightColumns(
+            self._site_id,
+            scored_at,
+            model_ref,
+            batch_id,
+            0,
+            {},
+            texts,
+            anomaly,
+            kinds,
+            context,
+            None,
+            prediction,
+        )
+        items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
+        self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=len(frames))
+        return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
 
 
 def _scored(

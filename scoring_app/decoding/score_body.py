@@ -18,6 +18,8 @@ from scoring_app.decoding.envelope import rows_of
 from scoring_app.decoding.fast_rows import RowsDecoder
 from scoring_app.errors import ApiError
 
+IMAGES_PATH = "/api/v1/score/images"
+
 
 class ScoreBodyReader:
     """Reads scoring bodies for the model at hand; keeps the latest model's fast decoder."""
@@ -28,6 +30,10 @@ class ScoreBodyReader:
 
     def columns(self, body: bytes, manifest: ModelManifest) -> FeatureColumns:
         """The body's rows as columns; raises InvalidInput naming row and field, ApiError 400 if not JSON."""
+        if manifest.image_input is not None:
+            raise ApiError(
+                409, f"model {manifest.name} takes images: POST them to {IMAGES_PATH} (docs/vision.md)"
+            )
         fast = self.decoder(manifest).decode(body)
         if fast is not None:
             return fast

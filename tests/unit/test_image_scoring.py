@@ -180,3 +180,5 @@ def test_a_model_of_rows_takes_no_images(outbox: SqliteOutbox, tmp_path: Path) -
     rows_model = OnnxModel.load(build_defect_bundle(tmp_path / "defect"))
     with pytest.raises(NotAnImageModel, match="takes rows"):
         service(outbox, rows_model).score_frames([uniform(1)], ImageSource.camera("cam-1"))
+    with pytest.raises(NotAnImageModel):  # before a file is looked at
+        service(outbox, rows_model).score_uploads([UploadedImage("x.pdf", None, b"%PDF")])
