@@ -95,12 +95,8 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app, settings.retry_after_seconds)
-    app.include_router(api.router)
-    app.include_router(images.router)
-    app.include_router(admin.router)
-    app.include_router(web.router)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
+    for module in (api, images, admin, web, health, metrics):
+        app.include_router(module.router)
     _add_middleware(app, settings, telemetry, tracer)
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -13,8 +13,8 @@ from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.cameras import CameraSettings
-from edgeloop.domain.cameras import FrameOrigin
-from edgeloop.domain.images import ImageSource
+from edgeloop.domain.cameras import MAX_BATCH_SIZE, FrameOrigin
+from edgeloop.domain.images import ImageBounds, ImageSource
 from edgeloop.ports.cameras import CameraConnector, FrameScorer, RgbFrame
 from edgeloop.service_layer.camera_worker import CameraFleet, CameraWorker
 from edgeloop.service_layer.image_scoring import ImageScoringService, ScoredImages
@@ -78,8 +78,10 @@ def site_frame_scorer(components: ScoringComponents) -> FrameScorer:
             "(SCORING_MODEL_DIR: an image model's bundle)"
         )
     holder = components.model
+    # The upload bounds (SCORING_IMAGE_MAX_FILES) are for requests; a camera's batch is its own.
+    bounds = ImageBounds(max_images=MAX_BATCH_SIZE)
     images = ImageScoringService(
-        components.outbox, components.settings.site_id, lambda: holder.current, PillowDecoder()
+        components.outbox, components.settings.site_id, lambda: holder.current, PillowDecoder(), bounds
     )
     return CameraImageScoring(images)
 

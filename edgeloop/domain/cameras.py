@@ -17,6 +17,7 @@ CameraKind = Literal["rtsp", "mjpeg", "file"]
 CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a Prometheus label and a log field
 # Frame timestamps carry rounding (pts x time base): a frame this close to its slot keeps it.
 SAMPLING_TOLERANCE_SECONDS = 1e-3
+MAX_BATCH_SIZE = 256
 
 
 class CameraState(StrEnum):
@@ -51,8 +52,8 @@ class CameraSpec:
             raise ValueError(f"id {self.id!r}: 1-64 letters, digits, '_', '.', '-'")
         if not 0 < self.sample_fps <= 120:
             raise ValueError(f"sample_fps {self.sample_fps}: above 0, at most 120")
-        if not 1 <= self.batch_size <= 256:
-            raise ValueError(f"batch_size {self.batch_size}: 1 to 256")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size {self.batch_size}: 1 to {MAX_BATCH_SIZE}")
         camera_kind(self.url)
 
     @property
