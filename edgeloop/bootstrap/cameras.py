@@ -95,4 +95,9 @@ def start_site_cameras(
     settings = settings or CameraSettings()
     if not settings.camera_specs():
         return None
+    if components.settings.workers > 1:  # each worker process runs this lifespan: every camera twice
+        raise ValueError(
+            "SCORING_CAMERAS: needs SCORING_WORKERS=1 (every worker process would read and score "
+            "every camera); run the cameras in a scoring process of their own"
+        )
     return start_camera_fleet(settings, scorer or site_frame_scorer(components))

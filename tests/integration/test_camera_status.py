@@ -130,3 +130,10 @@ def test_cameras_on_a_model_of_rows_stop_the_start_naming_the_setting(
     app = create_app(scoring_settings(tmp_path, defect_bundle_dir), cameras)
     with pytest.raises(ValueError, match=r"SCORING_CAMERAS: the served model .* takes rows"), TestClient(app):
         pass
+
+
+def test_cameras_with_several_worker_processes_stop_the_start(tmp_path: Path) -> None:
+    cameras = camera_settings({"id": "c1", "url": "rtsp://127.0.0.1:9/x"})
+    settings = scoring_settings(tmp_path, tiny_image_bundle(tmp_path / "model"), workers=2)
+    with pytest.raises(ValueError, match="SCORING_WORKERS=1"), TestClient(create_app(settings, cameras)):
+        pass
