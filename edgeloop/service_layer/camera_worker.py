@@ -85,6 +85,11 @@ class CameraWorker:
         self._threads[1].join(max(0.0, deadline - time.monotonic()))
         self._set(state=CameraState.STOPPED)
 
+    @property
+    def running(self) -> bool:
+        """Whether either of its threads is still alive."""
+        return any(thread.is_alive() for thread in self._threads)
+
     def status(self) -> CameraStatus:
         f = self._figures
         with f.lock:

@@ -87,7 +87,7 @@ def test_cameras_show_in_readyz_and_metrics_and_a_down_one_keeps_the_site_ready(
             assert ("line-1",) in camera_samples(text, "edgeloop_camera_last_frame_timestamp_seconds")
             workers = app.state.ctx.cameras.workers
         # Stopped with the app: every camera thread has ended.
-        assert not any(thread.is_alive() for worker in workers for thread in worker._threads)
+        assert not any(worker.running for worker in workers)
         assert {status.state.value for status in app.state.ctx.cameras.statuses()} == {"stopped"}
 
 

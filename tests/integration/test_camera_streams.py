@@ -168,7 +168,7 @@ def test_an_unreachable_camera_is_retried_with_back_off_and_stops_cleanly(
     assert "cannot connect" in status.last_error
     assert "secret" not in status.last_error
     assert "secret" not in status.url
-    assert not any(thread.is_alive() for thread in worker._threads)
+    assert not worker.running
 
 
 def test_a_missing_file_is_retried_like_an_unreachable_camera(tmp_path: Path) -> None:
