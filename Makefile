@@ -53,12 +53,20 @@ install: $(VENV)/.installed node-tools
 
 node-tools: node_modules/.installed
 
-# Debian packages the tests drive: a real browser, kubectl (kustomize) and promtool (package prometheus).
+# GStreamer's RTSP server, run by the camera tests with the system Python (tests/support/rtsp_server.py).
+RTSP_SERVER_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+
+# Debian packages the tests drive: a real browser, kubectl (kustomize), promtool (package prometheus),
+# ffmpeg and the RTSP server.
 system-tools:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v kubectl >/dev/null || missing="$$missing kubectl"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null || \
+	  missing="$$missing $(RTSP_SERVER_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing (apt)"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -16,8 +16,9 @@ from starlette.templating import Jinja2Templates
 
 from edgeloop.bootstrap.scoring import ScoringComponents, build_scoring
 from edgeloop.bootstrap.tracing import configure_tracing
+from edgeloop.config.cameras import CameraSettings
 from edgeloop.config.scoring import ScoringSettings
-from edgeloop.ports import Tracer
+from edgeloop.ports import FrameScorer, Tracer
 from scoring_app.auth import Guard
 from scoring_app.context import AppContext
 from scoring_app.decoding.score_body import ScoreBodyReader
@@ -37,7 +38,12 @@ FEEDBACK_PATH = "/api/v1/feedback"
 FORM_SCORE_PATH = "/form/score"
 
 
-def create_app(settings: ScoringSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ScoringSettings | None = None,
+    camera_settings: CameraSettings | None = None,
+    frame_scorer: FrameScorer | None = None,
+) -> FastAPI:
+    """None: camera settings from the environment, frames scored by the served model (bootstrap.cameras)."""
     settings = settings or ScoringSettings()
     telemetry = ScoringMetrics()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -48,7 +54,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         # Loading the model and opening the outbox touch the disk: off the event loop.
         components = await run_in_threadpool(build_scoring, settings, tracer)
         _show_live_figures(telemetry, components)
-        parts = await start_site_parts(components, telemetry)
+        parts = await start_site_parts(components, telemetry, camera_settings, frame_scorer)
         app.state.ctx = AppContext(
             settings=settings,
             components=components,
@@ -60,6 +66,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
             templates=templates,
             delivery=parts.delivery,
             frames=parts.frames,
+            cameras=parts.cameras,
         )
         with serving_interpreter():
             try:
@@ -78,12 +85,8 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app, settings.retry_after_seconds)
-    app.include_router(api.router)
-    app.include_router(images.router)
-    app.include_router(admin.router)
-    app.include_router(web.router)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
+    for module in (api, images, admin, web, health, metrics):
+        app.include_router(module.router)
     _add_middleware(app, settings, telemetry, tracer)
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 from edgeloop.bootstrap.frames import FrameComponents
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
+from edgeloop.service_layer.camera_worker import CameraFleet
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from scoring_app.auth import Guard
 from scoring_app.grouping import RequestGrouper
@@ -26,6 +27,7 @@ class AppContext:
     templates: Jinja2Templates
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
     frames: FrameComponents | None = None  # None: this site keeps no frames (SCORING_FRAMES_DIR unset)
+    cameras: CameraFleet | None = None  # None: no camera configured (SCORING_CAMERAS)
 
 
 def context_of(request: Request) -> AppContext:

@@ -13,12 +13,17 @@ from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
+from edgeloop.bootstrap.cameras import start_site_cameras
 from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
 from edgeloop.bootstrap.model_delivery import start_site_delivery
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.bootstrap.site_status import start_heartbeat
+from edgeloop.config.cameras import CameraSettings
+from edgeloop.ports import FrameScorer
+from edgeloop.service_layer.camera_worker import CameraFleet
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from edgeloop.service_layer.site_status import no_drift
+from scoring_app.camera_metrics import CameraCollector
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.drift_metrics import DriftCollector
 from scoring_app.frame_metrics import FrameCollector
@@ -29,6 +34,7 @@ from scoring_app.telemetry import ScoringMetrics
 class SiteParts:
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
     frames: FrameComponents | None = None  # None: this site keeps no frames
+    cameras: CameraFleet | None = None  # None: no camera configured (SCORING_CAMERAS)
     stops: list[Callable[[], None]] = field(default_factory=list)  # in start order
 
     async def stop(self) -> None:
@@ -36,22 +42,46 @@ class SiteParts:
             await run_in_threadpool(stop)
 
 
-async def start_site_parts(components: ScoringComponents, telemetry: ScoringMetrics) -> SiteParts:
+async def start_site_parts(
+    components: ScoringComponents,
+    telemetry: ScoringMetrics,
+    camera_settings: CameraSettings | None = None,
+    frame_scorer: FrameScorer | None = None,
+) -> SiteParts:
     parts = SiteParts()
+    try:
+        await run_in_threadpool(_start, parts, components, telemetry, camera_settings, frame_scorer)
+    except BaseException:
+        await parts.stop()
+        await run_in_threadpool(components.close)  # the lifespan's finally never runs: close here
+        raise
+    return parts
+
+
+def _start(
+    parts: SiteParts,
+    components: ScoringComponents,
+    telemetry: ScoringMetrics,
+    camera_settings: CameraSettings | None,
+    frame_scorer: FrameScorer | None,
+) -> None:
     if components.drift is not None:
         telemetry.registry.register(DriftCollector(components.drift))
     # The champion poller (None when no signing key is trusted): swaps models in the background.
-    delivery = await run_in_threadpool(start_site_delivery, components.model, components.load_model)
+    delivery = start_site_delivery(components.model, components.load_model)
     if delivery is not None:
         parts.delivery = delivery[0]
         parts.stops.append(delivery[1].stop)
         telemetry.registry.register(DeliveryCollector(delivery[0]))
-    parts.frames = await run_in_threadpool(start_site_frames)
+    parts.frames = start_site_frames()
     if parts.frames is not None:
         telemetry.registry.register(FrameCollector(parts.frames))
         parts.stops.append(parts.frames.close)  # stops the timer (its run finishes), closes the store
+    parts.cameras = start_site_cameras(components, camera_settings, frame_scorer)
+    if parts.cameras is not None:
+        telemetry.registry.register(CameraCollector(parts.cameras))
+        parts.stops.append(parts.cameras.stop)  # what was sampled is scored into the open outbox
     drift = components.drift.summary if components.drift is not None else no_drift
     heartbeat = start_heartbeat(components, parts.delivery, telemetry.scoring_errors, drift)
     if heartbeat is not None:
         parts.stops.append(heartbeat.stop)
-    return parts

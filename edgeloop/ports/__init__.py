@@ -4,10 +4,10 @@ Adapters in ``edgeloop.adapters`` implement these for one technology each
 (Azure Storage, SQLite, onnxruntime, ...); the composition roots in
 ``edgeloop.bootstrap`` pick and wire them. Nothing here imports Azure or web code.
 
-``edge`` (outbox, queue uplink, model), ``cloud`` (blobs, events, the global store, the
-reporting sink), ``feedback_loop`` (registry, trainers, champion source), ``frames`` (frames
-kept on site, the upload audit) and ``operations`` (held messages); everything is imported
-from here: ``from edgeloop.ports import Outbox``.
+``edge`` (outbox, queue uplink, model), ``cameras`` (streams, frame scoring), ``cloud`` (blobs,
+events, the global store, the reporting sink), ``feedback_loop`` (registry, trainers, champion
+source), ``frames`` (frames kept on site, the upload audit) and ``operations`` (held messages);
+everything is imported from here: ``from edgeloop.ports import Outbox``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ from edgeloop.domain.retraining_data import TrainedModel as TrainedModel
 from edgeloop.domain.retraining_data import TrainingFailed as TrainingFailed
 from edgeloop.domain.validation import FeatureColumns as FeatureColumns
 from edgeloop.observability.tracing import Tracer as Tracer
+from edgeloop.ports.cameras import CameraConnector as CameraConnector
+from edgeloop.ports.cameras import CameraStream as CameraStream
+from edgeloop.ports.cameras import CameraUnavailable as CameraUnavailable
+from edgeloop.ports.cameras import FrameScorer as FrameScorer
+from edgeloop.ports.cameras import VideoFrame as VideoFrame
 from edgeloop.ports.cloud import BlobStore as BlobStore
 from edgeloop.ports.cloud import DeliveryLedger as DeliveryLedger
 from edgeloop.ports.cloud import EventPublisher as EventPublisher

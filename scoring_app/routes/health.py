@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from edgeloop.domain.cameras import CameraState
 from scoring_app.context import AppContext, context_of
 from scoring_app.errors import json_response
 
@@ -60,9 +61,23 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
         "model_delivery": ctx.delivery.status() if ctx.delivery is not None else {"enabled": False},
         # Informational: drifting inputs are scored all the same (docs/drift.md).
         "drift": components.drift.summary() if components.drift is not None else _DRIFT_OFF,
+        # Informational: a camera down is shown, and the site still scores what it is sent.
+        "cameras": _cameras(ctx),
         "site_id": ctx.settings.site_id,
     }
     return bool(model["ok"]) and writable and depth < capacity, checks
+
+
+def _cameras(ctx: AppContext) -> dict[str, object]:
+    if ctx.cameras is None:
+        return {"enabled": False}
+    statuses = ctx.cameras.statuses()
+    return {
+        "enabled": True,
+        "streaming": sum(status.state is CameraState.STREAMING for status in statuses),
+        "configured": len(statuses),
+        "cameras": [status.as_dict() for status in statuses],
+    }
 
 
 @router.get(

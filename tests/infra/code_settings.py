@@ -25,7 +25,7 @@ from edgeloop.config.base import LOCAL_SETTINGS_ENV, EdgeloopSettings
 from edgeloop.config.connections import Service
 
 # Settings classes per workload of a site; every other class belongs to the cloud role.
-SCORING_SETTINGS_CLASSES = {"ScoringSettings", "ModelDeliverySettings", "FrameSettings"}
+SCORING_SETTINGS_CLASSES = {"ScoringSettings", "ModelDeliverySettings", "FrameSettings", "CameraSettings"}
 EDGE_FUNCTION_SETTINGS_CLASSES = {"EdgeFunctionSettings"}
 EDGE_SETTINGS_CLASSES = SCORING_SETTINGS_CLASSES | EDGE_FUNCTION_SETTINGS_CLASSES
 # The service each trigger type reads its connection for (edgeloop.config.connections.Service).

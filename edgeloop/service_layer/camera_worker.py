@@ -1,0 +1,209 @@
+"""The camera worker: frames from one camera, sampled, scored in batches, reconnecting when it drops.
+
+Contract. Per camera two threads: the reader connects (``CameraConnector``), decodes and keeps
+one frame per ``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between
+are never converted to RGB), and queues the kept ones (``FrameBuffer``: a live camera pushes out
+its oldest frame when scoring lags, a file waits); the scorer hands them to the ``FrameScorer``
+``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the rest at stop).
+A connection that fails or breaks is retried after ``Backoff.delay`` (the count of failures in a
+row resets once a frame arrives), for ever, until ``stop``; a file read to its end ends the
+camera. Nothing a camera or the scorer does escapes a thread: the scoring app never falls over
+because of a camera. ``status()`` may be read from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState, CameraStatus, FrameOrigin, FrameSampler
+from edgeloop.ports.cameras import CameraConnector, CameraStream, CameraUnavailable, FrameScorer
+from edgeloop.service_layer.frame_buffer import FrameBuffer
+
+logger = logging.getLogger(__name__)
+
+BUFFERED_BATCHES = 4  # sampled frames held per camera: this many batches
+
+
+class _Figures:
+    """The camera's counters; each has one writer thread, the lock keeps a status read whole."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state = CameraState.CONNECTING
+        self.frames_in = self.frames_scored = self.reconnects = 0
+        self.dropped_sampling = self.dropped_backlog = self.dropped_scoring_error = 0
+        self.last_frame_at: float | None = None
+        self.last_error: str | None = None
+
+
+class CameraWorker:
+    def __init__(
+        self,
+        camera: CameraSpec,
+        connector: CameraConnector,
+        scorer: FrameScorer,
+        backoff: Backoff,
+        *,
+        batch_max_wait: float = 2.0,
+        unit_random: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.camera = camera
+        self._connector = connector
+        self._scorer = scorer
+        self._backoff = backoff
+        self._batch_max_wait = batch_max_wait
+        self._unit_random = unit_random
+        self._clock = clock
+        self._figures = _Figures()
+        self._buffer = FrameBuffer(camera.batch_size * BUFFERED_BATCHES, drop_oldest=camera.live)
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True),
+            threading.Thread(target=self._score, name=f"camera-{camera.id}-scorer", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def request_stop(self) -> None:
+        """Ask both threads to end; ``stop`` waits for them."""
+        self._stopping.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop reading (a blocked read ends within the connector's read timeout), score what was
+        sampled, then return; a thread still busy after ``timeout`` is left to end (daemon)."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        self._threads[0].join(max(0.0, deadline - time.monotonic()))
+        self._buffer.close()
+        self._threads[1].join(max(0.0, deadline - time.monotonic()))
+        self._set(state=CameraState.STOPPED)
+
+    @property
+    def running(self) -> bool:
+        """Whether either of its threads is still alive."""
+        return any(thread.is_alive() for thread in self._threads)
+
+    def status(self) -> CameraStatus:
+        f = self._figures
+        with f.lock:
+            return CameraStatus(
+                self.camera.id, self.camera.kind, self.camera.redacted_url(), f.state, f.frames_in,
+                f.frames_scored, f.dropped_sampling, f.dropped_backlog, f.dropped_scoring_error,
+                f.reconnects, f.last_frame_at, f.last_error,
+            )  # fmt: skip
+
+    def _set(self, **values: object) -> None:
+        with self._figures.lock:
+            for name, value in values.items():
+                setattr(self._figures, name, value)
+
+    def _add(self, name: str, count: int = 1) -> None:
+        with self._figures.lock:
+            setattr(self._figures, name, getattr(self._figures, name) + count)
+
+    def _read(self) -> None:
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                self._set(state=CameraState.CONNECTING)
+                got_frames, ended = self._connect_and_stream()
+                if ended:
+                    self._set(state=CameraState.ENDED)
+                    logger.info("camera %s: file read to its end", self.camera.id)
+                    return
+                failures = 1 if got_frames else failures + 1
+                if self._stopping.is_set():
+                    return
+                delay = self._backoff.delay(failures, self._unit_random())
+                self._set(state=CameraState.BACKING_OFF)
+                logger.warning(
+                    "camera %s: retrying in %.1fs (%d failed in a row)", self.camera.id, delay, failures
+                )
+                if self._stopping.wait(delay):
+                    return
+                self._add("reconnects")
+        finally:
+            self._buffer.close()  # the scorer drains what was sampled, then ends
+
+    def _connect_and_stream(self) -> tuple[bool, bool]:
+        """(whether any frame arrived, whether a file ended); failures are recorded, never raised."""
+        got_frames = False
+        try:
+            stream = self._connector.open(self.camera)
+            try:
+                got_frames = self._stream(stream)
+            finally:
+                stream.close()
+        except CameraUnavailable as exc:
+            self._set(last_error=str(exc))
+            logger.warning("camera %s: %s", self.camera.id, exc)
+            return got_frames, False
+        except Exception as exc:  # a decoder or library fault: never let it end the camera
+            self._set(last_error=f"{type(exc).__name__}: {exc}")
+            logger.exception("camera %s: unexpected failure", self.camera.id)
+            return got_frames, False
+        if self._stopping.is_set() or not self.camera.live:
+            return got_frames, not self._stopping.is_set()
+        self._set(last_error="the stream ended")  # a live camera that hangs up is a drop
+        return got_frames, False
+
+    def _stream(self, stream: CameraStream) -> bool:
+        sampler = FrameSampler(self.camera.sample_fps)
+        got_frames = False
+        for frame in stream.frames():
+            if self._stopping.is_set():
+                break
+            now = self._clock()
+            if not got_frames:
+                got_frames = True
+                self._set(state=CameraState.STREAMING, last_error=None)
+                logger.info("camera %s: streaming", self.camera.id)
+            with self._figures.lock:
+                self._figures.frames_in += 1
+                self._figures.last_frame_at = now
+            if not sampler.keep(frame.timestamp):
+                self._add("dropped_sampling")
+                continue
+            pushed_out = self._buffer.put(frame.rgb(), now)
+            if pushed_out:
+                self._add("dropped_backlog", pushed_out)
+        return got_frames
+
+    def _score(self) -> None:
+        while batch := self._buffer.take(self.camera.batch_size, self._batch_max_wait):
+            origin = FrameOrigin(self.camera.id, tuple(frame.captured_at for frame in batch))
+            try:
+                self._scorer.score_frames([frame.rgb for frame in batch], origin)
+            except Exception:  # the scorer's fault is counted and logged; the camera goes on
+                logger.exception("camera %s: scoring %d frames failed", self.camera.id, len(batch))
+                self._add("dropped_scoring_error", len(batch))
+            else:
+                self._add("frames_scored", len(batch))
+
+
+class CameraFleet:
+    """The site's camera workers, started and stopped together."""
+
+    def __init__(self, workers: Sequence[CameraWorker]) -> None:
+        self.workers = tuple(workers)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+        logger.info("started %d camera worker(s)", len(self.workers))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for worker in self.workers:
+            worker.request_stop()  # all at once: each then waits out its own read
+        for worker in self.workers:
+            worker.stop(timeout)
+
+    def statuses(self) -> list[CameraStatus]:
+        return [worker.status() for worker in self.workers]

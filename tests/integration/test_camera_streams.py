@@ -1,0 +1,202 @@
+"""Camera workers on real streams: GStreamer's RTSP server, an mp4 file, PyAV decoding.
+
+The scorer is tests/support/cameras.RecordingScorer (these tests are about sampling, batching
+and reconnecting; the image scoring is tested on its own). Waits are on conditions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.cameras import RecordingScorer, RtspServer, frame_index, rtsp_server, write_test_video
+from support.mjpeg_server import jpeg_frames, mjpeg_server
+from support.waiting import wait_until
+
+from edgeloop.adapters.pyav_camera import PyAvConnector
+from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState
+from edgeloop.service_layer.camera_worker import CameraWorker
+
+FAST_BACKOFF = Backoff(initial_seconds=0.1, max_seconds=0.5, multiplier=2.0, jitter=0.2)
+WAIT = 30.0
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # 10 frames/s for two minutes: longer than any test watches it.
+    return write_test_video(tmp_path_factory.mktemp("videos") / "long.mp4", frames=1200)
+
+
+@pytest.fixture
+def server(long_video: Path) -> Iterator[RtspServer]:
+    with rtsp_server(long_video) as running:
+        yield running
+
+
+def worker_for(camera: CameraSpec, scorer: RecordingScorer, batch_max_wait: float = 5.0) -> CameraWorker:
+    connector = PyAvConnector(open_timeout=5.0, read_timeout=5.0)
+    return CameraWorker(camera, connector, scorer, FAST_BACKOFF, batch_max_wait=batch_max_wait)
+
+
+@pytest.fixture
+def started() -> Iterator[list[CameraWorker]]:
+    workers: list[CameraWorker] = []
+    yield workers
+    for worker in workers:
+        worker.stop()
+
+
+def test_rtsp_frames_are_sampled_and_scored_in_batches(
+    server: RtspServer, started: list[CameraWorker]
+) -> None:
+    scorer = RecordingScorer()
+    worker = worker_for(CameraSpec("line-1", server.url, sample_fps=5, batch_size=4), scorer)
+    started.append(worker)
+    worker.start()
+    wait_until(
+        lambda: len(scorer.batches) >= 3, WAIT, "three batches scored", details=lambda: str(worker.status())
+    )
+    status = worker.status()
+    assert status.state is CameraState.STREAMING
+    assert status.kind == "rtsp"
+    frames, origin = scorer.batches[0]
+    assert len(frames) == 4
+    assert frames[0].shape == (120, 160, 3)
+    assert str(frames[0].dtype) == "uint8"
+    assert origin.camera_id == "line-1"
+    assert len(origin.captured_at) == 4
+    assert list(origin.captured_at) == sorted(origin.captured_at)
+    # Half the frames of a 10 frames/s stream fall between the 5 frames/s samples.
+    assert status.dropped_sampling >= status.frames_scored - 4
+    assert status.last_frame_at is not None
+    assert status.reconnects == 0
+    # Samples of a 10 frames/s stream at 5 a second: two frames apart (three once in a while, when
+    # the slot's frame came a little early), in order.
+    indexes = [frame_index(frame) for frame in frames]
+    steps = {(later - earlier) % 32 for earlier, later in itertools.pairwise(indexes)}
+    assert steps <= {1, 2, 3}, indexes
+
+
+def test_a_killed_server_is_backed_off_from_and_streaming_resumes_on_its_return(
+    server: RtspServer, started: list[CameraWorker]
+) -> None:
+    scorer = RecordingScorer()
+    worker = worker_for(CameraSpec("line-2", server.url, sample_fps=5, batch_size=2), scorer)
+    started.append(worker)
+    worker.start()
+    wait_until(lambda: scorer.frames >= 4, WAIT, "frames scored", details=lambda: str(worker.status()))
+
+    server.kill()
+    wait_until(
+        lambda: worker.status().state is CameraState.BACKING_OFF and worker.status().reconnects >= 2,
+        WAIT,
+        "backing off, two reconnects tried",
+        details=lambda: str(worker.status()),
+    )
+    down = worker.status()
+    assert down.last_error is not None
+    assert "127.0.0.1" in down.last_error
+    scored_while_down = scorer.frames
+
+    server.start()  # the same port
+    wait_until(
+        lambda: worker.status().state is CameraState.STREAMING and scorer.frames >= scored_while_down + 4,
+        WAIT,
+        "streaming again, more frames scored",
+        details=lambda: str(worker.status()),
+    )
+    assert worker.status().last_error is None
+
+
+def test_a_video_file_is_read_to_its_end_and_every_sample_scored(tmp_path: Path) -> None:
+    video = write_test_video(tmp_path / "clip.mp4", frames=30, fps=10)
+    scorer = RecordingScorer()
+    worker = worker_for(CameraSpec("bench-cam", str(video), sample_fps=5, batch_size=4), scorer)
+    worker.start()
+    try:
+        wait_until(lambda: worker.status().state is CameraState.ENDED, WAIT, "the file read to its end")
+        wait_until(
+            lambda: scorer.frames == 15, WAIT, "15 samples scored", details=lambda: str(worker.status())
+        )
+    finally:
+        worker.stop()
+    status = worker.status()
+    assert (status.frames_in, status.frames_scored, status.dropped_sampling) == (30, 15, 15)
+    assert [len(frames) for frames, _ in scorer.batches] == [4, 4, 4, 3]  # the last one partial
+    indexes = [frame_index(frame) for frames, _ in scorer.batches for frame in frames]
+    assert indexes == list(range(0, 30, 2))  # no frame of the file pushed out: a file waits for the scorer
+    assert status.state is CameraState.STOPPED
+
+
+def test_a_scorer_failure_drops_that_batch_and_the_camera_goes_on(tmp_path: Path) -> None:
+    video = write_test_video(tmp_path / "clip.mp4", frames=20, fps=10)
+    scorer = RecordingScorer(fail_first=1)
+    worker = worker_for(CameraSpec("flaky", f"file://{video}", sample_fps=10, batch_size=5), scorer)
+    worker.start()
+    try:
+        wait_until(lambda: worker.status().state is CameraState.ENDED, WAIT, "the file read to its end")
+        wait_until(lambda: scorer.frames == 15, WAIT, "three batches after the failed one")
+    finally:
+        worker.stop()
+    status = worker.status()
+    assert (status.dropped_scoring_error, status.frames_scored) == (5, 15)
+
+
+def test_an_unreachable_camera_is_retried_with_back_off_and_stops_cleanly(
+    started: list[CameraWorker],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scorer = RecordingScorer()
+    worker = worker_for(CameraSpec("gate", f"rtsp://viewer:secret@127.0.0.1:{port}/stream"), scorer)
+    worker.start()
+    wait_until(
+        lambda: worker.status().reconnects >= 3,
+        WAIT,
+        "three reconnects",
+        details=lambda: str(worker.status()),
+    )
+    worker.stop()
+    status = worker.status()
+    assert status.state is CameraState.STOPPED
+    assert (status.frames_in, status.frames_scored) == (0, 0)
+    assert status.last_error is not None
+    assert "cannot connect" in status.last_error
+    assert "secret" not in status.last_error
+    assert "secret" not in status.url
+    assert not worker.running
+
+
+def test_a_missing_file_is_retried_like_an_unreachable_camera(tmp_path: Path) -> None:
+    scorer = RecordingScorer()
+    worker = worker_for(CameraSpec("later", str(tmp_path / "not-yet.mp4")), scorer)
+    worker.start()
+    try:
+        wait_until(lambda: worker.status().reconnects >= 1, WAIT, "a retry")
+    finally:
+        worker.stop()
+    assert "not-yet.mp4" in (worker.status().last_error or "")
+
+
+def test_an_http_mjpeg_camera_is_sampled_on_arrival_times(started: list[CameraWorker]) -> None:
+    scorer = RecordingScorer()
+    with mjpeg_server(jpeg_frames(32), fps=10) as url:
+        worker = worker_for(CameraSpec("door", url, sample_fps=5, batch_size=3), scorer)
+        started.append(worker)
+        worker.start()
+        wait_until(
+            lambda: scorer.frames >= 6, WAIT, "six MJPEG frames scored", details=lambda: str(worker.status())
+        )
+        status = worker.status()
+    assert status.kind == "mjpeg"
+    assert status.state is CameraState.STREAMING
+    frames, _ = scorer.batches[0]
+    assert frames[0].shape == (120, 160, 3)
+    # Samples in order, about every other frame (arrival times jitter: now and then one apart).
+    indexes = [frame_index(frame) for frames, _ in scorer.batches[:2] for frame in frames]
+    assert all(1 <= (later - earlier) % 32 <= 4 for earlier, later in itertools.pairwise(indexes)), indexes
+    assert status.dropped_sampling >= 1
