@@ -86,7 +86,7 @@ def _recent_rows(ctx: AppContext, manifest: ModelManifest) -> list[dict[str, Any
     ]
 
 
-async def _render(
+async def render_form(
     request: Request,
     ctx: AppContext,
     *,
@@ -96,7 +96,9 @@ async def _render(
     general_error: str | None = None,
     result: dict[str, Any] | None = None,
     flash: str | None = None,
+    image: dict[str, Any] | None = None,
 ) -> Response:
+    """The form page: a reading's fields, or for an image model a picture's (scoring_app/image_views.py)."""
     manifest = ctx.components.model.current.manifest
     session_id = request.cookies.get(SESSION_COOKIE) or ctx.guard.new_session_id()
     recent = await run_in_threadpool(_recent_rows, ctx, manifest) if ctx.guard.form_open else []
@@ -107,6 +109,8 @@ async def _render(
             "site_id": ctx.settings.site_id,
             "model": {"name": manifest.name, "version": manifest.version},
             "form_open": ctx.guard.form_open,
+            "image_form": manifest.image_input is not None,
+            "image": image,
             "fields": _fields(manifest),
             "context_fields": [(name, CONTEXT_LABELS[name]) for name in ON_SITE_CONTEXT_FIELDS],
             "csrf_token": ctx.guard.csrf_token(session_id),
@@ -127,7 +131,7 @@ async def _render(
     return response
 
 
-def _render_waiting(request: Request, ctx: AppContext, reason: str) -> Response:
+def render_waiting(request: Request, ctx: AppContext, reason: str) -> Response:
     """The page of a site with no model yet: the reason, no form (503: nothing can be scored)."""
     response = ctx.templates.TemplateResponse(
         request, "index.html", {"site_id": ctx.settings.site_id, "waiting": reason}, status_code=503
@@ -141,14 +145,14 @@ def _render_waiting(request: Request, ctx: AppContext, reason: str) -> Response:
 async def form_page(request: Request) -> Response:
     ctx = context_of(request)
     if (waiting := ctx.components.model.waiting_reason) is not None:
-        return _render_waiting(request, ctx, waiting)
+        return render_waiting(request, ctx, waiting)
     flash = None
     task = ctx.components.model.current.manifest.task
     recorded = request.query_params.get("recorded")
     label = form_label(task, request.query_params.get("label"))
     if recorded and label is not None:
         flash = f"Thank you: insight {recorded} recorded as {label_text(task, label)}."
-    return await _render(request, ctx, flash=flash)
+    return await render_form(request, ctx, flash=flash)
 
 
 async def _read_form(request: Request, ctx: AppContext) -> FormData:
@@ -195,23 +199,23 @@ async def form_score(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
     if (waiting := ctx.components.model.waiting_reason) is not None:
-        return _render_waiting(request, ctx, waiting)
+        return render_waiting(request, ctx, waiting)
     model = ctx.components.model.current
     manifest = model.manifest
     row, values, errors = _row_from_form(manifest, form)
     if errors:
-        return await _render(request, ctx, status_code=422, values=values, errors=errors)
+        return await render_form(request, ctx, status_code=422, values=values, errors=errors)
     try:
         scored = await score_columns(ctx, model, validated_columns(manifest, [row]))
     except InvalidInput as exc:
         for problem in exc.problems:
             errors.setdefault(problem.field or "form", problem.message)
-        return await _render(
+        return await render_form(
             request, ctx, status_code=422, values=values, errors=errors, general_error=errors.get("form")
         )
     except (OutboxFull, OutboxUnavailable) as exc:
         answer = error_answer(exc, ctx.settings.retry_after_seconds)
-        return await _render(
+        return await render_form(
             request, ctx, status_code=answer.status_code, values=values, general_error=str(answer.detail)
         )
     first = scored.row(0)
@@ -224,7 +228,7 @@ async def form_score(request: Request) -> Response:
         "model_name": scored.model_name,
         "model_version": scored.model_version,
     }
-    return await _render(request, ctx, values=values, result=result)
+    return await render_form(request, ctx, values=values, result=result)
 
 
 @router.post("/form/feedback", name="form_feedback")
@@ -232,20 +236,22 @@ async def form_feedback(request: Request) -> Response:
     ctx = context_of(request)
     form = await _read_form(request, ctx)
     if (waiting := ctx.components.model.waiting_reason) is not None:
-        return _render_waiting(request, ctx, waiting)
+        return render_waiting(request, ctx, waiting)
     task = ctx.components.model.current.manifest.task
     insight_id, label = form.get("insight_id"), form_label(task, form.get("label"))
     if label is None or not isinstance(insight_id, str):
-        return await _render(request, ctx, status_code=422, general_error=label_hint(task))
+        return await render_form(request, ctx, status_code=422, general_error=label_hint(task))
     try:
         await record_feedback(ctx, [FeedbackItem(insight_id, label)])
     except InvalidInput as exc:
         message = "; ".join(problem.message for problem in exc.problems)
         status_code = error_answer(exc, ctx.settings.retry_after_seconds).status_code
-        return await _render(request, ctx, status_code=status_code, general_error=message)
+        return await render_form(request, ctx, status_code=status_code, general_error=message)
     except (OutboxFull, OutboxUnavailable) as exc:
         answer = error_answer(exc, ctx.settings.retry_after_seconds)
-        return await _render(request, ctx, status_code=answer.status_code, general_error=str(answer.detail))
+        return await render_form(
+            request, ctx, status_code=answer.status_code, general_error=str(answer.detail)
+        )
     # Post/redirect/get: a reload does not send the feedback twice.
     url = request.url_for("form_page").include_query_params(recorded=insight_id, label=str(label))
     return RedirectResponse(str(url), status_code=303)
