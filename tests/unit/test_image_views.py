@@ -6,9 +6,10 @@ import base64
 
 from support.image_files import encoded, uniform
 
-from edgeloop.domain.images import ImageProblem
+from edgeloop.domain.images import ImageProblem, ImageSource
 from edgeloop.domain.tasks import BinaryTask, MulticlassTask
-from scoring_app.image_views import Box, class_bars, data_url, problem_text
+from edgeloop.service_layer.image_scoring import ScoredImage, ScoredImages
+from scoring_app.image_views import Box, Overlay, class_bars, data_url, image_result, problem_text
 
 TASK = MulticlassTask(("ok", "scratch"), ("p_ok", "p_scratch"))
 
@@ -37,3 +38,21 @@ def test_a_refusal_names_the_file() -> None:
     problem = ImageProblem(0, "anim.gif", "unsupported_type", "not a JPEG or PNG image")
     assert problem_text(problem, "ignored.gif") == "anim.gif: not a JPEG or PNG image"
     assert problem_text(ImageProblem(None, None, "too_many", "at most 1"), "a.png") == "a.png: at most 1"
+
+
+def scored(outputs: dict[str, float | None], prediction: object) -> ScoredImages:
+    image = ScoredImage(0, "a.png", "batch-00000", outputs, prediction, False, ())
+    return ScoredImages("m", "1", "batch", ImageSource.upload(["a.png"]), (image,))
+
+
+def test_a_classification_is_one_overlay_over_the_whole_picture_with_the_right_or_wrong_control() -> None:
+    result = image_result(TASK, scored({"p_ok": 0.75, "p_scratch": 0.25}, "ok"), "a.png", encoded(uniform(9)))
+    assert result["overlays"] == [Overlay("ok", "75.0 %")]
+    assert result["predicted"] == "ok"  # offered as "Right: ok"
+
+
+def test_a_binary_image_model_draws_its_risk_and_takes_its_outcome_as_the_rows_do() -> None:
+    result = image_result(BinaryTask("p", 0.5), scored({"p": 0.9}, None), "a.png", encoded(uniform(9)))
+    assert result["overlays"] == [Overlay("90.0 %", "")]
+    assert result["bars"] == []
+    assert result["predicted"] is None  # no right/wrong control: the recent table's buttons
