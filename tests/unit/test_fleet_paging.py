@@ -38,6 +38,7 @@ def test_a_state_filter_pages_its_sites_while_the_counts_stay_the_fleets() -> No
 
 
 def test_an_empty_fleet_is_one_empty_page() -> None:
-    rows, paging = page_of([], ("degraded",), 1)
+    only: tuple[SiteStateName, ...] = ("degraded",)
+    rows, paging = page_of([], only, 1)
     assert rows == []
     assert (paging.pages, paging.matching) == (1, 0)
