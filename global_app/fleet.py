@@ -8,8 +8,8 @@ as the dashboard (``require_reader``).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-from urllib.parse import quote
+from typing import Any, cast
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -17,18 +17,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from edgeloop.config.fleet import FleetSettings
-from edgeloop.domain.fleet import FleetRow
+from edgeloop.domain.fleet import SITE_STATES, FleetRow, SiteStateName
+from edgeloop.domain.fleet_paging import PAGE_SIZE
 from edgeloop.domain.records import utc_now
 from edgeloop.ports import InsightStore
-from edgeloop.service_layer.fleet_views import HISTORY_LIMIT, SiteHistory, fleet, site_history
+from edgeloop.service_layer.fleet_views import HISTORY_LIMIT, FleetView, SiteHistory, fleet, site_history
 from global_app.access import require_reader
 from global_app.fleet_chart import LineChart, line_chart
 from global_app.fleet_json import fleet_json, row_json, site_json
 from global_app.fleet_openapi import FLEET_BODY, FLEET_SITE_BODY
 from global_app.openapi import answers, body, query_parameters
-from global_app.params import ParamError, parse_limit, parse_site, reject_unknown
+from global_app.params import ParamError, parse_limit, parse_page, parse_site, parse_states, reject_unknown
 
 HALF_HOUR = timedelta(minutes=30)
+FLEET_PARAMETERS = ("state", "page", "limit")
 fleet_api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
 fleet_pages = APIRouter(dependencies=[Depends(require_reader)])
 
@@ -49,6 +51,16 @@ def _settings(request: Request) -> FleetSettings:
     return settings
 
 
+def _fleet_page(request: Request) -> FleetView:
+    """The page the query asks for: ``state`` (comma-separated), ``page`` (from 1), ``limit`` sites."""
+    params = dict(request.query_params)
+    reject_unknown(params, FLEET_PARAMETERS)
+    states = cast(tuple[SiteStateName, ...], parse_states(params, SITE_STATES))
+    page, size = parse_page(params), parse_limit(params)
+    settings = _settings(request)
+    return fleet(_store(request), utc_now(), settings.thresholds(), settings.window, states, page, size)
+
+
 def _history(request: Request, site: str, limit: int) -> SiteHistory:
     site_id = parse_site({"site": site})
     if site_id is None:
@@ -63,15 +75,14 @@ def _history(request: Request, site: str, limit: int) -> SiteHistory:
 @fleet_api.get(
     "/fleet",
     response_class=Response,
+    openapi_extra=query_parameters(*FLEET_PARAMETERS),
     responses={
         **body(FLEET_BODY, "Every site's state, versions, backlog and figures"),
         **answers(400, 401, 403, 503),
     },
 )
 def get_fleet(request: Request) -> Response:
-    reject_unknown(dict(request.query_params), ())
-    settings = _settings(request)
-    view = fleet(_store(request), utc_now(), settings.thresholds(), settings.window)
+    view = _fleet_page(request)
     # orjson straight to bytes: a thousand sites' body, without FastAPI's encoder walking it.
     return Response(orjson.dumps(fleet_json(view)), media_type="application/json")
 
@@ -121,12 +132,30 @@ def page_row(row: FleetRow) -> dict[str, Any]:
     }
 
 
+def page_links(view: FleetView) -> dict[str, str | None]:
+    """The pager's and the state filter's links, keeping the filter and page size."""
+    paging = view.paging
+
+    def link(number: int, states: tuple[str, ...]) -> str:
+        query: dict[str, str | int] = {"state": ",".join(states)} if states else {}
+        if number > 1:
+            query["page"] = number
+        if paging.size != PAGE_SIZE:
+            query["limit"] = paging.size
+        return "/fleet" + (f"?{urlencode(query)}" if query else "")
+
+    links: dict[str, str | None] = {state: link(1, (state,)) for state in SITE_STATES}
+    links["all"] = link(1, ())
+    links["previous"] = link(paging.number - 1, paging.states) if paging.number > 1 else None
+    links["next"] = link(paging.number + 1, paging.states) if paging.number < paging.pages else None
+    return links
+
+
 @fleet_pages.get("/fleet", response_class=HTMLResponse, include_in_schema=False)  # pages: not the API
 def fleet_page(request: Request) -> HTMLResponse:
-    reject_unknown(dict(request.query_params), ())
-    settings = _settings(request)
-    view = fleet(_store(request), utc_now(), settings.thresholds(), settings.window)
-    return _render(request, "fleet.html", {"view": view, "rows": [page_row(row) for row in view.rows]})
+    view = _fleet_page(request)
+    context = {"view": view, "rows": [page_row(row) for row in view.rows], "links": page_links(view)}
+    return _render(request, "fleet.html", context)
 
 
 def history_charts(history: SiteHistory) -> list[LineChart]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from edgeloop.domain.fleet import SITE_STATES, FleetRow
+from edgeloop.domain.fleet import FleetRow
 from edgeloop.domain.records import format_timestamp
 from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.service_layer.fleet_views import FleetView, SiteHistory
@@ -40,10 +40,7 @@ def row_json(row: FleetRow) -> dict[str, Any]:
 
 
 def fleet_json(view: FleetView) -> dict[str, Any]:
-    limits = view.thresholds
-    counts = {state: 0 for state in SITE_STATES}
-    for row in view.rows:
-        counts[row.state.state] += 1
+    limits, paging = view.thresholds, view.paging
     return {
         "now": format_timestamp(view.now),
         "window_from": format_timestamp(view.window_start),
@@ -52,7 +49,14 @@ def fleet_json(view: FleetView) -> dict[str, Any]:
             "backlog_records": limits.backlog_records,
             "backlog_age_s": limits.backlog_age.total_seconds(),
         },
-        "states": counts,
+        "states": paging.counts,
+        "page": {
+            "number": paging.number,
+            "size": paging.size,
+            "pages": paging.pages,
+            "matching": paging.matching,
+            "states": list(paging.states),
+        },
         "sites": [row_json(row) for row in view.rows],
     }
 

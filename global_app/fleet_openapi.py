@@ -60,8 +60,21 @@ FLEET_BODY = _object(
                 "backlog_age_s": {"type": "number"},
             }
         ),
-        "states": _object({state: _COUNT for state in SITE_STATES}),
-        "sites": {"type": "array", "items": FLEET_ROW},
+        "states": {**_object({state: _COUNT for state in SITE_STATES}), "description": "The whole fleet's"},
+        "page": _object(
+            {
+                "number": {**_COUNT, "minimum": 1},
+                "size": {**_COUNT, "minimum": 1},
+                "pages": {**_COUNT, "minimum": 1},
+                "matching": {**_COUNT, "description": "Sites in the states asked for, on every page"},
+                "states": {"type": "array", "items": {"enum": list(SITE_STATES)}, "description": "[]: all"},
+            }
+        ),
+        "sites": {
+            "type": "array",
+            "items": FLEET_ROW,
+            "description": "This page's: offline first, then degraded, unknown and ok, each by site id",
+        },
     }
 )
 _MODEL = {

@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from global_app.params import MAX_LIMIT, MAX_SITE_LENGTH
+from edgeloop.domain.fleet import SITE_STATES
+from global_app.params import MAX_LIMIT, MAX_PAGE, MAX_SITE_LENGTH
 
 _TIME = {"type": "string", "format": "date-time"}
 _BOUNDS = "ISO 8601 with a timezone, from year 1000 to before 9999-12-31; empty: no bound"
@@ -19,6 +20,12 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "anomalies_only": {"type": "boolean"},
     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
     "cursor": {"type": "string", "description": "next_cursor of the previous page, with the same filters"},
+    "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1, "description": "From 1"},
+    "state": {
+        "type": "string",
+        "pattern": f"^\\s*({'|'.join(SITE_STATES)})?\\s*(,\\s*({'|'.join(SITE_STATES)})?\\s*)*$",
+        "description": f"States to list, comma-separated, among {', '.join(SITE_STATES)}; empty: all",
+    },
 }
 
 

@@ -19,6 +19,7 @@ from edgeloop.domain.insights_view import InsightCursor
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
 
 MAX_LIMIT = 1000
+MAX_PAGE = 1_000_000
 MAX_SITE_LENGTH = 128
 # Times a range may name: four-digit years, with room for widening to whole hours.
 EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
@@ -79,6 +80,24 @@ def parse_limit(params: Mapping[str, str], default: int = 100) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise ParamError("limit", f"expected a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
     return int(raw)
+
+
+def parse_page(params: Mapping[str, str]) -> int:
+    raw = params.get("page")
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ParamError("page", f"expected a whole number from 1 to {MAX_PAGE}, got {raw!r}")
+    return int(raw)
+
+
+def parse_states(params: Mapping[str, str], known: tuple[str, ...]) -> tuple[str, ...]:
+    """``state=offline,degraded``: the states named, each one of ``known``; empty: every state."""
+    named = tuple(part.strip() for part in params.get("state", "").split(",") if part.strip())
+    for state in named:
+        if state not in known:
+            raise ParamError("state", f"expected states among {', '.join(known)}, got {state[:40]!r}")
+    return named
 
 
 def parse_site(params: Mapping[str, str]) -> str | None:

@@ -5,15 +5,19 @@ hourly counters of the fleet's window (the anomaly rate and feedback accuracy pe
 one site, its newest statuses. The state is derived here at read time, from ``now`` minus the
 latest ``reported_at`` (edgeloop.domain.fleet), so a site that stops reporting turns
 ``offline`` ("last seen N minutes ago") without anything being written, and never an error.
+The fleet is paged after the states are known (edgeloop.domain.fleet_paging): the sites needing
+attention first, filtered by state, the per-state counts over the whole fleet.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edgeloop.domain.counter_stats import HourlyRate
-from edgeloop.domain.fleet import FleetRow, FleetThresholds, fleet_rows
+from edgeloop.domain.fleet import FleetRow, FleetThresholds, SiteStateName, fleet_rows
+from edgeloop.domain.fleet_paging import PAGE_SIZE, FleetPaging, page_of
 from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.ports import InsightStore
 
@@ -25,7 +29,8 @@ class FleetView:
     now: datetime
     window_start: datetime  # the anomaly rate and feedback accuracy count from this hour on
     thresholds: FleetThresholds
-    rows: list[FleetRow]
+    rows: list[FleetRow]  # this page's
+    paging: FleetPaging
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +46,21 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
     return (now - window).replace(minute=0, second=0, microsecond=0)
 
 
-def fleet(store: InsightStore, now: datetime, thresholds: FleetThresholds, window: timedelta) -> FleetView:
-    """One row per site that sent a status or scored in the window, by site id."""
+def fleet(
+    store: InsightStore,
+    now: datetime,
+    thresholds: FleetThresholds,
+    window: timedelta,
+    states: Collection[SiteStateName] = (),
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> FleetView:
+    """Page ``page`` of the sites that sent a status or scored in the window, in ``states`` (empty:
+    all): offline first, then degraded, unknown and ok, each by site id."""
     start = _window_start(now, window)
     rows = fleet_rows(store.latest_site_statuses(), store.site_totals(start, None), now, thresholds)
-    return FleetView(now, start, thresholds, rows)
+    chosen, paging = page_of(rows, states, page, size)
+    return FleetView(now, start, thresholds, chosen, paging)
 
 
 def site_history(

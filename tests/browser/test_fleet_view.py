@@ -104,3 +104,22 @@ def test_the_fleet_reads_at_phone_width_and_an_unknown_site_explains_itself(
     page.goto(fleet_url + "/fleet/plant-west")
     expect(page.locator("#site-missing")).to_contain_text("no site 'plant-west'")
     page.close()
+
+
+def test_the_fleet_pages_attention_first_and_filters_by_state(browser: Browser, fleet_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(fleet_url + "/fleet?limit=2")
+    rows = page.locator("#fleet-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-site", "plant-south")  # offline first, then degraded
+    expect(rows.nth(1)).to_have_attribute("data-site", "plant-east")
+    expect(page.locator("#page-note")).to_contain_text("Page 1 of 2")
+    page.click("#fleet-pager a[rel=next]")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_have_attribute("data-site", "plant-north")
+    expect(page.locator("#fleet-pager a[rel=prev]")).to_be_visible()
+    page.click("#fleet-filter a[data-filter=degraded]")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_have_attribute("data-site", "plant-east")
+    expect(page.locator("#fleet-filter a[data-filter=degraded]")).to_have_attribute("aria-current", "true")
+    page.close()

@@ -75,6 +75,31 @@ def test_the_fleet_lists_every_site_with_its_state(client: TestClient) -> None:
     assert sites["plant-silent"]["last_seen"] is None
 
 
+def test_the_fleet_pages_attention_first_and_filters_by_state(client: TestClient) -> None:
+    first = client.get("/api/v1/fleet", params={"limit": 2}).json()
+    assert [site["site_id"] for site in first["sites"]] == ["plant-gone", "plant-busy"]
+    assert first["page"] == {"number": 1, "size": 2, "pages": 2, "matching": 4, "states": []}
+    second = client.get("/api/v1/fleet", params={"limit": 2, "page": 2}).json()
+    assert [site["site_id"] for site in second["sites"]] == ["plant-silent", "plant-ok"]
+    chosen = client.get("/api/v1/fleet", params={"state": "ok, offline"}).json()
+    assert [site["site_id"] for site in chosen["sites"]] == ["plant-gone", "plant-ok"]
+    assert (chosen["page"]["matching"], chosen["page"]["states"]) == (2, ["ok", "offline"])
+    assert chosen["states"] == {"ok": 1, "degraded": 1, "offline": 1, "unknown": 1}  # the whole fleet
+    assert client.get("/api/v1/fleet", params={"page": 9}).json()["sites"] == []
+
+
+def test_the_fleet_page_links_its_pages_and_filters(client: TestClient) -> None:
+    first = client.get("/fleet", params={"limit": 3}).text
+    assert first.index('data-site="plant-gone"') < first.index('data-site="plant-busy"')
+    assert 'data-site="plant-ok"' not in first
+    assert 'href="/fleet?page=2&amp;limit=3"' in first
+    assert 'href="/fleet?state=degraded&amp;limit=3"' in first
+    degraded = client.get("/fleet", params={"state": "degraded"}).text
+    assert 'data-site="plant-busy"' in degraded
+    assert 'data-site="plant-ok"' not in degraded
+    assert "Page 1 of 1" in degraded
+
+
 def test_a_site_reads_with_its_history_oldest_first(client: TestClient) -> None:
     body = client.get("/api/v1/fleet/plant-ok", params={"limit": 3}).json()
     assert body["site"]["state"] == "ok"
@@ -85,12 +110,17 @@ def test_a_site_reads_with_its_history_oldest_first(client: TestClient) -> None:
 def test_bad_requests_name_the_parameter_and_an_unknown_site_is_404(client: TestClient) -> None:
     for path, params, parameter in (
         ("/api/v1/fleet", {"site": "x"}, "site"),
+        ("/api/v1/fleet", {"state": "ok,sleepy"}, "state"),
+        ("/api/v1/fleet", {"page": "0"}, "page"),
         ("/api/v1/fleet/plant-ok", {"limit": "0"}, "limit"),
         ("/api/v1/fleet/" + "s" * 200, {}, "site"),
     ):
         response = client.get(path, params=params)
         assert response.status_code == 400, path
         assert response.json()["parameter"] == parameter
+    bad_page = client.get("/fleet", params={"page": "x"})
+    assert bad_page.status_code == 400
+    assert "page" in bad_page.text
     missing = client.get("/api/v1/fleet/plant-nowhere")
     assert missing.status_code == 404
     assert missing.json()["error"] == "not_found"
