@@ -57,6 +57,7 @@ class FrameComponents:
         return figures
 
     def close(self, timeout: float = 30.0) -> None:
+        self.keeping.close(timeout)  # what was handed in is kept before the store closes
         self.stop.set()
         if self.thread is not None:
             self.thread.join(timeout)
@@ -89,6 +90,7 @@ def start_site_frames(
     keeping = FrameKeeping(store, site_id, PillowJpegEncoder(settings.frames_jpeg_quality))
     components = FrameComponents(store, keeping, None, None)
     try:
+        keeping.start()
         components.lock_fd = _take_timer_lock(settings.frames_dir)
         if components.lock_fd is None:
             return components

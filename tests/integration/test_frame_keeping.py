@@ -76,15 +76,27 @@ def keeping_counts(client: TestClient) -> dict[str, float]:
     return found
 
 
+def kept_frames(client: TestClient, count: int) -> list[dict[str, Any]]:
+    """The kept frames, once ``count`` are (keeping is written behind the answer)."""
+    listing: list[dict[str, Any]] = []
+
+    def listed() -> bool:
+        response = client.get("/api/v1/admin/frames?limit=100", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        listing[:] = response.json()["frames"]
+        return len(listing) >= count
+
+    wait_until(listed, WAIT, f"{count} frames kept")
+    return listing
+
+
 def test_uploads_are_kept_as_they_came_with_their_insight_and_result(client: TestClient) -> None:
     png, jpeg = encoded(FRAMES[0]), encoded(FRAMES[1], "JPEG", quality=90)
     response = upload(client, [("part-a.png", png, "image/png"), ("part-b.jpg", jpeg, "image/jpeg")])
     assert response.status_code == 200, response.text
     results = response.json()["results"]
 
-    listed = client.get("/api/v1/admin/frames", headers=ADMIN)
-    assert listed.status_code == 200, listed.text
-    frames = sorted(listed.json()["frames"], key=lambda frame: frame["source_name"])
+    frames = sorted(kept_frames(client, 2), key=lambda frame: frame["source_name"])
     assert [frame["source_name"] for frame in frames] == ["part-a.png", "part-b.jpg"]
     for frame, result, data, media_type in zip(
         frames, results, (png, jpeg), ("image/png", "image/jpeg"), strict=True
@@ -105,7 +117,7 @@ def test_uploads_are_kept_as_they_came_with_their_insight_and_result(client: Tes
 
 def test_a_label_is_feedback_joined_to_the_frames_insight(client: TestClient) -> None:
     assert upload(client, [("part.png", encoded(FRAMES[2]), "image/png")]).status_code == 200
-    frame = client.get("/api/v1/admin/frames", headers=ADMIN).json()["frames"][0]
+    [frame] = kept_frames(client, 1)
 
     labelled = client.post(
         f"/api/v1/admin/frames/{frame['frame_id']}/label", json={"label": "crack"}, headers=ADMIN
@@ -122,7 +134,7 @@ def test_a_label_is_feedback_joined_to_the_frames_insight(client: TestClient) ->
 
 def test_labelling_refuses_what_it_cannot_record_and_records_nothing(client: TestClient) -> None:
     assert upload(client, [("part.png", encoded(FRAMES[3]), "image/png")]).status_code == 200
-    frame_id = client.get("/api/v1/admin/frames", headers=ADMIN).json()["frames"][0]["frame_id"]
+    frame_id = kept_frames(client, 1)[0]["frame_id"]
     path = f"/api/v1/admin/frames/{frame_id}/label"
 
     not_a_class = client.post(path, json={"label": "wobble"}, headers=ADMIN)
@@ -147,6 +159,7 @@ def test_a_frame_too_large_to_keep_is_counted_and_the_answer_is_still_200(
         response = upload(client, [("small.jpg", small, "image/jpeg"), ("large.png", large, "image/png")])
         assert response.status_code == 200, response.text
         assert len(client.app.state.ctx.components.outbox.recent("insight", 10)) == 2  # type: ignore[attr-defined]
+        wait_until(lambda: sum(keeping_counts(client).values()) >= 2, WAIT, "both frames kept or counted")
         kept = client.get("/api/v1/admin/frames", headers=ADMIN).json()["frames"]
         assert [frame["source_name"] for frame in kept] == ["small.jpg"]
         counts = keeping_counts(client)
@@ -174,7 +187,7 @@ def test_camera_frames_are_kept_as_jpeg_with_their_camera_and_insight(
         wait_until(lambda: ctx.cameras.statuses()[0].state.value == "ended", WAIT, "the file read to its end")
         ctx.cameras.stop()  # the scorer drains what was sampled
         scored = ctx.cameras.statuses()[0].frames_scored
-        frames = client.get("/api/v1/admin/frames?limit=100", headers=ADMIN).json()["frames"]
+        frames = kept_frames(client, scored)
         insights = {r["insight_id"]: r for r in ctx.components.outbox.recent("insight", 100)}
         first = client.get(f"/api/v1/admin/frames/{frames[0]['frame_id']}", headers=ADMIN).content
     assert (scored, len(frames)) == (10, 10)

@@ -64,11 +64,13 @@ def test_media_types_come_from_the_bytes_not_the_name() -> None:
 def test_camera_frames_are_kept_as_jpeg_captured_when_the_stamp_says(tmp_path: Path) -> None:
     store = SqliteFrameStore(tmp_path, RetentionBounds(10**8, timedelta(days=1)), clock=lambda: NOW)
     keeping = FrameKeeping(store, "site-a", PillowJpegEncoder(80))
+    keeping.start()
     rgb = np.full((24, 32, 3), 90, np.uint8)
     captured = NOW.timestamp() - 5
     keeping.keep_camera_frames(
         scored(("ok", 0.9), (None, None)), [rgb, rgb], FrameStamp("cam-1", (captured,) * 2)
     )
+    keeping.close()  # keeps what was handed in
     [frame] = store.list_for_labelling(10)
     assert (frame.media_type, frame.origin.source, frame.origin.source_name) == (
         "image/jpeg",
@@ -83,9 +85,24 @@ def test_camera_frames_are_kept_as_jpeg_captured_when_the_stamp_says(tmp_path: P
 
 def test_a_failing_disk_is_counted_and_never_raised() -> None:
     keeping = FrameKeeping(FailingDisk(), "site-a", PillowJpegEncoder())
+    keeping.start()
     files = [UploadedImage("a.png", "image/png", png_bytes("a")), UploadedImage("b.gif", None, b"GIF89a")]
     keeping.keep_uploads(scored(("ok", 0.9), ("crack", 0.6)), files)
+    keeping.close()
     assert dict(keeping.totals) == {"store_error": 1, "unsupported_type": 1}
+
+
+def test_a_full_queue_drops_the_frame_counted_and_the_caller_goes_on(tmp_path: Path) -> None:
+    store = SqliteFrameStore(tmp_path, RetentionBounds(10**8, timedelta(days=1)))
+    keeping = FrameKeeping(store, "site-a", PillowJpegEncoder(), queue_frames=1)  # writer not started
+    files = [UploadedImage(f"{name}.png", "image/png", png_bytes(name)) for name in "ab"]
+    keeping.keep_uploads(scored(("ok", 0.9), ("crack", 0.6)), files)
+    assert dict(keeping.totals) == {"backlog": 1}
+    keeping.start()
+    keeping.close()
+    assert dict(keeping.totals) == {"backlog": 1, "kept": 1}
+    assert [frame.origin.source_name for frame in store.list_for_labelling(10)] == ["a.png"]
+    store.close()
 
 
 def test_jpeg_quality_is_bounded() -> None:
