@@ -69,6 +69,19 @@ def _frames_per_s(run: Callable[[], Any], batch: int, seconds: float) -> float:
     return done * batch / (time.perf_counter() - started)
 
 
+def _best_rates(
+    runs: dict[str, Callable[[], None]], batch: int, seconds: float, rounds: int
+) -> dict[str, float]:
+    """Interleaved rounds; each path's best round (a shared machine's noise only slows)."""
+    for run in runs.values():  # warm-up: first runs allocate
+        run()
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(rounds):
+        for key, run in runs.items():
+            best[key] = max(best[key], _frames_per_s(run, batch, seconds / rounds))
+    return best
+
+
 def measure(seconds: float, rounds: int, batch: int, size: int, quality: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="edgeloop-keeping-bench-") as tmp:
         work = Path(tmp)
@@ -107,12 +120,7 @@ def measure(seconds: float, rounds: int, batch: int, size: int, quality: int) ->
             "camera_off": lambda: camera(False),
             "camera_on": lambda: camera(True),
         }
-        for run in runs.values():  # warm-up: first runs allocate
-            run()
-        best = dict.fromkeys(runs, 0.0)
-        for _ in range(rounds):
-            for key, run in runs.items():
-                best[key] = max(best[key], _frames_per_s(run, batch, seconds / rounds))
+        best = _best_rates(runs, batch, seconds, rounds)
         writing = time.perf_counter()
         keeping.close(timeout=600)  # the writer keeps what was handed in
         drained_s = time.perf_counter() - writing
