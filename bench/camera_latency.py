@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeloop.domain.cameras import FrameOrigin
+from edgeloop.domain.cameras import FrameStamp
 from edgeloop.ports.cameras import FrameScorer, RgbFrame
 
 
@@ -29,10 +29,10 @@ class LatencyScorer:
         self.latencies: list[float] = []
         self.peak_rss_mib = 0.0
 
-    def score_frames(self, frames: Sequence[RgbFrame], origin: FrameOrigin) -> object:
-        result = self._inner.score_frames(frames, origin)
+    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object:
+        result = self._inner.score_frames(frames, stamp)
         recorded = time.time()
-        self.latencies.extend(recorded - captured for captured in origin.captured_at)
+        self.latencies.extend(recorded - captured for captured in stamp.captured_at)
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib())
         return result
 

@@ -27,7 +27,7 @@ from scoring_app.fast_route import DirectRoute, find_route
 from scoring_app.grouping import RequestGrouper
 from scoring_app.interpreter import serving_interpreter
 from scoring_app.openapi import install_openapi
-from scoring_app.routes import admin, api, health, image_form, images, metrics, web
+from scoring_app.routes import admin, api, frames, health, image_form, images, metrics, web
 from scoring_app.site_parts import start_site_parts
 from scoring_app.telemetry import RequestMetricsMiddleware, ScoringMetrics
 from scoring_app.tracing import ScoringSpans
@@ -85,7 +85,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app, settings.retry_after_seconds)
-    for module in (api, images, admin, web, image_form, health, metrics):
+    for module in (api, images, admin, frames, web, image_form, health, metrics):
         app.include_router(module.router)
     _add_middleware(app, settings, telemetry, tracer)
     install_openapi(app, SCORE_PATH, settings.max_rows, FEEDBACK_PATH)

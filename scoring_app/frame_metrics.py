@@ -8,6 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from edgeloop.bootstrap.frames import FrameComponents
 from edgeloop.domain.frame_policy import REFUSALS
+from edgeloop.service_layer.frame_keeping import NOT_KEPT
 
 
 class FrameCollector:
@@ -24,6 +25,14 @@ class FrameCollector:
         for outcome in ("uploaded", *REFUSALS):
             decisions.add_metric([outcome], figures[f"{outcome}_total"])
         yield decisions
+        keeping = CounterMetricFamily(
+            "edgeloop_frames_keeping",
+            "Scored frames kept on site, or not kept and why (too_large, no_summary, ...)",
+            labels=["outcome"],
+        )
+        for kept_or_not in ("kept", *NOT_KEPT):
+            keeping.add_metric([kept_or_not], figures[f"keep_{kept_or_not}_total"])
+        yield keeping
         yield CounterMetricFamily(
             "edgeloop_frame_upload_errors", "Frame timer runs that failed (retried)", figures["errors_total"]
         )

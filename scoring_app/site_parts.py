@@ -1,6 +1,7 @@
 """The site's background parts, started by the scoring app's lifespan after its components.
 
-Model delivery (the champion poller), the frame store with its upload timer, and the heartbeat
+Model delivery (the champion poller), the frame store with its upload timer (before the cameras,
+whose scored frames it keeps), the cameras, and the heartbeat
 (carrying the drift monitor's summary):
 each optional by settings. They start in that order and stop in reverse, before the components
 close, so none of them writes to a closed outbox.
@@ -73,11 +74,12 @@ def _start(
         parts.delivery = delivery[0]
         parts.stops.append(delivery[1].stop)
         telemetry.registry.register(DeliveryCollector(delivery[0]))
-    parts.frames = start_site_frames()
+    parts.frames = start_site_frames(components.settings.site_id)
     if parts.frames is not None:
         telemetry.registry.register(FrameCollector(parts.frames))
         parts.stops.append(parts.frames.close)  # stops the timer (its run finishes), closes the store
-    parts.cameras = start_site_cameras(components, camera_settings, frame_scorer)
+    keeping = parts.frames.keeping if parts.frames is not None else None
+    parts.cameras = start_site_cameras(components, camera_settings, frame_scorer, keeping)
     if parts.cameras is not None:
         telemetry.registry.register(CameraCollector(parts.cameras))
         parts.stops.append(parts.cameras.stop)  # what was sampled is scored into the open outbox

@@ -13,10 +13,11 @@ from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.cameras import CameraSettings
-from edgeloop.domain.cameras import MAX_BATCH_SIZE, FrameOrigin
+from edgeloop.domain.cameras import MAX_BATCH_SIZE, FrameStamp
 from edgeloop.domain.images import ImageBounds, ImageSource
 from edgeloop.ports.cameras import CameraConnector, FrameScorer, RgbFrame
 from edgeloop.service_layer.camera_worker import CameraFleet, CameraWorker
+from edgeloop.service_layer.frame_keeping import FrameKeeping
 from edgeloop.service_layer.image_scoring import ImageScoringService, ScoredImages
 
 logger = logging.getLogger(__name__)
@@ -60,16 +61,21 @@ def start_camera_fleet(
 
 class CameraImageScoring:
     """The ``FrameScorer`` port on the image scoring use case: a camera's batch, one graph call,
-    one insight per frame (derived results and the camera's id; never a pixel) in the outbox."""
+    one insight per frame (derived results and the camera's id; never a pixel) in the outbox;
+    then, when the site keeps frames, each frame kept on site (in the camera's scorer thread)."""
 
-    def __init__(self, images: ImageScoringService) -> None:
+    def __init__(self, images: ImageScoringService, keeping: FrameKeeping | None = None) -> None:
         self._images = images
+        self._keeping = keeping
 
-    def score_frames(self, frames: Sequence[RgbFrame], origin: FrameOrigin) -> ScoredImages:
-        return self._images.score_frames(frames, ImageSource.camera(origin.camera_id))
+    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> ScoredImages:
+        scored = self._images.score_frames(frames, ImageSource.camera(stamp.camera_id))
+        if self._keeping is not None:
+            self._keeping.keep_camera_frames(scored, frames, stamp)
+        return scored
 
 
-def site_frame_scorer(components: ScoringComponents) -> FrameScorer:
+def site_frame_scorer(components: ScoringComponents, keeping: FrameKeeping | None = None) -> FrameScorer:
     """The served model's image scoring; refused at start-up when the model takes rows."""
     # A new site (no model yet) starts its cameras; frames are dropped as scoring errors until
     # the first champion arrives.
@@ -85,15 +91,17 @@ def site_frame_scorer(components: ScoringComponents) -> FrameScorer:
     images = ImageScoringService(
         components.outbox, components.settings.site_id, lambda: holder.current, PillowDecoder(), bounds
     )
-    return CameraImageScoring(images)
+    return CameraImageScoring(images, keeping)
 
 
 def start_site_cameras(
     components: ScoringComponents,
     settings: CameraSettings | None = None,
     scorer: FrameScorer | None = None,
+    keeping: FrameKeeping | None = None,
 ) -> CameraFleet | None:
-    """The scoring app's cameras, started; None when the site has none (``SCORING_CAMERAS``)."""
+    """The scoring app's cameras, started; None when the site has none (``SCORING_CAMERAS``).
+    ``keeping``: the site's frame keeping (None: it keeps no frames); unused with ``scorer``."""
     settings = settings or CameraSettings()
     if not settings.camera_specs():
         return None
@@ -102,4 +110,4 @@ def start_site_cameras(
             "SCORING_CAMERAS: needs SCORING_WORKERS=1 (every worker process would read and score "
             "every camera); run the cameras in a scoring process of their own"
         )
-    return start_camera_fleet(settings, scorer or site_frame_scorer(components))
+    return start_camera_fleet(settings, scorer or site_frame_scorer(components, keeping))

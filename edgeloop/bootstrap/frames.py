@@ -20,10 +20,12 @@ from pathlib import Path
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.pillow_encoder import PillowJpegEncoder
 from edgeloop.adapters.sqlite_frame_store import SqliteFrameStore
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.frames import FrameSettings
 from edgeloop.domain.frame_policy import REFUSALS
+from edgeloop.service_layer.frame_keeping import NOT_KEPT, FrameKeeping
 from edgeloop.service_layer.frame_upload import FrameUpload, run_frame_timer
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ TIMER_LOCK_FILE = "upload.lock"
 @dataclass
 class FrameComponents:
     store: SqliteFrameStore
+    keeping: FrameKeeping  # every scored frame, uploads and cameras, kept through this
     upload: FrameUpload | None  # None: uploads off (no cloud connection), or another worker runs them
     thread: threading.Thread | None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -45,11 +48,16 @@ class FrameComponents:
             f"{outcome}_total": float(totals.get(outcome, 0) if totals is not None else 0)
             for outcome in ("uploaded", *REFUSALS, "errors")
         }
+        figures.update(
+            (f"keep_{outcome}_total", float(self.keeping.totals.get(outcome, 0)))
+            for outcome in ("kept", *NOT_KEPT)
+        )
         figures["timer_running"] = 1.0 if self.thread is not None and self.thread.is_alive() else 0.0
         figures["kept_frames"], figures["kept_bytes"] = map(float, self.store.kept_totals())
         return figures
 
     def close(self, timeout: float = 30.0) -> None:
+        self.keeping.close(timeout)  # what was handed in is kept before the store closes
         self.stop.set()
         if self.thread is not None:
             self.thread.join(timeout)
@@ -69,17 +77,20 @@ def _take_timer_lock(folder: Path) -> int | None:
 
 
 def start_site_frames(
-    settings: FrameSettings | None = None, clients: AzureClients | None = None
+    site_id: str, settings: FrameSettings | None = None, clients: AzureClients | None = None
 ) -> FrameComponents | None:
-    """The frame store and its timer (retention; uploads when ``SCORING_FRAME_UPLOAD_STORAGE`` is
-    set); None when the site keeps no frames (``SCORING_FRAMES_DIR`` unset)."""
+    """The frame store, the keeping of ``site_id``'s scored frames, and the store's timer
+    (retention; uploads when ``SCORING_FRAME_UPLOAD_STORAGE`` is set); None when the site
+    keeps no frames (``SCORING_FRAMES_DIR`` unset)."""
     settings = settings or FrameSettings()
     if settings.frames_dir is None:
         return None
     policy = load_compliance_policy(settings.policy_path).frames
     store = SqliteFrameStore(settings.frames_dir, settings.retention())
-    components = FrameComponents(store, None, None)
+    keeping = FrameKeeping(store, site_id, PillowJpegEncoder(settings.frames_jpeg_quality))
+    components = FrameComponents(store, keeping, None, None)
     try:
+        keeping.start()
         components.lock_fd = _take_timer_lock(settings.frames_dir)
         if components.lock_fd is None:
             return components

@@ -5,6 +5,8 @@
   site serving tabular models), so none can leave it either.
 * ``SCORING_FRAMES_MAX_BYTES``, ``SCORING_FRAMES_MAX_AGE_HOURS``: the retention bounds
   (oldest frames go first).
+* ``SCORING_FRAMES_JPEG_QUALITY``: the JPEG quality camera frames are kept at (1-95, default
+  85); uploads are kept as they came.
 * ``SCORING_FRAME_UPLOAD_STORAGE``: connection string of the cloud account frames may be
   uploaded to; write access to the ``frames`` container is enough (in production a SAS with
   create/write on that container only; ``UseDevelopmentStorage=true`` = the local Azurite
@@ -37,6 +39,7 @@ class FrameSettings(AzureSdkOptions, EdgeloopSettings):
     frames_dir: Path | None = None
     frames_max_bytes: int = Field(default=2 * 1024**3, ge=1)
     frames_max_age_hours: float = Field(default=7 * 24.0, gt=0.0)
+    frames_jpeg_quality: int = Field(default=85, ge=1, le=95)
     frame_upload_storage: SecretStr | None = None
     frame_upload_seconds: float = Field(default=300.0, gt=0.0, le=86400.0)
     policy_path: Path = Field(default=Path("policies/compliance.yaml"), alias="EDGELOOP_COMPLIANCE_POLICY")

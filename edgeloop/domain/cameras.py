@@ -119,8 +119,11 @@ class FrameSampler:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameOrigin:
-    """Where a batch of frames comes from: the camera, and when each frame was read (epoch seconds)."""
+class FrameStamp:
+    """A camera batch's stamp: which camera, and when each frame was read (epoch seconds).
+
+    Not a kept frame's origin (edgeloop.domain.frames.FrameOrigin): a stamp covers a batch
+    before it is scored, with no insight yet."""
 
     camera_id: str
     captured_at: tuple[float, ...]

@@ -67,6 +67,7 @@ from edgeloop.ports.feedback_loop import Trainer as Trainer
 from edgeloop.ports.feedback_loop import TrainingData as TrainingData
 from edgeloop.ports.feedback_loop import VersionExists as VersionExists
 from edgeloop.ports.frames import FrameDecision as FrameDecision
+from edgeloop.ports.frames import FrameEncoder as FrameEncoder
 from edgeloop.ports.frames import FrameStore as FrameStore
 from edgeloop.ports.frames import FrameTooLarge as FrameTooLarge
 from edgeloop.ports.frames import FrameUploadLog as FrameUploadLog

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from edgeloop.domain.cameras import CameraSpec, FrameOrigin
+from edgeloop.domain.cameras import CameraSpec, FrameStamp
 
 RgbFrame = npt.NDArray[np.uint8]  # height x width x 3, RGB
 
@@ -53,4 +53,4 @@ class FrameScorer(Protocol):
 
     Raises on failure; the worker counts the batch's frames as dropped and goes on."""
 
-    def score_frames(self, frames: Sequence[RgbFrame], origin: FrameOrigin) -> object: ...
+    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object: ...

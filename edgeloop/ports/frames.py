@@ -1,7 +1,7 @@
-"""Frame ports: the on-site frame store, and the on-site log of upload decisions.
+"""Frame ports: the camera frames' encoder, the on-site frame store, the on-site log of upload decisions.
 
-Adapter: ``sqlite_frame_store`` (one SQLite file and a folder of frames on the site's
-volume, implementing both)."""
+Adapters: ``sqlite_frame_store`` (one SQLite file and a folder of frames on the site's
+volume, implementing both); ``pillow_encoder`` (camera frames to JPEG)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from edgeloop.domain.frame_policy import UploadOutcome
 from edgeloop.domain.frames import DayUsage, KeptFrame, StoredFrame
 
 
 class FrameTooLarge(ValueError):
     """A frame larger than the store's whole byte bound; refused before anything is written."""
+
+
+class FrameEncoder(Protocol):
+    """Encodes a decoded camera frame for keeping (adapter: ``pillow_encoder``)."""
+
+    def encode_jpeg(self, rgb: npt.NDArray[np.uint8]) -> bytes:
+        """JPEG bytes of an ``H x W x 3`` uint8 RGB frame."""
+        ...
 
 
 class FrameStore(Protocol):

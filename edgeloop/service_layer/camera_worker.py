@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState, CameraStatus, FrameOrigin, FrameSampler
+from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState, CameraStatus, FrameSampler, FrameStamp
 from edgeloop.ports.cameras import CameraConnector, CameraStream, CameraUnavailable, FrameScorer
 from edgeloop.service_layer.frame_buffer import FrameBuffer
 
@@ -178,9 +178,9 @@ class CameraWorker:
 
     def _score(self) -> None:
         while batch := self._buffer.take(self.camera.batch_size, self._batch_max_wait):
-            origin = FrameOrigin(self.camera.id, tuple(frame.captured_at for frame in batch))
+            stamp = FrameStamp(self.camera.id, tuple(frame.captured_at for frame in batch))
             try:
-                self._scorer.score_frames([frame.rgb for frame in batch], origin)
+                self._scorer.score_frames([frame.rgb for frame in batch], stamp)
             except Exception:  # the scorer's fault is counted and logged; the camera goes on
                 logger.exception("camera %s: scoring %d frames failed", self.camera.id, len(batch))
                 self._add("dropped_scoring_error", len(batch))

@@ -107,8 +107,8 @@ def test_one_process_per_volume_runs_the_timer(tmp_path: Path) -> None:
             "frame_upload_seconds": 0.05,
         }
     )
-    first = start_site_frames(settings)
-    second = start_site_frames(settings)
+    first = start_site_frames("site-timer", settings)
+    second = start_site_frames("site-timer", settings)
     assert first is not None
     assert second is not None
     try:
@@ -120,7 +120,7 @@ def test_one_process_per_volume_runs_the_timer(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
-    third = start_site_frames(settings)  # the lock went with the first
+    third = start_site_frames("site-timer", settings)  # the lock went with the first
     assert third is not None
     try:
         assert third.metrics()["timer_running"] == 1.0
@@ -137,7 +137,7 @@ def test_the_timer_applies_the_age_bound_without_new_keeps(tmp_path: Path) -> No
             "frame_upload_seconds": 0.05,
         }
     )
-    frames = start_site_frames(settings)
+    frames = start_site_frames("site-timer", settings)
     assert frames is not None
     try:
         frames.store.keep(canary_frame(canary()))

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from edgeloop.domain.cameras import FrameOrigin
+from edgeloop.domain.cameras import FrameStamp
 from edgeloop.ports.cameras import RgbFrame
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -108,16 +108,16 @@ class RecordingScorer:
     ``fail_first`` batches raise, as a broken model would."""
 
     def __init__(self, fail_first: int = 0) -> None:
-        self.batches: list[tuple[list[RgbFrame], FrameOrigin]] = []
+        self.batches: list[tuple[list[RgbFrame], FrameStamp]] = []
         self._fail_left = fail_first
         self._lock = threading.Lock()
 
-    def score_frames(self, frames: Sequence[RgbFrame], origin: FrameOrigin) -> object:
+    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object:
         with self._lock:
             if self._fail_left:
                 self._fail_left -= 1
                 raise RuntimeError("model failed (test)")
-            self.batches.append((list(frames), origin))
+            self.batches.append((list(frames), stamp))
         return len(frames)
 
     @property
