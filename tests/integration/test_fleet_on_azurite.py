@@ -126,7 +126,7 @@ def test_a_site_cut_off_from_the_cloud_goes_offline_then_catches_up_exactly(
     scored = score(fleet, "site-2", sample(training_rows, 60, seed=2))  # the site keeps scoring
 
     def offline() -> bool:
-        return fleet_rows(fleet)["site-2"]["state"] == "offline"
+        return bool(fleet_rows(fleet)["site-2"]["state"] == "offline")
 
     fleet.wait_until(offline, 90, "site-2 to show offline")
     rows = fleet_rows(fleet)
@@ -169,7 +169,7 @@ def test_only_the_drifting_site_is_flagged_and_its_drift_requests_one_run(
     assert statuses["site-1"] in ("ok", "watch")
     assert statuses["site-2"] in ("ok", "watch")
 
-    fleet.wait_until(lambda: DRIFT_REASON in drift_run_reasons(fleet), 120, "the drift-triggered run's report")
+    fleet.wait_until(lambda: DRIFT_REASON in drift_run_reasons(fleet), 120, "the drift-triggered run report")
     # Site-3 keeps reporting drift every second: the later heartbeats are rate-limited, no second run.
     fleet.wait_until(
         lambda: fleet.log(CLOUD).count("rate-limited: drift triggered a run") >= 3,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edgeloop.adapters.sqlite_drift_trigger_ledger import SqliteDriftTriggerLedger
 from edgeloop.domain.records import ModelRef
-from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord
+from edgeloop.domain.site_status import DriftSummary, FeatureFigures, SiteStatusRecord
 from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.drift_trigger import DriftTrigger
 from edgeloop.service_layer.drift_watch import DriftWatch
@@ -33,8 +33,8 @@ class RecordingTrainer:
 
 
 def status(site: str, drift: str, seconds: int = 0, model: str = MODEL) -> SiteStatusRecord:
-    figures = {"statistic": "psi", "value": 0.4, "threshold": 0.25, "status": drift}
-    summary = DriftSummary(drift, 1000, {"torque_nm": figures})  # type: ignore[arg-type]
+    figures: FeatureFigures = {"statistic": "psi", "value": 0.4, "threshold": 0.25, "status": drift}
+    summary = DriftSummary(drift, 1000, {"torque_nm": figures})  # type: ignore[arg-type]  # a str status
     at = T0 + timedelta(seconds=seconds)
     return SiteStatusRecord(f"{site}-{seconds}", site, at, ModelRef(model, "1.0.0", "ab"), drift=summary)
 
