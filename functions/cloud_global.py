@@ -5,6 +5,9 @@ Trigger: topic ``insights``, subscription ``global`` (locally the queue
 event, hand it to the use case (edgeloop.service_layer.ingest). Any error
 propagates, so Service Bus redelivers the message and, after its max delivery
 count, dead-letters it; the store's upsert is idempotent, so redelivery is safe.
+The site statuses stored go to the drift watch (edgeloop.service_layer.drift_watch):
+a drifting site may request a retraining run, rate-limited by the trigger's ledger,
+so a redelivered message requests nothing twice.
 """
 
 from __future__ import annotations
@@ -26,4 +29,6 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves
     connection="ServiceBusConnection",
 )
 def ingest_insights(message: func.ServiceBusMessage) -> None:
-    dependencies.insight_ingest.get().ingest(parse_event(message.get_body()))
+    result = dependencies.insight_ingest.get().ingest(parse_event(message.get_body()))
+    if result.site_statuses:
+        dependencies.drift_watch.get().observe(result.site_statuses)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from edgeloop.adapters.azure_clients import AzureClients
     from edgeloop.domain.signed_pointer import SignedPointer
     from edgeloop.ports import Trainer
+    from edgeloop.service_layer.drift_watch import DriftWatch
     from edgeloop.service_layer.filtering import InsightFilter
     from edgeloop.service_layer.ingest import InsightIngest
     from edgeloop.service_layer.lake_feed import LakeFeed
@@ -71,6 +72,13 @@ def _compose_trainer() -> Trainer:
     return build_trainer(RetrainingSettings(), cloud_clients.get())
 
 
+def _compose_drift_watch() -> DriftWatch:
+    from edgeloop.bootstrap.retraining import build_drift_watch
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_drift_watch(RetrainingSettings(), trainer.get())
+
+
 def _compose_retraining() -> RetrainingService:
     from edgeloop.bootstrap.retraining import build_retraining
     from edgeloop.config.retraining import RetrainingSettings
@@ -99,5 +107,6 @@ powerbi_feed: Lazy[PowerBIFeed] = Lazy(_compose_powerbi_feed)
 lake_feed: Lazy[LakeFeed] = Lazy(_compose_lake_feed)
 trainer: Lazy[Trainer] = Lazy(_compose_trainer)
 retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
+drift_watch: Lazy[DriftWatch] = Lazy(_compose_drift_watch)
 pointer_refresher: Lazy[Callable[[], SignedPointer | None]] = Lazy(_compose_pointer_refresher)
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

@@ -94,6 +94,7 @@ def component_environment(
         ("CLOUD_SQLITE_PATH", var / "cloud" / "global.sqlite3"),
         ("POWERBI_SINK_DIR", var / "cloud" / "powerbi"),
         ("POWERBI_LEDGER_PATH", var / "cloud" / "powerbi-ledger.sqlite3"),
+        ("RETRAIN_DRIFT_LEDGER", var / "cloud" / "drift-triggers.sqlite3"),
         ("MODEL_SIGNING_KEY_DIR", var / "local"),
     ):
         env.setdefault(name, str(path))

@@ -28,6 +28,7 @@ from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
 from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
 from edgeloop.service_layer.drift_trigger import DriftTrigger
+from edgeloop.service_layer.drift_watch import DriftWatch
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
@@ -122,6 +123,12 @@ def build_drift_trigger(settings: RetrainingSettings, trainer: Trainer | None = 
         SqliteDriftTriggerLedger(settings.drift_ledger_path),
         timedelta(hours=settings.drift_interval_hours),
     )
+
+
+def build_drift_watch(settings: RetrainingSettings, trainer: Trainer | None = None) -> DriftWatch:
+    """What ingest_insights hands site statuses to (RETRAIN_DRIFT_TRIGGER=false: one that asks nothing)."""
+    trigger = build_drift_trigger(settings, trainer) if settings.drift_trigger else None
+    return DriftWatch(trigger, settings.model_name)
 
 
 def load_model(bundle_dir: Path) -> ScoringModel:

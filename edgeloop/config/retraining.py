@@ -19,6 +19,8 @@
   table ``lake/insights`` (``feed_lake``); the feedback labels always from the compliant blobs.
 * ``RETRAIN_STALE_RUN_SECONDS``: files of an unregistered version untouched this long are
   the leftovers of a dead run and are deleted at the start of the next one.
+* ``RETRAIN_DRIFT_TRIGGER`` (true): a site's heartbeat saying "drift" may request a run
+  (``ingest_insights`` hands the statuses to edgeloop.service_layer.drift_watch); false: never.
 * ``RETRAIN_DRIFT_INTERVAL_HOURS`` (24): a site's drift summary triggers a run of the model at
   most once per this many hours (edgeloop.service_layer.drift_trigger, docs/drift.md);
   ``RETRAIN_DRIFT_LEDGER``: the SQLite file that remembers those runs.
@@ -98,6 +100,7 @@ class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettin
     models_container: str = Field(default=MODELS_CONTAINER, min_length=3, alias="MODEL_REGISTRY_CONTAINER")
     model_name: str = Field(default="ai4i-failure", min_length=1, alias="MODEL_NAME")
 
+    drift_trigger: bool = Field(default=True, alias="RETRAIN_DRIFT_TRIGGER")
     drift_interval_hours: float = Field(default=24.0, gt=0.0, alias="RETRAIN_DRIFT_INTERVAL_HOURS")
     drift_ledger_path: Path = Field(
         default=Path("var/cloud/drift-triggers.sqlite3"), alias="RETRAIN_DRIFT_LEDGER"

@@ -10,7 +10,8 @@ The store's upsert is idempotent, so redelivery is harmless.
 
 Site-status records (heartbeats) in the blob go to the store's site status, after the
 insights and feedback; both writes are idempotent, so a redelivery after a failure in
-between writes nothing twice.
+between writes nothing twice. The result carries the stored statuses (functions/cloud_global.py
+hands them to the drift watch, edgeloop.service_layer.drift_watch).
 
 The ``anomalies`` container holds copies of compliant insights; its events are
 acknowledged without work.
@@ -38,6 +39,7 @@ class IngestResult:
     feedback: int = 0
     ignored: bool = False
     statuses: int = 0
+    site_statuses: tuple[SiteStatusRecord, ...] = ()  # stored: the cloud's drift watch reads them
 
 
 def records_from_blob(data: bytes, source: str) -> list[Record | SiteStatusRecord]:
@@ -90,4 +92,6 @@ class InsightIngest:
             "ingested %s: %d insights, %d feedback, %d site statuses",
             source, len(scored) - feedback, feedback, len(statuses),
         )  # fmt: skip
-        return IngestResult(source, len(scored) - feedback, feedback, statuses=len(statuses))
+        return IngestResult(
+            source, len(scored) - feedback, feedback, statuses=len(statuses), site_statuses=tuple(statuses)
+        )

@@ -51,12 +51,13 @@ def _slug(name: str) -> str:
 class SystemUnderTest(LocalSystem):
     """``LocalSystem`` with per-child logs, a fast host.json and environment overrides."""
 
-    def __init__(self, var: Path, overrides: dict[str, str]) -> None:
-        super().__init__(var, Ports.free())
+    def __init__(self, var: Path, overrides: dict[str, str], sites: int = 1) -> None:
+        super().__init__(var, Ports.free(), sites=sites)
         self.overrides = overrides
         self.logs_dir = var / "logs"
         self.host_json = var / "host.json"
         self.env: dict[str, str] = {}
+        self.stopped: list[Component] = []  # stopped by a test, to be restarted
 
     # -- LocalSystem hooks ----------------------------------------------------------------
 
@@ -86,6 +87,27 @@ class SystemUnderTest(LocalSystem):
             READY_TIMEOUT,
             "the hosts to start",
         )
+
+    def stop_component(self, component_name: str) -> None:
+        """Stop one child (SIGTERM, as the runner does) and leave it stopped: an outage."""
+        component, process = next((c, p) for c, p in self.children if c.name == component_name)
+        self.children.remove((component, process))
+        process.terminate()
+        process.wait(timeout=60)
+        self.stopped.append(component)
+
+    def restart_component(self, component_name: str) -> None:
+        """Start a child :meth:`stop_component` stopped, with the environment it had."""
+        component = next(c for c in self.stopped if c.name == component_name)
+        self.stopped.remove(component)
+        started_before = self.log(component_name).count("Host started")
+        self.children.append((component, self.launch(component, self.environment_of(component, self.env))))
+        if component.module == FUNCTIONS_HOST:
+            self.wait_until(
+                lambda: self.log(component_name).count("Host started") > started_before,
+                READY_TIMEOUT,
+                f"{component_name} to start again",
+            )
 
     # -- Where things are -----------------------------------------------------------------
 
@@ -200,13 +222,15 @@ class SystemUnderTest(LocalSystem):
 
 
 @contextmanager
-def running_system(var: Path, request: pytest.FixtureRequest, **overrides: str) -> Iterator[SystemUnderTest]:
-    """Start the system for a fixture; stopped in reverse order after it.
+def running_system(
+    var: Path, request: pytest.FixtureRequest, sites: int = 1, **overrides: str
+) -> Iterator[SystemUnderTest]:
+    """Start the system (``sites`` of them) for a fixture; stopped in reverse order after it.
 
     A failed start shows every child's log tail; so does the teardown when a test
     using the system failed (pytest prints a fixture's output only then).
     """
-    system = SystemUnderTest(var, overrides)
+    system = SystemUnderTest(var, overrides, sites)
     failed_before = request.session.testsfailed
     try:
         try:
