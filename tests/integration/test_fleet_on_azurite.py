@@ -8,7 +8,8 @@ offline, then catches up with every insight exactly once. Only the site whose to
 reads 8 N m high is flagged drift, and its heartbeats request one retraining run, whose report
 carries the reason (too few labels: the run is skipped, which is still reported).
 
-Settings for speed: heartbeats every second, a drift window of 200 rows, offline after 15 s.
+Settings for speed: heartbeats every second, a drift window of 200 rows, offline after 30 s
+(a loaded CI machine can lag a live site's heartbeats by more than 15 s).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def fleet(
         SCORING_DRIFT_WINDOW_ROWS=str(WINDOW_ROWS),
         SCORING_DRIFT_MIN_ROWS=str(WINDOW_ROWS),
         SCORING_DRIFT_CACHE_SECONDS="0",
-        FLEET_OFFLINE_AFTER_MINUTES="0.25",
+        FLEET_OFFLINE_AFTER_MINUTES="0.5",
         RETRAIN_MIN_NEW_LABELS="100000",  # a drift-triggered run is skipped at once (and reported)
     ) as running:
         yield running
@@ -132,20 +133,23 @@ def test_a_site_cut_off_from_the_cloud_goes_offline_then_catches_up_exactly(
     rows = fleet_rows(fleet)
     assert rows["site-2"]["reasons"] == [rows["site-2"]["last_seen_text"]]
     assert rows["site-2"]["last_seen_text"].startswith("last seen")
-    assert rows["site-1"]["state"] != "offline"
+    # Site-1 still reports (waited on: under load its latest heartbeat may itself be late).
+    fleet.wait_until(lambda: fleet_rows(fleet)["site-1"]["state"] != "offline", 60, "site-1 not offline")
     assert site_insight_ids(fleet, "site-2") == before  # nothing of the outage reached the cloud
 
     fleet.restart_component("edge functions (site-2)")
     expected = len(before) + len(scored)
     fleet.wait_until(
-        lambda: len(site_insight_ids(fleet, "site-2")) >= expected and offline() is False,
+        lambda: (
+            len(site_insight_ids(fleet, "site-2")) >= expected
+            and fleet_rows(fleet)["site-2"]["state"] == "ok"
+        ),
         120,
         "site-2 to catch up and report again",
     )
     ids = site_insight_ids(fleet, "site-2")
     assert len(ids) == expected  # each insight once
     assert set(ids) == set(before) | set(scored)
-    assert fleet_rows(fleet)["site-2"]["state"] == "ok"
     assert fleet_rows(fleet)["site-2"]["scored"] == expected
 
 
