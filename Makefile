@@ -121,7 +121,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench tools
 
 pytest: install system-tools infra-tools notebook-tools model
-	$(VENV)/bin/pytest -p no:cacheprovider
+	$(VENV)/bin/pytest -p no:cacheprovider --durations=25
 
 test: lint typecheck pytest
 
