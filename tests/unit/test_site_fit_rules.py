@@ -27,7 +27,8 @@ def test_a_site_where_the_challenger_is_worse_beyond_the_margin_is_excluded_with
     excluded = report.excluded()
     assert list(excluded) == ["site-b"]
     assert "worse by 0.2900" in excluded["site-b"]
-    assert "on 80 rows" in excluded["site-b"] and "1.0.0" in excluded["site-b"]
+    assert "on 80 rows" in excluded["site-b"]
+    assert "1.0.0" in excluded["site-b"]
     assert report.to_dict()["excluded"] == excluded
 
 
@@ -102,5 +103,6 @@ def test_inconsistent_cohorts_are_refused_naming_the_problem(document: list[dict
 def test_a_cohort_is_found_by_its_line() -> None:
     lines = ModelLines("base", (Cohort("north", frozenset({"n1", "n2"})),))
     cohort = lines.cohort("north")
-    assert cohort is not None and cohort.sites == {"n1", "n2"}
+    assert cohort is not None
+    assert cohort.sites == {"n1", "n2"}
     assert lines.cohort("base") is None
