@@ -25,6 +25,7 @@ from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
+from edgeloop.domain.site_fit import SiteFitPolicy
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
 from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
 from edgeloop.service_layer.drift_trigger import DriftTrigger
@@ -147,15 +148,20 @@ def load_trained_model(bundle_dir: Path) -> ScoringModel:
         raise TrainingFailed(f"the challenger's bundle does not load: {exc}") from None
 
 
-def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
-    """The RetrainingService with the recipe challenger trainer (needs the ``train`` extra, hence
-    imported here)."""
+def build_retraining(
+    settings: RetrainingSettings, clients: AzureClients | None = None, line: str | None = None
+) -> RetrainingService:
+    """The RetrainingService of ``line`` (default ``MODEL_NAME``; a ``RETRAIN_COHORTS`` line) with the
+    recipe challenger trainer (needs the ``train`` extra, hence imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
     from edgeloop.training.challenger_trainer import RecipeChallengerTrainer
 
+    lines = settings.model_lines
+    if line is not None and line not in lines.names:
+        raise ValueError(f"{line!r} is not a model line ({', '.join(lines.names)}; RETRAIN_COHORTS)")
     config = RetrainingConfig(
-        model_name=settings.model_name,
+        model_name=line or settings.model_name,
         compliant_container=settings.compliant_container,
         policy=PromotionPolicy(
             min_new_labels=settings.min_new_labels,
@@ -167,6 +173,8 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
         recipe=settings.recipe,
+        lines=lines,
+        site_fit=SiteFitPolicy(settings.site_fit_min_rows, settings.site_fit_tolerance),
     )
     clients = clients or AzureClients.from_settings(settings)
     lake = None
