@@ -1,0 +1,144 @@
+"""Per-site fit and cohort lines on a real Azurite: registry, compliant records, real forest runs.
+
+The champion knows nothing (0.5 everywhere, support.site_fit_data); two steady sites label
+rows as the base data does, one drifted site the other way round. A challenger trained on
+them all is better overall but worse than the champion on the drifted site's own rows: it is
+promoted and that site (only that one) is excluded, the reason in the run report and in the
+version's ``site-fit.json``. With the drifted site as a cohort of its own, its line (trained
+on the base data and that site's rows, gated on them) does better there and is promoted on
+its own line; the fleet's line stays, and then learns from the steady sites only.
+Three real runs of the demo's recipe (5 trees), seconds each.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.model_loop import MODEL_NAME, small_base_csv
+from support.site_fit_data import BASE_ROWS, DRIFTED, STEADY, uninformative_champion, write_fleet_rows
+
+from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
+from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.manifest import MANIFEST_FILE
+from edgeloop.ports import RetrainRequest
+from edgeloop.service_layer.retraining import RunReport
+from edgeloop.service_layer.site_fit import read_site_exclusions
+from localdev.azurite import Azurite
+
+COHORT_LINE = f"{MODEL_NAME}-drifted"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def base_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_base_csv(tmp_path_factory.mktemp("base") / "base.csv", rows=BASE_ROWS)
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory: pytest.TempPathFactory, base_csv: Path) -> Path:
+    return uninformative_champion(tmp_path_factory.mktemp("champion") / "bundle", base_csv)
+
+
+def fleet(
+    azurite: Azurite, base_csv: Path, champion: Path, drifted_rows: int, **extra: str
+) -> RetrainingSettings:
+    """A registry with the champion and the three sites' labelled rows."""
+    private, _ = generate_key_pair()
+    settings = RetrainingSettings(
+        CloudStorage=azurite.connection_string("cloud"),  # type: ignore[arg-type]
+        MODEL_REGISTRY_CONTAINER=unique("models"),
+        RETRAIN_COMPLIANT_CONTAINER=unique("compliant"),
+        RETRAIN_BASE_DATA=base_csv,
+        RETRAIN_MIN_NEW_LABELS=100,
+        RETRAIN_MAX_LABEL_SHIFT=50,  # the drifted site's labels are mostly failures, on purpose
+        MODEL_SIGNING_PRIVATE_KEY=private,  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
+    publish_first_champion(settings, champion)
+    store = AzureBlobStore.from_connection_string(azurite.connection_string("cloud"))
+    write_fleet_rows(store, settings.compliant_container, drifted_rows)
+    return settings
+
+
+def run(settings: RetrainingSettings, line: str | None = None) -> RunReport:
+    request = RetrainRequest(uuid.uuid4().hex, datetime.now(UTC), "test")
+    return build_retraining(settings, line=line).run(request)
+
+
+def verdicts(report: RunReport) -> dict[str, str]:
+    return {site["site_id"]: site["verdict"] for site in report.document["site_fit"]["sites"]}
+
+
+def test_a_challenger_better_overall_but_worse_for_the_drifted_site_excludes_that_site_only(
+    azurite: Azurite, base_csv: Path, champion: Path
+) -> None:
+    settings = fleet(azurite, base_csv, champion, drifted_rows=500)
+    report = run(settings)
+    assert report.outcome == "promoted", report.document["decision"]
+    metrics = report.document["metrics"]
+    assert metrics["challenger"]["roc_auc"] > metrics["champion"]["roc_auc"] + 0.2
+
+    assert verdicts(report)[DRIFTED] == "worse"
+    assert all(verdicts(report)[site] != "worse" for site in STEADY)
+    excluded = report.excluded()
+    assert list(excluded) == [DRIFTED]
+    assert excluded[DRIFTED].startswith("worse by ")
+    assert report.document["site_fit"]["excluded"] == excluded  # the stored run report says why
+
+    registry = build_registry(settings)
+    assert read_site_exclusions(registry, MODEL_NAME, str(report.version)) == excluded
+    stored = [json.loads(registry.read_blob(name)) for name in registry.run_reports(MODEL_NAME)]
+    assert [doc["site_fit"]["excluded"] for doc in stored if doc["run_id"] == report.run_id] == [excluded]
+
+
+def test_a_cohort_line_trained_on_the_drifted_sites_rows_is_promoted_on_its_own_line(
+    azurite: Azurite, base_csv: Path, champion: Path
+) -> None:
+    cohorts = json.dumps([{"line": COHORT_LINE, "sites": [DRIFTED]}])
+    settings = fleet(azurite, base_csv, champion, drifted_rows=2000, RETRAIN_COHORTS=cohorts)
+    registry = build_registry(settings)
+
+    report = run(settings, line=COHORT_LINE)
+    assert report.outcome == "promoted", report.document["decision"]
+    assert report.document["forked_from"] == MODEL_NAME
+    assert report.document["data"]["new_labelled_rows"] == 2000  # the cohort's rows only
+    cohort = report.document["metrics_cohort"]
+    assert cohort["sites"] == [DRIFTED]
+    assert cohort["rows"] >= 30
+    assert cohort["challenger"]["roc_auc"] > cohort["champion"]["roc_auc"] + 0.2
+    assert list(verdicts(report)) == [DRIFTED]
+    assert report.excluded() == {}
+
+    line_champion = registry.champion(COHORT_LINE)
+    assert line_champion is not None
+    assert line_champion[0].version == report.version
+    assert line_champion[0].serial == 1
+    manifest = json.loads(registry.read(COHORT_LINE, str(report.version), MANIFEST_FILE))
+    assert manifest["name"] == COHORT_LINE  # what a site with SCORING_MODEL_NAME=COHORT_LINE accepts
+    fleet_champion = registry.champion(MODEL_NAME)
+    assert fleet_champion is not None
+    assert fleet_champion[0].version == "1.0.0"
+    assert registry.versions(MODEL_NAME) == ["1.0.0"]
+
+    fleet_run = run(settings)  # the fleet's line: the steady sites' rows, not the cohort's
+    assert fleet_run.document["data"]["new_labelled_rows"] == 2 * 500
+    assert set(verdicts(fleet_run)) == set(STEADY)
+    assert fleet_run.excluded() == {}
+    line_after = registry.champion(COHORT_LINE)
+    assert line_after is not None
+    assert line_after[0].version == report.version
+
+
+def test_a_line_not_configured_is_refused(azurite: Azurite) -> None:
+    settings = RetrainingSettings(CloudStorage=azurite.connection_string("cloud"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is not a model line"):
+        build_retraining(settings, line="elsewhere")
