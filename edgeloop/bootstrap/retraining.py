@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -27,9 +28,10 @@ from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.domain.site_fit import SiteFitPolicy
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
-from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
+from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.drift_trigger import DriftTrigger
 from edgeloop.service_layer.drift_watch import DriftWatch
+from edgeloop.service_layer.line_champions import refresh_line_pointers
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
@@ -78,10 +80,28 @@ def build_pointer_signing(settings: RetrainingSettings, signer: BundleSigner | N
 def build_pointer_refresher(
     settings: RetrainingSettings, clients: AzureClients | None = None
 ) -> Callable[[], SignedPointer | None]:
-    """The retraining timer's first step: re-sign the champion pointer once it expires within
-    MODEL_POINTER_REFRESH_HOURS (None: nothing to do)."""
+    """The retraining timer's first step: re-sign each line's champion pointer once it expires within
+    MODEL_POINTER_REFRESH_HOURS (the fleet line's new pointer; None: nothing to do there)."""
     registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
-    return functools.partial(refresh_pointer, registry, settings.model_name, signing)
+    return functools.partial(refresh_line_pointers, registry, settings.model_lines, signing)
+
+
+def build_line_retrainings(
+    settings: RetrainingSettings, clients: AzureClients | None = None
+) -> Callable[[str | None], RetrainingService]:
+    """The run_retraining worker's services by line (None: MODEL_NAME's), each built on first use;
+    a line RETRAIN_COHORTS does not name raises ValueError."""
+    services: dict[str, RetrainingService] = {}
+    lock = threading.Lock()
+
+    def for_line(line: str | None) -> RetrainingService:
+        name = line or settings.model_name
+        with lock:
+            if name not in services:
+                services[name] = build_retraining(settings, clients, line=name)
+            return services[name]
+
+    return for_line
 
 
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:

@@ -144,7 +144,7 @@ def train(
         service = build_retraining(_settings(RETRAIN_BASE_DATA=base_data), line=line)
     except ValueError as exc:  # a line RETRAIN_COHORTS does not name
         raise _fail(str(exc)) from None
-    request = RetrainRequest(run_id or uuid.uuid4().hex, utc_now(), reason)
+    request = RetrainRequest(run_id or uuid.uuid4().hex, utc_now(), reason, line)
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:

@@ -17,7 +17,9 @@ from datetime import datetime
 from edgeloop.domain.champion import ChampionPointer, first_pointer
 from edgeloop.domain.manifest import MANIFEST_FILE, ModelManifest
 from edgeloop.domain.model_lines import ModelLines
+from edgeloop.domain.signed_pointer import SignedPointer
 from edgeloop.ports import LabelledRow, ModelRegistry, ScoringModel
+from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
 from edgeloop.service_layer.model_publishing import LoadModel, load_from_files
 
 
@@ -59,6 +61,23 @@ def read_line_champion(
 
 def _load(registry: ModelRegistry, name: str, version: str, load_model: LoadModel) -> ScoringModel:
     return load_from_files(registry_files(registry, name, version), load_model)
+
+
+def refresh_line_pointers(
+    registry: ModelRegistry, lines: ModelLines, signing: PointerSigning
+) -> SignedPointer | None:
+    """Re-sign each line's pointer that expires soon (a cohort's too: its sites refuse an expired
+    one); the fleet line's new pointer, or None. Raises the first line's error after trying all."""
+    refreshed: dict[str, SignedPointer | None] = {}
+    errors: list[Exception] = []
+    for name in lines.names:
+        try:
+            refreshed[name] = refresh_pointer(registry, name, signing)
+        except Exception as exc:  # noqa: BLE001  # one line's bad pointer must not keep the others stale
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return refreshed.get(lines.base)
 
 
 def registry_files(registry: ModelRegistry, name: str, version: str) -> dict[str, bytes]:

@@ -21,9 +21,15 @@ import pytest
 from support.model_loop import MODEL_NAME, small_base_csv
 from support.site_fit_data import BASE_ROWS, DRIFTED, STEADY, uninformative_champion, write_fleet_rows
 
+from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import generate_key_pair
-from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
+from edgeloop.bootstrap.retraining import (
+    build_pointer_refresher,
+    build_registry,
+    build_retraining,
+    publish_first_champion,
+)
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.manifest import MANIFEST_FILE
 from edgeloop.ports import RetrainRequest
@@ -72,6 +78,18 @@ def fleet(
 def run(settings: RetrainingSettings, line: str | None = None) -> RunReport:
     request = RetrainRequest(uuid.uuid4().hex, datetime.now(UTC), "test")
     return build_retraining(settings, line=line).run(request)
+
+
+def serial(registry: BlobModelRegistry, name: str) -> int:
+    found = registry.champion(name)
+    assert found is not None
+    return found[0].serial
+
+
+def champion_version(registry: BlobModelRegistry, name: str) -> str:
+    found = registry.champion(name)
+    assert found is not None
+    return found[0].version
 
 
 def verdicts(report: RunReport) -> dict[str, str]:
@@ -137,9 +155,12 @@ def test_a_cohort_line_trained_on_the_drifted_sites_rows_is_promoted_on_its_own_
     assert fleet_run.document["data"]["new_labelled_rows"] == 2 * 500
     assert set(verdicts(fleet_run)) == set(STEADY)
     assert fleet_run.excluded() == {}
-    line_after = registry.champion(COHORT_LINE)
-    assert line_after is not None
-    assert line_after[0].version == report.version
+    serials = {name: serial(registry, name) for name in (MODEL_NAME, COHORT_LINE)}
+    assert champion_version(registry, COHORT_LINE) == report.version
+
+    # The timer re-signs every line's pointer (a cohort's sites refuse an expired one too).
+    build_pointer_refresher(settings.model_copy(update={"pointer_refresh_hours": 167.99999}))()
+    assert {name: serial(registry, name) for name in serials} == {name: n + 1 for name, n in serials.items()}
 
 
 def test_a_line_not_configured_is_refused(azurite: Azurite) -> None:
