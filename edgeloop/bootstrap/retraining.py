@@ -149,7 +149,8 @@ def build_drift_trigger(settings: RetrainingSettings, trainer: Trainer | None = 
 def build_drift_watch(settings: RetrainingSettings, trainer: Trainer | None = None) -> DriftWatch:
     """What ingest_insights hands site statuses to (RETRAIN_DRIFT_TRIGGER=false: one that asks nothing)."""
     trigger = build_drift_trigger(settings, trainer) if settings.drift_trigger else None
-    return DriftWatch(trigger, settings.model_name)
+    cohort_lines = [cohort.line for cohort in settings.model_lines.cohorts]
+    return DriftWatch(trigger, settings.model_name, cohort_lines=cohort_lines)
 
 
 def load_model(bundle_dir: Path) -> ScoringModel:

@@ -1,5 +1,6 @@
 """Runs of a champion line: the request names it (wire, Azure ML job), the timer submits one per line,
-the worker hands each to its line's service, and RETRAIN_COHORTS is checked at start-up.
+the worker hands each to its line's service, a drifting cohort site asks for its line's run (real
+SQLite ledger), and RETRAIN_COHORTS is checked at start-up.
 
 The trainer and the services are test doubles recording what they get (the queue and Azure ML
 paths have their own tests); the Functions are the blueprint's own user functions.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,13 @@ import pytest
 from pydantic import ValidationError
 
 from edgeloop.adapters.azureml_trainer import command_job_spec
+from edgeloop.adapters.sqlite_drift_trigger_ledger import SqliteDriftTriggerLedger
 from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.records import ModelRef
+from edgeloop.domain.site_status import DriftSummary, FeatureFigures, SiteStatusRecord
 from edgeloop.ports import RetrainRequest
+from edgeloop.service_layer.drift_trigger import DriftTrigger
+from edgeloop.service_layer.drift_watch import DriftWatch
 from edgeloop.wire.retrain_request import RetrainRequestError, request_from_json, request_to_json
 from functions import cloud_retraining, dependencies
 
@@ -128,3 +134,25 @@ def test_the_timer_submits_a_run_per_line_and_the_worker_runs_each_on_its_line(
         user_function("run_retraining")(QueueMessage(request_to_json(request)))
     assert [request.line for request in doubles["fleet"].requests] == [None]
     assert [request.line for request in doubles["hot"].requests] == ["ai4i-failure-hot"]
+
+
+def test_a_drifting_cohort_site_requests_a_run_of_its_own_line(tmp_path: Path) -> None:
+    trainer = Recorder()
+    ledger = SqliteDriftTriggerLedger(tmp_path / "triggers.sqlite3")
+    watch = DriftWatch(
+        DriftTrigger(trainer, ledger, timedelta(hours=24)), "ai4i-failure", lambda: AT, ["ai4i-failure-hot"]
+    )
+    figures: FeatureFigures = {"statistic": "psi", "value": 0.4, "threshold": 0.25, "status": "drift"}
+    summary = DriftSummary("drift", 1000, {"torque_nm": figures})
+
+    def drifting(site: str, model: str) -> SiteStatusRecord:
+        return SiteStatusRecord(f"{site}-0", site, AT, ModelRef(model, "1.0.0", "ab"), drift=summary)
+
+    statuses = [
+        drifting("site-1", "ai4i-failure"),
+        drifting("site-3", "ai4i-failure-hot"),
+        drifting("x", "other"),
+    ]
+    decisions = watch.observe(statuses)
+    assert [decision.triggered for decision in decisions] == [True, True]  # "other" is no line here
+    assert [request.line for request in trainer.requests] == [None, "ai4i-failure-hot"]
