@@ -17,7 +17,7 @@ per-site fit has no such file (the registry raises; nothing was judged).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +35,15 @@ def judge_sites(
     current: ScoringModel,
     evaluation: EvaluationSpec,
     policy: SiteFitPolicy,
+    serving: Mapping[str, ScoringModel] | None = None,
 ) -> SiteFitReport:
-    """A verdict for each site of the data: the challenger against ``current`` on the site's slice."""
-    version = current.manifest.version
+    """A verdict for each site of the data: the challenger against the model the site serves on its
+    slice: ``serving[site]`` where given (a site a rollout kept on another version), else ``current``."""
     slices = []
     for site in training.sites():
-        rows, scores = training.slice_scores({"challenger": challenger, "current": current}, [site])
-        slices.append(SiteSlice(site, rows, scores["challenger"], scores["current"], version))
+        model = (serving or {}).get(site, current)
+        rows, scores = training.slice_scores({"challenger": challenger, "current": model}, [site])
+        slices.append(SiteSlice(site, rows, scores["challenger"], scores["current"], model.manifest.version))
     return judge_site_fit(slices, evaluation, training.counts.task, policy)
 
 

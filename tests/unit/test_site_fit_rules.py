@@ -1,12 +1,16 @@
-"""Per-site fit verdicts (edgeloop.domain.site_fit) and champion lines (edgeloop.domain.model_lines)."""
+"""Per-site fit verdicts (edgeloop.domain.site_fit, service_layer.site_fit) and champion lines
+(edgeloop.domain.model_lines)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
 from edgeloop.domain.metrics import DEFAULT_EVALUATION, EvaluationSpec
 from edgeloop.domain.model_lines import Cohort, ModelLines, ModelLinesError, parse_cohorts
 from edgeloop.domain.site_fit import SiteFitPolicy, SiteSlice, judge_site_fit
+from edgeloop.service_layer.site_fit import judge_sites
 
 AUC = DEFAULT_EVALUATION["binary"]  # roc_auc, absolute margin 0.01
 MAE = DEFAULT_EVALUATION["regression"]  # mae, 5 % of the champion's
@@ -106,3 +110,36 @@ def test_a_cohort_is_found_by_its_line() -> None:
     assert cohort is not None
     assert cohort.sites == {"n1", "n2"}
     assert lines.cohort("base") is None
+
+
+class SliceScores:
+    """A TrainingData double (the real one needs base data and a recipe: covered on Azurite by
+    tests/integration/test_site_fit_azurite.py): each model's ROC AUC by its version."""
+
+    def __init__(self, auc_by_version: dict[str, float]) -> None:
+        self.auc_by_version = auc_by_version
+
+    def sites(self) -> list[str]:
+        return ["site-1", "site-2"]
+
+    def slice_scores(self, models: dict, sites: list[str]) -> tuple[int, dict[str, dict[str, float]]]:
+        return 100, {key: {"roc_auc": self.auc_by_version[m.manifest.version]} for key, m in models.items()}
+
+
+def versioned(version: str) -> object:
+    return SimpleNamespace(manifest=SimpleNamespace(version=version))
+
+
+def test_a_site_kept_on_another_version_is_judged_against_the_model_it_serves() -> None:
+    training = SliceScores({"2.0.0": 0.80, "1.0.0": 0.79, "0.9.0": 0.95})
+    training.counts = SimpleNamespace(task="binary")  # type: ignore[attr-defined]
+    report = judge_sites(
+        training,  # type: ignore[arg-type]
+        versioned("2.0.0"),  # type: ignore[arg-type]
+        versioned("1.0.0"),  # type: ignore[arg-type]
+        AUC,
+        SiteFitPolicy(),
+        serving={"site-2": versioned("0.9.0")},  # type: ignore[dict-item]
+    )
+    assert {v.site_id: v.verdict for v in report.verdicts} == {"site-1": "fits", "site-2": "worse"}
+    assert "0.9.0" in report.excluded()["site-2"]
