@@ -87,7 +87,7 @@ def _compose_retraining() -> RetrainingService:
 
 
 def _compose_line_retraining() -> Callable[[str | None], RetrainingService]:
-    from edgeloop.bootstrap.retraining import build_line_retrainings
+    from edgeloop.bootstrap.model_lines import build_line_retrainings
     from edgeloop.config.retraining import RetrainingSettings
 
     return build_line_retrainings(RetrainingSettings(), cloud_clients.get())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -84,24 +83,6 @@ def build_pointer_refresher(
     MODEL_POINTER_REFRESH_HOURS (the fleet line's new pointer; None: nothing to do there)."""
     registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
     return functools.partial(refresh_line_pointers, registry, settings.model_lines, signing)
-
-
-def build_line_retrainings(
-    settings: RetrainingSettings, clients: AzureClients | None = None
-) -> Callable[[str | None], RetrainingService]:
-    """The run_retraining worker's services by line (None: MODEL_NAME's), each built on first use;
-    a line RETRAIN_COHORTS does not name raises ValueError."""
-    services: dict[str, RetrainingService] = {}
-    lock = threading.Lock()
-
-    def for_line(line: str | None) -> RetrainingService:
-        name = line or settings.model_name
-        with lock:
-            if name not in services:
-                services[name] = build_retraining(settings, clients, line=name)
-            return services[name]
-
-    return for_line
 
 
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:
