@@ -6,7 +6,8 @@ them all is better overall but worse than the champion on the drifted site's own
 promoted and that site (only that one) is excluded, the reason in the run report and in the
 version's ``site-fit.json``. With the drifted site as a cohort of its own, its line (trained
 on the base data and that site's rows, gated on them) does better there and is promoted on
-its own line; the fleet's line stays, and then learns from the steady sites only.
+its own line; the fleet's line stays, and then learns from the steady sites only. ``make run``
+with cohorts starts each line on a copy of the fleet's champion.
 Two runs of the demo's recipe (5 trees) and one of a tiny recipe.
 """
 
@@ -36,6 +37,8 @@ from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.retraining import RunReport
 from edgeloop.service_layer.site_fit import read_site_exclusions
 from localdev.azurite import Azurite
+from localdev.cloud import publish_first_champion as publish_local_champions
+from localdev.sites import cohort_line
 
 COHORT_LINE = f"{MODEL_NAME}-drifted"
 
@@ -167,3 +170,28 @@ def test_a_line_not_configured_is_refused(azurite: Azurite) -> None:
     settings = RetrainingSettings(CloudStorage=azurite.connection_string("cloud"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="is not a model line"):
         build_retraining(settings, line="elsewhere")
+
+
+def test_make_runs_cohort_sites_start_on_their_line_a_copy_of_the_fleets_champion(
+    azurite: Azurite, base_csv: Path, champion: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container = unique("models")
+    monkeypatch.setenv("MODEL_REGISTRY_CONTAINER", container)
+    cohorts = json.dumps([{"line": COHORT_LINE, "sites": ["site-3"]}])
+    env = {
+        "CloudStorage": azurite.connection_string("cloud"),
+        "MODEL_SIGNING_KEY_DIR": str(tmp_path / "keys"),
+        "RETRAIN_BASE_DATA": str(base_csv),
+        "MODEL_NAME": MODEL_NAME,
+        "SCORING_MODEL_DIR": str(champion),
+        "RETRAIN_COHORTS": cohorts,
+    }
+    assert publish_local_champions(env) == "1.0.0"
+    settings = RetrainingSettings(CloudStorage=env["CloudStorage"])  # type: ignore[arg-type]
+    assert settings.models_container == container
+    registry = build_registry(settings)
+    assert champion_version(registry, MODEL_NAME) == champion_version(registry, COHORT_LINE) == "1.0.0"
+    assert json.loads(registry.read(COHORT_LINE, "1.0.0", MANIFEST_FILE))["name"] == COHORT_LINE
+    assert cohort_line(env, "site-3") == COHORT_LINE
+    assert cohort_line(env, "site-1") is None
+    assert cohort_line({"MODEL_NAME": MODEL_NAME}, "site-3") is None
