@@ -38,6 +38,7 @@ from edgeloop.service_layer.retraining import RunReport
 from edgeloop.service_layer.site_fit import read_site_exclusions
 from localdev.azurite import Azurite
 from localdev.cloud import publish_first_champion as publish_local_champions
+from localdev.run import LocalSystem
 from localdev.sites import cohort_line
 
 COHORT_LINE = f"{MODEL_NAME}-drifted"
@@ -195,3 +196,17 @@ def test_make_runs_cohort_sites_start_on_their_line_a_copy_of_the_fleets_champio
     assert cohort_line(env, "site-3") == COHORT_LINE
     assert cohort_line(env, "site-1") is None
     assert cohort_line({"MODEL_NAME": MODEL_NAME}, "site-3") is None
+
+
+def test_the_local_fleets_cohort_site_serves_its_line_with_a_cache_of_its_own(tmp_path: Path) -> None:
+    system = LocalSystem(tmp_path / "var", sites=3)
+    shared = {
+        "MODEL_NAME": MODEL_NAME,
+        "RETRAIN_COHORTS": json.dumps([{"line": COHORT_LINE, "sites": ["site-3"]}]),
+    }
+    scoring = {c.site: c for c in system.components if c.site is not None and c.port is not None}
+    cohort_env = system.environment_of(scoring["site-3"], shared)
+    fleet_env = system.environment_of(scoring["site-1"], shared)
+    assert cohort_env["SCORING_MODEL_NAME"] == COHORT_LINE
+    assert cohort_env["SCORING_MODEL_CACHE_DIR"].endswith(f"models-{COHORT_LINE}")
+    assert "SCORING_MODEL_NAME" not in fleet_env  # the shared MODEL_NAME's line, as before
