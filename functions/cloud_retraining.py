@@ -1,10 +1,10 @@
 """Cloud blueprint: the retraining loop's timer and worker.
 
 * ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) first re-signs
-  the champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
-  logged and does not stop the run), then submits a run through the Trainer port and returns
-  at once: locally a message on queue ``retrain-requests``, in Azure optionally an Azure ML
-  command job (``RETRAIN_TRAINER``).
+  each line's champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
+  logged and does not stop the run), then submits a run per champion line (``MODEL_NAME``'s, then
+  each of ``RETRAIN_COHORTS``) through the Trainer port and returns at once: locally a message on
+  queue ``retrain-requests``, in Azure optionally an Azure ML command job (``RETRAIN_TRAINER``).
 * ``run_retraining`` (queue ``retrain-requests`` on the cloud account) runs it
   (edgeloop.service_layer.retraining). A message that is not a valid request
   raises, so the host retries and finally poisons it; a run that dies midway is
@@ -42,14 +42,19 @@ def schedule_retraining(timer: func.TimerRequest) -> None:
             pointer = refreshed.pointer
             logger.info("champion pointer re-signed: serial %d, expires %s", pointer.serial, pointer.expires)
     reason = "schedule (past due)" if timer.past_due else "schedule"
-    request = RetrainRequest(run_id=uuid.uuid4().hex, requested_at=utc_now(), reason=reason)
-    where = dependencies.trainer.get().submit(request)
-    logger.info("retraining run %s submitted to %s", request.run_id, where)
+    for line in dependencies.retraining_lines.get():  # None first: MODEL_NAME's line
+        request = RetrainRequest(uuid.uuid4().hex, utc_now(), reason, line)
+        where = dependencies.trainer.get().submit(request)
+        logger.info("retraining run %s (%s) submitted to %s", request.run_id, line or "fleet line", where)
 
 
 @bp.function_name("run_retraining")
 @bp.queue_trigger(arg_name="msg", queue_name=RETRAIN_QUEUE, connection="CloudStorage")
 def run_retraining(msg: func.QueueMessage) -> None:
     request = request_from_json(msg.get_body())
-    report = dependencies.retraining.get().run(request)
+    if request.line is None:
+        service = dependencies.retraining.get()
+    else:  # a line RETRAIN_COHORTS does not name raises: retried, then poisoned
+        service = dependencies.line_retraining.get()(request.line)
+    report = service.run(request)
     logger.info("retraining run %s finished: %s", request.run_id, report.outcome)

@@ -86,6 +86,20 @@ def _compose_retraining() -> RetrainingService:
     return build_retraining(RetrainingSettings(), cloud_clients.get())
 
 
+def _compose_line_retraining() -> Callable[[str | None], RetrainingService]:
+    from edgeloop.bootstrap.model_lines import build_line_retrainings
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_line_retrainings(RetrainingSettings(), cloud_clients.get())
+
+
+def _compose_retraining_lines() -> tuple[str | None, ...]:
+    from edgeloop.config.retraining import RetrainingSettings
+
+    lines = RetrainingSettings().model_lines
+    return (None, *(cohort.line for cohort in lines.cohorts))
+
+
 def _compose_pointer_refresher() -> Callable[[], SignedPointer | None]:
     from edgeloop.bootstrap.retraining import build_pointer_refresher
     from edgeloop.config.retraining import RetrainingSettings
@@ -107,6 +121,8 @@ powerbi_feed: Lazy[PowerBIFeed] = Lazy(_compose_powerbi_feed)
 lake_feed: Lazy[LakeFeed] = Lazy(_compose_lake_feed)
 trainer: Lazy[Trainer] = Lazy(_compose_trainer)
 retraining: Lazy[RetrainingService] = Lazy(_compose_retraining)
+line_retraining: Lazy[Callable[[str | None], RetrainingService]] = Lazy(_compose_line_retraining)
+retraining_lines: Lazy[tuple[str | None, ...]] = Lazy(_compose_retraining_lines)  # the lines the timer runs
 drift_watch: Lazy[DriftWatch] = Lazy(_compose_drift_watch)
 pointer_refresher: Lazy[Callable[[], SignedPointer | None]] = Lazy(_compose_pointer_refresher)
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

@@ -6,7 +6,10 @@ the emulated Service Bus topic), the cloud Functions host and the global app.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +61,8 @@ def local_signing_public_key(key_dir: Path) -> str:
 
 
 def publish_first_champion(env: dict[str, str]) -> str:
-    """The served model becomes its line's first champion in the registry if the line has none."""
+    """The served model becomes its line's first champion in the registry if the line has none;
+    so does each ``RETRAIN_COHORTS`` line (a copy under the line's name: its sites start on it)."""
     from pydantic import SecretStr
 
     from edgeloop.bootstrap.retraining import publish_first_champion as publish
@@ -69,9 +73,32 @@ def publish_first_champion(env: dict[str, str]) -> str:
         MODEL_SIGNING_KEY_DIR=Path(env["MODEL_SIGNING_KEY_DIR"]),
         RETRAIN_BASE_DATA=env.get("RETRAIN_BASE_DATA"),
         MODEL_NAME=env["MODEL_NAME"],
+        RETRAIN_COHORTS=env.get("RETRAIN_COHORTS"),
     )
-    version, published = publish(settings, Path(env["SCORING_MODEL_DIR"]))
+    bundle = Path(env["SCORING_MODEL_DIR"])
+    version, published = publish(settings, bundle)
     log.info(
         "model registry: champion %s%s", version, " (the served model, just published)" if published else ""
     )
+    for cohort in settings.model_lines.cohorts:
+        with tempfile.TemporaryDirectory() as scratch:
+            fork = fork_bundle(bundle, cohort.line, Path(scratch) / cohort.line)
+            line_version, _ = publish(settings.model_copy(update={"model_name": cohort.line}), fork)
+        log.info(
+            "model registry: line %s (sites %s), champion %s",
+            cohort.line,
+            ", ".join(sorted(cohort.sites)),
+            line_version,
+        )
     return str(version)
+
+
+def fork_bundle(bundle: Path, line: str, out_dir: Path) -> Path:
+    """``bundle``'s files with its manifest naming ``line`` (publishing signs it anew)."""
+    document = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    document["name"] = line
+    out_dir.mkdir(parents=True)
+    for name in document.get("files", {}):
+        shutil.copyfile(bundle / name, out_dir / name)
+    (out_dir / "manifest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return out_dir

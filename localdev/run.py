@@ -31,6 +31,7 @@ from localdev.example_models import EXAMPLE_MODEL_ENV, example_model, write_powe
 from localdev.processes import Component, ComponentExited, local_secret, wait_until_listening
 from localdev.sites import (
     Site,
+    cohort_line,
     plan_sites,
     site_components,
     site_environment,
@@ -87,7 +88,13 @@ class LocalSystem:
         if site is None:
             return shared
         example = example_model(shared.get(EXAMPLE_MODEL_ENV))
-        return shared | site_environment(site, self.azurite, example, VAR)
+        env = shared | site_environment(site, self.azurite, example, VAR)
+        line = cohort_line(shared, site.site_id)
+        if line is not None and site.state is not None:  # a cohort's site serves its line (docs/site-fit.md)
+            env["SCORING_MODEL_NAME"] = line
+            # The bundle cache is keyed by version: one per line, as for the example models.
+            env["SCORING_MODEL_CACHE_DIR"] = str(site.state / "edge" / f"models-{line}")
+        return env
 
     def launch(self, component: Component, env: dict[str, str]) -> subprocess.Popen[bytes]:
         """Start one child (its output goes to ours)."""

@@ -96,6 +96,18 @@ def site_environment(site: Site, azurite: Azurite, example: ExampleModel, models
     }
 
 
+def cohort_line(shared: dict[str, str], site_id: str) -> str | None:
+    """The champion line ``RETRAIN_COHORTS`` gives ``site_id`` (None: the fleet's, ``MODEL_NAME``)."""
+    from edgeloop.domain.model_lines import parse_cohorts
+
+    text = shared.get("RETRAIN_COHORTS")
+    if not text:
+        return None
+    base = shared.get("MODEL_NAME", "ai4i-failure")
+    line = parse_cohorts(base, json.loads(text)).line_of(site_id)
+    return None if line == base else line
+
+
 def wait_until_serving(component: Component, process: subprocess.Popen[bytes], timeout: float) -> str:
     """Wait for a site's scoring app to be ready (its model loaded); the version it serves.
 

@@ -40,6 +40,9 @@ FORWARDED_SETTINGS = (
     "MODEL_NAME",
     "MODEL_REGISTRY_CONTAINER",
     "RETRAIN_COMPLIANT_CONTAINER",
+    "RETRAIN_COHORTS",
+    "RETRAIN_SITE_FIT_MIN_ROWS",
+    "RETRAIN_SITE_FIT_TOLERANCE",
 )
 BASE_COMMAND = "python -m edgeloop.cli models train --run-id ${{inputs.run_id}} --reason ${{inputs.reason}}"
 BLOB_SCHEME = "blob://"
@@ -84,6 +87,9 @@ def command_job_spec(
     environment = {name: str(values[name]) for name in FORWARDED_SETTINGS if values[name] is not None}
     inputs: dict[str, Any] = {"run_id": request.run_id, "reason": request.reason}
     command = BASE_COMMAND
+    if request.line is not None:
+        inputs["line"] = request.line
+        command += " --line ${{inputs.line}}"
     base_uri = settings.base_data or (recipe.base_data.uri if recipe and recipe.base_data else None)
     if recipe is not None:
         environment["RETRAIN_RECIPE"] = json.dumps(recipe.to_dict(), sort_keys=True)
@@ -92,14 +98,14 @@ def command_job_spec(
     elif base_uri is not None:
         inputs["base_data"] = {"type": "uri_file", "path": base_uri}
         command += " --base-data ${{inputs.base_data}}"
-    tags = {"edgeloop.run_id": request.run_id, "edgeloop.model": settings.model_name}
+    tags = {"edgeloop.run_id": request.run_id, "edgeloop.model": request.line or settings.model_name}
     if recipe is not None:
         tags["edgeloop.recipe"] = recipe.entry_point
     return {
         "$schema": COMMAND_JOB_SCHEMA,
         "type": "command",
         "name": f"edgeloop-retrain-{request.run_id}",
-        "display_name": f"Retrain {settings.model_name} ({request.reason})",
+        "display_name": f"Retrain {request.line or settings.model_name} ({request.reason})",
         "experiment_name": settings.azureml_experiment,
         "description": "Edgeloop retraining run: challenger vs champion, promotion decision, registry.",
         "code": settings.azureml_code,

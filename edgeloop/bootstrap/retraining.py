@@ -25,10 +25,12 @@ from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
+from edgeloop.domain.site_fit import SiteFitPolicy
 from edgeloop.ports import ScoringModel, Trainer, TrainingFailed
-from edgeloop.service_layer.champion_pointers import PointerSigning, refresh_pointer
+from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.drift_trigger import DriftTrigger
 from edgeloop.service_layer.drift_watch import DriftWatch
+from edgeloop.service_layer.line_champions import refresh_line_pointers
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
@@ -77,10 +79,10 @@ def build_pointer_signing(settings: RetrainingSettings, signer: BundleSigner | N
 def build_pointer_refresher(
     settings: RetrainingSettings, clients: AzureClients | None = None
 ) -> Callable[[], SignedPointer | None]:
-    """The retraining timer's first step: re-sign the champion pointer once it expires within
-    MODEL_POINTER_REFRESH_HOURS (None: nothing to do)."""
+    """The retraining timer's first step: re-sign each line's champion pointer once it expires within
+    MODEL_POINTER_REFRESH_HOURS (the fleet line's new pointer; None: nothing to do there)."""
     registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
-    return functools.partial(refresh_pointer, registry, settings.model_name, signing)
+    return functools.partial(refresh_line_pointers, registry, settings.model_lines, signing)
 
 
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:
@@ -128,7 +130,8 @@ def build_drift_trigger(settings: RetrainingSettings, trainer: Trainer | None = 
 def build_drift_watch(settings: RetrainingSettings, trainer: Trainer | None = None) -> DriftWatch:
     """What ingest_insights hands site statuses to (RETRAIN_DRIFT_TRIGGER=false: one that asks nothing)."""
     trigger = build_drift_trigger(settings, trainer) if settings.drift_trigger else None
-    return DriftWatch(trigger, settings.model_name)
+    cohort_lines = [cohort.line for cohort in settings.model_lines.cohorts]
+    return DriftWatch(trigger, settings.model_name, cohort_lines=cohort_lines)
 
 
 def load_model(bundle_dir: Path) -> ScoringModel:
@@ -147,15 +150,20 @@ def load_trained_model(bundle_dir: Path) -> ScoringModel:
         raise TrainingFailed(f"the challenger's bundle does not load: {exc}") from None
 
 
-def build_retraining(settings: RetrainingSettings, clients: AzureClients | None = None) -> RetrainingService:
-    """The RetrainingService with the recipe challenger trainer (needs the ``train`` extra, hence
-    imported here)."""
+def build_retraining(
+    settings: RetrainingSettings, clients: AzureClients | None = None, line: str | None = None
+) -> RetrainingService:
+    """The RetrainingService of ``line`` (default ``MODEL_NAME``; a ``RETRAIN_COHORTS`` line) with the
+    recipe challenger trainer (needs the ``train`` extra, hence imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
     from edgeloop.training.challenger_trainer import RecipeChallengerTrainer
 
+    lines = settings.model_lines
+    if line is not None and line not in lines.names:
+        raise ValueError(f"{line!r} is not a model line ({', '.join(lines.names)}; RETRAIN_COHORTS)")
     config = RetrainingConfig(
-        model_name=settings.model_name,
+        model_name=line or settings.model_name,
         compliant_container=settings.compliant_container,
         policy=PromotionPolicy(
             min_new_labels=settings.min_new_labels,
@@ -167,6 +175,8 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         lookback_days=settings.lookback_days,
         stale_run_seconds=settings.stale_run_seconds,
         recipe=settings.recipe,
+        lines=lines,
+        site_fit=SiteFitPolicy(settings.site_fit_min_rows, settings.site_fit_tolerance),
     )
     clients = clients or AzureClients.from_settings(settings)
     lake = None

@@ -127,6 +127,7 @@ def train(
         str | None,
         typer.Option(help="Base data uri: file, folder or blob://container/prefix (RETRAIN_BASE_DATA)"),
     ] = None,
+    line: Annotated[str | None, typer.Option(help="A RETRAIN_COHORTS line (default: MODEL_NAME's)")] = None,
 ) -> None:
     """Run one retraining run here: build data, run the recipe, evaluate, decide, register (progress shown).
 
@@ -139,8 +140,11 @@ def train(
     from edgeloop.domain.records import utc_now
     from edgeloop.ports import RetrainRequest
 
-    service = build_retraining(_settings(RETRAIN_BASE_DATA=base_data))
-    request = RetrainRequest(run_id or uuid.uuid4().hex, utc_now(), reason)
+    try:
+        service = build_retraining(_settings(RETRAIN_BASE_DATA=base_data), line=line)
+    except ValueError as exc:  # a line RETRAIN_COHORTS does not name
+        raise _fail(str(exc)) from None
+    request = RetrainRequest(run_id or uuid.uuid4().hex, utc_now(), reason, line)
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
@@ -156,6 +160,8 @@ def train(
     console.print(f"[{colour}]{report.outcome}[/{colour}] {report.version or ''}")
     for reason_text in report.document["decision"]["reasons"]:
         console.print(f"  - {reason_text}")
+    for site, why in report.excluded().items():
+        console.print(f"  not for site {site}: {why}", markup=False)
     detail = (report.document.get("failure") or {}).get("detail")
     if detail:
         console.print(detail, markup=False, highlight=False)

@@ -17,6 +17,13 @@
 * ``RETRAIN_LOOKBACK_DAYS``: compliant records older than this are not read.
 * ``RETRAIN_INSIGHTS_FROM``: ``blobs`` (default) or ``lake``: the insights' inputs from the lake
   table ``lake/insights`` (``feed_lake``); the feedback labels always from the compliant blobs.
+* ``RETRAIN_SITE_FIT_MIN_ROWS`` (30), ``RETRAIN_SITE_FIT_TOLERANCE`` (unset: the model's promotion
+  margin): per-site fit (edgeloop.domain.site_fit): a site with fewer labelled held-out rows is
+  not judged; a challenger worse on a site's rows by more than the tolerance is not rolled out there.
+* ``RETRAIN_COHORTS``: JSON list of champion lines of their own, ``[{"line": "ai4i-failure-hot",
+  "sites": ["site-3"]}]`` (edgeloop.domain.model_lines): each trained on the base data plus its
+  sites' rows, gated on their held-out rows; ``MODEL_NAME``'s line learns from the other sites.
+  Unset: one line. A cohort's sites serve it with ``SCORING_MODEL_NAME`` set to the line.
 * ``RETRAIN_STALE_RUN_SECONDS``: files of an unregistered version untouched this long are
   the leftovers of a dead run and are deleted at the start of the next one.
 * ``RETRAIN_DRIFT_TRIGGER`` (true): a site's heartbeat saying "drift" may request a run
@@ -64,7 +71,9 @@ from edgeloop.config.connections import CloudStorageConnection
 from edgeloop.domain.manifest_specs import ManifestError
 from edgeloop.domain.manifest_validation import validate_recipe_document
 from edgeloop.domain.metrics import TASK_METRICS
+from edgeloop.domain.model_lines import ModelLines, ModelLinesError, parse_cohorts
 from edgeloop.domain.recipes import RecipeSpec, parse_recipe
+from edgeloop.domain.site_fit import DEFAULT_MIN_ROWS
 from edgeloop.wire.storage_layout import COMPLIANT_CONTAINER, MODELS_CONTAINER
 
 DEFAULT_SCHEDULE = "0 0 2 * * *"
@@ -93,6 +102,9 @@ class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettin
     # one partition-pruned read); the feedback labels come from the compliant blobs either way.
     insights_from: Literal["blobs", "lake"] = Field(default="blobs", alias="RETRAIN_INSIGHTS_FROM")
     stale_run_seconds: float = Field(default=3600.0, ge=0.0, alias="RETRAIN_STALE_RUN_SECONDS")
+    site_fit_min_rows: int = Field(default=DEFAULT_MIN_ROWS, ge=1, alias="RETRAIN_SITE_FIT_MIN_ROWS")
+    site_fit_tolerance: float | None = Field(default=None, ge=0.0, alias="RETRAIN_SITE_FIT_TOLERANCE")
+    cohorts_json: str | None = Field(default=None, alias="RETRAIN_COHORTS")
 
     compliant_container: str = Field(
         default=COMPLIANT_CONTAINER, min_length=3, alias="RETRAIN_COMPLIANT_CONTAINER"
@@ -132,6 +144,22 @@ class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettin
         if value is not None and value not in EVERY_METRIC:
             raise ValueError(f"RETRAIN_PRIMARY_METRIC must be one of {', '.join(EVERY_METRIC)}")
         return value
+
+    @model_validator(mode="after")
+    def _valid_cohorts(self) -> RetrainingSettings:
+        self.model_lines  # noqa: B018  # parsed once here, so a bad value stops the start
+        return self
+
+    @property
+    def model_lines(self) -> ModelLines:
+        """``MODEL_NAME``'s line and the ``RETRAIN_COHORTS`` lines."""
+        try:
+            document = json.loads(self.cohorts_json) if self.cohorts_json else []
+            if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+                raise ModelLinesError("must be a JSON list of {line, sites} objects")
+            return parse_cohorts(self.model_name, document)
+        except (json.JSONDecodeError, ModelLinesError) as exc:
+            raise ValueError(f"RETRAIN_COHORTS: {exc}") from None
 
     @field_validator("recipe_json")
     @classmethod

@@ -25,6 +25,9 @@ class RetrainRequest:
     requested_at: datetime
     # "schedule", "manual" (the CLI), "drift: site S, features a, b" (edgeloop.domain.drift_window)
     reason: str
+    line: str | None = (
+        None  # a champion line of RETRAIN_COHORTS (edgeloop.domain.model_lines); None: MODEL_NAME
+    )
 
 
 @dataclass(frozen=True, slots=True)

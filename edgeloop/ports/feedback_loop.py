@@ -6,7 +6,7 @@ the challenger trainer (any model with a training recipe) is ``edgeloop.training
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -111,6 +111,17 @@ class TrainingData(Protocol):
         Raises :class:`TrainingFailed` if the challenger's outputs cannot be used (NaN, infinite,
         another task, inputs it refuses).
         """
+        ...
+
+    def sites(self) -> list[str]:
+        """The sites whose labelled rows are in the data, sorted."""
+        ...
+
+    def slice_scores(
+        self, models: Mapping[str, ScoringModel], sites: Collection[str]
+    ) -> tuple[int, dict[str, dict[str, float]]]:
+        """Each model scored on the held-out rows of ``sites`` (rows no challenger trained on):
+        how many rows, and the figures by model key (empty with no rows)."""
         ...
 
 

@@ -43,9 +43,10 @@ class DriftTrigger:
         self._trainer, self._ledger, self._interval, self._run_ids = trainer, ledger, interval, run_ids
 
     def consider(
-        self, site_id: str, model: str, summary: Mapping[str, Any], now: datetime
+        self, site_id: str, model: str, summary: Mapping[str, Any], now: datetime, line: str | None = None
     ) -> TriggerDecision:
-        """Request a run of ``model`` if ``summary`` says drift and the interval allows (see module)."""
+        """Request a run of ``model`` if ``summary`` says drift and the interval allows (see module);
+        ``line``: the request's champion line (None: MODEL_NAME's, edgeloop.domain.model_lines)."""
         features = drifted_features(summary)
         if features is None:
             return TriggerDecision(False, f"site {site_id}: drift status {summary.get('status')!r}, no run")
@@ -56,7 +57,7 @@ class DriftTrigger:
             why = f"rate-limited: drift triggered a run of {model} at {format_timestamp(earlier)}"
             why = f"{why}; next from {format_timestamp(allowed)}"
             return TriggerDecision(False, why, next_allowed_at=allowed)
-        request = RetrainRequest(self._run_ids(), now, reason)
+        request = RetrainRequest(self._run_ids(), now, reason, line)
         try:
             where = self._trainer.submit(request)
         except BaseException:

@@ -2,7 +2,8 @@
 
 Contract: :meth:`DriftWatch.observe` takes the site-status records of one ingested blob
 (``IngestResult.site_statuses``). For each site it looks at that site's newest status only;
-when the site serves ``model_name`` (the model line this cloud retrains) and its drift
+when the site serves ``model_name`` (the fleet's line this cloud retrains) or one of the
+``cohort_lines`` (edgeloop.domain.model_lines: then the run is of that line) and its drift
 summary says "drift", it asks :class:`~edgeloop.service_layer.drift_trigger.DriftTrigger`,
 which requests a run at most once per interval (its ledger also makes a redelivered blob
 request nothing twice). A trigger that fails (the trainer unreachable) is logged, never
@@ -13,7 +14,7 @@ heartbeat asks again. Returns the trigger's decisions, one per site asked about.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from edgeloop.domain.records import utc_now
@@ -33,9 +34,14 @@ def newest_per_site(statuses: Sequence[SiteStatusRecord]) -> list[SiteStatusReco
 
 class DriftWatch:
     def __init__(
-        self, trigger: DriftTrigger | None, model_name: str, clock: Callable[[], datetime] = utc_now
+        self,
+        trigger: DriftTrigger | None,
+        model_name: str,
+        clock: Callable[[], datetime] = utc_now,
+        cohort_lines: Collection[str] = (),
     ) -> None:
         self._trigger, self._model_name, self._clock = trigger, model_name, clock  # trigger None: off
+        self._cohort_lines = frozenset(cohort_lines)
 
     def observe(self, statuses: Sequence[SiteStatusRecord]) -> list[TriggerDecision]:
         """Ask the trigger about each drifting site's newest status (see module)."""
@@ -43,13 +49,14 @@ class DriftWatch:
         for status in newest_per_site(statuses):
             if self._trigger is None or status.drift.status != "drift":
                 continue
-            if status.model.name != self._model_name:
-                served = status.model.name
+            served = status.model.name
+            if served != self._model_name and served not in self._cohort_lines:
                 logger.info("site %s drifts on %r, not %s: no run", status.site_id, served, self._model_name)
                 continue
+            line = None if served == self._model_name else served
             try:
                 decision = self._trigger.consider(
-                    status.site_id, self._model_name, status.drift.to_wire(), self._clock()
+                    status.site_id, served, status.drift.to_wire(), self._clock(), line
                 )
             except Exception:
                 logger.exception("drift of site %s: no retraining run could be requested", status.site_id)

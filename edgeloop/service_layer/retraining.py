@@ -8,17 +8,17 @@ ChallengerTrainer port); stop as *skipped* if too little new data; run the recip
 complete its manifest fields (name, version, created_at, run id, the recipe block)
 and sign the challenger with a golden sample; score both models on the same
 held-out rows; decide (edgeloop.domain.promotion, with the model's evaluation
-spec); register the challenger with its report, model card and plots; move the
-champion pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
+spec; a cohort's line: on its sites' held-out rows); judge it on each site's own rows
+(service_layer.site_fit); register it with its report, site-fit verdicts, card and plots;
+move the pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
 
 A run whose recipe raises, times out, returns a graph or manifest that disagree, or outputs
 NaN/inf on the held-out rows ends *failed* (why, and the recipe's traceback tail, in the
 report): nothing is registered and the champion stays.
 
-Retrying a run is safe: a version is registered all or none, leftovers of a dead
-run are discarded by the next one, and the champion pointer only moves under
-the ETag read at the start (a concurrent promotion wins, this run is *rejected*).
-One service runs one run at a time: requests queued meanwhile then find their rows used.
+Retrying a run is safe: a version is registered all or none, a dead run's leftovers are
+discarded by the next, the pointer only moves under the ETag read at the start (a concurrent
+promotion wins, this run is *rejected*). One run at a time per service.
 """
 
 from __future__ import annotations
@@ -27,17 +27,18 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from edgeloop.domain.champion import ChampionPointer
-from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest
+from edgeloop.domain.manifest import ManifestError
 from edgeloop.domain.metrics import EvaluationSpec
+from edgeloop.domain.model_lines import ModelLines
 from edgeloop.domain.promotion import PromotionDecision, PromotionPolicy, data_gate, decide_promotion
 from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.records import format_timestamp, utc_now
 from edgeloop.domain.retraining_data import complete_manifest_fields
+from edgeloop.domain.site_fit import SiteFitPolicy, SiteFitReport
 from edgeloop.ports import (
     BlobReader,
     ChallengerTrainer,
@@ -51,8 +52,10 @@ from edgeloop.ports import (
 )
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
 from edgeloop.service_layer.labelled_rows import read_labelled_rows
-from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, load_from_files, signed_bundle
+from edgeloop.service_layer.line_champions import LineChampion, line_rows, read_line_champion
+from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, signed_bundle
 from edgeloop.service_layer.signed_bundles import Sign
+from edgeloop.service_layer.site_fit import cohort_gate, judge_sites, site_fit_file
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class RetrainingConfig:
     lookback_days: int = 90
     stale_run_seconds: float = 3600.0
     recipe: RecipeSpec | None = None  # set: replaces the champion's recipe (a deployment's choice)
+    lines: ModelLines | None = None  # champion lines; None: one line learning from every site
+    site_fit: SiteFitPolicy = field(default_factory=SiteFitPolicy)
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,11 @@ class RunReport:
     outcome: str  # promoted | rejected | skipped | failed
     version: str | None
     document: dict[str, Any]
+    site_fit: SiteFitReport | None = None  # None: the run ended before judging the sites
 
-
-@dataclass(frozen=True)
-class _Champion:
-    pointer: ChampionPointer
-    etag: str
-    model: ScoringModel
+    def excluded(self) -> dict[str, str]:
+        """Sites the version must not be rolled out to (site id -> why); a rollout's input."""
+        return {} if self.site_fit is None else self.site_fit.excluded()
 
 
 class RetrainingService:
@@ -127,6 +130,7 @@ class RetrainingService:
             reason = f"{self._config.model_name} has no champion to compare with yet"
             return self._finish(report, PromotionDecision("skipped", (reason,)))
         report["champion_version"], manifest = champion.pointer.version, champion.model.manifest
+        report["forked_from"] = champion.forked_from
         recipe = self._config.recipe or manifest.recipe
         if recipe is None:
             reason = f"{self._config.model_name} {champion.pointer.version} declares no training recipe"
@@ -146,7 +150,7 @@ class RetrainingService:
         self,
         request: RetrainRequest,
         report: dict[str, Any],
-        champion: _Champion,
+        champion: LineChampion,
         recipe: RecipeSpec,
         evaluation: EvaluationSpec,
         on_step: OnStep,
@@ -161,6 +165,7 @@ class RetrainingService:
             self._lake,
         )
         on_step("Building the training set")
+        rows = line_rows(self._config.lines, self._config.model_name, rows)
         training = self._trainer.training_data(rows, champion.model.manifest, recipe, unlabelled)
         report["data"] = training.counts.to_dict()
         gate = data_gate(training.counts, self._config.policy)
@@ -172,6 +177,11 @@ class RetrainingService:
         report["description"] = challenger.manifest.description
         on_step("Evaluating challenger and champion on the same held-out rows")
         decision = self._evaluate(report, training, challenger, champion, files, evaluation)
+        report["decision"] = decision.to_dict()
+        on_step("Judging the challenger on each site's own rows")
+        site_fit = judge_sites(training, challenger, champion.model, evaluation, self._config.site_fit)
+        report["site_fit"] = site_fit.to_dict()
+        files.update(site_fit_file(site_fit))
         on_step(f"Registering {self._config.model_name} {version}")
         files.update(self._trainer.model_card(report, [name for name in files if name.endswith(".png")]))
         files[REPORT_FILE] = _json(report)
@@ -179,7 +189,7 @@ class RetrainingService:
         if decision.promote:
             on_step(f"Promoting {version}")
             decision = self._promote(request, version, champion, decision)
-        return self._finish(report, decision)
+        return replace(self._finish(report, decision), site_fit=site_fit)
 
     def _new_report(self, request: RetrainRequest, started: datetime) -> dict[str, Any]:
         return {
@@ -192,20 +202,17 @@ class RetrainingService:
             "version": None,
         }
 
-    def _champion(self) -> _Champion | None:
-        found = self._registry.champion(self._config.model_name)
-        if found is None:
-            return None
-        pointer, etag = found
-        files = self._registry_files(self._config.model_name, pointer.version)
-        return _Champion(pointer, etag, load_from_files(files, self._load_model))
+    def _champion(self) -> LineChampion | None:
+        name, lines = self._config.model_name, self._config.lines
+        parent = None if lines is None else lines.parent(name)
+        return read_line_champion(self._registry, name, parent, self._load_model)
 
     def _challenger(
         self,
         request: RetrainRequest,
         version: str,
         training: TrainingData,
-        champion: _Champion,
+        champion: LineChampion,
         recipe: RecipeSpec,
         on_step: OnStep,
     ) -> tuple[dict[str, bytes], ScoringModel]:
@@ -222,21 +229,15 @@ class RetrainingService:
             training_data={"run_id": request.run_id, "new_labelled_rows": training.counts.usable_new_rows},
             defaults={"evaluation": manifest.evaluation.to_dict(), "description": manifest.description},
         )
-        return signed_bundle(
-            fields,
-            str(fields["model_file"]),
-            trained.onnx_bytes,
-            training.golden_rows(GOLDEN_ROWS),
-            self._sign,
-            self._load_model,
-        )
+        golden, model_file = training.golden_rows(GOLDEN_ROWS), str(fields["model_file"])
+        return signed_bundle(fields, model_file, trained.onnx_bytes, golden, self._sign, self._load_model)
 
     def _evaluate(
         self,
         report: dict[str, Any],
         training: TrainingData,
         challenger: ScoringModel,
-        champion: _Champion,
+        champion: LineChampion,
         files: dict[str, bytes],
         evaluation: EvaluationSpec,
     ) -> PromotionDecision:
@@ -252,18 +253,23 @@ class RetrainingService:
         report["metrics_all_holdout"] = (
             None if all_holdout is None else {key: dict(value) for key, value in all_holdout.items()}
         )
-        decision = decide_promotion(
+        files.update(comparison.plots)
+        cohort = None if self._config.lines is None else self._config.lines.cohort(self._config.model_name)
+        if cohort is not None:  # a cohort's line is judged on its own sites' held-out rows
+            gate = cohort_gate(training, challenger, champion.model, cohort.sites, self._config.site_fit)
+            report["metrics_cohort"], scores = gate.to_dict(), gate.scores
+            if gate.problem is not None:
+                return PromotionDecision("rejected", (gate.problem,))
+        return decide_promotion(
             scores["challenger"], scores["champion"], training.counts, self._config.policy, evaluation
         )
-        report["decision"] = decision.to_dict()
-        files.update(comparison.plots)
-        return decision
 
     def _promote(
-        self, request: RetrainRequest, version: str, champion: _Champion, decision: PromotionDecision
+        self, request: RetrainRequest, version: str, champion: LineChampion, decision: PromotionDecision
     ) -> PromotionDecision:
         actor = f"retraining run {request.run_id}"
-        pointer = champion.pointer.promoted(version, actor, "; ".join(decision.reasons), self._clock())
+        reason = "; ".join(decision.reasons)
+        pointer = champion.promoted(self._config.model_name, version, actor, reason, self._clock())
         try:
             publish_pointer(self._registry, pointer, champion.etag, self._pointers, self._clock)
         except RegistryConflict as exc:
@@ -287,13 +293,6 @@ class RetrainingService:
             "retraining run %s: %s (%s)", report["run_id"], decision.outcome, "; ".join(decision.reasons)
         )
         return RunReport(report["run_id"], decision.outcome, report.get("version"), report)
-
-    def _registry_files(self, name: str, version: str) -> dict[str, bytes]:
-        manifest = ModelManifest.from_dict(json.loads(self._registry.read(name, version, MANIFEST_FILE)))
-        files = {MANIFEST_FILE: json.dumps(manifest.to_dict()).encode("utf-8")}
-        for file_name in manifest.files:
-            files[file_name] = self._registry.read(name, version, file_name)
-        return files
 
 
 def _json(document: Any) -> bytes:

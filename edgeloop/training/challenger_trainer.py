@@ -9,7 +9,7 @@ edgeloop.training.model_card. Needs the ``train`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,24 @@ class RecipeTrainingData:
         if every_class:
             all_holdout = {key: task_scores(tasks[key], labels, values) for key, values in outputs.items()}
         return Comparison(scores, all_holdout, plots)
+
+    def sites(self) -> list[str]:
+        return sorted({str(site) for site in self._training.dataset.site.tolist() if site})
+
+    def slice_scores(
+        self, models: Mapping[str, ScoringModel], sites: Collection[str]
+    ) -> tuple[int, dict[str, dict[str, float]]]:
+        dataset = self._training.dataset
+        holdout = dataset.indices("holdout")
+        chosen = holdout[np.isin(dataset.site[holdout], list(sites))]
+        if not chosen.size:
+            return 0, {key: {} for key in models}
+        rows, labels = dataset.rows(chosen), dataset.labels[chosen]
+        scores = {
+            key: task_scores(model.manifest.task, labels, _outputs(key, model, rows))
+            for key, model in models.items()
+        }
+        return int(chosen.size), scores
 
 
 def _rows_of(outputs: Outputs, mask: npt.NDArray[np.bool_]) -> Outputs:

@@ -1,8 +1,9 @@
 """The body of a ``retrain-requests`` message: a ``RetrainRequest`` (edgeloop.domain) as JSON.
 
 Written by the local Trainer (edgeloop.adapters.local_trainer), read by the
-``run_retraining`` function; a body that is not a valid request raises
-:class:`RetrainRequestError` naming the field, so the host poisons it.
+``run_retraining`` function; ``line`` (optional) names a champion line of ``RETRAIN_COHORTS``.
+A body that is not a valid request raises :class:`RetrainRequestError` naming the field,
+so the host poisons it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ class RetrainRequestError(ValueError):
 
 
 def request_to_json(request: RetrainRequest) -> bytes:
-    return json.dumps(
-        {
-            "run_id": request.run_id,
-            "requested_at": format_timestamp(request.requested_at),
-            "reason": request.reason,
-        }
-    ).encode("utf-8")
+    document = {
+        "run_id": request.run_id,
+        "requested_at": format_timestamp(request.requested_at),
+        "reason": request.reason,
+    }
+    if request.line is not None:  # absent: MODEL_NAME's line, as every request before lines
+        document["line"] = request.line
+    return json.dumps(document).encode("utf-8")
 
 
 def request_from_json(body: bytes) -> RetrainRequest:
@@ -40,8 +42,12 @@ def request_from_json(body: bytes) -> RetrainRequest:
             raise RetrainRequestError(f"{field}: missing or not a string")
     if not data["run_id"].isalnum():
         raise RetrainRequestError("run_id: letters and digits only")
+    line = data.get("line")
+    if line is not None and (not isinstance(line, str) or not line):
+        raise RetrainRequestError("line: not a model name")
     return RetrainRequest(
         run_id=data["run_id"],
         requested_at=parse_timestamp(data["requested_at"], "requested_at"),
         reason=data["reason"][:200],
+        line=line,
     )
