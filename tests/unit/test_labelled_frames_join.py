@@ -10,14 +10,16 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from support.image_files import encoded
 
 from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.domain.manifest import ModelManifest
-from edgeloop.ports import LabelledRow
+from edgeloop.domain.recipes import RecipeSpec
+from edgeloop.ports import LabelledRow, TrainingFailed
 from edgeloop.recipes import surface_defects
 from edgeloop.service_layer.labelled_frames import LabelledFrames, frame_rows
-from edgeloop.training.image_training_set import build_image_training_set, is_frame
+from edgeloop.training.image_training_set import base_images, build_image_training_set, is_frame
 from edgeloop.wire.storage_layout import FRAMES_CONTAINER
 
 SINCE = datetime(2026, 12, 1, tzinfo=UTC)
@@ -109,6 +111,15 @@ def test_frames_join_the_base_images_split_by_insight_id_and_counted() -> None:
     counts = training.counts
     assert (counts.new_labelled_rows, counts.out_of_schema_rows, counts.usable_new_rows) == (11, 1, 10)
     assert counts.new_class_rows == {"ok": 0, "scratch": 0, "spot": 10, "crack": 0}
+
+
+def test_an_image_recipe_without_base_images_fails_the_run_naming_it() -> None:
+    with pytest.raises(TrainingFailed, match="has no base_dataset"):
+        base_images(RecipeSpec("edgeloop.recipes.ai4i_failure:train"))
+    with pytest.raises(TrainingFailed, match="unknown parameters"):
+        base_images(RecipeSpec(surface_defects.ENTRY_POINT, {"base_per_klass": 3}))
+    with pytest.raises(TrainingFailed, match="no_such_module"):
+        base_images(RecipeSpec("no_such_module:train"))
 
 
 def _manifest() -> ModelManifest:
