@@ -31,7 +31,7 @@ from support.waiting import wait_until
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.ed25519_signing import generate_key_pair
 from edgeloop.bootstrap.edge import build_insight_filter
-from edgeloop.bootstrap.retraining import build_retraining, publish_first_champion
+from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
 from edgeloop.config.cameras import CameraSettings
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.retraining import RetrainingSettings
@@ -39,6 +39,7 @@ from edgeloop.domain.records import utc_now
 from edgeloop.ports import RetrainRequest
 from edgeloop.recipes import surface_defects, surface_images
 from edgeloop.training.bundle import write_bundle
+from edgeloop.training.model_card import CARD_FILE
 from edgeloop.wire.packing import pack_items
 from edgeloop.wire.storage_layout import FRAMES_CONTAINER
 from localdev.azurite import REPO_ROOT, Azurite
@@ -221,6 +222,8 @@ def test_labelled_frames_the_policy_lets_out_train_a_version_the_site_then_serve
         assert {doc["insight_id"] for doc in frame_documents(cloud)} == {f["insight_id"] for f in listing}
 
         version = report["version"]
+        card = build_registry(cloud.retraining()).read(MODEL, version, CARD_FILE).decode()
+        assert f"labelled frames the sites let out: {len(FRAMES)} ({ALLOWING}: {len(FRAMES)})" in card
         wait_until(lambda: served(client) == version, WAIT, f"the site serving {version}")
         files = [("images", ("part.png", encoded(FRAMES[0]), "image/png"))]
         answer = client.post("/api/v1/score/images", files=files, headers={"X-API-Key": API_KEY})
