@@ -156,6 +156,8 @@ def build_retraining(
     """The RetrainingService of ``line`` (default ``MODEL_NAME``; a ``RETRAIN_COHORTS`` line) with the
     recipe challenger trainer (needs the ``train`` extra, hence imported here)."""
     from edgeloop.adapters.blob_storage import AzureBlobStore
+    from edgeloop.adapters.pillow_decoder import PillowDecoder
+    from edgeloop.service_layer.labelled_frames import LabelledFrames
     from edgeloop.service_layer.retraining import RetrainingConfig, RetrainingService
     from edgeloop.training.challenger_trainer import RecipeChallengerTrainer
 
@@ -196,6 +198,7 @@ def build_retraining(
         load_model=load_trained_model,
         config=config,
         lake=lake,
+        frames=LabelledFrames(cloud_blobs, PillowDecoder()),  # the frames the sites' policies let out
     )
 
 
@@ -207,6 +210,10 @@ def golden_rows_for(
     from edgeloop.domain.validation import RowValidationError, validate_rows
 
     recipe = settings.recipe or manifest.recipe
+    if manifest.image_input is not None and recipe is not None and recipe.base_data is None:
+        from edgeloop.training.image_training_set import base_golden_rows
+
+        return base_golden_rows(recipe, manifest.inputs[0].name, count)  # frames, not rows
     if recipe is None or recipe.base_data is None:
         return _rows_without_base_data(settings, manifest, count)
     from edgeloop.adapters.blob_storage import AzureBlobStore

@@ -8,7 +8,10 @@ turn them into 36 numbers each, and a standardised logistic regression (scikit-l
 converted by skl2onnx) is fitted on those and runs after them in one graph. No deep-learning
 framework: the graph is about 6 KB. The first bundle's images come from the seeded generator
 (edgeloop.recipes.surface_images, :func:`generated_dataset`); the model card reports the
-held-out accuracy and macro-F1.
+held-out accuracy and macro-F1. A retraining run trains on :func:`base_dataset` (the same
+generated images, split as the champion's were) plus the frames the sites labelled and let out
+(edgeloop.training.image_training_set); ``dataset.features["image"]`` then holds frames of any
+size (an object array), each resized as a site resizes it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ DEFAULT_PARAMETERS: Mapping[str, Any] = {
     "seed": 7,
     "regularisation": 1.0,  # the logistic regression's C
     "min_confidence": 0.6,  # below it, an image is flagged low_confidence
+    "base_per_class": 500,  # generated base images of each class (base_dataset)
 }
 
 
@@ -69,6 +73,14 @@ def generated_dataset(per_class: int = 500, seed: int = 7) -> TrainingDataset:
         split=split,
         source=f"generated surfaces (edgeloop.recipes.surface_images, seed {seed}, {len(labels)} images)",
     )
+
+
+def base_dataset(parameters: Mapping[str, Any]) -> TrainingDataset:
+    """The generated base images a retraining run adds the sites' labelled frames to: the same
+    images and split as a first bundle trained with these parameters, so its held-out images
+    stay unseen by champion and challenger alike."""
+    settings = merged_parameters(DEFAULT_PARAMETERS, parameters)
+    return generated_dataset(int(settings["base_per_class"]), int(settings["seed"]))
 
 
 def train(dataset: TrainingDataset, parameters: Mapping[str, Any]) -> RecipeResult:

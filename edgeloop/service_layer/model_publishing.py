@@ -24,9 +24,9 @@ from edgeloop.domain.champion import ChampionPointer, first_pointer
 from edgeloop.domain.manifest import MANIFEST_FILE, load_manifest
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.signed_pointer import PointerRefused, check_signatures
-from edgeloop.domain.validation import validate_rows
 from edgeloop.ports import ModelRegistry, RegistryConflict, ScoringModel, VersionExists
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, verified_champion
+from edgeloop.service_layer.golden_check import golden_scorer
 from edgeloop.service_layer.signed_bundles import Sign, pack_bundle
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ class UnknownVersion(LookupError):
 
 
 def golden_sample(model: ScoringModel, rows: Sequence[Mapping[str, Any]]) -> GoldenSample:
-    columns = validate_rows(model.manifest, list(rows))
-    outputs = model.predict(columns)
+    """The model's outputs on ``rows`` (an image model's: frames, edgeloop.domain.golden_images)."""
+    outputs = golden_scorer(model, rows)()
     return GoldenSample(
         rows=tuple(dict(row) for row in rows),
         expected={name: tuple(float(v) for v in values.tolist()) for name, values in outputs.items()},

@@ -3,7 +3,8 @@
 Steps (each reported through ``on_step``): discard what dead runs left; read the
 champion and its training recipe (a setting may replace it; without one the run is
 *skipped*); read compliant records (insights joined with their feedback labels of
-the champion's task) within the lookback; build the training data (the
+the champion's task) within the lookback (an image model: the labelled frames the sites
+let out, edgeloop.service_layer.labelled_frames, counted under ``frames``); build the training data (the
 ChallengerTrainer port); stop as *skipped* if too little new data; run the recipe,
 complete its manifest fields (name, version, created_at, run id, the recipe block)
 and sign the challenger with a golden sample; score both models on the same
@@ -51,6 +52,7 @@ from edgeloop.ports import (
     TrainingFailed,
 )
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
+from edgeloop.service_layer.labelled_frames import LabelledFrames, frame_rows
 from edgeloop.service_layer.labelled_rows import read_labelled_rows
 from edgeloop.service_layer.line_champions import LineChampion, line_rows, read_line_champion
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, signed_bundle
@@ -101,16 +103,13 @@ class RetrainingService:
         pointers: PointerSigning,
         clock: Callable[[], datetime] = utc_now,
         lake: LakeInsights | None = None,
+        frames: LabelledFrames | None = None,  # the cloud's frames container: an image model's data
     ) -> None:
         self._registry, self._pointers = registry, pointers  # a promotion signs a new champion pointer
-        self._compliant = compliant
-        self._trainer = trainer
-        self._sign = sign
-        self._load_model = load_model
-        self._config = config
-        self._clock = clock
+        self._compliant, self._trainer, self._sign = compliant, trainer, sign
+        self._load_model, self._config, self._clock = load_model, config, clock
         # Set: the insights' inputs come from the lake table, only the labels from the blobs.
-        self._lake = lake
+        self._lake, self._frames = lake, frames
         self._one_run_at_a_time = threading.Lock()  # a worker's batch, side by side, trained one each
 
     def run(self, request: RetrainRequest, on_step: OnStep = lambda step: None) -> RunReport:
@@ -157,16 +156,15 @@ class RetrainingService:
     ) -> RunReport:
         """Data, gate, recipe, evaluation, decision, registration (TrainingFailed: nothing registered)."""
         on_step("Reading labelled records from the sites")
-        rows, unlabelled = read_labelled_rows(
-            self._compliant,
-            self._config.compliant_container,
-            self._clock() - timedelta(days=self._config.lookback_days),
-            champion.model.manifest.task,
-            self._lake,
-        )
+        since, manifest = self._clock() - timedelta(days=self._config.lookback_days), champion.model.manifest
+        container = self._config.compliant_container
+        rows, unlabelled = read_labelled_rows(self._compliant, container, since, manifest.task, self._lake)
+        if manifest.image_input is not None:  # an image model learns from the frames the sites let out
+            on_step("Joining the labelled frames the sites let out")
+            rows, report["frames"] = frame_rows(self._frames, rows, since, manifest.inputs[0].name)
         on_step("Building the training set")
         rows = line_rows(self._config.lines, self._config.model_name, rows)
-        training = self._trainer.training_data(rows, champion.model.manifest, recipe, unlabelled)
+        training = self._trainer.training_data(rows, manifest, recipe, unlabelled)
         report["data"] = training.counts.to_dict()
         gate = data_gate(training.counts, self._config.policy)
         if gate is not None:

@@ -1,8 +1,9 @@
 """The ChallengerTrainer port for any model with a recipe: base data + the sites' rows, the recipe fits.
 
 Base data from the recipe's ``base_data`` (edgeloop.training.base_data; a setting may
-point elsewhere), the training set and its split from edgeloop.training.training_set,
-the fit by the recipe in a child process (edgeloop.training.recipes), the figures per
+point elsewhere), the training set and its split from edgeloop.training.training_set (an
+image model's base images and frames: edgeloop.training.image_training_set), the fit by
+the recipe in a child process (edgeloop.training.recipes), the figures per
 task from edgeloop.training.evaluation, plots and the card from
 edgeloop.training.model_card. Needs the ``train`` extra.
 """
@@ -79,7 +80,7 @@ class RecipeTrainingData:
         dataset = self._training.dataset
         holdout = dataset.indices("holdout")
         labels = dataset.labels[holdout]
-        outputs = {key: _outputs(key, model, dataset.rows(holdout)) for key, model in models.items()}
+        outputs = {key: self._model_outputs(key, model, holdout) for key, model in models.items()}
         problem = unfit_outputs(models["challenger"].manifest.task, dataset.task, outputs["challenger"])
         if problem is not None:
             raise TrainingFailed(f"the challenger's outputs cannot be used: {problem}")
@@ -117,6 +118,9 @@ class RecipeTrainingData:
         }
         return int(chosen.size), scores
 
+    def _model_outputs(self, key: str, model: ScoringModel, indices: npt.NDArray[np.int64]) -> Outputs:
+        return _outputs(key, model, self._training.dataset.rows(indices))
+
 
 def _rows_of(outputs: Outputs, mask: npt.NDArray[np.bool_]) -> Outputs:
     return {name: np.asarray(values)[mask] for name, values in outputs.items()}
@@ -148,6 +152,11 @@ class RecipeChallengerTrainer:
     def training_data(
         self, rows: Sequence[LabelledRow], champion: ModelManifest, recipe: RecipeSpec, unlabelled: int
     ) -> RecipeTrainingData:
+        if champion.image_input is not None and recipe.base_data is None:
+            # Base images from the recipe, frames from the sites (edgeloop.training.image_training_set).
+            from edgeloop.training.image_training_set import image_training_data
+
+            return image_training_data(rows, champion, recipe, unlabelled)
         if recipe.base_data is None:
             raise TrainingFailed(f"recipe {recipe.entry_point} declares no base_data to train on")
         try:

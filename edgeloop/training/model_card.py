@@ -132,6 +132,17 @@ def _data_lines(counts: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _frame_lines(frames: Mapping[str, Any] | None) -> list[str]:
+    """An image model's: the labelled frames the sites let out, per site (service_layer.labelled_frames)."""
+    if not frames:
+        return []
+    sites = ", ".join(f"{site}: {count}" for site, count in frames["sites"].items()) or "no site"
+    return [
+        f"- labelled frames the sites let out: {frames['labelled_frames']} ({sites}); "
+        f"labelled frames kept on site: {frames['labels_without_frame']}"
+    ]
+
+
 def _model_lines(recipe: Mapping[str, Any]) -> list[str]:
     """What the recipe fitted: its parameters; for the demo's recipe, the features its graph derives."""
     parameters = ", ".join(
@@ -164,6 +175,7 @@ def model_card(report: Mapping[str, Any], plot_files: Sequence[str] = ()) -> byt
         "## Data",
         "",
         *_data_lines(report["data"]),
+        *_frame_lines(report.get("frames")),
         "",
         "## Held-out metrics",
         "",

@@ -70,12 +70,12 @@ def seeded_split(labels: npt.NDArray[Any], seed: int, stratify: bool) -> tuple[I
 def first_dataset(base: BaseData, task: Task, seed: int) -> TrainingDataset:
     """The base data alone, split (what a first bundle trains on)."""
     train, val, test = seeded_split(base.labels, seed, stratify=bool(class_names(task)))
-    split = _split_column(base.n_rows, train, val, test)
+    split = split_column(base.n_rows, train, val, test)
     site = np.full(base.n_rows, "", dtype=object)
     return TrainingDataset(task, base.features, base.labels, site, base.time, split, base.source)
 
 
-def _split_column(size: int, train: Indices, val: Indices, holdout: Indices) -> npt.NDArray[np.object_]:
+def split_column(size: int, train: Indices, val: Indices, holdout: Indices) -> npt.NDArray[np.object_]:
     split = np.full(size, "train", dtype=object)
     split[val] = "validation"
     split[holdout] = "holdout"
@@ -101,11 +101,11 @@ def _row_key(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(str(value) if isinstance(value, str) else round(float(value), 3) for value in values)
 
 
-def _bucket(insight_id: str) -> int:
+def insight_bucket(insight_id: str) -> int:
     return hashlib.sha256(insight_id.encode()).digest()[0] % 5  # 0-2 train, 3 validation, 4 holdout
 
 
-def _typed_labels(task: Task, labels: Sequence[Any]) -> npt.NDArray[Any]:
+def typed_labels(task: Task, labels: Sequence[Any]) -> npt.NDArray[Any]:
     if isinstance(task, BinaryTask):
         return np.array(labels, dtype=np.int64)
     if isinstance(task, MulticlassTask):
@@ -145,9 +145,9 @@ def build_training_set(
         else:
             kept.append(row)
     features = {spec.name: _column(spec, base.features[spec.name], kept) for spec in manifest.inputs}
-    new_labels = _typed_labels(task, [row.label for row in kept])
+    new_labels = typed_labels(task, [row.label for row in kept])
     labels = np.concatenate([base.labels, new_labels])
-    buckets = np.array([_bucket(row.insight_id) for row in kept], dtype=np.int64)
+    buckets = np.array([insight_bucket(row.insight_id) for row in kept], dtype=np.int64)
     new_index = np.arange(base.n_rows, base.n_rows + len(kept), dtype=np.int64)
     train = np.concatenate([base_train, new_index[buckets <= 2]])
     val = np.concatenate([base_val, new_index[buckets == 3]])
@@ -166,16 +166,16 @@ def build_training_set(
         labels=labels,
         site=site,
         time=time,
-        split=_split_column(labels.shape[0], train, val, holdout),
+        split=split_column(labels.shape[0], train, val, holdout),
         source=f"{base.source} + {len(kept)} labelled rows from the sites",
     )
-    counts = _counts(
+    counts = data_counts(
         base, new_labels, manifest, len(new_rows), out_of_schema, duplicates, unlabelled, dataset
     )
     return RetrainingSet(dataset, base_test, counts)
 
 
-def _counts(
+def data_counts(
     base: BaseData,
     new_labels: npt.NDArray[Any],
     manifest: ModelManifest,

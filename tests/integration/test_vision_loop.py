@@ -1,0 +1,252 @@
+"""The loop for images, on an Azurite of this module's own: frames scored and labelled at a site,
+let out by its policy, retrain the vision model, whose new signed version the site then serves.
+
+Real parts: the in-process scoring app (the vision demo's recipe, trained small here; onnxruntime;
+the SQLite outbox and frame store; Pillow), its frame upload timer and model delivery, the edge's
+compliance filter (the outbox's entries packed as the relay packs them), the retraining run
+(build_retraining: the recipe in its child process, Ed25519 signing, the champion gate). An
+allowing site's labelled frames are exactly what the run reports and trains on, and the site
+swaps in the promoted version after its golden check on frames. A denying site's labels reach
+the cloud, its frames do not, and the run says so. The gate's margin is wide on purpose: this is
+about the data's path, not about whether eight frames make a better model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from support.image_files import encoded
+from support.scoring_settings import API_KEY, scoring_settings
+from support.waiting import wait_until
+
+from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.ed25519_signing import generate_key_pair
+from edgeloop.bootstrap.edge import build_insight_filter
+from edgeloop.bootstrap.retraining import build_registry, build_retraining, publish_first_champion
+from edgeloop.config.cameras import CameraSettings
+from edgeloop.config.edge_functions import EdgeFunctionSettings
+from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.records import utc_now
+from edgeloop.ports import RetrainRequest
+from edgeloop.recipes import surface_defects, surface_images
+from edgeloop.training.bundle import write_bundle
+from edgeloop.training.model_card import CARD_FILE
+from edgeloop.wire.packing import pack_items
+from edgeloop.wire.storage_layout import FRAMES_CONTAINER
+from localdev.azurite import REPO_ROOT, Azurite
+from scoring_app import create_app
+from tools.example_models import manifest_document
+
+MODEL = surface_defects.MODEL_NAME
+ADMIN_KEY = "vision-loop-admin-key-0123456789"
+ALLOWING, DENYING = "plant-allows", "plant-denies"
+FRAMES, LABELS = surface_images.generate([2, 2, 2, 2], seed=21)  # two of each class, 64 x 64
+WAIT = 60.0
+
+
+@dataclass(frozen=True)
+class Cloud:
+    azurite: Azurite
+    account: str
+    signing_key: str
+    public_key: str
+
+    @property
+    def connection(self) -> str:
+        return self.azurite.connection_string(self.account)
+
+    def retraining(self) -> RetrainingSettings:
+        return RetrainingSettings(
+            CloudStorage=self.connection,  # type: ignore[arg-type]
+            MODEL_NAME=MODEL,
+            RETRAIN_MIN_NEW_LABELS=len(LABELS),
+            RETRAIN_PROMOTION_MARGIN=1.0,
+            MODEL_SIGNING_PRIVATE_KEY=self.signing_key,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """This module's own: each scenario's cloud account holds only what that scenario put there."""
+    emulator = Azurite.on_free_ports(tmp_path_factory.mktemp("azurite"))
+    emulator.add_account("denied")
+    with emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The vision demo's recipe on 40 generated images of each class (its recipe block says so)."""
+    parameters = {"base_per_class": 40}
+    result = surface_defects.train(surface_defects.base_dataset(parameters), parameters)
+    out = tmp_path_factory.mktemp("champion") / MODEL
+    write_bundle(out, manifest_document(result, MODEL, "1"), {"model.onnx": result.onnx_model})
+    return out
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped policy, with one site allowed to let frames out (every frame worth a label)."""
+    text = (REPO_ROOT / "policies" / "compliance.yaml").read_text(encoding="utf-8")
+    rule = (
+        f"frames:\n  sites:\n    {ALLOWING}:\n      upload: allow\n      max_frames_per_day: 100\n"
+        "      max_bytes_per_day: 10000000\n      worth_a_label: {threshold: 0.5, band: 1.0}\n"
+    )
+    assert "frames:\n  sites: {}\n" in text
+    path = tmp_path_factory.mktemp("policy") / "compliance.yaml"
+    path.write_text(text.replace("frames:\n  sites: {}\n", rule), encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def site_app(tmp_path: Path, site: str, champion: Path, cloud: Cloud, policy: Path) -> Iterator[TestClient]:
+    """The site's scoring app, running: frames kept and let out per ``policy``, models delivered."""
+    settings = scoring_settings(tmp_path, champion, site_id=site, admin_api_key=ADMIN_KEY)
+    environment = {
+        "SCORING_FRAMES_DIR": str(tmp_path / "frames"),
+        "EDGELOOP_COMPLIANCE_POLICY": str(policy),
+        "SCORING_FRAME_UPLOAD_STORAGE": cloud.connection,
+        "SCORING_FRAME_UPLOAD_SECONDS": "0.2",
+        "SCORING_MODEL_SIGNING_PUBLIC_KEY": cloud.public_key,
+        "SCORING_MODEL_REGISTRY_STORAGE": cloud.connection,
+        "SCORING_MODEL_NAME": MODEL,
+        "SCORING_MODEL_POLL_SECONDS": "0.2",
+        "SCORING_MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
+    }
+    with pytest.MonkeyPatch.context() as patch:  # read as the app starts
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        with TestClient(create_app(settings, CameraSettings())) as client:
+            yield client
+
+
+def score_and_label(client: TestClient) -> list[dict[str, Any]]:
+    """Score the frames (one request), wait until they are kept, label each with its true class."""
+    files = [("images", (f"part-{i}.png", encoded(frame), "image/png")) for i, frame in enumerate(FRAMES)]
+    answer = client.post("/api/v1/score/images", files=files, headers={"X-API-Key": API_KEY})
+    assert answer.status_code == 200, answer.text
+    label_of = {result["insight_id"]: LABELS[i] for i, result in enumerate(answer.json()["results"])}
+    listing: list[dict[str, Any]] = []
+
+    def all_kept() -> bool:
+        listing[:] = client.get("/api/v1/admin/frames?limit=100", headers={"X-Admin-Key": ADMIN_KEY}).json()[
+            "frames"
+        ]
+        return len(listing) == len(FRAMES)
+
+    wait_until(all_kept, WAIT, "every scored frame kept")
+    for frame in listing:
+        path = f"/api/v1/admin/frames/{frame['frame_id']}/label"
+        labelled = client.post(
+            path, json={"label": label_of[frame["insight_id"]]}, headers={"X-Admin-Key": ADMIN_KEY}
+        )
+        assert labelled.status_code == 200, labelled.text
+    return listing
+
+
+def upload_decisions(client: TestClient) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "edgeloop_frame_upload_decisions_total":
+                found[sample.labels["outcome"]] = sample.value
+    return found
+
+
+def forward_records(client: TestClient, cloud: Cloud, policy: Path) -> None:
+    """What the relay and the edge Function do: the outbox's entries through the real filter."""
+    outbox = client.app.state.ctx.components.outbox  # type: ignore[attr-defined]
+    entries = outbox.claim(100, 60.0)
+    settings = EdgeFunctionSettings(
+        EdgeStorage=cloud.azurite.connection_string("edge"),
+        CloudStorage=cloud.connection,
+        ServiceBusConnection=cloud.connection,
+        EDGELOOP_SITE_HMAC_KEY="vision-loop-site-key-0123456789",
+        EDGELOOP_COMPLIANCE_POLICY=str(policy),
+        EDGELOOP_INSIGHTS_TOPIC=f"t{uuid.uuid4().hex[:12]}",
+    )
+    insight_filter = build_insight_filter(settings)
+    for body, _ in pack_items([item for entry in entries for item in entry.items]):
+        assert insight_filter.process_message(body).quarantined == 0
+    outbox.mark_sent([entry.entry_id for entry in entries])
+
+
+def retrain(cloud: Cloud) -> dict[str, Any]:
+    run = build_retraining(cloud.retraining()).run(RetrainRequest(uuid.uuid4().hex[:12], utc_now(), "test"))
+    return run.document
+
+
+def served(client: TestClient) -> str | None:
+    delivery = client.get("/readyz").json()["checks"]["model_delivery"]
+    return None if delivery.get("serving") is None else str(delivery["serving"])
+
+
+def frame_documents(cloud: Cloud) -> list[dict[str, Any]]:
+    blobs = AzureBlobStore.from_connection_string(cloud.connection)
+    names = [name for name in blobs.list_names(FRAMES_CONTAINER) if name.endswith(".json")]
+    return [json.loads(blobs.get(FRAMES_CONTAINER, name)) for name in names]
+
+
+def new_cloud(azurite: Azurite, account: str, champion: Path) -> Cloud:
+    private, public = generate_key_pair()
+    cloud = Cloud(azurite, account, private, public)
+    assert publish_first_champion(cloud.retraining(), champion) == ("1", True)  # golden frames signed
+    return cloud
+
+
+def test_labelled_frames_the_policy_lets_out_train_a_version_the_site_then_serves(
+    azurite: Azurite, champion: Path, policy: Path, tmp_path: Path
+) -> None:
+    cloud = new_cloud(azurite, "cloud", champion)
+    with site_app(tmp_path, ALLOWING, champion, cloud, policy) as client:
+        listing = score_and_label(client)
+        wait_until(lambda: len(frame_documents(cloud)) == len(FRAMES), WAIT, "every frame uploaded")
+        forward_records(client, cloud, policy)
+
+        report = retrain(cloud)
+        assert report["frames"]["labelled_frames"] == len(FRAMES), report["frames"]
+        assert report["frames"]["sites"] == {ALLOWING: len(FRAMES)}
+        assert report["frames"]["labels_without_frame"] == 0
+        assert report["data"]["new_labelled_rows"] == len(FRAMES)
+        assert report["data"]["new_class_rows"] == {name: 2 for name in surface_images.CLASSES}
+        assert report["outcome"] == "promoted", report["decision"]
+        assert {doc["insight_id"] for doc in frame_documents(cloud)} == {f["insight_id"] for f in listing}
+
+        version = report["version"]
+        card = build_registry(cloud.retraining()).read(MODEL, version, CARD_FILE).decode()
+        assert f"labelled frames the sites let out: {len(FRAMES)} ({ALLOWING}: {len(FRAMES)})" in card
+        wait_until(lambda: served(client) == version, WAIT, f"the site serving {version}")
+        files = [("images", ("part.png", encoded(FRAMES[0]), "image/png"))]
+        answer = client.post("/api/v1/score/images", files=files, headers={"X-API-Key": API_KEY})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"]["version"] == version
+
+
+def test_with_a_denying_policy_no_frame_reaches_training_and_the_run_says_so(
+    azurite: Azurite, champion: Path, policy: Path, tmp_path: Path
+) -> None:
+    cloud = new_cloud(azurite, "denied", champion)
+    with site_app(tmp_path, DENYING, champion, cloud, policy) as client:
+        score_and_label(client)
+        wait_until(
+            lambda: upload_decisions(client).get("policy_denies") == len(FRAMES), WAIT, "every frame refused"
+        )
+        forward_records(client, cloud, policy)
+        assert frame_documents(cloud) == []
+
+        report = retrain(cloud)
+        assert report["frames"]["labelled_frames"] == 0
+        assert report["frames"]["sites"] == {}
+        assert report["frames"]["labels_without_frame"] == len(FRAMES)  # the labels came, the frames stayed
+        assert "default deny" in report["frames"]["note"]
+        assert report["outcome"] == "skipped", report["decision"]
+        assert served(client) == "1"
