@@ -29,8 +29,8 @@ class LatencyScorer:
         self.latencies: list[float] = []
         self.peak_rss_mib = 0.0
 
-    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object:
-        result = self._inner.score_frames(frames, stamp)
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object:
+        result = self._inner.score_batches(batches, stamp)
         recorded = time.time()
         self.latencies.extend(recorded - captured for captured in stamp.captured_at)
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib())

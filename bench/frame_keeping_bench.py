@@ -9,9 +9,9 @@ batches of ``N`` images four ways, interleaved rounds, the best round of each co
   on, ``FrameKeeping.keep_uploads`` as ``scoring_app/use_cases.py`` runs it (the request's
   thread hands the bytes to the keeping's writer thread: one fsynced file and one SQLite commit
   per frame, behind the answer);
-- ``camera off`` / ``camera on``: ``CameraImageScoring.score_frames`` on frames already decoded,
-  as a camera's scorer thread calls it; when on, each frame is also encoded to JPEG there
-  (Pillow, the setting's quality) and handed to the writer.
+- ``camera off`` / ``camera on``: ``CameraImageScoring.score_batches`` on frames already
+  decoded (one batch a call), as a camera's scorer thread calls it; when on, each frame is
+  also encoded to JPEG there (Pillow, the setting's quality) and handed to the writer.
 
 Run flat out, the paths score faster than the writer keeps, so its queue fills and frames are
 dropped (counted ``backlog``): the figures say what keeping costs the answer, and how many
@@ -112,7 +112,7 @@ def measure(seconds: float, rounds: int, batch: int, size: int, quality: int) ->
         def camera(keep: bool) -> None:
             index = next_index()
             stamp = FrameStamp("bench", tuple(time.time() for _ in groups[index]))
-            cameras["on" if keep else "off"].score_frames(groups[index], stamp)
+            cameras["on" if keep else "off"].score_batches([groups[index]], stamp)
 
         runs: dict[str, Callable[[], None]] = {
             "uploads_off": lambda: upload(False),
