@@ -16,11 +16,12 @@ Run flat out, the paths score faster than the writer keeps, so its queue fills a
 dropped (counted ``backlog``): the figures say what keeping costs the answer, and how many
 frames a second the writer keeps (``keeping.kept`` over the run).
 
-First the store alone (``store_frames_kept_per_s``): 256 camera JPEGs kept one ``keep`` a frame,
-then in ``keep_many`` calls of ``--write-frames``, interleaved rounds. Then the paths, twice in
-one sitting: the writer keeping one frame a commit (``write_frames=1``: a fsynced file, its folder and one SQLite commit per frame,
-the path before batched keeping), then up to ``--write-frames`` waiting frames a commit
-(``SqliteFrameStore.keep_many``: the files, one folder fsync, one commit).
+First the store alone (``store_frames_kept_per_s``): 256 camera JPEGs kept one ``keep`` a
+frame, then in ``keep_many`` calls of ``--write-frames``, interleaved rounds. Then the paths,
+twice in one sitting: the writer keeping one frame a commit (``write_frames=1``: a fsynced file,
+its folder and one SQLite commit per frame, the path before batched keeping), then up to
+``--write-frames`` waiting frames a commit (``SqliteFrameStore.keep_many``: the files, one
+folder fsync, one commit).
 
 The frame store and the outbox are real SQLite files on the same disk. The figures are the
 ratios on / off: the share of the path's rate that keeping leaves. HTTP (the API's fixed cost,
