@@ -164,7 +164,6 @@ def measure(
         outbox.close()
     return {
         "write_frames": write_frames,
-        "load_average": os.getloadavg(),
         "batch": batch,
         "frame_size": size,
         "jpeg_quality": quality,
@@ -198,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "store_frames_kept_per_s": store_rates(256, args.write_frames, args.size, args.quality, args.rounds),
         "paths": [
             measure(args.seconds, args.rounds, args.batch, args.size, args.quality, write_frames)
+            | {"load_average_after": os.getloadavg()}
             for write_frames in (1, args.write_frames)
         ],
     }
