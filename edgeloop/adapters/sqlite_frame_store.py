@@ -84,8 +84,9 @@ class SqliteFrameStore:
     def keep_many(self, frames: Sequence[KeptFrame]) -> list[StoredFrame]:
         for index, frame in enumerate(frames):  # all checked before anything is written
             if frame.size_bytes > self._bounds.max_total_bytes:
+                which = f" (frame {index} of the batch)" if len(frames) > 1 else ""
                 raise FrameTooLarge(
-                    f"data: frame {index}: {frame.size_bytes} bytes exceeds the store's bound of "
+                    f"data: a frame of {frame.size_bytes} bytes{which} exceeds the store's bound of "
                     f"{self._bounds.max_total_bytes} bytes"
                 )
         now = self._clock()
