@@ -27,14 +27,20 @@ class LatencyScorer:
     def __init__(self, inner: FrameScorer) -> None:
         self._inner = inner
         self.latencies: list[float] = []
+        self.commits = 0
         self.peak_rss_mib = 0.0
 
-    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object:
-        result = self._inner.score_frames(frames, stamp)
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object:
+        result = self._inner.score_batches(batches, stamp)
         recorded = time.time()
+        self.commits += 1
         self.latencies.extend(recorded - captured for captured in stamp.captured_at)
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib())
         return result
+
+    def mean_batches(self, batch_size: int) -> float:
+        """Batches per commit, on average (full batches: a file's last may be partial)."""
+        return len(self.latencies) / batch_size / max(self.commits, 1)
 
     def figures(self) -> dict[str, float]:
         if not self.latencies:

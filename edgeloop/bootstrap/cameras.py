@@ -37,7 +37,12 @@ def build_camera_fleet(
     return CameraFleet(
         [
             CameraWorker(
-                camera, connector, scorer, backoff, batch_max_wait=settings.camera_batch_max_wait_seconds
+                camera,
+                connector,
+                scorer,
+                backoff,
+                batch_max_wait=settings.camera_batch_max_wait_seconds,
+                group_batches=settings.camera_group_batches,
             )
             for camera in cameras
         ]
@@ -60,18 +65,19 @@ def start_camera_fleet(
 
 
 class CameraImageScoring:
-    """The ``FrameScorer`` port on the image scoring use case: a camera's batch, one graph call,
-    one insight per frame (derived results and the camera's id; never a pixel) in the outbox;
-    then, when the site keeps frames, each frame kept on site (in the camera's scorer thread)."""
+    """The ``FrameScorer`` port on the image scoring use case: a camera's batches, one graph call
+    each, one insight per frame (derived results and the camera's id; never a pixel), the group
+    in one outbox commit; then, when the site keeps frames, each frame kept on site (in the
+    camera's scorer thread)."""
 
     def __init__(self, images: ImageScoringService, keeping: FrameKeeping | None = None) -> None:
         self._images = images
         self._keeping = keeping
 
-    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> ScoredImages:
-        scored = self._images.score_frames(frames, ImageSource.camera(stamp.camera_id))
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> ScoredImages:
+        scored = self._images.score_frame_batches(batches, ImageSource.camera(stamp.camera_id))
         if self._keeping is not None:
-            self._keeping.keep_camera_frames(scored, frames, stamp)
+            self._keeping.keep_camera_frames(scored, [frame for frames in batches for frame in frames], stamp)
         return scored
 
 

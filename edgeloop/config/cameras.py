@@ -10,6 +10,9 @@
   long a connection, then a read, may take before the camera counts as down.
 * ``SCORING_CAMERA_BATCH_MAX_WAIT_SECONDS`` (2): a partial batch is scored once its oldest frame
   has waited this long (a camera sampled slowly is still scored promptly).
+* ``SCORING_CAMERA_GROUP_BATCHES`` (4): when scoring lags, a camera's scorer takes up to this many
+  full batches already waiting and commits their insights in one outbox transaction (one fsync
+  instead of one a batch); 1: a commit per batch. A group never waits for frames to arrive.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from edgeloop.config.base import EdgeloopSettings
-from edgeloop.domain.cameras import Backoff, CameraSpec
+from edgeloop.domain.cameras import DEFAULT_GROUP_BATCHES, MAX_GROUP_BATCHES, Backoff, CameraSpec
 
 CAMERA_FIELDS = ("id", "url", "sample_fps", "batch_size")
 
@@ -40,6 +43,7 @@ class CameraSettings(EdgeloopSettings):
     camera_open_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     camera_read_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     camera_batch_max_wait_seconds: float = Field(default=2.0, gt=0, le=600)
+    camera_group_batches: int = Field(default=DEFAULT_GROUP_BATCHES, ge=1, le=MAX_GROUP_BATCHES)
 
     @model_validator(mode="after")
     def _one_source_of_cameras(self) -> CameraSettings:

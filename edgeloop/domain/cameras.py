@@ -18,6 +18,11 @@ CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a Prometheus lab
 # Frame timestamps carry rounding (pts x time base): a frame this close to its slot keeps it.
 SAMPLING_TOLERANCE_SECONDS = 1e-3
 MAX_BATCH_SIZE = 256
+# Batches a lagging camera's scorer commits together (one outbox transaction): the fsync of a
+# commit costs about what a batch of 8 small frames does to score; more adds latency to the group's
+# first frames (one graph call per batch) for little gain.
+DEFAULT_GROUP_BATCHES = 4
+MAX_GROUP_BATCHES = 16
 
 
 class CameraState(StrEnum):

@@ -49,8 +49,11 @@ class CameraConnector(Protocol):
 
 
 class FrameScorer(Protocol):
-    """Scores a batch of frames from one camera and records the insights (derived results only).
+    """Scores batches of frames from one camera and records the insights (derived results only).
 
-    Raises on failure; the worker counts the batch's frames as dropped and goes on."""
+    ``batches``: one or more batches, oldest first, each one graph call; ``stamp``: the capture
+    times of all their frames, in the same order. The group's insights are committed together
+    (all or nothing). Raises on failure; the worker counts the group's frames as dropped and
+    goes on."""
 
-    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object: ...
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object: ...

@@ -41,6 +41,12 @@ class FrameStore(Protocol):
         """Store the frame; raises :class:`FrameTooLarge` if it alone exceeds the byte bound."""
         ...
 
+    def keep_many(self, frames: Sequence[KeptFrame]) -> list[StoredFrame]:
+        """Store the frames, in order, atomically as a whole (all visible or none), as that many
+        ``keep`` calls would; raises :class:`FrameTooLarge` (nothing written) if one alone
+        exceeds the byte bound."""
+        ...
+
     def list_for_labelling(self, limit: int) -> list[StoredFrame]:
         """The newest kept frames first, without their bytes."""
         ...

@@ -4,7 +4,10 @@ Contract. Per camera two threads: the reader connects (``CameraConnector``), dec
 one frame per ``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between
 are never converted to RGB), and queues the kept ones (``FrameBuffer``: a live camera pushes out
 its oldest frame when scoring lags, a file waits); the scorer hands them to the ``FrameScorer``
-``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the rest at stop).
+``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the rest at stop);
+when it lags, the full batches already waiting go with the first, up to ``group_batches``, and
+their insights are committed together (each batch still one graph call): a frame waits for at
+most ``group_batches`` graph calls and one commit once taken, and the order is the stream's.
 A connection that fails or breaks is retried after ``Backoff.delay`` (the count of failures in a
 row resets once a frame arrives), for ever, until ``stop``; a file read to its end ends the
 camera. Nothing a camera or the scorer does escapes a thread: the scoring app never falls over
@@ -19,9 +22,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState, CameraStatus, FrameSampler, FrameStamp
+from edgeloop.domain.cameras import (
+    DEFAULT_GROUP_BATCHES,
+    Backoff,
+    CameraSpec,
+    CameraState,
+    CameraStatus,
+    FrameSampler,
+    FrameStamp,
+)
 from edgeloop.ports.cameras import CameraConnector, CameraStream, CameraUnavailable, FrameScorer
-from edgeloop.service_layer.frame_buffer import FrameBuffer
+from edgeloop.service_layer.frame_buffer import BufferedFrame, FrameBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +60,7 @@ class CameraWorker:
         backoff: Backoff,
         *,
         batch_max_wait: float = 2.0,
+        group_batches: int = DEFAULT_GROUP_BATCHES,
         unit_random: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -57,10 +69,14 @@ class CameraWorker:
         self._scorer = scorer
         self._backoff = backoff
         self._batch_max_wait = batch_max_wait
+        if group_batches < 1:
+            raise ValueError("group_batches: at least 1")
+        self._group_batches = group_batches
         self._unit_random = unit_random
         self._clock = clock
         self._figures = _Figures()
-        self._buffer = FrameBuffer(camera.batch_size * BUFFERED_BATCHES, drop_oldest=camera.live)
+        buffered = camera.batch_size * max(BUFFERED_BATCHES, group_batches)
+        self._buffer = FrameBuffer(buffered, drop_oldest=camera.live)
         self._stopping = threading.Event()
         self._threads = [
             threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True),
@@ -178,14 +194,23 @@ class CameraWorker:
 
     def _score(self) -> None:
         while batch := self._buffer.take(self.camera.batch_size, self._batch_max_wait):
-            stamp = FrameStamp(self.camera.id, tuple(frame.captured_at for frame in batch))
-            try:
-                self._scorer.score_frames([frame.rgb for frame in batch], stamp)
-            except Exception:  # the scorer's fault is counted and logged; the camera goes on
-                logger.exception("camera %s: scoring %d frames failed", self.camera.id, len(batch))
-                self._add("dropped_scoring_error", len(batch))
-            else:
-                self._add("frames_scored", len(batch))
+            group = [batch]
+            while len(group) < self._group_batches:
+                if not (ready := self._buffer.take_ready(self.camera.batch_size)):
+                    break
+                group.append(ready)
+            self._score_group(group)
+
+    def _score_group(self, group: list[list[BufferedFrame]]) -> None:
+        frames = sum(len(batch) for batch in group)
+        stamp = FrameStamp(self.camera.id, tuple(frame.captured_at for batch in group for frame in batch))
+        try:
+            self._scorer.score_batches([[frame.rgb for frame in batch] for batch in group], stamp)
+        except Exception:  # the scorer's fault is counted and logged; the camera goes on
+            logger.exception("camera %s: scoring %d frames failed", self.camera.id, frames)
+            self._add("dropped_scoring_error", frames)
+        else:
+            self._add("frames_scored", frames)
 
 
 class CameraFleet:

@@ -3,7 +3,9 @@
 A live camera cannot wait: when scoring lags, the oldest frame is pushed out (the newest is
 what the plant wants scored). A video file can wait: its reader blocks until there is room.
 The scorer takes a full batch, or a partial one once its oldest frame has waited
-``max_wait`` seconds (a slow camera still gets scored), or what is left once closed.
+``max_wait`` seconds (a slow camera still gets scored), or what is left once closed; then,
+without waiting, any further full batches already there (``take_ready``: a lagging scorer
+commits them together).
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ class FrameBuffer:
                     self._changed.wait(max_wait - waited)
                 else:
                     self._changed.wait()
+            batch = [self._frames.popleft() for _ in range(min(batch_size, len(self._frames)))]
+            self._changed.notify_all()
+            return batch
+
+    def take_ready(self, batch_size: int) -> list[BufferedFrame]:
+        """A full batch if one is waiting now, else ``[]``; never waits (what is left once closed)."""
+        with self._changed:
+            if len(self._frames) < batch_size and not self._closed:
+                return []
             batch = [self._frames.popleft() for _ in range(min(batch_size, len(self._frames)))]
             self._changed.notify_all()
             return batch

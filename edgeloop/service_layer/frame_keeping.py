@@ -4,14 +4,16 @@ Contract. Called once a batch's insights are committed to the outbox: an upload 
 original bytes (JPEG or PNG, as the file's own header says; the content type sent is not
 trusted), a camera frame is encoded to JPEG (the ``FrameEncoder`` port) in the calling
 thread (the camera's scorer thread, never its reader). The frames are handed to one writer
-thread through a bounded queue, so the answer never waits on the store's fsyncs; ``close``
-keeps what was handed in. Each is kept with its
+thread through a bounded queue, so the answer never waits on the store's fsyncs; the writer
+keeps what is waiting, up to ``write_frames``, in one atomic ``keep_many``; ``close`` keeps
+what was handed in. Each is kept with its
 :class:`~edgeloop.domain.frames.FrameOrigin` (site, source, camera id or file name, the
 time it was captured or uploaded, its insight) and its
 :class:`~edgeloop.domain.frames.ResultSummary` (the top class and its probability;
 ``models_disagree`` False while a site serves one model). Keeping never fails the scoring:
 a frame that cannot be kept (``FrameTooLarge``, the queue full, a disk or database error, a
-model without a class to summarise) is counted in ``totals`` by reason and logged, and the next is tried.
+model without a class to summarise) is counted in ``totals`` by reason and logged, and the next is
+tried (a disk or database error loses the frames written with it: none of them is kept).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ NOT_KEPT = ("too_large", "backlog", "no_summary", "unsupported_type", "store_err
 # Frames handed in and not yet written: a burst fits; a disk slower than the scoring for longer
 # drops frames (counted) rather than slowing answers or holding frames without bound.
 DEFAULT_QUEUE_FRAMES = 256
+# The writer keeps the frames waiting, up to this many, in one ``keep_many`` (one commit); a
+# frame never waits for others to arrive.
+DEFAULT_WRITE_FRAMES = 64
 
 
 def media_type_of(data: bytes) -> MediaType | None:
@@ -72,12 +77,16 @@ class FrameKeeping:
         encoder: FrameEncoder,
         clock: Callable[[], datetime] = utc_now,
         queue_frames: int = DEFAULT_QUEUE_FRAMES,
+        write_frames: int = DEFAULT_WRITE_FRAMES,
     ) -> None:
         self._store = store
         self._site_id = site_id
         self._encoder = encoder
         self._clock = clock
         self._queue: queue.Queue[KeptFrame | None] = queue.Queue(queue_frames)
+        if write_frames < 1:
+            raise ValueError("write_frames: at least 1")
+        self._write_frames = write_frames
         self._writer = threading.Thread(target=self._write, name="frame-keeper", daemon=True)
         self._lock = threading.Lock()  # counted from every thread that hands frames in
         self.totals: Counter[str] = Counter()  # "kept" and the NOT_KEPT reasons (the /metrics counters)
@@ -133,21 +142,42 @@ class FrameKeeping:
             logger.exception("frame of insight %s not kept", image.insight_id)
 
     def _write(self) -> None:
-        while (frame := self._queue.get()) is not None:
-            try:
-                self._store.keep(frame)
-            except FrameTooLarge as exc:
-                self._count("too_large")
-                logger.warning("frame of insight %s not kept: %s", frame.origin.insight_id, exc)
-            except Exception:  # the insight is recorded: a frame lost is counted, never the answer's fault
-                self._count("store_error")
-                logger.exception("frame of insight %s not kept", frame.origin.insight_id)
-            else:
-                self._count("kept")
+        while (first := self._queue.get()) is not None:
+            frames, closing = [first], False
+            while len(frames) < self._write_frames:  # what is ready now: never waits for more
+                try:
+                    frame = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if frame is None:
+                    closing = True
+                    break
+                frames.append(frame)
+            self._keep(frames)
+            if closing:
+                return
 
-    def _count(self, outcome: str) -> None:
+    def _keep(self, frames: list[KeptFrame]) -> None:
+        try:
+            self._store.keep_many(frames)
+        except FrameTooLarge as exc:
+            if len(frames) > 1:  # which one: keep them one by one, the large one refused alone
+                for frame in frames:
+                    self._keep([frame])
+                return
+            self._count("too_large")
+            logger.warning("frame of insight %s not kept: %s", frames[0].origin.insight_id, exc)
+        except Exception:  # the insights are recorded: frames lost are counted, never the answer's fault
+            self._count("store_error", len(frames))
+            logger.exception(
+                "%d frame(s) not kept, from insight %s", len(frames), frames[0].origin.insight_id
+            )
+        else:
+            self._count("kept", len(frames))
+
+    def _count(self, outcome: str, frames: int = 1) -> None:
         with self._lock:
-            self.totals[outcome] += 1
+            self.totals[outcome] += frames
 
 
 def _as_given(data: bytes) -> bytes:

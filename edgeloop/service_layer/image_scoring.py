@@ -10,7 +10,10 @@ the task's anomaly rules apply (edgeloop.domain.anomaly: a defect class seen, co
 below a bound); the insights, derived results only (outputs, prediction, anomaly flags,
 the source and camera, the time; never a pixel, never a file name), are committed to the
 outbox in one transaction, as the tabular ones are (edgeloop.wire.insight_columns), before
-the call returns. An empty batch records nothing.
+the call returns. An empty batch records nothing. ``score_frame_batches`` takes several of a
+camera's batches at once: one graph call per batch (the camera's batch size), their insights
+recorded as one entry (one batch id, the frames numbered in order across the batches) in one
+commit, all or nothing: what one ``score_frames`` call per batch would record, in fewer commits.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from edgeloop.wire.insight_wire import output_texts, prediction_texts, text_valu
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 DEFAULT_BOUNDS = ImageBounds()  # frozen: shared safely
+Outputs = dict[str, npt.NDArray[np.float64]]  # one graph call's, per manifest output
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,20 @@ class ImageScoringService:
         """
         return self._score(self.image_model(), frames, source)
 
+    def score_frame_batches(
+        self, batches: Sequence[Sequence[npt.NDArray[np.uint8]]], source: ImageSource
+    ) -> ScoredImages:
+        """Score several batches of frames, one graph call each, and commit them as one entry.
+
+        The images come back in order across the batches; each batch is held to the bounds
+        (the group as a whole is not: a camera groups batches it already had). Raises as
+        :meth:`score_frames`; nothing of the group is recorded when the commit fails.
+        """
+        model = self.image_model()
+        for frames in batches:
+            self._check_count(len(frames))
+        return self._record(model, [self._predict(model, frames) for frames in batches if frames], source)
+
     def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
         """Decode uploaded JPEG or PNG files within the bounds, then score them as :meth:`score_frames`.
 
@@ -164,13 +182,26 @@ class ImageScoringService:
         self, model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]], source: ImageSource
     ) -> ScoredImages:
         self._check_count(len(frames))
-        batch_id = self._batch_ids()
-        if not frames:
-            return _scored(model, batch_id, source, {}, [], [], None)
+        return self._record(model, [self._predict(model, frames)] if frames else [], source)
+
+    @staticmethod
+    def _predict(model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]]) -> Outputs:
         spec = model.manifest.image_input
         assert spec is not None  # checked by image_model
-        outputs = model.predict_images(prepare_batch(frames, spec))
+        return model.predict_images(prepare_batch(frames, spec))
+
+    def _record(
+        self, model: ImageScoringModel, calls: Sequence[Outputs], source: ImageSource
+    ) -> ScoredImages:
+        """The graph calls' outputs, in order, as one entry of insights, committed."""
+        batch_id = self._batch_ids()
+        if not calls:
+            return _scored(model, batch_id, source, {}, [], [], None)
         manifest = model.manifest
+        outputs = calls[0] if len(calls) == 1 else {
+            name: np.concatenate([call[name] for call in calls]) for name in manifest.output_names
+        }  # fmt: skip
+        count = len(outputs[manifest.output_names[0]])
         flags, kinds = detect_anomalies(manifest, outputs)
         texts = {name: output_texts(outputs[name]) for name in manifest.output_names}
         prediction = prediction_texts(manifest.task, outputs, texts)
@@ -179,7 +210,7 @@ class ImageScoringService:
         if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
             model_ref["task"] = manifest.task.kind
         scored_at = format_timestamp(self._clock())
-        context = [source.context()] * len(frames)
+        context = [source.context()] * count
         # No inputs: the frame stays on site; the insight holds what the model made of it.
         insights = InsightColumns(
             self._site_id,
@@ -196,7 +227,7 @@ class ImageScoringService:
             prediction,
         )
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
-        self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=len(frames))
+        self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=count)
         return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from support.mjpeg_server import jpeg_frames, mjpeg_server
 from support.waiting import wait_until
 
 from edgeloop.adapters.pyav_camera import PyAvConnector
-from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState
+from edgeloop.domain.cameras import Backoff, CameraSpec, CameraState, FrameStamp
+from edgeloop.ports.cameras import RgbFrame
 from edgeloop.service_layer.camera_worker import CameraWorker
 
 FAST_BACKOFF = Backoff(initial_seconds=0.1, max_seconds=0.5, multiplier=2.0, jitter=0.2)
@@ -131,18 +133,69 @@ def test_a_video_file_is_read_to_its_end_and_every_sample_scored(tmp_path: Path)
     assert status.state is CameraState.STOPPED
 
 
-def test_a_scorer_failure_drops_that_batch_and_the_camera_goes_on(tmp_path: Path) -> None:
+def test_a_scorer_failure_drops_that_group_and_the_camera_goes_on(tmp_path: Path) -> None:
     video = write_test_video(tmp_path / "clip.mp4", frames=20, fps=10)
     scorer = RecordingScorer(fail_first=1)
     worker = worker_for(CameraSpec("flaky", f"file://{video}", sample_fps=10, batch_size=5), scorer)
     worker.start()
     try:
         wait_until(lambda: worker.status().state is CameraState.ENDED, WAIT, "the file read to its end")
-        wait_until(lambda: scorer.frames == 15, WAIT, "three batches after the failed one")
+        wait_until(lambda: scorer.frames + sum(scorer.failed) == 20, WAIT, "every sample scored or dropped")
     finally:
         worker.stop()
     status = worker.status()
-    assert (status.dropped_scoring_error, status.frames_scored) == (5, 15)
+    # The failed call took one batch, or more when the file had run ahead (a group): all its
+    # frames count as dropped, none as scored; the frames after it are all scored, in order.
+    [failed] = scorer.failed
+    assert failed >= 5
+    assert failed % 5 == 0
+    assert (status.dropped_scoring_error, status.frames_scored) == (failed, 20 - failed)
+    indexes = [frame_index(frame) for frames, _ in scorer.batches for frame in frames]
+    assert indexes == list(range(failed, 20))
+
+
+class HeldScorer(RecordingScorer):
+    """Its first call waits until ``release`` is set: scoring that lags while the file runs ahead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object:
+        if not self.groups:
+            self.release.wait(WAIT)
+        return super().score_batches(batches, stamp)
+
+
+def test_a_lagging_scorer_takes_the_waiting_batches_as_one_group_in_order(tmp_path: Path) -> None:
+    video = write_test_video(tmp_path / "clip.mp4", frames=30, fps=10)
+    scorer = HeldScorer()
+    camera = CameraSpec("press-9", str(video), sample_fps=10, batch_size=2)
+    connector = PyAvConnector(open_timeout=5.0, read_timeout=5.0)
+    worker = CameraWorker(camera, connector, scorer, FAST_BACKOFF, batch_max_wait=5.0, group_batches=3)
+    worker.start()
+    try:
+        # The scorer holds its first batch (2 frames); the buffer fills (4 batches), the file waits.
+        wait_until(
+            lambda: worker.status().frames_in >= 10,
+            WAIT,
+            "the buffer full",
+            details=lambda: str(worker.status()),
+        )
+        scorer.release.set()
+        wait_until(lambda: worker.status().state is CameraState.ENDED, WAIT, "the file read to its end")
+        wait_until(
+            lambda: scorer.frames == 30, WAIT, "every frame scored", details=lambda: str(worker.status())
+        )
+    finally:
+        worker.stop()
+    assert scorer.groups[:2] == [[2], [2, 2, 2]]  # then the waiting full batches, at most 3 a group
+    assert all(len(group) <= 3 for group in scorer.groups)
+    indexes = [frame_index(frame) for frames, _ in scorer.batches for frame in frames]
+    assert indexes == list(range(30))  # nothing lost, nothing reordered
+    times = [time for _, stamp in scorer.batches for time in stamp.captured_at]
+    assert times == sorted(times)  # each frame kept its own capture time through the group
+    assert worker.status().frames_scored == 30
 
 
 def test_an_unreachable_camera_is_retried_with_back_off_and_stops_cleanly(

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.frames import NOON, canary, canary_frame, jpeg_bytes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.frames import NOON, canary, canary_frame, jpeg_bytes, png_bytes
 
 from edgeloop.adapters.sqlite_frame_store import SqliteFrameStore
 from edgeloop.domain.frames import FrameOrigin, KeptFrame, ResultSummary, RetentionBounds
@@ -98,20 +101,36 @@ from edgeloop.domain.frames import RetentionBounds
 def die(*args, **kwargs):
     os._exit(17)  # the process dies here: no cleanup, no rollback handler runs
 
+def die_at_the_second_call(*args, **kwargs):
+    if die_at_the_second_call.calls:
+        os._exit(17)
+    die_at_the_second_call.calls += 1
+    return real_fsync(*args, **kwargs)
+
+die_at_the_second_call.calls = 0
+real_fsync = os.fsync
 store = SqliteFrameStore(Path(sys.argv[1]), RetentionBounds(10**7, timedelta(days=1)))
 store.keep(canary_frame("first"))
 if sys.argv[2] == "between-file-and-row":
     SqliteFrameStore._insert_row = die
+elif sys.argv[3] == "batch":  # the second frame's bytes half-way, the first's already in files/
+    os.fsync = die_at_the_second_call
 else:  # half-way through writing the bytes
     os.fsync = die
-store.keep(canary_frame("second"))
+if sys.argv[3] == "batch":
+    store.keep_many([canary_frame("second"), canary_frame("third"), canary_frame("fourth")])
+else:
+    store.keep(canary_frame("second"))
 """
 
 
+@pytest.mark.parametrize("keep", ["one", "batch"])
 @pytest.mark.parametrize("where", ["between-file-and-row", "while-writing-the-file"])
-def test_a_crash_part_way_through_a_keep_leaves_nothing_visible(tmp_path: Path, where: str) -> None:
+def test_a_crash_part_way_through_a_keep_leaves_nothing_visible(
+    tmp_path: Path, where: str, keep: str
+) -> None:
     child = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CRASHING_KEEP), str(tmp_path), where],
+        [sys.executable, "-c", textwrap.dedent(CRASHING_KEEP), str(tmp_path), where, keep],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -119,7 +138,11 @@ def test_a_crash_part_way_through_a_keep_leaves_nothing_visible(tmp_path: Path, 
         check=False,
     )
     assert child.returncode == 17, child.stderr
-    assert len(files_in(tmp_path)) == 2  # the first frame, and what the crash left behind
+    # The first frame, and what the crash left behind: the batch's files (between file and row)
+    # or the one in writing (and, for a batch, the one before it, renamed but without a row).
+    left = {("one", "between-file-and-row"): 1, ("one", "while-writing-the-file"): 1}
+    left |= {("batch", "between-file-and-row"): 3, ("batch", "while-writing-the-file"): 2}
+    assert len(files_in(tmp_path)) == 1 + left[keep, where]
     reopened = SqliteFrameStore(tmp_path, RetentionBounds(10**7, DAY))
     (survivor,) = reopened.list_for_labelling(10)
     assert survivor.origin.source_name == "first.png"
@@ -148,3 +171,47 @@ def test_keeps_from_several_threads_stay_within_bounds_and_agree_with_the_files(
     assert count == len(store.list_for_labelling(100))
     listed = {f"{frame.frame_id}.png" for frame in store.list_for_labelling(100)}
     assert set(files_in(tmp_path)) == listed
+
+
+def test_a_batch_keeps_in_order_and_one_too_large_frame_refuses_it_all(tmp_path: Path) -> None:
+    frames = [canary_frame(canary()) for _ in range(3)]
+    store = SqliteFrameStore(tmp_path, RetentionBounds(10**7, DAY))
+    stored = store.keep_many(frames)
+    assert [store.get(item.frame_id) for item in stored] == frames
+    assert [f.frame_id for f in store.list_for_labelling(10)] == [item.frame_id for item in reversed(stored)]
+    tight = SqliteFrameStore(tmp_path / "tight", RetentionBounds(frames[0].size_bytes + 100, DAY))
+    large = KeptFrame(png_bytes(canary(), size=96), "image/png", frames[0].origin, frames[0].result)
+    with pytest.raises(FrameTooLarge, match=r"data: .*\(frame 1 of the batch\)"):
+        tight.keep_many([frames[0], large, frames[1]])
+    assert tight.list_for_labelling(10) == []
+    assert files_in(tmp_path / "tight") == []  # refused before anything was written
+    store.close()
+    tight.close()
+
+
+def kept_names(store: SqliteFrameStore) -> list[str]:
+    return [frame.origin.source_name for frame in store.list_for_labelling(100)]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(1, 4), min_size=1, max_size=4), fits=st.integers(1, 6))
+def test_batches_keep_what_one_keep_after_another_keeps(tmp_path: Path, cuts: list[int], fits: int) -> None:
+    frames = [canary_frame(f"{index:02d}-{canary()}") for index in range(sum(cuts))]
+    bound = max(frame.size_bytes for frame in frames) * fits  # retention pushes the oldest out
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder:
+        batched = SqliteFrameStore(Path(folder) / "batched", RetentionBounds(bound, DAY))
+        reference = SqliteFrameStore(Path(folder) / "reference", RetentionBounds(bound, DAY))
+        start = 0
+        for cut in cuts:
+            batched.keep_many(frames[start : start + cut])
+            start += cut
+        for frame in frames:
+            reference.keep(frame)
+        assert kept_names(batched) == kept_names(reference)
+        assert batched.kept_totals() == reference.kept_totals()
+        listed = {f"{frame.frame_id}.png" for frame in batched.list_for_labelling(100)}
+        assert (
+            set(files_in(Path(folder) / "batched")) == listed
+        )  # no file without a row, nor row without a file
+        batched.close()
+        reference.close()

@@ -104,21 +104,31 @@ def rtsp_server(video: Path) -> Iterator[RtspServer]:
 
 class RecordingScorer:
     """A stand-in ``FrameScorer`` that keeps what it was given: the worker's tests check how
-    frames are batched, not what a model makes of them (the image scoring's own tests do).
-    ``fail_first`` batches raise, as a broken model would."""
+    frames are batched and grouped, not what a model makes of them (the image scoring's own
+    tests do). ``batches``: every batch scored, in order, with its part of the group's stamp;
+    ``groups``: the batches' sizes per call. ``fail_first`` calls raise, as a broken model or a
+    failing commit would (``failed``: their frame counts)."""
 
     def __init__(self, fail_first: int = 0) -> None:
         self.batches: list[tuple[list[RgbFrame], FrameStamp]] = []
+        self.groups: list[list[int]] = []
+        self.failed: list[int] = []
         self._fail_left = fail_first
         self._lock = threading.Lock()
 
-    def score_frames(self, frames: Sequence[RgbFrame], stamp: FrameStamp) -> object:
+    def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object:
         with self._lock:
             if self._fail_left:
                 self._fail_left -= 1
+                self.failed.append(sum(len(frames) for frames in batches))
                 raise RuntimeError("model failed (test)")
-            self.batches.append((list(frames), stamp))
-        return len(frames)
+            start = 0
+            for frames in batches:
+                times = stamp.captured_at[start : start + len(frames)]
+                self.batches.append((list(frames), FrameStamp(stamp.camera_id, times)))
+                start += len(frames)
+            self.groups.append([len(frames) for frames in batches])
+        return start
 
     @property
     def frames(self) -> int:

@@ -119,3 +119,14 @@ def test_no_cameras_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CameraSettings().camera_specs() == ()
     monkeypatch.setenv("SCORING_CAMERAS", '[{"id": "e1", "url": "rtsp://h/x", "sample_fps": 0.5}]')
     assert CameraSettings().camera_specs() == (CameraSpec("e1", "rtsp://h/x", 0.5, 8),)
+
+
+def test_batches_a_commit_default_to_four_and_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCORING_CAMERA_GROUP_BATCHES", raising=False)
+    assert CameraSettings().camera_group_batches == 4
+    monkeypatch.setenv("SCORING_CAMERA_GROUP_BATCHES", "1")  # a commit per batch
+    assert CameraSettings().camera_group_batches == 1
+    for refused in ("0", "17"):
+        monkeypatch.setenv("SCORING_CAMERA_GROUP_BATCHES", refused)
+        with pytest.raises(ValueError, match=r"camera_group_batches|SCORING_CAMERA_GROUP_BATCHES"):
+            CameraSettings()

@@ -4,6 +4,7 @@ can fail as asked (a byte bound), and on a stand-in store that raises ``OSError`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class FailingDisk:
     """A frame store whose disk fails: the stand-in for an I/O error (see the module's docstring)."""
 
     def keep(self, frame: KeptFrame) -> StoredFrame:
+        raise OSError(28, "No space left on device")
+
+    def keep_many(self, frames: Sequence[KeptFrame]) -> list[StoredFrame]:
         raise OSError(28, "No space left on device")
 
     def list_for_labelling(self, limit: int) -> list[StoredFrame]:
@@ -108,3 +112,50 @@ def test_a_full_queue_drops_the_frame_counted_and_the_caller_goes_on(tmp_path: P
 def test_jpeg_quality_is_bounded() -> None:
     with pytest.raises(ValueError, match="1 to 95"):
         PillowJpegEncoder(100)
+
+
+class CountedStore:
+    """The real store, with its ``keep_many`` calls counted (the only thing added to it)."""
+
+    def __init__(self, store: SqliteFrameStore) -> None:
+        self.store = store
+        self.calls: list[int] = []
+
+    def keep(self, frame: KeptFrame) -> StoredFrame:
+        return self.store.keep(frame)
+
+    def keep_many(self, frames: Sequence[KeptFrame]) -> list[StoredFrame]:
+        self.calls.append(len(frames))
+        return self.store.keep_many(frames)
+
+    def list_for_labelling(self, limit: int) -> list[StoredFrame]:
+        return self.store.list_for_labelling(limit)
+
+    def get(self, frame_id: str) -> KeptFrame | None:
+        return self.store.get(frame_id)
+
+    def expire(self, now: datetime | None = None) -> int:
+        return self.store.expire(now)
+
+
+def test_the_writer_keeps_the_waiting_frames_in_one_commit_and_a_too_large_one_alone(tmp_path: Path) -> None:
+    small = [png_bytes(name) for name in "abcd"]
+    large = png_bytes("e", size=96)
+    bound = max(map(len, small)) * 6  # the large PNG alone is over it
+    assert len(large) > bound
+    store = CountedStore(SqliteFrameStore(tmp_path, RetentionBounds(bound, timedelta(days=1))))
+    keeping = FrameKeeping(store, "site-a", PillowJpegEncoder(), write_frames=3)  # writer not started
+    names = ["a", "b", "e", "c", "d"]
+    files = [
+        UploadedImage(f"{name}.png", "image/png", large if name == "e" else png_bytes(name)) for name in names
+    ]
+    keeping.keep_uploads(scored(*[("ok", 0.9)] * 5), files)
+    keeping.start()
+    keeping.close()
+    # Three waiting frames in one call; it held the large one, so each of the three was kept
+    # alone (the large one refused); then the last two together.
+    assert store.calls == [3, 1, 1, 1, 2]
+    assert dict(keeping.totals) == {"kept": 4, "too_large": 1}
+    kept = [frame.origin.source_name for frame in store.list_for_labelling(10)]
+    assert kept == ["d.png", "c.png", "b.png", "a.png"]  # newest first: the order they came in
+    store.store.close()
