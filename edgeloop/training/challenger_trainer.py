@@ -111,9 +111,9 @@ class RecipeTrainingData:
         chosen = holdout[np.isin(dataset.site[holdout], list(sites))]
         if not chosen.size:
             return 0, {key: {} for key in models}
-        rows, labels = dataset.rows(chosen), dataset.labels[chosen]
-        scores = {
-            key: task_scores(model.manifest.task, labels, _outputs(key, model, rows))
+        labels = dataset.labels[chosen]
+        scores = {  # through _model_outputs: an image model's rows are frames (image_training_set)
+            key: task_scores(model.manifest.task, labels, self._model_outputs(key, model, chosen))
             for key, model in models.items()
         }
         return int(chosen.size), scores
