@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from contract.vision_factory import frame
 from cosmos_fake_transport import ENDPOINT, FAKE_KEY, FakeCosmosTransport
 from insight_factory import T0, class_insight, feedback, insight, new_batch_id
 
@@ -18,25 +19,6 @@ from edgeloop.domain.vision_counts import UPLOADS, VisionCounts, VisionKey
 from edgeloop.ports import InsightStore
 
 HOUR_0, HOUR_1 = "2024-05-01T12", "2024-05-01T13"
-
-
-def frame(
-    camera: str | None,
-    predicted: str = "ok",
-    *,
-    site: str = "site-a",
-    minutes: int = 0,
-    kinds: tuple[str, ...] = (),
-    batch: str | None = None,
-    row: int = 0,
-) -> InsightRecord:
-    """A surface-inspection model's image insight: from ``camera``, or uploaded (None)."""
-    context = {"source": "upload"} if camera is None else {"source": "camera", "camera_id": camera}
-    record = insight(
-        site, row=row, batch=batch, at=T0 + timedelta(minutes=minutes), anomaly=bool(kinds),
-        kinds=kinds, model="surface-defects", task="multiclass", prediction=predicted,
-    )  # fmt: skip
-    return replace(record, inputs={}, outputs={"p_ok": 0.9}, context=context)
 
 
 def key(camera: str, hour: str = HOUR_0, site: str = "site-a") -> VisionKey:
