@@ -72,23 +72,23 @@ def add_vision(conn: sqlite3.Connection, delta: dict[VisionKey, VisionCounts]) -
 
 
 def vision_rows(conn: sqlite3.Connection, first: str, last: str, site_id: str | None) -> list[VisionRow]:
-    """Counter rows of the hours ``[first, last)``, of one site or of all; their classes attached."""
+    """Counter rows of the hours ``[first, last)``, of one site or of all, by key; their classes attached.
+
+    The keys are the primary key's, so unique: sorted by SQLite, no zero row (a corrected insight may
+    leave one)."""
     site = "" if site_id is None else "site_id = ? AND "
     where = f"WHERE {site}hour >= ? AND hour < ?"
     params = (first, last) if site_id is None else (site_id, first, last)
     classes: dict[tuple[str, ...], dict[str, int]] = {}
-    for *key, name, count in conn.execute(
-        f"SELECT {_KEY_COLUMNS}, class_name, count FROM vision_classes {where}", params
-    ):
+    query = f"SELECT {_KEY_COLUMNS}, class_name, count FROM vision_classes {where} AND count != 0"
+    for *key, name, count in conn.execute(query, params):
         classes.setdefault(tuple(key), {})[name] = count
+    query = f"SELECT {_KEY_COLUMNS}, frames, defects, anomalies FROM vision_counts {where} AND frames != 0"
     rows: list[VisionRow] = []
-    query = f"SELECT {_KEY_COLUMNS}, frames, defects, anomalies FROM vision_counts {where}"
-    for site_key, camera, hour, model, version, frames, defects, anomalies in conn.execute(query, params):
+    for site_key, camera, hour, model, version, frames, defects, anomalies in conn.execute(
+        f"{query} ORDER BY {_KEY_COLUMNS}", params
+    ):
         found = classes.get((site_key, camera, hour, model, version), {})
-        rows.append(
-            (
-                VisionKey(site_key, camera, hour, model, version),
-                VisionCounts.from_mapping(frames, defects, anomalies, found),
-            )
-        )
-    return summed(rows)
+        key = VisionKey(site_key, camera, hour, model, version)
+        rows.append((key, VisionCounts.from_mapping(frames, defects, anomalies, found)))
+    return rows

@@ -47,6 +47,10 @@ class VisionKey:
 
 def merge_classes(first: ClassCounts, second: ClassCounts, sign: int = 1) -> ClassCounts:
     """``first + sign * second``, per class; classes whose count becomes zero are dropped."""
+    if not second:
+        return first
+    if not first and sign == 1:
+        return second  # already by name, without zeros: the common case of a first frame
     merged = dict(first)
     for name, count in second:
         merged[name] = merged.get(name, 0) + sign * count
@@ -85,7 +89,7 @@ class VisionCounts:
         cls, frames: int, defects: int, anomalies: int, classes: Mapping[str, int]
     ) -> VisionCounts:
         """Back from a store's columns or document fields (classes as a mapping)."""
-        return cls(frames, defects, anomalies, merge_classes((), tuple(classes.items())))
+        return cls(frames, defects, anomalies, tuple(sorted((n, c) for n, c in classes.items() if c != 0)))
 
 
 def camera_of(insight: InsightRecord) -> str | None:
@@ -126,6 +130,15 @@ def vision_delta(
     before: InsightRecord | None, after: InsightRecord | None, into: dict[VisionKey, VisionCounts]
 ) -> None:
     """Accumulate ``after - before`` into ``into`` (zero entries are dropped)."""
+    if before == after:
+        return  # a redelivery
+    if before is None:  # a new insight, the common case: nothing to take away
+        for key, counts in vision_contribution(after).items():
+            current = into.get(key)
+            into[key] = counts if current is None else current + counts
+            if current is not None and into[key].is_zero():
+                del into[key]
+        return
     old, new = vision_contribution(before), vision_contribution(after)
     for key, counts in old.items():
         into[key] = into.get(key, VisionCounts()) + (-counts)
@@ -139,11 +152,22 @@ def vision_delta(
 VisionRow = tuple[VisionKey, VisionCounts]
 
 
+def total(counts: Iterable[VisionCounts]) -> VisionCounts:
+    """The sum of many counts at once (one pass, the classes in a plain dict)."""
+    frames = defects = anomalies = 0
+    classes: dict[str, int] = {}
+    for each in counts:
+        frames, defects, anomalies = frames + each.frames, defects + each.defects, anomalies + each.anomalies
+        for name, count in each.classes:
+            classes[name] = classes.get(name, 0) + count
+    return VisionCounts.from_mapping(frames, defects, anomalies, classes)
+
+
 def summed(rows: Iterable[VisionRow]) -> list[VisionRow]:
     """Rows with the same key added together, sorted by key (site, camera, hour, model); no zero row."""
     totals: dict[VisionKey, VisionCounts] = {}
     for key, counts in rows:
-        totals[key] = totals.get(key, VisionCounts()) + counts
+        totals[key] = totals[key] + counts if key in totals else counts  # a store's keys are mostly unique
     return sorted(((key, counts) for key, counts in totals.items() if not counts.is_zero()), key=_by_key)
 
 

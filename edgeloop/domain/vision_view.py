@@ -14,7 +14,7 @@ from datetime import datetime
 
 from edgeloop.domain.hours import hour_start
 from edgeloop.domain.insights_view import model_label
-from edgeloop.domain.vision_counts import UPLOADS, VisionCounts, VisionRow
+from edgeloop.domain.vision_counts import UPLOADS, VisionCounts, VisionRow, total
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +50,12 @@ class SiteVision:
 
 
 def _camera(camera_id: str, rows: list[VisionRow]) -> CameraVision:
-    hours: dict[str, VisionCounts] = {}
+    by_hour: dict[str, list[VisionCounts]] = {}
     for key, counts in rows:
-        hours[key.hour] = hours.get(key.hour, VisionCounts()) + counts
-    total = sum((counts for _, counts in rows), VisionCounts())
+        by_hour.setdefault(key.hour, []).append(counts)
     models = tuple(sorted({model_label(key.model_name, key.model_version) for key, _ in rows}))
-    timeline = tuple(CameraHour(hour_start(hour), counts) for hour, counts in sorted(hours.items()))
-    return CameraVision(camera_id, total, timeline, models)
+    timeline = tuple(CameraHour(hour_start(hour), total(counts)) for hour, counts in sorted(by_hour.items()))
+    return CameraVision(camera_id, total(hour.counts for hour in timeline), timeline, models)
 
 
 def vision_sites(rows: Iterable[VisionRow]) -> list[SiteVision]:
@@ -69,5 +68,5 @@ def vision_sites(rows: Iterable[VisionRow]) -> list[SiteVision]:
     for site_id in sorted(grouped):
         order = sorted(grouped[site_id], key=lambda camera: (camera == UPLOADS, camera))
         cameras = tuple(_camera(camera, grouped[site_id][camera]) for camera in order)
-        sites.append(SiteVision(site_id, sum((c.counts for c in cameras), VisionCounts()), cameras))
+        sites.append(SiteVision(site_id, total(camera.counts for camera in cameras), cameras))
     return sites
