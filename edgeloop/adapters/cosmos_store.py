@@ -2,10 +2,9 @@
 
 Documents (``cosmos_documents``): one per insight, its winning feedback inline;
 pending feedback until its insight arrives; hourly counters per (hour, model, task) and vision
-counters per (camera, hour, model) (``cosmos_vision``),
-written in the *same transactional batch* as the insights they count, conditional
-on the etags read before, so counts and documents never disagree (a redelivered
-record changes nothing and writes nothing); one ``site`` marker per site.
+counters per (camera, hour, model) (``cosmos_vision``), written in the *same transactional batch*
+as the insights they count, conditional on the etags read before, so counts and documents never
+disagree (a redelivered record changes nothing and writes nothing); one ``site`` marker per site.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -57,7 +56,7 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
-from edgeloop.adapters.cosmos_vision import CosmosVisionCounters
+from edgeloop.adapters.cosmos_vision import MAX_OPERATIONS, CosmosVisionCounters
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
@@ -69,12 +68,12 @@ from edgeloop.domain.insights_view import (
     hour_range,
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
-from edgeloop.domain.records import InsightRecord, Record, format_timestamp
+from edgeloop.domain.records import Record, format_timestamp
 from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
-IDS_PER_BATCH = 19  # + at most 2 counters and 2 vision counters each: under a batch's 100 operations
+IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100 operations (MAX_OPERATIONS)
 RACE_STATUSES = frozenset({409, 412})
 
 
@@ -127,17 +126,19 @@ class CosmosInsightStore(CosmosVisionCounters):
         existing = self._read_ids(site, ids)
         operations: list[Operation] = []
         delta: dict[CounterKey, Counts] = {}
-        changes: list[tuple[InsightRecord | None, InsightRecord | None]] = []
         for insight_id in ids:
             old_doc = existing.get(insight_id)
             new_state = incoming.apply(insight_id, state_of(old_doc), delta)
-            changes.append((state_of(old_doc)[0], new_state[0]))
             operations += write_if_changed(old_doc, item_doc(site, insight_id, new_state, self._ttl))
         counters = self._read_ids(site, [counter_id(key) for key in delta])
         for key, change in delta.items():
             old_doc = counters.get(counter_id(key))
             operations += write_if_changed(old_doc, counter_doc(key, counts_of(old_doc) + change))
-        operations += self._vision_writes(site, changes)
+        operations += self._vision_writes(site, ids, existing, incoming)
+        if len(operations) > MAX_OPERATIONS and len(ids) > 1:  # image insights' vision counters: halve it
+            for part in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                self._write_chunk(site, part, incoming)
+            return
         if not operations:
             return  # a redelivery: everything is already there
         self._mark_site(site)

@@ -3,27 +3,28 @@
 ``doc_type`` ``vision_hourly``, ``id`` ``_vision_<hour>_<hash of camera, model, version>``, the class
 mix inline (``classes``: class -> count), ``ttl`` -1 as the hourly counters. Written in the same
 transactional batch as the insights they count, conditional on the etags read before
-(``CosmosInsightStore._write_chunk`` hands this mixin each touched insight's state before and
-after), so a redelivered record writes nothing. Read as the hourly counters are: one partition
-for a site, across partitions for every site (small documents, a row per camera and hour).
+(``CosmosInsightStore._write_chunk`` asks this mixin for their operations), so a redelivered record
+writes nothing; a chunk whose operations pass a batch's 100 is written as two halves. Read as the
+hourly counters are: one partition for a site, across partitions for every site (a row per camera
+and hour).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from azure.cosmos import ContainerProxy
 
-from edgeloop.adapters.cosmos_documents import Doc, Operation, write_if_changed
+from edgeloop.adapters.cosmos_documents import Doc, Operation, state_of, write_if_changed
 from edgeloop.domain.hours import hour_range
-from edgeloop.domain.records import InsightRecord
+from edgeloop.domain.insights_view import IncomingRecords
 from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, summed, vision_delta
 
 VISION = "vision_hourly"
-InsightChange = tuple[InsightRecord | None, InsightRecord | None]  # an insight before and after a write
+MAX_OPERATIONS = 100  # in one transactional batch: a chunk whose vision counters pass it is halved
 
 
 def vision_id(key: VisionKey) -> str:
@@ -69,11 +70,15 @@ class CosmosVisionCounters:
     def _read_ids(self, site: str, ids: Sequence[str]) -> dict[str, Doc]:
         raise NotImplementedError  # the store's: its documents of ``ids`` in the site's partition
 
-    def _vision_writes(self, site: str, changes: Sequence[InsightChange]) -> list[Operation]:
-        """The batch operations that move the site's vision counters by ``changes``."""
+    def _vision_writes(
+        self, site: str, ids: Sequence[str], existing: Mapping[str, Doc], incoming: IncomingRecords
+    ) -> list[Operation]:
+        """The batch operations that move the site's vision counters as this write moves ``ids``
+        (each insight's stored state in ``existing``, what arrives in ``incoming``)."""
         delta: dict[VisionKey, VisionCounts] = {}
-        for before, after in changes:
-            vision_delta(before, after, delta)
+        for insight_id in ids:
+            before = state_of(existing.get(insight_id))[0]
+            vision_delta(before, incoming.insights.get(insight_id, before), delta)
         current = self._read_ids(site, [vision_id(key) for key in delta])
         operations: list[Operation] = []
         for key, change in delta.items():

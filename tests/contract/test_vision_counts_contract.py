@@ -101,7 +101,7 @@ def _batch_sizes(fake: FakeCosmosTransport) -> Sequence[int]:
 
 def test_cosmos_batches_stay_within_the_operation_limit() -> None:
     """The worst case: every insight moves hour and camera, so each changes two hourly and two vision
-    counters of its own."""
+    counters of its own (a chunk of 32 would be 160 operations: it is written as halves)."""
     from azure.cosmos import CosmosClient
 
     fake = FakeCosmosTransport()
