@@ -72,7 +72,7 @@ def test_times_beyond_four_digit_years_are_refused_naming_the_parameter(tmp_path
     """Found by the fuzzer: such times were a 500 (hour buckets of a three-digit year, or overflow)."""
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     with TestClient(create_app(store, OpenAccess())) as client:
-        for path in ("/api/v1/summary", "/api/v1/models/hours"):
+        for path in ("/api/v1/summary", "/api/v1/models/hours", "/api/v1/vision"):
             for name in ("from", "to"):
                 response = client.get(path, params={name: when})
                 assert response.status_code == 400, (path, name, when, response.text)
