@@ -49,6 +49,7 @@ from global_app.params import (
 )
 from global_app.serialize import insight_json, model_hours_json, summary_json
 from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
+from global_app.vision import vision_api, vision_pages
 
 HERE = Path(__file__).parent
 INSIGHT_PARAMS = ("site", "from", "to", "anomalies_only", "limit", "cursor")
@@ -186,6 +187,8 @@ def create_app(
     app.include_router(fleet_api)
     app.include_router(pages)
     app.include_router(fleet_pages)
+    app.include_router(vision_api)
+    app.include_router(vision_pages)
     app.include_router(sign_in_router())
     app.add_api_route("/auth/signed-out", signed_out, include_in_schema=False)
     if docs_sign_in is not None:

@@ -1,10 +1,10 @@
 """The global insight store in Azure Cosmos DB (NoSQL API), partitioned by ``/site_id``.
 
 Documents (``cosmos_documents``): one per insight, its winning feedback inline;
-pending feedback until its insight arrives; hourly counters per (hour, model, task),
-written in the *same transactional batch* as the insights they count, conditional
-on the etags read before, so counts and documents never disagree (a redelivered
-record changes nothing and writes nothing); one ``site`` marker per site.
+pending feedback until its insight arrives; hourly counters per (hour, model, task) and vision
+counters per (camera, hour, model) (``cosmos_vision``), written in the *same transactional batch*
+as the insights they count, conditional on the etags read before, so counts and documents never
+disagree (a redelivered record changes nothing and writes nothing); one ``site`` marker per site.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -56,6 +56,7 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.adapters.cosmos_vision import MAX_OPERATIONS, CosmosVisionCounters
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
@@ -72,11 +73,11 @@ from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
-IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100-operation limit
+IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100 operations (MAX_OPERATIONS)
 RACE_STATUSES = frozenset({409, 412})
 
 
-class CosmosInsightStore:
+class CosmosInsightStore(CosmosVisionCounters):
     def __init__(
         self,
         container: ContainerProxy,
@@ -133,6 +134,11 @@ class CosmosInsightStore:
         for key, change in delta.items():
             old_doc = counters.get(counter_id(key))
             operations += write_if_changed(old_doc, counter_doc(key, counts_of(old_doc) + change))
+        operations += self._vision_writes(site, ids, existing, incoming)
+        if len(operations) > MAX_OPERATIONS and len(ids) > 1:  # image insights' vision counters: halve it
+            for part in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                self._write_chunk(site, part, incoming)
+            return
         if not operations:
             return  # a redelivery: everything is already there
         self._mark_site(site)

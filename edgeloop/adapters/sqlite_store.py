@@ -30,6 +30,7 @@ from edgeloop.adapters.sqlite_store_tables import (
     counter_row,
     create_tables,
 )
+from edgeloop.adapters.sqlite_vision import add_vision, create_vision_tables, vision_rows
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
@@ -45,6 +46,7 @@ from edgeloop.domain.insights_view import (
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
 from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
+from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, vision_delta
 
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
@@ -55,6 +57,7 @@ class SqliteInsightStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connections = ThreadConnections(path, busy_timeout=busy_timeout_s, pragmas=_PRAGMAS)
         create_tables(self._connections.get())
+        create_vision_tables(self._connections.get())
 
     def close(self) -> None:
         self._connections.close()
@@ -69,10 +72,12 @@ class SqliteInsightStore:
         with self._connections.transaction() as conn:
             before = self._states(conn, ids)
             delta: dict[CounterKey, Counts] = {}
+            vision: dict[VisionKey, VisionCounts] = {}
             feedback_rows = []
             for insight_id in ids:
                 old = before.get(insight_id, (None, None))
                 new_insight, new_feedback = incoming.apply(insight_id, old, delta)
+                vision_delta(old[0], new_insight, vision)
                 if new_feedback is not None and new_feedback != old[1]:
                     site = incoming.feedback_sites.get(insight_id) or (
                         new_insight.site_id if new_insight else ""
@@ -95,6 +100,7 @@ class SqliteInsightStore:
             )
             conn.executemany(UPSERT_FEEDBACK, feedback_rows)
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in delta.items()])
+            add_vision(conn, vision)
 
     def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
         rows = [
@@ -220,6 +226,12 @@ class SqliteInsightStore:
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
         return model_hours(self._counter_rows(start, end, by="hour, model_name, model_version, task"))
+
+    def vision_hours(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[VisionRow]:
+        first, last = hour_range(start, end)
+        return vision_rows(self._connections.get(), first or "", last or "~", site_id)
 
 
 def _doc(record: InsightRecord) -> bytes:

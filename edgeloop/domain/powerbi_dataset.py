@@ -30,6 +30,7 @@ from edgeloop.domain.powerbi_schema import (
     check_limits,
 )
 from edgeloop.domain.powerbi_tasks import TaskColumns, task_columns, task_columns_from_dict
+from edgeloop.domain.powerbi_vision import vision_tables
 
 DEFINITION_BLOCK = "edgeloop"
 
@@ -39,17 +40,19 @@ class PowerBIDataset:
     model_name: str
     task: TaskColumns
     name: str = DEFAULT_DATASET_NAME
+    vision: bool = False  # an image model's: the camera tables too (edgeloop.domain.powerbi_vision)
 
     @classmethod
     def for_manifest(cls, manifest: ModelManifest, name: str = DEFAULT_DATASET_NAME) -> PowerBIDataset:
-        return cls(manifest.name, task_columns(manifest.task), name)
+        return cls(manifest.name, task_columns(manifest.task), name, manifest.image_input is not None)
 
     def tables(self) -> tuple[Table, ...]:
-        """The three tables; SchemaError if they exceed the push dataset's limits."""
+        """The three tables (five for an image model); SchemaError past the push dataset's limits."""
         tables = (
             Table(INSIGHTS_TABLE, (*INSIGHT_COLUMNS, *self.task.insight_columns())),
             Table(VALUES_TABLE, VALUE_COLUMNS),
             Table(FEEDBACK_TABLE, (*FEEDBACK_COLUMNS, *self.task.feedback_columns())),
+            *(vision_tables() if self.vision else ()),
         )
         check_limits(tables)
         return tables
@@ -60,7 +63,11 @@ class PowerBIDataset:
             "name": self.name,
             "defaultMode": "Push",
             "tables": [table.to_dict() for table in self.tables()],
-            DEFINITION_BLOCK: {"model": self.model_name, "task": self.task.to_dict()},
+            DEFINITION_BLOCK: {
+                "model": self.model_name,
+                "task": self.task.to_dict(),
+                **({"vision": True} if self.vision else {}),  # absent: a model of rows (as before images)
+            },
         }
 
     @classmethod
@@ -76,10 +83,14 @@ class PowerBIDataset:
         if not isinstance(model, str) or not model:
             raise DefinitionError(f"{DEFINITION_BLOCK}.model", "must be the model's name")
         name = document.get("name")
+        vision = block.get("vision", False)
+        if not isinstance(vision, bool):
+            raise DefinitionError(f"{DEFINITION_BLOCK}.vision", "must be true or false")
         dataset = cls(
             model,
             task_columns_from_dict(block.get("task"), f"{DEFINITION_BLOCK}.task"),
             name if isinstance(name, str) and name else DEFAULT_DATASET_NAME,
+            vision,
         )
         if document.get("tables") != dataset.definition()["tables"]:
             raise DefinitionError("tables", "differ from the ones the model's task has: regenerate them")

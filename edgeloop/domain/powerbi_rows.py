@@ -27,6 +27,7 @@ from edgeloop.domain.powerbi_schema import (
     id_columns,
     truncate,
 )
+from edgeloop.domain.powerbi_vision import camera_hour_rows
 from edgeloop.domain.records import (
     FEEDBACK_KIND,
     INSIGHT_KIND,
@@ -127,6 +128,7 @@ def rows_for_records(records: Sequence[Mapping[str, Any]], dataset: PowerBIDatas
     """Rows per table for wire records, in record order; raises RecordError(field) on bad input.
 
     A bad record fails the whole batch (``record[<index>].<field>``) so nothing of it is pushed.
+    An image model's dataset also gets the blob's camera-hour rows (edgeloop.domain.powerbi_vision).
     """
     tables: dict[str, list[Row]] = {INSIGHTS_TABLE: [], VALUES_TABLE: [], FEEDBACK_TABLE: []}
     for index, record in enumerate(records):
@@ -150,4 +152,6 @@ def rows_for_records(records: Sequence[Mapping[str, Any]], dataset: PowerBIDatas
                 raise RecordError("kind", f"unknown record kind {kind!r}")
         except RecordError as exc:
             raise RecordError(f"record[{index}].{exc.field}", exc.message) from None
+    if dataset.vision:
+        tables |= camera_hour_rows([record for record in records if record.get("kind") == INSIGHT_KIND])
     return tables

@@ -15,6 +15,7 @@ from edgeloop.domain.insights_view import InsightPage, InsightQuery, StoredInsig
 from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.domain.records import Record
 from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.domain.vision_counts import VisionRow
 from edgeloop.wire.claim_check import BlobWrittenEvent
 
 
@@ -92,6 +93,14 @@ class InsightStore(Protocol):
         self, site_id: str, start: datetime | None, end: datetime | None, limit: int
     ) -> list[SiteStatusRecord]:
         """The site's newest ``limit`` statuses reported in [start, end), oldest first."""
+        ...
+
+    def vision_hours(
+        self, start: datetime | None, end: datetime | None, site_id: str | None = None
+    ) -> list[VisionRow]:
+        """Image insights per (site, camera, hour, model) over [start, end), widened to whole hours,
+        kept on write as the hourly counters are (edgeloop.domain.vision_counts); sorted by key;
+        ``site_id``: that site's only."""
         ...
 
 

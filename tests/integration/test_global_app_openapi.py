@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from contract.insight_factory import seed_sites, seed_tasks
+from contract.vision_factory import frame
 from fastapi.testclient import TestClient
 from schemathesis.checks import CheckFunction
 from schemathesis.python.asgi import shutdown_lifespans
@@ -41,6 +42,8 @@ CONFORMANCE: list[CheckFunction] = [
 def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     store = SqliteInsightStore(tmp_path_factory.mktemp("global-openapi") / "global.sqlite3")
     store.upsert([*seed_sites(sites=2, hours=3, per_hour=5), *seed_tasks(hours=2)])  # every task's bodies
+    now = utc_now()  # image insights in the vision view's default range, from a camera and uploaded
+    store.upsert([frame("line-1", start=now), frame(None, "scratch", kinds=("alert_class",), start=now)])
     drift = DriftSummary("watch", 300, {"torque_nm": {"psi": 0.15}})
     model = ModelRef("failure-risk", "1.1.0", "ab" * 32)
     store.upsert_site_status([SiteStatusRecord("s" * 32, "site-0", utc_now(), model=model, drift=drift)])
@@ -69,7 +72,7 @@ def test_times_beyond_four_digit_years_are_refused_naming_the_parameter(tmp_path
     """Found by the fuzzer: such times were a 500 (hour buckets of a three-digit year, or overflow)."""
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     with TestClient(create_app(store, OpenAccess())) as client:
-        for path in ("/api/v1/summary", "/api/v1/models/hours"):
+        for path in ("/api/v1/summary", "/api/v1/models/hours", "/api/v1/vision"):
             for name in ("from", "to"):
                 response = client.get(path, params={name: when})
                 assert response.status_code == 400, (path, name, when, response.text)

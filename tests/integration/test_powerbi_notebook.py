@@ -138,7 +138,7 @@ def test_the_notebooks_data_cells_run_against_a_real_store(tmp_path: Path) -> No
     # The lake cell reads a Delta table in Azurite: tests/integration/test_lake_feed.py runs its calls.
     online = ("Report(", "DeviceCodeLoginAuthentication(", "QuickVisualize(", "build_lake_table(")
     offline = [s for s in code_cells() if not any(k in s for k in online)]
-    assert len(offline) == 2  # the imports and the frame
+    assert len(offline) == 3  # the imports, the frame and the cameras' frame
     script = "\n".join([*offline, "print(json.dumps(get_dataset_config(frame)))"])
     done = subprocess.run(
         [str(notebook_python()), "-c", "import json\n" + script],

@@ -1,0 +1,94 @@
+"""The SQLite global store's vision counters: per (site, camera, hour, model), and per class.
+
+Kept in the transaction of every insight write (``SqliteInsightStore.upsert`` adds the
+``vision_counts.vision_delta`` of the insights it touches), so a redelivered blob changes
+nothing. Reads go by the primary key's prefix (one site) or by the hour index (every site):
+the vision page reads a row per camera, hour and model, never the insights. A file written
+before these tables is counted once from its stored insights when it is first opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+
+from edgeloop.domain.records import insight_from_wire
+from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, summed, vision_contribution
+
+_KEY = "site_id TEXT NOT NULL, camera_id TEXT NOT NULL, hour TEXT NOT NULL, model_name TEXT NOT NULL, "
+_KEY += "model_version TEXT NOT NULL"
+_KEY_COLUMNS = "site_id, camera_id, hour, model_name, model_version"
+_TABLES = (
+    f"""CREATE TABLE vision_counts ({_KEY}, frames INTEGER NOT NULL, defects INTEGER NOT NULL,
+        anomalies INTEGER NOT NULL, PRIMARY KEY ({_KEY_COLUMNS})) WITHOUT ROWID""",
+    "CREATE INDEX vision_counts_by_hour ON vision_counts (hour)",
+    f"""CREATE TABLE vision_classes ({_KEY}, class_name TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY ({_KEY_COLUMNS}, class_name)) WITHOUT ROWID""",
+    "CREATE INDEX vision_classes_by_hour ON vision_classes (hour)",
+)
+_ADD_COUNTS = f"""
+INSERT INTO vision_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
+    frames = frames + excluded.frames, defects = defects + excluded.defects,
+    anomalies = anomalies + excluded.anomalies
+"""
+_ADD_CLASS = f"""
+INSERT INTO vision_classes VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT ({_KEY_COLUMNS}, class_name) DO UPDATE SET count = count + excluded.count
+"""
+
+
+def create_vision_tables(conn: sqlite3.Connection) -> None:
+    """Create the tables if missing, counting the insights already stored (one process does it)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'vision_counts'").fetchone()
+        if not exists:
+            for statement in _TABLES:
+                conn.execute(statement)
+            add_vision(conn, _recount(conn))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _recount(conn: sqlite3.Connection) -> dict[VisionKey, VisionCounts]:
+    has_insights = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'insights'").fetchone()
+    rows = conn.execute("SELECT doc FROM insights") if has_insights else ()
+    contributions = (vision_contribution(insight_from_wire(orjson.loads(doc))) for (doc,) in rows)
+    return dict(summed(row for found in contributions for row in found.items()))
+
+
+def add_vision(conn: sqlite3.Connection, delta: dict[VisionKey, VisionCounts]) -> None:
+    """Add ``delta`` to the counters, inside the caller's transaction."""
+    keys = {key: (key.site_id, key.camera_id, key.hour, key.model_name, key.model_version) for key in delta}
+    conn.executemany(
+        _ADD_COUNTS, [(*keys[key], c.frames, c.defects, c.anomalies) for key, c in delta.items()]
+    )
+    conn.executemany(_ADD_CLASS, [(*keys[key], name, n) for key, c in delta.items() for name, n in c.classes])
+
+
+def vision_rows(conn: sqlite3.Connection, first: str, last: str, site_id: str | None) -> list[VisionRow]:
+    """Counter rows of the hours ``[first, last)``, of one site or of all, by key; their classes attached.
+
+    The keys are the primary key's, so unique: sorted by SQLite, no zero row (a corrected insight may
+    leave one)."""
+    site = "" if site_id is None else "site_id = ? AND "
+    where = f"WHERE {site}hour >= ? AND hour < ?"
+    params = (first, last) if site_id is None else (site_id, first, last)
+    classes: dict[tuple[str, ...], dict[str, int]] = {}
+    query = f"SELECT {_KEY_COLUMNS}, class_name, count FROM vision_classes {where} AND count != 0"
+    for *key, name, count in conn.execute(query, params):
+        classes.setdefault(tuple(key), {})[name] = count
+    query = f"SELECT {_KEY_COLUMNS}, frames, defects, anomalies FROM vision_counts {where} AND frames != 0"
+    rows: list[VisionRow] = []
+    for site_key, camera, hour, model, version, frames, defects, anomalies in conn.execute(
+        f"{query} ORDER BY {_KEY_COLUMNS}", params
+    ):
+        found = classes.get((site_key, camera, hour, model, version), {})
+        key = VisionKey(site_key, camera, hour, model, version)
+        rows.append((key, VisionCounts.from_mapping(frames, defects, anomalies, found)))
+    return rows

@@ -1,0 +1,31 @@
+"""Builders for image insights as the cloud receives them (edgeloop.service_layer.image_scoring's)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from contract.insight_factory import T0, insight
+
+from edgeloop.domain.records import InsightRecord
+
+
+def frame(
+    camera: str | None,
+    predicted: str = "ok",
+    *,
+    site: str = "site-a",
+    minutes: int = 0,
+    kinds: tuple[str, ...] = (),
+    batch: str | None = None,
+    row: int = 0,
+    start: datetime = T0,
+) -> InsightRecord:
+    """A surface-inspection model's image insight from ``camera`` (None: an upload), ``minutes``
+    after ``start``; ``kinds``: its anomaly kinds (``alert_class``: a defect class)."""
+    context = {"source": "upload"} if camera is None else {"source": "camera", "camera_id": camera}
+    record = insight(
+        site, row=row, batch=batch, at=start + timedelta(minutes=minutes), anomaly=bool(kinds),
+        kinds=kinds, model="surface-defects", task="multiclass", prediction=predicted,
+    )  # fmt: skip
+    return replace(record, inputs={}, outputs={"p_ok": 0.9}, context=context)
