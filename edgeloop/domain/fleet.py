@@ -3,7 +3,7 @@
 States (docs/global-app.md):
 
 * ``offline``: no status for longer than ``offline_after`` (the site reads "last seen N minutes
-  ago"; a site that stops reporting is never an error);
+  ago", or "N s ago" under a minute; a site that stops reporting is never an error);
 * ``degraded``: reporting, but its backlog is over a bound (records waiting, or the oldest
   waiting too long), errors since its previous heartbeat (scoring, relay) or its inputs drift;
 * ``ok``: reporting and none of those;
@@ -46,19 +46,21 @@ class SiteState:
 
 
 def duration_text(seconds: float) -> str:
-    """A duration in its largest whole unit ("12 minutes"); below a minute, "under a minute"."""
+    """A duration in its largest whole unit ("12 minutes"); below a minute in seconds ("40 s")."""
     for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "under a minute"
+    return f"{int(seconds)} s"
 
 
 def last_seen_text(seconds: float | None) -> str:
-    """Like "last seen 12 minutes ago" (a site whose clock runs ahead reads "just now")."""
+    """Like "last seen 12 minutes ago" or, under a minute, "last seen 40 s ago" (an offline bound
+    under a minute must not read as just seen); under a second, or a site whose clock runs
+    ahead, reads "last seen just now"."""
     if seconds is None:
         return "never reported"
-    return "last seen just now" if seconds < 60 else f"last seen {duration_text(seconds)} ago"
+    return "last seen just now" if seconds < 1 else f"last seen {duration_text(seconds)} ago"
 
 
 def site_state(status: SiteStatusRecord | None, now: datetime, thresholds: FleetThresholds) -> SiteState:
