@@ -1,10 +1,10 @@
 """The global insight store in Azure Cosmos DB (NoSQL API), partitioned by ``/site_id``.
 
 Documents (``cosmos_documents``): one per insight, its winning feedback inline;
-pending feedback until its insight arrives; hourly counters per (hour, model, task),
-written in the *same transactional batch* as the insights they count, conditional
-on the etags read before, so counts and documents never disagree (a redelivered
-record changes nothing and writes nothing); one ``site`` marker per site.
+pending feedback until its insight arrives; hourly counters per (hour, model, task) and
+their per-site rollup (``cosmos_rollup``), written in the *same transactional batch* as the
+insights they count, conditional on the etags read before, so counts and documents never
+disagree (a redelivered record changes nothing and writes nothing); one ``site`` marker per site.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -13,7 +13,7 @@ honours ``x-ms-retry-after-ms`` (``retry_total`` / ``retry_backoff_max`` on the
 client, see ``cloud_bootstrap``); when it gives up the error propagates, so the
 triggering event is redelivered and nothing is lost. Partitions are written
 concurrently with a bounded thread pool. Every query targets one partition,
-except the small ones over ``site`` markers, hourly counters and each site's latest status.
+except the small ones over ``site`` markers, hourly counters, rollups and each site's latest status.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.adapters.cosmos_rollup import rollup_operations, site_totals_of_rollups
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
+from edgeloop.domain.fleet import fleet_status
 from edgeloop.domain.insights_view import (
     CounterKey,
     Counts,
@@ -72,7 +74,7 @@ from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
-IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100-operation limit
+IDS_PER_BATCH = 20  # + at most 2 counters and 2 site rollups each: a batch's 100-operation limit
 RACE_STATUSES = frozenset({409, 412})
 
 
@@ -133,6 +135,7 @@ class CosmosInsightStore:
         for key, change in delta.items():
             old_doc = counters.get(counter_id(key))
             operations += write_if_changed(old_doc, counter_doc(key, counts_of(old_doc) + change))
+        operations += rollup_operations(self._container, site, delta, self._read_ids)
         if not operations:
             return  # a redelivery: everything is already there
         self._mark_site(site)
@@ -238,6 +241,9 @@ class CosmosInsightStore:
         )
         return sorted((status_of(doc) for doc in docs), key=lambda status: status.site_id)
 
+    def latest_fleet_statuses(self) -> list[SiteStatusRecord]:
+        return [fleet_status(status) for status in self.latest_site_statuses()]  # the documents as they are
+
     def site_status_history(
         self, site_id: str, start: datetime | None, end: datetime | None, limit: int
     ) -> list[SiteStatusRecord]:
@@ -279,7 +285,7 @@ class CosmosInsightStore:
         return site_stats(self._counter_rows(start, end, site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end))  # the counter documents are read anyway
+        return site_totals_of_rollups(self._container, *hour_range(start, end))
 
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None

@@ -16,12 +16,12 @@ Pure: the store hands the latest status per site and the per-site counters; the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from edgeloop.domain.counter_stats import SiteStats
-from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord
 
 SiteStateName = Literal["ok", "degraded", "offline", "unknown"]
 SITE_STATES: tuple[SiteStateName, ...] = ("ok", "degraded", "offline", "unknown")
@@ -43,6 +43,14 @@ class SiteState:
     @property
     def last_seen_text(self) -> str:
         return last_seen_text(self.last_seen_s)
+
+
+def fleet_status(status: SiteStatusRecord) -> SiteStatusRecord:
+    """A status as the fleet view reads it: every field but the drift's per-feature figures
+    (what ``InsightStore.latest_fleet_statuses`` returns; a store may keep it as columns)."""
+    if not status.drift.features:
+        return status
+    return replace(status, drift=DriftSummary(status.drift.status, status.drift.window_rows))
 
 
 def duration_text(seconds: float) -> str:
