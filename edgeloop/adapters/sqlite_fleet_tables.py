@@ -6,18 +6,20 @@
   (hour, site) so the fleet's window is one range of the key, summed per site.
 
 A file written before either is upgraded on open, in ``create_tables``'s transaction: the latest
-statuses are read back from their documents into the columns, the rollup summed from the
-hourly counters.
+statuses are read back from their documents into the columns (also when a column is added to
+``_LATEST_COLUMNS`` later), the rollup summed from the hourly counters.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
+from typing import Any
 
 import orjson
 
 from edgeloop.domain.insights_view import Counts
-from edgeloop.domain.records import ModelRef, format_timestamp, parse_timestamp
+from edgeloop.domain.records import ModelRef, format_timestamp
 from edgeloop.domain.site_rollup import SiteHour
 from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord, site_status_from_wire
 
@@ -96,25 +98,26 @@ def latest_row(status: SiteStatusRecord) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def fleet_status_of(row: tuple[object, ...]) -> SiteStatusRecord:
-    """A ``SELECT_FLEET_STATUSES`` row (written by ``latest_row`` from a validated record)."""
+def fleet_status_of(row: tuple[Any, ...]) -> SiteStatusRecord:
+    """A ``SELECT_FLEET_STATUSES`` row, as ``latest_row`` wrote it from a validated record: read
+    as stored (no validation again; times are UTC ISO 8601, which ``fromisoformat`` reads)."""
     (site, reported, status_id, name, version, sha256, task, champion, depth, oldest, lag, sent,
      scoring, relay, heartbeat, drift, rows, schema) = row  # fmt: skip
     return SiteStatusRecord(
-        status_id=str(status_id),
-        site_id=str(site),
-        reported_at=parse_timestamp(str(reported), "reported_at"),
-        model=ModelRef(str(name), str(version), str(sha256), task),  # type: ignore[arg-type]
-        champion_version=None if champion is None else str(champion),
-        outbox_depth=int(depth),  # type: ignore[call-overload]
-        outbox_oldest_age_s=float(oldest),  # type: ignore[arg-type]
-        relay_lag_s=None if lag is None else float(lag),  # type: ignore[arg-type]
-        last_send_at=None if sent is None else parse_timestamp(str(sent), "last_send_at"),
-        scoring_errors=int(scoring),  # type: ignore[call-overload]
-        relay_failures=int(relay),  # type: ignore[call-overload]
-        heartbeat_failures=int(heartbeat),  # type: ignore[call-overload]
-        drift=DriftSummary(drift, int(rows)),  # type: ignore[arg-type, call-overload]
-        schema_version=int(schema),  # type: ignore[call-overload]
+        status_id=status_id,
+        site_id=site,
+        reported_at=datetime.fromisoformat(reported),
+        model=ModelRef(name, version, sha256, task),
+        champion_version=champion,
+        outbox_depth=depth,
+        outbox_oldest_age_s=oldest,
+        relay_lag_s=lag,
+        last_send_at=None if sent is None else datetime.fromisoformat(sent),
+        scoring_errors=scoring,
+        relay_failures=relay,
+        heartbeat_failures=heartbeat,
+        drift=DriftSummary(drift, rows),
+        schema_version=schema,
     )
 
 
@@ -131,7 +134,7 @@ def create_fleet_tables(conn: sqlite3.Connection) -> None:
     """Create or upgrade both tables; called within ``create_tables``'s transaction, after the
     hourly counters are in place."""
     latest = _columns(conn, "site_status_latest")
-    if latest and "drift_status" not in latest:  # a file from before the columns
+    if latest and not latest >= set(_NAMES):  # a file from before (some of) the columns
         docs = [doc for (doc,) in conn.execute("SELECT doc FROM site_status_latest")]
         conn.execute("DROP TABLE site_status_latest")
         conn.execute(_LATEST)
