@@ -1,10 +1,10 @@
 """The global insight store in Azure Cosmos DB (NoSQL API), partitioned by ``/site_id``.
 
-Documents (``cosmos_documents``): one per insight, its winning feedback inline;
-pending feedback until its insight arrives; hourly counters per (hour, model, task) and vision
-counters per (camera, hour, model) (``cosmos_vision``), written in the *same transactional batch*
-as the insights they count, conditional on the etags read before, so counts and documents never
-disagree (a redelivered record changes nothing and writes nothing); one ``site`` marker per site.
+Documents (``cosmos_documents``): one per insight, its winning feedback inline; pending feedback
+until its insight arrives; hourly counters per (hour, model, task), their per-site rollup
+(``cosmos_rollup``) and vision counters per (camera, hour, model) (``cosmos_vision``), written in
+the *same transactional batch* as the insights they count, conditional on the etags read before, so
+counts and documents never disagree (a redelivery changes nothing); one ``site`` marker per site.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -13,7 +13,7 @@ honours ``x-ms-retry-after-ms`` (``retry_total`` / ``retry_backoff_max`` on the
 client, see ``cloud_bootstrap``); when it gives up the error propagates, so the
 triggering event is redelivered and nothing is lost. Partitions are written
 concurrently with a bounded thread pool. Every query targets one partition,
-except the small ones over ``site`` markers, hourly counters and each site's latest status.
+except the small ones over ``site`` markers, hourly counters, rollups and each site's latest status.
 """
 
 from __future__ import annotations
@@ -37,10 +37,8 @@ from azure.cosmos.exceptions import (
 from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     INSIGHT,
-    LATEST_STATUS,
     LATEST_STATUS_ID,
     SITE,
-    STATUS,
     Doc,
     Operation,
     counter_doc,
@@ -56,6 +54,8 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.adapters.cosmos_rollup import rollup_operations, site_totals_of_rollups
+from edgeloop.adapters.cosmos_site_status import CosmosSiteStatusReads
 from edgeloop.adapters.cosmos_vision import MAX_OPERATIONS, CosmosVisionCounters
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
@@ -73,11 +73,11 @@ from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
-IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100 operations (MAX_OPERATIONS)
+IDS_PER_BATCH = 20  # + at most 2 counters and 2 site rollups each: under MAX_OPERATIONS (100)
 RACE_STATUSES = frozenset({409, 412})
 
 
-class CosmosInsightStore(CosmosVisionCounters):
+class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads):
     def __init__(
         self,
         container: ContainerProxy,
@@ -134,6 +134,7 @@ class CosmosInsightStore(CosmosVisionCounters):
         for key, change in delta.items():
             old_doc = counters.get(counter_id(key))
             operations += write_if_changed(old_doc, counter_doc(key, counts_of(old_doc) + change))
+        operations += rollup_operations(self._container, site, delta, self._read_ids)
         operations += self._vision_writes(site, ids, existing, incoming)
         if len(operations) > MAX_OPERATIONS and len(ids) > 1:  # image insights' vision counters: halve it
             for part in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
@@ -236,30 +237,6 @@ class CosmosInsightStore(CosmosVisionCounters):
         items = tuple(stored_insight(doc) for doc in merged[: query.limit])
         return InsightPage.of(items, more=len(merged) > query.limit)
 
-    def latest_site_statuses(self) -> list[SiteStatusRecord]:
-        docs = self._container.query_items(
-            "SELECT * FROM c WHERE c.doc_type = @type",
-            parameters=[{"name": "@type", "value": LATEST_STATUS}],
-            enable_cross_partition_query=True,
-        )
-        return sorted((status_of(doc) for doc in docs), key=lambda status: status.site_id)
-
-    def site_status_history(
-        self, site_id: str, start: datetime | None, end: datetime | None, limit: int
-    ) -> list[SiteStatusRecord]:
-        docs = self._container.query_items(
-            "SELECT * FROM c WHERE c.doc_type = @type AND c.reported_at >= @start AND c.reported_at < @end "
-            "ORDER BY c.sort_key DESC OFFSET 0 LIMIT @limit",
-            parameters=[
-                {"name": "@type", "value": STATUS},
-                {"name": "@start", "value": format_timestamp(start) if start else ""},
-                {"name": "@end", "value": format_timestamp(end) if end else "~"},
-                {"name": "@limit", "value": limit},
-            ],
-            partition_key=site_id,
-        )
-        return [status_of(doc) for doc in reversed(list(docs))]
-
     def _counter_rows(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[tuple[CounterKey, Counts]]:
@@ -285,7 +262,7 @@ class CosmosInsightStore(CosmosVisionCounters):
         return site_stats(self._counter_rows(start, end, site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_stats(self._counter_rows(start, end))  # the counter documents are read anyway
+        return site_totals_of_rollups(self._container, *hour_range(start, end))
 
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None

@@ -1,11 +1,12 @@
 """The global insight store in SQLite: the local default, same semantics as Cosmos DB.
 
 One file, WAL mode, a connection per thread. The dashboard never scans the
-insights: hourly counters per (site, hour, model, task) are kept in the same
-transaction as every write, from the difference between the state of each
-touched insight before and after the write (``insights_view.counter_delta``),
-so a redelivered blob leaves them unchanged. Tables and statements:
-``sqlite_store_tables``.
+insights: hourly counters per (site, hour, model, task), and their per-site
+rollup for the fleet view, are kept in the same transaction as every write,
+from the difference between the state of each touched insight before and after
+the write (``insights_view.counter_delta``), so a redelivered blob leaves them
+unchanged. Tables and statements: ``sqlite_store_tables``, the fleet's
+(latest status as columns, the rollup) ``sqlite_fleet_tables``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from pathlib import Path
 import orjson
 
 from edgeloop.adapters.sqlite_connections import ThreadConnections
+from edgeloop.adapters.sqlite_fleet_tables import (
+    ADD_SITE_COUNTS,
+    SELECT_FLEET_STATUSES,
+    SITE_SUMS,
+    UPSERT_LATEST_STATUS,
+    fleet_status_of,
+    latest_row,
+    rollup_row,
+)
 from edgeloop.adapters.sqlite_store_tables import (
     ADD_COUNTS,
     COUNT_SUMS,
@@ -26,7 +36,6 @@ from edgeloop.adapters.sqlite_store_tables import (
     SELECT_JOINED,
     UPSERT_FEEDBACK,
     UPSERT_INSIGHT,
-    UPSERT_LATEST_STATUS,
     counter_row,
     create_tables,
 )
@@ -45,6 +54,7 @@ from edgeloop.domain.insights_view import (
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
+from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
 from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
 from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, vision_delta
 
@@ -101,20 +111,16 @@ class SqliteInsightStore:
             conn.executemany(UPSERT_FEEDBACK, feedback_rows)
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in delta.items()])
             add_vision(conn, vision)
+            conn.executemany(ADD_SITE_COUNTS, [rollup_row(s, c) for s, c in rollup_delta(delta).items()])
 
     def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
-        rows = [
-            (
-                status.site_id,
-                format_timestamp(status.reported_at),
-                status.status_id,
-                orjson.dumps(status.to_wire()),
-            )
-            for status in statuses
+        history = [
+            (s.status_id, s.site_id, format_timestamp(s.reported_at), orjson.dumps(s.to_wire()))
+            for s in statuses
         ]
         with self._connections.transaction() as conn:
-            conn.executemany(INSERT_STATUS, [(status_id, site, at, doc) for site, at, status_id, doc in rows])
-            conn.executemany(UPSERT_LATEST_STATUS, rows)
+            conn.executemany(INSERT_STATUS, history)
+            conn.executemany(UPSERT_LATEST_STATUS, [latest_row(status) for status in statuses])
 
     def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
@@ -175,6 +181,9 @@ class SqliteInsightStore:
         rows = self._connections.get().execute("SELECT doc FROM site_status_latest ORDER BY site_id")
         return [site_status_from_wire(orjson.loads(doc)) for (doc,) in rows]
 
+    def latest_fleet_statuses(self) -> list[SiteStatusRecord]:
+        return [fleet_status_of(row) for row in self._connections.get().execute(SELECT_FLEET_STATUSES)]
+
     def site_status_history(
         self, site_id: str, start: datetime | None, end: datetime | None, limit: int
     ) -> list[SiteStatusRecord]:
@@ -213,8 +222,10 @@ class SqliteInsightStore:
         return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        # Summed per site in SQL, from the covering index: a row per site to fold, not per hour and model.
-        return site_stats(self._counter_rows(start, end, by="site_id"))
+        # The rollup's window is one range of its key (hour, site), summed per site in SQL.
+        first, last = hour_range(start, end)
+        rows = self._connections.get().execute(SITE_SUMS, (first or "", last or "~"))
+        return site_totals_of((site, Counts(*sums)) for site, *sums in rows)
 
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None

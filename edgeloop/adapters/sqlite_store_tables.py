@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import orjson
 
+from edgeloop.adapters.sqlite_fleet_tables import create_fleet_tables
 from edgeloop.domain.insights_view import CounterKey, Counts, StoredFeedback, contribution
 from edgeloop.domain.records import insight_from_wire
 
@@ -59,7 +60,7 @@ _COUNTERS = (
         scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum)""",
 )
 
-# Site status (heartbeats): every one once (status_id), and the latest per site.
+# Site status (heartbeats): every one once (status_id); the latest per site: sqlite_fleet_tables.
 _SITE_STATUS = (
     """CREATE TABLE IF NOT EXISTS site_status (
         status_id TEXT PRIMARY KEY,
@@ -68,22 +69,8 @@ _SITE_STATUS = (
         doc BLOB NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS site_status_by_site_time ON site_status (site_id, reported_at, status_id)",
-    """CREATE TABLE IF NOT EXISTS site_status_latest (
-        site_id TEXT PRIMARY KEY,
-        reported_at TEXT NOT NULL,
-        status_id TEXT NOT NULL,
-        doc BLOB NOT NULL
-    ) WITHOUT ROWID""",
 )
 INSERT_STATUS = "INSERT OR IGNORE INTO site_status (status_id, site_id, reported_at, doc) VALUES (?, ?, ?, ?)"
-# An older heartbeat delivered late leaves the latest as it is.
-UPSERT_LATEST_STATUS = """
-INSERT INTO site_status_latest (site_id, reported_at, status_id, doc) VALUES (?, ?, ?, ?)
-ON CONFLICT (site_id) DO UPDATE SET
-    reported_at = excluded.reported_at, status_id = excluded.status_id, doc = excluded.doc
-WHERE (excluded.reported_at, excluded.status_id)
-    > (site_status_latest.reported_at, site_status_latest.status_id)
-"""
 UPSERT_INSIGHT = """
 INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (insight_id) DO UPDATE SET
@@ -125,7 +112,8 @@ def counter_row(key: CounterKey, counts: Counts) -> tuple[object, ...]:
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    """Create what is missing, upgrading a file written before tasks, in one transaction.
+    """Create what is missing, upgrading a file written before tasks (and before the fleet's
+    columns and rollup: ``sqlite_fleet_tables``), in one transaction.
 
     Such a file typed ``feedback.label`` INTEGER and counted every model as binary: its
     feedback is copied into the untyped table, and the counters are counted again from
@@ -142,6 +130,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         )
         if recount:
             conn.execute("DROP TABLE hourly_counts")
+            conn.execute("DROP TABLE IF EXISTS site_hourly_counts")  # summed again from the new counters
         for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS, *_SITE_STATUS):
             conn.execute(statement)
         if old_feedback:
@@ -149,6 +138,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
             conn.execute("DROP TABLE feedback_before_tasks")
         if recount:
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in _recount(conn).items()])
+        create_fleet_tables(conn)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -3,7 +3,7 @@
 States (docs/global-app.md):
 
 * ``offline``: no status for longer than ``offline_after`` (the site reads "last seen N minutes
-  ago"; a site that stops reporting is never an error);
+  ago", or "N s ago" under a minute; a site that stops reporting is never an error);
 * ``degraded``: reporting, but its backlog is over a bound (records waiting, or the oldest
   waiting too long), errors since its previous heartbeat (scoring, relay) or its inputs drift;
 * ``ok``: reporting and none of those;
@@ -16,12 +16,12 @@ Pure: the store hands the latest status per site and the per-site counters; the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from edgeloop.domain.counter_stats import SiteStats
-from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord
 
 SiteStateName = Literal["ok", "degraded", "offline", "unknown"]
 SITE_STATES: tuple[SiteStateName, ...] = ("ok", "degraded", "offline", "unknown")
@@ -45,20 +45,30 @@ class SiteState:
         return last_seen_text(self.last_seen_s)
 
 
+def fleet_status(status: SiteStatusRecord) -> SiteStatusRecord:
+    """A status as the fleet view reads it: every field but the drift's per-feature figures
+    (what ``InsightStore.latest_fleet_statuses`` returns; a store may keep it as columns)."""
+    if not status.drift.features:
+        return status
+    return replace(status, drift=DriftSummary(status.drift.status, status.drift.window_rows))
+
+
 def duration_text(seconds: float) -> str:
-    """A duration in its largest whole unit ("12 minutes"); below a minute, "under a minute"."""
+    """A duration in its largest whole unit ("12 minutes"); below a minute in seconds ("40 s")."""
     for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "under a minute"
+    return f"{int(seconds)} s"
 
 
 def last_seen_text(seconds: float | None) -> str:
-    """Like "last seen 12 minutes ago" (a site whose clock runs ahead reads "just now")."""
+    """Like "last seen 12 minutes ago" or, under a minute, "last seen 40 s ago" (an offline bound
+    under a minute must not read as just seen); under a second, or a site whose clock runs
+    ahead, reads "last seen just now"."""
     if seconds is None:
         return "never reported"
-    return "last seen just now" if seconds < 60 else f"last seen {duration_text(seconds)} ago"
+    return "last seen just now" if seconds < 1 else f"last seen {duration_text(seconds)} ago"
 
 
 def site_state(status: SiteStatusRecord | None, now: datetime, thresholds: FleetThresholds) -> SiteState:

@@ -62,8 +62,9 @@ class InsightStore(Protocol):
         ...
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        """Per-site totals as ``site_stats``, but ``model_versions`` may be left empty: the fleet
-        view's read, which needs the counts only (one row per site where the store can sum them)."""
+        """Per-site totals as ``site_stats``, but ``model_versions`` left empty: the fleet view's
+        read, which needs the counts only, from the per-site hourly rollup kept at ingest
+        (``edgeloop.domain.site_rollup``; one row per site and hour, whatever the models)."""
         ...
 
     def hourly_rates(
@@ -87,6 +88,11 @@ class InsightStore(Protocol):
 
     def latest_site_statuses(self) -> list[SiteStatusRecord]:
         """The latest status of every site that sent one, by site id."""
+        ...
+
+    def latest_fleet_statuses(self) -> list[SiteStatusRecord]:
+        """``latest_site_statuses`` as the fleet view reads them (``domain.fleet.fleet_status``:
+        no per-feature drift figures), which a store may read from columns, no document parsed."""
         ...
 
     def site_status_history(

@@ -1,10 +1,11 @@
 """Read-side use cases of the fleet view: every site's state, and one site's history.
 
-Contract: the store is read, never scanned: each site's latest status (one row per site), the
-hourly counters of the fleet's window (the anomaly rate and feedback accuracy per site) and, for
-one site, its newest statuses. The state is derived here at read time, from ``now`` minus the
-latest ``reported_at`` (edgeloop.domain.fleet), so a site that stops reporting turns
-``offline`` ("last seen N minutes ago") without anything being written, and never an error.
+Contract: the store is read, never scanned: each site's latest status (one row per site, its
+fleet fields only), the per-site hourly rollup of the fleet's window (the anomaly rate and
+feedback accuracy per site) and, for one site, its newest statuses and hourly counters. The
+state is derived here at read time, from ``now`` minus the latest ``reported_at``
+(edgeloop.domain.fleet), so a site that stops reporting turns ``offline`` ("last seen N minutes
+ago") without anything being written, and never an error.
 The fleet is paged after the states are known (edgeloop.domain.fleet_paging): the sites needing
 attention first, filtered by state, the per-state counts over the whole fleet.
 """
@@ -58,7 +59,7 @@ def fleet(
     """Page ``page`` of the sites that sent a status or scored in the window, in ``states`` (empty:
     all): offline first, then degraded, unknown and ok, each by site id."""
     start = _window_start(now, window)
-    rows = fleet_rows(store.latest_site_statuses(), store.site_totals(start, None), now, thresholds)
+    rows = fleet_rows(store.latest_fleet_statuses(), store.site_totals(start, None), now, thresholds)
     chosen, paging = page_of(rows, states, page, size)
     return FleetView(now, start, thresholds, chosen, paging)
 

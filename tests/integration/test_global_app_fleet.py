@@ -6,6 +6,7 @@ the latest ``reported_at``: a site 20 s ago is ok, 40 minutes ago offline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,18 @@ def test_the_fleet_lists_every_site_with_its_state(client: TestClient) -> None:
     assert sites["plant-busy"]["reasons"] == ["backlog of 50,000 records", "inputs drift"]
     assert sites["plant-busy"]["drift_status"] == "drift"
     assert sites["plant-silent"]["last_seen"] is None
+
+
+def test_under_a_sub_minute_offline_bound_a_silent_site_reads_its_seconds(tmp_path: Path) -> None:
+    store = SqliteInsightStore(tmp_path / "global.sqlite3")
+    store.upsert_site_status([beat("plant-quiet", timedelta(seconds=40))])
+    with TestClient(create_app(store, OpenAccess(), fleet=FleetSettings(offline_after_minutes=0.25))) as app:
+        [site] = app.get("/api/v1/fleet").json()["sites"]
+        page = app.get("/fleet").text
+    store.close()
+    assert site["state"] == "offline"
+    assert re.fullmatch(r"last seen \d+ s ago", site["last_seen_text"])  # 40 s, or a little more
+    assert re.search(r"last seen \d+ s ago", page)
 
 
 def test_the_fleet_pages_attention_first_and_filters_by_state(client: TestClient) -> None:

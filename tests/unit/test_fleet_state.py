@@ -23,7 +23,7 @@ def reported(ago: timedelta = timedelta(seconds=20), site: str = "a", **fields: 
 
 def test_a_site_reporting_on_time_without_trouble_is_ok() -> None:
     state = site_state(reported(), NOW, LIMITS)
-    assert (state.state, state.reasons, state.last_seen_text) == ("ok", (), "last seen just now")
+    assert (state.state, state.reasons, state.last_seen_text) == ("ok", (), "last seen 20 s ago")
 
 
 def test_a_site_silent_past_the_bound_is_offline_and_says_since_when() -> None:
@@ -58,12 +58,20 @@ def test_a_backlog_at_the_bound_and_drift_on_watch_stay_ok() -> None:
 
 
 def test_a_site_clock_ahead_of_ours_reads_as_just_seen() -> None:
-    assert site_state(reported(timedelta(seconds=-90)), NOW, LIMITS).last_seen_s == 0.0
+    state = site_state(reported(timedelta(seconds=-90)), NOW, LIMITS)
+    assert (state.last_seen_s, state.last_seen_text) == (0.0, "last seen just now")
+
+
+def test_under_a_sub_minute_offline_bound_a_silent_site_says_how_many_seconds() -> None:
+    limits = FleetThresholds(offline_after=timedelta(seconds=30))
+    state = site_state(reported(timedelta(seconds=40)), NOW, limits)
+    assert (state.state, state.reasons) == ("offline", ("last seen 40 s ago",))
 
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "never reported"), (59, "last seen just now"), (60, "last seen 1 minute ago"),
+    [(None, "never reported"), (0.4, "last seen just now"), (1, "last seen 1 s ago"),
+     (59.9, "last seen 59 s ago"), (60, "last seen 1 minute ago"),
      (7300, "last seen 2 hours ago"), (3 * 86_400 + 5, "last seen 3 days ago")],
 )  # fmt: skip
 def test_last_seen_reads_in_its_largest_whole_unit(seconds: float | None, text: str) -> None:

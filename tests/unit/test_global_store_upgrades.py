@@ -67,15 +67,26 @@ def test_a_sqlite_file_from_before_tasks_is_upgraded_and_counted_again(tmp_path:
     assert stored is not None
     assert stored.feedback is not None
     assert stored.feedback.label == "wear"
+    # The fleet's per-site rollup is summed from the counters counted again.
+    assert [s.counts for s in store.site_totals(None, None)] == [
+        s.counts for s in store.site_stats(None, None)
+    ]
     store.close()
     SqliteInsightStore(path).close()  # opening an upgraded file again changes nothing
     with sqlite3.connect(path) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         (rows,) = conn.execute("SELECT COUNT(*) FROM hourly_counts").fetchone()
     conn.close()
-    assert tables == {"insights", "feedback", "hourly_counts", "site_status", "site_status_latest"} | {
-        "vision_counts", "vision_classes",  # counted from the stored insights (none are images')
-    }  # fmt: skip
+    assert tables == {
+        "insights",
+        "feedback",
+        "hourly_counts",
+        "site_hourly_counts",
+        "site_status",
+        "site_status_latest",
+        "vision_counts",  # counted from the stored insights (none are images')
+        "vision_classes",
+    }
     assert rows == 2
 
 

@@ -1,0 +1,85 @@
+"""The per-site hourly rollup in Cosmos DB: one ``site_hourly`` document per (site, hour).
+
+``id`` ``_site_hourly_<hour>`` in the site's partition, ``ttl`` -1 like the counters. The store
+writes it in the same transactional batch as the counters it sums, conditional on the etag read
+before (``write_if_changed``), so a redelivery, which changes no counter, writes none. A store
+written before rollups has counters without them: the first write to such an hour creates its
+rollup from that hour's counters as read before the batch (a concurrent writer's batch creates
+it too, and one of the two loses the race, 409, and is retried).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from azure.cosmos import ContainerProxy
+
+from edgeloop.adapters.cosmos_documents import HOURLY, Doc, Operation, counts_of, write_if_changed
+from edgeloop.domain.counter_stats import SiteStats
+from edgeloop.domain.insights_view import CounterKey, Counts
+from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
+
+SITE_HOURLY = "site_hourly"
+ReadIds = Callable[[str, Sequence[str]], dict[str, Doc]]
+
+
+def rollup_id(hour: str) -> str:
+    return f"_site_hourly_{hour}"
+
+
+def rollup_doc(site: str, hour: str, counts: Counts) -> Doc:
+    return {
+        "id": rollup_id(hour),
+        "site_id": site,
+        "doc_type": SITE_HOURLY,
+        "hour": hour,
+        "scored": counts.scored,
+        "anomalies": counts.anomalies,
+        "feedback": counts.feedback,
+        "feedback_correct": counts.feedback_correct,
+        "feedback_judged": counts.feedback_judged,
+        "error_count": counts.error_count,
+        "error_sum": counts.error_sum,
+        "ttl": -1,
+    }
+
+
+def rollup_operations(
+    container: ContainerProxy, site: str, delta: Mapping[CounterKey, Counts], read_ids: ReadIds
+) -> list[Operation]:
+    """The batch operations that move the site's rollup by the counters' ``delta``."""
+    changes = {hour: change for (_, hour), change in rollup_delta(delta).items()}
+    existing = read_ids(site, [rollup_id(hour) for hour in changes])
+    operations: list[Operation] = []
+    for hour, change in changes.items():
+        old = existing.get(rollup_id(hour))
+        base = counts_of(old) if old is not None else _hour_from_counters(container, site, hour)
+        operations += write_if_changed(old, rollup_doc(site, hour, base + change))
+    return operations
+
+
+def _hour_from_counters(container: ContainerProxy, site: str, hour: str) -> Counts:
+    docs = container.query_items(
+        "SELECT * FROM c WHERE c.doc_type = @type AND c.hour = @hour",
+        parameters=[{"name": "@type", "value": HOURLY}, {"name": "@hour", "value": hour}],
+        partition_key=site,
+    )
+    total = Counts()
+    for doc in docs:
+        total = total + counts_of(doc)
+    return total
+
+
+def site_totals_of_rollups(container: ContainerProxy, first: str | None, last: str | None) -> list[SiteStats]:
+    """Per-site totals of the rollup documents in [first, last) (hour buckets), across partitions."""
+    docs: Any = container.query_items(
+        "SELECT * FROM c WHERE c.doc_type = @type AND c.hour >= @first AND c.hour < @last",
+        parameters=[
+            {"name": "@type", "value": SITE_HOURLY},
+            {"name": "@first", "value": first or ""},
+            {"name": "@last", "value": last or "~"},
+        ],
+        enable_cross_partition_query=True,
+    )
+    return site_totals_of((str(doc["site_id"]), counts_of(doc)) for doc in docs)
