@@ -94,6 +94,14 @@ def form_label(task: Task, text: object) -> Label | None:
     return value if math.isfinite(value) else None
 
 
+def verdicts_text(form: Mapping[str, Any]) -> str | None:
+    """The verdict form's ``verdict-0``, ``verdict-1``, ... joined as a detection label; None without any."""
+    verdicts: list[str] = []
+    while isinstance(value := form.get(f"verdict-{len(verdicts)}"), str):
+        verdicts.append(value)
+    return ",".join(verdicts) if verdicts else None
+
+
 def label_text(task: Task, label: object) -> str:
     """A reported label for people (a label of another task, from an earlier model: as it is)."""
     if isinstance(task, BinaryTask) and type(label) is int and label in (0, 1):
