@@ -7,12 +7,12 @@ joins its insight through ``insight_id``.
 
 The model's task (edgeloop.domain.tasks) shows in two optional keys of schema 1,
 written only for a model that is not binary, so binary records are byte for byte
-those of before tasks: ``model.task`` ("multiclass" | "regression"; absent means
-binary) and ``prediction`` (the predicted class name or the value; null when the
+those of before tasks: ``model.task`` ("multiclass" | "regression" | "detection"; absent
+means binary) and ``prediction`` (the predicted class name or the value; null when the
 model's output was not finite), right after ``anomaly_kinds``; a detection model's prediction
-is its detections, flat: ``[class, score, x1, y1, x2, y2, ...]`` (corners as fractions of the
-model's input; edgeloop.domain.detection_task), and its label the operator's verdicts. A feedback label is
-the task's: 0/1, a class name or a number; the record does not name the task (the
+is its detections, flat: ``[class, score, x1, y1, x2, y2, ...]`` (corners as fractions of
+the model's input; edgeloop.domain.detection_task). A feedback label is the task's: 0/1, a
+class name, a number, or a detection's verdicts (``"accept,reject"``); the record does not name the task (the
 edge checked the label against the serving model's; the cloud joins it with the
 insight, whose model names it).
 """

@@ -189,3 +189,14 @@ def test_operators_judge_each_detection_and_power_bi_counts_them(
     assert (judged["accepted"], judged["rejected"]) == (1, 1)
     columns = task_columns(task)
     assert task_columns_from_dict(orjson.loads(orjson.dumps(columns.to_dict())), "task") == columns
+
+
+def test_the_verdicts_on_the_most_detections_a_manifest_allows_fit_a_feedback_record() -> None:
+    label = ",".join(["reject"] * 25)
+    task = ModelManifest.from_dict(detection_manifest_dict(max_detections=25)).task
+    assert task.label_problem(label) is None
+    parsed = record_from_wire(feedback(7, label))
+    assert parsed.label == label  # type: ignore[union-attr]
+    with pytest.raises(ManifestError) as refused:
+        ModelManifest.from_dict(detection_manifest_dict(max_detections=26))
+    assert refused.value.field == "task.max_detections"
