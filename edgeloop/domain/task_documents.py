@@ -89,9 +89,7 @@ class DetectionTaskDocument(DocumentModel):
         description="Non-maximum suppression: a box overlapping a better one more is dropped",
     )
     # At most 25: the verdicts on them ("reject," each) fit a feedback label (records.MAX_LABEL_LENGTH).
-    max_detections: int = Field(
-        default=20, ge=1, le=25, description="At most this many detections per image"
-    )
+    max_detections: int = Field(default=20, ge=1, le=25, description="At most this many detections per image")
     alert_classes: list[NonBlank] = Field(
         default_factory=list, description="A detection of one of them is an anomaly (alert_class)"
     )
