@@ -9,7 +9,7 @@ MODEL_DIR := var/models/demo
 EXAMPLE_MODEL ?= failure
 # How many sites `make run` starts (each its own storage account, scoring app, edge host); one cloud.
 SITES ?= 3
-EXAMPLE_MODELS := failure-mode tool-life surface-defects
+EXAMPLE_MODELS := failure-mode tool-life surface-defects surface-detection
 ifeq ($(filter $(EXAMPLE_MODEL),failure $(EXAMPLE_MODELS)),)
 $(error EXAMPLE_MODEL=$(EXAMPLE_MODEL): must be one of failure $(EXAMPLE_MODELS))
 endif

@@ -4,9 +4,11 @@
 - ``failure-mode``: the multiclass AI4I failure mode (edgeloop/recipes/ai4i_failure_mode.py);
 - ``tool-life``: the regression tool-life model (edgeloop/recipes/tool_life.py);
 - ``surface-defects``: the vision demo, images scored at /api/v1/score/images
-  (edgeloop/recipes/surface_defects.py, docs/vision.md).
+  (edgeloop/recipes/surface_defects.py, docs/vision.md);
+- ``surface-detection``: the detection demo, spots and scratches found in their boxes
+  (edgeloop/recipes/surface_detection.py, docs/vision.md).
 
-The bundles are built by the Makefile (tools/example_models.py for the last two). The
+The bundles are built by the Makefile (tools/example_models.py for all but the first). The
 choice sets the served bundle, the model the site follows in the registry, the model
 line retraining works on and its base data, and the Power BI feed's dataset definition
 (:func:`write_powerbi_definition`); a setting given explicitly still wins.
@@ -51,6 +53,7 @@ EXAMPLE_MODELS = {
     "failure-mode": ExampleModel("failure-mode", "ai4i-failure-mode", "ai4i2020-failure-mode.csv"),
     "tool-life": ExampleModel("tool-life", "tool-life", "tool-life.csv"),
     "surface-defects": ExampleModel("surface-defects", "surface-defects", None),
+    "surface-detection": ExampleModel("surface-detection", "surface-detection", None),
 }
 
 

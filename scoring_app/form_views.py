@@ -4,7 +4,9 @@ Per task (edgeloop.domain.tasks): a binary model shows its risk as a percentage 
 its two outcomes as buttons (named by ``label_names``); a multiclass model shows the
 predicted class and its probability and offers a choice of the classes; a regression
 shows the value (with its unit and interval, if any) and takes the actual value as a
-number. The actual outcome is checked against the serving model's task, as the API does.
+number; a detection model (an image model: its form is image_views') shows how many it found
+and takes a verdict per detection. The actual outcome is checked against the serving model's
+task, as the API does.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edgeloop.domain.detection_task import FIELDS
 from edgeloop.domain.records import Label
-from edgeloop.domain.tasks import BinaryTask, MulticlassTask, RegressionTask, Task
+from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, RegressionTask, Task
 
 ANOMALY_REASONS = {
     "high_risk": "high failure risk",
     "alert_class": "predicted class is an alert class",
-    "low_confidence": "low confidence in the predicted class",
+    "low_confidence": "low confidence in the predicted class (or in a detection)",
     "out_of_band": "value outside its band",
     "out_of_distribution": "unusual reading (unlike the training data)",
     "invalid_output": "model produced an invalid value",
@@ -31,7 +34,7 @@ ANOMALY_REASONS = {
 class OutcomeControl:
     """How the operator reports the actual outcome: buttons, a choice of classes, or a number."""
 
-    kind: Literal["buttons", "choice", "number"]
+    kind: Literal["buttons", "choice", "number", "verdicts"]
     choices: tuple[tuple[str, str], ...] = ()  # (form value, text), for buttons and choice
     unit: str = ""
 
@@ -68,6 +71,8 @@ def outcome_control(task: Task) -> OutcomeControl:
         return OutcomeControl("buttons", (("1", positive), ("0", negative)))
     if isinstance(task, MulticlassTask):
         return OutcomeControl("choice", tuple((name, name) for name in task.classes))
+    if isinstance(task, DetectionTask):
+        return OutcomeControl("verdicts", (("accept", "accept"), ("reject", "reject")))
     return OutcomeControl("number", unit=task.unit)
 
 
@@ -80,11 +85,21 @@ def form_label(task: Task, text: object) -> Label | None:
         return int(text) if text in ("0", "1") else None
     if isinstance(task, MulticlassTask):
         return text if text in task.classes else None
+    if isinstance(task, DetectionTask):
+        return text if task.label_problem(text) is None else None
     try:
         value = float(text)
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def verdicts_text(form: Mapping[str, Any]) -> str | None:
+    """The verdict form's ``verdict-0``, ``verdict-1``, ... joined as a detection label; None without any."""
+    verdicts: list[str] = []
+    while isinstance(value := form.get(f"verdict-{len(verdicts)}"), str):
+        verdicts.append(value)
+    return ",".join(verdicts) if verdicts else None
 
 
 def label_text(task: Task, label: object) -> str:
@@ -103,6 +118,8 @@ def label_hint(task: Task) -> str:
         return f"choose {positive} or {negative}"
     if isinstance(task, MulticlassTask):
         return "choose one of the classes"
+    if isinstance(task, DetectionTask):
+        return "accept or reject each detection"
     return "enter the actual value as a number"
 
 
@@ -115,6 +132,11 @@ def prediction_view(task: Task, outputs: Mapping[str, Any], prediction: object) 
             return PredictionView("Predicted class", "—")
         output = task.probability_outputs[task.classes.index(prediction)]
         return PredictionView("Predicted class", prediction, f"probability {percent(outputs.get(output))}")
+    if isinstance(task, DetectionTask):
+        if not isinstance(prediction, list):
+            return PredictionView("Detections", "—")
+        found = ", ".join(str(name) for name in prediction[::FIELDS])
+        return PredictionView("Detections", str(len(prediction) // FIELDS), found)
     if not isinstance(prediction, int | float) or isinstance(prediction, bool):
         return PredictionView("Predicted value", "—")
     detail = ""

@@ -4,8 +4,8 @@ The picture goes back as a ``data:`` URL of the bytes just uploaded: nothing is 
 and no URL outlives the page (keeping frames is the frame store's business, docs/frames.md).
 What is drawn over it is a list of :class:`Overlay`: a label with its score, and a box in
 fractions of the image's width and height. A classification draws one overlay without a box
-(its label sits over the whole picture); a detection model's results would be one overlay per
-box, the same template draws them (none exists yet: :func:`image_result` builds classification's).
+(its label sits over the whole picture); a detection model draws one overlay per detection, in
+its box, numbered as the verdict form lists them (accept or reject each one).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from edgeloop.domain.detection_task import detection_objects
 from edgeloop.domain.images import ImageProblem
-from edgeloop.domain.tasks import MulticlassTask, Task
+from edgeloop.domain.tasks import DetectionTask, MulticlassTask, Task
 from edgeloop.service_layer.image_scoring import ScoredImages
 from scoring_app.form_views import percent, prediction_view, reasons
 
@@ -82,17 +83,34 @@ def class_bars(task: Task, outputs: dict[str, float | None], prediction: object)
     return bars
 
 
+def detection_overlays(prediction: object) -> list[Overlay]:
+    """A detection insight's boxes, best first, each labelled with its number, class and score."""
+    if not isinstance(prediction, list):
+        return []
+    overlays = []
+    for number, found in enumerate(detection_objects(prediction), start=1):
+        x1, y1, x2, y2 = found["box"]
+        box = Box(x1, y1, max(x2 - x1, 0.0), max(y2 - y1, 0.0))
+        overlays.append(Overlay(f"{number} {found['class']}", percent(found["score"]), box))
+    return overlays
+
+
 def image_result(task: Task, scored: ScoredImages, file_name: str, data: bytes) -> dict[str, Any]:
     """The result page's image section for the one scored upload ``data`` (named ``file_name``)."""
     first = scored.images[0]
     view = prediction_view(task, first.outputs, first.prediction)
+    if isinstance(task, DetectionTask):
+        overlays = detection_overlays(first.prediction)
+    else:
+        overlays = [Overlay(view.value, view.detail.removeprefix("probability "))]
     return {
         "insight_id": first.insight_id,
         "file_name": file_name,
         "src": data_url(data),
         "prediction": view,
         "predicted": first.prediction if isinstance(task, MulticlassTask) else None,
-        "overlays": [Overlay(view.value, view.detail.removeprefix("probability "))],
+        "overlays": overlays,
+        "detections": overlays if isinstance(task, DetectionTask) else [],
         "bars": class_bars(task, first.outputs, first.prediction),
         "anomaly": first.anomaly,
         "reasons": reasons(first.anomaly_kinds),

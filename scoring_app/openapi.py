@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from edgeloop.domain.insight_ids import INSIGHT_ID_PATTERN
 from edgeloop.domain.manifest import ModelManifest
-from edgeloop.domain.tasks import BinaryTask, MulticlassTask, Task
+from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, Task
 from scoring_app.decoding.fast_rows import RowsDecoder
 from scoring_app.decoding.feedback_body import MAX_FEEDBACK_ITEMS
 
@@ -116,6 +116,12 @@ def label_schema(task: Task | None) -> dict[str, Any]:
         return {"type": "integer", "enum": [0, 1], "description": f"0: {names[0]}, 1: {names[1]}"}
     if isinstance(task, MulticlassTask):
         return {"type": "string", "enum": list(task.classes), "description": "The actual class"}
+    if isinstance(task, DetectionTask):
+        return {
+            "type": "string",
+            "pattern": "^(accept|reject)(,(accept|reject))*$",
+            "description": "A verdict per detection of the insight, in its order",
+        }
     unit = f" ({task.unit})" if task.unit else ""
     return {"type": "number", "description": f"The actual value{unit}"}
 

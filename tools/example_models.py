@@ -3,6 +3,7 @@
     python -m tools.example_models failure-mode [--out var/models/failure-mode] [--version 1]
     python -m tools.example_models tool-life
     python -m tools.example_models surface-defects   (generated images: edgeloop/recipes/surface_images.py)
+    python -m tools.example_models surface-detection (defects placed: edgeloop/recipes/detection_images.py)
 
 The dataset is read as the recipe's ``base_data`` declares (columns mapped to features,
 the label column), every row a base row, split 60/20/20 with a seed (stratified by
@@ -30,7 +31,7 @@ from sklearn.model_selection import train_test_split
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.recipes import BaseDataSpec, RecipeResult, TrainingDataset
 from edgeloop.domain.tasks import MulticlassTask, RegressionTask, Task
-from edgeloop.recipes import ai4i_failure_mode, surface_defects, tool_life
+from edgeloop.recipes import ai4i_failure_mode, surface_defects, surface_detection, tool_life
 from edgeloop.training.bundle import write_bundle
 from edgeloop.training.input_profile import with_drift_profile
 
@@ -62,6 +63,13 @@ EXAMPLES: Mapping[str, ExampleModel] = {
         surface_defects.task(),
         surface_defects.train,
         surface_defects.generated_dataset,
+    ),
+    "surface-detection": ExampleModel(
+        surface_detection.MODEL_NAME,
+        None,
+        surface_detection.task(),
+        surface_detection.train,
+        surface_detection.generated_dataset,
     ),
 }
 

@@ -118,6 +118,10 @@ class OnnxModel:
             _OutputPick(spec.output, self._requested.index(spec.name), spec.column)
             for spec in manifest.onnx_outputs
         )
+        # A detection's three outputs stay tensors (a row of candidates per image), flattened per row.
+        self._tensors = frozenset(
+            manifest.task.prediction_outputs if manifest.task.kind == "detection" else ()
+        )
         _check_graph(manifest, session)
 
     @classmethod
@@ -184,7 +188,8 @@ class OnnxModel:
             value = np.asarray(results[pick.index])
             if pick.column is not None:
                 value = value.reshape(n_rows, -1)[:, pick.column]
-            outputs[pick.name] = value.reshape(n_rows).astype(np.float64)
+            shape = (n_rows, -1) if pick.name in self._tensors else (n_rows,)
+            outputs[pick.name] = value.reshape(shape).astype(np.float64)
         return outputs
 
 

@@ -2,7 +2,9 @@
 
 - binary: the insight's anomaly flag against the reported outcome 0/1 (correct or not);
 - multiclass: the predicted class against the reported class name (correct or not);
-- regression: the absolute error ``|prediction - reported value|``.
+- regression: the absolute error ``|prediction - reported value|``;
+- detection: each verdict on a detection is judged, an accepted one is correct (so the
+  "accuracy" of a detection model is the share of its detections operators accepted).
 
 A feedback is *judged* only when the label is of the task's type and the insight
 carries what it is compared with (a multiclass or regression insight whose output
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from edgeloop.domain.detection_task import verdicts_of
 from edgeloop.domain.records import InsightRecord, Label
 
 
@@ -37,6 +40,11 @@ def judge(insight: InsightRecord, label: Label) -> Judgement:
         if not isinstance(label, str) or not isinstance(prediction, str):
             return NOT_JUDGED
         return Judgement(1, int(prediction == label), 0, 0.0)
-    if isinstance(label, str) or prediction is None or isinstance(prediction, str):
+    if task == "detection":
+        if not isinstance(label, str) or not isinstance(prediction, list):
+            return NOT_JUDGED
+        verdicts = verdicts_of(label)  # each accepted detection is a right one
+        return Judgement(len(verdicts), sum(verdicts), 0, 0.0)
+    if isinstance(label, str) or not isinstance(prediction, int | float):
         return NOT_JUDGED
     return Judgement(0, 0, 1, abs(float(prediction) - float(label)))

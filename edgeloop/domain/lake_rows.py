@@ -98,7 +98,7 @@ def lake_row(record: InsightRecord) -> dict[str, Any]:
         "context_json": orjson.dumps(dict(record.context)).decode(),
         "task": record.model.task,
         "predicted_class": prediction if isinstance(prediction, str) else None,
-        "predicted_value": None if prediction is None or isinstance(prediction, str) else float(prediction),
+        "predicted_value": float(prediction) if isinstance(prediction, int | float) else None,
     }
 
 

@@ -193,6 +193,10 @@ def _parse_manifest(data: Any) -> ModelManifest:
     output_names = tuple(spec.name for spec in outputs)
     if isinstance(document, ManifestV2Document):
         task = parse_task(document.task, output_names)
+        if task.kind == "detection" and inputs[0].image is None:
+            raise ManifestError(
+                "task.kind", "a detection model takes an image: inputs[0] must be of type image"
+            )
     else:
         task = parse_v1_task(document.risk_output, document.threshold, output_names)
     ood = parse_ood_rule(document, output_names, task)

@@ -195,4 +195,6 @@ PARSER_RULES: tuple[str, ...] = (
     "an image input is the model's only input; its onnx_inputs entry maps it alone, with its dtype",
     "an image's normalisation mean and std have one value or one per channel; uint8 images have none",
     "drift profiles name inputs of their type once; bins and shares agree, shares add up to 1, watch < drift",
+    "detection: the model takes an image; boxes, classes and scores outputs differ; class names are unique,"
+    " alert_classes are classes; min_confidence is not below score_threshold",
 )

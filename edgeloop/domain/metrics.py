@@ -34,6 +34,8 @@ TASK_METRICS: Mapping[TaskKind, Mapping[str, bool]] = {
     },
     "multiclass": {"macro_f1": True, "accuracy": True, "log_loss": False},
     "regression": {"mae": False, "rmse": False, "r2": True, "interval_coverage": True},
+    # Detections matched to labelled boxes (the demo's: edgeloop.recipes.surface_detection).
+    "detection": {"f1": True, "precision": True, "recall": True},
 }
 
 
@@ -65,6 +67,7 @@ DEFAULT_EVALUATION: Mapping[TaskKind, EvaluationSpec] = {
     "binary": EvaluationSpec("roc_auc", 0.01, "absolute", 5.0),
     "multiclass": EvaluationSpec("macro_f1", 0.02, "absolute", 5.0),
     "regression": EvaluationSpec("mae", 0.05, "relative", 3.0),
+    "detection": EvaluationSpec("f1", 0.02, "absolute", 5.0),
 }
 
 

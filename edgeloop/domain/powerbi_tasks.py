@@ -6,7 +6,10 @@ One model's dataset has the columns of its task (edgeloop.domain.tasks):
 - multiclass: ``predicted_class`` and ``predicted_probability`` (that class's probability
   output); ``Feedback.label_class`` (String, a class name);
 - regression: ``predicted_value``, and ``predicted_lower`` / ``predicted_upper`` when the
-  task has an interval; ``Feedback.label_value`` (Double).
+  task has an interval; ``Feedback.label_value`` (Double);
+- detection: ``detections`` (how many), ``top_class`` and ``top_score`` (the best one), one
+  ``count_<class>`` per class (Int64); ``Feedback.accepted`` and ``rejected`` (the operator's
+  verdicts on the insight's detections).
 
 ``anomaly`` and ``anomaly_kinds`` are every task's (edgeloop.domain.powerbi_schema). The
 cells come from a wire record after the compliance policy: a missing value is null, a value
@@ -23,6 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edgeloop.domain.detection_task import (
+    COUNT_PREFIX,
+    FIELDS,
+    DetectionTask,
+    verdicts_of,
+    wire_detections_problem,
+)
 from edgeloop.domain.powerbi_schema import Column, DefinitionError, Row, truncate
 from edgeloop.domain.records import RecordError
 from edgeloop.domain.tasks import BinaryTask, MulticlassTask, Task
@@ -36,6 +46,11 @@ PREDICTED_UPPER = "predicted_upper"
 LABEL = "label"
 LABEL_CLASS = "label_class"
 LABEL_VALUE = "label_value"
+DETECTIONS = "detections"
+TOP_CLASS = "top_class"
+TOP_SCORE = "top_score"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
 
 
 def _number(value: Any, field_name: str) -> float | None:
@@ -152,7 +167,57 @@ class RegressionColumns:
         return {"kind": self.kind, "lower_output": self.lower_output, "upper_output": self.upper_output}
 
 
-TaskColumns = BinaryColumns | MulticlassColumns | RegressionColumns
+@dataclass(frozen=True, slots=True)
+class DetectionColumns:
+    classes: tuple[str, ...]
+    kind: Literal["detection"] = "detection"
+
+    def insight_columns(self) -> tuple[Column, ...]:
+        counts = tuple(
+            Column(COUNT_PREFIX + name, "Int64", ("outputs", COUNT_PREFIX + name)) for name in self.classes
+        )
+        return (
+            Column(DETECTIONS, "Int64", ("prediction",)),
+            Column(TOP_CLASS, "String", ("prediction",)),
+            Column(TOP_SCORE, "Double", ("prediction",)),
+            *counts,
+        )
+
+    def feedback_columns(self) -> tuple[Column, ...]:
+        return (Column(ACCEPTED, "Int64", ("label",)), Column(REJECTED, "Int64", ("label",)))
+
+    def insight_cells(self, record: Mapping[str, Any]) -> Row:
+        found = record.get("prediction")
+        cells: Row = {COUNT_PREFIX + name: _count(record, COUNT_PREFIX + name) for name in self.classes}
+        if found is None:  # the model's output was not finite
+            return {DETECTIONS: None, TOP_CLASS: None, TOP_SCORE: None, **cells}
+        problem = wire_detections_problem(found)
+        if problem is not None:
+            raise RecordError(*problem)
+        best = found[:2] if found else [None, None]  # best first, as the edge wrote them
+        if best[0] is not None and best[0] not in self.classes:
+            raise RecordError("prediction[0]", "must be one of the model's classes")
+        return {DETECTIONS: len(found) // FIELDS, TOP_CLASS: best[0], TOP_SCORE: best[1], **cells}
+
+    def label_cells(self, record: Mapping[str, Any]) -> Row:
+        label = record.get("label")
+        if label is None:
+            return {ACCEPTED: None, REJECTED: None}
+        if type(label) is not str:
+            raise RecordError("label", "must be the verdicts on the detections ('accept,reject')")
+        verdicts = verdicts_of(label)
+        return {ACCEPTED: sum(verdicts), REJECTED: len(verdicts) - sum(verdicts)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "classes": list(self.classes)}
+
+
+def _count(record: Mapping[str, Any], name: str) -> int | None:
+    value = _output(record, name)
+    return None if value is None else int(value)
+
+
+TaskColumns = BinaryColumns | MulticlassColumns | RegressionColumns | DetectionColumns
 
 
 def task_columns(task: Task) -> TaskColumns:
@@ -161,6 +226,8 @@ def task_columns(task: Task) -> TaskColumns:
         return BinaryColumns(task.risk_output)
     if isinstance(task, MulticlassTask):
         return MulticlassColumns(task.classes, task.probability_outputs)
+    if isinstance(task, DetectionTask):
+        return DetectionColumns(task.classes)
     return RegressionColumns(task.lower_output, task.upper_output)
 
 
@@ -199,4 +266,8 @@ def task_columns_from_dict(data: Any, path: str) -> TaskColumns:
         if (lower is None) != (upper is None):
             raise DefinitionError(path, "an interval needs both lower_output and upper_output")
         return RegressionColumns(lower, upper)
-    raise DefinitionError(f"{path}.kind", f"must be binary, multiclass or regression, got {kind!r}")
+    if kind == "detection":
+        return DetectionColumns(_names(data, "classes", path))
+    raise DefinitionError(
+        f"{path}.kind", f"must be binary, multiclass, regression or detection, got {kind!r}"
+    )

@@ -7,10 +7,12 @@ joins its insight through ``insight_id``.
 
 The model's task (edgeloop.domain.tasks) shows in two optional keys of schema 1,
 written only for a model that is not binary, so binary records are byte for byte
-those of before tasks: ``model.task`` ("multiclass" | "regression"; absent means
-binary) and ``prediction`` (the predicted class name or the value; null when the
-model's output was not finite), right after ``anomaly_kinds``. A feedback label is
-the task's: 0/1, a class name or a number; the record does not name the task (the
+those of before tasks: ``model.task`` ("multiclass" | "regression" | "detection"; absent
+means binary) and ``prediction`` (the predicted class name or the value; null when the
+model's output was not finite), right after ``anomaly_kinds``; a detection model's prediction
+is its detections, flat: ``[class, score, x1, y1, x2, y2, ...]`` (corners as fractions of
+the model's input; edgeloop.domain.detection_task). A feedback label is the task's: 0/1, a
+class name, a number, or a detection's verdicts (``"accept,reject"``); the record does not name the task (the
 edge checked the label against the serving model's; the cloud joins it with the
 insight, whose model names it).
 """
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from edgeloop.domain.detection_task import wire_detections_problem
+
 if TYPE_CHECKING:
     from edgeloop.domain.site_status import SiteStatusRecord
 
@@ -31,9 +35,11 @@ SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 InputValue = float | int | str
 Label = int | float | str
+# What an insight predicts: a label's type, or (detection) the list of detections.
+Prediction = Label | list[str | float]
 # The task kinds (edgeloop.domain.tasks re-exports them; it cannot be imported from here: a cycle).
-TaskKind = Literal["binary", "multiclass", "regression"]
-TASK_KINDS: tuple[TaskKind, ...] = ("binary", "multiclass", "regression")
+TaskKind = Literal["binary", "multiclass", "regression", "detection"]
+TASK_KINDS: tuple[TaskKind, ...] = ("binary", "multiclass", "regression", "detection")
 MAX_LABEL_LENGTH = 200  # a class name is short; bounds what a label may carry
 INSIGHT_KIND: Final = "insight"
 FEEDBACK_KIND: Final = "feedback"
@@ -102,7 +108,7 @@ class InsightRecord:
     context: Mapping[str, str] = field(default_factory=dict)
     # The predicted class name (multiclass) or value (regression); None for a binary model,
     # or where the model's output was not finite.
-    prediction: Label | None = None
+    prediction: Prediction | None = None
     schema_version: int = SCHEMA_VERSION
     kind: Literal["insight"] = INSIGHT_KIND
 
@@ -216,7 +222,7 @@ def _task_kind(model: Mapping[str, Any]) -> TaskKind:
     raise RecordError("model.task", f"must be one of {', '.join(TASK_KINDS)}, got {str(task)[:40]!r}")
 
 
-def _prediction(data: Mapping[str, Any], task: TaskKind) -> Label | None:
+def _prediction(data: Mapping[str, Any], task: TaskKind) -> Prediction | None:
     """The insight's ``prediction``, of the type its task predicts (null: the output was not finite)."""
     value = data.get("prediction")
     if task == "binary":
@@ -229,6 +235,11 @@ def _prediction(data: Mapping[str, Any], task: TaskKind) -> Label | None:
         return str(value)
     if task == "regression" and type(value) in (int, float) and math.isfinite(value):
         return float(value)
+    if task == "detection":
+        problem = wire_detections_problem(value)
+        if problem is not None:
+            raise RecordError(problem[0], problem[1])
+        return list(value)
     expected = "a class name" if task == "multiclass" else "a finite number"
     raise RecordError("prediction", f"must be {expected} or null (task {task})")
 

@@ -69,8 +69,38 @@ class RegressionTaskDocument(DocumentModel):
     unit: str = ""
 
 
+class DetectionTaskDocument(DocumentModel):
+    """Boxes, classes and scores per image (graph outputs); thresholded and suppressed after the graph."""
+
+    kind: Literal["detection"]
+    classes: list[NonBlank] = Field(
+        min_length=1, description="The class names (unique), as classes_output indexes them"
+    )
+    boxes_output: str = Field(description="[n, k, 4] corners x1, y1, x2, y2 in input pixels (one of outputs)")
+    classes_output: str = Field(description="[n, k] each candidate's class index (one of outputs)")
+    scores_output: str = Field(description="[n, k] each candidate's score (one of outputs)")
+    score_threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Candidates scored below are dropped"
+    )
+    iou_threshold: float = Field(
+        default=0.45,
+        gt=0.0,
+        le=1.0,
+        description="Non-maximum suppression: a box overlapping a better one more is dropped",
+    )
+    # At most 25: the verdicts on them ("reject," each) fit a feedback label (records.MAX_LABEL_LENGTH).
+    max_detections: int = Field(default=20, ge=1, le=25, description="At most this many detections per image")
+    alert_classes: list[NonBlank] = Field(
+        default_factory=list, description="A detection of one of them is an anomaly (alert_class)"
+    )
+    min_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="A detection scored below it is an anomaly (low_confidence)"
+    )
+
+
 TaskDocument = Annotated[
-    BinaryTaskDocument | MulticlassTaskDocument | RegressionTaskDocument, Field(discriminator="kind")
+    BinaryTaskDocument | MulticlassTaskDocument | RegressionTaskDocument | DetectionTaskDocument,
+    Field(discriminator="kind"),
 ]
 
 

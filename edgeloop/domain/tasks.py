@@ -11,7 +11,9 @@ apply to every task: edgeloop.domain.anomaly):
 - binary: ``high_risk``, the risk output at or above ``threshold``;
 - multiclass: ``alert_class``, the predicted class is one of ``alert_classes``;
   ``low_confidence``, the predicted class's probability is below ``min_confidence``;
-- regression: ``out_of_band``, the value outside ``band`` ([low, high], either side open).
+- regression: ``out_of_band``, the value outside ``band`` ([low, high], either side open);
+- detection (edgeloop.domain.detection_task): ``alert_class``, a detection of one of
+  ``alert_classes``; ``low_confidence``, a detection scored below ``min_confidence``.
 
 Pure: dataclasses and numpy only.
 """
@@ -26,6 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from edgeloop.domain.detection_task import ALERT_CLASS as ALERT_CLASS
+from edgeloop.domain.detection_task import LOW_CONFIDENCE as LOW_CONFIDENCE
+from edgeloop.domain.detection_task import DetectionTask as DetectionTask
 from edgeloop.domain.manifest_specs import ManifestError
 from edgeloop.domain.records import TASK_KINDS as TASK_KINDS
 from edgeloop.domain.records import Label as Label
@@ -34,14 +39,13 @@ from edgeloop.domain.records import TaskKind as TaskKind
 if TYPE_CHECKING:  # the documents' module imports this one's neighbours at run time
     from edgeloop.domain.task_documents import (
         BinaryTaskDocument,
+        DetectionTaskDocument,
         MulticlassTaskDocument,
         RegressionTaskDocument,
         TaskDocument,
     )
 
 HIGH_RISK = "high_risk"
-ALERT_CLASS = "alert_class"
-LOW_CONFIDENCE = "low_confidence"
 OUT_OF_BAND = "out_of_band"
 
 # What format 1 (the failure demo's) called the two outcomes; format 2 names them in the manifest.
@@ -192,7 +196,7 @@ class RegressionTask:
         }
 
 
-Task = BinaryTask | MulticlassTask | RegressionTask
+Task = BinaryTask | MulticlassTask | RegressionTask | DetectionTask
 
 
 def parse_task(document: TaskDocument, output_names: Sequence[str]) -> Task:
@@ -201,6 +205,8 @@ def parse_task(document: TaskDocument, output_names: Sequence[str]) -> Task:
         return _binary(document, output_names)
     if document.kind == "multiclass":
         return _multiclass(document, output_names)
+    if document.kind == "detection":
+        return _detection(document, output_names)
     return _regression(document, output_names)
 
 
@@ -230,6 +236,40 @@ def _binary(task: BinaryTaskDocument, output_names: Sequence[str]) -> BinaryTask
     return BinaryTask(risk_output, task.threshold, label_names)
 
 
+def _alert_classes(names: Sequence[str], classes: Sequence[str]) -> tuple[str, ...]:
+    alert = _unique(names, "task.alert_classes")
+    for index, name in enumerate(alert):
+        if name not in classes:
+            raise ManifestError(f"task.alert_classes[{index}]", f"{name!r} is not one of the classes")
+    return alert
+
+
+def _detection(task: DetectionTaskDocument, output_names: Sequence[str]) -> DetectionTask:
+    classes = _unique(task.classes, "task.classes")
+    boxes = _output(task.boxes_output, "task.boxes_output", output_names)
+    labels = _output(task.classes_output, "task.classes_output", output_names)
+    scores = _output(task.scores_output, "task.scores_output", output_names)
+    if len({boxes, labels, scores}) != 3:
+        raise ManifestError("task", "boxes_output, classes_output and scores_output must differ")
+    if task.min_confidence is not None and task.min_confidence < task.score_threshold:
+        raise ManifestError(
+            "task.min_confidence",
+            f"must not be below score_threshold ({task.score_threshold}): nothing kept is below it",
+        )
+    alert = _alert_classes(task.alert_classes, classes)
+    return DetectionTask(
+        classes,
+        boxes,
+        labels,
+        scores,
+        task.score_threshold,
+        task.iou_threshold,
+        task.max_detections,
+        alert,
+        task.min_confidence,
+    )
+
+
 def _multiclass(task: MulticlassTaskDocument, output_names: Sequence[str]) -> MulticlassTask:
     classes = _unique(task.classes, "task.classes")
     outputs = _unique(task.probability_outputs, "task.probability_outputs")
@@ -237,10 +277,7 @@ def _multiclass(task: MulticlassTaskDocument, output_names: Sequence[str]) -> Mu
         raise ManifestError("task.probability_outputs", f"must name one output per class ({len(classes)})")
     for index, name in enumerate(outputs):
         _output(name, f"task.probability_outputs[{index}]", output_names)
-    alert = _unique(task.alert_classes, "task.alert_classes")
-    for index, name in enumerate(alert):
-        if name not in classes:
-            raise ManifestError(f"task.alert_classes[{index}]", f"{name!r} is not one of the classes")
+    alert = _alert_classes(task.alert_classes, classes)
     return MulticlassTask(classes, outputs, alert, task.min_confidence)
 
 

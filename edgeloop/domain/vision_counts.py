@@ -11,11 +11,11 @@ What a frame adds (:func:`vision_contribution`):
 
 * ``frames``: 1; ``anomalies``: 1 if the insight is flagged;
 * ``defects``: 1 if the frame is a defect: a class the manifest names a defect
-  (``task.alert_classes``, seen on the insight as the ``alert_class`` anomaly kind), or,
+  (``task.alert_classes``, seen on the insight as the ``alert_class`` anomaly kind: for a
+  detection model, a box of such a class), or,
   for a task without classes (binary), the anomaly flag;
 * ``classes``: what the model saw, per class (:func:`seen_classes`): a classifier's predicted
-  class once; a task whose insight carries several results (detections) adds one branch
-  there, counting each.
+  class once; a detection model's boxes, each (its insight's ``count_<class>`` outputs).
 
 Uploads have no camera: they are counted under ``camera_id`` ``""`` (:data:`UPLOADS`).
 Pure: no I/O.
@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from edgeloop.domain.detection_task import COUNT_PREFIX as DETECTION_COUNT
 from edgeloop.domain.hours import hour_bucket
 from edgeloop.domain.records import InsightRecord
 
@@ -106,11 +107,17 @@ def seen_classes(insight: InsightRecord) -> dict[str, int]:
     """What the model saw in the frame, per class; one branch per task kind that names classes."""
     if insight.model.task == "multiclass":
         return {} if insight.prediction is None else {str(insight.prediction): 1}
+    if insight.model.task == "detection":  # each box counts: the insight's count_<class> outputs
+        return {
+            name.removeprefix(DETECTION_COUNT): int(value)
+            for name, value in insight.outputs.items()
+            if name.startswith(DETECTION_COUNT) and value  # None: an invalid image counts nothing
+        }
     return {}  # binary, regression: no class
 
 
 def is_defect(insight: InsightRecord) -> bool:
-    if insight.model.task == "multiclass":
+    if insight.model.task in ("multiclass", "detection"):
         return DEFECT_KIND in insight.anomaly_kinds
     return insight.anomaly
 

@@ -38,7 +38,7 @@ def generate(counts: Sequence[int], seed: int, size: int = SIZE) -> tuple[npt.ND
 
 def surface_image(label: str, rng: np.random.Generator, size: int = SIZE) -> npt.NDArray[np.uint8]:
     """One image of class ``label``."""
-    grey = _surface(rng, size)
+    grey = brushed_surface(rng, size)
     if rng.random() < 0.5:
         _speck(grey, rng)  # dust: every class may have some, so a speck alone is no defect
     if label == "scratch":
@@ -55,7 +55,7 @@ def surface_image(label: str, rng: np.random.Generator, size: int = SIZE) -> npt
     return image
 
 
-def _surface(rng: np.random.Generator, size: int) -> Surface:
+def brushed_surface(rng: np.random.Generator, size: int) -> Surface:
     level = rng.uniform(110.0, 170.0)
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
     angle = rng.uniform(0.0, 2 * np.pi)

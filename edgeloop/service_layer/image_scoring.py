@@ -7,13 +7,15 @@ refuses the whole request, naming every bad file by index and name, before anyth
 scored. Either way: the served model's manifest describes the tensor; the frames become
 it once, vectorised (edgeloop.domain.image_batches); the graph runs once for the batch;
 the task's anomaly rules apply (edgeloop.domain.anomaly: a defect class seen, confidence
-below a bound); the insights, derived results only (outputs, prediction, anomaly flags,
-the source and camera, the time; never a pixel, never a file name), are committed to the
-outbox in one transaction, as the tabular ones are (edgeloop.wire.insight_columns), before
-the call returns. An empty batch records nothing. ``score_frame_batches`` takes several of a
-camera's batches at once: one graph call per batch (the camera's batch size), their insights
-recorded as one entry (one batch id, the frames numbered in order across the batches) in one
-commit, all or nothing: what one ``score_frames`` call per batch would record, in fewer commits.
+below a bound; a detection model's boxes are thresholded and suppressed first, and its
+insight holds its detections and counts per class: edgeloop.domain.detection_task); the
+insights, derived results only (outputs, prediction, anomaly flags, the source and camera,
+the time; never a pixel, never a file name), are committed to the outbox in one transaction,
+as the tabular ones are (edgeloop.wire.insight_columns), before the call returns. An empty
+batch records nothing. ``score_frame_batches`` takes several of a camera's batches at once:
+one graph call per batch (the camera's batch size), their insights recorded as one entry (one
+batch id, the frames numbered in order across the batches) in one commit, all or nothing:
+what one ``score_frames`` call per batch would record, in fewer commits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgeloop.domain.anomaly import detect_anomalies
+from edgeloop.domain.detection_task import detection_objects
 from edgeloop.domain.image_batches import prepare_batch
 from edgeloop.domain.images import (
     ImageBounds,
@@ -38,11 +41,18 @@ from edgeloop.domain.images import (
     UploadedImage,
 )
 from edgeloop.domain.insight_ids import insight_id_of, new_batch_id
+from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.records import INSIGHT_KIND, format_timestamp, utc_now
-from edgeloop.domain.tasks import MulticlassTask
+from edgeloop.domain.tasks import DetectionTask, MulticlassTask
 from edgeloop.ports import ImageDecoder, ImageScoringModel, Outbox, ScoringModel
 from edgeloop.wire.insight_columns import InsightColumns
-from edgeloop.wire.insight_wire import output_texts, prediction_texts, text_values
+from edgeloop.wire.insight_wire import (
+    OutputTexts,
+    detection_texts,
+    output_texts,
+    prediction_texts,
+    text_values,
+)
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 DEFAULT_BOUNDS = ImageBounds()  # frozen: shared safely
@@ -57,7 +67,9 @@ class ScoredImage:
     file_name: str | None  # an upload's; None for a camera frame
     insight_id: str
     outputs: dict[str, float | None]  # per manifest output (None: not a finite number)
-    prediction: Any  # the class name (multiclass) or value (regression); None for binary or non-finite
+    # The class name (multiclass), value (regression) or list of detections (detection);
+    # None for binary or non-finite.
+    prediction: Any
     anomaly: bool
     anomaly_kinds: tuple[str, ...]
 
@@ -66,7 +78,10 @@ class ScoredImage:
         item: dict[str, Any] = {"index": self.index, "insight_id": self.insight_id}
         if self.file_name is not None:
             item["file_name"] = self.file_name
-        item["prediction"] = self.prediction
+        if isinstance(self.prediction, list):  # a detection model's, answered as objects
+            item["detections"] = detection_objects(self.prediction)
+        else:
+            item["prediction"] = self.prediction
         if probabilities:
             item["probabilities"] = {name: self.outputs[output] for name, output in probabilities}
         item |= {"outputs": self.outputs, "anomaly": self.anomaly, "anomaly_kinds": list(self.anomaly_kinds)}
@@ -202,9 +217,11 @@ class ImageScoringService:
             name: np.concatenate([call[name] for call in calls]) for name in manifest.output_names
         }  # fmt: skip
         count = len(outputs[manifest.output_names[0]])
+        outputs, prediction = _derived(manifest, outputs)
         flags, kinds = detect_anomalies(manifest, outputs)
-        texts = {name: output_texts(outputs[name]) for name in manifest.output_names}
-        prediction = prediction_texts(manifest.task, outputs, texts)
+        texts = {name: output_texts(column) for name, column in outputs.items()}
+        if prediction is None:
+            prediction = prediction_texts(manifest.task, outputs, texts)
         anomaly: list[bool] = flags.tolist()
         model_ref = {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
         if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
@@ -229,6 +246,22 @@ class ImageScoringService:
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=count)
         return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
+
+
+def _derived(
+    manifest: ModelManifest, outputs: dict[str, npt.NDArray[np.float64]]
+) -> tuple[dict[str, npt.NDArray[np.float64]], OutputTexts | None]:
+    """The per-image columns an insight holds, and (detection) each image's detections as JSON.
+
+    A detection model's boxes, classes and scores are tensors: they become its detections and
+    the counts per class; any other output (an OOD score) stays as it is.
+    """
+    task, spec = manifest.task, manifest.image_input
+    if not isinstance(task, DetectionTask) or spec is None:
+        return {name: outputs[name] for name in manifest.output_names}, None
+    detected = task.detect(outputs, spec.width, spec.height)
+    others = {name: outputs[name] for name in manifest.output_names if name not in task.prediction_outputs}
+    return task.summaries(detected) | others, detection_texts(detected)
 
 
 def _scored(

@@ -29,7 +29,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from edgeloop.domain.tasks import BinaryTask, MulticlassTask, RegressionTask, Task
+from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, RegressionTask, Task
 
 ECE_BINS = 10
 Outputs = Mapping[str, npt.NDArray[Any]]
@@ -117,4 +117,7 @@ def task_scores(task: Task, labels: npt.NDArray[Any], outputs: Outputs) -> dict[
         return _binary(task, labels, outputs)
     if isinstance(task, MulticlassTask):
         return _multiclass(task, labels, outputs)
+    if isinstance(task, DetectionTask):
+        # Boxes are labelled per image, not per row: a detection recipe scores its own holdout.
+        raise ValueError("a detection model is evaluated by its recipe, not from labelled rows")
     return _regression(task, labels, outputs)

@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from edgeloop.domain.tasks import BinaryTask, RegressionTask, Task
+from edgeloop.domain.detection_task import DetectedImages, detections_wire
+from edgeloop.domain.tasks import BinaryTask, DetectionTask, RegressionTask, Task
 
 _JSON_BOOLS = {True: b"true", False: b"false"}
 
@@ -55,12 +56,19 @@ def prediction_texts(
         return None
     if isinstance(task, RegressionTask):
         return texts[task.value_output]
+    if isinstance(task, DetectionTask):
+        raise ValueError("a detection's prediction is its detections: detection_texts")
     names = [orjson.dumps(name) for name in task.classes]
     finite: list[bool] = np.asarray(np.isfinite(task.probabilities(outputs)).all(axis=1)).tolist()
     return [
         names[index] if valid else b"null"
         for index, valid in zip(task.predicted(outputs).tolist(), finite, strict=True)
     ]
+
+
+def detection_texts(detected: DetectedImages) -> OutputTexts:
+    """Each image's detections as JSON text (``null`` where its candidates were not finite)."""
+    return [orjson.dumps(found) for found in detections_wire(detected)]
 
 
 def number_texts(values: Sequence[float | None]) -> OutputTexts:

@@ -33,6 +33,7 @@ from scoring_app.form_views import (
     prediction_view,
     reasons,
     recent_prediction,
+    verdicts_text,
 )
 from scoring_app.use_cases import record_feedback, score_columns
 
@@ -238,7 +239,8 @@ async def form_feedback(request: Request) -> Response:
     if (waiting := ctx.components.model.waiting_reason) is not None:
         return render_waiting(request, ctx, waiting)
     task = ctx.components.model.current.manifest.task
-    insight_id, label = form.get("insight_id"), form_label(task, form.get("label"))
+    text = form.get("label") if "label" in form else verdicts_text(form)  # a detection's: one per box
+    insight_id, label = form.get("insight_id"), form_label(task, text)
     if label is None or not isinstance(insight_id, str):
         return await render_form(request, ctx, status_code=422, general_error=label_hint(task))
     try:

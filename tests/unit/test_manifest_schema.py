@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from jsonschema import Draft202012Validator
+from support.detection_bundles import detection_manifest_dict
 from support.image_bundles import image_manifest_dict
 from support.manifest_documents import Path, field_name, manifest_documents, single_field_faults
 from support.manifests import demo_manifest_dict, multiclass_manifest_dict, regression_manifest_dict
@@ -97,6 +98,9 @@ def _with(document: dict[str, Any], *path: str | int, value: Any) -> dict[str, A
     return document
 
 
+_NUMBER_INPUT = {"name": "image", "type": "number", "min": 0.0, "max": 1.0}
+
+
 def _with_drift(**feature: Any) -> dict[str, Any]:
     profile = {"name": "torque_nm", "type": "number", "edges": [40.0], "proportions": [0.5, 0.5], **feature}
     return {**demo_manifest_dict(), "drift": {"profiled_rows": 10, "features": [profile]}}
@@ -174,6 +178,13 @@ PARSER_ONLY: dict[str, list[tuple[dict[str, Any], str]]] = {
         (_with_drift(name="type"), "drift.features[0].type"),
         (_with_drift(proportions=[0.2, 0.2]), "drift.features[0].proportions"),
         (_with_drift(watch=0.5), "drift.features[0].drift"),
+    ],
+    PARSER_RULES[18]: [
+        (_with(detection_manifest_dict(), "inputs", 0, value=_NUMBER_INPUT), "task.kind"),
+        (detection_manifest_dict(classes_output="boxes"), "task"),
+        (detection_manifest_dict(classes=["stain", "stain"]), "task.classes"),
+        (detection_manifest_dict(alert_classes=["rust"]), "task.alert_classes[0]"),
+        (detection_manifest_dict(min_confidence=0.1), "task.min_confidence"),
     ],
 }
 

@@ -57,6 +57,18 @@ def test_a_task_without_classes_counts_the_anomaly_flag_as_the_defect() -> None:
     assert vision_contribution(flagged) == {KEY: VisionCounts(1, 1, 1, ())}
 
 
+def test_a_detection_frame_counts_each_box_by_class_and_is_a_defect_for_an_alert_class() -> None:
+    boxes = replace(
+        image_insight(None, kinds=("alert_class",), task="detection"),
+        outputs={"count_spot": 2.0, "count_scratch": 1.0, "count_stain": 0.0, "uncertain": 0.0},
+    )
+    assert vision_contribution(boxes) == {KEY: VisionCounts(1, 1, 1, (("scratch", 1), ("spot", 2)))}
+    unsure = replace(boxes, anomaly_kinds=("low_confidence",))
+    assert vision_contribution(unsure) == {KEY: VisionCounts(1, 0, 1, (("scratch", 1), ("spot", 2)))}
+    invalid = replace(boxes, outputs={"count_spot": None}, anomaly_kinds=("invalid_output",))
+    assert vision_contribution(invalid) == {KEY: VisionCounts(1, 0, 1, ())}
+
+
 def test_uploads_count_under_no_camera_and_tabular_insights_not_at_all() -> None:
     upload = replace(image_insight(), context={"source": "upload"})
     assert list(vision_contribution(upload)) == [replace(KEY, camera_id=UPLOADS)]
