@@ -1,0 +1,175 @@
+"""Staged rollouts, cloud side: start one at a promotion, move it, sign every rollout pointer written.
+
+* :meth:`Rollouts.promote`: the champion gate's promotion. Without a plan the champion pointer
+  names the new version at once (as before); with one (``<name>/rollout-plan.json``) the champion
+  pointer stays and a rollout of the new version starts on ring 0 of the fleet, ``excluded`` sites
+  (unfit for it, with the reason) keeping the previous version;
+* :meth:`Rollouts.advance`, :meth:`halt`, :meth:`roll_back`, :meth:`pin`: one transition of
+  edgeloop.domain.rollout each, written as the next serial; the last ring's advance completes the
+  rollout and only then promotes the champion pointer to the candidate;
+* every rollout pointer is sealed (expiry, the manifest digest of each version it may send a site
+  to) and signed with the champion pointer's key and lifetime (:class:`PointerSigning`); one that
+  does not verify is never built on, so an edit in storage cannot be laundered into a valid one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from edgeloop.domain.bundle_integrity import manifest_digest
+from edgeloop.domain.champion import ChampionPointer
+from edgeloop.domain.manifest import MANIFEST_FILE
+from edgeloop.domain.records import utc_now
+from edgeloop.domain.rollout import RolloutError, RolloutPlan, RolloutState, start_rollout
+from edgeloop.domain.rollout_documents import plan_from_dict, plan_to_dict
+from edgeloop.domain.rollout_pointer import WHAT, RolloutPointer, SignedRollout, rollout_payload
+from edgeloop.domain.signed_pointer import check_signatures
+from edgeloop.ports import ModelRegistry, RolloutRegistry
+from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, verified_champion
+
+Fleet = Callable[[], Sequence[str]]  # the site ids the cloud knows (their heartbeats)
+Transition = Callable[[RolloutState, datetime], RolloutState]
+
+
+class Rollouts:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        rollouts: RolloutRegistry,
+        signing: PointerSigning,
+        fleet: Fleet,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._registry, self._rollouts, self._signing = registry, rollouts, signing
+        self._fleet, self._clock = fleet, clock
+
+    # --- the plan --------------------------------------------------------------------------------
+
+    def plan(self, name: str) -> RolloutPlan | None:
+        """The model's plan; RolloutError naming the field if the stored one is invalid."""
+        document = self._rollouts.plan(name)
+        return None if document is None else plan_from_dict(json.loads(document))
+
+    def set_plan(self, name: str, document: object) -> RolloutPlan:
+        """Validate ``document`` (RolloutError naming the field) and store it as the model's plan."""
+        plan = plan_from_dict(document)
+        self._rollouts.set_plan(name, json.dumps(plan_to_dict(plan), indent=2).encode("utf-8"))
+        return plan
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def current(self, name: str) -> tuple[SignedRollout, str] | None:
+        """The rollout pointer and its ETag (None: none yet); PointerRefused unless a trusted key signed it."""
+        found = self._rollouts.signed_rollout(name)
+        if found is not None:
+            check_signatures(found[0], self._signing.verify, WHAT)
+        return found
+
+    def status(self, name: str) -> RolloutState | None:
+        found = self.current(name)
+        return None if found is None else found[0].pointer.state
+
+    # --- the champion gate's promotion -----------------------------------------------------------
+
+    def promote(
+        self,
+        pointer: ChampionPointer,
+        version: str,
+        etag: str,
+        actor: str,
+        reason: str,
+        excluded: Mapping[str, str] | None = None,
+    ) -> str:
+        """Promote ``version`` over the champion ``pointer`` (read with ``etag``): at once without a
+        plan, else a rollout on ring 0. Returns ``"promoted"`` or ``"rollout"``; RegistryConflict."""
+        plan = self.plan(pointer.name)
+        if plan is None:
+            promoted = pointer.promoted(version, actor, reason, self._clock())
+            publish_pointer(self._registry, promoted, etag, self._signing, self._clock)
+            return "promoted"
+        self.start(plan, pointer.name, version, pointer.version, actor, reason, excluded)
+        return "rollout"
+
+    def start(
+        self,
+        plan: RolloutPlan,
+        name: str,
+        candidate: str,
+        previous: str,
+        actor: str,
+        reason: str,
+        excluded: Mapping[str, str] | None = None,
+    ) -> RolloutState:
+        """A new rollout under the next serial (a site remembers serials across rollouts)."""
+        state = start_rollout(
+            plan, name, candidate, previous, self._fleet(), self._clock(), actor, reason, excluded
+        )
+        found = self.current(name)
+        if found is not None and found[0].pointer.state.phase in ("soaking", "halted"):
+            running = found[0].pointer.state
+            raise RolloutError(f"{name}: the rollout of {running.candidate} is still {running.phase}")
+        serial = 1 if found is None else found[0].pointer.serial + 1
+        self._publish(RolloutPointer(state, serial), None if found is None else found[1])
+        return state
+
+    # --- transitions -----------------------------------------------------------------------------
+
+    def advance(self, name: str, actor: str, reason: str) -> RolloutState:
+        """The next ring; after the last one the rollout completes and the champion pointer moves."""
+        state = self._change(name, lambda state, at: state.advanced(actor, reason, at))
+        if state.phase == "complete":
+            self._promote_champion(state, actor, reason)
+        return state
+
+    def halt(self, name: str, actor: str, reason: str) -> RolloutState:
+        return self._change(name, lambda state, at: state.halted(actor, reason, at))
+
+    def roll_back(self, name: str, actor: str, reason: str) -> RolloutState:
+        return self._change(name, lambda state, at: state.rolled_back(actor, reason, at))
+
+    def pin(self, name: str, site: str, version: str | None, actor: str, reason: str) -> RolloutState:
+        if version is not None and version not in self._registry.versions(name):
+            raise RolloutError(f"pin: {name} has no registered version {version!r}")
+        return self._change(name, lambda state, at: state.pinned(site, version, actor, reason, at))
+
+    def refresh(self, name: str, *, now: bool = False) -> SignedRollout | None:
+        """Re-sign the live rollout pointer under the next serial once it expires within the
+        signing's ``refresh_within`` (or ``now``); None when there is nothing to do."""
+        found = self.current(name)
+        if found is None:
+            return None
+        signed, etag = found
+        expires = signed.pointer.expires
+        if not now and expires is not None and expires - self._clock() > self._signing.refresh_within:
+            return None
+        return self._publish(signed.pointer.next(signed.pointer.state), etag)
+
+    def _change(self, name: str, transition: Transition) -> RolloutState:
+        found = self.current(name)
+        if found is None:
+            raise RolloutError(f"{name} has no rollout")
+        signed, etag = found
+        state = transition(signed.pointer.state, self._clock())
+        self._publish(signed.pointer.next(state), etag)
+        return state
+
+    def _publish(self, pointer: RolloutPointer, etag: str | None) -> SignedRollout:
+        bundles = {version: self._digest(pointer.name, version) for version in pointer.versions()}
+        sealed = pointer.sealed(self._clock() + self._signing.lifetime, bundles)
+        signed = SignedRollout(sealed, (self._signing.sign(rollout_payload(sealed)),))
+        self._rollouts.set_rollout(signed, etag)
+        return signed
+
+    def _digest(self, name: str, version: str) -> str:
+        return manifest_digest(json.loads(self._registry.read(name, version, MANIFEST_FILE)))
+
+    def _promote_champion(self, state: RolloutState, actor: str, reason: str) -> None:
+        found = verified_champion(self._registry, state.name, self._signing)
+        if found is None or found[0].pointer.version == state.candidate:
+            return
+        champion, etag = found
+        why = f"rollout complete: {reason}"
+        promoted = champion.pointer.promoted(state.candidate, actor, why, self._clock())
+        publish_pointer(self._registry, promoted, etag, self._signing, self._clock)
