@@ -61,7 +61,7 @@ class Rollouts:
     # --- reading ---------------------------------------------------------------------------------
 
     def current(self, name: str) -> tuple[SignedRollout, str] | None:
-        """The rollout pointer and its ETag (None: none yet); PointerRefused unless a trusted key signed it."""
+        """The rollout pointer and its ETag (None: none yet); PointerRefused unless a trusted key signed."""
         found = self._rollouts.signed_rollout(name)
         if found is not None:
             check_signatures(found[0], self._signing.verify, WHAT)
