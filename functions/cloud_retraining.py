@@ -2,7 +2,9 @@
 
 * ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) first re-signs
   the champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
-  logged and does not stop the run), then submits a run through the Trainer port and returns
+  logged and does not stop the run), judges a soaking staged rollout and re-signs its pointer
+  (edgeloop.service_layer.rollout_watch, docs/rollouts.md; a failure is logged likewise),
+  then submits a run through the Trainer port and returns
   at once: locally a message on queue ``retrain-requests``, in Azure optionally an Azure ML
   command job (``RETRAIN_TRAINER``).
 * ``run_retraining`` (queue ``retrain-requests`` on the cloud account) runs it
@@ -41,6 +43,10 @@ def schedule_retraining(timer: func.TimerRequest) -> None:
         if refreshed is not None:
             pointer = refreshed.pointer
             logger.info("champion pointer re-signed: serial %d, expires %s", pointer.serial, pointer.expires)
+    try:
+        logger.info("staged rollout: %s", dependencies.rollout_step.get()())
+    except Exception:  # the run below must still start; the sites keep what they serve
+        logger.exception("staged rollout not watched")
     reason = "schedule (past due)" if timer.past_due else "schedule"
     request = RetrainRequest(run_id=uuid.uuid4().hex, requested_at=utc_now(), reason=reason)
     where = dependencies.trainer.get().submit(request)

@@ -23,6 +23,8 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from edgeloop.adapters.azure_clients import AzureClients
+from edgeloop.config.connections import Connection
 from edgeloop.domain.rollout import RolloutError
 from edgeloop.domain.rollout_pointer import SignedRollout
 from edgeloop.ports import RegistryConflict, SourceUnavailable
@@ -36,6 +38,20 @@ _JSON = ContentSettings(content_type="application/json", cache_control="no-cache
 class BlobRollouts:
     def __init__(self, container: ContainerClient) -> None:
         self._container = container
+
+    @classmethod
+    def from_connection(
+        cls,
+        connection: Connection,
+        container: str,
+        clients: AzureClients | None = None,
+        *,
+        site_side: bool = False,
+    ) -> BlobRollouts:
+        """On the registry's connection; ``site_side``: fail fast, the site polls again on its own."""
+        options = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 60} if site_side else {}
+        service = (clients or AzureClients()).blob_service(connection, **options)
+        return cls(service.get_container_client(container))
 
     # --- RolloutRegistry (the cloud) -------------------------------------------------------------
 

@@ -177,6 +177,8 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
     # One blob client of the cloud account: the compliant records and blob:// base data.
     cloud_blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
     signer = build_signer(settings)
+    from edgeloop.bootstrap.rollouts import build_rollouts  # it builds on this module
+
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=cloud_blobs,
@@ -186,6 +188,7 @@ def build_retraining(settings: RetrainingSettings, clients: AzureClients | None 
         load_model=load_trained_model,
         config=config,
         lake=lake,
+        rollouts=build_rollouts(settings, clients),
     )
 
 

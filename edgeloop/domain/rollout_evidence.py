@@ -14,11 +14,13 @@ which sites drift. :func:`decide` reads them against the plan's thresholds, in t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from edgeloop.domain.feedback_quality import judge
+from edgeloop.domain.insights_view import StoredInsight
 from edgeloop.domain.rollout import RolloutState, Thresholds
 
 Action = Literal["soak", "advance", "roll_back"]
@@ -67,6 +69,21 @@ class VersionFigures:
             "feedback": self.feedback,
             "accuracy": None if self.accuracy is None else round(self.accuracy, 6),
         }
+
+
+def insight_figures(insights: Iterable[StoredInsight], version: str) -> VersionFigures:
+    """Rows, anomalies and judged feedback of ``version``'s insights (others are skipped)."""
+    rows = anomalies = feedback = correct = 0
+    for insight in insights:
+        record = insight.record
+        if record.model.version != version:
+            continue
+        rows += 1
+        anomalies += record.anomaly
+        if insight.feedback is not None:
+            judged = judge(record, insight.feedback.label)
+            feedback, correct = feedback + judged.judged, correct + judged.correct
+    return VersionFigures(rows=rows, anomalies=anomalies, feedback=feedback, feedback_correct=correct)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,17 +8,17 @@ ChallengerTrainer port); stop as *skipped* if too little new data; run the recip
 complete its manifest fields (name, version, created_at, run id, the recipe block)
 and sign the challenger with a golden sample; score both models on the same
 held-out rows; decide (edgeloop.domain.promotion, with the model's evaluation
-spec); register the challenger with its report, model card and plots; move the
-champion pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
+spec); register the challenger with its report, model card and plots; if promoted, move the
+champion pointer, or start its staged rollout where the model has a plan (``rollouts``).
+Every run ends with a report under ``runs/<run id>.json``.
 
 A run whose recipe raises, times out, returns a graph or manifest that disagree, or outputs
 NaN/inf on the held-out rows ends *failed* (why, and the recipe's traceback tail, in the
 report): nothing is registered and the champion stays.
 
-Retrying a run is safe: a version is registered all or none, leftovers of a dead
-run are discarded by the next one, and the champion pointer only moves under
-the ETag read at the start (a concurrent promotion wins, this run is *rejected*).
-One service runs one run at a time: requests queued meanwhile then find their rows used.
+Retrying a run is safe: a version is registered all or none, leftovers of a dead run are
+discarded by the next one, and the champion pointer only moves under the ETag read at the start
+(a concurrent promotion wins, this run is *rejected*). One run at a time per service.
 """
 
 from __future__ import annotations
@@ -43,15 +43,15 @@ from edgeloop.ports import (
     ChallengerTrainer,
     LakeInsights,
     ModelRegistry,
-    RegistryConflict,
     RetrainRequest,
     ScoringModel,
     TrainingData,
     TrainingFailed,
 )
-from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
+from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.labelled_rows import read_labelled_rows
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, load_from_files, signed_bundle
+from edgeloop.service_layer.rollouts import ChampionPromotion, Rollouts
 from edgeloop.service_layer.signed_bundles import Sign
 
 logger = logging.getLogger(__name__)
@@ -98,8 +98,10 @@ class RetrainingService:
         pointers: PointerSigning,
         clock: Callable[[], datetime] = utc_now,
         lake: LakeInsights | None = None,
+        rollouts: Rollouts | None = None,  # set: a promotion follows the model's rollout plan, if any
     ) -> None:
         self._registry, self._pointers = registry, pointers  # a promotion signs a new champion pointer
+        self._promotion = ChampionPromotion(registry, pointers, rollouts, clock)
         self._compliant = compliant
         self._trainer = trainer
         self._sign = sign
@@ -263,12 +265,7 @@ class RetrainingService:
         self, request: RetrainRequest, version: str, champion: _Champion, decision: PromotionDecision
     ) -> PromotionDecision:
         actor = f"retraining run {request.run_id}"
-        pointer = champion.pointer.promoted(version, actor, "; ".join(decision.reasons), self._clock())
-        try:
-            publish_pointer(self._registry, pointer, champion.etag, self._pointers, self._clock)
-        except RegistryConflict as exc:
-            return PromotionDecision("rejected", (*decision.reasons, f"not promoted: {exc}"))
-        return decision
+        return self._promotion.promote(decision, champion.pointer, champion.etag, version, actor)
 
     def _failed(self, report: dict[str, Any], error: TrainingFailed | ManifestError) -> RunReport:
         """No usable challenger: nothing registered, the champion untouched; why, in the report."""

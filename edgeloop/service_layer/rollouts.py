@@ -21,12 +21,13 @@ from datetime import datetime
 from edgeloop.domain.bundle_integrity import manifest_digest
 from edgeloop.domain.champion import ChampionPointer
 from edgeloop.domain.manifest import MANIFEST_FILE
+from edgeloop.domain.promotion import PromotionDecision
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.rollout import RolloutError, RolloutPlan, RolloutState, start_rollout
 from edgeloop.domain.rollout_documents import plan_from_dict, plan_to_dict
 from edgeloop.domain.rollout_pointer import WHAT, RolloutPointer, SignedRollout, rollout_payload
 from edgeloop.domain.signed_pointer import check_signatures
-from edgeloop.ports import ModelRegistry, RolloutRegistry
+from edgeloop.ports import ModelRegistry, RegistryConflict, RolloutRegistry
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, verified_champion
 
 Fleet = Callable[[], Sequence[str]]  # the site ids the cloud knows (their heartbeats)
@@ -173,3 +174,56 @@ class Rollouts:
         why = f"rollout complete: {reason}"
         promoted = champion.pointer.promoted(state.candidate, actor, why, self._clock())
         publish_pointer(self._registry, promoted, etag, self._signing, self._clock)
+
+
+def promote_or_roll_out(
+    rollouts: Rollouts | None,
+    registry: ModelRegistry,
+    signing: PointerSigning,
+    pointer: ChampionPointer,
+    version: str,
+    etag: str,
+    actor: str,
+    reason: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> str:
+    """The champion gate's promotion: through ``rollouts`` when given (a plan may stage it), else at
+    once. ``"promoted"``, or what the staged rollout did (for the run's report)."""
+    if rollouts is not None and rollouts.promote(pointer, version, etag, actor, reason) == "rollout":
+        return f"staged rollout: {version} starts on ring 0 of the plan, {pointer.version} elsewhere"
+    if rollouts is None:
+        publish_pointer(registry, pointer.promoted(version, actor, reason, clock()), etag, signing, clock)
+    return "promoted"
+
+
+class ChampionPromotion:
+    """The champion gate's promotion: through ``rollouts`` when given (a model with a plan then
+    stages it), else the champion pointer at once. A concurrent change (RegistryConflict) or a
+    rollout still running (RolloutError) makes the decision *rejected*, saying why."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        signing: PointerSigning,
+        rollouts: Rollouts | None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._registry, self._signing, self._rollouts, self._clock = registry, signing, rollouts, clock
+
+    def promote(
+        self, decision: PromotionDecision, pointer: ChampionPointer, etag: str, version: str, actor: str
+    ) -> PromotionDecision:
+        reason = "; ".join(decision.reasons)
+        try:
+            if self._rollouts is not None:
+                how = self._rollouts.promote(pointer, version, etag, actor, reason)
+            else:
+                promoted = pointer.promoted(version, actor, reason, self._clock())
+                publish_pointer(self._registry, promoted, etag, self._signing, self._clock)
+                how = "promoted"
+        except (RegistryConflict, RolloutError) as exc:
+            return PromotionDecision("rejected", (*decision.reasons, f"not promoted: {exc}"))
+        if how == "rollout":
+            staged = f"staged rollout: {version} starts on ring 0, {pointer.version} serves elsewhere"
+            return PromotionDecision("promoted", (*decision.reasons, staged))
+        return decision
