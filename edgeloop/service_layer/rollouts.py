@@ -68,6 +68,13 @@ class Rollouts:
             check_signatures(found[0], self._signing.verify, WHAT)
         return found
 
+    def champion(self, name: str) -> str:
+        """The verified champion's version: what a rollout starts from."""
+        found = verified_champion(self._registry, name, self._signing)
+        if found is None:
+            raise RolloutError(f"{name} has no champion to roll out over")
+        return found[0].pointer.version
+
     def status(self, name: str) -> RolloutState | None:
         found = self.current(name)
         return None if found is None else found[0].pointer.state
@@ -104,6 +111,8 @@ class Rollouts:
         excluded: Mapping[str, str] | None = None,
     ) -> RolloutState:
         """A new rollout under the next serial (a site remembers serials across rollouts)."""
+        if candidate not in self._registry.versions(name):
+            raise RolloutError(f"{name} has no registered version {candidate!r}")
         state = start_rollout(
             plan, name, candidate, previous, self._fleet(), self._clock(), actor, reason, excluded
         )

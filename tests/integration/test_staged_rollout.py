@@ -60,6 +60,8 @@ class Fleet:
     rollouts: Rollouts
     watch: RolloutWatch
     store: SqliteInsightStore
+    settings: RetrainingSettings
+    store_path: Path
     sites: dict[str, ModelDelivery] = field(default_factory=dict)
 
     def poll(self, *names: str) -> dict[str, str]:
@@ -154,7 +156,8 @@ def fleet(azurite: Azurite, demo_bundle_dir: Path, tmp_path: Path) -> Fleet:
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     rollouts = Rollouts(registry, blobs, build_pointer_signing(settings, signer), lambda: SITES)
     rollouts.set_plan(MODEL_NAME, plan_to_dict(PLAN))
-    fleet = Fleet(registry, blobs, signer, rollouts, RolloutWatch(rollouts, blobs, store), store)
+    watch = RolloutWatch(rollouts, blobs, store)
+    fleet = Fleet(registry, blobs, signer, rollouts, watch, store, settings, tmp_path / "global.sqlite3")
     for name in SITES:
         fleet.sites[name] = make_site(
             fleet, name, demo_bundle_dir, tmp_path / name, signer.public_key_b64, utc_now
@@ -278,3 +281,52 @@ def test_forged_unknown_key_replayed_and_expired_rollout_pointers_are_refused_an
     assert late.poll_once() == "refused"
     assert late.serving_version == "1.0.0"
     assert late.status()["rollout"]["refusals"] == {"expired": 1}
+
+
+def test_the_rollout_command_line_sets_a_plan_moves_the_rollout_and_names_what_it_refuses(
+    fleet: Fleet, demo_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from edgeloop.cli import app
+
+    assert fleet.settings.signing_private_key is not None
+    assert fleet.settings.cloud_storage is not None
+    for name, value in {
+        "CloudStorage": fleet.settings.cloud_storage.get_secret_value(),
+        "MODEL_REGISTRY_CONTAINER": fleet.settings.models_container,
+        "MODEL_SIGNING_PRIVATE_KEY": fleet.settings.signing_private_key.get_secret_value(),
+        "CLOUD_SQLITE_PATH": str(fleet.store_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    fleet.report(rows=0)  # the heartbeats: the fleet a plan resolves against
+    register_variant(fleet.registry, demo_bundle_dir, "1.1.0", fleet.signer)
+
+    def rollout(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["models", "rollout", *args])
+        return result.exit_code, result.output
+
+    bad = tmp_path / "bad-plan.json"
+    bad.write_text(json.dumps({"percentages": [50]}))
+    assert rollout("plan", str(bad)) == (
+        1,
+        f"{bad}: rollout plan 'percentages': the last ring must be 100 (the whole fleet)\n",
+    )
+    good = tmp_path / "plan.json"
+    good.write_text(json.dumps({"percentages": [33, 100], "soak_minutes": 30}))
+    assert rollout("plan", str(good))[0] == 0
+    code, said = rollout("start", "1.1.0", "--reason", "canary")
+    assert code == 0, said
+    assert said.startswith(f"{MODEL_NAME}: 1.0.0 -> 1.1.0, soaking, ring 0")
+    canary = fleet.rollouts.status(MODEL_NAME).current_sites()  # type: ignore[union-attr]
+    assert len(canary) == 1
+    assert rollout("pin", "site-x", "9.9.9") == (1, f"pin: {MODEL_NAME} has no registered version '9.9.9'\n")
+    other = next(site for site in SITES if site not in canary)
+    assert rollout("pin", other, "1.1.0")[0] == 0
+    assert fleet.poll()[other] == "swapped"
+    assert rollout("halt", "--reason", "night")[0] == 0
+    code, stored = rollout("status", "--json")
+    assert json.loads(stored)["phase"] == "halted"
+    assert json.loads(stored)["pins"] == {other: "1.1.0"}
+    assert rollout("rollback")[0] == 0
+    assert rollout("advance") == (1, f"cannot advance the rollout of {MODEL_NAME} 1.1.0: it is rolled_back\n")
