@@ -330,3 +330,32 @@ def test_the_rollout_command_line_sets_a_plan_moves_the_rollout_and_names_what_i
     assert json.loads(stored)["pins"] == {other: "1.1.0"}
     assert rollout("rollback")[0] == 0
     assert rollout("advance") == (1, f"cannot advance the rollout of {MODEL_NAME} 1.1.0: it is rolled_back\n")
+
+
+def test_the_fleet_view_shows_each_sites_rollout_state(fleet: Fleet, demo_bundle_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from global_app.app import create_app
+    from global_app.auth import OpenAccess
+
+    register_variant(fleet.registry, demo_bundle_dir, "1.1.0", fleet.signer)
+    promote(fleet, "1.1.0")
+    fleet.rollouts.pin(MODEL_NAME, "site-3", "1.1.0", "ops", "early")
+    fleet.poll()
+    fleet.report(rows=1)
+    with TestClient(create_app(fleet.store, OpenAccess(), rollouts=fleet.rollouts.status)) as client:
+        rollouts = client.get("/api/v1/fleet").json()["rollouts"]
+        site = client.get("/api/v1/fleet/site-2").json()
+        page = client.get("/fleet").text
+        site_page = client.get("/fleet/site-1").text
+    assert {name: (cells["target_version"], cells["ring"]) for name, cells in rollouts.items()} == {
+        "site-1": ("1.1.0", 0),
+        "site-2": ("1.0.0", 1),
+        "site-3": ("1.1.0", 2),
+    }
+    assert rollouts["site-3"]["pinned"] is True
+    assert site["rollout"]["phase"] == "soaking"
+    assert site["rollout"]["current_ring"] == 0
+    assert site["statuses"][-1]["rejected_versions"] == []
+    assert "rollout 1.0.0 -&gt; 1.1.0 soaking: 1.0.0 here (ring 1)" in page
+    assert "rollout 1.0.0 -&gt; 1.1.0 soaking: 1.1.0 here (ring 0)" in site_page
