@@ -359,3 +359,23 @@ def test_the_fleet_view_shows_each_sites_rollout_state(fleet: Fleet, demo_bundle
     assert site["statuses"][-1]["rejected_versions"] == []
     assert "rollout 1.0.0 -&gt; 1.1.0 soaking: 1.0.0 here (ring 1)" in page
     assert "rollout 1.0.0 -&gt; 1.1.0 soaking: 1.1.0 here (ring 0)" in site_page
+
+
+def test_the_champion_gate_stages_a_promotion_and_refuses_a_second_while_one_soaks(
+    fleet: Fleet, demo_bundle_dir: Path
+) -> None:
+    from edgeloop.domain.promotion import PromotionDecision
+    from edgeloop.service_layer.rollouts import ChampionPromotion
+
+    for version in ("1.1.0", "1.2.0"):
+        register_variant(fleet.registry, demo_bundle_dir, version, fleet.signer)
+    gate = ChampionPromotion(fleet.registry, fleet.rollouts._signing, fleet.rollouts)
+    found = fleet.registry.champion(MODEL_NAME)
+    assert found is not None
+    staged = gate.promote(PromotionDecision("promoted", ("better",)), found[0], found[1], "1.1.0", "run 1")
+    assert staged.outcome == "promoted"
+    assert staged.reasons[-1] == "staged rollout: 1.1.0 starts on ring 0, 1.0.0 serves elsewhere"
+    assert fleet.registry.champion(MODEL_NAME)[0].version == "1.0.0"  # type: ignore[index]
+    again = gate.promote(PromotionDecision("promoted", ("better",)), found[0], found[1], "1.2.0", "run 2")
+    assert again.outcome == "rejected"
+    assert again.reasons[-1] == f"not promoted: {MODEL_NAME}: the rollout of 1.1.0 is still soaking"
