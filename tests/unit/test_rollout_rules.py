@@ -170,3 +170,21 @@ def test_plans_and_states_survive_their_documents() -> None:
         .rolled_back("w", "y", NOW)
     )
     assert state_from_dict(state_to_dict(state)) == state
+
+
+def test_the_heartbeats_refused_versions_pass_the_demo_policy_and_read_back() -> None:
+    from pathlib import Path
+
+    from edgeloop.config.edge_functions import load_compliance_policy
+    from edgeloop.domain.compliance import PolicyEngine
+    from edgeloop.domain.records import ModelRef
+    from edgeloop.domain.site_status import SiteStatusRecord, new_status_id, site_status_from_wire
+
+    policy = Path(__file__).resolve().parents[2] / "policies" / "compliance.yaml"
+    engine = PolicyEngine(load_compliance_policy(policy), b"unit-test-site-key-0123456789")
+    status = SiteStatusRecord(
+        new_status_id(), "s1", NOW, ModelRef("m", "1", "ab" * 32), rejected_versions=("2",)
+    )
+    decision = engine.decide(status.to_wire())
+    assert decision.record is not None
+    assert site_status_from_wire(decision.record) == status
