@@ -37,6 +37,7 @@ from edgeloop.domain.rollout import RolloutPlan, Thresholds
 from edgeloop.domain.rollout_documents import plan_to_dict
 from edgeloop.domain.rollout_pointer import WHAT, SignedRollout, ledger_key, rollout_payload
 from edgeloop.domain.site_status import SiteStatusRecord, new_status_id
+from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from edgeloop.service_layer.pointer_gate import PointerGate
 from edgeloop.service_layer.rollout_follow import RolloutFollower
@@ -379,3 +380,40 @@ def test_the_champion_gate_stages_a_promotion_and_refuses_a_second_while_one_soa
     again = gate.promote(PromotionDecision("promoted", ("better",)), found[0], found[1], "1.2.0", "run 2")
     assert again.outcome == "rejected"
     assert again.reasons[-1] == f"not promoted: {MODEL_NAME}: the rollout of 1.1.0 is still soaking"
+
+
+class RecordingTrainer:
+    """The Trainer port's double (no trainer is wanted here): records the runs the timer submits."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def submit(self, request: RetrainRequest) -> str:
+        self.reasons.append(request.reason)
+        return "recorded"
+
+
+def test_the_retraining_timer_advances_a_soaked_ring(
+    fleet: Fleet, demo_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from edgeloop.bootstrap.rollouts import build_rollout_timer
+    from functions import dependencies
+    from functions.cloud_retraining import schedule_retraining
+
+    monkeypatch.setenv("CLOUD_SQLITE_PATH", str(fleet.store_path))
+    register_variant(fleet.registry, demo_bundle_dir, "1.1.0", fleet.signer)
+    promote(fleet, "1.1.0")
+    fleet.poll()
+    fleet.report()
+    trainer = RecordingTrainer()
+    dependencies.trainer.override(trainer)
+    dependencies.rollout_step.override(build_rollout_timer(fleet.settings))
+    try:
+        schedule_retraining(SimpleNamespace(past_due=False))  # type: ignore[arg-type]
+    finally:
+        dependencies.trainer.override(None)
+        dependencies.rollout_step.override(None)
+    assert fleet.rollouts.status(MODEL_NAME).ring == 1  # type: ignore[union-attr]
+    assert trainer.reasons == ["schedule"]  # the run is still submitted
