@@ -13,15 +13,13 @@ flight finish on the old model). Any failed check rejects the version: it is log
 counted and shown in ``readyz``, and the current model keeps serving. With the registry
 unreachable the site keeps serving and simply tries again at the next poll.
 
-After a swap, :meth:`observe` counts rows and anomalies per version; the
-auto-rollback rule (edgeloop.domain.auto_rollback) may return to the previous
-model. A rolled back or rejected version is not installed again until the
-champion pointer names another one.
+After a swap, :meth:`observe` counts rows and anomalies per version; the auto-rollback rule
+(edgeloop.domain.auto_rollback) may return to the previous model. A rolled back or rejected
+version is not installed again by this process.
 
-A new site may start with no model at all (``ModelHolder`` empty): the first champion that
-passes every check is its first model, and until then each poll tells the holder why it
-still waits (no champion yet, the registry unreachable, the pointer refused, the bundle
-rejected), which is what ``readyz``, the form and the API answer.
+A new site may start with no model (``ModelHolder`` empty): the first champion that passes every
+check is its first model; until then each poll tells the holder why it still waits (what
+``readyz``, the form and the API answer: no champion yet, registry unreachable, refused, rejected).
 """
 
 from __future__ import annotations
@@ -119,7 +117,8 @@ class ModelDelivery:
         """Champion pointers refused, by kind (edgeloop.domain.signed_pointer.RefusalKind)."""
         return self._gate.refusal_counts()
 
-    # --- polling ---------------------------------------------------------------------------------
+    def rollout_refusals(self) -> dict[str, int]:  # by kind; none without a rollout follower
+        return {} if self._rollout is None else self._rollout.refusal_counts()
 
     def poll_once(self) -> str:
         """One look at the registry; returns what happened (for logs and tests)."""

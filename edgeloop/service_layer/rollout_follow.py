@@ -44,6 +44,7 @@ class RolloutFollower:
         self._etag: str | None = None
         self._pointer: RolloutPointer | None = None
         self._unreadable: str | None = None
+        self._unreadable_count = 0
 
     def poll(self) -> str:
         """One look at the rollout pointer: ``unchanged``, ``accepted`` or ``refused``.
@@ -53,7 +54,7 @@ class RolloutFollower:
             update = self._source.poll_rollout(self._name, self._etag)
         except RolloutError as exc:  # unreadable: judged like a forgery, the last one is kept
             with self._lock:
-                self._unreadable = str(exc)
+                self._unreadable, self._unreadable_count = str(exc), self._unreadable_count + 1
             logger.error("rollout pointer unreadable, keeping the last accepted: %s", exc)
             return "refused"
         if update is None:
@@ -79,8 +80,12 @@ class RolloutFollower:
         version = state.version_for(self._site)
         return Target(version, pointer.bundles.get(version), state.ring_of(self._site), state.phase)
 
-    def refusals(self) -> int:
-        return sum(self._gate.refusal_counts().values())
+    def refusal_counts(self) -> dict[str, int]:
+        """Rollout pointers refused, by kind (an unreadable one counts as ``unreadable``)."""
+        counts = self._gate.refusal_counts()
+        with self._lock:
+            unreadable = self._unreadable_count
+        return {**counts, "unreadable": unreadable} if unreadable else counts
 
     def status(self) -> dict[str, Any]:
         """For ``readyz``: the rollout followed (if any) and the gate's serial, expiry and refusals."""

@@ -268,6 +268,7 @@ def test_forged_unknown_key_replayed_and_expired_rollout_pointers_are_refused_an
     assert fleet.serving() == {"site-1": "1.1.0", "site-2": "1.1.0", "site-3": "1.0.0"}
     assert fleet.sites["site-3"].status()["rollout"]["refusals"] == {"forged": 1, "unknown_key": 1}
     assert fleet.sites["site-2"].status()["rollout"]["refusals"] == {"stale": 1}
+    assert fleet.sites["site-2"].rollout_refusals() == {"stale": 1}  # /metrics reads this
 
     # A site whose clock is past the pointer's expiry refuses it (a frozen registry), keeps serving.
     fleet.overwrite_pointer(current)
