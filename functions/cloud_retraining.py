@@ -2,9 +2,11 @@
 
 * ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) first re-signs
   each line's champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
-  logged and does not stop the run), then submits a run per champion line (``MODEL_NAME``'s, then
-  each of ``RETRAIN_COHORTS``) through the Trainer port and returns at once: locally a message on
-  queue ``retrain-requests``, in Azure optionally an Azure ML command job (``RETRAIN_TRAINER``).
+  logged and does not stop the run), judges a soaking staged rollout and re-signs its pointer
+  (edgeloop.service_layer.rollout_watch, docs/rollouts.md; a failure is logged likewise), then
+  submits a run per champion line (``MODEL_NAME``'s, then each of ``RETRAIN_COHORTS``) through the
+  Trainer port and returns at once: locally a message on queue ``retrain-requests``, in Azure
+  optionally an Azure ML command job (``RETRAIN_TRAINER``).
 * ``run_retraining`` (queue ``retrain-requests`` on the cloud account) runs it
   (edgeloop.service_layer.retraining). A message that is not a valid request
   raises, so the host retries and finally poisons it; a run that dies midway is
@@ -41,6 +43,10 @@ def schedule_retraining(timer: func.TimerRequest) -> None:
         if refreshed is not None:
             pointer = refreshed.pointer
             logger.info("champion pointer re-signed: serial %d, expires %s", pointer.serial, pointer.expires)
+    try:
+        logger.info("staged rollout: %s", dependencies.rollout_step.get()())
+    except Exception:  # the run below must still start; the sites keep what they serve
+        logger.exception("staged rollout not watched")
     reason = "schedule (past due)" if timer.past_due else "schedule"
     for line in dependencies.retraining_lines.get():  # None first: MODEL_NAME's line
         request = RetrainRequest(uuid.uuid4().hex, utc_now(), reason, line)

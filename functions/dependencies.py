@@ -107,6 +107,13 @@ def _compose_pointer_refresher() -> Callable[[], SignedPointer | None]:
     return build_pointer_refresher(RetrainingSettings(), cloud_clients.get())
 
 
+def _compose_rollout_step() -> Callable[[], str]:
+    from edgeloop.bootstrap.rollouts import build_rollout_timer
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_rollout_timer(RetrainingSettings(), cloud_clients.get())
+
+
 def _compose_global_app() -> AsgiFunction:
     from functions.asgi import AsgiFunction
     from global_app.app import create_app_from_settings
@@ -125,4 +132,5 @@ line_retraining: Lazy[Callable[[str | None], RetrainingService]] = Lazy(_compose
 retraining_lines: Lazy[tuple[str | None, ...]] = Lazy(_compose_retraining_lines)  # the lines the timer runs
 drift_watch: Lazy[DriftWatch] = Lazy(_compose_drift_watch)
 pointer_refresher: Lazy[Callable[[], SignedPointer | None]] = Lazy(_compose_pointer_refresher)
+rollout_step: Lazy[Callable[[], str]] = Lazy(_compose_rollout_step)
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

@@ -34,6 +34,7 @@ from global_app.auth import Authenticator, AuthError, Forbidden, KeysUnavailable
 from global_app.chart import anomaly_rate_chart
 from global_app.compose import access_from_settings
 from global_app.fleet import SiteNotFound, fleet_api, fleet_pages, site_not_found
+from global_app.fleet_rollouts import RolloutLookup
 from global_app.openapi import DocsSignIn, answers, body, install_security_schemes, query_parameters
 from global_app.openapi_bodies import MODEL_HOURS_BODY, SUMMARY_BODY
 from global_app.params import (
@@ -158,9 +159,11 @@ def create_app(
     sign_in: OidcSignIn | None = None,
     docs_sign_in: DocsSignIn | None = None,
     fleet: FleetSettings | None = None,
+    rollouts: RolloutLookup | None = None,
 ) -> FastAPI:
     """``sign_in``: browser sign-in (entra mode); ``docs_sign_in``: OAuth on the API docs page;
-    ``fleet``: the fleet view's thresholds (default: FleetSettings' defaults, not the environment)."""
+    ``fleet``: the fleet view's thresholds (default: FleetSettings' defaults, not the environment);
+    ``rollouts``: each model's staged rollout for the fleet view (None: none shown)."""
     app = FastAPI(
         title="Edgeloop global insights",
         docs_url="/api/docs",
@@ -172,6 +175,7 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.sign_in = sign_in
     app.state.fleet = fleet or FleetSettings.model_construct()
+    app.state.rollouts = rollouts
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     for error, handler in (
         (ParamError, _param_error),
@@ -204,7 +208,9 @@ def create_app(
 
 def create_app_from_settings(settings: CloudSettings | None = None) -> FastAPI:
     from edgeloop.bootstrap.cloud import build_store
+    from edgeloop.bootstrap.rollouts import build_rollout_lookup
 
     settings = settings or CloudSettings()
     authenticator, sign_in, docs_sign_in = access_from_settings(settings)
-    return create_app(build_store(settings), authenticator, sign_in, docs_sign_in, FleetSettings())
+    store, rollouts = build_store(settings), build_rollout_lookup()
+    return create_app(store, authenticator, sign_in, docs_sign_in, FleetSettings(), rollouts)

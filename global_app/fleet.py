@@ -26,6 +26,7 @@ from global_app.access import require_reader
 from global_app.fleet_chart import LineChart, line_chart
 from global_app.fleet_json import fleet_json, row_json, site_json
 from global_app.fleet_openapi import FLEET_BODY, FLEET_SITE_BODY
+from global_app.fleet_rollouts import page_rollouts, rollout_text, row_rollout
 from global_app.openapi import answers, body, query_parameters
 from global_app.params import ParamError, parse_limit, parse_page, parse_site, parse_states, reject_unknown
 
@@ -84,7 +85,8 @@ def _history(request: Request, site: str, limit: int) -> SiteHistory:
 def get_fleet(request: Request) -> Response:
     view = _fleet_page(request)
     # orjson straight to bytes: a thousand sites' body, without FastAPI's encoder walking it.
-    return Response(orjson.dumps(fleet_json(view)), media_type="application/json")
+    document = {**fleet_json(view), "rollouts": page_rollouts(request, view.rows)}
+    return Response(orjson.dumps(document), media_type="application/json")
 
 
 @fleet_api.get(
@@ -95,7 +97,8 @@ def get_fleet(request: Request) -> Response:
 def get_fleet_site(request: Request, site: str) -> dict[str, Any]:
     params = dict(request.query_params)
     reject_unknown(params, ("limit",))
-    return site_json(_history(request, site, parse_limit(params)))
+    history = _history(request, site, parse_limit(params))
+    return {**site_json(history), "rollout": row_rollout(request, history.row)}
 
 
 def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -154,8 +157,11 @@ def page_links(view: FleetView) -> dict[str, str | None]:
 @fleet_pages.get("/fleet", response_class=HTMLResponse, include_in_schema=False)  # pages: not the API
 def fleet_page(request: Request) -> HTMLResponse:
     view = _fleet_page(request)
-    context = {"view": view, "rows": [page_row(row) for row in view.rows], "links": page_links(view)}
-    return _render(request, "fleet.html", context)
+    rollouts = {site: rollout_text(cells) for site, cells in page_rollouts(request, view.rows).items()}
+    rows = [page_row(row) for row in view.rows]
+    return _render(
+        request, "fleet.html", {"view": view, "rows": rows, "links": page_links(view), "rollouts": rollouts}
+    )
 
 
 def history_charts(history: SiteHistory) -> list[LineChart]:
@@ -177,7 +183,9 @@ def history_charts(history: SiteHistory) -> list[LineChart]:
 def fleet_site_page(request: Request, site: str) -> HTMLResponse:
     reject_unknown(dict(request.query_params), ())
     history = _history(request, site, HISTORY_LIMIT)
-    return _render(request, "fleet_site.html", {"history": history, "charts": history_charts(history)})
+    rollout = rollout_text(row_rollout(request, history.row))
+    context = {"history": history, "charts": history_charts(history), "rollout": rollout}
+    return _render(request, "fleet_site.html", context)
 
 
 def site_not_found(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:

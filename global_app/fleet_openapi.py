@@ -10,6 +10,7 @@ from typing import Any
 from edgeloop.domain.fleet import SITE_STATES
 from edgeloop.domain.records import TASK_KINDS
 from edgeloop.domain.site_status import DRIFT_STATUSES
+from global_app.fleet_rollouts import SITE_ROLLOUT
 
 _COUNT = {"type": "integer", "minimum": 0}
 _COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
@@ -75,6 +76,11 @@ FLEET_BODY = _object(
             "items": FLEET_ROW,
             "description": "This page's: offline first, then degraded, unknown and ok, each by site id",
         },
+        "rollouts": {
+            "type": "object",
+            "additionalProperties": SITE_ROLLOUT,
+            "description": "Site id -> its staged rollout (docs/rollouts.md), for this page's sites",
+        },
     }
 )
 _MODEL = {
@@ -101,6 +107,11 @@ SITE_STATUS = _object(
         "scoring_errors": {**_COUNT, "description": "Since the site's previous heartbeat"},
         "relay_failures": {**_COUNT, "description": "Since the site's previous heartbeat"},
         "heartbeat_failures": {**_COUNT, "description": "Heartbeats that could not be written since"},
+        "rejected_versions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Versions the site refused to serve (golden check, signature, load, rollback)",
+        },
         "drift": _object(
             {
                 "status": {"enum": list(DRIFT_STATUSES)},
@@ -115,6 +126,7 @@ FLEET_SITE_BODY = _object(
         "now": _TIME,
         "window_from": _TIME,
         "site": FLEET_ROW,
+        "rollout": SITE_ROLLOUT,
         "statuses": {
             "type": "array",
             "items": SITE_STATUS,

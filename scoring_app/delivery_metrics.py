@@ -31,6 +31,14 @@ class DeliveryCollector:
         for kind, count in sorted(self._delivery.pointer_refusals().items()):
             refusals.add_metric([kind], count)
         yield refusals
+        rollout_refusals = CounterMetricFamily(
+            "edgeloop_model_delivery_rollout_pointer_refusals",
+            "Rollout pointers refused, by rule (docs/rollouts.md)",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._delivery.rollout_refusals().items()):
+            rollout_refusals.add_metric([kind], count)
+        yield rollout_refusals
         rollbacks = CounterMetricFamily(
             "edgeloop_model_delivery_rollbacks", "Rollbacks to the previous model", labels=["trigger"]
         )

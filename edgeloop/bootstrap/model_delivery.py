@@ -3,7 +3,8 @@
 Delivery runs only when the site trusts a signing key (``SCORING_MODEL_SIGNING_PUBLIC_KEY``,
 one or several); then the site swaps in the bundle it last installed right at start-up (so a
 restart while the cloud is unreachable still serves the latest champion) and starts the poller.
-The newest champion pointer accepted is kept in ``<SCORING_MODEL_CACHE_DIR>/pointer-ledger.sqlite3``.
+The newest champion pointer accepted is kept in ``<SCORING_MODEL_CACHE_DIR>/pointer-ledger.sqlite3``,
+as is the newest rollout pointer (the site follows it as ``EDGELOOP_SITE_ID``: docs/rollouts.md).
 A site with no bundle of its own (a new site) needs delivery: it serves the first verified champion.
 """
 
@@ -13,15 +14,18 @@ import logging
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
+from edgeloop.adapters.blob_rollouts import BlobRollouts
 from edgeloop.adapters.ed25519_signing import BundleVerifier, SigningKeyError
 from edgeloop.adapters.onnx_model import BundleError
 from edgeloop.adapters.sqlite_pointer_ledger import SqlitePointerLedger
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.domain.auto_rollback import RollbackRule
+from edgeloop.domain.rollout_pointer import WHAT, ledger_key
 from edgeloop.service_layer.bundle_cache import cached_champion
 from edgeloop.service_layer.delivery_poller import DeliveryPoller
 from edgeloop.service_layer.model_delivery import LoadModel, ModelDelivery
 from edgeloop.service_layer.pointer_gate import PointerGate
+from edgeloop.service_layer.rollout_follow import RolloutFollower
 from edgeloop.service_layer.scoring import ModelHolder
 
 POINTER_LEDGER_FILE = "pointer-ledger.sqlite3"
@@ -70,13 +74,17 @@ def start_delivery(
         verifier = BundleVerifier(settings.model_signing_public_key)
     except SigningKeyError as exc:
         raise SigningKeyError(f"SCORING_MODEL_SIGNING_PUBLIC_KEY: {exc}") from None
-    source = BlobModelRegistry.from_connection(
-        settings.registry_connection(),
-        settings.model_registry_container,
-        AzureClients.from_settings(settings),
-        site_side=True,
-    )
+    connection, container = settings.registry_connection(), settings.model_registry_container
+    clients = AzureClients.from_settings(settings)
+    source = BlobModelRegistry.from_connection(connection, container, clients, site_side=True)
     ledger = SqlitePointerLedger(settings.model_cache_dir / POINTER_LEDGER_FILE)
+    name = settings.model_name
+    rollout = RolloutFollower(
+        BlobRollouts.from_connection(connection, container, clients, site_side=True),
+        PointerGate(verifier.verify_pointer, ledger, name, ledger_key=ledger_key(name), what=WHAT),
+        name,
+        settings.site_id,
+    )
     delivery = ModelDelivery(
         holder=holder,
         source=source,
@@ -90,6 +98,7 @@ def start_delivery(
             window_rows=settings.rollback_window_rows,
             min_baseline_rows=settings.rollback_min_baseline_rows,
         ),
+        rollout=rollout,
     )
     poller = DeliveryPoller(delivery, settings.model_poll_seconds).start()
     return delivery, poller

@@ -14,14 +14,15 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, SigningKeyError, ensure_key_pair
 from edgeloop.adapters.sqlite_drift_trigger_ledger import SqliteDriftTriggerLedger
+from edgeloop.bootstrap.golden_rows import golden_rows_for
 from edgeloop.config.retraining import RetrainingSettings
-from edgeloop.domain.manifest import MANIFEST_FILE, ManifestError, ModelManifest, load_manifest
+from edgeloop.domain.manifest import MANIFEST_FILE, ModelManifest, load_manifest
 from edgeloop.domain.promotion import PromotionPolicy
 from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.signed_pointer import SignedPointer
@@ -31,7 +32,7 @@ from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.drift_trigger import DriftTrigger
 from edgeloop.service_layer.drift_watch import DriftWatch
 from edgeloop.service_layer.line_champions import refresh_line_pointers
-from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, publish_bundle, refuse_a_taken_version
+from edgeloop.service_layer.model_publishing import publish_bundle, refuse_a_taken_version
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
@@ -39,7 +40,6 @@ if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run
 
 logger = logging.getLogger(__name__)
 
-DEMO_BASE_DATA = "data/ai4i2020-train.csv"
 # What App Service leaves in a setting whose Key Vault reference it could not resolve.
 _UNRESOLVED_REFERENCE = "@Microsoft.KeyVault("
 
@@ -189,6 +189,8 @@ def build_retraining(
     # One blob client of the cloud account: the compliant records and blob:// base data.
     cloud_blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
     signer = build_signer(settings)
+    from edgeloop.bootstrap.rollouts import build_rollouts  # it builds on this module
+
     return RetrainingService(
         registry=build_registry(settings, clients),
         compliant=cloud_blobs,
@@ -199,67 +201,8 @@ def build_retraining(
         config=config,
         lake=lake,
         frames=LabelledFrames(cloud_blobs, PillowDecoder()),  # the frames the sites' policies let out
+        rollouts=build_rollouts(settings, clients),
     )
-
-
-def golden_rows_for(
-    settings: RetrainingSettings, manifest: ModelManifest, count: int = GOLDEN_ROWS
-) -> list[dict[str, Any]]:
-    """Rows to record a bundle's golden sample on: the first base rows of its recipe's data that
-    its input schema accepts; a bundle without a recipe: see :func:`_rows_without_base_data`."""
-    from edgeloop.domain.validation import RowValidationError, validate_rows
-
-    recipe = settings.recipe or manifest.recipe
-    if manifest.image_input is not None and recipe is not None and recipe.base_data is None:
-        from edgeloop.training.image_training_set import base_golden_rows
-
-        return base_golden_rows(recipe, manifest.inputs[0].name, count)  # frames, not rows
-    if recipe is None or recipe.base_data is None:
-        return _rows_without_base_data(settings, manifest, count)
-    from edgeloop.adapters.blob_storage import AzureBlobStore
-    from edgeloop.training.base_data import load_base_data
-    from edgeloop.training.training_set import first_dataset
-
-    reader = None
-    if (settings.base_data or recipe.base_data.uri).startswith("blob://"):
-        reader = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"))
-    base = load_base_data(
-        recipe.base_data, manifest.task, inputs=manifest.inputs, reader=reader, uri=settings.base_data
-    )
-    dataset = first_dataset(base, manifest.task, settings.seed)
-    rows = []
-    for row in dataset.rows(dataset.indices("holdout")[: count * 4]):
-        try:
-            validate_rows(manifest, [row])
-        except RowValidationError:
-            continue
-        rows.append(row)
-    if not rows:
-        raise ManifestError("inputs", "no base data row fits the input schema (no golden sample possible)")
-    return rows[:count]
-
-
-def _rows_without_base_data(
-    settings: RetrainingSettings, manifest: ModelManifest, count: int
-) -> list[dict[str, Any]]:
-    """The AI4I CSV's rows for the demo's first bundles (its six inputs), else rows spread over the
-    input schema: a data scientist's own bundle without a recipe publishes all the same."""
-    from edgeloop.domain.bundle_integrity import schema_rows
-    from edgeloop.domain.validation import RowValidationError, validate_rows
-    from edgeloop.recipes.ai4i_inputs import CSV_COLUMNS
-
-    if set(manifest.feature_names) == set(CSV_COLUMNS.values()):
-        from edgeloop.training.dataset import load_ai4i, scoring_rows
-
-        data = load_ai4i(Path(settings.base_data or DEMO_BASE_DATA))
-        rows = scoring_rows(data, range(min(count, data.n_rows)))
-        try:
-            validate_rows(manifest, rows)
-        except RowValidationError:
-            pass  # the demo's inputs with other ranges: the schema's rows below
-        else:
-            return rows
-    return schema_rows(manifest.inputs, count)
 
 
 def publish_first_champion(settings: RetrainingSettings, bundle_dir: Path) -> tuple[str, bool]:

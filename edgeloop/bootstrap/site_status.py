@@ -48,6 +48,7 @@ def start_heartbeat(
         relay_failures=lambda: stats.errors,
         scoring_errors=scoring_errors,
         drift=drift,
+        rejected_versions=lambda: () if delivery is None else tuple(sorted(delivery.status()["rejected"])),
     )
     heartbeat = SiteHeartbeat(components.settings.site_id, components.outbox, readings)
     return HeartbeatThread(heartbeat, interval)

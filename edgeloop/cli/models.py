@@ -3,7 +3,8 @@
 ``init`` (a new model's recipe and manifest template), ``keygen`` (signing key pair under
 var/local), ``publish`` (a local bundle, e.g. the demo),
 ``train`` (a retraining run, here and now), ``submit`` (hand a run to the configured
-trainer), ``list``, ``show``, ``promote``, ``rollback``, ``resign`` (the champion pointer, now).
+trainer), ``list``, ``show``, ``promote``, ``rollback``, ``resign`` (the champion pointer, now),
+``rollout ...`` (the staged rollout: edgeloop.cli.rollout).
 Every pointer written is signed (edgeloop.domain.signed_pointer). Settings: edgeloop.config.retraining.
 """
 
@@ -17,10 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from edgeloop.cli.rollout import rollout_app
+
 if TYPE_CHECKING:
     from edgeloop.config.retraining import RetrainingSettings
 
 models_app = typer.Typer(help="Model registry: train, list, show, promote, roll back.", no_args_is_help=True)
+models_app.add_typer(rollout_app, name="rollout")
 
 
 class TaskOption(StrEnum):

@@ -13,6 +13,8 @@
 * ``SCORING_MODEL_POLL_SECONDS``: seconds between looks at the champion pointer.
 * ``SCORING_MODEL_CACHE_DIR``: verified bundles on the site (the last one is served
   after a restart, even offline) and the newest champion pointer accepted.
+* ``EDGELOOP_SITE_ID``: this site, as a staged rollout names it (the version a signed rollout
+  pointer gives this site is the one served; docs/rollouts.md).
 * ``SCORING_ROLLBACK_RATE_MULTIPLE``, ``SCORING_ROLLBACK_WINDOW_ROWS``,
   ``SCORING_ROLLBACK_MIN_BASELINE_ROWS``: the automatic rollback rule
   (edgeloop.domain.auto_rollback).
@@ -46,6 +48,7 @@ class ModelDeliverySettings(AzureSdkOptions, EdgeloopSettings):
     rollback_rate_multiple: float = Field(default=3.0, gt=1.0)
     rollback_window_rows: int = Field(default=200, ge=1)
     rollback_min_baseline_rows: int = Field(default=50, ge=0)
+    site_id: str = Field(default="site-local", min_length=1, alias="EDGELOOP_SITE_ID")
 
     @model_validator(mode="after")
     def _registry_given_when_enabled(self) -> ModelDeliverySettings:

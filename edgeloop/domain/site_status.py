@@ -11,8 +11,10 @@ drops one leaves its default, never a refused blob): ``model`` (the serving mode
 ``champion_version`` (the newest champion the site has seen; null: none), ``outbox_depth``,
 ``outbox_oldest_age_s``, ``relay_lag_s`` (seconds since the relay last worked; null: never),
 ``last_send_at`` (null: nothing sent yet), ``scoring_errors`` / ``relay_failures`` /
-``heartbeat_failures`` (counts since the previous heartbeat this process wrote) and ``drift``
-(``{"status", "window_rows", "features": {name: {key: scalar}}}``).
+``heartbeat_failures`` (counts since the previous heartbeat this process wrote), ``drift``
+(``{"status", "window_rows", "features": {name: {key: scalar}}}``) and ``rejected_versions``
+(the versions this site refused to serve: a failed golden check, signature or load, or its own
+automatic rollback; the rollout watch reads them, edgeloop.service_layer.rollout_watch).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class SiteStatusRecord:
     relay_failures: int = 0
     heartbeat_failures: int = 0
     drift: DriftSummary = NO_DRIFT
+    rejected_versions: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
     kind: Literal["site_status"] = SITE_STATUS_KIND
 
@@ -136,6 +139,7 @@ class SiteStatusRecord:
             "relay_failures": self.relay_failures,
             "heartbeat_failures": self.heartbeat_failures,
             "drift": self.drift.to_wire(),
+            "rejected_versions": list(self.rejected_versions),
         }
 
     def newer_than(self, other: SiteStatusRecord | None) -> bool:
@@ -150,6 +154,14 @@ def _text(data: Mapping[str, Any], name: str, *, optional: bool = False) -> str 
     if not isinstance(value, str) or not value:
         raise RecordError(name, "missing" if value is None else "must be a non-empty string")
     return value
+
+
+def _versions(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise RecordError("rejected_versions", "must be a list of version names")
+    return tuple(value)
 
 
 def _count(data: Mapping[str, Any], name: str) -> int:
@@ -207,5 +219,6 @@ def site_status_from_wire(data: Mapping[str, Any]) -> SiteStatusRecord:
         relay_failures=_count(data, "relay_failures"),
         heartbeat_failures=_count(data, "heartbeat_failures"),
         drift=drift_summary_of(data.get("drift")),
+        rejected_versions=_versions(data.get("rejected_versions")),
         schema_version=int(version),
     )

@@ -6,7 +6,8 @@ Adapters in ``edgeloop.adapters`` implement these for one technology each
 
 ``edge`` (outbox, queue uplink, model), ``cameras`` (streams, frame scoring), ``cloud`` (blobs,
 events, the global store, the reporting sink), ``feedback_loop`` (registry, trainers, champion
-source), ``frames`` (frames kept on site, the upload audit) and ``operations`` (held messages);
+source), ``rollouts`` (the staged rollout's plan and pointer), ``frames`` (frames kept on site,
+the upload audit) and ``operations`` (held messages);
 everything is imported from here: ``from edgeloop.ports import Outbox``.
 """
 
@@ -73,4 +74,6 @@ from edgeloop.ports.frames import FrameTooLarge as FrameTooLarge
 from edgeloop.ports.frames import FrameUploadLog as FrameUploadLog
 from edgeloop.ports.frames import PendingFrame as PendingFrame
 from edgeloop.ports.operations import HeldMessages as HeldMessages
+from edgeloop.ports.rollouts import RolloutRegistry as RolloutRegistry
+from edgeloop.ports.rollouts import RolloutSource as RolloutSource
 from edgeloop.wire.claim_check import BlobWrittenEvent as BlobWrittenEvent

@@ -1,10 +1,11 @@
 """A site keeps serving its champion: poll, verify, load, golden-check, swap; roll back if it misbehaves.
 
 ``poll_once`` (run every few seconds by ``delivery_poller``) asks the registry whether
-the champion pointer changed (a conditional request). A changed pointer passes the
-site's ``pointer_gate`` first (signed by a trusted key, not older than the last one
-accepted, not expired); a refused one is logged, counted and shown in ``readyz``,
-and nothing else happens. A new champion is fetched, its
+the champion pointer (and the rollout pointer, ``rollout_follow``) changed (conditional
+requests). A changed pointer passes the site's ``pointer_gate`` first (signed by a trusted
+key, not older than the last one accepted, not expired); a refused one is logged, counted
+and shown in ``readyz``, and nothing else happens. Under a rollout the version this site
+serves is the rollout's, else the champion's. A new version is fetched, its
 signature and hashes verified (``signed_bundles``), written to the local cache
 (``bundle_cache``), loaded, warmed up and checked against the golden sample shipped in
 it (``golden_check``); only then is it swapped in (:class:`ModelHolder`: requests in
@@ -12,15 +13,13 @@ flight finish on the old model). Any failed check rejects the version: it is log
 counted and shown in ``readyz``, and the current model keeps serving. With the registry
 unreachable the site keeps serving and simply tries again at the next poll.
 
-After a swap, :meth:`observe` counts rows and anomalies per version; the
-auto-rollback rule (edgeloop.domain.auto_rollback) may return to the previous
-model. A rolled back or rejected version is not installed again until the
-champion pointer names another one.
+After a swap, :meth:`observe` counts rows and anomalies per version; the auto-rollback rule
+(edgeloop.domain.auto_rollback) may return to the previous model. A rolled back or rejected
+version is not installed again by this process.
 
-A new site may start with no model at all (``ModelHolder`` empty): the first champion that
-passes every check is its first model, and until then each poll tells the holder why it
-still waits (no champion yet, the registry unreachable, the pointer refused, the bundle
-rejected), which is what ``readyz``, the form and the API answer.
+A new site may start with no model (``ModelHolder`` empty): the first champion that passes every
+check is its first model; until then each poll tells the holder why it still waits (what
+``readyz``, the form and the API answer: no champion yet, registry unreachable, refused, rejected).
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from edgeloop.ports import ChampionSource, ScoringModel, SourceUnavailable
 from edgeloop.service_layer.bundle_cache import remember_current, write_bundle
 from edgeloop.service_layer.golden_check import check_golden
 from edgeloop.service_layer.pointer_gate import PointerGate
+from edgeloop.service_layer.rollout_follow import RolloutFollower, Target, target_of
 from edgeloop.service_layer.scoring import ModelHolder
 from edgeloop.service_layer.signed_bundles import BundleRejected, Verify, open_bundle
 
@@ -82,8 +82,11 @@ class ModelDelivery:
         model_name: str,
         rule: RollbackRule,
         clock: Callable[[], datetime] = utc_now,
+        rollout: RolloutFollower | None = None,
     ) -> None:
         self._holder = holder
+        self._rollout = rollout  # set: a signed rollout pointer, when there is one, says what to serve
+        self._champion: ChampionPointer | None = None  # the champion pointer last admitted
         self._source = source
         self._gate = gate
         self._verify = verify
@@ -114,7 +117,8 @@ class ModelDelivery:
         """Champion pointers refused, by kind (edgeloop.domain.signed_pointer.RefusalKind)."""
         return self._gate.refusal_counts()
 
-    # --- polling ---------------------------------------------------------------------------------
+    def rollout_refusals(self) -> dict[str, int]:  # by kind; none without a rollout follower
+        return {} if self._rollout is None else self._rollout.refusal_counts()
 
     def poll_once(self) -> str:
         """One look at the registry; returns what happened (for logs and tests)."""
@@ -138,38 +142,37 @@ class ModelDelivery:
         now = format_timestamp(self._clock())
         try:
             update = self._source.poll(self._name, self._etag)
+            rollout = "unchanged" if self._rollout is None else self._rollout.poll()
         except SourceUnavailable as exc:
             self._record_unreachable(now, exc)
             return "offline"
         self._record_reachable(now)
-        if update is None:
-            return "unchanged"
-        signed, etag = update
-        try:
-            pointer = self._gate.admit(signed)
-        except PointerRefused as exc:
-            self._etag = etag  # judged; a new pointer comes with a new ETag
-            logger.error("champion pointer refused, keeping %s: %s", self._kept, exc)
-            return "refused"
+        refused = rollout == "refused"
+        if update is not None:
+            signed, self._etag = update  # judged either way; a new pointer comes with a new ETag
+            try:
+                self._champion = self._gate.admit(signed).pointer
+            except PointerRefused as exc:
+                logger.error("champion pointer refused, keeping %s: %s", self._kept, exc)
+                refused = True
+        target = target_of(self._rollout, self._champion)
+        if target is None:
+            return "refused" if refused else "unchanged"
         with self._lock:
-            self.stats.champion_version = pointer.version
-            blocked = pointer.version in self.stats.rejected
-        if pointer.version == self.serving_version or blocked:
-            self._etag = etag
-            return "unchanged"
+            self.stats.champion_version = target.version
+            blocked = target.version in self.stats.rejected
+        if target.version == self.serving_version or blocked:
+            return "refused" if refused else "unchanged"
         try:
-            model = self._install(pointer)
+            model = self._install(target)
         except SourceUnavailable as exc:
             with self._lock:
-                self.stats.poll_errors += 1
-                self.stats.registry_reachable = False
+                self.stats.poll_errors, self.stats.registry_reachable = self.stats.poll_errors + 1, False
                 self.stats.last_error = str(exc)
-            return "offline"  # the etag is kept: the next poll tries this version again
+            return "offline"  # the target stays: the next poll tries this version again
         except BundleRejected as exc:
-            self._etag = etag
-            self._reject(pointer.version, str(exc))
+            self._reject(target.version, str(exc))
             return "rejected"
-        self._etag = etag
         self._swap_in(model)
         return "swapped"
 
@@ -191,10 +194,10 @@ class ModelDelivery:
             self.stats.registry_reachable = True
             self.stats.last_poll_at = now
 
-    def _install(self, pointer: ChampionPointer) -> ScoringModel:
-        version = pointer.version
+    def _install(self, target: Target) -> ScoringModel:
+        version = target.version
         files = self._source.fetch(self._name, version)
-        manifest, golden = open_bundle(files, self._verify, pointer.bundle_sha256)
+        manifest, golden = open_bundle(files, self._verify, target.bundle_sha256)
         if manifest.name != self._name or manifest.version != version:
             raise BundleRejected(
                 f"bundle says {manifest.name} {manifest.version}, the pointer {self._name} {version}"
@@ -292,4 +295,5 @@ class ModelDelivery:
                 "rejected": dict(stats.rejected),
                 "previous_available": self._previous is not None,
                 "pointer": pointer,
+                "rollout": None if self._rollout is None else self._rollout.status(),
             }

@@ -1,17 +1,16 @@
 """A retraining run: data from the sites -> challenger -> evaluation -> decision -> registry.
 
-Steps (each reported through ``on_step``): discard what dead runs left; read the
-champion and its training recipe (a setting may replace it; without one the run is
-*skipped*); read compliant records (insights joined with their feedback labels of
-the champion's task) within the lookback (an image model: the labelled frames the sites
-let out, edgeloop.service_layer.labelled_frames, counted under ``frames``); build the training data (the
-ChallengerTrainer port); stop as *skipped* if too little new data; run the recipe,
-complete its manifest fields (name, version, created_at, run id, the recipe block)
-and sign the challenger with a golden sample; score both models on the same
-held-out rows; decide (edgeloop.domain.promotion, with the model's evaluation
-spec; a cohort's line: on its sites' held-out rows); judge it on each site's own rows
-(service_layer.site_fit); register it with its report, site-fit verdicts, card and plots;
-move the pointer if promoted. Every run ends with a report under ``runs/<run id>.json``.
+Steps (each reported through ``on_step``): discard what dead runs left; read the champion and
+its training recipe (a setting may replace it; without one the run is *skipped*); read compliant
+records (insights joined with their labels of the champion's task) within the lookback (an image
+model: the labelled frames the sites let out, service_layer.labelled_frames, under ``frames``);
+build the training data (the ChallengerTrainer port); *skipped* if too little new data; run the
+recipe, complete its manifest (name, version, created_at, run id, recipe) and sign it with a golden
+sample; score both models on the same held-out rows; decide (domain.promotion, with the model's
+evaluation spec; a cohort's line: on its sites' held-out rows); judge it on each site's own rows
+(service_layer.site_fit); register it with its report, site-fit verdicts, card and plots; if
+promoted, move the pointer, or start its staged rollout where the model has a plan (``rollouts``;
+sites the site fit excludes keep their version). A report per run: ``runs/<id>.json``.
 
 A run whose recipe raises, times out, returns a graph or manifest that disagree, or outputs
 NaN/inf on the held-out rows ends *failed* (why, and the recipe's traceback tail, in the
@@ -45,17 +44,17 @@ from edgeloop.ports import (
     ChallengerTrainer,
     LakeInsights,
     ModelRegistry,
-    RegistryConflict,
     RetrainRequest,
     ScoringModel,
     TrainingData,
     TrainingFailed,
 )
-from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer
+from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.labelled_frames import LabelledFrames, frame_rows
 from edgeloop.service_layer.labelled_rows import read_labelled_rows
 from edgeloop.service_layer.line_champions import LineChampion, line_rows, read_line_champion
 from edgeloop.service_layer.model_publishing import GOLDEN_ROWS, LoadModel, signed_bundle
+from edgeloop.service_layer.rollouts import ChampionPromotion, Rollouts
 from edgeloop.service_layer.signed_bundles import Sign
 from edgeloop.service_layer.site_fit import cohort_gate, judge_sites, site_fit_file
 
@@ -104,8 +103,10 @@ class RetrainingService:
         clock: Callable[[], datetime] = utc_now,
         lake: LakeInsights | None = None,
         frames: LabelledFrames | None = None,  # the cloud's frames container: an image model's data
+        rollouts: Rollouts | None = None,  # set: a promotion follows the model's rollout plan, if any
     ) -> None:
         self._registry, self._pointers = registry, pointers  # a promotion signs a new champion pointer
+        self._promotion = ChampionPromotion(registry, pointers, rollouts, clock)
         self._compliant, self._trainer, self._sign = compliant, trainer, sign
         self._load_model, self._config, self._clock = load_model, config, clock
         # Set: the insights' inputs come from the lake table, only the labels from the blobs.
@@ -186,7 +187,10 @@ class RetrainingService:
         self._registry.register(self._config.model_name, version, files)
         if decision.promote:
             on_step(f"Promoting {version}")
-            decision = self._promote(request, version, champion, decision)
+            actor, line = f"retraining run {request.run_id}", self._config.model_name
+            decision = self._promotion.promote_line(
+                decision, champion, line, version, actor, site_fit.excluded()
+            )
         return replace(self._finish(report, decision), site_fit=site_fit)
 
     def _new_report(self, request: RetrainRequest, started: datetime) -> dict[str, Any]:
@@ -261,18 +265,6 @@ class RetrainingService:
         return decide_promotion(
             scores["challenger"], scores["champion"], training.counts, self._config.policy, evaluation
         )
-
-    def _promote(
-        self, request: RetrainRequest, version: str, champion: LineChampion, decision: PromotionDecision
-    ) -> PromotionDecision:
-        actor = f"retraining run {request.run_id}"
-        reason = "; ".join(decision.reasons)
-        pointer = champion.promoted(self._config.model_name, version, actor, reason, self._clock())
-        try:
-            publish_pointer(self._registry, pointer, champion.etag, self._pointers, self._clock)
-        except RegistryConflict as exc:
-            return PromotionDecision("rejected", (*decision.reasons, f"not promoted: {exc}"))
-        return decision
 
     def _failed(self, report: dict[str, Any], error: TrainingFailed | ManifestError) -> RunReport:
         """No usable challenger: nothing registered, the champion untouched; why, in the report."""

@@ -58,6 +58,7 @@ class SiteReadings:
     relay_failures: Callable[[], int]
     scoring_errors: Callable[[], int]
     drift: DriftProvider = no_drift
+    rejected_versions: Callable[[], tuple[str, ...]] = tuple  # the versions model delivery refused
 
 
 class SiteHeartbeat:
@@ -116,6 +117,7 @@ class SiteHeartbeat:
             relay_failures=max(0, totals[1] - self._reported[1]),
             heartbeat_failures=self._unreported_failures,
             drift=self._drift(),
+            rejected_versions=readings.rejected_versions(),
         )
 
     def _drift(self) -> DriftSummary:
