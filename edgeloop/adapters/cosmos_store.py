@@ -56,6 +56,7 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.adapters.cosmos_shadow import CosmosShadowRecords
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
 from edgeloop.domain.insights_view import (
     CounterKey,
@@ -76,7 +77,7 @@ IDS_PER_BATCH = 32  # + at most 2 counters each stays under a batch's 100-operat
 RACE_STATUSES = frozenset({409, 412})
 
 
-class CosmosInsightStore:
+class CosmosInsightStore(CosmosShadowRecords):
     def __init__(
         self,
         container: ContainerProxy,

@@ -21,9 +21,11 @@ from edgeloop.adapters.sqlite_connections import ThreadConnections
 from edgeloop.adapters.sqlite_store_tables import (
     ADD_COUNTS,
     COUNT_SUMS,
+    INSERT_SHADOW,
     INSERT_STATUS,
     KEY_COLUMNS,
     SELECT_JOINED,
+    SELECT_SHADOW,
     UPSERT_FEEDBACK,
     UPSERT_INSIGHT,
     UPSERT_LATEST_STATUS,
@@ -44,6 +46,8 @@ from edgeloop.domain.insights_view import (
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
+from edgeloop.domain.shadow_agreement import ShadowObservation
+from edgeloop.domain.shadow_records import ShadowInsightRecord, shadow_insight_from_wire
 from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
 
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
@@ -109,6 +113,18 @@ class SqliteInsightStore:
         with self._connections.transaction() as conn:
             conn.executemany(INSERT_STATUS, [(status_id, site, at, doc) for site, at, status_id, doc in rows])
             conn.executemany(UPSERT_LATEST_STATUS, rows)
+
+    def upsert_shadow(self, records: Sequence[ShadowInsightRecord]) -> None:
+        rows = [
+            (r.shadow_id, r.insight_id, r.site_id, r.model.name, format_timestamp(r.scored_at), _wire(r))
+            for r in records
+        ]
+        with self._connections.transaction() as conn:
+            conn.executemany(INSERT_SHADOW, rows)
+
+    def shadow_observations(self, model_name: str, site_id: str, limit: int) -> list[ShadowObservation]:
+        rows = self._connections.get().execute(SELECT_SHADOW, (site_id, model_name, limit)).fetchall()
+        return [ShadowObservation(shadow_insight_from_wire(orjson.loads(doc)), label) for doc, label in rows]
 
     def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
@@ -223,6 +239,10 @@ class SqliteInsightStore:
 
 
 def _doc(record: InsightRecord) -> bytes:
+    return orjson.dumps(record.to_wire())
+
+
+def _wire(record: ShadowInsightRecord) -> bytes:
     return orjson.dumps(record.to_wire())
 
 

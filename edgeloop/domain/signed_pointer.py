@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from edgeloop.domain.bundle_integrity import IntegrityError, canonical_json
 from edgeloop.domain.champion import POINTER_FORMAT, ChampionError, ChampionPointer
@@ -89,7 +89,12 @@ class SignedPointer:
             return cls(ChampionPointer.from_dict(data))
         if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
             raise ChampionError("not a signed champion pointer (needs 'signed' and 'signatures')")
-        return cls(ChampionPointer.from_dict(data.get("signed")), tuple(map(_signature, data["signatures"])))
+        return cls(ChampionPointer.from_dict(data.get("signed")), signatures_of(data["signatures"]))
+
+
+def signatures_of(items: list[Any]) -> tuple[PointerSignature, ...]:
+    """An envelope's ``signatures`` list; raises ChampionError for one that cannot be read."""
+    return tuple(map(_signature, items))
 
 
 def _signature(item: Any) -> PointerSignature:
@@ -114,10 +119,34 @@ class AcceptedPointer:
 VerifyPointer = Callable[[bytes, PointerSignature], None]
 
 
-def check_signatures(signed: SignedPointer, verify: VerifyPointer) -> None:
+class PointerFields(Protocol):
+    """What the rules read of any signed pointer (champion, shadow): its model, serial, expiry."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def serial(self) -> int: ...
+    @property
+    def expires(self) -> datetime | None: ...
+
+
+class SignedDocument(Protocol):
+    """A pointer in the signed envelope: :class:`SignedPointer`, or another kind's (its own prefix)."""
+
+    @property
+    def pointer(self) -> PointerFields: ...
+    @property
+    def signatures(self) -> tuple[PointerSignature, ...]: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def digest(self) -> str: ...
+
+
+def check_signatures(signed: SignedDocument, verify: VerifyPointer, what: str = "champion pointer") -> None:
     """Passes when one signature verifies with a trusted key; else :class:`PointerRefused`."""
     if not signed.signatures:
-        raise PointerRefused("unsigned", f"champion pointer of {signed.pointer.name} is not signed")
+        raise PointerRefused("unsigned", f"{what} of {signed.pointer.name} is not signed")
     problems: list[IntegrityError] = []
     for signature in signed.signatures:
         try:
@@ -126,30 +155,35 @@ def check_signatures(signed: SignedPointer, verify: VerifyPointer) -> None:
         except IntegrityError as exc:
             problems.append(exc)
     if all(isinstance(problem, UnknownSigningKey) for problem in problems):
-        raise PointerRefused("unknown_key", f"champion pointer: {problems[0]}")
+        raise PointerRefused("unknown_key", f"{what}: {problems[0]}")
     forged = next(problem for problem in problems if not isinstance(problem, UnknownSigningKey))
-    raise PointerRefused("forged", f"champion pointer: {forged}")
+    raise PointerRefused("forged", f"{what}: {forged}")
 
 
 def check_pointer(
-    signed: SignedPointer, verify: VerifyPointer, last: AcceptedPointer | None, model_name: str, now: datetime
+    signed: SignedDocument,
+    verify: VerifyPointer,
+    last: AcceptedPointer | None,
+    model_name: str,
+    now: datetime,
+    what: str = "champion pointer",
 ) -> AcceptedPointer:
     """What to remember of ``signed`` if a site may follow it; else :class:`PointerRefused`."""
     pointer = signed.pointer
     if pointer.name != model_name:
-        raise PointerRefused("wrong_model", f"champion pointer names {pointer.name!r}, not {model_name!r}")
-    check_signatures(signed, verify)
+        raise PointerRefused("wrong_model", f"{what} names {pointer.name!r}, not {model_name!r}")
+    check_signatures(signed, verify, what)
     if last is not None and pointer.serial < last.serial:
         raise PointerRefused(
             "stale",
-            f"champion pointer serial {pointer.serial} is older than the last accepted ({last.serial}):"
+            f"{what} serial {pointer.serial} is older than the last accepted ({last.serial}):"
             " a replayed or rolled back pointer",
         )
     if last is not None and pointer.serial == last.serial and signed.digest != last.digest:
         raise PointerRefused(
-            "conflict", f"champion pointer serial {pointer.serial} was accepted before with other content"
+            "conflict", f"{what} serial {pointer.serial} was accepted before with other content"
         )
     if pointer.expires is None or now >= pointer.expires:
         when = "no expiry" if pointer.expires is None else f"expired at {pointer.expires.isoformat()}"
-        raise PointerRefused("expired", f"champion pointer serial {pointer.serial}: {when}")
+        raise PointerRefused("expired", f"{what} serial {pointer.serial}: {when}")
     return AcceptedPointer(pointer.serial, signed.digest, pointer.expires)
