@@ -111,7 +111,12 @@ def shadow_insight_from_wire(data: Mapping[str, Any]) -> ShadowInsightRecord:
         insight_id=_typed(data, "insight_id", str),
         site_id=_typed(data, "site_id", str),
         scored_at=parse_timestamp(_typed(data, "scored_at", str), "scored_at"),
-        model=ModelRef(*(_typed(model, name, str, "model.") for name in ("name", "version", "sha256")), task),
+        model=ModelRef(
+            _typed(model, "name", str, "model."),
+            _typed(model, "version", str, "model."),
+            _typed(model, "sha256", str, "model."),
+            task,
+        ),
         served=ServedOutcome(
             _typed(served, "version", str, "served."),
             _typed(served, "anomaly", bool, "served."),

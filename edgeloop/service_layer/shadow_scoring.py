@@ -83,6 +83,10 @@ class ShadowScorer:
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="shadow-scoring", daemon=True)
 
+    @property
+    def slot(self) -> ShadowSlot:
+        return self._slot
+
     def start(self) -> ShadowScorer:
         self._thread.start()
         return self
