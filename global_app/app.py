@@ -48,6 +48,7 @@ from global_app.params import (
     reject_unknown,
 )
 from global_app.serialize import insight_json, model_hours_json, summary_json
+from global_app.shadow import shadow_api
 from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 
 HERE = Path(__file__).parent
@@ -184,6 +185,7 @@ def create_app(
         app.add_exception_handler(error, handler)
     app.include_router(api)
     app.include_router(fleet_api)
+    app.include_router(shadow_api)
     app.include_router(pages)
     app.include_router(fleet_pages)
     app.include_router(sign_in_router())
