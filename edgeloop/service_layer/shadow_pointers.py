@@ -4,6 +4,8 @@
   expiry ``signing.lifetime`` from now and the version's manifest digest, signed, written
   under the ETag read (RegistryConflict if another writer won meanwhile);
 * :func:`stop_shadow`: the next serial naming no version (every site drops its shadow);
+  both name what they want explicitly, so they may go over a pointer that does not verify
+  (edited in storage): logged, its serial continued, as a champion promotion does;
 * :func:`current_shadow`: the pointer now, only if a trusted key signed it (PointerRefused if not);
 * :func:`refresh_shadow`: the same pointer under the next serial with a later expiry, once it
   expires within ``signing.refresh_within`` (or at once), as the champion pointer's refresh.
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -25,10 +28,12 @@ from edgeloop.domain.shadow_pointer import (
     no_shadow,
     shadow_payload,
 )
-from edgeloop.domain.signed_pointer import check_signatures
+from edgeloop.domain.signed_pointer import PointerRefused, check_signatures
 from edgeloop.ports import ModelRegistry, ShadowPointers
 from edgeloop.service_layer.champion_pointers import PointerSigning
 from edgeloop.service_layer.model_publishing import UnknownVersion
+
+logger = logging.getLogger(__name__)
 
 
 def current_shadow(
@@ -39,6 +44,20 @@ def current_shadow(
     if found is not None:
         check_signatures(found[0], signing.verify, SHADOW_POINTER_WHAT)
     return found
+
+
+def _replaced(
+    pointers: ShadowPointers, name: str, signing: PointerSigning
+) -> tuple[ShadowPointer, str | None]:
+    """The pointer a new one replaces, and its ETag; one that does not verify is logged and gone over."""
+    found = pointers.read(name)
+    if found is None:
+        return no_shadow(name), None
+    try:
+        check_signatures(found[0], signing.verify, SHADOW_POINTER_WHAT)
+    except PointerRefused as exc:
+        logger.warning("writing the shadow pointer of %s over one that does not verify: %s", name, exc)
+    return found[0].pointer, found[1]
 
 
 def _publish(
@@ -75,8 +94,7 @@ def start_shadow(
         raise UnknownVersion(f"{name} {version} is not registered")
     if not sites:
         raise ValueError("--sites: name at least one site to shadow on")
-    found = current_shadow(pointers, name, signing)
-    current, etag = (found[0].pointer, found[1]) if found is not None else (no_shadow(name), None)
+    current, etag = _replaced(pointers, name, signing)
     following = current.next(version, tuple(dict.fromkeys(sites)), actor, reason)
     return _publish(pointers, registry, following, etag, signing, clock)
 
@@ -92,11 +110,10 @@ def stop_shadow(
     clock: Callable[[], datetime] = utc_now,
 ) -> SignedShadowPointer | None:
     """No site shadows any more (None: nothing was ever shadowed)."""
-    found = current_shadow(pointers, name, signing)
-    if found is None:
+    if pointers.read(name) is None:
         return None
-    current, etag = found
-    return _publish(pointers, registry, current.pointer.next(None, (), actor, reason), etag, signing, clock)
+    current, etag = _replaced(pointers, name, signing)
+    return _publish(pointers, registry, current.next(None, (), actor, reason), etag, signing, clock)
 
 
 def refresh_shadow(
