@@ -31,7 +31,12 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.validation import FeatureColumns, validate_rows
 from edgeloop.service_layer.scoring import ScoringService, evaluate
-from edgeloop.service_layer.shadow_scoring import DEFAULT_QUEUE_BATCHES, ShadowScorer, ShadowSlot
+from edgeloop.service_layer.shadow_scoring import (
+    DEFAULT_BUSY_SHARE,
+    DEFAULT_QUEUE_BATCHES,
+    ShadowScorer,
+    ShadowSlot,
+)
 
 BATCH_ROWS = 1000
 BATCHES = 8
@@ -85,12 +90,13 @@ def measure_cost(
     seconds: float,
     rounds: int,
     queue: int = DEFAULT_QUEUE_BATCHES,
+    busy_share: float = DEFAULT_BUSY_SHARE,
 ) -> ShadowCost:
     """``rounds`` pairs of slices (off and on, in turn first); each side's median, the pairs' median ratio."""
     rows = columns[0].n_rows
     off_box = SqliteOutbox(work / f"outbox-off-{rows}.sqlite3", 10**9, synchronous="NORMAL")
     on_box = SqliteOutbox(work / f"outbox-on-{rows}.sqlite3", 10**9, synchronous="NORMAL")
-    scorer = ShadowScorer(on_box, "bench-site", ShadowSlot(shadow), queue).start()
+    scorer = ShadowScorer(on_box, "bench-site", ShadowSlot(shadow), queue, busy_share=busy_share).start()
     runs = {
         "off": _scorer(ScoringService(off_box, "bench-site"), model, columns),
         "on": _scorer(ScoringService(on_box, "bench-site", shadow=scorer.offer), model, columns),
@@ -120,7 +126,10 @@ def measure_cost(
 
 
 def measure(
-    seconds: float = 6.0, rounds: int = 30, queue: int = DEFAULT_QUEUE_BATCHES
+    seconds: float = 6.0,
+    rounds: int = 30,
+    queue: int = DEFAULT_QUEUE_BATCHES,
+    busy_share: float = DEFAULT_BUSY_SHARE,
 ) -> tuple[str, list[ShadowCost]]:
     demo = REPO_ROOT / "var" / "models" / "demo"
     model = OnnxModel.load(demo, intra_op_threads=1)
@@ -130,7 +139,7 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="edgeloop-shadow-bench-") as tmp:
         for size in (1, BATCH_ROWS):
             columns = [validate_rows(model.manifest, batch) for batch in batches(rows, size, BATCHES)]
-            costs.append(measure_cost(model, shadow, columns, Path(tmp), seconds, rounds, queue))
+            costs.append(measure_cost(model, shadow, columns, Path(tmp), seconds, rounds, queue, busy_share))
     return f"{model.manifest.name} {model.manifest.version}", costs
 
 
@@ -156,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per size, both sides")
     parser.add_argument("--rounds", type=int, default=30, help="pairs of slices; the median ratio counts")
     parser.add_argument("--queue", type=int, default=DEFAULT_QUEUE_BATCHES, help="shadow queue bound")
+    parser.add_argument(
+        "--busy-share", type=float, default=DEFAULT_BUSY_SHARE, help="worker's most busy share"
+    )
     args = parser.parse_args(argv)
-    model, costs = measure(args.seconds, args.rounds, args.queue)
+    model, costs = measure(args.seconds, args.rounds, args.queue, args.busy_share)
     print(f"model: {model} (shadow: a second session of it)")
     print("| rows per scoring | shadow off rows/s | shadow on rows/s | on / off | offer us/call | shadowed |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -192,7 +192,10 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
     sender = None
     shadow = None
     if settings.shadow_queue_batches > 0:  # its slot stays empty until shadow delivery fills it
-        shadow = ShadowScorer(outbox, settings.site_id, ShadowSlot(), settings.shadow_queue_batches)
+        shadow = ShadowScorer(
+            outbox, settings.site_id, ShadowSlot(), settings.shadow_queue_batches,
+            busy_share=settings.shadow_busy_share,
+        )  # fmt: skip
     try:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
