@@ -78,6 +78,7 @@ class Fleet:
     trusted: str
     champion: OnnxModel
     root: Path
+    settings: RetrainingSettings
 
     def site(self, name: str = SITE) -> tuple[ShadowDelivery, ShadowSlot]:
         container = self.registry.container.container_name
@@ -126,6 +127,7 @@ def fleet(azurite: Azurite, demo_bundle_dir: Path, tmp_path_factory: pytest.Temp
         public,
         OnnxModel.load(demo_bundle_dir),
         tmp_path_factory.mktemp("shadow-sites"),
+        settings,
     )
 
 
@@ -263,3 +265,38 @@ def test_an_expired_shadow_pointer_is_refused(fleet: Fleet) -> None:
     assert delivery.poll_once() == "refused"
     assert delivery.status()["refusals"] == {"expired": 1}
     assert slot.model is None
+
+
+def test_the_command_line_starts_shows_reports_and_stops(
+    fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from edgeloop.cli import app
+
+    key = fleet.settings.signing_private_key
+    assert key is not None
+    store_path = tmp_path / "global.sqlite3"
+    for name, value in {
+        "CloudStorage": fleet.azurite.connection_string("cloud"),
+        "MODEL_REGISTRY_CONTAINER": fleet.settings.models_container,
+        "MODEL_SIGNING_PRIVATE_KEY": key.get_secret_value(),
+        "CLOUD_SQLITE_PATH": str(store_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    started = runner.invoke(app, ["models", "shadow", "start", "1.1.0", "--sites", "site-a,site-b"])
+    assert started.exit_code == 0, started.output
+    assert "shadow: 1.1.0 on site-a, site-b" in started.output
+    status = runner.invoke(app, ["models", "shadow", "status"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["sites"] == ["site-a", "site-b"]
+    unknown = runner.invoke(app, ["models", "shadow", "start", "9.9.9", "--sites", "site-a"])
+    assert unknown.exit_code == 1
+    assert "9.9.9 is not registered" in unknown.output
+    report = runner.invoke(app, ["models", "shadow", "report"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output) == {"model": MODEL_NAME, "summaries": []}
+    stopped = runner.invoke(app, ["models", "shadow", "stop"])
+    assert stopped.exit_code == 0, stopped.output
+    assert json.loads(runner.invoke(app, ["models", "shadow", "status"]).output)["version"] is None
