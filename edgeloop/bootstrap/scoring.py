@@ -175,6 +175,19 @@ def drift_monitor(settings: ScoringSettings, holder: ModelHolder) -> DriftMonito
     return monitor
 
 
+def shadow_scorer(settings: ScoringSettings, outbox: SqliteOutbox) -> ShadowScorer | None:
+    """The shadow's worker (its slot empty until shadow delivery fills it); None when shadow is off."""
+    if settings.shadow_queue_batches == 0:
+        return None
+    return ShadowScorer(
+        outbox,
+        settings.site_id,
+        ShadowSlot(),
+        settings.shadow_queue_batches,
+        busy_share=settings.shadow_busy_share,
+    )
+
+
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
@@ -190,12 +203,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
     stats = RelayStats()
     relay_thread = None
     sender = None
-    shadow = None
-    if settings.shadow_queue_batches > 0:  # its slot stays empty until shadow delivery fills it
-        shadow = ShadowScorer(
-            outbox, settings.site_id, ShadowSlot(), settings.shadow_queue_batches,
-            busy_share=settings.shadow_busy_share,
-        )  # fmt: skip
+    shadow = shadow_scorer(settings, outbox)
     try:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).

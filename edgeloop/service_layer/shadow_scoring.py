@@ -4,12 +4,13 @@ Contract: :meth:`ShadowScorer.offer` is called by the scoring use case *after* t
 insights are committed, with that scoring's evaluation; it only puts it on a bounded queue
 (``put_nowait``, O(1)) and returns. When the queue is full the rows are dropped and counted:
 the answer path never waits for the shadow. One worker thread takes what is queued (up to
-``MAX_ROUND_JOBS`` scorings), scores those validated rows with the shadow model in one call (the
-:class:`ShadowSlot`'s, set by shadow delivery) and commits one ``shadow_insight`` record per row
-(edgeloop.domain.shadow_records) as one outbox entry; then it rests, so that it works at most
-``busy_share`` of the time: the bound on what it takes from the answer path (docs/benchmarks.md
-section 16). A shadow model that raises, or an outbox that refuses, is counted and logged;
-nothing of it reaches the answer. Figures (:meth:`stats`) go to ``/metrics`` and ``readyz``.
+``MAX_ROUND_JOBS`` scorings, about ``MAX_ROUND_ROWS`` rows), scores those validated rows with
+the shadow model in one call (the :class:`ShadowSlot`'s, set by shadow delivery) and commits
+one ``shadow_insight`` record per row (edgeloop.domain.shadow_records) as one outbox entry;
+then it rests, so that it works at most ``busy_share`` of the time: the bound on what it takes
+from the answer path (docs/benchmarks.md section 16). A shadow model that raises, or an outbox
+that refuses, is counted and logged; nothing of it reaches the answer. Figures (:meth:`stats`)
+go to ``/metrics`` and ``readyz``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_QUEUE_BATCHES = 64
 DEFAULT_BUSY_SHARE = 0.25  # the worker works at most a quarter of the time (SCORING_SHADOW_BUSY_SHARE)
 MAX_ROUND_JOBS = 64  # queued scorings taken into one shadow call and one outbox entry
+# ... and at most about this many rows: the entry's transaction holds the outbox's write lock, which
+# the answers' commits wait for, so it stays short.
+MAX_ROUND_ROWS = 2000
 
 
 class ShadowSlot:
@@ -144,11 +148,14 @@ class ShadowScorer:
             self._rest(self._clock() - started)
 
     def _take(self, item: ShadowJob | None) -> tuple[list[ShadowJob], bool]:
-        """``item`` and what else is queued now, up to MAX_ROUND_JOBS; and whether the end came."""
+        """``item`` and what else is queued now, up to MAX_ROUND_JOBS and MAX_ROUND_ROWS; and whether
+        the end came."""
         jobs: list[ShadowJob] = []
+        rows = 0
         while item is not None:
             jobs.append(item)
-            if len(jobs) >= MAX_ROUND_JOBS:
+            rows += item.served.n_rows
+            if len(jobs) >= MAX_ROUND_JOBS or rows >= MAX_ROUND_ROWS:
                 return jobs, False
             try:
                 item = self._queue.get_nowait()
