@@ -40,7 +40,7 @@ from edgeloop.service_layer.shadow_scoring import (
 
 BATCH_ROWS = 1000
 BATCHES = 8
-TARGET = ">= 0.95"  # the bound this project states for shadow scoring (docs/benchmarks.md)
+TARGET = ">= 0.75"  # the bound stated at the default busy share 0.25 (docs/benchmarks.md section 16)
 
 
 @dataclass(frozen=True)
