@@ -33,6 +33,7 @@ from bench import (
     global_figures,
     models_bench,
     serving_bench,
+    shadow_bench,
     vision_bench,
 )
 from bench.e2e_figures import end_to_end_figures
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
-    skippable = "peer, e2e, global, compliance, models, vision, drift"
+    skippable = "peer, e2e, global, compliance, models, vision, drift, shadow"
     parser.add_argument("--skip", default="", help=f"comma list of: {skippable}")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -99,6 +100,11 @@ SHORT_BENCHES: tuple[tuple[str, str, Callable[[], list[Figure]]], ...] = (
         "drift",
         "drift monitor on / off on the scoring path (bench/drift_bench.py)",
         lambda: drift_bench.figures(drift_bench.measure()),
+    ),
+    (
+        "shadow",
+        "shadow scoring on / off on the scoring path (bench/shadow_bench.py)",
+        lambda: shadow_bench.figures(*shadow_bench.measure()),
     ),
 )
 

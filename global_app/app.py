@@ -49,6 +49,7 @@ from global_app.params import (
     reject_unknown,
 )
 from global_app.serialize import insight_json, model_hours_json, summary_json
+from global_app.shadow import shadow_api
 from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 from global_app.vision import vision_api, vision_pages
 
@@ -189,6 +190,7 @@ def create_app(
         app.add_exception_handler(error, handler)
     app.include_router(api)
     app.include_router(fleet_api)
+    app.include_router(shadow_api)
     app.include_router(pages)
     app.include_router(fleet_pages)
     app.include_router(vision_api)

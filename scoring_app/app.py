@@ -67,6 +67,7 @@ def create_app(
             delivery=parts.delivery,
             frames=parts.frames,
             cameras=parts.cameras,
+            shadow=parts.shadow,
         )
         with serving_interpreter():
             try:

@@ -12,6 +12,7 @@ from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.service_layer.camera_worker import CameraFleet
 from edgeloop.service_layer.model_delivery import ModelDelivery
+from edgeloop.service_layer.shadow_delivery import ShadowDelivery
 from scoring_app.auth import Guard
 from scoring_app.grouping import RequestGrouper
 from scoring_app.telemetry import ScoringMetrics
@@ -28,6 +29,7 @@ class AppContext:
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
     frames: FrameComponents | None = None  # None: this site keeps no frames (SCORING_FRAMES_DIR unset)
     cameras: CameraFleet | None = None  # None: no camera configured (SCORING_CAMERAS)
+    shadow: ShadowDelivery | None = None  # None: no shadow pointer followed on this site
 
 
 def context_of(request: Request) -> AppContext:

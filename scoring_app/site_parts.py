@@ -1,8 +1,8 @@
 """The site's background parts, started by the scoring app's lifespan after its components.
 
-Model delivery (the champion poller), the frame store with its upload timer (before the cameras,
-whose scored frames it keeps), the cameras, and the heartbeat
-(carrying the drift monitor's summary):
+Model delivery (the champion poller, and the shadow pointer's beside it), the frame store with
+its upload timer (before the cameras, whose scored frames it keeps), the cameras, and the
+heartbeat (carrying the drift monitor's summary):
 each optional by settings. They start in that order and stop in reverse, before the components
 close, so none of them writes to a closed outbox.
 """
@@ -16,24 +16,27 @@ from starlette.concurrency import run_in_threadpool
 
 from edgeloop.bootstrap.cameras import start_site_cameras
 from edgeloop.bootstrap.frames import FrameComponents, start_site_frames
-from edgeloop.bootstrap.model_delivery import start_site_delivery
+from edgeloop.bootstrap.model_delivery import start_shadow_delivery, start_site_delivery
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.bootstrap.site_status import start_heartbeat
 from edgeloop.config.cameras import CameraSettings
 from edgeloop.ports import FrameScorer
 from edgeloop.service_layer.camera_worker import CameraFleet
 from edgeloop.service_layer.model_delivery import ModelDelivery
+from edgeloop.service_layer.shadow_delivery import ShadowDelivery
 from edgeloop.service_layer.site_status import no_drift
 from scoring_app.camera_metrics import CameraCollector
 from scoring_app.delivery_metrics import DeliveryCollector
 from scoring_app.drift_metrics import DriftCollector
 from scoring_app.frame_metrics import FrameCollector
+from scoring_app.shadow_metrics import ShadowCollector
 from scoring_app.telemetry import ScoringMetrics
 
 
 @dataclass
 class SiteParts:
     delivery: ModelDelivery | None = None  # None: model delivery off on this site
+    shadow: ShadowDelivery | None = None  # None: no shadow pointer followed (delivery or shadow off)
     frames: FrameComponents | None = None  # None: this site keeps no frames
     cameras: CameraFleet | None = None  # None: no camera configured (SCORING_CAMERAS)
     stops: list[Callable[[], None]] = field(default_factory=list)  # in start order
@@ -74,6 +77,7 @@ def _start(
         parts.delivery = delivery[0]
         parts.stops.append(delivery[1].stop)
         telemetry.registry.register(DeliveryCollector(delivery[0]))
+    _start_shadow(parts, components, telemetry)
     parts.frames = start_site_frames(components.settings.site_id)
     if parts.frames is not None:
         telemetry.registry.register(FrameCollector(parts.frames))
@@ -87,3 +91,14 @@ def _start(
     heartbeat = start_heartbeat(components, parts.delivery, telemetry.scoring_errors, drift)
     if heartbeat is not None:
         parts.stops.append(heartbeat.stop)
+
+
+def _start_shadow(parts: SiteParts, components: ScoringComponents, telemetry: ScoringMetrics) -> None:
+    """The shadow pointer's poller, filling the scorer's slot (the scorer itself runs with the components)."""
+    if components.shadow is None:
+        return
+    telemetry.registry.register(ShadowCollector(components.shadow))
+    shadow = start_shadow_delivery(components.shadow.slot, components.settings.site_id, components.load_model)
+    if shadow is not None:
+        parts.shadow = shadow[0]
+        parts.stops.append(shadow[1].stop)

@@ -78,6 +78,11 @@ class BlobModelRegistry:
         connection = ConnectionString("connection string", SecretStr(connection_string))
         return cls.from_connection(connection, container, site_side=site_side)
 
+    @property
+    def container(self) -> ContainerClient:
+        """The registry's container, for the shadow pointer beside it (adapters/blob_shadow_pointers.py)."""
+        return self._container
+
     def _ensure_container(self) -> None:
         if self._ready:
             return

@@ -55,6 +55,7 @@ from edgeloop.adapters.cosmos_documents import (
     write_if_changed,
 )
 from edgeloop.adapters.cosmos_rollup import rollup_operations, site_totals_of_rollups
+from edgeloop.adapters.cosmos_shadow import CosmosShadowRecords
 from edgeloop.adapters.cosmos_site_status import CosmosSiteStatusReads
 from edgeloop.adapters.cosmos_vision import MAX_OPERATIONS, CosmosVisionCounters
 from edgeloop.domain.counter_stats import HourlyRate, SiteStats, hourly_rates, site_stats
@@ -77,7 +78,7 @@ IDS_PER_BATCH = 20  # + at most 2 counters and 2 site rollups each: under MAX_OP
 RACE_STATUSES = frozenset({409, 412})
 
 
-class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads):
+class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShadowRecords):
     def __init__(
         self,
         container: ContainerProxy,

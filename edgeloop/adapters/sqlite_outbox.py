@@ -35,12 +35,12 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     oldest_pending_age,
     prune_acknowledged,
 )
-from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, SITE_STATUS_KIND
+from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, SHADOW_INSIGHT_KIND, SITE_STATUS_KIND
 from edgeloop.ports import ClaimedEntry, OutboxError, OutboxFull, OutboxUnavailable
 from edgeloop.wire.insight_columns import expand_items
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
-RECORD_KINDS = frozenset({INSIGHT_KIND, FEEDBACK_KIND, SITE_STATUS_KIND})
+RECORD_KINDS = frozenset({INSIGHT_KIND, FEEDBACK_KIND, SITE_STATUS_KIND, SHADOW_INSIGHT_KIND})
 # An item this small fits a packed queue message even if gzip cannot shrink it,
 # so no accepted item can ever jam the relay.
 MAX_RECORD_BYTES = MAX_ITEM_BYTES

@@ -31,9 +31,11 @@ from edgeloop.adapters.sqlite_fleet_tables import (
 from edgeloop.adapters.sqlite_store_tables import (
     ADD_COUNTS,
     COUNT_SUMS,
+    INSERT_SHADOW,
     INSERT_STATUS,
     KEY_COLUMNS,
     SELECT_JOINED,
+    SELECT_SHADOW,
     UPSERT_FEEDBACK,
     UPSERT_INSIGHT,
     counter_row,
@@ -54,6 +56,8 @@ from edgeloop.domain.insights_view import (
 )
 from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
+from edgeloop.domain.shadow_agreement import ShadowObservation
+from edgeloop.domain.shadow_records import ShadowInsightRecord, shadow_insight_from_wire
 from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
 from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
 from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, vision_delta
@@ -121,6 +125,18 @@ class SqliteInsightStore:
         with self._connections.transaction() as conn:
             conn.executemany(INSERT_STATUS, history)
             conn.executemany(UPSERT_LATEST_STATUS, [latest_row(status) for status in statuses])
+
+    def upsert_shadow(self, records: Sequence[ShadowInsightRecord]) -> None:
+        rows = [
+            (r.shadow_id, r.insight_id, r.site_id, r.model.name, format_timestamp(r.scored_at), _wire(r))
+            for r in records
+        ]
+        with self._connections.transaction() as conn:
+            conn.executemany(INSERT_SHADOW, rows)
+
+    def shadow_observations(self, model_name: str, site_id: str, limit: int) -> list[ShadowObservation]:
+        rows = self._connections.get().execute(SELECT_SHADOW, (site_id, model_name, limit)).fetchall()
+        return [ShadowObservation(shadow_insight_from_wire(orjson.loads(doc)), label) for doc, label in rows]
 
     def _states(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, InsightState]:
         insights: dict[str, InsightRecord] = {}
@@ -246,6 +262,10 @@ class SqliteInsightStore:
 
 
 def _doc(record: InsightRecord) -> bytes:
+    return orjson.dumps(record.to_wire())
+
+
+def _wire(record: ShadowInsightRecord) -> bytes:
     return orjson.dumps(record.to_wire())
 
 

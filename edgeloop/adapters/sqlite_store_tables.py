@@ -70,6 +70,24 @@ _SITE_STATUS = (
     )""",
     "CREATE INDEX IF NOT EXISTS site_status_by_site_time ON site_status (site_id, reported_at, status_id)",
 )
+# Shadow insights (a shadowed challenger's outputs), newest first per site and model.
+_SHADOW = (
+    """CREATE TABLE IF NOT EXISTS shadow_insights (
+        shadow_id TEXT PRIMARY KEY,
+        insight_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        scored_at TEXT NOT NULL,
+        doc BLOB NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS shadow_by_site_model_time
+        ON shadow_insights (site_id, model_name, scored_at, shadow_id)""",
+)
+INSERT_SHADOW = "INSERT OR IGNORE INTO shadow_insights VALUES (?, ?, ?, ?, ?, ?)"
+SELECT_SHADOW = (
+    "SELECT s.doc, f.label FROM shadow_insights AS s LEFT JOIN feedback AS f ON f.insight_id = s.insight_id "
+    "WHERE s.site_id = ? AND s.model_name = ? ORDER BY s.scored_at DESC, s.shadow_id DESC LIMIT ?"
+)
 INSERT_STATUS = "INSERT OR IGNORE INTO site_status (status_id, site_id, reported_at, doc) VALUES (?, ?, ?, ?)"
 UPSERT_INSIGHT = """
 INSERT INTO insights (insight_id, site_id, scored_at, anomaly, doc) VALUES (?, ?, ?, ?, ?)
@@ -131,7 +149,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if recount:
             conn.execute("DROP TABLE hourly_counts")
             conn.execute("DROP TABLE IF EXISTS site_hourly_counts")  # summed again from the new counters
-        for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS, *_SITE_STATUS):
+        for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS, *_SITE_STATUS, *_SHADOW):
             conn.execute(statement)
         if old_feedback:
             conn.execute("INSERT INTO feedback SELECT * FROM feedback_before_tasks")

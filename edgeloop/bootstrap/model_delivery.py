@@ -15,6 +15,7 @@ import logging
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_rollouts import BlobRollouts
+from edgeloop.adapters.blob_shadow_pointers import BlobShadowPointers
 from edgeloop.adapters.ed25519_signing import BundleVerifier, SigningKeyError
 from edgeloop.adapters.onnx_model import BundleError
 from edgeloop.adapters.sqlite_pointer_ledger import SqlitePointerLedger
@@ -27,6 +28,8 @@ from edgeloop.service_layer.model_delivery import LoadModel, ModelDelivery
 from edgeloop.service_layer.pointer_gate import PointerGate
 from edgeloop.service_layer.rollout_follow import RolloutFollower
 from edgeloop.service_layer.scoring import ModelHolder
+from edgeloop.service_layer.shadow_delivery import ShadowDelivery
+from edgeloop.service_layer.shadow_scoring import ShadowSlot
 
 POINTER_LEDGER_FILE = "pointer-ledger.sqlite3"
 
@@ -102,3 +105,33 @@ def start_delivery(
     )
     poller = DeliveryPoller(delivery, settings.model_poll_seconds).start()
     return delivery, poller
+
+
+def start_shadow_delivery(
+    slot: ShadowSlot, site_id: str, load: LoadModel, settings: ModelDeliverySettings | None = None
+) -> tuple[ShadowDelivery, DeliveryPoller] | None:
+    """The shadow pointer's poller beside the champion's (same registry, keys, ledger file); None
+    when model delivery is off: a site that takes no champion from the registry shadows none."""
+    settings = settings or ModelDeliverySettings()
+    if not settings.enabled or settings.model_signing_public_key is None:
+        return None
+    verifier = BundleVerifier(settings.model_signing_public_key)  # checked by start_delivery already
+    registry = BlobModelRegistry.from_connection(
+        settings.registry_connection(),
+        settings.model_registry_container,
+        AzureClients.from_settings(settings),
+        site_side=True,
+    )
+    delivery = ShadowDelivery(
+        slot=slot,
+        pointers=BlobShadowPointers(registry.container),
+        source=registry,
+        verify_pointer=verifier.verify_pointer,
+        ledger=SqlitePointerLedger(settings.model_cache_dir / POINTER_LEDGER_FILE),
+        verify=verifier.verify,
+        load_model=load,
+        cache_dir=settings.model_cache_dir,
+        model_name=settings.model_name,
+        site_id=site_id,
+    )
+    return delivery, DeliveryPoller(delivery, settings.model_poll_seconds, name="shadow-delivery").start()

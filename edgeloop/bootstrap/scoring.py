@@ -28,6 +28,7 @@ from edgeloop.service_layer.feedback import FeedbackService
 from edgeloop.service_layer.image_scoring import ImageScoringService
 from edgeloop.service_layer.relay import OutboxRelay, RelayStats, RelayThread
 from edgeloop.service_layer.scoring import ModelHolder, ScoringService
+from edgeloop.service_layer.shadow_scoring import ShadowScorer, ShadowSlot
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class ScoringComponents:
     load_model: Callable[[Path], ScoringModel]
     tracer: Tracer = NO_TRACER
     drift: DriftMonitor | None = None  # None: drift monitoring off (SCORING_DRIFT_ENABLED=false)
+    shadow: ShadowScorer | None = None  # None: no shadow scoring (SCORING_SHADOW_QUEUE_BATCHES=0)
 
     def relay_metrics(self) -> dict[str, float]:
         stats = self.relay_stats
@@ -139,8 +141,10 @@ class ScoringComponents:
         }
 
     def close(self) -> None:
-        """Stop the relay (its current attempt finishes), then close the outbox."""
+        """Stop the shadow worker and the relay (their current work finishes), then close the outbox."""
         try:
+            if self.shadow is not None:
+                self.shadow.stop()
             if self.relay_thread is not None:
                 self.relay_thread.stop()
         finally:
@@ -171,6 +175,19 @@ def drift_monitor(settings: ScoringSettings, holder: ModelHolder) -> DriftMonito
     return monitor
 
 
+def shadow_scorer(settings: ScoringSettings, outbox: SqliteOutbox) -> ShadowScorer | None:
+    """The shadow's worker (its slot empty until shadow delivery fills it); None when shadow is off."""
+    if settings.shadow_queue_batches == 0:
+        return None
+    return ShadowScorer(
+        outbox,
+        settings.site_id,
+        ShadowSlot(),
+        settings.shadow_queue_batches,
+        busy_share=settings.shadow_busy_share,
+    )
+
+
 def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> ScoringComponents:
     api_key = resolve_api_key(settings)
     admin_key = resolve_admin_key(settings, api_key)  # before anything opens: a bad setting fails fast
@@ -186,6 +203,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
     stats = RelayStats()
     relay_thread = None
     sender = None
+    shadow = shadow_scorer(settings, outbox)
     try:
         if settings.relay_enabled:
             # EdgeStorage (a connection string) or EdgeStorage__queueServiceUri (an identity).
@@ -198,13 +216,14 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
                 outbox, sender, stats=stats, max_in_flight=settings.relay_max_in_flight, tracer=tracer
             )
             relay_thread = relay.start(idle_wait=RELAY_IDLE_WAIT)
+        offer = shadow.start().offer if shadow is not None else None
         return ScoringComponents(
             settings=settings,
             api_key=api_key,
             admin_key=admin_key,
             model=holder,
             outbox=outbox,
-            scoring=ScoringService(outbox, settings.site_id, tracer=tracer, drift=drift),
+            scoring=ScoringService(outbox, settings.site_id, tracer=tracer, drift=drift, shadow=offer),
             images=image_scoring(settings, outbox, holder),
             feedback=FeedbackService(
                 outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
@@ -215,8 +234,11 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             load_model=load_model,
             tracer=tracer,
             drift=drift,
+            shadow=shadow,
         )
     except BaseException:
+        if shadow is not None:
+            shadow.stop()
         if relay_thread is not None:
             relay_thread.stop()
         if sender is not None:

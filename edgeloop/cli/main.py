@@ -12,12 +12,14 @@ from edgeloop.cli.models import models_app
 from edgeloop.cli.ops import ops_app
 from edgeloop.cli.powerbi import powerbi_app
 from edgeloop.cli.replay import replay_command
+from edgeloop.cli.shadow import shadow_app
 
 if TYPE_CHECKING:
     from edgeloop.domain.manifest import ModelManifest
 
 app = typer.Typer(help="Edgeloop: AI at the edge, hybrid with the cloud.", no_args_is_help=True)
 app.add_typer(powerbi_app, name="powerbi")
+models_app.add_typer(shadow_app, name="shadow")
 app.add_typer(models_app, name="models")
 app.command("replay")(replay_command)
 app.add_typer(ops_app, name="ops")

@@ -92,6 +92,13 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     drift_min_rows: int = Field(default=200, ge=1)
     drift_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
 
+    # Shadow scoring (docs/rollouts.md): the challenger the shadow pointer names for this site scores
+    # each committed request's rows off the answer path; at most shadow_queue_batches scorings wait
+    # for it (more are dropped and counted). 0: no shadow scoring on this site. Its worker works at most
+    # shadow_busy_share of the time (it rests in between): what bounds its cost to the answers.
+    shadow_queue_batches: int = Field(default=64, ge=0, le=100_000)
+    shadow_busy_share: float = Field(default=0.25, gt=0.0, le=1.0)
+
     @field_validator("execution_providers", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

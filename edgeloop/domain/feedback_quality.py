@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from edgeloop.domain.detection_task import verdicts_of
-from edgeloop.domain.records import InsightRecord, Label
+from edgeloop.domain.records import InsightRecord, Label, Prediction, TaskKind
 
 
 class Judgement(NamedTuple):
@@ -31,11 +31,15 @@ NOT_JUDGED = Judgement(0, 0, 0, 0.0)
 
 
 def judge(insight: InsightRecord, label: Label) -> Judgement:
-    task, prediction = insight.model.task, insight.prediction
+    return judge_outcome(insight.model.task, insight.anomaly, insight.prediction, label)
+
+
+def judge_outcome(task: TaskKind, anomaly: bool, prediction: Prediction | None, label: Label) -> Judgement:
+    """:func:`judge` on what a model said of a row (an insight's, or a shadow model's)."""
     if task == "binary":
         if isinstance(label, str) or label not in (0, 1):
             return NOT_JUDGED
-        return Judgement(1, int(insight.anomaly == (label == 1)), 0, 0.0)
+        return Judgement(1, int(anomaly == (label == 1)), 0, 0.0)
     if task == "multiclass":
         if not isinstance(label, str) or not isinstance(prediction, str):
             return NOT_JUDGED

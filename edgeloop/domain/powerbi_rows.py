@@ -31,6 +31,7 @@ from edgeloop.domain.powerbi_vision import camera_hour_rows
 from edgeloop.domain.records import (
     FEEDBACK_KIND,
     INSIGHT_KIND,
+    SHADOW_INSIGHT_KIND,
     SITE_STATUS_KIND,
     SUPPORTED_SCHEMA_VERSIONS,
     RecordError,
@@ -148,7 +149,7 @@ def rows_for_records(records: Sequence[Mapping[str, Any]], dataset: PowerBIDatas
             elif kind == FEEDBACK_KIND:
                 label = dataset.task.label_cells(record)
                 tables[FEEDBACK_TABLE].append({**_row(FEEDBACK_COLUMNS, record), **label})
-            elif kind != SITE_STATUS_KIND:  # a site's heartbeat is no reporting row
+            elif kind not in (SITE_STATUS_KIND, SHADOW_INSIGHT_KIND):  # heartbeats, shadows: no rows
                 raise RecordError("kind", f"unknown record kind {kind!r}")
         except RecordError as exc:
             raise RecordError(f"record[{index}].{exc.field}", exc.message) from None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from edgeloop.domain.detection_task import wire_detections_problem
 
 if TYPE_CHECKING:
+    from edgeloop.domain.shadow_records import ShadowInsightRecord
     from edgeloop.domain.site_status import SiteStatusRecord
 
 SCHEMA_VERSION = 1
@@ -44,6 +45,7 @@ MAX_LABEL_LENGTH = 200  # a class name is short; bounds what a label may carry
 INSIGHT_KIND: Final = "insight"
 FEEDBACK_KIND: Final = "feedback"
 SITE_STATUS_KIND: Final = "site_status"  # a site's heartbeat: edgeloop.domain.site_status
+SHADOW_INSIGHT_KIND: Final = "shadow_insight"  # a shadowed challenger's output: domain.shadow_records
 
 # Fields that describe the shop floor and must never leave the site unless the
 # compliance policy says otherwise (it drops or pseudonymizes them by default).
@@ -268,7 +270,7 @@ def feedback_from_wire(data: Mapping[str, Any]) -> FeedbackRecord:
     )
 
 
-def record_from_wire(data: Any) -> Record | SiteStatusRecord:
+def record_from_wire(data: Any) -> Record | SiteStatusRecord | ShadowInsightRecord:
     """Validate one wire record; raises :class:`RecordError` naming the field."""
     if not isinstance(data, dict):
         raise RecordError("record", "must be a JSON object")
@@ -281,4 +283,8 @@ def record_from_wire(data: Any) -> Record | SiteStatusRecord:
         from edgeloop.domain.site_status import site_status_from_wire  # builds on this module
 
         return site_status_from_wire(data)
+    if kind == SHADOW_INSIGHT_KIND:
+        from edgeloop.domain.shadow_records import shadow_insight_from_wire  # builds on this module
+
+        return shadow_insight_from_wire(data)
     raise RecordError("kind", f"unknown record kind {kind!r}")

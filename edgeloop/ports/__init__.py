@@ -63,6 +63,7 @@ from edgeloop.ports.feedback_loop import DriftTriggerLedger as DriftTriggerLedge
 from edgeloop.ports.feedback_loop import ModelRegistry as ModelRegistry
 from edgeloop.ports.feedback_loop import PointerLedger as PointerLedger
 from edgeloop.ports.feedback_loop import RegistryConflict as RegistryConflict
+from edgeloop.ports.feedback_loop import ShadowPointers as ShadowPointers
 from edgeloop.ports.feedback_loop import SourceUnavailable as SourceUnavailable
 from edgeloop.ports.feedback_loop import Trainer as Trainer
 from edgeloop.ports.feedback_loop import TrainingData as TrainingData

@@ -14,6 +14,8 @@ from edgeloop.domain.counter_stats import HourlyRate, SiteStats
 from edgeloop.domain.insights_view import InsightPage, InsightQuery, StoredInsight
 from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.domain.records import Record
+from edgeloop.domain.shadow_agreement import ShadowObservation
+from edgeloop.domain.shadow_records import ShadowInsightRecord
 from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.domain.vision_counts import VisionRow
 from edgeloop.wire.claim_check import BlobWrittenEvent
@@ -107,6 +109,15 @@ class InsightStore(Protocol):
         """Image insights per (site, camera, hour, model) over [start, end), widened to whole hours,
         kept on write as the hourly counters are (edgeloop.domain.vision_counts); sorted by key;
         ``site_id``: that site's only."""
+        ...
+
+    def upsert_shadow(self, records: Sequence[ShadowInsightRecord]) -> None:
+        """Keep each shadow insight once (per ``shadow_id``): redelivery never duplicates."""
+        ...
+
+    def shadow_observations(self, model_name: str, site_id: str, limit: int) -> list[ShadowObservation]:
+        """The site's newest ``limit`` shadow insights of the model, each with the feedback label on its
+        champion insight (None: none yet), newest first."""
         ...
 
 

@@ -15,6 +15,7 @@ from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.promotion import DataCounts
 from edgeloop.domain.recipes import RecipeSpec
 from edgeloop.domain.retraining_data import Comparison, LabelledRow, RetrainRequest, TrainedModel
+from edgeloop.domain.shadow_pointer import SignedShadowPointer
 from edgeloop.domain.signed_pointer import AcceptedPointer, SignedPointer
 from edgeloop.ports.edge import ScoringModel
 
@@ -162,6 +163,22 @@ class PointerLedger(Protocol):
 
     def record_accepted(self, name: str, accepted: AcceptedPointer) -> None:
         """Remember ``accepted`` unless a higher serial is remembered already (it only grows)."""
+        ...
+
+
+class ShadowPointers(Protocol):
+    """``models/<name>/shadow.json``: which challenger sites shadow (the cloud writes, sites poll)."""
+
+    def read(self, name: str) -> tuple[SignedShadowPointer, str] | None:
+        """The pointer and its ETag; None: never written. Raises SourceUnavailable when unreadable."""
+        ...
+
+    def write(self, signed: SignedShadowPointer, etag: str | None) -> str:
+        """Replace the pointer only if its ETag is still ``etag`` (None: create); RegistryConflict if not."""
+        ...
+
+    def poll(self, name: str, etag: str | None) -> tuple[SignedShadowPointer, str] | None:
+        """The pointer if it differs from ``etag`` (None: unchanged or none); SourceUnavailable offline."""
         ...
 
 

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import logging
 import threading
-
-from edgeloop.service_layer.model_delivery import ModelDelivery
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
+
+
+class Pollable(Protocol):
+    """ModelDelivery, or ShadowDelivery (the shadow pointer's poll)."""
+
+    def poll_once(self) -> str: ...
+    def record_stop(self, error: BaseException) -> None: ...
 
 
 class DeliveryPoller:
     """A daemon thread calling ``poll_once`` every ``interval`` seconds until stopped."""
 
-    def __init__(self, delivery: ModelDelivery, interval: float) -> None:
+    def __init__(self, delivery: Pollable, interval: float, name: str = "model-delivery") -> None:
         self._delivery = delivery
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="model-delivery", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> DeliveryPoller:
         self._thread.start()

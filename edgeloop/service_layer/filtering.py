@@ -137,7 +137,7 @@ class InsightFilter:
                 continue
             partition = partition_of(decision.record)
             groups.setdefault((COMPLIANT_CONTAINER, partition), []).append(decision.record)
-            if decision.record.get("anomaly") is True:
+            if decision.record.get("anomaly") is True and decision.record.get("kind") == INSIGHT_KIND:
                 groups.setdefault((ANOMALIES_CONTAINER, partition), []).append(decision.record)
 
         # On-site writes first: if the cloud is unreachable the host retries the

@@ -10,8 +10,10 @@ The store's upsert is idempotent, so redelivery is harmless.
 
 Site-status records (heartbeats) in the blob go to the store's site status, after the
 insights and feedback; both writes are idempotent, so a redelivery after a failure in
-between writes nothing twice. The result carries the stored statuses (functions/cloud_global.py
-hands them to the drift watch, edgeloop.service_layer.drift_watch).
+between writes nothing twice. Shadow insights (a shadowed challenger's outputs,
+edgeloop.domain.shadow_records) go to the store's shadow records, idempotent per ``shadow_id``.
+The result carries the stored statuses (functions/cloud_global.py hands them to the drift
+watch, edgeloop.service_layer.drift_watch).
 
 The ``anomalies`` container holds copies of compliant insights; its events are
 acknowledged without work.
@@ -23,6 +25,7 @@ import logging
 from dataclasses import dataclass
 
 from edgeloop.domain.records import FeedbackRecord, Record, RecordError, record_from_wire
+from edgeloop.domain.shadow_records import ShadowInsightRecord
 from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.observability.tracing import NO_TRACER
 from edgeloop.ports import BlobStore, BlobWrittenEvent, InsightStore, Tracer
@@ -39,12 +42,16 @@ class IngestResult:
     feedback: int = 0
     ignored: bool = False
     statuses: int = 0
+    shadows: int = 0
     site_statuses: tuple[SiteStatusRecord, ...] = ()  # stored: the cloud's drift watch reads them
 
 
-def records_from_blob(data: bytes, source: str) -> list[Record | SiteStatusRecord]:
+AnyRecord = Record | SiteStatusRecord | ShadowInsightRecord
+
+
+def records_from_blob(data: bytes, source: str) -> list[AnyRecord]:
     """Every record of a gzipped JSON Lines blob, validated; the first bad line raises."""
-    records: list[Record | SiteStatusRecord] = []
+    records: list[AnyRecord] = []
     for number, wire in read_jsonl_gz(data, source):
         try:
             records.append(record_from_wire(wire))
@@ -82,16 +89,24 @@ class InsightIngest:
             counts = f"holds {len(records)} records, the event says {event.record_count}"
             raise ClaimCheckError(f"{source}: {counts}")
         statuses = [record for record in records if isinstance(record, SiteStatusRecord)]
-        scored = [record for record in records if not isinstance(record, SiteStatusRecord)]
+        shadows = [record for record in records if isinstance(record, ShadowInsightRecord)]
+        scored = [r for r in records if not isinstance(r, SiteStatusRecord | ShadowInsightRecord)]
         if scored:
             self._store.upsert(scored)
         if statuses:
             self._store.upsert_site_status(statuses)
+        if shadows:
+            self._store.upsert_shadow(shadows)
         feedback = sum(1 for record in scored if isinstance(record, FeedbackRecord))
         logger.info(
-            "ingested %s: %d insights, %d feedback, %d site statuses",
-            source, len(scored) - feedback, feedback, len(statuses),
+            "ingested %s: %d insights, %d feedback, %d site statuses, %d shadow insights",
+            source, len(scored) - feedback, feedback, len(statuses), len(shadows),
         )  # fmt: skip
         return IngestResult(
-            source, len(scored) - feedback, feedback, statuses=len(statuses), site_statuses=tuple(statuses)
+            source,
+            len(scored) - feedback,
+            feedback,
+            statuses=len(statuses),
+            shadows=len(shadows),
+            site_statuses=tuple(statuses),
         )

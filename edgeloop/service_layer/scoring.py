@@ -154,6 +154,10 @@ def evaluate(model: ScoringModel, columns: FeatureColumns) -> Evaluation:
     return Evaluation(model, columns, output_columns, flags.tolist(), kinds, columns.context, prediction)
 
 
+# ShadowScorer.offer (edgeloop.service_layer.shadow_scoring): queues a committed scoring, never blocks.
+ShadowOffer = Callable[[Evaluation, str, datetime], object]
+
+
 class ScoringService:
     def __init__(
         self,
@@ -164,9 +168,11 @@ class ScoringService:
         batch_ids: Callable[[], str] = new_batch_id,
         tracer: Tracer = NO_TRACER,
         drift: DriftMonitor | None = None,
+        shadow: ShadowOffer | None = None,
     ) -> None:
         self._outbox = outbox
         self._drift = drift  # set: each scoring's rows go into the drift window once committed
+        self._shadow = shadow  # set: each committed scoring is offered to the shadow model (never waits)
         self._site_id = site_id
         self._clock = clock
         self._batch_ids = batch_ids
@@ -220,4 +226,6 @@ class ScoringService:
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=evaluation.n_rows)
         if self._drift is not None:
             self._drift.observe(evaluation.inputs)
+        if self._shadow is not None:
+            self._shadow(evaluation, batch_id, scored_at)
         return parts

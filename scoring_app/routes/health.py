@@ -63,9 +63,30 @@ def _readiness(ctx: AppContext) -> tuple[bool, dict[str, object]]:
         "drift": components.drift.summary() if components.drift is not None else _DRIFT_OFF,
         # Informational: a camera down is shown, and the site still scores what it is sent.
         "cameras": _cameras(ctx),
+        # Informational: the shadow model is never in the answer; its drops and failures show here.
+        "shadow": _shadow(ctx),
         "site_id": ctx.settings.site_id,
     }
     return bool(model["ok"]) and writable and depth < capacity, checks
+
+
+def _shadow(ctx: AppContext) -> dict[str, object]:
+    scorer = ctx.components.shadow
+    if scorer is None:
+        return {"enabled": False}
+    stats = scorer.stats()
+    pointer = ctx.shadow.status() if ctx.shadow is not None else {}
+    return {
+        "enabled": True,
+        "version": stats.version,
+        "queued": stats.queued,
+        "capacity": stats.capacity,
+        "rows": stats.rows,
+        "dropped_rows": stats.dropped_rows,
+        "failed_rows": stats.failed_rows,
+        "last_error": stats.last_error or pointer.get("last_error"),
+        "pointer": pointer,
+    }
 
 
 def _cameras(ctx: AppContext) -> dict[str, object]:

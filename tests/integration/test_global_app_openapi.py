@@ -25,6 +25,7 @@ from support.openapi_fuzz import MODES, fuzz_document
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.domain.records import ModelRef, utc_now
+from edgeloop.domain.shadow_records import ServedOutcome, ShadowInsightRecord
 from edgeloop.domain.site_status import DriftSummary, SiteStatusRecord
 from global_app.app import create_app
 from global_app.auth import OpenAccess
@@ -47,6 +48,13 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.
     drift = DriftSummary("watch", 300, {"torque_nm": {"psi": 0.15}})
     model = ModelRef("failure-risk", "1.1.0", "ab" * 32)
     store.upsert_site_status([SiteStatusRecord("s" * 32, "site-0", utc_now(), model=model, drift=drift)])
+    served = ServedOutcome("1.0.0", anomaly=False)
+    store.upsert_shadow(
+        [
+            ShadowInsightRecord(f"{n:032x}-00000", "site-0", utc_now(), model, served, {"risk": 0.2}, True)
+            for n in range(3)
+        ]
+    )  # the shadow report has a body to check
     yield schemathesis.openapi.from_asgi("/api/openapi.json", create_app(store, OpenAccess()))
     shutdown_lifespans()
     store.close()
