@@ -3,7 +3,8 @@
 * ``schedule_retraining`` (timer, NCRONTAB from setting ``RETRAIN_SCHEDULE``) first re-signs
   each line's champion pointer if it expires within ``MODEL_POINTER_REFRESH_HOURS`` (a failure is
   logged and does not stop the run), judges a soaking staged rollout and re-signs its pointer
-  (edgeloop.service_layer.rollout_watch, docs/rollouts.md; a failure is logged likewise), then
+  (edgeloop.service_layer.rollout_watch, docs/rollouts.md; a failure is logged likewise), re-signs
+  a shadow test's pointer likewise (edgeloop.service_layer.shadow_pointers), then
   submits a run per champion line (``MODEL_NAME``'s, then each of ``RETRAIN_COHORTS``) through the
   Trainer port and returns at once: locally a message on queue ``retrain-requests``, in Azure
   optionally an Azure ML command job (``RETRAIN_TRAINER``).
@@ -47,6 +48,11 @@ def schedule_retraining(timer: func.TimerRequest) -> None:
         logger.info("staged rollout: %s", dependencies.rollout_step.get()())
     except Exception:  # the run below must still start; the sites keep what they serve
         logger.exception("staged rollout not watched")
+    try:
+        if dependencies.shadow_refresher.get()() is not None:
+            logger.info("shadow pointer re-signed")
+    except Exception:  # the sites keep shadowing with the pointer they accepted
+        logger.exception("shadow pointer not refreshed")
     reason = "schedule (past due)" if timer.past_due else "schedule"
     for line in dependencies.retraining_lines.get():  # None first: MODEL_NAME's line
         request = RetrainRequest(uuid.uuid4().hex, utc_now(), reason, line)

@@ -107,6 +107,13 @@ def _compose_pointer_refresher() -> Callable[[], SignedPointer | None]:
     return build_pointer_refresher(RetrainingSettings(), cloud_clients.get())
 
 
+def _compose_shadow_refresher() -> Callable[[], object]:
+    from edgeloop.bootstrap.retraining import build_shadow_refresher
+    from edgeloop.config.retraining import RetrainingSettings
+
+    return build_shadow_refresher(RetrainingSettings(), cloud_clients.get())
+
+
 def _compose_rollout_step() -> Callable[[], str]:
     from edgeloop.bootstrap.rollouts import build_rollout_timer
     from edgeloop.config.retraining import RetrainingSettings
@@ -133,4 +140,5 @@ retraining_lines: Lazy[tuple[str | None, ...]] = Lazy(_compose_retraining_lines)
 drift_watch: Lazy[DriftWatch] = Lazy(_compose_drift_watch)
 pointer_refresher: Lazy[Callable[[], SignedPointer | None]] = Lazy(_compose_pointer_refresher)
 rollout_step: Lazy[Callable[[], str]] = Lazy(_compose_rollout_step)
+shadow_refresher: Lazy[Callable[[], object]] = Lazy(_compose_shadow_refresher)  # the pointer, or None
 global_app: Lazy[AsgiFunction] = Lazy(_compose_global_app)

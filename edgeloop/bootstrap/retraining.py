@@ -36,6 +36,7 @@ from edgeloop.service_layer.model_publishing import publish_bundle, refuse_a_tak
 from edgeloop.wire.messaging import RETRAIN_QUEUE
 
 if TYPE_CHECKING:  # needs the train extra; imported at run time only when a run is built
+    from edgeloop.domain.shadow_pointer import SignedShadowPointer
     from edgeloop.service_layer.retraining import RetrainingService
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,19 @@ def build_pointer_refresher(
     MODEL_POINTER_REFRESH_HOURS (the fleet line's new pointer; None: nothing to do there)."""
     registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
     return functools.partial(refresh_line_pointers, registry, settings.model_lines, signing)
+
+
+def build_shadow_refresher(
+    settings: RetrainingSettings, clients: AzureClients | None = None
+) -> Callable[[], SignedShadowPointer | None]:
+    """The retraining timer's step for a shadow test: re-sign MODEL_NAME's shadow pointer once it
+    expires within MODEL_POINTER_REFRESH_HOURS, as the champion's (None: none, or not yet)."""
+    from edgeloop.adapters.blob_shadow_pointers import BlobShadowPointers
+    from edgeloop.service_layer.shadow_pointers import refresh_shadow
+
+    registry, signing = build_registry(settings, clients), build_pointer_signing(settings)
+    pointers = BlobShadowPointers(registry.container)
+    return functools.partial(refresh_shadow, pointers, registry, settings.model_name, signing)
 
 
 def build_registry(settings: RetrainingSettings, clients: AzureClients | None = None) -> BlobModelRegistry:

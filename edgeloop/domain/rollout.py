@@ -45,6 +45,10 @@ class Thresholds:
     min_feedback: int = 20  # labels needed on each side before accuracy is judged
     max_drifted_sites: int = 0  # more ring sites drifting: keep soaking (the data moved, not the model)
     min_rows: int = 100  # rows the candidate must have scored on the ring before it may advance
+    min_shadow_agreement: float = (
+        0.0  # a ring site's shadow insights of the candidate agreeing less: roll back
+    )
+    min_shadow_rows: int = 100  # shadow insights a site needs before its agreement is judged
 
 
 @dataclass(frozen=True, slots=True)

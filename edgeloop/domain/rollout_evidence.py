@@ -6,7 +6,10 @@ anomalies, scoring errors, golden checks failed, feedback labels and how many we
 which sites drift. :func:`decide` reads them against the plan's thresholds, in this order:
 
 1. a golden check failed, an error rate too high, an anomaly rate too far above the previous
-   model's, or feedback accuracy too far below it: roll back at once, soak time or not;
+   model's, or feedback accuracy too far below it; or, where the candidate was shadowed on a ring
+   site (edgeloop.domain.shadow_agreement: its shadow insights there), its agreement with the
+   served model below ``min_shadow_agreement`` or its accuracy on that site's labels too far
+   below the served model's: roll back at once, soak time or not;
 2. a ring site not yet serving the candidate, too few rows, drift on the ring, or soak time
    left: keep soaking (the reason says which);
 3. otherwise advance (after the last ring: complete).
@@ -22,6 +25,7 @@ from typing import Any, Literal
 from edgeloop.domain.feedback_quality import judge
 from edgeloop.domain.insights_view import StoredInsight
 from edgeloop.domain.rollout import RolloutState, Thresholds
+from edgeloop.domain.shadow_agreement import ShadowSummary
 
 Action = Literal["soak", "advance", "roll_back"]
 
@@ -92,6 +96,7 @@ class RingEvidence:
     previous: VersionFigures
     serving: Mapping[str, str | None] = field(default_factory=dict)  # ring site -> version it reports
     drifted: tuple[str, ...] = ()  # ring sites whose inputs drift
+    shadow: tuple[ShadowSummary, ...] = ()  # the candidate shadowed on ring sites, one per site
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +104,7 @@ class RingEvidence:
             "previous": self.previous.to_dict(),
             "serving": dict(self.serving),
             "drifted": list(self.drifted),
+            "shadow": [summary.to_dict() for summary in self.shadow],
         }
 
 
@@ -116,6 +122,7 @@ def decide(state: RolloutState, evidence: RingEvidence, now: datetime) -> Decisi
     if state.phase != "soaking":
         return Decision("soak", (f"the rollout is {state.phase}: nothing to decide",))
     failures = _failures(state.thresholds, evidence.candidate, evidence.previous)
+    failures += _shadow_failures(state.thresholds, evidence.shadow)
     if failures:
         return Decision("roll_back", failures)
     waits = _waits(state, evidence, now)
@@ -151,6 +158,33 @@ def _failures(limits: Thresholds, candidate: VersionFigures, previous: VersionFi
             f"feedback accuracy {now:.1%} is more than {limits.max_accuracy_drop:.0%}"
             f" below the previous model's {before:.1%}"
         )
+    return tuple(found)
+
+
+def _shadow_failures(limits: Thresholds, shadow: Iterable[ShadowSummary]) -> tuple[str, ...]:
+    found = []
+    for summary in shadow:
+        agreement = summary.agreement_rate
+        judged = summary.rows >= limits.min_shadow_rows and agreement is not None
+        if judged and agreement is not None and agreement < limits.min_shadow_agreement:
+            found.append(
+                f"in shadow on {summary.site_id}, {summary.shadow_version} agreed with "
+                f"{summary.served_version} on {agreement:.1%} of {summary.rows} rows "
+                f"(at least {limits.min_shadow_agreement:.0%} wanted)"
+            )
+        served, shadowed = summary.served_accuracy, summary.shadow_accuracy
+        labelled = summary.labelled >= limits.min_feedback
+        if (
+            labelled
+            and served is not None
+            and shadowed is not None
+            and served - shadowed > limits.max_accuracy_drop
+        ):
+            found.append(
+                f"in shadow on {summary.site_id}, {summary.shadow_version} was right on "
+                f"{shadowed:.1%} of {summary.labelled} labelled rows, more than "
+                f"{limits.max_accuracy_drop:.0%} below {summary.served_version}'s {served:.1%}"
+            )
     return tuple(found)
 
 

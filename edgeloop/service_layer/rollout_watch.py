@@ -12,7 +12,9 @@ anomalies, judged feedback, per version) and the previous model's on the same si
 ``baseline`` before that; from the heartbeats, the version each site serves, scoring errors
 while it served the candidate, whether it refused the candidate (``rejected_versions``: a
 failed golden check, signature or load, or its own automatic rollback: counted as golden
-failures) and whether its inputs drift. The scan reads at most ``max_rows`` insights per site.
+failures) and whether its inputs drift; where the candidate was shadowed on a ring site, the
+summary of its shadow insights there (service_layer.shadow_report: agreement with the served
+model, each one's accuracy on the site's labels). The scan reads at most ``max_rows`` insights per site.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from edgeloop.domain.records import format_timestamp, utc_now
 from edgeloop.domain.rollout import RolloutState
 from edgeloop.domain.rollout_documents import state_to_dict
 from edgeloop.domain.rollout_evidence import Decision, RingEvidence, VersionFigures, decide, insight_figures
+from edgeloop.domain.shadow_agreement import ShadowSummary
 from edgeloop.ports import InsightStore, RolloutRegistry
 from edgeloop.service_layer.rollouts import Rollouts
+from edgeloop.service_layer.shadow_report import shadow_summary
 
 ACTOR = "rollout watch"
 PAGE = 500
@@ -103,7 +107,14 @@ class RolloutWatch:
             previous=previous,
             serving={site: latest[site].model.version if site in latest else None for site in sites},
             drifted=tuple(status.site_id for status in statuses if status.drift.status == "drift"),
+            shadow=self._shadow(state),
         )
+
+    def _shadow(self, state: RolloutState) -> tuple[ShadowSummary, ...]:
+        found = (
+            shadow_summary(self._store, state.name, site, state.candidate) for site in state.current_sites()
+        )
+        return tuple(summary for summary in found if summary is not None)
 
     def _insights(self, site: str, start: datetime, now: datetime) -> Iterator[StoredInsight]:
         query = InsightQuery(site_id=site, start=start, end=now + timedelta(seconds=1), limit=PAGE)

@@ -36,7 +36,11 @@ from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.sqlite_pointer_ledger import SqlitePointerLedger
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.adapters.storage_queue import StorageQueueSender
-from edgeloop.bootstrap.retraining import build_pointer_signing, publish_first_champion
+from edgeloop.bootstrap.retraining import (
+    build_pointer_signing,
+    build_shadow_refresher,
+    publish_first_champion,
+)
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.compliance import PolicyEngine
@@ -265,6 +269,26 @@ def test_an_expired_shadow_pointer_is_refused(fleet: Fleet) -> None:
     assert delivery.poll_once() == "refused"
     assert delivery.status()["refusals"] == {"expired": 1}
     assert slot.model is None
+
+
+def test_the_retraining_timers_step_re_signs_a_shadow_pointer_only_once_it_expires_soon(fleet: Fleet) -> None:
+    refresh = build_shadow_refresher(fleet.settings)
+    assert refresh() is None  # no shadow test
+    start_shadow(fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing)
+    assert refresh() is None  # fresh: nothing to do
+    lifetime = timedelta(hours=fleet.settings.pointer_lifetime_hours)
+    aged = utc_now() - lifetime + timedelta(hours=1)  # signed so that it expires within the hour
+    start_shadow(
+        fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing, clock=lambda: aged
+    )
+    renewed = refresh()
+    assert renewed is not None
+    assert (renewed.pointer.version, renewed.pointer.sites, renewed.pointer.serial) == (
+        "1.1.0",
+        ("site-a",),
+        3,
+    )
+    assert renewed.pointer.expires is not None and renewed.pointer.expires > utc_now() + lifetime / 2
 
 
 def test_the_command_line_starts_shows_reports_and_stops(

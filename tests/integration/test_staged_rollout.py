@@ -16,7 +16,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from edgeloop.domain.records import InsightRecord, ModelRef, utc_now
 from edgeloop.domain.rollout import RolloutPlan, Thresholds
 from edgeloop.domain.rollout_documents import plan_to_dict
 from edgeloop.domain.rollout_pointer import WHAT, SignedRollout, ledger_key, rollout_payload
+from edgeloop.domain.shadow_records import ServedOutcome, ShadowInsightRecord
 from edgeloop.domain.site_status import SiteStatusRecord, new_status_id
 from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.model_delivery import ModelDelivery
@@ -241,6 +242,44 @@ def test_a_challenger_raising_the_anomaly_rate_is_rolled_back_by_the_watch(
     assert fleet.poll() == {"site-1": "swapped", "site-2": "unchanged", "site-3": "unchanged"}
     assert fleet.serving() == dict.fromkeys(SITES, "1.0.0")
     assert fleet.rollouts.status(MODEL_NAME).phase == "rolled_back"  # type: ignore[union-attr]
+
+
+def test_a_candidate_that_disagreed_in_shadow_on_ring_0_is_rolled_back_and_the_report_shows_its_shadow(
+    fleet: Fleet, demo_bundle_dir: Path
+) -> None:
+    thresholds = replace(PLAN.thresholds, min_shadow_agreement=0.9, min_shadow_rows=20)
+    fleet.rollouts.set_plan(MODEL_NAME, plan_to_dict(replace(PLAN, thresholds=thresholds)))
+    register_variant(fleet.registry, demo_bundle_dir, "1.4.0", fleet.signer)
+    # Before its rollout, 1.4.0 shadowed site-1's traffic: it flagged one row in two, 1.0.0 none.
+    earlier, shadow = utc_now() - timedelta(minutes=30), ModelRef(MODEL_NAME, "1.4.0", "cd" * 32)
+    fleet.store.upsert_shadow(
+        [
+            ShadowInsightRecord(
+                f"{uuid.uuid4().hex}-{n:05d}", "site-1", earlier, shadow, ServedOutcome("1.0.0", False),
+                {"failure_probability": 0.9 if n % 2 else 0.1}, anomaly=n % 2 == 1,
+            )
+            for n in range(40)
+        ]
+    )  # fmt: skip
+    promote(fleet, "1.4.0")
+    fleet.poll()
+    fleet.report("site-1")  # live, 1.4.0 looks like 1.0.0: only its shadow gives it away
+    verdict = fleet.watch.run(MODEL_NAME)
+    assert verdict is not None
+    assert verdict.decision.action == "roll_back"
+    assert "in shadow on site-1, 1.4.0 agreed with 1.0.0 on 50.0% of 40 rows" in " ".join(
+        verdict.decision.reasons
+    )
+    report = json.loads(fleet.registry.read_blob(verdict.blob))
+    (summary,) = report["evidence"]["shadow"]
+    assert (summary["site_id"], summary["served_version"], summary["shadow_version"]) == (
+        "site-1",
+        "1.0.0",
+        "1.4.0",
+    )
+    assert (summary["rows"], summary["agreement_rate"]) == (40, 0.5)
+    fleet.poll()
+    assert fleet.serving() == dict.fromkeys(SITES, "1.0.0")
 
 
 def test_forged_unknown_key_replayed_and_expired_rollout_pointers_are_refused_and_the_site_keeps_serving(

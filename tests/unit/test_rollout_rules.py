@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from edgeloop.domain.rollout import RolloutError, RolloutPlan, RolloutState, Thresholds, start_rollout
 from edgeloop.domain.rollout_documents import plan_from_dict, plan_to_dict, state_from_dict, state_to_dict
 from edgeloop.domain.rollout_evidence import RingEvidence, VersionFigures, decide
+from edgeloop.domain.shadow_agreement import ShadowSummary
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 FLEET = ("site-1", "site-2", "site-3")
@@ -112,6 +113,31 @@ def test_bad_evidence_rolls_back_before_the_soak_ends(
     decision = decide(state, evidence(state, candidate, previous), NOW + timedelta(minutes=1))
     assert decision.action == "roll_back"
     assert said in " ".join(decision.reasons)
+
+
+def shadowed(rows: int, agreed: int, labelled: int = 0, served: int = 0, shadow: int = 0) -> ShadowSummary:
+    return ShadowSummary("site-1", "m", "1", "2", "binary", rows, agreed, labelled, served, shadow)
+
+
+def test_the_candidates_shadow_insights_on_the_ring_judge_it_and_show_in_the_evidence() -> None:
+    strict = RolloutPlan(
+        rings=PLAN.rings, soak=PLAN.soak, thresholds=Thresholds(min_rows=100, min_shadow_agreement=0.9)
+    )
+    state, later = started(strict), NOW + timedelta(hours=1)
+    good = evidence(state, figures(500, 10))
+
+    def with_shadow(summary: ShadowSummary) -> RingEvidence:
+        return RingEvidence(good.candidate, good.previous, good.serving, shadow=(summary,))
+
+    assert decide(state, with_shadow(shadowed(200, 195)), later).action == "advance"
+    disagreeing = decide(state, with_shadow(shadowed(200, 150)), later)
+    assert disagreeing.action == "roll_back"
+    assert "in shadow on site-1, 2 agreed with 1 on 75.0% of 200 rows" in " ".join(disagreeing.reasons)
+    assert decide(state, with_shadow(shadowed(50, 10)), later).action == "advance"  # too few to judge
+    worse = decide(state, with_shadow(shadowed(200, 190, labelled=40, served=36, shadow=28)), later)
+    assert worse.action == "roll_back"
+    assert "right on 70.0% of 40 labelled rows" in " ".join(worse.reasons)
+    assert with_shadow(shadowed(200, 195)).to_dict()["shadow"][0]["agreement_rate"] == 0.975
 
 
 def test_a_quiet_previous_model_does_not_make_one_anomaly_a_rollback() -> None:
