@@ -12,7 +12,8 @@ which sites drift. :func:`decide` reads them against the plan's thresholds, in t
    below the served model's: roll back at once, soak time or not;
 2. a ring site not yet serving the candidate, too few rows, drift on the ring, or soak time
    left: keep soaking (the reason says which);
-3. otherwise advance (after the last ring: complete).
+3. otherwise advance (after the last ring: complete); a ring none of whose sites is to serve the
+   candidate (all excluded by the site fit, or pinned) advances at once.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def decide(state: RolloutState, evidence: RingEvidence, now: datetime) -> Decisi
     """What to do with the soaking ring of ``state`` given ``evidence`` (see the module docstring)."""
     if state.phase != "soaking":
         return Decision("soak", (f"the rollout is {state.phase}: nothing to decide",))
+    if not state.current_sites():  # every site of the ring excluded or pinned: nothing to soak
+        return Decision("advance", (f"ring {state.ring}: none of its sites is to serve {state.candidate}",))
     failures = _failures(state.thresholds, evidence.candidate, evidence.previous)
     failures += _shadow_failures(state.thresholds, evidence.shadow)
     if failures:

@@ -422,6 +422,31 @@ def test_the_champion_gate_stages_a_promotion_and_refuses_a_second_while_one_soa
     assert again.reasons[-1] == f"not promoted: {MODEL_NAME}: the rollout of 1.1.0 is still soaking"
 
 
+def test_a_site_the_site_fit_excludes_keeps_its_version_through_the_whole_rollout(
+    fleet: Fleet, demo_bundle_dir: Path
+) -> None:
+    from edgeloop.domain.promotion import PromotionDecision
+    from edgeloop.service_layer.line_champions import LineChampion
+    from edgeloop.service_layer.rollouts import ChampionPromotion
+
+    register_variant(fleet.registry, demo_bundle_dir, "1.1.0", fleet.signer)
+    gate = ChampionPromotion(fleet.registry, fleet.rollouts._signing, fleet.rollouts)
+    found = fleet.registry.champion(MODEL_NAME)
+    assert found is not None
+    champion = LineChampion(found[0], found[1], OnnxModel.load(demo_bundle_dir))
+    worse = {"site-3": "worse on its own rows: roc_auc 0.61 against 0.83 (200 rows)"}
+    decision = PromotionDecision("promoted", ("better",))
+    assert gate.promote_line(decision, champion, MODEL_NAME, "1.1.0", "run 1", worse).outcome == "promoted"
+    assert fleet.rollouts.status(MODEL_NAME).excluded == worse  # type: ignore[union-attr]
+    for _ring in range(3):  # site-3's ring passes with it still on 1.0.0
+        fleet.poll()
+        fleet.report()
+        fleet.watch.run(MODEL_NAME)
+    assert fleet.rollouts.status(MODEL_NAME).phase == "complete"  # type: ignore[union-attr]
+    fleet.poll()
+    assert fleet.serving() == {"site-1": "1.1.0", "site-2": "1.1.0", "site-3": "1.0.0"}
+
+
 class RecordingTrainer:
     """The Trainer port's double (no trainer is wanted here): records the runs the timer submits."""
 

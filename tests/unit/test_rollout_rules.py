@@ -140,6 +140,12 @@ def test_the_candidates_shadow_insights_on_the_ring_judge_it_and_show_in_the_evi
     assert with_shadow(shadowed(200, 195)).to_dict()["shadow"][0]["agreement_rate"] == 0.975
 
 
+def test_a_ring_whose_sites_all_keep_their_version_advances_without_soaking() -> None:
+    state = started(excluded={"site-1": "worse on its own rows"})
+    decision = decide(state, RingEvidence(figures(0), figures(0)), NOW)
+    assert (decision.action, decision.reasons) == ("advance", ("ring 0: none of its sites is to serve 2",))
+
+
 def test_a_quiet_previous_model_does_not_make_one_anomaly_a_rollback() -> None:
     state = started()
     decision = decide(state, evidence(state, figures(200, 2), figures(1000, 0)), NOW + timedelta(hours=1))
