@@ -288,7 +288,8 @@ def test_the_retraining_timers_step_re_signs_a_shadow_pointer_only_once_it_expir
         ("site-a",),
         3,
     )
-    assert renewed.pointer.expires is not None and renewed.pointer.expires > utc_now() + lifetime / 2
+    assert renewed.pointer.expires is not None
+    assert renewed.pointer.expires > utc_now() + lifetime / 2
 
 
 def test_the_command_line_starts_shows_reports_and_stops(
