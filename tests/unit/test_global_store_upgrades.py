@@ -84,6 +84,7 @@ def test_a_sqlite_file_from_before_tasks_is_upgraded_and_counted_again(tmp_path:
         "site_hourly_counts",
         "site_status",
         "site_status_latest",
+        "shadow_insights",
         "vision_counts",  # counted from the stored insights (none are images')
         "vision_classes",
     }

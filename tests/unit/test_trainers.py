@@ -149,4 +149,4 @@ def test_replay_sends_rows_at_the_rate_in_ticks() -> None:
 
 def test_settings_reject_a_bad_primary_metric() -> None:
     with pytest.raises(ValueError, match="RETRAIN_PRIMARY_METRIC"):
-        settings(RETRAIN_PRIMARY_METRIC="precision")
+        settings(RETRAIN_PRIMARY_METRIC="median_vibes")
