@@ -173,7 +173,10 @@ def exposed_metrics(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     # A stand-in for ModelDelivery's read side (a real one needs a registry to poll): the collector
     # only reads these.
     delivery_view = SimpleNamespace(
-        stats=stats, serving_version="1.0.0", pointer_refusals=lambda: {"stale": 0}
+        stats=stats,
+        serving_version="1.0.0",
+        pointer_refusals=lambda: {"stale": 0},
+        rollout_refusals=lambda: {"stale": 0},
     )
     delivery = DeliveryCollector(delivery_view)  # type: ignore[arg-type]
     names |= {s.name for family in delivery.collect() for s in family.samples}
