@@ -10,7 +10,7 @@
   long a connection, then a read, may take before the camera counts as down.
 * ``SCORING_CAMERA_BATCH_MAX_WAIT_SECONDS`` (2): a partial batch is scored once its oldest frame
   has waited this long (a camera sampled slowly is still scored promptly).
-* ``SCORING_CAMERA_GROUP_BATCHES`` (4): when scoring lags, a camera's scorer takes up to this many
+* ``SCORING_CAMERA_GROUP_BATCHES`` (8): when scoring lags, a camera's scorer takes up to this many
   full batches already waiting and commits their insights in one outbox transaction (one fsync
   instead of one a batch); 1: a commit per batch. A group never waits for frames to arrive.
 """

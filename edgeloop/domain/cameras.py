@@ -21,7 +21,7 @@ MAX_BATCH_SIZE = 256
 # Batches a lagging camera's scorer commits together (one outbox transaction): the fsync of a
 # commit costs about what a batch of 8 small frames does to score; more adds latency to the group's
 # first frames (one graph call per batch) for little gain.
-DEFAULT_GROUP_BATCHES = 4
+DEFAULT_GROUP_BATCHES = 8  # 0.61 of in-process at batch 8 on a quiet machine (4: 0.46; docs/benchmarks.md section 14)
 MAX_GROUP_BATCHES = 16
 
 

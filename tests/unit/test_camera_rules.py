@@ -123,7 +123,7 @@ def test_no_cameras_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_batches_a_commit_default_to_four_and_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SCORING_CAMERA_GROUP_BATCHES", raising=False)
-    assert CameraSettings().camera_group_batches == 4
+    assert CameraSettings().camera_group_batches == 8
     monkeypatch.setenv("SCORING_CAMERA_GROUP_BATCHES", "1")  # a commit per batch
     assert CameraSettings().camera_group_batches == 1
     for refused in ("0", "17"):
