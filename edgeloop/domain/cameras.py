@@ -19,9 +19,9 @@ CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a Prometheus lab
 SAMPLING_TOLERANCE_SECONDS = 1e-3
 MAX_BATCH_SIZE = 256
 # Batches a lagging camera's scorer commits together (one outbox transaction): the fsync of a
-# commit costs about what a batch of 8 small frames does to score; more adds latency to the group's
-# first frames (one graph call per batch) for little gain.
-DEFAULT_GROUP_BATCHES = 8  # 0.61 of in-process at batch 8 on a quiet machine (4: 0.46; docs/benchmarks.md section 14)
+# commit costs about what a batch of 8 small frames does to score; 8 gained clearly over 4 on a
+# quiet machine (docs/benchmarks.md section 14), more adds latency to a group's first frames.
+DEFAULT_GROUP_BATCHES = 8
 MAX_GROUP_BATCHES = 16
 
 
