@@ -117,6 +117,7 @@ module storage 'modules/storage.bicep' = {
       'compliant'
       'anomalies'
       'models'
+      'frames'
     ]
     dataQueues: [
       'retrain-requests'

@@ -96,7 +96,7 @@ def test_every_module_output_used_exists(bicep: dict[str, Parsed]) -> None:
 def test_storage_holds_the_contract_containers_privately(bicep: dict[str, Parsed]) -> None:
     storage = bicep["modules/storage.bicep"]
     params = bicep["main.bicep"]["modules"]["storage"]["config"]["params"]
-    assert params["dataContainers"] == ["compliant", "anomalies", "models"]
+    assert params["dataContainers"] == ["compliant", "anomalies", "models", "frames"]
     containers = storage["resources"]["containers"]["config"]
     assert containers["loop_type"]["detail"]["array_name"] == "dataContainers"
     assert containers["config"]["properties"]["publicAccess"] == "None"

@@ -1,6 +1,7 @@
 // Two storage accounts:
 // - the Functions host account (host state, deployment package): identity only, no keys;
-// - the data account with the containers of docs/CONTRACTS.md (compliant, anomalies, models)
+// - the data account with the containers of docs/CONTRACTS.md (compliant, anomalies, models,
+//   frames: what a site's frames policy lets out)
 //   and the queue `retrain-requests`.
 //   Sites are outside Azure and have no Entra identity, so they write `compliant` with a
 //   container-scoped SAS; that needs shared-key signing on this account (and only this one).
@@ -19,6 +20,7 @@ param dataContainers array = [
   'compliant'
   'anomalies'
   'models'
+  'frames'
 ]
 
 @description('Queues of the data account (names: docs/CONTRACTS.md): the retraining requests.')
