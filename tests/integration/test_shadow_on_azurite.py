@@ -273,21 +273,18 @@ def test_an_expired_shadow_pointer_is_refused(fleet: Fleet) -> None:
 
 def test_the_retraining_timers_step_re_signs_a_shadow_pointer_only_once_it_expires_soon(fleet: Fleet) -> None:
     refresh = build_shadow_refresher(fleet.settings)
-    assert refresh() is None  # no shadow test
-    start_shadow(fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing)
-    assert refresh() is None  # fresh: nothing to do
+    fresh = start_shadow(fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing)
+    assert refresh() is None  # the fleet's pointer is fresh: nothing to do
     lifetime = timedelta(hours=fleet.settings.pointer_lifetime_hours)
-    aged = utc_now() - lifetime + timedelta(hours=1)  # signed so that it expires within the hour
-    start_shadow(
-        fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing, clock=lambda: aged
+    aged_at = utc_now() - lifetime + timedelta(hours=1)  # signed so that it expires within the hour
+    aged = start_shadow(
+        fleet.pointers, fleet.registry, MODEL_NAME, "1.1.0", ("site-a",), fleet.signing, clock=lambda: aged_at
     )
+    assert aged.pointer.serial == fresh.pointer.serial + 1
     renewed = refresh()
     assert renewed is not None
-    assert (renewed.pointer.version, renewed.pointer.sites, renewed.pointer.serial) == (
-        "1.1.0",
-        ("site-a",),
-        3,
-    )
+    assert (renewed.pointer.version, renewed.pointer.sites) == ("1.1.0", ("site-a",))
+    assert renewed.pointer.serial == aged.pointer.serial + 1
     assert renewed.pointer.expires is not None
     assert renewed.pointer.expires > utc_now() + lifetime / 2
 
