@@ -167,8 +167,8 @@ def _failures(limits: Thresholds, candidate: VersionFigures, previous: VersionFi
 def _shadow_failures(limits: Thresholds, shadow: Iterable[ShadowSummary]) -> tuple[str, ...]:
     found = []
     for summary in shadow:
-        agreement = summary.agreement_rate
-        judged = summary.rows >= limits.min_shadow_rows and agreement is not None
+        agreement = summary.agreement_rate  # None: no rows
+        judged = summary.rows >= limits.min_shadow_rows
         if judged and agreement is not None and agreement < limits.min_shadow_agreement:
             found.append(
                 f"in shadow on {summary.site_id}, {summary.shadow_version} agreed with "
