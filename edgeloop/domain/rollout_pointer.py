@@ -11,17 +11,15 @@ accepted in the same ledger as champion pointers, under :func:`ledger_key`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from edgeloop.domain.bundle_integrity import canonical_json
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
 from edgeloop.domain.rollout import RolloutError, RolloutState
 from edgeloop.domain.rollout_documents import state_from_dict, state_to_dict
-from edgeloop.domain.signed_pointer import PointerSignature, read_signature
+from edgeloop.domain.signed_pointer import SignedEnvelope
 
 ROLLOUT_FORMAT = "edgeloop.rollout"
 ROLLOUT_SIGNING_DOMAIN = b"edgeloop.rollout-pointer.signature.v1\n"
@@ -80,33 +78,17 @@ class RolloutPointer:
         return cls(state_from_dict(data.get("rollout")), serial, expiry, dict(bundles))
 
 
-def rollout_payload(pointer: RolloutPointer) -> bytes:
-    """The exact bytes that are signed for a rollout pointer."""
-    return ROLLOUT_SIGNING_DOMAIN + canonical_json(pointer.to_dict())
-
-
 @dataclass(frozen=True, slots=True)
-class SignedRollout:
-    pointer: RolloutPointer
-    signatures: tuple[PointerSignature, ...] = ()
-
-    @property
-    def payload(self) -> bytes:
-        return rollout_payload(self.pointer)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.payload).hexdigest()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"signed": self.pointer.to_dict(), "signatures": [s.to_dict() for s in self.signatures]}
+class SignedRollout(SignedEnvelope[RolloutPointer]):
+    signing_domain = ROLLOUT_SIGNING_DOMAIN
+    what = WHAT
+    error = RolloutError
 
     @classmethod
-    def from_dict(cls, data: Any) -> SignedRollout:
-        if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
-            raise RolloutError("not a signed rollout pointer (needs 'signed' and 'signatures')")
-        try:
-            signatures = tuple(map(read_signature, data["signatures"]))
-        except ValueError as exc:
-            raise RolloutError(f"rollout pointer: {exc}") from None
-        return cls(RolloutPointer.from_dict(data.get("signed")), signatures)
+    def read_body(cls, data: Any) -> RolloutPointer:
+        return RolloutPointer.from_dict(data)
+
+
+def rollout_payload(pointer: RolloutPointer) -> bytes:
+    """The exact bytes that are signed for a rollout pointer."""
+    return SignedRollout.payload_of(pointer)

@@ -10,16 +10,14 @@ only grows and an ``expires`` time, plus the named version's manifest digest; a 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from edgeloop.domain.bundle_integrity import canonical_json
 from edgeloop.domain.champion import ChampionError
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
-from edgeloop.domain.signed_pointer import PointerSignature, read_signature
+from edgeloop.domain.signed_pointer import SignedEnvelope
 
 SHADOW_POINTER_FORMAT = "edgeloop.shadow"
 SHADOW_SIGNING_DOMAIN = b"edgeloop.shadow-pointer.signature.v1\n"
@@ -89,33 +87,20 @@ def no_shadow(name: str) -> ShadowPointer:
     return ShadowPointer(name, None)
 
 
-def shadow_payload(pointer: ShadowPointer) -> bytes:
-    """The exact bytes that are signed for a shadow pointer."""
-    return SHADOW_SIGNING_DOMAIN + canonical_json(pointer.to_dict())
-
-
 @dataclass(frozen=True, slots=True)
-class SignedShadowPointer:
-    pointer: ShadowPointer
-    signatures: tuple[PointerSignature, ...] = ()
-
-    @property
-    def payload(self) -> bytes:
-        return shadow_payload(self.pointer)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.payload).hexdigest()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"signed": self.pointer.to_dict(), "signatures": [s.to_dict() for s in self.signatures]}
+class SignedShadowPointer(SignedEnvelope[ShadowPointer]):
+    signing_domain = SHADOW_SIGNING_DOMAIN
+    what = SHADOW_POINTER_WHAT
+    error = ChampionError
 
     @classmethod
-    def from_dict(cls, data: Any) -> SignedShadowPointer:
-        if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
-            raise ChampionError("not a signed shadow pointer (needs 'signed' and 'signatures')")
-        signatures = tuple(map(read_signature, data["signatures"]))
-        return cls(ShadowPointer.from_dict(data.get("signed")), signatures)
+    def read_body(cls, data: Any) -> ShadowPointer:
+        return ShadowPointer.from_dict(data)
+
+
+def shadow_payload(pointer: ShadowPointer) -> bytes:
+    """The exact bytes that are signed for a shadow pointer."""
+    return SignedShadowPointer.payload_of(pointer)
 
 
 def shadow_ledger_key(name: str) -> str:

@@ -20,8 +20,10 @@ A site follows a pointer only if (:func:`check_pointer`), in TUF's order:
 Key rotation: the site trusts a set of keys; a pointer signed by any of them passes, so a new
 key is added to the sites first, the cloud then signs with it, and the old key is removed.
 
-The rules read only a pointer's envelope (:class:`Envelope`: name, serial, expiry, signed bytes),
-so the rollout pointer (edgeloop.domain.rollout_pointer) goes through the same checks.
+Every pointer kind (champion here, edgeloop.domain.rollout_pointer, edgeloop.domain.shadow_pointer)
+is a :class:`SignedEnvelope` with its own body and signing prefix: one envelope JSON, one way to
+compute the signed bytes and digest. The rules read only a pointer's envelope (:class:`Envelope`:
+name, serial, expiry, signed bytes), so every kind goes through the same checks.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from edgeloop.domain.bundle_integrity import IntegrityError, canonical_json
 from edgeloop.domain.champion import POINTER_FORMAT, ChampionError, ChampionPointer
@@ -63,19 +65,52 @@ class PointerSignature:
         return {"keyid": self.key_id, "sig": base64.b64encode(self.signature).decode("ascii")}
 
 
-def pointer_payload(pointer: ChampionPointer) -> bytes:
-    """The exact bytes that are signed for a pointer."""
-    return POINTER_SIGNING_DOMAIN + canonical_json(pointer.to_dict())
+class PointerBody(Protocol):
+    """The signed part of a pointer, as far as the rules below read it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def serial(self) -> int: ...
+    @property
+    def expires(self) -> datetime | None: ...
+
+
+class SignableBody(PointerBody, Protocol):
+    """A pointer kind's signed part: what the rules read of it, and its document."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+BodyT = TypeVar("BodyT", bound=SignableBody)
+EnvelopeT = TypeVar("EnvelopeT", bound="SignedEnvelope[Any]")
 
 
 @dataclass(frozen=True, slots=True)
-class SignedPointer:
-    pointer: ChampionPointer
+class SignedEnvelope(Generic[BodyT]):
+    """TUF's envelope around one pointer kind's body. A kind (a subclass) names its signing prefix
+    (so no kind's signature passes for another's), how errors name it, its error type and how its
+    body is read; the envelope's JSON, signed bytes and digest are the same for every kind."""
+
+    signing_domain: ClassVar[bytes]
+    what: ClassVar[str]
+    error: ClassVar[type[ValueError]]
+
+    pointer: BodyT
     signatures: tuple[PointerSignature, ...] = ()
+
+    @classmethod
+    def payload_of(cls, body: BodyT) -> bytes:
+        """The exact bytes that are signed for ``body``."""
+        return cls.signing_domain + canonical_json(body.to_dict())
+
+    @classmethod
+    def read_body(cls, data: Any) -> BodyT:
+        raise NotImplementedError
 
     @property
     def payload(self) -> bytes:
-        return pointer_payload(self.pointer)
+        return self.payload_of(self.pointer)
 
     @property
     def digest(self) -> str:
@@ -86,24 +121,53 @@ class SignedPointer:
         return {"signed": self.pointer.to_dict(), "signatures": [s.to_dict() for s in self.signatures]}
 
     @classmethod
+    def from_dict(cls: type[EnvelopeT], data: Any) -> EnvelopeT:
+        return read_envelope(cls, data)
+
+
+def read_envelope(kind: type[EnvelopeT], data: Any) -> EnvelopeT:
+    """``{"signed": ..., "signatures": [...]}`` as ``kind`` (its error type if malformed)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
+        raise kind.error(f"not a signed {kind.what} (needs 'signed' and 'signatures')")
+    signatures = tuple(read_signature(item, kind.what, kind.error) for item in data["signatures"])
+    return kind(kind.read_body(data.get("signed")), signatures)
+
+
+def read_signature(
+    item: Any, what: str = "champion pointer", error: type[ValueError] = ChampionError
+) -> PointerSignature:
+    """One entry of an envelope's ``signatures`` (``error``, a ValueError, if malformed)."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("keyid"), str):
+        raise error(f"{what} signatures need a string 'keyid'")
+    try:
+        return PointerSignature(item["keyid"], base64.b64decode(str(item.get("sig")), validate=True))
+    except (binascii.Error, ValueError):
+        raise error(f"{what} signature 'sig' is not base64") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedPointer(SignedEnvelope[ChampionPointer]):
+    """The champion pointer's envelope (``models/<name>/champion.json``)."""
+
+    signing_domain = POINTER_SIGNING_DOMAIN
+    what = "champion pointer"
+    error = ChampionError
+
+    @classmethod
+    def read_body(cls, data: Any) -> ChampionPointer:
+        return ChampionPointer.from_dict(data)
+
+    @classmethod
     def from_dict(cls, data: Any) -> SignedPointer:
         """The envelope; a pointer written before pointers were signed reads as unsigned."""
         if isinstance(data, Mapping) and data.get("format") == POINTER_FORMAT:
             return cls(ChampionPointer.from_dict(data))
-        if not isinstance(data, Mapping) or not isinstance(data.get("signatures"), list):
-            raise ChampionError("not a signed champion pointer (needs 'signed' and 'signatures')")
-        signatures = tuple(map(read_signature, data["signatures"]))
-        return cls(ChampionPointer.from_dict(data.get("signed")), signatures)
+        return read_envelope(cls, data)
 
 
-def read_signature(item: Any) -> PointerSignature:
-    """One entry of an envelope's ``signatures`` (ChampionError, a ValueError, if malformed)."""
-    if not isinstance(item, Mapping) or not isinstance(item.get("keyid"), str):
-        raise ChampionError("champion pointer signatures need a string 'keyid'")
-    try:
-        return PointerSignature(item["keyid"], base64.b64decode(str(item.get("sig")), validate=True))
-    except (binascii.Error, ValueError):
-        raise ChampionError("champion pointer signature 'sig' is not base64") from None
+def pointer_payload(pointer: ChampionPointer) -> bytes:
+    """The exact bytes that are signed for a champion pointer."""
+    return SignedPointer.payload_of(pointer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +181,6 @@ class AcceptedPointer:
 
 # Raises UnknownSigningKey for a key it does not trust, IntegrityError for a signature that fails.
 VerifyPointer = Callable[[bytes, PointerSignature], None]
-
-
-class PointerBody(Protocol):
-    """The signed part of a pointer, as far as the rules below read it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def serial(self) -> int: ...
-    @property
-    def expires(self) -> datetime | None: ...
 
 
 class Envelope(Protocol):

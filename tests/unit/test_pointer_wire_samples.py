@@ -65,3 +65,11 @@ def test_a_champion_pointer_from_before_pointers_were_signed_reads_as_unsigned()
     assert signed.signatures == ()
     assert signed.digest == written["digest"]
     assert signed.pointer.to_dict() == written["envelope"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_malformed_signature_is_refused_with_the_kinds_own_error_and_name(kind: str) -> None:
+    envelope_type, _, what = KINDS[kind]
+    envelope = {**sample(kind)["envelope"], "signatures": [{"keyid": "k", "sig": "%%"}]}
+    with pytest.raises(envelope_type.error, match=f"^{what} signature 'sig' is not base64"):
+        envelope_type.from_dict(envelope)
