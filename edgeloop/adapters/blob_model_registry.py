@@ -17,25 +17,23 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
-    ResourceNotModifiedError,
     ServiceRequestError,
     ServiceResponseError,
 )
 from azure.storage.blob import ContainerClient, ContentSettings
 from pydantic import SecretStr
 
+from edgeloop.adapters._pointer_blobs import poll_pointer, read_pointer, stored_json, write_pointer
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection, ConnectionString
 from edgeloop.domain.champion import ChampionError, ChampionPointer
 from edgeloop.domain.records import format_timestamp
 from edgeloop.domain.signed_pointer import SignedPointer
-from edgeloop.ports import RegistryConflict, SourceUnavailable, VersionExists
+from edgeloop.ports import SourceUnavailable, VersionExists
 from edgeloop.wire.storage_layout import MODELS_CONTAINER
 
 VERSION_RECORD = "version.json"
@@ -111,7 +109,7 @@ class BlobModelRegistry:
             "files": sorted(files),
         }
         try:
-            self._upload(prefix + VERSION_RECORD, _json_bytes(record), "application/json", overwrite=False)
+            self._upload(prefix + VERSION_RECORD, stored_json(record), "application/json", overwrite=False)
         except ResourceExistsError:
             raise VersionExists(f"{name} {version} was registered concurrently") from None
 
@@ -152,34 +150,16 @@ class BlobModelRegistry:
         return None if found is None else (found[0].pointer, found[1])
 
     def signed_champion(self, name: str) -> tuple[SignedPointer, str] | None:
-        try:
-            download = self._container.download_blob(f"{name}/{CHAMPION_BLOB}")
-        except ResourceNotFoundError:
-            return None
-        return _pointer(download.readall()), str(download.properties.etag)
+        found = read_pointer(self._container, f"{name}/{CHAMPION_BLOB}")
+        return None if found is None else (_pointer(found[0]), found[1])
 
     def set_champion(self, signed: SignedPointer, etag: str | None) -> str:
         self._ensure_container()
-        pointer = signed.pointer
-        blob = self._container.get_blob_client(f"{pointer.name}/{CHAMPION_BLOB}")
-        data = _json_bytes(signed.to_dict())
-        settings = ContentSettings(content_type="application/json", cache_control="no-cache")
-        try:
-            if etag is None:
-                result = blob.upload_blob(data, overwrite=False, content_settings=settings)
-            else:
-                result = blob.upload_blob(
-                    data,
-                    overwrite=True,
-                    content_settings=settings,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            raise RegistryConflict(
-                f"the champion of {pointer.name} changed meanwhile; read it again and retry"
-            ) from None
-        return str(result["etag"])
+        name = signed.pointer.name
+        conflict = f"the champion of {name} changed meanwhile; read it again and retry"
+        return write_pointer(
+            self._container, f"{name}/{CHAMPION_BLOB}", stored_json(signed.to_dict()), etag, conflict
+        )
 
     def write_run_report(self, name: str, run_id: str, document: bytes) -> None:
         self._ensure_container()
@@ -194,24 +174,13 @@ class BlobModelRegistry:
     # --- ChampionSource (the site side) ---------------------------------------------------------
 
     def poll(self, name: str, etag: str | None) -> tuple[SignedPointer, str] | None:
-        try:
-            if etag is None:
-                return self.signed_champion(name)
-            download = self._container.download_blob(
-                f"{name}/{CHAMPION_BLOB}", etag=etag, match_condition=MatchConditions.IfModified
-            )
-            return _pointer(download.readall()), str(download.properties.etag)
-        except (ResourceNotModifiedError, ResourceNotFoundError):
+        found = poll_pointer(self._container, f"{name}/{CHAMPION_BLOB}", etag)
+        if found is None:
             return None  # unchanged, or no champion yet
-        except HttpResponseError as exc:
-            # The SDK raises a plain HttpResponseError for a 304 to a conditional download.
-            if exc.status_code == 304 or getattr(exc, "error_code", None) == "ConditionNotMet":
-                return None
-            raise SourceUnavailable(f"model registry unreachable: {exc}") from exc
+        try:
+            return _pointer(found[0]), found[1]
         except RegistryError as exc:
             raise SourceUnavailable(str(exc)) from exc
-        except _UNREACHABLE as exc:
-            raise SourceUnavailable(f"model registry unreachable: {exc}") from exc
 
     def fetch(self, name: str, version: str) -> dict[str, bytes]:
         """The registered files that exist (a missing one fails the site's bundle checks)."""
@@ -252,10 +221,6 @@ def _pointer(raw: bytes) -> SignedPointer:
         return SignedPointer.from_dict(json.loads(raw))
     except (json.JSONDecodeError, ChampionError) as exc:
         raise RegistryError(f"champion pointer is unreadable: {exc}") from exc
-
-
-def _json_bytes(document: Any) -> bytes:
-    return json.dumps(document, indent=2, sort_keys=True).encode("utf-8") + b"\n"
 
 
 def _content_type(file_name: str) -> str:

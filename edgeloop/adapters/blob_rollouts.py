@@ -11,23 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-    ResourceNotModifiedError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from edgeloop.adapters._pointer_blobs import poll_pointer, read_pointer, stored_json, write_pointer
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.config.connections import Connection
 from edgeloop.domain.rollout import RolloutError
 from edgeloop.domain.rollout_pointer import SignedRollout
-from edgeloop.ports import RegistryConflict, SourceUnavailable
 
 PLAN_BLOB = "rollout-plan.json"
 ROLLOUT_BLOB = "rollout.json"
@@ -66,29 +57,16 @@ class BlobRollouts:
         self._container.upload_blob(f"{name}/{PLAN_BLOB}", document, overwrite=True, content_settings=_JSON)
 
     def signed_rollout(self, name: str) -> tuple[SignedRollout, str] | None:
-        try:
-            download = self._container.download_blob(f"{name}/{ROLLOUT_BLOB}")
-        except ResourceNotFoundError:
-            return None
-        return _rollout(download.readall()), str(download.properties.etag)
+        found = read_pointer(self._container, f"{name}/{ROLLOUT_BLOB}")
+        return None if found is None else (_rollout(found[0]), found[1])
 
     def set_rollout(self, signed: SignedRollout, etag: str | None) -> str:
         self._ensure_container()
-        blob = self._container.get_blob_client(f"{signed.pointer.name}/{ROLLOUT_BLOB}")
-        data = json.dumps(signed.to_dict(), indent=2, sort_keys=True).encode("utf-8") + b"\n"
-        try:
-            if etag is None:
-                result = blob.upload_blob(data, overwrite=False, content_settings=_JSON)
-            else:
-                condition = MatchConditions.IfNotModified
-                result = blob.upload_blob(
-                    data, overwrite=True, content_settings=_JSON, etag=etag, match_condition=condition
-                )
-        except (ResourceExistsError, ResourceModifiedError):
-            raise RegistryConflict(
-                f"the rollout of {signed.pointer.name} changed meanwhile; read it again and retry"
-            ) from None
-        return str(result["etag"])
+        name = signed.pointer.name
+        conflict = f"the rollout of {name} changed meanwhile; read it again and retry"
+        return write_pointer(
+            self._container, f"{name}/{ROLLOUT_BLOB}", stored_json(signed.to_dict()), etag, conflict
+        )
 
     def write_report(self, name: str, report_id: str, document: bytes) -> str:
         self._ensure_container()
@@ -99,22 +77,8 @@ class BlobRollouts:
     # --- RolloutSource (a site) ------------------------------------------------------------------
 
     def poll_rollout(self, name: str, etag: str | None) -> tuple[SignedRollout, str] | None:
-        try:
-            if etag is None:
-                return self.signed_rollout(name)
-            download = self._container.download_blob(
-                f"{name}/{ROLLOUT_BLOB}", etag=etag, match_condition=MatchConditions.IfModified
-            )
-            return _rollout(download.readall()), str(download.properties.etag)
-        except (ResourceNotModifiedError, ResourceNotFoundError):
-            return None
-        except HttpResponseError as exc:
-            # The SDK raises a plain HttpResponseError for a 304 to a conditional download.
-            if exc.status_code == 304 or getattr(exc, "error_code", None) == "ConditionNotMet":
-                return None
-            raise SourceUnavailable(f"model registry unreachable: {exc}") from exc
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise SourceUnavailable(f"model registry unreachable: {exc}") from exc
+        found = poll_pointer(self._container, f"{name}/{ROLLOUT_BLOB}", etag)
+        return None if found is None else (_rollout(found[0]), found[1])
 
     def _ensure_container(self) -> None:
         with contextlib.suppress(ResourceExistsError):
