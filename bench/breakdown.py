@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import orjson
 
 from bench.rows import REPO_ROOT, batches, demo_rows
+from bench.slices import calls_per_s
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.anomaly import detect_anomalies
@@ -32,12 +32,7 @@ from scoring_app.decoding.fast_rows import RowsDecoder
 
 
 def _per_call_us(function: Callable[[], Any], seconds: float) -> float:
-    calls = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        function()
-        calls += 1
-    return (time.perf_counter() - started) / calls * 1e6
+    return 1e6 / calls_per_s(function, seconds)
 
 
 def _fastest_us(stages: dict[str, Callable[[], Any]], seconds: float, repeats: int = 5) -> dict[str, float]:

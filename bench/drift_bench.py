@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from bench.models_bench import _bundle
 from bench.report import Figure
 from bench.rows import REPO_ROOT, batches, demo_rows
+from bench.slices import median_ratio, paired_rates, rotating
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.validation import FeatureColumns, validate_rows
@@ -66,23 +68,8 @@ def _model(work: Path) -> OnnxModel:
     return model
 
 
-def _rows_per_s(run: Callable[[], Any], rows: int, seconds: float) -> float:
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        run()
-        done += 1
-    return done * rows / (time.perf_counter() - started)
-
-
 def _scorer(service: ScoringService, model: OnnxModel, columns: list[FeatureColumns]) -> Callable[[], Any]:
-    turn = [0]
-
-    def score() -> Any:
-        turn[0] = (turn[0] + 1) % len(columns)
-        return service.score(model, columns[turn[0]])
-
-    return score
+    return rotating(partial(service.score, model), columns)
 
 
 def measure_cost(
@@ -96,15 +83,8 @@ def measure_cost(
         path = work / f"outbox-{side}-{columns[0].n_rows}.sqlite3"
         outbox = SqliteOutbox(path, 10**9, synchronous="NORMAL")
         runs[side] = _scorer(ScoringService(outbox, "bench-site", drift=drift), model, columns)
-    for run in runs.values():  # warm-up: first runs allocate
-        run()
-    rates: dict[str, list[float]] = {"off": [], "on": []}
-    for index in range(rounds):  # a pair's two slices are close in time: a shared machine's load hits both
-        order = ("off", "on") if index % 2 == 0 else ("on", "off")  # whichever goes second gains nothing
-        for side in order:
-            rates[side].append(_rows_per_s(runs[side], columns[0].n_rows, seconds / rounds / 2))
-    ratios = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
-    return DriftCost(columns[0].n_rows, median(rates["off"]), median(rates["on"]), median(ratios))
+    off, on = paired_rates(runs["off"], runs["on"], columns[0].n_rows, seconds, rounds)
+    return DriftCost(columns[0].n_rows, median(off), median(on), median_ratio(off, on))
 
 
 def _observe_us(model: OnnxModel, columns: FeatureColumns, calls: int = 2000) -> float:

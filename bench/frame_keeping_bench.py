@@ -45,6 +45,7 @@ import numpy.typing as npt
 import orjson
 from PIL import Image
 
+from bench.slices import best_rates
 from bench.vision_bench import surface_bundle
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.pillow_decoder import PillowDecoder
@@ -66,27 +67,6 @@ def _png(frame: npt.NDArray[np.uint8]) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _frames_per_s(run: Callable[[], Any], batch: int, seconds: float) -> float:
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        run()
-        done += 1
-    return done * batch / (time.perf_counter() - started)
-
-
-def _best_rates(
-    runs: dict[str, Callable[[], None]], batch: int, seconds: float, rounds: int
-) -> dict[str, float]:
-    """Interleaved rounds; each path's best round (a shared machine's noise only slows)."""
-    for run in runs.values():  # warm-up: first runs allocate
-        run()
-    best = dict.fromkeys(runs, 0.0)
-    for _ in range(rounds):
-        for key, run in runs.items():
-            best[key] = max(best[key], _frames_per_s(run, batch, seconds / rounds))
-    return best
 
 
 def store_rates(frames: int, write_frames: int, size: int, quality: int, rounds: int) -> dict[str, float]:
@@ -155,7 +135,7 @@ def measure(
             "camera_off": lambda: camera(False),
             "camera_on": lambda: camera(True),
         }
-        best = _best_rates(runs, batch, seconds, rounds)
+        best = best_rates(runs, batch, seconds, rounds)
         writing = time.perf_counter()
         keeping.close(timeout=600)  # the writer keeps what was handed in
         drained_s = time.perf_counter() - writing

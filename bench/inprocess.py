@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import orjson
 
 from bench.rows import demo_rows
+from bench.slices import rate, rotating
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.domain.validation import FeatureColumns, validate_rows
 
@@ -35,13 +35,7 @@ def prepare(model_dir: Path, batch_rows: int) -> tuple[OnnxModel, list[FeatureCo
 
 
 def rows_per_second(model: OnnxModel, batches: list[FeatureColumns], seconds: float) -> float:
-    batch_rows = batches[0].n_rows
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        model.predict(batches[done % len(batches)])
-        done += 1
-    return done * batch_rows / (time.perf_counter() - started)
+    return rate(rotating(model.predict, batches), batches[0].n_rows, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,6 @@ import argparse
 import csv
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import orjson
 
 from bench.report import Figure
 from bench.rows import REPO_ROOT, batches, demo_rows
+from bench.slices import best_rates, rotating
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.domain.validation import FeatureColumns, validate_rows
 from edgeloop.service_layer.scoring import evaluate
@@ -77,15 +76,6 @@ def _bundle(key: str, work: Path) -> Path:
     return where
 
 
-def _rows_per_s(run: Callable[[], Any], seconds: float) -> float:
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        run()
-        done += 1
-    return done * BATCH_ROWS / (time.perf_counter() - started)
-
-
 def measure_model(bundle: Path, rows: list[dict[str, Any]], seconds: float, rounds: int) -> ModelRates:
     """Both ways on the same batches, ``rounds`` interleaved rounds of ``seconds / rounds`` each."""
     model = OnnxModel.load(bundle, intra_op_threads=1)
@@ -93,25 +83,15 @@ def measure_model(bundle: Path, rows: list[dict[str, Any]], seconds: float, roun
     columns: list[FeatureColumns] = [validate_rows(model.manifest, batch) for batch in row_batches]
     bodies = [orjson.dumps({"rows": batch}) for batch in row_batches]
     decoder = RowsDecoder(model.manifest, 10_000)
-    turn = {"service": 0, "onnxruntime": 0}
 
-    def service() -> bytes:
-        index = turn["service"] = (turn["service"] + 1) % BATCHES
+    def service(index: int) -> bytes:
         decoded = decoder.decode(bodies[index])
         if decoded is None:  # the route's thorough path, which names the bad field
             decoded = validate_rows(model.manifest, row_batches[index])
         return evaluate(model, decoded).scored_rows("bench-batch").response_json()
 
-    def onnxruntime() -> object:
-        index = turn["onnxruntime"] = (turn["onnxruntime"] + 1) % BATCHES
-        return model.predict(columns[index])
-
-    best = {"service": 0.0, "onnxruntime": 0.0}
-    for run in (service, onnxruntime):  # warm-up: first runs allocate
-        run()
-    for _ in range(rounds):
-        best["service"] = max(best["service"], _rows_per_s(service, seconds / rounds))
-        best["onnxruntime"] = max(best["onnxruntime"], _rows_per_s(onnxruntime, seconds / rounds))
+    runs = {"service": rotating(service, range(BATCHES)), "onnxruntime": rotating(model.predict, columns)}
+    best = best_rates(runs, BATCH_ROWS, seconds, rounds)
     return ModelRates(model.manifest.name, model.manifest.task.kind, best["service"], best["onnxruntime"])
 
 

@@ -20,12 +20,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 from bench.report import Figure
 from bench.rows import REPO_ROOT, batches, demo_rows
+from bench.slices import median_ratio, paired_rates, rotating
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.records import utc_now
@@ -53,23 +55,8 @@ class ShadowCost:
     offer_us: float  # one offer() on the answer path
 
 
-def _rows_per_s(run: Callable[[], Any], rows: int, seconds: float) -> float:
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        run()
-        done += 1
-    return done * rows / (time.perf_counter() - started)
-
-
 def _scorer(service: ScoringService, model: OnnxModel, columns: list[FeatureColumns]) -> Callable[[], Any]:
-    turn = [0]
-
-    def score() -> Any:
-        turn[0] = (turn[0] + 1) % len(columns)
-        return service.score(model, columns[turn[0]])
-
-    return score
+    return rotating(partial(service.score, model), columns)
 
 
 def _offer_us(outbox: SqliteOutbox, shadow: OnnxModel, columns: FeatureColumns, calls: int = 2000) -> float:
@@ -101,28 +88,15 @@ def measure_cost(
         "off": _scorer(ScoringService(off_box, "bench-site"), model, columns),
         "on": _scorer(ScoringService(on_box, "bench-site", shadow=scorer.offer), model, columns),
     }
-    for run in runs.values():  # warm-up: first runs allocate
-        run()
-    scorer.drain()
-    rates: dict[str, list[float]] = {"off": [], "on": []}
-    answered = 0.0
-    for index in range(rounds):
-        order = ("off", "on") if index % 2 == 0 else ("on", "off")
-        for side in order:
-            slice_seconds = seconds / rounds / 2
-            rate = _rows_per_s(runs[side], rows, slice_seconds)
-            rates[side].append(rate)
-            if side == "on":
-                answered += rate * slice_seconds
-        scorer.drain()  # the shadow's backlog is not carried into the next pair's "off" slice
+    # settle: the shadow's backlog is not carried into the next pair's "off" slice
+    off, on = paired_rates(runs["off"], runs["on"], rows, seconds, rounds, settle=scorer.drain)
     stats = scorer.stats()
     scorer.stop()
     offer = _offer_us(on_box, shadow, columns[0])
     off_box.close()
     on_box.close()
-    ratios = [on / off for on, off in zip(rates["on"], rates["off"], strict=True)]
     shadowed = stats.rows / (stats.rows + stats.dropped_rows) if stats.rows + stats.dropped_rows else 0.0
-    return ShadowCost(rows, median(rates["off"]), median(rates["on"]), median(ratios), shadowed, offer)
+    return ShadowCost(rows, median(off), median(on), median_ratio(off, on), shadowed, offer)
 
 
 def measure(

@@ -29,8 +29,6 @@ import argparse
 import io
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ from PIL import Image
 
 from bench.report import Figure
 from bench.servers import REPO_ROOT, scoring_app
+from bench.slices import best_rates, rotating
 from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
@@ -88,15 +87,6 @@ def _png(frame: npt.NDArray[np.uint8]) -> bytes:
     return buffer.getvalue()
 
 
-def _frames_per_s(run: Callable[[], Any], batch: int, seconds: float) -> float:
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        run()
-        done += 1
-    return done * batch / (time.perf_counter() - started)
-
-
 def measure(seconds: float = 6.0, rounds: int = 3, batch: int = 8) -> VisionRates:
     with tempfile.TemporaryDirectory(prefix="edgeloop-vision-bench-") as tmp:
         work = Path(tmp)
@@ -111,32 +101,23 @@ def measure(seconds: float = 6.0, rounds: int = 3, batch: int = 8) -> VisionRate
             [("images", (f"f{i}.png", _png(frame), "image/png")) for i, frame in enumerate(group)]
             for group in groups
         ]
-        turn = {"api": 0, "frames": 0, "ort": 0}
         outbox = SqliteOutbox(work / "frames-outbox.sqlite3", 10**9)
         service = ImageScoringService(outbox, "bench-vision", lambda: model, PillowDecoder())
         server = scoring_app(work, "vision", bundle, API_KEY, DEV_STORAGE, "insights", relay=False)
         with server.start(), httpx.Client(base_url=server.base_url, headers={"X-API-Key": API_KEY}) as client:
 
-            def api() -> None:
-                index = turn["api"] = (turn["api"] + 1) % BATCHES
-                response = client.post("/api/v1/score/images", files=bodies[index])
-                response.raise_for_status()
+            def api(files: list[Any]) -> None:
+                client.post("/api/v1/score/images", files=files).raise_for_status()
 
-            def frames_path() -> None:
-                index = turn["frames"] = (turn["frames"] + 1) % BATCHES
-                service.score_frames(groups[index], ImageSource.camera("bench"))
+            def frames_path(group: list[Any]) -> None:
+                service.score_frames(group, ImageSource.camera("bench"))
 
-            def onnxruntime() -> None:
-                index = turn["ort"] = (turn["ort"] + 1) % BATCHES
-                model.predict_images(tensors[index])
-
-            runs = {"api": api, "frames": frames_path, "ort": onnxruntime}
-            for run in runs.values():  # warm-up: first runs allocate
-                run()
-            best = dict.fromkeys(runs, 0.0)
-            for _ in range(rounds):
-                for key, run in runs.items():
-                    best[key] = max(best[key], _frames_per_s(run, batch, seconds / rounds))
+            runs = {
+                "api": rotating(api, bodies),
+                "frames": rotating(frames_path, groups),
+                "ort": rotating(model.predict_images, tensors),
+            }
+            best = best_rates(runs, batch, seconds, rounds)
         outbox.close()
     return VisionRates(batch, best["api"], best["frames"], best["ort"])
 
