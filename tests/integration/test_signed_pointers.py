@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 from azure.storage.blob import ContainerClient
-from support.model_loop import DATA, MODEL_NAME, register_variant
+from support.model_loop import DATA, MODEL_NAME, RecordingTrainer, register_variant
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, generate_key_pair
@@ -33,7 +33,6 @@ from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.auto_rollback import RollbackRule
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.signed_pointer import PointerRefused, SignedPointer, pointer_payload
-from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.champion_pointers import PointerSigning, publish_pointer, refresh_pointer
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from edgeloop.service_layer.model_publishing import promote, rollback
@@ -221,17 +220,6 @@ def test_key_rotation_new_key_trusted_beside_the_old_then_the_old_retired(
     cloud.overwrite_pointer(json.dumps(leaked.to_dict()).encode())
     assert (restarted.poll_once(), restarted.serving_version) == ("refused", "1.1.0")
     assert restarted.status()["pointer"]["refusals"] == {"unknown_key": 1}
-
-
-class RecordingTrainer:
-    """The Trainer port's double: records the runs the timer submits."""
-
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    def submit(self, request: RetrainRequest) -> str:
-        self.reasons.append(request.reason)
-        return "recorded"
 
 
 def test_the_retraining_timer_re_signs_the_pointer_once_it_nears_expiry(

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.model_loop import DATA, MODEL_NAME, register_variant
+from support.model_loop import DATA, MODEL_NAME, RecordingTrainer, register_variant
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_rollouts import ROLLOUT_BLOB, BlobRollouts
@@ -38,7 +38,6 @@ from edgeloop.domain.rollout_documents import plan_to_dict
 from edgeloop.domain.rollout_pointer import WHAT, SignedRollout, ledger_key, rollout_payload
 from edgeloop.domain.shadow_records import ServedOutcome, ShadowInsightRecord
 from edgeloop.domain.site_status import SiteStatusRecord, new_status_id
-from edgeloop.ports import RetrainRequest
 from edgeloop.service_layer.model_delivery import ModelDelivery
 from edgeloop.service_layer.pointer_gate import PointerGate
 from edgeloop.service_layer.rollout_follow import RolloutFollower
@@ -445,17 +444,6 @@ def test_a_site_the_site_fit_excludes_keeps_its_version_through_the_whole_rollou
     assert fleet.rollouts.status(MODEL_NAME).phase == "complete"  # type: ignore[union-attr]
     fleet.poll()
     assert fleet.serving() == {"site-1": "1.1.0", "site-2": "1.1.0", "site-3": "1.0.0"}
-
-
-class RecordingTrainer:
-    """The Trainer port's double (no trainer is wanted here): records the runs the timer submits."""
-
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    def submit(self, request: RetrainRequest) -> str:
-        self.reasons.append(request.reason)
-        return "recorded"
 
 
 def test_the_retraining_timer_advances_a_soaked_ring(

@@ -18,6 +18,7 @@ from edgeloop.bootstrap.first_bundle import parse_template, train_first_bundle
 from edgeloop.cli.replayer import read_rows
 from edgeloop.domain.bundle_integrity import GOLDEN_FILE, GoldenSample
 from edgeloop.domain.manifest import MANIFEST_FILE
+from edgeloop.ports import RetrainRequest
 from edgeloop.recipes.ai4i_failure import manifest_template
 from edgeloop.service_layer.model_publishing import golden_sample, signed_bundle
 from edgeloop.service_layer.signed_bundles import pack_bundle
@@ -122,3 +123,14 @@ def write_labelled_records(
     body = gzip.compress(b"".join(json.dumps(record).encode() + b"\n" for record in records))
     store.put(container, name, body, content_type="application/gzip")
     return count
+
+
+class RecordingTrainer:
+    """The Trainer port's double (no trainer is wanted where it is used): records the runs submitted."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def submit(self, request: RetrainRequest) -> str:
+        self.reasons.append(request.reason)
+        return "recorded"
