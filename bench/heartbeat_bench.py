@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.rows import REPO_ROOT, batches, demo_rows
+from bench.slices import paired_rates, rate
 from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.bootstrap.site_status import serving_ref
@@ -41,15 +42,6 @@ def readings(model: OnnxModel, outbox: SqliteOutbox) -> SiteReadings:
         relay_failures=lambda: 0,
         scoring_errors=lambda: 0,
     )
-
-
-def rate(score: Callable[[], int], seconds: float) -> float:
-    """Rows per second scoring for ``seconds``."""
-    rows = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        rows += score()
-    return rows / (time.perf_counter() - started)
 
 
 def side(
@@ -74,16 +66,12 @@ def compare(model: OnnxModel, work: Path, rows_per_request: int, args: argparse.
     heartbeat = SiteHeartbeat("bench-on", on_outbox, readings(model, on_outbox))
     thread = HeartbeatThread(heartbeat, args.interval)
     try:
-        rate(off, 1.0)  # warm both sides
-        rate(on, 1.0)
-        ratios = []
-        for index in range(max(1, round(args.seconds / args.slice))):
-            # A, B, B, A: neither side always runs first, after the other's disk writes.
-            if index % 2:
-                on_rate, off_rate = rate(on, args.slice), rate(off, args.slice)
-            else:
-                off_rate, on_rate = rate(off, args.slice), rate(on, args.slice)
-            ratios.append(on_rate / off_rate)
+        rate(off, rows_per_request, 1.0)  # warm both sides
+        rate(on, rows_per_request, 1.0)
+        # A, B, B, A: neither side always runs first, after the other's disk writes.
+        slices = max(1, round(args.seconds / args.slice))
+        off_rates, on_rates = paired_rates(off, on, rows_per_request, 2 * slices * args.slice, slices)
+        ratios = [on_rate / off_rate for off_rate, on_rate in zip(off_rates, on_rates, strict=True)]
     finally:
         thread.stop()
         off_outbox.close()
