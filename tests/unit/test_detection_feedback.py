@@ -2,17 +2,21 @@
 
 Pure parts (edgeloop.domain.detection_feedback), the recipe's window labels, the training set a
 retraining builds from judged frames (edgeloop.training.detection_training_set: generated base
-images, no fit) and the evaluation of raw detection tensors (edgeloop.training.evaluation).
+images, no fit), the evaluation of raw detection tensors (edgeloop.training.evaluation), and a
+detector's golden sample checked by onnxruntime on the tiny detection bundle (tests/support).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from support.detection_bundles import detection_manifest_dict
+from support.detection_bundles import detection_manifest_dict, quadrant_frame, tiny_detection_bundle
 
+from edgeloop.adapters.onnx_model import OnnxModel
 from edgeloop.domain.detection_feedback import (
     BACKGROUND,
     FrameTruth,
@@ -21,9 +25,13 @@ from edgeloop.domain.detection_feedback import (
     frame_truth,
 )
 from edgeloop.domain.detection_task import Detection
+from edgeloop.domain.golden_images import golden_image_row
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.ports import LabelledRow
 from edgeloop.recipes import detection_graph, surface_detection
+from edgeloop.service_layer.golden_check import check_golden
+from edgeloop.service_layer.model_publishing import golden_sample
+from edgeloop.service_layer.signed_bundles import BundleRejected
 from edgeloop.training.detection_training_set import build_detection_training_set
 from edgeloop.training.evaluation import task_scores, unfit_outputs
 
@@ -137,3 +145,16 @@ def test_non_finite_boxes_make_a_detection_challenger_unfit() -> None:
     assert unfit_outputs(task, task, raw_outputs(0.9, [0, 0, 16, 16])) is None
     problem = unfit_outputs(task, task, raw_outputs(0.9, [0, float("nan"), 16, 16]))
     assert problem == "1 held-out rows have non-finite outputs (boxes)"
+
+
+def test_a_detector_s_golden_sample_is_frames_with_their_expected_detections(tmp_path: Path) -> None:
+    model = OnnxModel.load(tiny_detection_bundle(tmp_path / "bundle"))
+    frames = [quadrant_frame((0,)), quadrant_frame(())]
+    golden = golden_sample(model, [golden_image_row("image", frame) for frame in frames])
+    assert golden.expected["detection_0_class"] == (0.0, -1.0)  # a stain on the dark quadrant; none
+    assert golden.expected["detection_0_x2"][0] == pytest.approx(0.5)
+    assert golden.expected["detection_1_class"][0] == -1.0  # NMS kept one box: no second detection
+    check_golden(model, golden)  # the site's check: the same frames, the same detections
+    moved = replace(golden, expected={**golden.expected, "detection_0_x2": (0.75, 0.5)})
+    with pytest.raises(BundleRejected, match="detection_0_x2"):
+        check_golden(model, moved)
