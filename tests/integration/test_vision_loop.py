@@ -269,8 +269,8 @@ DETECTION_LINE: dict[str, Any] = {"model": DETECTION, "min_new_labels": 1, "max_
 
 @pytest.fixture(scope="module")
 def detection_champion(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The detection demo's recipe on 150 generated images (its recipe block says so: the base again)."""
-    parameters = {"base_images": 150}
+    """The detection demo's recipe on 100 generated images (its recipe block says so: the base again)."""
+    parameters = {"base_images": 100}
     result = surface_detection.train(surface_detection.base_dataset(parameters), parameters)
     out = tmp_path_factory.mktemp("detection-champion") / DETECTION
     write_bundle(out, manifest_document(result, DETECTION, "1"), {"model.onnx": result.onnx_model})
@@ -326,7 +326,7 @@ def test_verdicts_on_detected_frames_the_policy_lets_out_retrain_the_detector_th
         assert report["frames"]["labelled_frames"] == len(judged), report["frames"]
         assert report["frames"]["sites"] == {ALLOWING: len(judged)}
         assert report["data"]["usable_new_rows"] == len(judged)
-        assert report["data"]["base_rows"] == 150
+        assert report["data"]["base_rows"] == 100
         assert set(report["metrics"]["challenger"]) == {"precision", "recall", "f1"}
         assert report["evaluation"]["primary_metric"] == "f1"
         assert report["outcome"] == "promoted", report["decision"]
