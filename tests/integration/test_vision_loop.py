@@ -264,6 +264,7 @@ def test_with_a_denying_policy_no_frame_reaches_training_and_the_run_says_so(
 # Detection: the surface-detection demo. An operator's verdicts on a frame's boxes are its label.
 DETECTION = surface_detection.MODEL_NAME
 DETECTION_FRAMES, DETECTION_TRUTH = detection_images.generate(10, seed=31)
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
 DETECTION_LINE: dict[str, Any] = {"model": DETECTION, "min_new_labels": 1, "max_label_shift": 100.0}
 
 
@@ -303,6 +304,11 @@ def score_and_judge(client: TestClient) -> dict[str, str]:
         return len(listing) == len(DETECTION_FRAMES)
 
     wait_until(all_kept, WAIT, "every scored frame kept")
+    first = next(frame for frame in listing if frame["insight_id"] in judged)
+    too_many = {"label": ",".join(["accept"] * (first["detections"] + 1))}
+    refused = client.post(f"/api/v1/admin/frames/{first['frame_id']}/label", json=too_many, headers=ADMIN)
+    assert refused.status_code == 422, refused.text  # one verdict per box, or nothing is recorded
+    assert "label" in refused.text
     for frame in listing:
         if frame["insight_id"] in judged:
             path = f"/api/v1/admin/frames/{frame['frame_id']}/label"
