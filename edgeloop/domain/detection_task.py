@@ -183,6 +183,24 @@ def detections_wire(detected: DetectedImages) -> list[list[str | float] | None]:
     ]
 
 
+def detection_columns(task: DetectionTask, detected: DetectedImages) -> dict[str, npt.NDArray[np.float64]]:
+    """Each image's detections as numbers, one per image per column (a golden sample's outputs):
+    per slot ``k`` below ``max_detections``, ``detection_k_class`` (an index; -1: no detection
+    there, as an invalid image's every slot), ``detection_k_score`` and its four corners (0)."""
+    fields = ("class", "score", "x1", "y1", "x2", "y2")
+    count = len(detected.valid)
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    for slot in range(task.max_detections):
+        values = np.zeros((count, len(fields)), dtype=np.float64)
+        values[:, 0] = -1.0
+        for image, found in enumerate(detected.detections):
+            if slot < len(found):
+                detection = found[slot]
+                values[image] = [task.classes.index(detection.class_name), detection.score, *detection.box]
+        columns |= {f"detection_{slot}_{name}": values[:, at] for at, name in enumerate(fields)}
+    return columns
+
+
 def detection_objects(flat: list[Any]) -> list[dict[str, Any]]:
     """Wire detections (checked: :func:`wire_detections_problem`) as ``{"class", "score", "box"}``."""
     return [

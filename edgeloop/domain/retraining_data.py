@@ -34,7 +34,9 @@ class RetrainRequest:
 class LabelledRow:
     """An insight's inputs with the latest feedback label its site gave it (retraining data).
 
-    ``label`` is the task's label: 0/1 (binary), a class name (multiclass) or a number (regression).
+    ``label`` is the task's label: 0/1 (binary), a class name (multiclass) or a number (regression);
+    for a detection, the verdicts on the insight's ``prediction`` (its detections, flat), which
+    the row carries so the verdicts can be read as boxes (edgeloop.domain.detection_feedback).
     """
 
     insight_id: str
@@ -42,6 +44,7 @@ class LabelledRow:
     label: Label
     site: str = ""
     scored_at: datetime | None = None
+    prediction: Any = None  # the insight's prediction as the site scored it (None: not recorded)
 
 
 @dataclass(frozen=True)

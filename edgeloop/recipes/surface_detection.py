@@ -5,11 +5,17 @@ the image's defects, ``(class, (x1, y1, x2, y2))`` in pixels (edgeloop.recipes.d
 The graph (edgeloop.recipes.detection_graph) scores each of 121 overlapping windows; a window
 is taught a class when a defect's centre lies in its central cell, background otherwise (even
 when it sees part of a defect: so a defect lights up one window, and what its neighbours still
-score is left to non-maximum suppression). A standardised multinomial logistic regression
-(scikit-learn) is fitted on the windows' features and folded into the graph. The model card
-reports the holdout's precision, recall and F1 after thresholding and NMS, as a site computes
-them: a detection is right when it has a defect's class and that defect's centre inside its
-box, each defect found at most once.
+score is left to non-maximum suppression). A label may also hold known-background boxes
+(class ``background``: a detection an operator rejected, edgeloop.domain.detection_feedback):
+the window its centre lies in is taught background, weighted ``hard_negative_weight``. A
+standardised multinomial logistic regression (scikit-learn) is fitted on the windows' features
+and folded into the graph. The model card reports the holdout's precision, recall and F1 after
+thresholding and NMS, as a site computes them: a detection is right when it has a defect's
+class and that defect's centre inside its box, each defect found at most once.
+
+Retraining: :func:`base_dataset` gives the generated images, split as the first bundle's
+were (the same ``seed`` and ``base_images``); the sites' labelled frames join them
+(edgeloop.training.detection_training_set).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import onnxruntime as ort
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from edgeloop.domain.detection_feedback import BACKGROUND, detection_scores
 from edgeloop.domain.detection_task import Detection, DetectionTask
 from edgeloop.domain.image_batches import prepare_batch
 from edgeloop.domain.images import ImageSpec
@@ -41,6 +48,8 @@ DEFAULT_PARAMETERS: Mapping[str, Any] = {
     "score_threshold": 0.3,  # the holdout's best F1 (precision 1.0, recall 0.84 at seed 7)
     "iou_threshold": 0.1,  # adjacent windows overlap by 1/3, diagonal ones by 1/7
     "min_confidence": 0.6,  # a detection below it is flagged low_confidence
+    "base_images": 600,  # generated images of base_dataset (the first bundle's training data)
+    "hard_negative_weight": 3.0,  # a rejected detection's window counts this many background windows
 }
 
 Labels = Sequence[tuple[detection_images.Defect, ...]]
@@ -75,17 +84,41 @@ def generated_dataset(count: int = 600, seed: int = 7) -> TrainingDataset:
     )
 
 
-def window_labels(labels: Labels, classes: Sequence[str]) -> npt.NDArray[np.int64]:
-    """``[images, windows]``: 1 + the class index where a defect's centre is in the window's cell, else 0."""
+def base_dataset(parameters: Mapping[str, Any]) -> TrainingDataset:
+    """The retraining's base images: the generated ones the first bundle was trained on, split alike."""
+    settings = merged_parameters(DEFAULT_PARAMETERS, parameters)
+    return generated_dataset(int(settings["base_images"]), int(settings["seed"]))
+
+
+def _windows_of(centre: tuple[float, float]) -> npt.NDArray[np.bool_]:
+    """The windows whose central cell holds ``centre`` (pixels)."""
     cells = (
         detection_graph.window_boxes().astype(np.float64) + np.array([1, 1, -1, -1]) * detection_graph.CELL
     )
-    found = np.zeros((len(labels), cells.shape[0]), dtype=np.int64)
+    cx, cy = centre
+    inside: npt.NDArray[np.bool_] = (
+        (cells[:, 0] <= cx) & (cx < cells[:, 2]) & (cells[:, 1] <= cy) & (cy < cells[:, 3])
+    )
+    return inside
+
+
+def window_labels(labels: Labels, classes: Sequence[str]) -> npt.NDArray[np.int64]:
+    """``[images, windows]``: 1 + the class index where a defect's centre is in the window's cell, else 0."""
+    found = np.zeros((len(labels), detection_graph.GRID**2), dtype=np.int64)
     for image, defects in enumerate(labels):
         for name, (x1, y1, x2, y2) in defects:
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            inside = (cells[:, 0] <= cx) & (cx < cells[:, 2]) & (cells[:, 1] <= cy) & (cy < cells[:, 3])
-            found[image, inside] = 1 + classes.index(name)
+            if name != BACKGROUND:
+                found[image, _windows_of(((x1 + x2) / 2, (y1 + y2) / 2))] = 1 + classes.index(name)
+    return found
+
+
+def hard_negative_windows(labels: Labels) -> npt.NDArray[np.bool_]:
+    """``[images, windows]``: True where a known-background box's centre is in the window's cell."""
+    found = np.zeros((len(labels), detection_graph.GRID**2), dtype=np.bool_)
+    for image, boxes in enumerate(labels):
+        for name, (x1, y1, x2, y2) in boxes:
+            if name == BACKGROUND:
+                found[image] |= _windows_of(((x1 + x2) / 2, (y1 + y2) / 2))
     return found
 
 
@@ -100,12 +133,9 @@ def train(dataset: TrainingDataset, parameters: Mapping[str, Any]) -> RecipeResu
         float(settings["min_confidence"]),
     )
     labels = list(dataset.labels)
-    if not all(
-        isinstance(defects, tuple) and all(d[0] in model_task.classes for d in defects) for defects in labels
-    ):
-        raise RecipeInputError(
-            f"each label must be a tuple of (class, box), classes {', '.join(model_task.classes)}"
-        )
+    known = (*model_task.classes, BACKGROUND)
+    if not all(isinstance(defects, tuple) and all(d[0] in known for d in defects) for defects in labels):
+        raise RecipeInputError(f"each label must be a tuple of (class, box), classes {', '.join(known)}")
     train_rows, _, holdout_rows = split_indices(dataset)
     tensor = prepare_batch(list(dataset.features[IMAGE_INPUT]), SPEC)
     nodes, constants = detection_graph.feature_nodes()
@@ -114,10 +144,12 @@ def train(dataset: TrainingDataset, parameters: Mapping[str, Any]) -> RecipeResu
     targets = window_labels(labels, model_task.classes)
     x = matrix[train_rows].reshape(-1, detection_graph.feature_width())
     y = targets[train_rows].reshape(-1)
+    hard = hard_negative_windows(labels)[train_rows].reshape(-1) & (y == 0)
+    weight = np.where(hard, float(settings["hard_negative_weight"]), 1.0)
     scaler = StandardScaler().fit(x)
     regression = LogisticRegression(
         C=float(settings["regularisation"]), max_iter=5000, random_state=int(settings["seed"])
-    ).fit(scaler.transform(x), y)
+    ).fit(scaler.transform(x), y, sample_weight=weight)
     weights = regression.coef_ / scaler.scale_
     bias = regression.intercept_ - weights @ scaler.mean_
     head, head_constants = detection_graph.head_nodes(weights, bias)
@@ -130,25 +162,9 @@ def train(dataset: TrainingDataset, parameters: Mapping[str, Any]) -> RecipeResu
 
 
 def detection_metrics(found: Sequence[Sequence[Detection]], labels: Labels) -> dict[str, float]:
-    """``holdout_precision``, ``holdout_recall``, ``holdout_f1``: right detections as the module says."""
-    right = 0
-    for detections, defects in zip(found, labels, strict=True):
-        unmatched = list(defects)
-        for detection in detections:  # best first
-            x1, y1, x2, y2 = (corner * detection_images.SIZE for corner in detection.box)
-            for defect in unmatched:
-                name, (dx1, dy1, dx2, dy2) = defect
-                cx, cy = (dx1 + dx2) / 2, (dy1 + dy2) / 2
-                if name == detection.class_name and x1 <= cx <= x2 and y1 <= cy <= y2:
-                    unmatched.remove(defect)
-                    right += 1
-                    break
-    predicted = sum(len(detections) for detections in found)
-    actual = sum(len(defects) for defects in labels)
-    precision = right / predicted if predicted else 1.0
-    recall = right / actual if actual else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"holdout_precision": precision, "holdout_recall": recall, "holdout_f1": f1}
+    """``holdout_precision``, ``holdout_recall``, ``holdout_f1`` (edgeloop.domain.detection_feedback)."""
+    scores = detection_scores(found, labels, detection_images.SIZE, detection_images.SIZE)
+    return {f"holdout_{name}": value for name, value in scores.items()}
 
 
 def _run(graph: bytes, tensor: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:

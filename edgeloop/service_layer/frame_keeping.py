@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgeloop.domain.cameras import FrameStamp
+from edgeloop.domain.detection_task import FIELDS
 from edgeloop.domain.frames import FrameOrigin, KeptFrame, MediaType, ResultSummary
 from edgeloop.domain.images import UploadedImage
 from edgeloop.domain.records import utc_now
@@ -58,7 +59,12 @@ def media_type_of(data: bytes) -> MediaType | None:
 
 
 def result_summary(scored: ScoredImages, image: ScoredImage) -> ResultSummary | None:
-    """The top class and its probability; None when the model gives no finite class probability."""
+    """The top class and its probability, or a detector's count and best score; None when the
+    model gives no finite class probability (nor detections: an image whose outputs were invalid)."""
+    if isinstance(image.prediction, list):  # a detection model's detections, flat
+        scores = [float(score) for score in image.prediction[1::FIELDS]]
+        best = min(1.0, max(0.0, max(scores))) if scores else None
+        return ResultSummary(detections=len(scores), max_score=best)
     probabilities = {name: image.outputs[output] for name, output in scored.probabilities}
     confidence = probabilities.get(image.prediction) if isinstance(image.prediction, str) else None
     if confidence is None or not math.isfinite(confidence):

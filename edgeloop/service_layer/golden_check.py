@@ -3,7 +3,9 @@
 The model is warmed up on those rows first (the first runs allocate; requests should not pay
 for that), then its outputs are compared with the golden ones; any mismatch rejects the bundle.
 An image model's golden rows are frames (edgeloop.domain.golden_images), prepared and scored
-as a site scores frames: one ``predict_images`` call on the manifest's tensor.
+as a site scores frames: one ``predict_images`` call on the manifest's tensor; a detection
+model's outputs are then its detections after threshold and NMS, as numbers per frame
+(edgeloop.domain.detection_task.detection_columns): the frames with their expected detections.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgeloop.domain.bundle_integrity import GoldenSample, IntegrityError, golden_mismatches
+from edgeloop.domain.detection_task import DetectionTask, detection_columns
 from edgeloop.domain.golden_images import golden_frames
 from edgeloop.domain.image_batches import prepare_batch
 from edgeloop.domain.images import InvalidImages
@@ -35,6 +38,11 @@ def golden_scorer(model: ScoringModel, rows: Sequence[Mapping[str, Any]]) -> Cal
         return lambda: model.predict(columns)
     tensor = prepare_batch(golden_frames(manifest.inputs[0].name, rows), spec)
     image_model = cast(ImageScoringModel, model)
+    task = manifest.task
+    if isinstance(task, DetectionTask):
+        return lambda: detection_columns(
+            task, task.detect(image_model.predict_images(tensor), spec.width, spec.height)
+        )
     return lambda: image_model.predict_images(tensor)
 
 

@@ -111,7 +111,7 @@ class LabelledFrames:
         with contextlib.suppress(ValueError):  # a time the dataset can do without
             at = parse_timestamp(str(document.get("captured_at")), "captured_at")
         site = str(document.get("site_id") or label.site)
-        return LabelledRow(label.insight_id, {input_name: pixels}, label.label, site, at)
+        return LabelledRow(label.insight_id, {input_name: pixels}, label.label, site, at, label.prediction)
 
 
 def frame_rows(

@@ -3,7 +3,8 @@
 Reads the compliant blobs (``site=/date=/hour=`` records, edgeloop.wire.storage_layout)
 from a given day on; an insight's inputs come from the blobs, or from the lake table
 when one is given (the labels always from the blobs). Only labels the champion's task
-knows count (0/1, a class name, or a number); the latest per insight wins.
+knows count (0/1, a class name, a number, or verdicts on detections); the latest per insight
+wins. Each row carries its insight's ``prediction``: what a detection's verdicts judge.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class _Found:
     labels: dict[str, tuple[datetime, Label, str]] = field(default_factory=dict)  # (recorded, label, site)
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     scored_at: dict[str, datetime] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)
 
 
 def read_labelled_rows(
@@ -45,7 +47,14 @@ def read_labelled_rows(
     if lake is not None:
         found.inputs = lake.inputs_since(oldest)
     rows = [
-        LabelledRow(insight_id, found.inputs[insight_id], label, site, found.scored_at.get(insight_id))
+        LabelledRow(
+            insight_id,
+            found.inputs[insight_id],
+            label,
+            site,
+            found.scored_at.get(insight_id),
+            blob_found.predictions.get(insight_id),
+        )
         for insight_id, (_, label, site) in sorted(found.labels.items())
         if insight_id in found.inputs
     ]
@@ -58,6 +67,7 @@ def _collect(record: dict[str, Any], found: _Found, task: Task) -> None:
     key = str(record.get("insight_id"))
     if kind == INSIGHT_KIND and isinstance(record.get("inputs"), dict):
         found.inputs[key] = record["inputs"]
+        found.predictions[key] = record.get("prediction")
         scored = record.get("scored_at")
         if isinstance(scored, str):
             with contextlib.suppress(ValueError):  # a time the dataset can do without

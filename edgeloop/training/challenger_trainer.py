@@ -2,7 +2,8 @@
 
 Base data from the recipe's ``base_data`` (edgeloop.training.base_data; a setting may
 point elsewhere), the training set and its split from edgeloop.training.training_set (an
-image model's base images and frames: edgeloop.training.image_training_set), the fit by
+image model's base images and frames: edgeloop.training.image_training_set; a detection
+model's judged frames: edgeloop.training.detection_training_set), the fit by
 the recipe in a child process (edgeloop.training.recipes), the figures per
 task from edgeloop.training.evaluation, plots and the card from
 edgeloop.training.model_card. Needs the ``train`` extra.
@@ -87,7 +88,7 @@ class RecipeTrainingData:
         trusted = dataset.site[holdout] == ""
         tasks = {key: model.manifest.task for key, model in models.items()}
         scores = {
-            key: task_scores(tasks[key], labels[trusted], _rows_of(values, trusted))
+            key: _scores(models[key], labels[trusted], _rows_of(values, trusted))
             for key, values in outputs.items()
         }
         plots = task_plots(
@@ -97,7 +98,7 @@ class RecipeTrainingData:
         every_class = set(class_names(dataset.task)) <= {str(label) for label in labels.tolist()}
         all_holdout = None
         if every_class:
-            all_holdout = {key: task_scores(tasks[key], labels, values) for key, values in outputs.items()}
+            all_holdout = {key: _scores(models[key], labels, values) for key, values in outputs.items()}
         return Comparison(scores, all_holdout, plots)
 
     def sites(self) -> list[str]:
@@ -113,13 +114,20 @@ class RecipeTrainingData:
             return 0, {key: {} for key in models}
         labels = dataset.labels[chosen]
         scores = {  # through _model_outputs: an image model's rows are frames (image_training_set)
-            key: task_scores(model.manifest.task, labels, self._model_outputs(key, model, chosen))
+            key: _scores(model, labels, self._model_outputs(key, model, chosen))
             for key, model in models.items()
         }
         return int(chosen.size), scores
 
     def _model_outputs(self, key: str, model: ScoringModel, indices: npt.NDArray[np.int64]) -> Outputs:
         return _outputs(key, model, self._training.dataset.rows(indices))
+
+
+def _scores(model: ScoringModel, labels: npt.NDArray[Any], outputs: Outputs) -> dict[str, float]:
+    """The model's figures; an image model's input size places a detection's boxes."""
+    spec = model.manifest.image_input
+    size = None if spec is None else (spec.width, spec.height)
+    return task_scores(model.manifest.task, labels, outputs, size)
 
 
 def _rows_of(outputs: Outputs, mask: npt.NDArray[np.bool_]) -> Outputs:
@@ -154,8 +162,11 @@ class RecipeChallengerTrainer:
     ) -> RecipeTrainingData:
         if champion.image_input is not None and recipe.base_data is None:
             # Base images from the recipe, frames from the sites (edgeloop.training.image_training_set).
+            from edgeloop.training.detection_training_set import detection_training_data
             from edgeloop.training.image_training_set import image_training_data
 
+            if champion.task.kind == "detection":
+                return detection_training_data(rows, champion, recipe, unlabelled)
             return image_training_data(rows, champion, recipe, unlabelled)
         if recipe.base_data is None:
             raise TrainingFailed(f"recipe {recipe.entry_point} declares no base_data to train on")

@@ -5,7 +5,10 @@ edgeloop.domain.metrics.TASK_METRICS, from the model's own outputs and its own t
   (and the threshold, for the card);
 - multiclass: macro-F1, accuracy, log loss (over the task's classes);
 - regression: MAE, RMSE, R², and the share of targets inside the predicted interval
-  (interval models only).
+  (interval models only);
+- detection: precision, recall, F1 of the detections after the task's threshold and NMS
+  (edgeloop.domain.detection_feedback), each label an image's boxes in pixels of the model's
+  input, whose ``image_size`` the figures need.
 
 :func:`unfit_outputs` says why a model's outputs cannot be scored at all (NaN or
 infinite values, a task unlike the labels'), the run's *failed* outcome.
@@ -29,6 +32,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from edgeloop.domain.detection_feedback import detection_scores
 from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, RegressionTask, Task
 
 ECE_BINS = 10
@@ -45,16 +49,26 @@ def unfit_outputs(task: Task, labels_task: Task, outputs: Outputs) -> str | None
         and set(task.classes) != set(labels_task.classes)
     ):
         return f"its classes {list(task.classes)} differ from the labels' {list(labels_task.classes)}"
-    _, invalid = task.anomaly_masks(outputs)
     bad = [
         name
         for name in task.prediction_outputs
         if not np.isfinite(np.asarray(outputs[name], dtype=np.float64)).all()
     ]
-    if invalid.any() or bad:
+    invalid = _invalid_rows(task, outputs)
+    if invalid or bad:
         names = ", ".join(bad) or "prediction"
-        return f"{int(invalid.sum())} held-out rows have non-finite outputs ({names})"
+        return f"{invalid} held-out rows have non-finite outputs ({names})"
     return None
+
+
+def _invalid_rows(task: Task, outputs: Outputs) -> int:
+    """Rows the task counts invalid; a detection's raw tensors: rows with a non-finite value."""
+    if isinstance(task, DetectionTask):
+        tensors = [np.asarray(outputs[name], dtype=np.float64) for name in task.prediction_outputs]
+        finite = [np.isfinite(tensor.reshape(len(tensor), -1)).all(axis=1) for tensor in tensors]
+        return int((~np.all(finite, axis=0)).sum())
+    _, invalid = task.anomaly_masks(outputs)
+    return int(invalid.sum())
 
 
 def expected_calibration_error(labels: npt.NDArray[Any], scores: npt.NDArray[np.float64]) -> float:
@@ -111,13 +125,27 @@ def _regression(task: RegressionTask, labels: npt.NDArray[Any], outputs: Outputs
     return scores
 
 
-def task_scores(task: Task, labels: npt.NDArray[Any], outputs: Outputs) -> dict[str, float]:
-    """The model's figures on ``labels`` (typed for the task), from its outputs."""
+def _detection(
+    task: DetectionTask, labels: npt.NDArray[Any], outputs: Outputs, image_size: tuple[int, int] | None
+) -> dict[str, float]:
+    if image_size is None:
+        raise ValueError("a detection model's figures need its input's width and height")
+    width, height = image_size
+    detected = task.detect(outputs, width, height)
+    return detection_scores(detected.detections, list(labels), width, height)
+
+
+def task_scores(
+    task: Task, labels: npt.NDArray[Any], outputs: Outputs, image_size: tuple[int, int] | None = None
+) -> dict[str, float]:
+    """The model's figures on ``labels`` (typed for the task), from its outputs.
+
+    ``image_size`` (width, height of the model's input) places a detection's boxes.
+    """
     if isinstance(task, BinaryTask):
         return _binary(task, labels, outputs)
     if isinstance(task, MulticlassTask):
         return _multiclass(task, labels, outputs)
     if isinstance(task, DetectionTask):
-        # Boxes are labelled per image, not per row: a detection recipe scores its own holdout.
-        raise ValueError("a detection model is evaluated by its recipe, not from labelled rows")
+        return _detection(task, labels, outputs, image_size)
     return _regression(task, labels, outputs)

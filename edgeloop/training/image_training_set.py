@@ -25,6 +25,7 @@ from edgeloop.domain.image_batches import prepare_batch
 from edgeloop.domain.images import InvalidImages
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.recipes import RecipeSpec, TrainingDataset
+from edgeloop.domain.tasks import Task
 from edgeloop.ports import ImageScoringModel, LabelledRow, ScoringModel, TrainingFailed
 from edgeloop.training.base_data import BaseData
 from edgeloop.training.challenger_trainer import RecipeTrainingData, golden_indices
@@ -66,18 +67,30 @@ def build_image_training_set(
 ) -> RetrainingSet:
     """``manifest`` is the champion's: its image input names the feature, its task the labels."""
     name, task = manifest.inputs[0].name, manifest.task
+    kept = [row for row in frames if task.label_problem(row.label) is None and is_frame(row.inputs.get(name))]
+    new_labels = typed_labels(task, [row.label for row in kept])
+    dataset = joined_dataset(base, kept, name, task, new_labels)
+    base_only = BaseData({}, base.labels, base.time, base.source, "")
+    out_of_schema = len(frames) - len(kept)
+    counts = data_counts(base_only, new_labels, manifest, len(frames), out_of_schema, 0, unlabelled, dataset)
+    return RetrainingSet(dataset, base.indices("holdout"), counts)
+
+
+def joined_dataset(
+    base: TrainingDataset, kept: Sequence[LabelledRow], name: str, task: Task, new_labels: npt.NDArray[Any]
+) -> TrainingDataset:
+    """The base images then the ``kept`` frames (``name`` their input, ``task`` the champion's), each
+    frame split by its insight's hash."""
     if name not in base.features:
         raise TrainingFailed(f"base images: the base dataset has no {name!r} feature")
-    kept = [row for row in frames if task.label_problem(row.label) is None and is_frame(row.inputs.get(name))]
     images = np.empty(base.n_rows + len(kept), dtype=object)  # frames of any size, one object each
     for index, frame in enumerate([*base.features[name], *(row.inputs[name] for row in kept)]):
         images[index] = frame
-    new_labels = typed_labels(task, [row.label for row in kept])
     buckets = np.array([insight_bucket(row.insight_id) for row in kept], dtype=np.int64)
     new_split = np.where(buckets <= 2, "train", np.where(buckets == 3, "validation", "holdout"))
     times = [row.scored_at.replace(tzinfo=None) if row.scored_at else None for row in kept]
     new_time = np.array([np.datetime64("NaT") if t is None else np.datetime64(t, "ns") for t in times])
-    dataset = TrainingDataset(
+    return TrainingDataset(
         task=task,
         features={name: images},
         labels=np.concatenate([base.labels, new_labels]),
@@ -86,10 +99,6 @@ def build_image_training_set(
         split=np.concatenate([base.split, new_split.astype(object)]),
         source=f"{base.source} + {len(kept)} labelled frames from the sites",
     )
-    base_only = BaseData({}, base.labels, base.time, base.source, "")
-    out_of_schema = len(frames) - len(kept)
-    counts = data_counts(base_only, new_labels, manifest, len(frames), out_of_schema, 0, unlabelled, dataset)
-    return RetrainingSet(dataset, base.indices("holdout"), counts)
 
 
 class ImageTrainingData(RecipeTrainingData):

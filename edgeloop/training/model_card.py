@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
-from edgeloop.domain.tasks import BinaryTask, MulticlassTask, Task
+from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, Task
 from edgeloop.recipes.ai4i_failure import ENTRY_POINT as DEMO_RECIPE  # its card names the derived features
 from edgeloop.training.onnx_export import DERIVED_FEATURES
 
@@ -105,6 +105,8 @@ def task_plots(labels: npt.NDArray[Any], models: ModelOutputs) -> dict[str, byte
         return curve_plots(labels.astype(np.int64), risks)
     if isinstance(first, MulticlassTask):
         return {CONFUSION_FILE: confusion_plot(labels, models)}
+    if isinstance(first, DetectionTask):
+        return {}  # boxes per image: the card's precision, recall and F1 say it
     return {RESIDUALS_FILE: residual_plot(labels, models)}
 
 

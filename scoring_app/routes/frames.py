@@ -53,6 +53,8 @@ def frame_item(stored: StoredFrame) -> dict[str, Any]:
         "source_name": origin.source_name,  # on site only: an upload's file name never leaves it
         "top_class": stored.result.top_class,
         "confidence": stored.result.confidence,
+        "detections": stored.result.detections,  # a detection model's: how many boxes to judge
+        "max_score": stored.result.max_score,
         "models_disagree": stored.result.models_disagree,
     }
 

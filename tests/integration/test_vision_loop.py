@@ -35,9 +35,11 @@ from edgeloop.bootstrap.retraining import build_registry, build_retraining, publ
 from edgeloop.config.cameras import CameraSettings
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.retraining import RetrainingSettings
+from edgeloop.domain.detection_feedback import right_detections
+from edgeloop.domain.detection_task import Detection
 from edgeloop.domain.records import utc_now
 from edgeloop.ports import RetrainRequest
-from edgeloop.recipes import surface_defects, surface_images
+from edgeloop.recipes import detection_images, surface_defects, surface_detection, surface_images
 from edgeloop.training.bundle import write_bundle
 from edgeloop.training.model_card import CARD_FILE
 from edgeloop.wire.packing import pack_items
@@ -51,6 +53,7 @@ ADMIN_KEY = "vision-loop-admin-key-0123456789"
 ALLOWING, DENYING = "plant-allows", "plant-denies"
 FRAMES, LABELS = surface_images.generate([2, 2, 2, 2], seed=21)  # two of each class, 64 x 64
 WAIT = 60.0
+DETECTION_ACCOUNTS = ("detection", "detection-denied")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class Cloud:
     account: str
     signing_key: str
     public_key: str
+    model: str = MODEL
+    min_new_labels: int = len(LABELS)
+    max_label_shift: float | None = None
 
     @property
     def connection(self) -> str:
@@ -67,9 +73,10 @@ class Cloud:
     def retraining(self) -> RetrainingSettings:
         return RetrainingSettings(
             CloudStorage=self.connection,  # type: ignore[arg-type]
-            MODEL_NAME=MODEL,
-            RETRAIN_MIN_NEW_LABELS=len(LABELS),
+            MODEL_NAME=self.model,
+            RETRAIN_MIN_NEW_LABELS=self.min_new_labels,
             RETRAIN_PROMOTION_MARGIN=1.0,
+            RETRAIN_MAX_LABEL_SHIFT=self.max_label_shift,
             MODEL_SIGNING_PRIVATE_KEY=self.signing_key,  # type: ignore[arg-type]
         )
 
@@ -78,7 +85,8 @@ class Cloud:
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     """This module's own: each scenario's cloud account holds only what that scenario put there."""
     emulator = Azurite.on_free_ports(tmp_path_factory.mktemp("azurite"))
-    emulator.add_account("denied")
+    for account in ("denied", *DETECTION_ACCOUNTS):
+        emulator.add_account(account)
     with emulator:
         yield emulator
 
@@ -118,7 +126,7 @@ def site_app(tmp_path: Path, site: str, champion: Path, cloud: Cloud, policy: Pa
         "SCORING_FRAME_UPLOAD_SECONDS": "0.2",
         "SCORING_MODEL_SIGNING_PUBLIC_KEY": cloud.public_key,
         "SCORING_MODEL_REGISTRY_STORAGE": cloud.connection,
-        "SCORING_MODEL_NAME": MODEL,
+        "SCORING_MODEL_NAME": cloud.model,
         "SCORING_MODEL_POLL_SECONDS": "0.2",
         "SCORING_MODEL_CACHE_DIR": str(tmp_path / "model-cache"),
     }
@@ -196,9 +204,10 @@ def frame_documents(cloud: Cloud) -> list[dict[str, Any]]:
     return [json.loads(blobs.get(FRAMES_CONTAINER, name)) for name in names]
 
 
-def new_cloud(azurite: Azurite, account: str, champion: Path) -> Cloud:
+def new_cloud(azurite: Azurite, account: str, champion: Path, **line: Any) -> Cloud:
+    """A cloud account whose registry holds ``champion`` as version 1 (``line``: Cloud's model fields)."""
     private, public = generate_key_pair()
-    cloud = Cloud(azurite, account, private, public)
+    cloud = Cloud(azurite, account, private, public, **line)
     assert publish_first_champion(cloud.retraining(), champion) == ("1", True)  # golden frames signed
     return cloud
 
@@ -247,6 +256,113 @@ def test_with_a_denying_policy_no_frame_reaches_training_and_the_run_says_so(
         assert report["frames"]["labelled_frames"] == 0
         assert report["frames"]["sites"] == {}
         assert report["frames"]["labels_without_frame"] == len(FRAMES)  # the labels came, the frames stayed
+        assert "default deny" in report["frames"]["note"]
+        assert report["outcome"] == "skipped", report["decision"]
+        assert served(client) == "1"
+
+
+# Detection: the surface-detection demo. An operator's verdicts on a frame's boxes are its label.
+DETECTION = surface_detection.MODEL_NAME
+DETECTION_FRAMES, DETECTION_TRUTH = detection_images.generate(10, seed=31)
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
+DETECTION_LINE: dict[str, Any] = {"model": DETECTION, "min_new_labels": 1, "max_label_shift": 100.0}
+
+
+@pytest.fixture(scope="module")
+def detection_champion(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The detection demo's recipe on 100 generated images (its recipe block says so: the base again)."""
+    parameters = {"base_images": 100}
+    result = surface_detection.train(surface_detection.base_dataset(parameters), parameters)
+    out = tmp_path_factory.mktemp("detection-champion") / DETECTION
+    write_bundle(out, manifest_document(result, DETECTION, "1"), {"model.onnx": result.onnx_model})
+    return out
+
+
+def verdicts(detections: list[dict[str, Any]], truth: Any) -> str:
+    """What an operator says of each box: accept where it finds a true defect, else reject."""
+    found = [Detection(d["class"], d["score"], tuple(d["box"])) for d in detections]
+    size = detection_images.SIZE
+    return ",".join("accept" if right_detections([d], truth, size, size) else "reject" for d in found)
+
+
+def score_and_judge(client: TestClient) -> dict[str, str]:
+    """Score the frames, wait until kept, judge each box of the frames that have some: insight -> verdicts."""
+    files = [("images", (f"part-{i}.png", encoded(f), "image/png")) for i, f in enumerate(DETECTION_FRAMES)]
+    answer = client.post("/api/v1/score/images", files=files, headers={"X-API-Key": API_KEY})
+    assert answer.status_code == 200, answer.text
+    judged = {
+        result["insight_id"]: verdicts(result["detections"], DETECTION_TRUTH[i])
+        for i, result in enumerate(answer.json()["results"])
+        if result["detections"]
+    }
+    assert len(judged) >= 4, "most generated frames hold a defect the champion finds"
+    listing: list[dict[str, Any]] = []
+
+    def all_kept() -> bool:
+        path = "/api/v1/admin/frames?limit=100"
+        listing[:] = client.get(path, headers={"X-Admin-Key": ADMIN_KEY}).json()["frames"]
+        return len(listing) == len(DETECTION_FRAMES)
+
+    wait_until(all_kept, WAIT, "every scored frame kept")
+    first = next(frame for frame in listing if frame["insight_id"] in judged)
+    too_many = {"label": ",".join(["accept"] * (first["detections"] + 1))}
+    refused = client.post(f"/api/v1/admin/frames/{first['frame_id']}/label", json=too_many, headers=ADMIN)
+    assert refused.status_code == 422, refused.text  # one verdict per box, or nothing is recorded
+    assert "label" in refused.text
+    for frame in listing:
+        if frame["insight_id"] in judged:
+            path = f"/api/v1/admin/frames/{frame['frame_id']}/label"
+            label = {"label": judged[frame["insight_id"]]}
+            labelled = client.post(path, json=label, headers={"X-Admin-Key": ADMIN_KEY})
+            assert labelled.status_code == 200, labelled.text
+    return judged
+
+
+def test_verdicts_on_detected_frames_the_policy_lets_out_retrain_the_detector_the_site_then_serves(
+    azurite: Azurite, detection_champion: Path, policy: Path, tmp_path: Path
+) -> None:
+    cloud = new_cloud(azurite, "detection", detection_champion, **DETECTION_LINE)
+    with site_app(tmp_path, ALLOWING, detection_champion, cloud, policy) as client:
+        judged = score_and_judge(client)
+        # Frames without a detection score nothing near the threshold: not worth a label, kept on site.
+        wait_until(lambda: len(frame_documents(cloud)) == len(judged), WAIT, "every judged frame uploaded")
+        forward_records(client, cloud, policy)
+
+        report = retrain(cloud)
+        assert report["frames"]["labelled_frames"] == len(judged), report["frames"]
+        assert report["frames"]["sites"] == {ALLOWING: len(judged)}
+        assert report["data"]["usable_new_rows"] == len(judged)
+        assert report["data"]["base_rows"] == 100
+        assert set(report["metrics"]["challenger"]) == {"precision", "recall", "f1"}
+        assert report["evaluation"]["primary_metric"] == "f1"
+        assert report["outcome"] == "promoted", report["decision"]
+
+        version = report["version"]
+        card = build_registry(cloud.retraining()).read(DETECTION, version, CARD_FILE).decode()
+        assert f"labelled frames the sites let out: {len(judged)} ({ALLOWING}: {len(judged)})" in card
+        wait_until(
+            lambda: served(client) == version, WAIT, f"the site serving {version}"
+        )  # golden frames pass
+        files = [("images", ("part.png", encoded(DETECTION_FRAMES[0]), "image/png"))]
+        answer = client.post("/api/v1/score/images", files=files, headers={"X-API-Key": API_KEY})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"]["version"] == version
+
+
+def test_verdicts_at_a_denying_site_reach_the_cloud_without_their_frames_and_nothing_is_retrained(
+    azurite: Azurite, detection_champion: Path, policy: Path, tmp_path: Path
+) -> None:
+    cloud = new_cloud(azurite, "detection-denied", detection_champion, **DETECTION_LINE)
+    with site_app(tmp_path, DENYING, detection_champion, cloud, policy) as client:
+        judged = score_and_judge(client)
+        denied = lambda: upload_decisions(client).get("policy_denies") == len(DETECTION_FRAMES)  # noqa: E731
+        wait_until(denied, WAIT, "every frame refused")
+        forward_records(client, cloud, policy)
+        assert frame_documents(cloud) == []
+
+        report = retrain(cloud)
+        assert report["frames"]["labelled_frames"] == 0
+        assert report["frames"]["labels_without_frame"] == len(judged)  # the verdicts came, the frames stayed
         assert "default deny" in report["frames"]["note"]
         assert report["outcome"] == "skipped", report["decision"]
         assert served(client) == "1"

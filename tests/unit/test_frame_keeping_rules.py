@@ -159,3 +159,17 @@ def test_the_writer_keeps_the_waiting_frames_in_one_commit_and_a_too_large_one_a
     kept = [frame.origin.source_name for frame in store.list_for_labelling(10)]
     assert kept == ["d.png", "c.png", "b.png", "a.png"]  # newest first: the order they came in
     store.store.close()
+
+
+def test_a_detector_s_frame_is_summarised_by_its_boxes_and_best_score() -> None:
+    images = tuple(
+        ScoredImage(i, None, f"{'d' * 32}-{i:05d}", {"uncertain": 0.0}, prediction, False, ())
+        for i, prediction in enumerate([["spot", 0.5, 0, 0, 1, 1, "scratch", 0.9, 0, 0, 1, 1], [], None])
+    )
+    batch = ScoredImages("m", "1", "d" * 32, ImageSource.camera("cam-1"), images, ())
+    found, empty, invalid = (result_summary(batch, image) for image in batch.images)
+    assert found is not None
+    assert (found.detections, found.max_score) == (2, 0.9)
+    assert empty is not None  # kept: nothing found there
+    assert (empty.detections, empty.max_score) == (0, None)
+    assert invalid is None  # outputs that were not finite: nothing to summarise
