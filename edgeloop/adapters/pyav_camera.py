@@ -5,8 +5,8 @@ HTTP has none, so its frames are timed on arrival. Decoding cheaply: when the ca
 at under half its frame rate the decoder skips the frames no other frame refers to
 (``skip_frame = NONREF``: B-frames, some P-frames), and a frame is converted to RGB only when
 the sampler keeps it (``PyAvFrame.rgb``), by one converter kept for the whole stream, on one
-swscale thread. RTSP goes
-over TCP (interleaved): a plant network drops UDP under load and a lost packet smears a frame.
+swscale thread. RTSP goes over TCP (interleaved): a plant network drops UDP under load and a
+lost packet smears a frame.
 Every FFmpeg failure becomes ``CameraUnavailable`` with the URL's credentials left out.
 """
 
