@@ -13,7 +13,9 @@ One process, one onnxruntime thread, the same model and batch size throughout:
   with a commit per batch (``group_batches=1``, the path before grouping) and once grouping up
   to ``--group`` waiting batches into one commit; its ratio to the baseline is the figure
   (issue 14's target: at least 0.6 at batch 8), with each frame's latency from its read to its
-  insight's commit (the file runs ahead of the scorer: mostly time queued);
+  insight's commit (the file runs ahead of the scorer: mostly time queued), and the CPU its
+  reader and scorer threads spent a frame (their own clocks; bench/camera_stages.py times each
+  stage alone, so the difference is what the two threads cost);
 * **camera, RTSP**: the same worker, both ways, on GStreamer's RTSP server
   (tests/support/rtsp_server.py, the system Python) at the stream's own pace: p50/p95 from a
   frame's arrival to its insight's commit, and the process's resident memory (RSS) while it streams.
@@ -30,6 +32,7 @@ import argparse
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,20 +92,33 @@ def image_scorer(model: OnnxModel, outbox: SqliteOutbox) -> CameraImageScoring:
     return CameraImageScoring(ImageScoringService(outbox, "bench-site", lambda: model, PillowDecoder()))
 
 
+def thread_us_a_frame(camera: CameraSpec, frames: int) -> dict[str, float]:
+    """The camera's reader and scorer threads' CPU so far (their own clocks), per frame scored."""
+    spent: dict[str, float] = {}
+    for thread in threading.enumerate():
+        role = thread.name.removeprefix(f"camera-{camera.id}-")
+        if role in ("reader", "scorer") and thread.ident is not None:
+            seconds = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            spent[f"{role}_thread_us_a_frame"] = seconds / max(frames, 1) * 1e6
+    return spent
+
+
 def run_worker(
     camera: CameraSpec, scorer: FrameScorer, until: float, group: int
-) -> tuple[CameraWorker, float]:
+) -> tuple[CameraWorker, float, dict[str, float]]:
     """Runs a worker until the file ends or ``until`` (monotonic) passes; returns it, stopped,
-    and the CPU seconds the process spent meanwhile."""
+    the CPU seconds the process spent meanwhile, and each of its threads' CPU a frame."""
     worker = CameraWorker(
         camera, PyAvConnector(10, 10), scorer, Backoff(0.5, 2), batch_max_wait=1.0, group_batches=group
     )
     cpu = time.process_time()
     worker.start()
+    threads: dict[str, float] = {}
     while time.monotonic() < until and worker.status().state is not CameraState.ENDED:
+        threads = thread_us_a_frame(camera, worker.status().frames_scored)  # while they still run
         time.sleep(0.05)  # a benchmark's poll: nothing asserted on it
     worker.stop()
-    return worker, time.process_time() - cpu
+    return worker, time.process_time() - cpu, threads
 
 
 def camera_file_rate(
@@ -112,15 +128,19 @@ def camera_file_rate(
     try:
         scorer = LatencyScorer(image_scorer(model, outbox))
         camera = CameraSpec("bench-file", str(video), sample_fps=VIDEO_FPS, batch_size=batch)
-        worker, cpu = run_worker(camera, scorer, time.monotonic() + seconds, group)
+        worker, cpu, threads = run_worker(camera, scorer, time.monotonic() + seconds, group)
     finally:
         outbox.close()
     status = worker.status()
-    return scorer.figures() | {
-        "frames": status.frames_scored,
-        "frames_per_cpu_s": status.frames_scored / cpu,
-        "mean_batches_a_commit": scorer.mean_batches(batch),
-    }
+    return (
+        scorer.figures()
+        | threads
+        | {
+            "frames": status.frames_scored,
+            "frames_per_cpu_s": status.frames_scored / cpu,
+            "mean_batches_a_commit": scorer.mean_batches(batch),
+        }
+    )
 
 
 def camera_rtsp_latency(
@@ -139,7 +159,7 @@ def camera_rtsp_latency(
         try:
             scorer = LatencyScorer(image_scorer(model, outbox))
             camera = CameraSpec("bench-rtsp", url, sample_fps=VIDEO_FPS, batch_size=batch)
-            worker, cpu = run_worker(camera, scorer, time.monotonic() + seconds, group)
+            worker, cpu, _ = run_worker(camera, scorer, time.monotonic() + seconds, group)
         finally:
             outbox.close()
         return scorer.figures() | {

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from support.cameras import RecordingScorer, RtspServer, frame_index, rtsp_server, write_test_video
 from support.mjpeg_server import jpeg_frames, mjpeg_server
@@ -131,6 +133,34 @@ def test_a_video_file_is_read_to_its_end_and_every_sample_scored(tmp_path: Path)
     indexes = [frame_index(frame) for frames, _ in scorer.batches for frame in frames]
     assert indexes == list(range(0, 30, 2))  # no frame of the file pushed out: a file waits for the scorer
     assert status.state is CameraState.STOPPED
+
+
+@pytest.mark.parametrize(("width", "height"), [(64, 64), (640, 480)])
+def test_the_rgb_frames_are_pyav_s_own_conversion_pixel_for_pixel(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    # The stream converts on one swscale thread (cheaper per frame); the reference is
+    # VideoFrame.to_ndarray(format="rgb24") on swscale's default threads. Noise, so that every
+    # pixel and chroma sample differs.
+    noise = np.random.default_rng(14).integers(0, 256, (6, height, width, 3), np.uint8)
+    video = tmp_path / "noise.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("libx264", rate=10, options={"bf": "0", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in noise:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    with av.open(str(video)) as container:
+        expected = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    opened = PyAvConnector().open(CameraSpec("noise", str(video), sample_fps=10, batch_size=2))
+    try:
+        converted = [frame.rgb() for frame in opened.frames()]
+    finally:
+        opened.close()
+    assert len(converted) == len(expected) == 6
+    for got, want in zip(converted, expected, strict=True):
+        assert (got.dtype, got.shape) == (np.uint8, (height, width, 3))
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_scorer_failure_drops_that_group_and_the_camera_goes_on(tmp_path: Path) -> None:
