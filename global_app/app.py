@@ -8,6 +8,7 @@ Thin: routes parse parameters, call the read use cases
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 from global_app.vision import vision_api, vision_pages
 
 HERE = Path(__file__).parent
+READ_THREADS = 4  # dashboards read at once; more wait their turn
 INSIGHT_PARAMS = ("site", "from", "to", "anomalies_only", "limit", "cursor")
 
 
@@ -148,6 +150,8 @@ def create_app(
     app.state.sign_in = sign_in
     app.state.fleet = fleet or FleetSettings.model_construct()
     app.state.rollouts = rollouts
+    # The dashboard's second read runs here alongside its first (SQLite: a connection per thread).
+    app.state.read_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="dashboard-read")
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     for error, handler in (
         (ParamError, _param_error),

@@ -51,7 +51,7 @@ def dashboard_page(request: Request) -> HTMLResponse:
     scope = filter_scope(site, start, end, anomalies_only)  # the API's: its cursors page here too
     latest = InsightQuery(site, start, end, anomalies_only, LATEST, decode_cursor(params, scope))
     store: InsightStore = request.app.state.store
-    view = dashboard(store, start, end, latest, sites_after)
+    view = dashboard(store, start, end, latest, sites_after, pool=request.app.state.read_pool)
     next_cursor = view.latest.next_after
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(

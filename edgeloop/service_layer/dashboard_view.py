@@ -6,7 +6,8 @@ never from a scan of the insights, and every list on the page is bounded, whatev
 * the overall row and the number of sites: the per-site rollup (``site_totals``);
 * one page of ``sites_page`` sites by site id, after ``sites_after`` (keyset), each with its
   model versions from its own counters (``site_stats`` of that site: a key prefix, a partition);
-* the models table (``model_stats``: one row per model);
+* the models table (``model_stats``: one row per model), read on ``pool`` when given, alongside
+  the per-site totals (the two are the page's largest reads, and independent);
 * the chart: every site's hours when the fleet has at most ``chart_sites`` sites, else those of
   the ``chart_sites`` sites with the highest anomaly rate in the range, each read on its own;
 * ``latest.limit`` latest insights off the time index (``query``: filtered, keyset-paged).
@@ -14,6 +15,7 @@ never from a scan of the insights, and every list on the page is bounded, whatev
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,16 +51,18 @@ def dashboard(
     latest: InsightQuery | None = None,
     sites_after: str | None = None,
     *,
+    pool: Executor | None = None,
     sites_page: int = SITES_PAGE,
     chart_sites: int = CHART_SITES,
     chart_hours: int = CHART_HOURS,
 ) -> Dashboard:
     """Without a range, the chart spans at most ``chart_hours`` hours, ending with the newest data;
     ``latest``: the insights list's query (default: the latest anomalies in the range)."""
+    models_read = pool.submit(store.model_stats, start, end) if pool else None
     totals = store.site_totals(start, end)
     later = [site for site in totals if sites_after is None or site.site_id > sites_after]
     page = [stats for site in later[:sites_page] for stats in store.site_stats(start, end, site.site_id)]
-    models = store.model_stats(start, end)
+    models = models_read.result() if models_read else store.model_stats(start, end)
     charted = totals if len(totals) <= chart_sites else _most_anomalous(totals, chart_sites)
     rates, chart_start, chart_end = _chart(store, start, end, [s.site_id for s in charted], chart_hours)
     insights = store.query(latest or InsightQuery(start=start, end=end, anomalies_only=True, limit=LATEST))

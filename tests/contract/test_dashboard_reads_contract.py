@@ -3,6 +3,7 @@ the overall row of every site, the chart's most anomalous sites, the latest insi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from insight_factory import T0, insight, new_batch_id
@@ -43,6 +44,8 @@ def test_the_sites_table_pages_by_site_id_and_the_overall_row_counts_every_site(
     assert [s.site_id for s in second.summary.sites] == ["plant-3", "plant-4", "plant-5"]
     last = dashboard(store, None, None, sites_after="plant-5", sites_page=3)
     assert ([s.site_id for s in last.summary.sites], last.next_sites_after) == (["plant-6"], None)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the models read on another thread: the same page
+        assert dashboard(store, None, None, sites_page=3, pool=pool) == first
 
 
 def test_the_chart_keeps_the_most_anomalous_sites_once_the_fleet_outgrows_it(store: InsightStore) -> None:
