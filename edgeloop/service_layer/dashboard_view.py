@@ -7,7 +7,8 @@ never from a scan of the insights, and every list on the page is bounded, whatev
 * one page of ``sites_page`` sites by site id, after ``sites_after`` (keyset), each with its
   model versions from its own counters (``site_stats`` of that site: a key prefix, a partition);
 * the models table (``model_stats``: one row per model), read on ``pool`` when given, alongside
-  the per-site totals (the two are the page's largest reads, and independent);
+  the per-site totals (the two are the page's largest reads, and independent), and the page's
+  sites' own reads side by side on it too (in Cosmos DB a partition query each);
 * the chart: every site's hours when the fleet has at most ``chart_sites`` sites, else those of
   the ``chart_sites`` sites with the highest anomaly rate in the range, each read on its own;
 * ``latest.limit`` latest insights off the time index (``query``: filtered, keyset-paged).
@@ -61,7 +62,7 @@ def dashboard(
     models_read = pool.submit(store.model_stats, start, end) if pool else None
     totals = store.site_totals(start, end)
     later = [site for site in totals if sites_after is None or site.site_id > sites_after]
-    page = [stats for site in later[:sites_page] for stats in store.site_stats(start, end, site.site_id)]
+    page = _page_stats(store, start, end, [site.site_id for site in later[:sites_page]], pool)
     models = models_read.result() if models_read else store.model_stats(start, end)
     charted = totals if len(totals) <= chart_sites else _most_anomalous(totals, chart_sites)
     rates, chart_start, chart_end = _chart(store, start, end, [s.site_id for s in charted], chart_hours)
@@ -76,6 +77,17 @@ def dashboard(
         chart_end,
         insights,
     )
+
+
+def _page_stats(
+    store: InsightStore, start: datetime | None, end: datetime | None, sites: list[str], pool: Executor | None
+) -> list[SiteStats]:
+    """Each site's own figures, model versions named (in Cosmos DB a partition each: on ``pool``)."""
+
+    def read(site: str) -> list[SiteStats]:
+        return store.site_stats(start, end, site)
+
+    return [stats for found in (pool.map(read, sites) if pool else map(read, sites)) for stats in found]
 
 
 def _most_anomalous(totals: list[SiteStats], count: int) -> list[SiteStats]:
