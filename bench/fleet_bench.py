@@ -1,7 +1,11 @@
-"""The fleet view at 1,000 sites and 1,000,000 insights in SQLite (target: < 200 ms a request).
+"""The fleet view and the dashboard at 1,000 sites and 1,000,000 insights in SQLite (target: < 200 ms
+a request).
 
 Usage: ``.venv/bin/python -m bench.fleet_bench [--sites N] [--insights N] [--statuses N]
-[--models N] [--db PATH] [--path PATH ...]``. The store is built once (about ten minutes on a
+[--models N] [--db PATH] [--path PATH ...] [--before-tree DIR]``. ``--before-tree``: an exported
+earlier commit (``git archive <commit> | tar -x -C DIR``) whose dashboard and summary are timed
+against this tree's over the same store in the same run, alternating (before, after, after,
+before; bench/tree_server.py serves it in a child process). The store is built once (about ten minutes on a
 loaded machine) and kept under var/bench/ (``--db`` names another file); a later run measures it
 again after one fresh heartbeat per reporting site, so the states read as at build time (every
 tenth site offline).
@@ -21,17 +25,20 @@ import argparse
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import uvicorn
 
+from bench.tree_server import serving_tree
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.domain.fleet import FleetThresholds
 from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef, Record, utc_now
 from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.service_layer.dashboard_view import dashboard
 from edgeloop.service_layer.fleet_views import fleet
 from global_app.app import create_app
 from global_app.auth import OpenAccess
@@ -168,7 +175,9 @@ FLEET_PATHS = (
 )
 
 
-def measure(store: SqliteInsightStore, repeat: int, paths: list[str]) -> dict[str, tuple[float, float, int]]:
+@contextmanager
+def serving(store: SqliteInsightStore) -> Iterator[str]:
+    """This tree's global app over ``store`` on uvicorn in a thread; its base URL."""
     port = free_port()
     app = create_app(store, OpenAccess())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -176,11 +185,49 @@ def measure(store: SqliteInsightStore, repeat: int, paths: list[str]) -> dict[st
     thread.start()
     wait_for_port("127.0.0.1", port, timeout=30)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            return {path: time_get(client, path, repeat) for path in paths}
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def measure(store: SqliteInsightStore, repeat: int, paths: list[str]) -> dict[str, tuple[float, float, int]]:
+    with serving(store) as url, httpx.Client(base_url=url, timeout=60) as client:
+        return {path: time_get(client, path, repeat) for path in paths}
+
+
+def dashboard_paths(url: str) -> list[str]:
+    """The dashboard's pages: the first, the next sites, every insight, one site's, the older anomalies."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        cursor = client.get("/api/v1/insights?anomalies_only=true&limit=20").json()["next_cursor"]
+    return ["/", "/?sites_after=site-0024", "/?outcome=all", "/?site=site-0001", f"/?cursor={cursor}"]
+
+
+def dashboard_parts(store: SqliteInsightStore, repeat: int) -> str:
+    """The dashboard use case and its two largest reads, in CPU time."""
+    totals = cpu_ms(lambda: store.site_totals(None, None), repeat)
+    models = cpu_ms(lambda: store.model_stats(None, None), repeat)
+    whole = cpu_ms(lambda: dashboard(store, None, None), repeat)
+    return f"per-site totals {totals:.1f} ms, per-model totals {models:.1f} ms, the use case {whole:.1f} ms"
+
+
+def compare_dashboards(store: SqliteInsightStore, db: Path, before: Path, repeat: int) -> None:
+    """``GET /`` and ``GET /api/v1/summary`` of the tree ``before`` and of this one, same store, same
+    run: rounds before, after, after, before; each figure the median of its rounds' medians."""
+    timings: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+    with serving_tree(before, db) as before_url, serving(store) as after_url:
+        for label in ("before", "after", "after", "before"):
+            url = before_url if label == "before" else after_url
+            with httpx.Client(base_url=url, timeout=120) as client:
+                for path in BASELINE_PATHS:
+                    timings.setdefault((label, path), []).append(time_get(client, path, repeat))
+    for path in BASELINE_PATHS:
+        (b, b_size), (a, a_size) = (
+            (statistics.median(t[0] for t in timings[label, path]), timings[label, path][0][2])
+            for label in ("before", "after")
+        )
+        print(f"GET {path:18} before {b:8.1f} ms ({b_size / 1024:,.0f} KiB), after {a:7.1f} ms "
+              f"({a_size / 1024:,.0f} KiB): after / before {a / b:.3f}")  # fmt: skip
 
 
 def main() -> None:
@@ -192,6 +239,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--db", type=Path, help="the store (default: kept under var/bench/)")
     parser.add_argument("--path", action="append", help=f"a path to time (default: {', '.join(FLEET_PATHS)})")
+    parser.add_argument("--before-tree", type=Path, help="an earlier commit's tree (its dashboard, timed)")
     args = parser.parse_args()
     shape = f"{args.sites}x{args.insights}x{args.statuses}" + (f"x{args.models}m" if args.models > 1 else "")
     db: Path = args.db or Path("var/bench") / f"fleet-{shape}.sqlite3"
@@ -205,7 +253,12 @@ def main() -> None:
     try:
         print(f"fleet use case alone (no HTTP): {time_use_case(store, args.repeat):.1f} ms median")
         print(f"in process, CPU time (median of {3 * args.repeat}): {time_parts(store, 3 * args.repeat)}")
-        timings = measure(store, args.repeat, [*(args.path or FLEET_PATHS), *BASELINE_PATHS])
+        print(
+            f"dashboard in process, CPU time (median of {args.repeat}): {dashboard_parts(store, args.repeat)}"
+        )
+        with serving(store) as url:
+            pages = dashboard_paths(url)
+        timings = measure(store, args.repeat, [*(args.path or FLEET_PATHS), *BASELINE_PATHS, *pages[1:]])
         for path, (median, worst, size) in timings.items():
             verdict = "met" if median < TARGET_MS else "missed"
             print(f"GET {path:30} {median:7.1f} ms median, {worst:7.1f} max, {size / 1024:6.0f} KiB "
@@ -215,6 +268,8 @@ def main() -> None:
                 continue
             ratio = timings[fleet_path][0] / timings[baseline][0]
             print(f"{fleet_path} / {baseline} (the dashboard, same store, same run): {ratio:.2f}")
+        if args.before_tree:
+            compare_dashboards(store, db, args.before_tree, args.repeat)
     finally:
         store.close()
 

@@ -1,13 +1,14 @@
 """The global app: a read-only FastAPI dashboard and JSON API over the global insight store.
 
 Thin: routes parse parameters, call the read use cases
-(edgeloop.service_layer.global_views) and render. ``create_app`` takes its
-collaborators; ``create_app_from_settings`` is the composition used by
+(edgeloop.service_layer.global_views) and render; the dashboard page is global_app.dashboard's.
+``create_app`` takes its collaborators; ``create_app_from_settings`` is the composition used by
 ``python -m global_app`` and the Functions HTTP blueprint.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ from fastapi.templating import Jinja2Templates
 
 from edgeloop.config.cloud import CloudSettings
 from edgeloop.config.fleet import FleetSettings
-from edgeloop.domain.insights_view import InsightQuery, risk_score
+from edgeloop.domain.insights_view import InsightQuery
 from edgeloop.ports import InsightStore
-from edgeloop.service_layer.global_views import dashboard, model_hours, summary
+from edgeloop.service_layer.global_views import model_hours, summary
 from global_app.access import (
     SignInRequired,
     auth_error,
@@ -31,8 +32,8 @@ from global_app.access import (
     signed_out,
 )
 from global_app.auth import Authenticator, AuthError, Forbidden, KeysUnavailable
-from global_app.chart import anomaly_rate_chart
 from global_app.compose import access_from_settings
+from global_app.dashboard import dashboard_pages
 from global_app.fleet import SiteNotFound, fleet_api, fleet_pages, site_not_found
 from global_app.fleet_rollouts import RolloutLookup
 from global_app.openapi import DocsSignIn, answers, body, install_security_schemes, query_parameters
@@ -54,12 +55,8 @@ from global_app.sign_in import OidcSignIn, SignInFailed, sign_in_router
 from global_app.vision import vision_api, vision_pages
 
 HERE = Path(__file__).parent
+READ_THREADS = 4  # dashboards read at once; more wait their turn
 INSIGHT_PARAMS = ("site", "from", "to", "anomalies_only", "limit", "cursor")
-
-
-def _authenticator(request: Request) -> Authenticator:
-    authenticator: Authenticator = request.app.state.authenticator
-    return authenticator
 
 
 def _store(request: Request) -> InsightStore:
@@ -68,7 +65,6 @@ def _store(request: Request) -> InsightStore:
 
 
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
-pages = APIRouter(dependencies=[Depends(require_reader)])
 
 
 @api.get("/insights", openapi_extra=query_parameters(*INSIGHT_PARAMS), responses=answers(400, 401, 403, 503))
@@ -114,29 +110,6 @@ def get_model_hours(request: Request) -> dict[str, Any]:
     return model_hours_json(model_hours(_store(request), start, end))
 
 
-@pages.get("/", response_class=HTMLResponse)
-def dashboard_page(request: Request) -> HTMLResponse:
-    params = dict(request.query_params)
-    reject_unknown(params, ("from", "to"))
-    start, end = parse_range(params)
-    view = dashboard(_store(request), start, end)
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request,
-        "dashboard.html",
-        {
-            "view": view,
-            "chart": anomaly_rate_chart(view.rates, view.chart_start, view.chart_end),
-            "auth_mode": _authenticator(request).mode,
-            "principal": request.state.principal,
-            "signed_in_by_session": request.app.state.sign_in is not None
-            and "authorization" not in request.headers,
-            "risk_score": risk_score,
-            "params": params,
-        },
-    )
-
-
 def _param_error(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
     assert isinstance(exc, ParamError)
     body = {"error": "invalid_parameter", "parameter": exc.parameter, "message": exc.message}
@@ -177,6 +150,8 @@ def create_app(
     app.state.sign_in = sign_in
     app.state.fleet = fleet or FleetSettings.model_construct()
     app.state.rollouts = rollouts
+    # The dashboard's second read runs here alongside its first (SQLite: a connection per thread).
+    app.state.read_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="dashboard-read")
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     for error, handler in (
         (ParamError, _param_error),
@@ -191,7 +166,7 @@ def create_app(
     app.include_router(api)
     app.include_router(fleet_api)
     app.include_router(shadow_api)
-    app.include_router(pages)
+    app.include_router(dashboard_pages)
     app.include_router(fleet_pages)
     app.include_router(vision_api)
     app.include_router(vision_pages)

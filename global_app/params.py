@@ -100,12 +100,20 @@ def parse_states(params: Mapping[str, str], known: tuple[str, ...]) -> tuple[str
     return named
 
 
-def parse_site(params: Mapping[str, str]) -> str | None:
-    raw = params.get("site")
+def parse_site(params: Mapping[str, str], name: str = "site") -> str | None:
+    raw = params.get(name)
     if raw is None or raw == "":
         return None
     if len(raw) > MAX_SITE_LENGTH or not raw.isprintable():
-        raise ParamError("site", f"expected a site id of at most {MAX_SITE_LENGTH} printable characters")
+        raise ParamError(name, f"expected a site id of at most {MAX_SITE_LENGTH} printable characters")
+    return raw
+
+
+def parse_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``; absent or empty: the first."""
+    raw = params.get(name) or choices[0]
+    if raw not in choices:
+        raise ParamError(name, f"expected one of {', '.join(choices)}, got {raw[:40]!r}")
     return raw
 
 

@@ -57,6 +57,23 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Thirty sites, two insights each (the first an anomaly): more sites and anomalies than a page."""
+    store = SqliteInsightStore(tmp_path_factory.mktemp("fleet") / "global.sqlite3")
+    store.upsert(
+        [
+            insight(f"site-{s:02d}", row=n, batch=f"fleet{s:02d}", at=GAPPY_T0 + timedelta(minutes=2 * s + n),
+                    anomaly=n == 0)
+            for s in range(30)
+            for n in range(2)
+        ]
+    )  # fmt: skip
+    with serving(store) as url:
+        yield url
+    store.close()
+
+
+@pytest.fixture(scope="module")
 def tasks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One binary, one multiclass and one regression model (tests/contract/insight_factory.py)."""
     store = SqliteInsightStore(tmp_path_factory.mktemp("tasks") / "global.sqlite3")
@@ -194,4 +211,34 @@ def test_the_models_table_names_each_tasks_feedback_measure(browser: Browser, ta
     expect(anomalies.first.locator("td").nth(3)).to_have_text(re.compile(r"^(wear|power)$"))
     expect(page.locator("#anomaly-table")).to_contain_text("reported wear")
     page.screenshot(path=str(SCREENSHOTS / "edgeloop-global-dashboard-models.png"), full_page=True)
+    page.close()
+
+
+def test_the_dashboard_pages_forward_through_sites_and_insights(browser: Browser, fleet_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(fleet_url + "/")
+    rows = page.locator("#site-table tbody tr")
+    expect(rows).to_have_count(25)
+    expect(page.locator("#sites-note")).to_contain_text("30 sites with data")
+    expect(page.locator("#overall-row td").nth(0)).to_have_text("60")  # every site, not the page's
+    expect(page.locator("#rate-chart g.series")).to_have_count(8)  # the most anomalous: a readable chart
+    page.click("#next-sites")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_have_attribute("data-site", "site-25")
+    expect(page.locator("#next-sites")).to_have_count(0)
+    page.click("#first-sites")
+    expect(rows.first).to_have_attribute("data-site", "site-00")
+    latest = page.locator("#anomaly-table tbody tr")
+    expect(latest).to_have_count(20)
+    expect(latest.first.locator("td").first).to_have_text("site-29")  # newest first
+    page.click("#older-insights")
+    expect(latest).to_have_count(10)
+    expect(latest.first.locator("td").first).to_have_text("site-09")
+    expect(page.locator("#older-insights")).to_have_count(0)
+    # The filter narrows the list to one site's insights, anomalies or not.
+    page.fill("#latest-filter input[name=site]", "site-03")
+    page.select_option("#latest-filter select[name=outcome]", "all")
+    page.click("#latest-filter button[type=submit]")
+    expect(latest).to_have_count(2)
+    expect(page.locator("#latest h2")).to_have_text("Latest insights at site-03")
     page.close()

@@ -1,0 +1,46 @@
+"""The global app of another source tree (an exported earlier commit) over a SQLite store, served by
+uvicorn in a child process, so a bench times the code before a change and after it in one run.
+
+Usage: ``git archive <commit> | tar -x -C /tmp/before`` once, then ``serving_tree(Path("/tmp/before"),
+db)``: the child runs with that tree first on its path (``python -c`` puts its working directory
+there), and this environment's packages for the rest.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from localdev.azurite import free_port, wait_for_port
+
+SERVE = """
+import sys
+from pathlib import Path
+
+import uvicorn
+
+import global_app
+from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from global_app.app import create_app
+from global_app.auth import OpenAccess
+
+assert Path(global_app.__file__).is_relative_to(Path.cwd()), "the tree's own app, not this one"
+app = create_app(SqliteInsightStore(Path(sys.argv[1])), OpenAccess())
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@contextmanager
+def serving_tree(tree: Path, db: Path) -> Iterator[str]:
+    """The base URL of ``tree``'s global app over the store ``db``; stopped on exit."""
+    port = free_port()
+    child = subprocess.Popen([sys.executable, "-c", SERVE, str(db.resolve()), str(port)], cwd=tree)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
