@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Azurite per test session, on free ports."""
+"""Shared fixtures: a real Azurite per test session (per xdist worker), on free ports; the run's order."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ import pytest
 from localdev.azurite import Azurite
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the modules with ``slow`` tests first, each module's tests still together.
+
+    ``make pytest`` hands out whole modules (``--dist loadfile --no-loadscope-reorder``) in this
+    order: a long module started last would leave the other workers idle while it runs.
+    """
+    if not hasattr(config, "workerinput"):
+        return
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_modules)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
