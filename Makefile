@@ -120,8 +120,12 @@ schema: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy edgeloop localdev scoring_app global_app functions function_app.py bench tools
 
+# The suite on every core, at most 4 (each worker starts its own Azurite, apps and browsers): pytest-xdist.
+# --dist loadfile keeps a module on one worker, so its module fixtures (a fleet, a browser) start once;
+# tests/conftest.py sends the slow modules out first, so no long one is left for the end.
+PYTEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
 pytest: install system-tools infra-tools notebook-tools model
-	$(VENV)/bin/pytest -p no:cacheprovider --durations=25
+	$(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 test: lint typecheck pytest
 

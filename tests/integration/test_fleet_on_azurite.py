@@ -39,6 +39,10 @@ CLOUD = "cloud functions"
 WINDOW_ROWS = 200
 TORQUE_OFFSET = 8.0  # N m: the recalibrated sensor of site-3
 DRIFT_REASON = "drift: site site-3, features torque_nm"
+# The bound on waits behind the cloud's queues: every site heartbeats each second into them, and
+# under a loaded machine (another xdist worker, other suites) a run that is skipped at once still
+# reads every compliant blob the module wrote first (134 s seen at load average 7).
+CLOUD_WAIT = 300
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +117,7 @@ def test_every_site_shows_in_the_fleet_view_serving_the_champion_it_bootstrapped
         rows = fleet_rows(fleet)
         return all(rows.get(site, {}).get("state") == "ok" for site in SITES)
 
-    fleet.wait_until(all_ok, 120, "all three sites ok in the fleet view")
+    fleet.wait_until(all_ok, CLOUD_WAIT, "all three sites ok in the fleet view")
     rows = fleet_rows(fleet)
     for site in SITES:
         assert rows[site]["serving_version"] == version
@@ -145,7 +149,7 @@ def test_a_site_cut_off_from_the_cloud_goes_offline_then_catches_up_exactly(
             len(site_insight_ids(fleet, "site-2")) >= expected
             and fleet_rows(fleet)["site-2"]["state"] == "ok"
         ),
-        120,
+        CLOUD_WAIT,
         "site-2 to catch up and report again",
     )
     ids = site_insight_ids(fleet, "site-2")
@@ -174,7 +178,9 @@ def test_only_the_drifting_site_is_flagged_and_its_drift_requests_one_run(
     assert statuses["site-1"] in ("ok", "watch")
     assert statuses["site-2"] in ("ok", "watch")
 
-    fleet.wait_until(lambda: DRIFT_REASON in drift_run_reasons(fleet), 120, "the drift-triggered run report")
+    fleet.wait_until(
+        lambda: DRIFT_REASON in drift_run_reasons(fleet), CLOUD_WAIT, "the drift-triggered run report"
+    )
     # Site-3 keeps reporting drift every second: the later heartbeats are rate-limited, no second run.
     fleet.wait_until(
         lambda: fleet.log(CLOUD).count("rate-limited: drift triggered a run") >= 3,

@@ -36,6 +36,8 @@ from edgeloop.domain.manifest import manifest_file_problems
 from edgeloop.domain.validation import validate_rows
 from localdev.azurite import Azurite
 
+pytestmark = pytest.mark.slow  # three trainings and a fleet of CLI steps: about 90 s
+
 FEATURES = ("speed", "force", "temperature")
 CLASSES = ("ok", "scrap", "rework")
 
