@@ -29,6 +29,7 @@ from localdev.cloud import cloud_components, publish_first_champion
 from localdev.environment import STANDARD_PORTS, VAR, Ports, component_environment
 from localdev.example_models import EXAMPLE_MODEL_ENV, example_model, write_powerbi_definition
 from localdev.processes import Component, ComponentExited, local_secret, wait_until_listening
+from localdev.site_credentials import WITHHELD_FROM_SITES, prepare_cloud_for_sites, site_cloud_access
 from localdev.sites import (
     Site,
     cohort_line,
@@ -89,6 +90,9 @@ class LocalSystem:
             return shared
         example = example_model(shared.get(EXAMPLE_MODEL_ENV))
         env = shared | site_environment(site, self.azurite, example, VAR)
+        if site.in_fleet:  # a plant of its own: the least it needs in the cloud, never the key
+            env = {k: v for k, v in env.items() if k not in WITHHELD_FROM_SITES}
+            env |= site_cloud_access(self.azurite, shared)
         line = cohort_line(shared, site.site_id)
         if line is not None and site.state is not None:  # a cohort's site serves its line (docs/site-fit.md)
             env["SCORING_MODEL_NAME"] = line
@@ -108,6 +112,7 @@ class LocalSystem:
         env = self.environment()
         log.info("publishing the served model (%s) to the registry if it has no champion", env["MODEL_NAME"])
         self.champion = publish_first_champion(env)
+        prepare_cloud_for_sites(self.azurite, env)
         write_powerbi_definition(env, self.var)
         for component in self.components:
             where = component.url or component.serves

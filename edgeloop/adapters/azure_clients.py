@@ -76,6 +76,10 @@ class AzureClients:
         _expect(connection, "queue")
         return QueueClient(connection.endpoint, queue_name, credential=self.credential(connection), **options)
 
+    def queue_from_url(self, url: str, **options: Any) -> QueueClient:
+        """A queue named by its URL, a SAS token in its query (a site's add-only SAS)."""
+        return QueueClient.from_queue_url(url, **self._storage_options(options))
+
     def service_bus(self, connection: Connection, **options: Any) -> ServiceBusClient:
         options.setdefault("transport_type", _TRANSPORTS[self.servicebus_transport])
         if isinstance(connection, ConnectionString):

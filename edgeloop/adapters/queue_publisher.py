@@ -17,16 +17,18 @@ from azure.storage.queue import QueueClient
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.servicebus_publisher import CONTENT_TYPE, event_body, event_properties
-from edgeloop.config.connections import Connection
+from edgeloop.config.connections import Connection, ConnectionSettingError
+from edgeloop.config.site_access import TOPIC_SETTING, queue_name_of
 from edgeloop.ports import BlobWrittenEvent
 from edgeloop.wire.messaging import subscription_queue
 from edgeloop.wire.servicebus_envelope import Envelope, encode_envelope
 
 
 class QueueEventPublisher:
-    def __init__(self, queues: Sequence[QueueClient]) -> None:
+    def __init__(self, queues: Sequence[QueueClient], *, create_queues: bool = True) -> None:
         self._queues = list(queues)
-        self._created = False
+        # False: an add-only SAS per queue (a site) cannot create one; localdev creates them.
+        self._created = not create_queues
         self._lock = threading.Lock()
 
     @classmethod
@@ -52,6 +54,28 @@ class QueueEventPublisher:
         """A connection string or an identity-based queue connection (edgeloop.config.connections)."""
         clients = clients or AzureClients()
         return cls([clients.queue(connection, subscription_queue(topic, name)) for name in subscriptions])
+
+    @classmethod
+    def from_queue_urls(
+        cls,
+        urls: Sequence[str],
+        topic: str,
+        subscriptions: Sequence[str],
+        clients: AzureClients | None = None,
+    ) -> QueueEventPublisher:
+        """One add-only SAS URL per subscription queue (edgeloop.config.site_access), no other."""
+        by_queue = {queue_name_of(url): url for url in urls}
+        wanted = [subscription_queue(topic, name) for name in subscriptions]
+        missing = [name for name in wanted if name not in by_queue]
+        extra = sorted(set(by_queue) - set(wanted))
+        if missing or extra:
+            raise ConnectionSettingError(
+                TOPIC_SETTING,
+                "one SAS URL per subscription queue: "
+                f"missing {missing or 'none'}, not a subscription's {extra or 'none'}",
+            )
+        clients = clients or AzureClients()
+        return cls([clients.queue_from_url(by_queue[name]) for name in wanted], create_queues=False)
 
     def _ensure_queues(self) -> None:
         with self._lock:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
+from edgeloop.adapters.create_only_blobs import CreateOnlyBlobStore
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
 from edgeloop.bootstrap.tracing import configure_logging, configure_tracing
 from edgeloop.config.connections import IdentityConnection
 from edgeloop.config.edge_functions import EdgeFunctionSettings, load_compliance_policy
+from edgeloop.config.site_access import topic_queue_urls
 from edgeloop.domain.compliance import PolicyEngine, PolicyError
-from edgeloop.ports import EventPublisher, Tracer
+from edgeloop.ports import BlobStore, EventPublisher, Tracer
 from edgeloop.service_layer.filtering import InsightFilter
 
 _STORAGE_KEYS = ("accountname=", "usedevelopmentstorage=true", "queueendpoint=")
@@ -34,6 +36,11 @@ def connection_kind(value: str) -> str:
 
 def build_event_publisher(settings: EdgeFunctionSettings, clients: AzureClients) -> EventPublisher:
     connection = settings.resolve_service_bus()
+    # A site's stand-in topic: an add-only SAS URL per subscription queue, never the account key.
+    urls = None if isinstance(connection, IdentityConnection) else topic_queue_urls(connection.secret())
+    if urls is not None:
+        subscriptions = settings.subscription_names()
+        return QueueEventPublisher.from_queue_urls(urls, settings.topic, subscriptions, clients)
     # Identity-based (a namespace) is always Service Bus; a storage connection string is the
     # local stand-in, the topic emulated by one queue per subscription.
     if isinstance(connection, IdentityConnection) or connection_kind(connection.secret()) == "servicebus":
@@ -41,6 +48,14 @@ def build_event_publisher(settings: EdgeFunctionSettings, clients: AzureClients)
     return QueueEventPublisher.from_connection(
         connection, settings.topic, settings.subscription_names(), clients
     )
+
+
+def build_cloud_blobs(settings: EdgeFunctionSettings, clients: AzureClients) -> BlobStore:
+    """A site's create-only SAS per container when given (least privilege), else ``CloudStorage``."""
+    sas = settings.cloud_write_connections()
+    if sas is not None:
+        return CreateOnlyBlobStore.from_connections(sas, clients)
+    return AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
 
 
 def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:
@@ -67,7 +82,7 @@ def build_insight_filter(
     clients = clients or AzureClients.from_settings(settings)
     return InsightFilter(
         engine=build_policy_engine(settings),
-        cloud_blobs=AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients),
+        cloud_blobs=build_cloud_blobs(settings, clients),
         site_blobs=AzureBlobStore.from_connection(settings.resolve_edge_storage("blob"), clients),
         publisher=build_event_publisher(settings, clients),
         tracer=tracer,

@@ -220,3 +220,18 @@ class ServiceBusConnectionSettings(BaseModel):
     def resolve_service_bus(self) -> Connection:
         values = connection_values(self, "ServiceBusConnection")
         return resolve_connection("ServiceBusConnection", values, "servicebus", local_account="cloud")
+
+
+def sas_url_connection_string(url: str, container: str, setting: str) -> str:
+    """A SAS URL as the connection string the SDK takes: the blob endpoint, and the token apart.
+
+    A container's URL (its last path segment is ``container``) gives its account's endpoint;
+    any other URL (an account SAS) is the endpoint itself. ``setting`` names the error's source.
+    """
+    parts = urlsplit(url)
+    if not parts.query or "sig=" not in parts.query:
+        raise ValueError(f"{setting}: a URL must carry a SAS token (?sv=...&sig=...)")
+    path = parts.path.rstrip("/")
+    if path.rsplit("/", 1)[-1] == container:
+        path = path.rsplit("/", 1)[0]
+    return f"BlobEndpoint={parts.scheme}://{parts.netloc}{path};SharedAccessSignature={parts.query}"

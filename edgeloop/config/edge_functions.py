@@ -3,6 +3,8 @@
 Names follow docs/CONTRACTS.md. The connections ``EdgeStorage``, ``CloudStorage`` and
 ``ServiceBusConnection`` have no default: a connection string or the identity-based
 settings (edgeloop.config.connections) must be given; ``make run`` and the tests set them.
+A site writes the cloud with create-only SAS instead of ``CloudStorage``
+(``EDGELOOP_COMPLIANT_STORAGE``, ``EDGELOOP_ANOMALIES_STORAGE``: edgeloop.config.site_access).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from edgeloop.config.connections import (
     EdgeStorageConnection,
     ServiceBusConnectionSettings,
 )
+from edgeloop.config.site_access import SiteCloudWrites
 from edgeloop.domain.compliance import CompliancePolicy, PolicyError, parse_policy
 from edgeloop.wire.messaging import INSIGHTS_QUEUE, INSIGHTS_TOPIC, TOPIC_SUBSCRIPTIONS
 
@@ -29,11 +32,13 @@ class EdgeFunctionSettings(
     EdgeStorageConnection,
     CloudStorageConnection,
     ServiceBusConnectionSettings,
+    SiteCloudWrites,
     AzureSdkOptions,
     EdgeloopSettings,
 ):
     # ServiceBusConnection: a Service Bus connection string or namespace in Azure; locally a
-    # storage connection string (the topic is emulated by one queue per subscription).
+    # storage connection string or, for a site, one add-only SAS URL per queue (the topic is
+    # emulated by one queue per subscription; edgeloop.config.site_access).
     insights_queue: str = Field(default=INSIGHTS_QUEUE, min_length=3, alias="INSIGHTS_QUEUE")
     site_id: str = Field(default="site-local", min_length=1, alias="EDGELOOP_SITE_ID")
     # Pseudonymization key; required when the policy pseudonymizes. Never leaves the site.

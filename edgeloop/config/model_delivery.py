@@ -23,14 +23,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
-from edgeloop.config.connections import Connection, resolve_connection
+from edgeloop.config.connections import Connection, resolve_connection, sas_url_connection_string
 from edgeloop.wire.storage_layout import MODELS_CONTAINER
 
 REGISTRY_STORAGE_SETTING = "SCORING_MODEL_REGISTRY_STORAGE"
@@ -70,21 +69,6 @@ class ModelDeliverySettings(AzureSdkOptions, EdgeloopSettings):
         secret = self.model_registry_storage
         value = None if secret is None else secret.get_secret_value().strip()
         if value and value.lower().startswith(("https://", "http://")):
-            value = sas_url_connection_string(value, self.model_registry_container)
+            value = sas_url_connection_string(value, self.model_registry_container, REGISTRY_STORAGE_SETTING)
         values = {REGISTRY_STORAGE_SETTING: value}
         return resolve_connection(REGISTRY_STORAGE_SETTING, values, "blob", local_account="cloud")
-
-
-def sas_url_connection_string(url: str, container: str) -> str:
-    """A SAS URL as the connection string the SDK takes: the blob endpoint, and the token apart.
-
-    A container's URL (its last path segment is ``container``) gives its account's endpoint;
-    any other URL (an account SAS) is the endpoint itself.
-    """
-    parts = urlsplit(url)
-    if not parts.query or "sig=" not in parts.query:
-        raise ValueError(f"{REGISTRY_STORAGE_SETTING}: a URL must carry a SAS token (?sv=...&sig=...)")
-    path = parts.path.rstrip("/")
-    if path.rsplit("/", 1)[-1] == container:
-        path = path.rsplit("/", 1)[0]
-    return f"BlobEndpoint={parts.scheme}://{parts.netloc}{path};SharedAccessSignature={parts.query}"

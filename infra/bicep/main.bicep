@@ -242,6 +242,11 @@ output functionAppName string = functionApp.outputs.appName
 output functionAppPrincipalId string = functionApp.outputs.principalId
 output dashboardUrl string = 'https://${functionApp.outputs.defaultHostName}/'
 output dataStorageAccountName string = storage.outputs.dataAccountName
+// What a site gets is issued from these outputs, never by the template (a SAS in an output would
+// sit in the deployment history): a create-only SAS on `compliant` and on `anomalies`
+// (az storage container generate-sas --name <container> --permissions c --https-only), a read/list
+// SAS on `models`, optionally create/write on `frames`, and the topic's `site-send` rule
+// (siteSendRuleName). docs/deployment.md, "What a site may do in the cloud".
 output dataBlobEndpoint string = storage.outputs.dataBlobEndpoint
 output dataContainers array = storage.outputs.dataContainerNames
 output dataQueues array = storage.outputs.dataQueueNames

@@ -208,7 +208,10 @@ def test_edge_functions_deployment(site: list[Manifest]) -> None:
     # and no second one.
     assert env["AzureFunctionsJobHost__functions__0"]["value"] == "filter_insights"
     assert not [name for name in env if name.startswith("AzureFunctionsJobHost__functions__1")]
-    for connection in ("AzureWebJobsStorage", "EdgeStorage", "CloudStorage", "ServiceBusConnection"):
+    connections = ("AzureWebJobsStorage", "EdgeStorage", "ServiceBusConnection")
+    site_sas = ("EDGELOOP_COMPLIANT_STORAGE", "EDGELOOP_ANOMALIES_STORAGE")
+    assert "CloudStorage" not in env, "a site writes the cloud with its create-only SAS, never the key"
+    for connection in (*connections, *site_sas):
         assert "secretKeyRef" in env[connection]["valueFrom"], connection
     assert "secretKeyRef" in env["EDGELOOP_SITE_HMAC_KEY"]["valueFrom"]
 
