@@ -47,7 +47,11 @@ def test_a_written_blob_reads_back_with_line_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"not gzip", "c/b: not a gzip stream"), (gzip.compress(b'{"a": 1}\n{oops\n'), "c/b: line 2: not JSON")],
+    [
+        (b"not gzip", "c/b: not a gzip stream"),
+        (gzip.compress(b'{"a": 1}\n{oops\n', mtime=0), "c/b: line 2: not JSON"),
+    ],
+    ids=["not gzip", "gzip of bad JSON"],  # ids, not the bytes: each xdist worker must collect the same tests
 )
 def test_an_unreadable_blob_names_the_problem(data: bytes, message: str) -> None:
     with pytest.raises(ClaimCheckError, match=message):
