@@ -72,7 +72,7 @@ def parse_detection_label(label: str, classes: Sequence[str] | None = None) -> D
     words = judged.split(",") if judged else []
     for number, word in enumerate(words, start=1):
         if word not in VERDICTS:
-            raise DetectionLabelError(f"verdict {number} is {word[:20]!r}, not 'accept' or 'reject'; {SYNTAX}")
+            raise DetectionLabelError(f"verdict {number} is {word[:20]!r}, not accept or reject; {SYNTAX}")
     if len(boxes) > MAX_MISSED:
         raise DetectionLabelError(f"adds {len(boxes)} missed defects, at most {MAX_MISSED}")
     missed = tuple(_missed(number, text, classes) for number, text in enumerate(boxes, start=1))

@@ -29,9 +29,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from edgeloop.domain.detection_labels import VERDICTS as VERDICTS
-from edgeloop.domain.detection_labels import DetectionLabel, DetectionLabelError, parse_detection_label
-from edgeloop.domain.detection_labels import verdicts_of as verdicts_of
+from edgeloop.domain.detection_labels import (
+    SYNTAX,
+    DetectionLabel,
+    DetectionLabelError,
+    parse_detection_label,
+)
 from edgeloop.domain.detections import non_max_suppression
 
 # The kinds detection shares with the multiclass task (edgeloop.domain.tasks re-exports them).
@@ -155,7 +158,7 @@ class DetectionTask:
 
     def label_problem(self, label: object) -> str | None:
         if type(label) is not str:
-            return "must be a string: 'accept' or 'reject' per detection, then ';class@x1,y1,x2,y2' per missed one"
+            return f"must be a string: {SYNTAX}"
         try:
             self.parse_label(label)
         except DetectionLabelError as exc:
