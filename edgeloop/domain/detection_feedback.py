@@ -60,7 +60,10 @@ def frame_truth(prediction: Any, label: str) -> FrameTruth:
         raise VerdictsMismatch(f"the label {exc}") from exc
     found = len(prediction) // FIELDS
     if len(parsed.verdicts) != found:
-        raise VerdictsMismatch(f"{len(parsed.verdicts)} verdicts for {found} detections")
+        raise VerdictsMismatch(
+            f"the label has {len(parsed.verdicts)} verdicts for the insight's {found} detections:"
+            " one per detection, in order"
+        )
     defects: list[LabelledBox] = []
     background: list[Box] = []
     for index, accepted in enumerate(parsed.verdicts):
@@ -73,6 +76,16 @@ def frame_truth(prediction: Any, label: str) -> FrameTruth:
             background.append(box)
     defects.extend((missed.class_name, missed.box) for missed in parsed.missed)
     return FrameTruth(tuple(defects), tuple(background))
+
+
+def label_mismatch(prediction: Any, label: str) -> str | None:
+    """Why ``label`` does not read as a frame's truth against its insight's ``prediction``; None
+    when it does (a site checks this before it accepts a label; a run, before it trains on one)."""
+    try:
+        frame_truth(prediction, label)
+    except VerdictsMismatch as exc:
+        return str(exc)
+    return None
 
 
 def defects_of(truth: Sequence[LabelledBox]) -> list[LabelledBox]:

@@ -104,6 +104,15 @@ def _missed(number: int, text: str, classes: Sequence[str] | None) -> MissedDefe
     return MissedDefect(name, (x1, y1, x2, y2))
 
 
+def label_pattern(classes: Sequence[str]) -> str:
+    """The grammar as a regular expression (for the OpenAPI schema): its syntax, not its bounds
+    (corners in 0..1, ``x1 < x2``, a verdict per detection), which the parser checks."""
+    verdicts = "(accept|reject)(,(accept|reject))*"
+    number = rf"\d+(\.\d{{1,{DECIMALS}}})?"
+    names = "|".join(re.escape(name) for name in classes)
+    return rf"^({verdicts})?(;({names})@{number},{number},{number},{number}){{0,{MAX_MISSED}}}$"
+
+
 def verdicts_of(label: str) -> list[bool]:
     """A detection label's verdicts (its missed boxes left out), True where a detection was accepted."""
     judged = label.split(MISSED_SEPARATOR, 1)[0]

@@ -83,6 +83,10 @@ class Outbox(Protocol):
         """The newest retained records of that kind, decoded (column documents expanded), newest first."""
         ...
 
+    def find_insight(self, entry_id: str, index: int) -> dict[str, Any] | None:
+        """Insight #index of that entry as its wire record, decoded; None when it is not known on site."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedEntry:

@@ -52,8 +52,8 @@ def test_accepted_boxes_are_the_frame_s_defects_and_rejected_ones_its_background
 @pytest.mark.parametrize(
     ("prediction", "verdicts", "why"),
     [
-        (PREDICTION, "accept", "1 verdicts for 2 detections"),
-        (PREDICTION, "accept,accept,reject", "3 verdicts for 2 detections"),
+        (PREDICTION, "accept", "1 verdicts for the insight's 2 detections"),
+        (PREDICTION, "accept,accept,reject", "3 verdicts for the insight's 2 detections"),
         (["spot", 0.9, 0.0], "accept", "prediction"),
         (None, "accept", "prediction"),
     ],

@@ -7,6 +7,8 @@ label the form can build reads back as itself).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from edgeloop.domain.detection_labels import (
     DetectionLabel,
     DetectionLabelError,
     MissedDefect,
+    label_pattern,
     parse_detection_label,
     verdicts_of,
 )
@@ -115,3 +118,10 @@ def test_a_parsed_label_writes_back_the_text_it_was_read_from(label: DetectionLa
     text = label.to_text()
     assert len(text) <= MAX_LABEL_LENGTH
     assert TASK.parse_label(text) == label
+    assert re.fullmatch(label_pattern(CLASSES), text)  # the OpenAPI schema's pattern takes it too
+
+
+def test_the_schema_s_pattern_refuses_what_the_grammar_cannot_read() -> None:
+    pattern = label_pattern(CLASSES)
+    for text in ("yes", "accept;dent@0,0,1,1", "accept;stain@0,0,1", "accept;stain@0,0,1,1e0"):
+        assert re.fullmatch(pattern, text) is None, text
