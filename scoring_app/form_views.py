@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from starlette.datastructures import FormData
 
-from edgeloop.domain.detection_labels import MISSED_SEPARATOR
+from edgeloop.domain.detection_labels import MISSED_SEPARATOR, label_pattern
 from edgeloop.domain.detection_task import FIELDS
+from edgeloop.domain.label_bounds import MAX_LABEL_LENGTH
 from edgeloop.domain.records import Label
 from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, RegressionTask, Task
 
@@ -42,6 +43,8 @@ class OutcomeControl:
     kind: Literal["buttons", "choice", "number", "verdicts"]
     choices: tuple[tuple[str, str], ...] = ()  # (form value, text), for buttons and choice
     unit: str = ""
+    pattern: str = ""  # verdicts: the label's grammar as the text field's pattern
+    max_length: int = MAX_LABEL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def outcome_control(task: Task) -> OutcomeControl:
     if isinstance(task, MulticlassTask):
         return OutcomeControl("choice", tuple((name, name) for name in task.classes))
     if isinstance(task, DetectionTask):
-        return OutcomeControl("verdicts", (("accept", "accept"), ("reject", "reject")))
+        choices = (("accept", "accept"), ("reject", "reject"))
+        return OutcomeControl("verdicts", choices, pattern=label_pattern(task.classes))
     return OutcomeControl("number", unit=task.unit)
 
 
