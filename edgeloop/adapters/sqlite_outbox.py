@@ -9,7 +9,7 @@ such as the capacity check can never deadlock or race another process).
 
 A relay leases entries (``claim``) for a while, sends them, then ``mark_sent``;
 a relay that dies holding a lease only delays its entries until the lease runs out.
-Acknowledged entries stay for ``retention`` (for ``recent``, ``has_record`` and ``find_insight``).
+Acknowledged entries stay for ``retention`` (for ``recent``, ``has_record`` and ``entry_insights``).
 SQLite's exceptions leave as the port's ``OutboxUnavailable`` / ``OutboxError``.
 """
 
@@ -29,13 +29,12 @@ from edgeloop.adapters.sqlite_outbox_tables import (
     SCHEMA,
     add_to_counter,
     counter,
-    entry_insight,
+    entry_insights,
     move_payloads_out,
     oldest_pending_age,
     prune_acknowledged,
     recent_records,
 )
-from edgeloop.domain.insight_ids import insight_id_of
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, SHADOW_INSIGHT_KIND, SITE_STATUS_KIND
 from edgeloop.ports import ClaimedEntry, OutboxError, OutboxFull, OutboxUnavailable
 from edgeloop.wire.packing import MAX_ITEM_BYTES
@@ -194,8 +193,8 @@ class SqliteOutbox:
         return recent_records(self._conn(), kind, limit)
 
     @_port_errors
-    def find_insight(self, entry_id: str, index: int) -> dict[str, Any] | None:
-        return entry_insight(self._conn(), entry_id, insight_id_of(entry_id, index))
+    def entry_insights(self, entry_id: str) -> list[dict[str, Any]]:
+        return entry_insights(self._conn(), entry_id)
 
     # -- OutboxReader (the relay side) -------------------------------------------------------
 

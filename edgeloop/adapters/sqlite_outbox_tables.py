@@ -6,7 +6,7 @@ its records; ``counters`` keeps the running totals (``pending``: accepted, not y
 acknowledged; ``retained``: acknowledged, still kept) in the same transactions as the
 rows, so ``depth()`` is one lookup.
 Every function here runs inside the caller's write transaction, but the readers of records at
-the end (``recent_records``, ``entry_insight``), which decode after their read.
+the end (``recent_records``, ``entry_insights``), which decode after their read.
 """
 
 from __future__ import annotations
@@ -150,14 +150,10 @@ def recent_records(conn: sqlite3.Connection, kind: str, limit: int) -> list[dict
     return found[:limit]
 
 
-def entry_insight(conn: sqlite3.Connection, entry_id: str, insight_id: str) -> dict[str, Any] | None:
-    """The insight ``insight_id`` of entry ``entry_id``, decoded; None when the outbox does not keep it."""
+def entry_insights(conn: sqlite3.Connection, entry_id: str) -> list[dict[str, Any]]:
+    """The insight records of entry ``entry_id``, decoded; none when the outbox keeps no such entry."""
     rows = conn.execute(
         "SELECT payload FROM batches JOIN payloads USING (seq) WHERE batch_id = ? AND kind = ?",
         (entry_id, INSIGHT_KIND),
     ).fetchall()
-    for (payload,) in rows:
-        for record in decoded_records(bytes(payload)):
-            if isinstance(record, dict) and record.get("insight_id") == insight_id:
-                return record
-    return None
+    return [record for (payload,) in rows for record in decoded_records(bytes(payload))]

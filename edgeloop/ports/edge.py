@@ -83,8 +83,9 @@ class Outbox(Protocol):
         """The newest retained records of that kind, decoded (column documents expanded), newest first."""
         ...
 
-    def find_insight(self, entry_id: str, index: int) -> dict[str, Any] | None:
-        """Insight #index of that entry as its wire record, decoded; None when it is not known on site."""
+    def entry_insights(self, entry_id: str) -> list[dict[str, Any]]:
+        """That entry's insight records in append order, decoded (column documents expanded); none
+        when the outbox keeps no insight entry of that id (never appended, or past retention)."""
         ...
 
 

@@ -98,7 +98,10 @@ class FeedbackService:
 
     def _check_detection_labels(self, items: Sequence[FeedbackItem]) -> None:
         """Each label read against its insight's detections (UnknownInsights first, then InvalidInput)."""
-        insights = [self._outbox.find_insight(*_ids(item)) for item in items]
+        # One read and decode per entry: a call's items often judge the insights of one scoring.
+        entries = {_ids(item)[0] for item in items}
+        by_id = {r.get("insight_id"): r for entry in entries for r in self._outbox.entry_insights(entry)}
+        insights = [by_id.get(item.insight_id) for item in items]
         unknown = [_unknown(index, items[index]) for index, found in enumerate(insights) if found is None]
         if unknown:
             raise UnknownInsights(unknown)
