@@ -1,7 +1,8 @@
 """'Add a missed defect' on a detection result, in a real headless Chromium: the operator drags a box
 over the picture (a mouse on a desktop; a finger on a phone, as real touch input through the
 DevTools protocol), picks its class, can type a box instead and remove one, and the feedback the
-site stores in its outbox carries the verdicts and the drawn boxes as one label.
+site stores in its outbox carries the verdicts and the drawn boxes as one label; a box the
+use case refuses (a class the model does not have) is named on the page, nothing stored.
 
 The tiny detection bundle (tests/support/detection_bundles.py: a dark quadrant is a ``stain``
 there), a real SQLite outbox, real Pillow decoding; the label is read back with the grammar's
@@ -144,3 +145,23 @@ def test_on_a_phone_a_finger_draws_a_missed_defect_on_a_picture_with_no_detectio
     [missed] = label.missed
     assert_missed(missed, "stain", (0.5, 0.5, 0.85, 0.85))
     context.close()
+
+
+def test_a_missed_box_the_use_case_refuses_is_named_on_the_page_and_nothing_is_stored(
+    browser: Browser, detector: ScoringServer
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    insight_id = score_picture(page, detector, (0,))
+    page.check("#verdict-0 input[value=accept]")
+    page.click("#missed-manual summary")
+    for corner, value in zip(("x1", "y1", "x2", "y2"), ("50", "50", "90", "90"), strict=True):
+        page.fill(f"#missed-{corner}", value)
+    page.click("#missed-enter")
+    # What a stale page or a hand-made post could send: a class the model does not have.
+    page.locator("#missed-list input[name=missed]").evaluate("e => { e.value = 'dent@0.5,0.5,0.9,0.9'; }")
+    page.click("#verdicts-report")
+    expect(page.locator(".error-box")).to_contain_text(
+        "missed defect 1 ('dent@0.5,0.5,0.9,0.9'): unknown class"
+    )
+    assert [f for f in detector.outbox.recent("feedback", 50) if f["insight_id"] == insight_id] == []
+    page.close()
