@@ -23,8 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.servers import REPO_ROOT
 from bench.slices import paired_rates
-from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.onnx_model import BundleError, OnnxModel
 from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.domain.detection_labels import DetectionLabel, MissedDefect
@@ -34,17 +35,27 @@ from edgeloop.domain.tasks import DetectionTask, MulticlassTask
 from edgeloop.recipes import detection_images
 from edgeloop.service_layer.feedback import FeedbackItem, FeedbackService
 from edgeloop.service_layer.image_scoring import ImageScoringService
+from tools.example_models import build_bundle
 
-BUNDLE = Path("var/models/surface-detection")
 FRAMES = 32
+
+
+def detection_bundle(work: Path) -> Path:
+    where = REPO_ROOT / "var" / "models" / "surface-detection"
+    try:
+        OnnxModel.load(where)
+    except BundleError:
+        where = work / "surface-detection"
+        build_bundle("surface-detection", where)
+    return where
 
 
 def measure(items: int, seconds: float, rounds: int) -> tuple[list[float], list[float]]:
     """The peer's and the check's calls a second, pair by pair."""
-    model = OnnxModel.load(BUNDLE, intra_op_threads=1)
-    task = model.manifest.task
-    assert isinstance(task, DetectionTask), f"{BUNDLE} is not a detection model"
     with tempfile.TemporaryDirectory(prefix="edgeloop-feedback-bench-") as tmp:
+        model = OnnxModel.load(detection_bundle(Path(tmp)), intra_op_threads=1)
+        task = model.manifest.task
+        assert isinstance(task, DetectionTask), "the surface-detection bundle detects"
         outbox = SqliteOutbox(Path(tmp) / "outbox.sqlite3", 10**9)
         frames, _ = detection_images.generate(FRAMES, seed=5)
         scored = ImageScoringService(outbox, "bench", lambda: model, PillowDecoder()).score_frames(
