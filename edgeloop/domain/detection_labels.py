@@ -15,7 +15,7 @@ most :data:`MAX_MISSED` missed boxes, and the whole label at most
 at least one verdict or one missed box. :func:`parse_detection_label` reads it, or raises
 :class:`DetectionLabelError` saying what is wrong (which box, which class, which corner).
 Whether the verdicts judge the insight's detections one for one is the caller's to check
-(it knows the insight). Pure.
+(it knows the insight). A class whose name holds ``;`` cannot be named in a missed box. Pure.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from edgeloop.domain.label_bounds import MAX_LABEL_LENGTH
 
 VERDICTS = ("accept", "reject")
-MAX_MISSED = 5  # a frame the model missed more on is better judged whole than box by box
+MAX_MISSED = 5  # bounds what one label adds (a box takes about 30 characters of MAX_LABEL_LENGTH)
 DECIMALS = 4
 MISSED_SEPARATOR = ";"
 SYNTAX = "'accept,reject' (a verdict per detection), then ';class@x1,y1,x2,y2' per missed defect"
-_NUMBER = re.compile(rf"\d+(\.\d{{1,{DECIMALS}}})?")
+_NUMBER = re.compile(rf"[0-9]+(\.[0-9]{{1,{DECIMALS}}})?")  # ASCII digits, as the schema's pattern
 _CORNERS = ("x1", "y1", "x2", "y2")
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 as fractions of the model's input
@@ -108,7 +108,7 @@ def label_pattern(classes: Sequence[str]) -> str:
     """The grammar as a regular expression (for the OpenAPI schema): its syntax, not its bounds
     (corners in 0..1, ``x1 < x2``, a verdict per detection), which the parser checks."""
     verdicts = "(accept|reject)(,(accept|reject))*"
-    number = rf"\d+(\.\d{{1,{DECIMALS}}})?"
+    number = _NUMBER.pattern
     names = "|".join(re.escape(name) for name in classes)
     return rf"^({verdicts})?(;({names})@{number},{number},{number},{number}){{0,{MAX_MISSED}}}$"
 
