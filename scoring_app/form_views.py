@@ -5,8 +5,10 @@ its two outcomes as buttons (named by ``label_names``); a multiclass model shows
 predicted class and its probability and offers a choice of the classes; a regression
 shows the value (with its unit and interval, if any) and takes the actual value as a
 number; a detection model (an image model: its form is image_views') shows how many it found
-and takes a verdict per detection. The actual outcome is checked against the serving model's
-task, as the API does.
+and takes a verdict per detection, then the defects it missed (boxes the operator drew, each a
+``missed`` field, ``class@x1,y1,x2,y2``: edgeloop.domain.detection_labels). The actual outcome
+is checked against the serving model's task, and by the feedback use case against the insight,
+as the API's is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from starlette.datastructures import FormData
+
+from edgeloop.domain.detection_labels import MISSED_SEPARATOR, label_pattern
 from edgeloop.domain.detection_task import FIELDS
+from edgeloop.domain.label_bounds import MAX_LABEL_LENGTH
 from edgeloop.domain.records import Label
 from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, RegressionTask, Task
 
@@ -37,6 +43,8 @@ class OutcomeControl:
     kind: Literal["buttons", "choice", "number", "verdicts"]
     choices: tuple[tuple[str, str], ...] = ()  # (form value, text), for buttons and choice
     unit: str = ""
+    pattern: str = ""  # verdicts: the label's grammar as the text field's pattern
+    max_length: int = MAX_LABEL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,8 @@ def outcome_control(task: Task) -> OutcomeControl:
     if isinstance(task, MulticlassTask):
         return OutcomeControl("choice", tuple((name, name) for name in task.classes))
     if isinstance(task, DetectionTask):
-        return OutcomeControl("verdicts", (("accept", "accept"), ("reject", "reject")))
+        choices = (("accept", "accept"), ("reject", "reject"))
+        return OutcomeControl("verdicts", choices, pattern=label_pattern(task.classes))
     return OutcomeControl("number", unit=task.unit)
 
 
@@ -94,12 +103,16 @@ def form_label(task: Task, text: object) -> Label | None:
     return value if math.isfinite(value) else None
 
 
-def verdicts_text(form: Mapping[str, Any]) -> str | None:
-    """The verdict form's ``verdict-0``, ``verdict-1``, ... joined as a detection label; None without any."""
+def detection_label_text(form: FormData) -> str | None:
+    """The verdict form's ``verdict-0``, ``verdict-1``, ... and its ``missed`` boxes as one detection
+    label (the grammar's: verdicts, then ``;class@x1,y1,x2,y2`` each); None when it holds neither."""
     verdicts: list[str] = []
     while isinstance(value := form.get(f"verdict-{len(verdicts)}"), str):
         verdicts.append(value)
-    return ",".join(verdicts) if verdicts else None
+    missed = [value.strip() for value in form.getlist("missed") if isinstance(value, str) and value.strip()]
+    if not verdicts and not missed:
+        return None
+    return MISSED_SEPARATOR.join([",".join(verdicts), *missed])
 
 
 def label_text(task: Task, label: object) -> str:
@@ -111,15 +124,20 @@ def label_text(task: Task, label: object) -> str:
     return str(label)
 
 
-def label_hint(task: Task) -> str:
-    """What to do when no valid outcome was given."""
+def label_hint(task: Task, text: object = None) -> str:
+    """What to do when no valid outcome was given (``text``: what was, for a detection's reason)."""
     if isinstance(task, BinaryTask):
         negative, positive = task.label_names
         return f"choose {positive} or {negative}"
     if isinstance(task, MulticlassTask):
         return "choose one of the classes"
     if isinstance(task, DetectionTask):
-        return "accept or reject each detection"
+        problem = task.label_problem(text) if isinstance(text, str) and text else None
+        return (
+            f"not recorded: the label {problem}"
+            if problem
+            else "accept or reject each detection, or add a missed defect"
+        )
     return "enter the actual value as a number"
 
 

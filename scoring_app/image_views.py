@@ -5,7 +5,8 @@ and no URL outlives the page (keeping frames is the frame store's business, docs
 What is drawn over it is a list of :class:`Overlay`: a label with its score, and a box in
 fractions of the image's width and height. A classification draws one overlay without a box
 (its label sits over the whole picture); a detection model draws one overlay per detection, in
-its box, numbered as the verdict form lists them (accept or reject each one).
+its box, numbered as the verdict form lists them (accept or reject each one); the operator may
+draw the defects it missed over the picture (static/missed.js), of the model's classes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from edgeloop.domain.detection_labels import MAX_MISSED
 from edgeloop.domain.detection_task import detection_objects
 from edgeloop.domain.images import ImageProblem
 from edgeloop.domain.tasks import DetectionTask, MulticlassTask, Task
@@ -111,6 +113,8 @@ def image_result(task: Task, scored: ScoredImages, file_name: str, data: bytes) 
         "predicted": first.prediction if isinstance(task, MulticlassTask) else None,
         "overlays": overlays,
         "detections": overlays if isinstance(task, DetectionTask) else [],
+        "missed_classes": list(task.classes) if isinstance(task, DetectionTask) else [],
+        "max_missed": MAX_MISSED,
         "bars": class_bars(task, first.outputs, first.prediction),
         "anomaly": first.anomaly,
         "reasons": reasons(first.anomaly_kinds),

@@ -5,7 +5,8 @@ decoder validates with (scoring_app.decoding.fast_rows, built from the manifest 
 model being served), so the document and the app cannot drift: the features with their
 ranges or categories, required; the on-site context fields, optional and nullable;
 nothing else. ``POST /api/v1/feedback``'s label follows the served model's task
-(edgeloop.domain.tasks): 0 or 1, one of the class names, or a number.
+(edgeloop.domain.tasks): 0 or 1, one of the class names, a number, or a detection model's
+verdicts and missed boxes (edgeloop.domain.detection_labels).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edgeloop.domain.detection_labels import MAX_MISSED, label_pattern
 from edgeloop.domain.insight_ids import INSIGHT_ID_PATTERN
+from edgeloop.domain.label_bounds import MAX_LABEL_LENGTH
 from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.tasks import BinaryTask, DetectionTask, MulticlassTask, Task
 from scoring_app.decoding.fast_rows import RowsDecoder
@@ -107,6 +110,16 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+DETECTION_LABEL_DESCRIPTION = (
+    "A verdict per detection of the insight, in its order ('accept' or 'reject', comma-separated), then"
+    f" up to {MAX_MISSED} defects the model missed, each ';class@x1,y1,x2,y2': one of the model's classes"
+    " and its box's corners as fractions 0..1 of the picture (x1 < x2, y1 < y2, at most 4 decimals);"
+    " e.g. 'accept,reject', 'accept;stain@0.1,0.25,0.3,0.5', or ';stain@0.1,0.25,0.3,0.5' for a picture"
+    " with no detection. 422 naming items[i].label when the verdicts do not judge the insight's"
+    " detections one for one or a missed box is malformed; 404 when the insight is not known on site."
+)
+
+
 def label_schema(task: Task | None) -> dict[str, Any]:
     """The JSON Schema of a feedback label for ``task`` (None: the app not started, any task's)."""
     if task is None:
@@ -119,8 +132,11 @@ def label_schema(task: Task | None) -> dict[str, Any]:
     if isinstance(task, DetectionTask):
         return {
             "type": "string",
-            "pattern": "^(accept|reject)(,(accept|reject))*$",
-            "description": "A verdict per detection of the insight, in its order",
+            "minLength": 1,
+            "maxLength": MAX_LABEL_LENGTH,
+            "pattern": label_pattern(task.classes),
+            "description": DETECTION_LABEL_DESCRIPTION,
+            "examples": ["accept,reject", f"accept;{task.classes[0]}@0.1,0.25,0.3,0.5"],
         }
     unit = f" ({task.unit})" if task.unit else ""
     return {"type": "number", "description": f"The actual value{unit}"}

@@ -9,7 +9,7 @@ such as the capacity check can never deadlock or race another process).
 
 A relay leases entries (``claim``) for a while, sends them, then ``mark_sent``;
 a relay that dies holding a lease only delays its entries until the lease runs out.
-Acknowledged entries stay for ``retention`` (for ``recent`` and ``has_record``).
+Acknowledged entries stay for ``retention`` (for ``recent``, ``has_record`` and ``entry_insights``).
 SQLite's exceptions leave as the port's ``OutboxUnavailable`` / ``OutboxError``.
 """
 
@@ -24,20 +24,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
 from edgeloop.adapters.sqlite_connections import ThreadConnections, raising_port_errors
 from edgeloop.adapters.sqlite_outbox_tables import (
     SCHEMA,
     add_to_counter,
     counter,
+    entry_insights,
     move_payloads_out,
     oldest_pending_age,
     prune_acknowledged,
+    recent_records,
 )
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, SHADOW_INSIGHT_KIND, SITE_STATUS_KIND
 from edgeloop.ports import ClaimedEntry, OutboxError, OutboxFull, OutboxUnavailable
-from edgeloop.wire.insight_columns import expand_items
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
 RECORD_KINDS = frozenset({INSIGHT_KIND, FEEDBACK_KIND, SITE_STATUS_KIND, SHADOW_INSIGHT_KIND})
@@ -191,31 +190,11 @@ class SqliteOutbox:
 
     @_port_errors
     def recent(self, kind: str, limit: int) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        if limit <= 0:
-            return found
-        payloads: list[bytes] = []
-        cursor = self._conn().execute(
-            "SELECT payload, record_count FROM batches JOIN payloads USING (seq) WHERE kind = ?"
-            " ORDER BY seq DESC",
-            (kind,),
-        )
-        try:
-            records = 0
-            for payload, count in iter(cursor.fetchone, None):
-                payloads.append(bytes(payload))
-                records += int(count)
-                if records >= limit:
-                    break
-        finally:
-            cursor.close()  # ends the read snapshot at once
-        # Decoded after the read: the snapshot is not held while JSON is parsed.
-        for payload in payloads:
-            items = [orjson.loads(line) for line in payload.split(b"\n")]
-            found.extend(reversed(expand_items(items)))
-            if len(found) >= limit:
-                break
-        return found[:limit]
+        return recent_records(self._conn(), kind, limit)
+
+    @_port_errors
+    def entry_insights(self, entry_id: str) -> list[dict[str, Any]]:
+        return entry_insights(self._conn(), entry_id)
 
     # -- OutboxReader (the relay side) -------------------------------------------------------
 

@@ -5,13 +5,20 @@
 its records; ``counters`` keeps the running totals (``pending``: accepted, not yet
 acknowledged; ``retained``: acknowledged, still kept) in the same transactions as the
 rows, so ``depth()`` is one lookup.
-Every function here runs inside the caller's write transaction.
+Every function here runs inside the caller's write transaction, but the readers of records at
+the end (``recent_records``, ``entry_insights``), which decode after their read.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from edgeloop.domain.records import INSIGHT_KIND
+from edgeloop.wire.insight_columns import expand_items
 
 SCHEMA = """
 BEGIN IMMEDIATE;
@@ -108,3 +115,45 @@ def oldest_pending_age(conn: sqlite3.Connection, now: float) -> float:
     created in ``seq`` order, so the pending index's first row is the oldest: no scan."""
     row = conn.execute("SELECT created_at FROM batches WHERE sent_at IS NULL ORDER BY seq LIMIT 1").fetchone()
     return 0.0 if row is None else max(0.0, now - float(row[0]))
+
+
+def decoded_records(payload: bytes) -> list[Any]:
+    """An entry's records in append order, decoded (column documents expanded)."""
+    return expand_items([orjson.loads(line) for line in payload.split(b"\n")])
+
+
+def recent_records(conn: sqlite3.Connection, kind: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` records of ``kind``, newest first."""
+    found: list[dict[str, Any]] = []
+    if limit <= 0:
+        return found
+    payloads: list[bytes] = []
+    cursor = conn.execute(
+        "SELECT payload, record_count FROM batches JOIN payloads USING (seq) WHERE kind = ?"
+        " ORDER BY seq DESC",
+        (kind,),
+    )
+    try:
+        records = 0
+        for payload, count in iter(cursor.fetchone, None):
+            payloads.append(bytes(payload))
+            records += int(count)
+            if records >= limit:
+                break
+    finally:
+        cursor.close()  # ends the read snapshot at once
+    # Decoded after the read: the snapshot is not held while JSON is parsed.
+    for payload in payloads:
+        found.extend(reversed(decoded_records(payload)))
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def entry_insights(conn: sqlite3.Connection, entry_id: str) -> list[dict[str, Any]]:
+    """The insight records of entry ``entry_id``, decoded; none when the outbox keeps no such entry."""
+    rows = conn.execute(
+        "SELECT payload FROM batches JOIN payloads USING (seq) WHERE batch_id = ? AND kind = ?",
+        (entry_id, INSIGHT_KIND),
+    ).fetchall()
+    return [record for (payload,) in rows for record in decoded_records(bytes(payload))]

@@ -2,11 +2,12 @@
 
 A detection insight's ``prediction`` is its detections, flat (edgeloop.domain.detection_task:
 class, score and the box's corners as fractions of the model's input); the operator's label
-judges each one in order, ``"accept,reject,..."``. As a label for the frame
-(:func:`frame_truth`): an accepted detection is one of the frame's defects, its class at its
-box; a rejected one is known background there (a hard negative: the model was sure and wrong).
-A frame is only as complete as its detections: a defect the model missed is not in its truth
-(the form judges what was found; it has no "missed defect" entry yet).
+judges each one in order, ``"accept,reject,..."``, then may add the defects the model missed,
+``";scratch@0.1,0.2,0.3,0.4"`` each (edgeloop.domain.detection_labels). As a label for the
+frame (:func:`frame_truth`): an accepted detection is one of the frame's defects, its class at
+its box; a rejected one is known background there (a hard negative: the model was sure and
+wrong); a missed box is one of its defects too (the operator drew it: the form's "Add a missed
+defect", or the API's label), so a detector that keeps missing it loses recall on it.
 
 The figures (:func:`detection_scores`), as a site would count them after thresholding and
 NMS: a detection is right when it has a defect's class and that defect's centre lies inside
@@ -21,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edgeloop.domain.detection_task import FIELDS, Detection, verdicts_of, wire_detections_problem
+from edgeloop.domain.detection_labels import DetectionLabelError, parse_detection_label
+from edgeloop.domain.detection_task import FIELDS, Detection, wire_detections_problem
 
 BACKGROUND = "background"  # the class of a known-background box in a frame's truth
 
@@ -30,7 +32,8 @@ LabelledBox = tuple[str, Box]  # a class (or BACKGROUND) and its box
 
 
 class VerdictsMismatch(ValueError):
-    """The verdicts do not judge the insight's detections one for one (or these are not detections)."""
+    """The verdicts do not judge the insight's detections one for one (or these are not detections,
+    or the label does not follow the grammar)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +49,24 @@ class FrameTruth:
         return tuple((name, _scaled(box, width, height)) for name, box in boxes)
 
 
-def frame_truth(prediction: Any, verdicts: str) -> FrameTruth:
-    """The frame's truth from its insight's detections and the operator's verdicts on them."""
+def frame_truth(prediction: Any, label: str) -> FrameTruth:
+    """The frame's truth from its insight's detections and the operator's label on them."""
     problem = wire_detections_problem(prediction)
     if problem is not None:
         raise VerdictsMismatch(f"the insight's {problem[0]} {problem[1]}")
-    judged = verdicts_of(verdicts)
+    try:
+        parsed = parse_detection_label(label)
+    except DetectionLabelError as exc:
+        raise VerdictsMismatch(f"the label {exc}") from exc
     found = len(prediction) // FIELDS
-    if len(judged) != found:
-        raise VerdictsMismatch(f"{len(judged)} verdicts for {found} detections")
+    if len(parsed.verdicts) != found:
+        raise VerdictsMismatch(
+            f"the label has {len(parsed.verdicts)} verdicts for the insight's {found} detections:"
+            " one per detection, in order"
+        )
     defects: list[LabelledBox] = []
     background: list[Box] = []
-    for index, accepted in enumerate(judged):
+    for index, accepted in enumerate(parsed.verdicts):
         start = index * FIELDS
         corners = prediction[start + 2 : start + FIELDS]
         box: Box = (float(corners[0]), float(corners[1]), float(corners[2]), float(corners[3]))
@@ -65,7 +74,18 @@ def frame_truth(prediction: Any, verdicts: str) -> FrameTruth:
             defects.append((str(prediction[start]), box))
         else:
             background.append(box)
+    defects.extend((missed.class_name, missed.box) for missed in parsed.missed)
     return FrameTruth(tuple(defects), tuple(background))
+
+
+def label_mismatch(prediction: Any, label: str) -> str | None:
+    """Why ``label`` does not read as a frame's truth against its insight's ``prediction``; None
+    when it does (a site checks this before it accepts a label; a run, before it trains on one)."""
+    try:
+        frame_truth(prediction, label)
+    except VerdictsMismatch as exc:
+        return str(exc)
+    return None
 
 
 def defects_of(truth: Sequence[LabelledBox]) -> list[LabelledBox]:

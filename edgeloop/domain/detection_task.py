@@ -16,7 +16,8 @@ refuse), and the API answers them as objects (:func:`detection_objects`); its ou
 image whose candidates were not all finite counts nothing (null) and is ``invalid_output``.
 Anomaly kinds: ``alert_class`` (a detection of one of ``alert_classes``) and ``low_confidence``
 (an uncertain detection). The operator's label judges each detection of the insight, in its
-order: ``"accept,reject,accept"`` (:data:`VERDICTS`). Pure: numpy only.
+order, then may add the defects the model missed: ``"accept,reject;scratch@0.1,0.2,0.3,0.4"``
+(the grammar and its parser: edgeloop.domain.detection_labels). Pure: numpy only.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from edgeloop.domain.detection_labels import (
+    SYNTAX,
+    DetectionLabel,
+    DetectionLabelError,
+    parse_detection_label,
+)
 from edgeloop.domain.detections import non_max_suppression
 
 # The kinds detection shares with the multiclass task (edgeloop.domain.tasks re-exports them).
 ALERT_CLASS = "alert_class"
 LOW_CONFIDENCE = "low_confidence"
 UNCERTAIN = "uncertain"
-VERDICTS = ("accept", "reject")
 COUNT_PREFIX = "count_"
 FIELDS = 6  # a detection on the wire: class, score and the four corners
 
@@ -151,14 +157,22 @@ class DetectionTask:
         return np.vstack([alert, uncertain > 0]), invalid
 
     def label_problem(self, label: object) -> str | None:
-        if type(label) is str and label:
-            verdicts = label.split(",")
-            if len(verdicts) <= self.max_detections and all(verdict in VERDICTS for verdict in verdicts):
-                return None
-        return (
-            "must judge each detection in order, 'accept' or 'reject' separated by commas "
-            f"(at most {self.max_detections}), e.g. 'accept,reject'"
-        )
+        if type(label) is not str:
+            return f"must be a string: {SYNTAX}"
+        try:
+            self.parse_label(label)
+        except DetectionLabelError as exc:
+            return str(exc)
+        return None
+
+    def parse_label(self, label: str) -> DetectionLabel:
+        """The label read against this model's classes and bound; raises DetectionLabelError."""
+        parsed = parse_detection_label(label, self.classes)
+        if len(parsed.verdicts) > self.max_detections:
+            raise DetectionLabelError(
+                f"judges {len(parsed.verdicts)} detections; the model finds at most {self.max_detections}"
+            )
+        return parsed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -222,8 +236,3 @@ def wire_detections_problem(value: Any) -> tuple[str, str] | None:
 
 def _finite(value: Any) -> bool:
     return type(value) in (int, float) and bool(np.isfinite(value))
-
-
-def verdicts_of(label: str) -> list[bool]:
-    """A detection label's verdicts, True where the operator accepted the detection."""
-    return [verdict == "accept" for verdict in label.split(",")]

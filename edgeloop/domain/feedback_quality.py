@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from edgeloop.domain.detection_task import verdicts_of
+from edgeloop.domain.detection_labels import verdicts_of
 from edgeloop.domain.records import InsightRecord, Label, Prediction, TaskKind
 
 

@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edgeloop.domain.detection_labels import verdicts_of
 from edgeloop.domain.detection_task import (
     COUNT_PREFIX,
     FIELDS,
     DetectionTask,
-    verdicts_of,
     wire_detections_problem,
 )
 from edgeloop.domain.powerbi_schema import Column, DefinitionError, Row, truncate

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from edgeloop.domain.detection_task import wire_detections_problem
+from edgeloop.domain.label_bounds import MAX_LABEL_LENGTH
 
 if TYPE_CHECKING:
     from edgeloop.domain.shadow_records import ShadowInsightRecord
@@ -41,7 +42,6 @@ Prediction = Label | list[str | float]
 # The task kinds (edgeloop.domain.tasks re-exports them; it cannot be imported from here: a cycle).
 TaskKind = Literal["binary", "multiclass", "regression", "detection"]
 TASK_KINDS: tuple[TaskKind, ...] = ("binary", "multiclass", "regression", "detection")
-MAX_LABEL_LENGTH = 200  # a class name is short; bounds what a label may carry
 INSIGHT_KIND: Final = "insight"
 FEEDBACK_KIND: Final = "feedback"
 SITE_STATUS_KIND: Final = "site_status"  # a site's heartbeat: edgeloop.domain.site_status

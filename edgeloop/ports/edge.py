@@ -83,6 +83,11 @@ class Outbox(Protocol):
         """The newest retained records of that kind, decoded (column documents expanded), newest first."""
         ...
 
+    def entry_insights(self, entry_id: str) -> list[dict[str, Any]]:
+        """That entry's insight records in append order, decoded (column documents expanded); none
+        when the outbox keeps no insight entry of that id (never appended, or past retention)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedEntry:

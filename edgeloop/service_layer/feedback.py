@@ -3,8 +3,13 @@
 ``record`` takes typed items (insight id, label). All are checked first (the id's
 format, the label against the task of the model serving now, and that the insight was
 scored on this site); one bad item refuses the whole call and nothing is recorded. A
-label is the task's (edgeloop.domain.tasks): 0/1, a class name, or a number. Also: the
-"recent scorings" view of the site, joined with feedback.
+label is the task's (edgeloop.domain.tasks): 0/1, a class name, or a number. A detection
+model's label (edgeloop.domain.detection_labels: verdicts, then missed boxes) is also read
+against the detections its insight recorded (``detection_feedback.label_mismatch``, as a
+retraining reads it): a verdict per detection, in order, else ``InvalidInput`` naming
+``label``. An insight the outbox no longer keeps (past its retention), or never had, is
+unknown (:class:`UnknownInsights`, whatever the task). Also: the "recent scorings" view of the
+site, joined with feedback.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from typing import Any
 
 import orjson
 
+from edgeloop.domain.detection_feedback import label_mismatch
 from edgeloop.domain.insight_ids import INSIGHT_ID_HINT, insight_id_of, new_batch_id, parse_insight_id
 from edgeloop.domain.problems import InvalidInput, Problem
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, FeedbackRecord, Label, utc_now
-from edgeloop.domain.tasks import Task
+from edgeloop.domain.tasks import DetectionTask, Task
 from edgeloop.ports import Outbox
 
 
@@ -73,13 +79,12 @@ class FeedbackService:
         problems = [p for index, item in enumerate(items) for p in item_problems(index, *_values(item), task)]
         if problems:
             raise InvalidInput(problems)
-        unknown = [
-            Problem(index, "insight_id", f"unknown insight {item.insight_id} on this site")
-            for index, item in enumerate(items)
-            if not self._outbox.has_record(*_batch_and_row(item.insight_id))
-        ]
-        if unknown:
-            raise UnknownInsights(unknown)
+        if isinstance(task, DetectionTask):
+            self._check_detection_labels(items)
+        else:
+            unknown = [index for index, item in enumerate(items) if not self._outbox.has_record(*_ids(item))]
+            if unknown:
+                raise UnknownInsights([_unknown(index, items[index]) for index in unknown])
         batch_id = self._batch_ids()
         recorded_at = self._clock()
         records = [
@@ -91,13 +96,36 @@ class FeedbackService:
         self._outbox.append(batch_id, FEEDBACK_KIND, [orjson.dumps(r.to_wire()) for r in records])
         return FeedbackReceipt(batch_id, [r.feedback_id for r in records])
 
+    def _check_detection_labels(self, items: Sequence[FeedbackItem]) -> None:
+        """Each label read against its insight's detections (UnknownInsights first, then InvalidInput)."""
+        # One read and decode per entry: a call's items often judge the insights of one scoring.
+        entries = {_ids(item)[0] for item in items}
+        by_id = {r.get("insight_id"): r for entry in entries for r in self._outbox.entry_insights(entry)}
+        insights = [by_id.get(item.insight_id) for item in items]
+        unknown = [_unknown(index, items[index]) for index, found in enumerate(insights) if found is None]
+        if unknown:
+            raise UnknownInsights(unknown)
+        problems = []
+        for index, (item, insight) in enumerate(zip(items, insights, strict=True)):
+            assert insight is not None  # checked above
+            mismatch = label_mismatch(insight.get("prediction"), str(item.label))
+            if mismatch is not None:
+                problems.append(Problem(index, "label", f"insight {item.insight_id}: {mismatch}"))
+        if problems:
+            raise InvalidInput(problems)
+
+
+def _unknown(index: int, item: FeedbackItem) -> Problem:
+    return Problem(index, "insight_id", f"unknown insight {item.insight_id} on this site")
+
 
 def _values(item: FeedbackItem) -> tuple[object, object]:
     return item.insight_id, item.label
 
 
-def _batch_and_row(insight_id: str) -> tuple[str, int]:
-    parsed = parse_insight_id(insight_id)
+def _ids(item: FeedbackItem) -> tuple[str, int]:
+    """The item's insight id as (entry id, index) in the outbox."""
+    parsed = parse_insight_id(item.insight_id)
     assert parsed is not None  # checked by item_problems
     return parsed
 

@@ -6,7 +6,8 @@ for one kept frame as feedback on the frame's insight, through the site's
 ``FeedbackService``: checked as any feedback (a class of the model serving now; the insight
 scored on this site), then committed to the outbox, so it travels to the cloud like any
 other label and a retraining joins it to the insight. A detection model's frame takes one
-verdict per detection it holds (what a retraining reads as its boxes). A frame no longer kept
+verdict per detection its insight holds, then any missed boxes (the feedback use case reads
+the label against the insight's detections, as a retraining does). A frame no longer kept
 raises :class:`UnknownFrame`; a bad label, ``InvalidInput`` naming the field; nothing is
 recorded then.
 """
@@ -14,7 +15,6 @@ recorded then.
 from __future__ import annotations
 
 from edgeloop.domain.frames import KeptFrame, StoredFrame
-from edgeloop.domain.problems import InvalidInput, Problem
 from edgeloop.domain.records import Label
 from edgeloop.ports import FrameStore
 from edgeloop.service_layer.feedback import FeedbackItem, FeedbackReceipt, FeedbackService
@@ -41,10 +41,5 @@ class FrameLabelling:
 
     def label(self, frame_id: str, label: Label) -> tuple[str, FeedbackReceipt]:
         """The frame's insight id, and the receipt of the feedback recorded on it."""
-        kept = self.frame(frame_id)
-        found = kept.result.detections
-        if found is not None and isinstance(label, str) and len(label.split(",")) != found:
-            message = f"must judge each of the frame's {found} detections, 'accept' or 'reject' in order"
-            raise InvalidInput([Problem(None, "label", message)])
-        insight_id = kept.origin.insight_id
+        insight_id = self.frame(frame_id).origin.insight_id
         return insight_id, self._feedback.record([FeedbackItem(insight_id, label)])

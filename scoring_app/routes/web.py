@@ -25,6 +25,7 @@ from scoring_app.context import AppContext, context_of
 from scoring_app.decoding.score_body import validated_columns
 from scoring_app.errors import ApiError, error_answer
 from scoring_app.form_views import (
+    detection_label_text,
     form_label,
     label_hint,
     label_text,
@@ -33,7 +34,6 @@ from scoring_app.form_views import (
     prediction_view,
     reasons,
     recent_prediction,
-    verdicts_text,
 )
 from scoring_app.use_cases import record_feedback, score_columns
 
@@ -239,10 +239,10 @@ async def form_feedback(request: Request) -> Response:
     if (waiting := ctx.components.model.waiting_reason) is not None:
         return render_waiting(request, ctx, waiting)
     task = ctx.components.model.current.manifest.task
-    text = form.get("label") if "label" in form else verdicts_text(form)  # a detection's: one per box
+    text = form.get("label") if "label" in form else detection_label_text(form)  # verdicts, missed boxes
     insight_id, label = form.get("insight_id"), form_label(task, text)
     if label is None or not isinstance(insight_id, str):
-        return await render_form(request, ctx, status_code=422, general_error=label_hint(task))
+        return await render_form(request, ctx, status_code=422, general_error=label_hint(task, text))
     try:
         await record_feedback(ctx, [FeedbackItem(insight_id, label)])
     except InvalidInput as exc:

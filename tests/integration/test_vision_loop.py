@@ -36,6 +36,7 @@ from edgeloop.config.cameras import CameraSettings
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.detection_feedback import right_detections
+from edgeloop.domain.detection_labels import MAX_MISSED, DetectionLabel, MissedDefect
 from edgeloop.domain.detection_task import Detection
 from edgeloop.domain.records import utc_now
 from edgeloop.ports import RetrainRequest
@@ -279,10 +280,17 @@ def detection_champion(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def verdicts(detections: list[dict[str, Any]], truth: Any) -> str:
-    """What an operator says of each box: accept where it finds a true defect, else reject."""
+    """What an operator says of each box: accept where it finds a true defect, else reject; then
+    draws each true defect that no box found (a missed defect, in fractions of the picture)."""
     found = [Detection(d["class"], d["score"], tuple(d["box"])) for d in detections]
     size = detection_images.SIZE
-    return ",".join("accept" if right_detections([d], truth, size, size) else "reject" for d in found)
+    judged = ["accept" if right_detections([d], truth, size, size) else "reject" for d in found]
+    missed = [
+        MissedDefect(name, tuple(round(corner / size, 4) for corner in box))  # type: ignore[arg-type]
+        for name, box in truth
+        if right_detections(found, [(name, box)], size, size) == 0
+    ]
+    return DetectionLabel(tuple(v == "accept" for v in judged), tuple(missed[:MAX_MISSED])).to_text()
 
 
 def score_and_judge(client: TestClient) -> dict[str, str]:
@@ -296,6 +304,7 @@ def score_and_judge(client: TestClient) -> dict[str, str]:
         if result["detections"]
     }
     assert len(judged) >= 4, "most generated frames hold a defect the champion finds"
+    assert any(";" in label for label in judged.values()), "some defects the champion misses: drawn"
     listing: list[dict[str, Any]] = []
 
     def all_kept() -> bool:
@@ -331,7 +340,7 @@ def test_verdicts_on_detected_frames_the_policy_lets_out_retrain_the_detector_th
         report = retrain(cloud)
         assert report["frames"]["labelled_frames"] == len(judged), report["frames"]
         assert report["frames"]["sites"] == {ALLOWING: len(judged)}
-        assert report["data"]["usable_new_rows"] == len(judged)
+        assert report["data"]["usable_new_rows"] == len(judged)  # missed boxes and all, every label read
         assert report["data"]["base_rows"] == 100
         assert set(report["metrics"]["challenger"]) == {"precision", "recall", "f1"}
         assert report["evaluation"]["primary_metric"] == "f1"

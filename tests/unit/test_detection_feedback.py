@@ -52,8 +52,8 @@ def test_accepted_boxes_are_the_frame_s_defects_and_rejected_ones_its_background
 @pytest.mark.parametrize(
     ("prediction", "verdicts", "why"),
     [
-        (PREDICTION, "accept", "1 verdicts for 2 detections"),
-        (PREDICTION, "accept,accept,reject", "3 verdicts for 2 detections"),
+        (PREDICTION, "accept", "1 verdicts for the insight's 2 detections"),
+        (PREDICTION, "accept,accept,reject", "3 verdicts for the insight's 2 detections"),
         (["spot", 0.9, 0.0], "accept", "prediction"),
         (None, "accept", "prediction"),
     ],
@@ -74,6 +74,29 @@ def test_a_detection_on_its_accepted_defect_counts_as_found_and_one_on_backgroun
     assert both["precision"] == 0.5
     assert both["recall"] == 1.0
     assert detection_scores([[]], [truth], 96, 96)["recall"] == 0.0
+
+
+MISSED = "scratch@0.5,0.5,0.75,0.75"  # a scratch the model did not find, drawn by the operator
+
+
+def test_a_missed_box_is_one_of_the_frame_s_defects_and_the_model_that_missed_it_loses_recall() -> None:
+    truth = frame_truth(PREDICTION, f"accept,reject;{MISSED}")
+    assert truth.defects == (("spot", tuple(SPOT_BOX)), ("scratch", (0.5, 0.5, 0.75, 0.75)))
+    assert truth.background == (tuple(SCRATCH_BOX),)
+    pixels = truth.in_pixels(96, 96)
+    assert pixels[1] == ("scratch", pytest.approx((48.0, 48.0, 72.0, 72.0)))
+    spot = Detection("spot", 0.9, tuple(SPOT_BOX))  # type: ignore[arg-type]
+    scores = detection_scores([[spot]], [pixels], 96, 96)
+    assert (scores["precision"], scores["recall"]) == (1.0, 0.5)
+    found = Detection("scratch", 0.8, (0.45, 0.45, 0.8, 0.8))
+    assert detection_scores([[spot, found]], [pixels], 96, 96)["recall"] == 1.0
+
+
+def test_a_frame_without_detections_is_labelled_by_its_missed_boxes_alone() -> None:
+    truth = frame_truth([], f";{MISSED}")
+    assert truth == FrameTruth((("scratch", (0.5, 0.5, 0.75, 0.75)),), ())
+    with pytest.raises(VerdictsMismatch, match="the label missed defect 1"):
+        frame_truth(PREDICTION, "accept,reject;scratch@0.5,0.5,0.5,0.75")
 
 
 def test_an_accepted_box_s_window_learns_its_class_and_a_rejected_box_s_window_background() -> None:
@@ -117,6 +140,29 @@ def test_the_training_set_holds_base_images_then_judged_frames_in_the_input_s_pi
     assert counts.new_class_rows == {"spot": 1, "scratch": 0}
     holding = sum(any(name == "spot" for name, _ in label) for label in base.labels.tolist())
     assert counts.base_class_rates["spot"] == holding / 20
+
+
+def test_a_frame_s_missed_boxes_train_as_its_defects_and_an_unknown_class_leaves_it_out() -> None:
+    base = surface_detection.generated_dataset(count=20, seed=4)
+    frames = [
+        frame_row("a", f"reject,reject;{MISSED}"),
+        frame_row("b", f";{MISSED}", prediction=[]),
+        frame_row("c", "accept,reject;dent@0.1,0.1,0.2,0.2"),  # not one of the champion's classes
+    ]
+    training = build_detection_training_set(base, frames, detection_manifest())
+    dataset, counts = training.dataset, training.counts
+    assert dataset.n_rows == 22
+    assert dataset.labels[20] == (
+        ("scratch", pytest.approx((48.0, 48.0, 72.0, 72.0))),
+        (BACKGROUND, pytest.approx((0.0, 0.0, 16.0, 16.0))),
+        (BACKGROUND, pytest.approx((8.0, 8.0, 24.0, 24.0))),
+    )
+    assert dataset.labels[21] == (("scratch", pytest.approx((48.0, 48.0, 72.0, 72.0))),)
+    assert (counts.out_of_schema_rows, counts.new_class_rows) == (1, {"spot": 0, "scratch": 2})
+    classes = surface_detection.task().classes
+    windows = surface_detection.window_labels([dataset.labels[21]], classes)[0]
+    assert np.flatnonzero(windows).size == 1  # the missed box's centre teaches its window "scratch"
+    assert windows[np.flatnonzero(windows)[0]] == 1 + classes.index("scratch")
 
 
 def raw_outputs(score: float, box: list[float]) -> dict[str, np.ndarray[Any, Any]]:

@@ -221,6 +221,21 @@ def test_an_entry_of_column_documents_counts_stands_for_and_expands_to_its_recor
     assert (claimed.items, claimed.record_count) == (tuple(documents), 6)
 
 
+def test_entry_insights_reads_an_entry_s_insights_and_nothing_of_another_kind(outbox: SqliteOutbox) -> None:
+    entry_id, feedback = new_id(), new_id()
+    documents = [document for document, _ in column_documents(entry_id, 6).documents(400)]
+    assert len(documents) > 1
+    outbox.append(entry_id, "insight", documents, record_count=6)
+    outbox.append(feedback, "feedback", [orjson.dumps({"insight_id": f"{feedback}-00000"})])
+    found = outbox.entry_insights(entry_id)
+    assert [r["insight_id"] for r in found] == [f"{entry_id}-{i:05d}" for i in range(6)]
+    assert found[4]["inputs"] == {"x": 4.0}
+    outbox.mark_sent([entry.entry_id for entry in outbox.claim(100, 60)])  # retained: still read
+    assert outbox.entry_insights(entry_id) == found
+    assert outbox.entry_insights(feedback) == []
+    assert outbox.entry_insights(new_id()) == []
+
+
 def test_fewer_records_than_items_is_refused(outbox: SqliteOutbox) -> None:
     entry_id = new_id()
     with pytest.raises(ValueError, match="record_count"):
