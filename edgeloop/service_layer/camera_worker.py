@@ -37,6 +37,10 @@ from edgeloop.service_layer.frame_buffer import BufferedFrame, FrameBuffer
 logger = logging.getLogger(__name__)
 
 BUFFERED_BATCHES = 4  # sampled frames held per camera: this many batches
+# The reader publishes its counts into the status every so many frames read or seconds, whichever
+# comes first, and when the stream ends, breaks or stops (then exact): a lock per frame cost more.
+PUBLISH_EVERY_FRAMES = 16
+PUBLISH_EVERY_S = 0.25
 
 
 class _Figures:
@@ -49,6 +53,20 @@ class _Figures:
         self.dropped_sampling = self.dropped_backlog = self.dropped_scoring_error = 0
         self.last_frame_at: float | None = None
         self.last_error: str | None = None
+
+
+class _Tally:
+    """The reader's counts not yet published into the status (its own thread's: no lock)."""
+
+    __slots__ = (
+        "dropped_backlog", "dropped_sampling", "frames_in", "got_frames", "last_frame_at", "published_at"
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.frames_in = self.dropped_sampling = self.dropped_backlog = 0
+        self.got_frames = False
+        self.last_frame_at: float | None = None
+        self.published_at = 0.0  # the reader's clock
 
 
 class CameraWorker:
@@ -172,25 +190,59 @@ class CameraWorker:
 
     def _stream(self, stream: CameraStream) -> bool:
         sampler = FrameSampler(self.camera.sample_fps)
-        got_frames = False
-        for frame in stream.frames():
-            if self._stopping.is_set():
-                break
-            now = self._clock()
-            if not got_frames:
-                got_frames = True
-                self._set(state=CameraState.STREAMING, last_error=None)
-                logger.info("camera %s: streaming", self.camera.id)
-            with self._figures.lock:
-                self._figures.frames_in += 1
-                self._figures.last_frame_at = now
-            if not sampler.keep(frame.timestamp):
-                self._add("dropped_sampling")
-                continue
-            pushed_out = self._buffer.put(frame.rgb(), now)
-            if pushed_out:
-                self._add("dropped_backlog", pushed_out)
-        return got_frames
+        tally = _Tally()
+        kept: list[BufferedFrame] = []
+        try:
+            for frame in stream.frames():
+                if self._stopping.is_set():
+                    break
+                now = self._clock()
+                if not tally.got_frames:
+                    tally.got_frames = True
+                    self._set(state=CameraState.STREAMING, last_error=None)
+                    logger.info("camera %s: streaming", self.camera.id)
+                tally.frames_in += 1
+                tally.last_frame_at = now
+                if not sampler.keep(frame.timestamp):
+                    tally.dropped_sampling += 1
+                elif self._hand_over_now(kept, BufferedFrame(frame.rgb(), now, time.monotonic())):
+                    self._hand_over(kept, tally)
+                    continue
+                if tally.frames_in >= PUBLISH_EVERY_FRAMES or now - tally.published_at >= PUBLISH_EVERY_S:
+                    self._publish(tally)
+        finally:
+            self._hand_over(kept, tally)  # a broken stream or a stop: what was kept is still scored
+            self._publish(tally)
+        return tally.got_frames
+
+    def _hand_over(self, kept: list[BufferedFrame], tally: _Tally) -> None:
+        # Counted in first, so that the status never shows a frame scored before it came in; what
+        # the buffer pushes out is published with the next counts.
+        self._publish(tally)
+        if kept:
+            tally.dropped_backlog += self._buffer.put_all(kept)
+            kept.clear()
+
+    def _hand_over_now(self, kept: list[BufferedFrame], frame: BufferedFrame) -> bool:
+        """Adds the frame to those kept; whether to hand them to the scorer now. A live camera
+        hands each over at once (the buffer pushes out its oldest); a file, which never waits for
+        frames, a batch at a time (one lock, one wake-up), or once the first has waited max_wait."""
+        kept.append(frame)
+        if self.camera.live or len(kept) >= self.camera.batch_size:
+            return True
+        return frame.queued_at - kept[0].queued_at >= self._batch_max_wait
+
+    def _publish(self, tally: _Tally) -> None:
+        """The counts since the last publication, into the status (one lock for many frames)."""
+        with self._figures.lock:
+            f = self._figures
+            f.frames_in += tally.frames_in
+            f.dropped_sampling += tally.dropped_sampling
+            f.dropped_backlog += tally.dropped_backlog
+            if tally.last_frame_at is not None:
+                f.last_frame_at = tally.last_frame_at
+        tally.frames_in = tally.dropped_sampling = tally.dropped_backlog = 0
+        tally.published_at = tally.last_frame_at or 0.0
 
     def _score(self) -> None:
         while batch := self._buffer.take(self.camera.batch_size, self._batch_max_wait):
