@@ -79,6 +79,7 @@ class CameraWorker:
         *,
         batch_max_wait: float = 2.0,
         group_batches: int = DEFAULT_GROUP_BATCHES,
+        scorer_thread_for_files: bool = False,
         unit_random: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -96,10 +97,17 @@ class CameraWorker:
         buffered = camera.batch_size * max(BUFFERED_BATCHES, group_batches)
         self._buffer = FrameBuffer(buffered, drop_oldest=camera.live)
         self._stopping = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True),
-            threading.Thread(target=self._score, name=f"camera-{camera.id}-scorer", daemon=True),
-        ]
+        # A file waits for its scorer anyway: its reader scores (no hand-offs between threads)
+        # unless asked for a scorer thread; a live camera's reader must never wait for scoring.
+        self._reader_scores = not camera.live and not scorer_thread_for_files
+        self._hand_over_size = 1 if camera.live else camera.batch_size
+        if self._reader_scores:
+            self._hand_over_size = camera.batch_size * group_batches
+        self._threads = [threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True)]
+        if not self._reader_scores:
+            self._threads.append(
+                threading.Thread(target=self._score, name=f"camera-{camera.id}-scorer", daemon=True)
+            )
 
     def start(self) -> None:
         for thread in self._threads:
@@ -116,7 +124,8 @@ class CameraWorker:
         deadline = time.monotonic() + timeout
         self._threads[0].join(max(0.0, deadline - time.monotonic()))
         self._buffer.close()
-        self._threads[1].join(max(0.0, deadline - time.monotonic()))
+        for thread in self._threads[1:]:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._set(state=CameraState.STOPPED)
 
     @property
@@ -219,16 +228,19 @@ class CameraWorker:
         # Counted in first, so that the status never shows a frame scored before it came in; what
         # the buffer pushes out is published with the next counts.
         self._publish(tally)
-        if kept:
+        if kept and self._reader_scores:
+            size = self.camera.batch_size
+            self._score_group([kept[start : start + size] for start in range(0, len(kept), size)])
+        elif kept:
             tally.dropped_backlog += self._buffer.put_all(kept)
-            kept.clear()
+        kept.clear()
 
     def _hand_over_now(self, kept: list[BufferedFrame], frame: BufferedFrame) -> bool:
         """Adds the frame to those kept; whether to hand them to the scorer now. A live camera
         hands each over at once (the buffer pushes out its oldest); a file, which never waits for
         frames, a batch at a time (one lock, one wake-up), or once the first has waited max_wait."""
         kept.append(frame)
-        if self.camera.live or len(kept) >= self.camera.batch_size:
+        if len(kept) >= self._hand_over_size:
             return True
         return frame.queued_at - kept[0].queued_at >= self._batch_max_wait
 
