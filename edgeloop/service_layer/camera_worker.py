@@ -1,17 +1,22 @@
 """The camera worker: frames from one camera, sampled, scored in batches, reconnecting when it drops.
 
-Contract. Per camera two threads: the reader connects (``CameraConnector``), decodes and keeps
-one frame per ``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between
-are never converted to RGB), and queues the kept ones (``FrameBuffer``: a live camera pushes out
-its oldest frame when scoring lags, a file waits); the scorer hands them to the ``FrameScorer``
-``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the rest at stop);
-when it lags, the full batches already waiting go with the first, up to ``group_batches``, and
-their insights are committed together (each batch still one graph call): a frame waits for at
-most ``group_batches`` graph calls and one commit once taken, and the order is the stream's.
+Contract. The reader connects (``CameraConnector``), decodes and keeps one frame per
+``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between are never
+converted to RGB). A live camera (RTSP, MJPEG) queues each kept frame (``FrameBuffer``: its
+oldest is pushed out when scoring lags) for its scorer thread, which hands them to the
+``FrameScorer`` ``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the
+rest at stop); when it lags, the full batches already waiting go with the first, up to
+``group_batches``, committed together (each batch still one graph call): a frame waits for at
+most ``group_batches`` graph calls and one commit once taken, in the stream's order. A video file
+waits for its scorer anyway, so its reader scores, ``group_batches`` full batches at a time (fewer
+once the first has waited ``batch_max_wait``; the rest at its end or at stop), with no hand-offs;
+``scorer_thread_for_files`` gives it a scorer thread instead (it then waits for room in the buffer).
 A connection that fails or breaks is retried after ``Backoff.delay`` (the count of failures in a
 row resets once a frame arrives), for ever, until ``stop``; a file read to its end ends the
 camera. Nothing a camera or the scorer does escapes a thread: the scoring app never falls over
-because of a camera. ``status()`` may be read from any thread.
+because of a camera. ``status()`` may be read from any thread: the reader's counts reach it every
+``PUBLISH_EVERY_FRAMES`` frames or ``PUBLISH_EVERY_S`` seconds (before their frames are scored),
+exactly once the stream ends, breaks or stops.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from edgeloop.domain.cameras import (
     DEFAULT_GROUP_BATCHES,
@@ -37,8 +43,7 @@ from edgeloop.service_layer.frame_buffer import BufferedFrame, FrameBuffer
 logger = logging.getLogger(__name__)
 
 BUFFERED_BATCHES = 4  # sampled frames held per camera: this many batches
-# The reader publishes its counts into the status every so many frames read or seconds, whichever
-# comes first, and when the stream ends, breaks or stops (then exact): a lock per frame cost more.
+# How often the reader publishes its counts into the status: a lock a frame cost more.
 PUBLISH_EVERY_FRAMES = 16
 PUBLISH_EVERY_S = 0.25
 
@@ -55,18 +60,16 @@ class _Figures:
         self.last_error: str | None = None
 
 
+@dataclass(slots=True)
 class _Tally:
     """The reader's counts not yet published into the status (its own thread's: no lock)."""
 
-    __slots__ = (
-        "dropped_backlog", "dropped_sampling", "frames_in", "got_frames", "last_frame_at", "published_at"
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        self.frames_in = self.dropped_sampling = self.dropped_backlog = 0
-        self.got_frames = False
-        self.last_frame_at: float | None = None
-        self.published_at = 0.0  # the reader's clock
+    frames_in: int = 0
+    dropped_sampling: int = 0
+    dropped_backlog: int = 0
+    got_frames: bool = False
+    last_frame_at: float | None = None
+    published_at: float = 0.0  # the reader's clock
 
 
 class CameraWorker:
@@ -97,24 +100,23 @@ class CameraWorker:
         buffered = camera.batch_size * max(BUFFERED_BATCHES, group_batches)
         self._buffer = FrameBuffer(buffered, drop_oldest=camera.live)
         self._stopping = threading.Event()
-        # A file waits for its scorer anyway: its reader scores (no hand-offs between threads)
-        # unless asked for a scorer thread; a live camera's reader must never wait for scoring.
+        # A live camera's reader must never wait for scoring; a file's may, so it scores.
         self._reader_scores = not camera.live and not scorer_thread_for_files
-        self._hand_over_size = 1 if camera.live else camera.batch_size
-        if self._reader_scores:
-            self._hand_over_size = camera.batch_size * group_batches
-        self._threads = [threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True)]
-        if not self._reader_scores:
-            self._threads.append(
-                threading.Thread(target=self._score, name=f"camera-{camera.id}-scorer", daemon=True)
-            )
+        self._hand_over_size = (
+            1 if camera.live else camera.batch_size * (group_batches if self._reader_scores else 1)
+        )
+        roles = {"reader": self._read} | ({} if self._reader_scores else {"scorer": self._score})
+        self._threads = [
+            threading.Thread(target=run, name=f"camera-{camera.id}-{role}", daemon=True)
+            for role, run in roles.items()
+        ]
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
 
     def request_stop(self) -> None:
-        """Ask both threads to end; ``stop`` waits for them."""
+        """Ask its threads to end; ``stop`` waits for them."""
         self._stopping.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -130,7 +132,7 @@ class CameraWorker:
 
     @property
     def running(self) -> bool:
-        """Whether either of its threads is still alive."""
+        """Whether any of its threads is still alive."""
         return any(thread.is_alive() for thread in self._threads)
 
     def status(self) -> CameraStatus:
@@ -251,8 +253,7 @@ class CameraWorker:
             f.frames_in += tally.frames_in
             f.dropped_sampling += tally.dropped_sampling
             f.dropped_backlog += tally.dropped_backlog
-            if tally.last_frame_at is not None:
-                f.last_frame_at = tally.last_frame_at
+            f.last_frame_at = tally.last_frame_at or f.last_frame_at
         tally.frames_in = tally.dropped_sampling = tally.dropped_backlog = 0
         tally.published_at = tally.last_frame_at or 0.0
 
