@@ -10,17 +10,18 @@ One process, one onnxruntime thread, the same model and batch size throughout:
 * **camera, file**: a ``CameraWorker`` on the PyAV connector reading an H.264 mp4 of the demo's
   surfaces (every frame sampled; a file waits for its scorer, so this is the path's capacity),
   scoring through ``ImageScoringService`` into a real SQLite outbox (durability FULL), once
-  with a commit per batch (``group_batches=1``, the path before grouping) and once grouping up
-  to ``--group`` waiting batches into one commit; its ratio to the baseline is the figure
-  (issue 14's target: at least 0.6 at batch 8), with each frame's latency from its read to its
-  insight's commit (the file runs ahead of the scorer: mostly time queued), and the CPU its
-  reader and scorer threads spent a frame (their own clocks; bench/camera_stages.py times each
-  stage alone, so the difference is what the two threads cost);
+  with a commit per batch (``group_batches=1``) and once ``--group`` batches a commit, both on
+  the file camera's one thread (its reader scores), and once grouped on two threads
+  (``scorer_thread_for_files``: a reader and a scorer, the path a live camera takes); the
+  grouped one-thread ratio to the baseline is the figure (issue 14's target: at least 0.6 at
+  batch 8), with each frame's latency from its read to its insight's commit, and the CPU its
+  reader (and scorer) threads spent a frame (their own clocks; bench/camera_stages.py times
+  each stage alone, so the difference is what the threads cost);
 * **camera, RTSP**: the same worker, both ways, on GStreamer's RTSP server
   (tests/support/rtsp_server.py, the system Python) at the stream's own pace: p50/p95 from a
   frame's arrival to its insight's commit, and the process's resident memory (RSS) while it streams.
 
-The baseline and the two file runs are interleaved over ``--rounds`` rounds, the best round of each
+The baseline and the three file runs are interleaved over ``--rounds`` rounds, the best round of each
 counting (a shared machine's noise only slows). Rates are per CPU-second of the whole process
 (every thread: decoder, scorer, onnxruntime), so they read as frames per second per core whatever
 the machine's core count.
