@@ -248,12 +248,17 @@ class ThreadNoting(RecordingScorer):
     def __init__(self, gate_second: bool = False) -> None:
         super().__init__()
         self.threads: list[str] = []
+        self.statuses: list[tuple[int, int, int]] = []  # (frames in, scored, this call's) at each call
+        self.worker: CameraWorker | None = None
         self.second_call = threading.Event()
         self.release = threading.Event()
         self._gate = gate_second
 
     def score_batches(self, batches: Sequence[Sequence[RgbFrame]], stamp: FrameStamp) -> object:
         self.threads.append(threading.current_thread().name)
+        if self.worker is not None:
+            status = self.worker.status()
+            self.statuses.append((status.frames_in, status.frames_scored, sum(map(len, batches))))
         if self._gate and len(self.threads) == 2:
             self.second_call.set()
             self.release.wait(WAIT)
@@ -266,6 +271,7 @@ def test_a_file_camera_s_reader_scores_its_frames_a_group_of_full_batches_at_a_t
     worker = worker_for(
         CameraSpec("press-1", str(video), sample_fps=10, batch_size=2), scorer, group_batches=3
     )
+    scorer.worker = worker
     worker.start()
     try:
         wait_until(lambda: worker.status().state is CameraState.ENDED, WAIT, "the file read to its end")
@@ -277,6 +283,9 @@ def test_a_file_camera_s_reader_scores_its_frames_a_group_of_full_batches_at_a_t
     assert indexes == list(range(30))
     status = worker.status()
     assert (status.frames_in, status.frames_scored, status.dropped_backlog) == (30, 30, 0)
+    # The reader's counts reach the status before the frames they count are scored.
+    assert len(scorer.statuses) == 5
+    assert all(frames_in >= scored + scoring for frames_in, scored, scoring in scorer.statuses)
 
 
 @FILE_THREADS
