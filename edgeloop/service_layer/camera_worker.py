@@ -238,9 +238,9 @@ class CameraWorker:
         kept.clear()
 
     def _hand_over_now(self, kept: list[BufferedFrame], frame: BufferedFrame) -> bool:
-        """Adds the frame to those kept; whether to hand them to the scorer now. A live camera
-        hands each over at once (the buffer pushes out its oldest); a file, which never waits for
-        frames, a batch at a time (one lock, one wake-up), or once the first has waited max_wait."""
+        """Adds the frame to those kept; whether to hand them over now: a live camera each at once
+        (its buffer pushes out the oldest); a file a group to score, or a batch for its scorer
+        thread (one lock, one wake-up), fewer once the first has waited ``batch_max_wait``."""
         kept.append(frame)
         if len(kept) >= self._hand_over_size:
             return True
