@@ -10,15 +10,17 @@ threaded figure is the threads' own cost (the hand-offs, the GIL, the caches the
 
 * ``decode``: PyAV's demuxing and H.264 decoding of a frame (no conversion);
 * ``rgb``: the camera adapter's conversion to an RGB array (``PyAvFrame.rgb``), on top;
-* ``sampling_and_buffer``: the reader's ``FrameSampler`` and the ``FrameBuffer`` put and take;
-* ``prepare_batch`` and ``graph``: what the in-process baseline does, per frame;
-* ``recording``: ``ImageScoringService.score_frame_batches`` on ``--group`` batches less its
-  ``prepare_batch`` and graph calls (the anomaly rules, the insight documents, the outbox
-  commit into a real SQLite outbox at FULL).
+* ``sampling``: the reader's ``FrameSampler``; ``buffer``: the ``FrameBuffer`` put and take (a
+  live camera's hand-off; a file camera's reader scores, so it has none);
+* ``prepare_batch`` and ``graph``, each alone, and ``prepare_and_graph``: the in-process
+  baseline's own loop (``prepare_batch`` then the graph, batch after batch), per frame;
+* ``recording``: ``ImageScoringService.score_frame_batches`` on ``--group`` batches less
+  ``prepare_and_graph`` on the same batches (the anomaly rules, the insight documents, the
+  outbox commit into a real SQLite outbox at FULL).
 
-Each figure is the best of ``--repeats`` (a shared machine's noise only slows). The
-``ceiling`` is the ratio the camera path would reach with threads that cost nothing:
-(prepare_batch + graph) / (all the stages).
+The stages are interleaved, each figure the best of ``--repeats`` (a shared machine's noise only
+slows). The ``ceiling`` is the ratio the camera path would reach with threads that cost nothing:
+``prepare_and_graph`` / (all the stages but the two alone); ``ceiling_file`` leaves out the buffer.
 """
 
 from __future__ import annotations
@@ -46,14 +48,15 @@ from edgeloop.service_layer.frame_buffer import FrameBuffer
 from edgeloop.service_layer.image_scoring import ImageScoringService
 
 
-def us_a_frame(work: Callable[[], int], repeats: int) -> float:
-    """The best of ``repeats`` runs of ``work`` (which returns the frames it did), in CPU
-    microseconds of this thread a frame."""
-    best = float("inf")
+def us_a_frame(works: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+    """Each work's best of ``repeats`` runs (each returns the frames it did), in CPU microseconds
+    of this thread a frame; the works run in turn within each repeat (interleaved)."""
+    best = dict.fromkeys(works, float("inf"))
     for _ in range(repeats):
-        started = time.thread_time()
-        frames = work()
-        best = min(best, (time.thread_time() - started) / frames * 1e6)
+        for name, work in works.items():
+            started = time.thread_time()
+            frames = work()
+            best[name] = min(best[name], (time.thread_time() - started) / frames * 1e6)
     return best
 
 
@@ -62,8 +65,9 @@ def decoded(video: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-def read(camera: CameraSpec, buffered: bool) -> int:
-    """Frames from the camera adapter, converted; ``buffered``: through the sampler and buffer."""
+def read(camera: CameraSpec, sampled: bool, buffered: bool) -> int:
+    """Frames from the camera adapter, converted; ``sampled``: through the sampler, ``buffered``:
+    and the buffer (every frame is converted and kept either way: the same work each time)."""
     stream = PyAvConnector().open(camera)
     sampler = FrameSampler(camera.sample_fps)
     buffer = FrameBuffer(camera.batch_size * 2, drop_oldest=True)  # never blocks this one thread
@@ -72,7 +76,7 @@ def read(camera: CameraSpec, buffered: bool) -> int:
         for frame in stream.frames():
             rgb = frame.rgb()
             count += 1
-            if buffered and sampler.keep(frame.timestamp):
+            if sampled and sampler.keep(frame.timestamp) and buffered:
                 buffer.put(rgb, time.time())
                 buffer.take_ready(camera.batch_size)
     finally:
@@ -101,6 +105,12 @@ def stages(
             prepare_batch(chunk, spec)
         return len(batches) * batch
 
+    def prepare_and_graph() -> int:  # the in-process baseline's loop, on the groups' batches
+        for group in groups:
+            for chunk in group:
+                model.predict_images(prepare_batch(chunk, spec))
+        return sum(len(chunk) for group in groups for chunk in group)
+
     def graph() -> int:
         for tensor in tensors:
             model.predict_images(tensor)
@@ -112,14 +122,17 @@ def stages(
         return sum(len(chunk) for group in groups for chunk in group)
 
     try:
-        figures = {
-            "decode": us_a_frame(lambda: decoded(video), repeats),
-            "decode_and_rgb": us_a_frame(lambda: read(camera, buffered=False), repeats),
-            "decode_rgb_sampling_and_buffer": us_a_frame(lambda: read(camera, buffered=True), repeats),
-            "prepare_batch": us_a_frame(prepare, repeats),
-            "graph": us_a_frame(graph, repeats),
-            "score_frame_batches": us_a_frame(score_groups, repeats),
+        works: dict[str, Callable[[], int]] = {
+            "decode": lambda: decoded(video),
+            "decode_and_rgb": lambda: read(camera, sampled=False, buffered=False),
+            "decode_rgb_and_sampling": lambda: read(camera, sampled=True, buffered=False),
+            "decode_rgb_sampling_and_buffer": lambda: read(camera, sampled=True, buffered=True),
+            "prepare_batch": prepare,
+            "graph": graph,
+            "prepare_and_graph": prepare_and_graph,
+            "score_frame_batches": score_groups,
         }
+        figures = us_a_frame(works, repeats)
     finally:
         outbox.close()
     return figures
@@ -144,20 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     per_frame = {
         "decode": raw["decode"],
         "rgb": raw["decode_and_rgb"] - raw["decode"],
-        "sampling_and_buffer": raw["decode_rgb_sampling_and_buffer"] - raw["decode_and_rgb"],
-        "prepare_batch": raw["prepare_batch"],
-        "graph": raw["graph"],
-        "recording": raw["score_frame_batches"] - raw["prepare_batch"] - raw["graph"],
+        "sampling": raw["decode_rgb_and_sampling"] - raw["decode_and_rgb"],
+        "buffer": raw["decode_rgb_sampling_and_buffer"] - raw["decode_rgb_and_sampling"],
+        "prepare_and_graph": raw["prepare_and_graph"],
+        "recording": raw["score_frame_batches"] - raw["prepare_and_graph"],
     }
-    baseline = per_frame["prepare_batch"] + per_frame["graph"]
+    baseline = per_frame["prepare_and_graph"]
+    camera_path = sum(per_frame.values())
     result = {
         "model": model.manifest.name,
         "batch": args.batch,
         "group": args.group,
         "us_a_frame": {name: round(value, 1) for name, value in per_frame.items()},
-        "camera_path_us_a_frame": round(sum(per_frame.values()), 1),
+        "alone_us_a_frame": {name: round(raw[name], 1) for name in ("prepare_batch", "graph")},
+        "camera_path_us_a_frame": round(camera_path, 1),
         "baseline_us_a_frame": round(baseline, 1),
-        "ceiling": round(baseline / sum(per_frame.values()), 3),
+        "ceiling": round(baseline / camera_path, 3),
+        "ceiling_file": round(baseline / (camera_path - per_frame["buffer"]), 3),
     }
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return 0

@@ -1,17 +1,22 @@
 """The camera worker: frames from one camera, sampled, scored in batches, reconnecting when it drops.
 
-Contract. Per camera two threads: the reader connects (``CameraConnector``), decodes and keeps
-one frame per ``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between
-are never converted to RGB), and queues the kept ones (``FrameBuffer``: a live camera pushes out
-its oldest frame when scoring lags, a file waits); the scorer hands them to the ``FrameScorer``
-``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the rest at stop);
-when it lags, the full batches already waiting go with the first, up to ``group_batches``, and
-their insights are committed together (each batch still one graph call): a frame waits for at
-most ``group_batches`` graph calls and one commit once taken, and the order is the stream's.
+Contract. The reader connects (``CameraConnector``), decodes and keeps one frame per
+``1 / sample_fps`` seconds of stream time (``FrameSampler``; the frames between are never
+converted to RGB). A live camera (RTSP, MJPEG) queues each kept frame (``FrameBuffer``: its
+oldest is pushed out when scoring lags) for its scorer thread, which hands them to the
+``FrameScorer`` ``batch_size`` at a time (a partial batch after ``batch_max_wait`` seconds, the
+rest at stop); when it lags, the full batches already waiting go with the first, up to
+``group_batches``, committed together (each batch still one graph call): a frame waits for at
+most ``group_batches`` graph calls and one commit once taken, in the stream's order. A video file
+waits for its scorer anyway, so its reader scores, ``group_batches`` full batches at a time (fewer
+once the first has waited ``batch_max_wait``; the rest at its end or at stop), with no hand-offs;
+``scorer_thread_for_files`` gives it a scorer thread instead (it then waits for room in the buffer).
 A connection that fails or breaks is retried after ``Backoff.delay`` (the count of failures in a
 row resets once a frame arrives), for ever, until ``stop``; a file read to its end ends the
 camera. Nothing a camera or the scorer does escapes a thread: the scoring app never falls over
-because of a camera. ``status()`` may be read from any thread.
+because of a camera. ``status()`` may be read from any thread: the reader's counts reach it every
+``PUBLISH_EVERY_FRAMES`` frames or ``PUBLISH_EVERY_S`` seconds (before their frames are scored),
+exactly once the stream ends, breaks or stops.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from edgeloop.domain.cameras import (
     DEFAULT_GROUP_BATCHES,
@@ -37,6 +43,9 @@ from edgeloop.service_layer.frame_buffer import BufferedFrame, FrameBuffer
 logger = logging.getLogger(__name__)
 
 BUFFERED_BATCHES = 4  # sampled frames held per camera: this many batches
+# How often the reader publishes its counts into the status: a lock a frame cost more.
+PUBLISH_EVERY_FRAMES = 16
+PUBLISH_EVERY_S = 0.25
 
 
 class _Figures:
@@ -51,6 +60,18 @@ class _Figures:
         self.last_error: str | None = None
 
 
+@dataclass(slots=True)
+class _Tally:
+    """The reader's counts not yet published into the status (its own thread's: no lock)."""
+
+    frames_in: int = 0
+    dropped_sampling: int = 0
+    dropped_backlog: int = 0
+    got_frames: bool = False
+    last_frame_at: float | None = None
+    published_at: float = 0.0  # the reader's clock
+
+
 class CameraWorker:
     def __init__(
         self,
@@ -61,6 +82,7 @@ class CameraWorker:
         *,
         batch_max_wait: float = 2.0,
         group_batches: int = DEFAULT_GROUP_BATCHES,
+        scorer_thread_for_files: bool = False,
         unit_random: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -78,9 +100,15 @@ class CameraWorker:
         buffered = camera.batch_size * max(BUFFERED_BATCHES, group_batches)
         self._buffer = FrameBuffer(buffered, drop_oldest=camera.live)
         self._stopping = threading.Event()
+        # A live camera's reader must never wait for scoring; a file's may, so it scores.
+        self._reader_scores = not camera.live and not scorer_thread_for_files
+        self._hand_over_size = (
+            1 if camera.live else camera.batch_size * (group_batches if self._reader_scores else 1)
+        )
+        roles = {"reader": self._read} | ({} if self._reader_scores else {"scorer": self._score})
         self._threads = [
-            threading.Thread(target=self._read, name=f"camera-{camera.id}-reader", daemon=True),
-            threading.Thread(target=self._score, name=f"camera-{camera.id}-scorer", daemon=True),
+            threading.Thread(target=run, name=f"camera-{camera.id}-{role}", daemon=True)
+            for role, run in roles.items()
         ]
 
     def start(self) -> None:
@@ -88,7 +116,7 @@ class CameraWorker:
             thread.start()
 
     def request_stop(self) -> None:
-        """Ask both threads to end; ``stop`` waits for them."""
+        """Ask its threads to end; ``stop`` waits for them."""
         self._stopping.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -98,12 +126,13 @@ class CameraWorker:
         deadline = time.monotonic() + timeout
         self._threads[0].join(max(0.0, deadline - time.monotonic()))
         self._buffer.close()
-        self._threads[1].join(max(0.0, deadline - time.monotonic()))
+        for thread in self._threads[1:]:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._set(state=CameraState.STOPPED)
 
     @property
     def running(self) -> bool:
-        """Whether either of its threads is still alive."""
+        """Whether any of its threads is still alive."""
         return any(thread.is_alive() for thread in self._threads)
 
     def status(self) -> CameraStatus:
@@ -172,25 +201,61 @@ class CameraWorker:
 
     def _stream(self, stream: CameraStream) -> bool:
         sampler = FrameSampler(self.camera.sample_fps)
-        got_frames = False
-        for frame in stream.frames():
-            if self._stopping.is_set():
-                break
-            now = self._clock()
-            if not got_frames:
-                got_frames = True
-                self._set(state=CameraState.STREAMING, last_error=None)
-                logger.info("camera %s: streaming", self.camera.id)
-            with self._figures.lock:
-                self._figures.frames_in += 1
-                self._figures.last_frame_at = now
-            if not sampler.keep(frame.timestamp):
-                self._add("dropped_sampling")
-                continue
-            pushed_out = self._buffer.put(frame.rgb(), now)
-            if pushed_out:
-                self._add("dropped_backlog", pushed_out)
-        return got_frames
+        tally = _Tally()
+        kept: list[BufferedFrame] = []
+        try:
+            for frame in stream.frames():
+                if self._stopping.is_set():
+                    break
+                now = self._clock()
+                if not tally.got_frames:
+                    tally.got_frames = True
+                    self._set(state=CameraState.STREAMING, last_error=None)
+                    logger.info("camera %s: streaming", self.camera.id)
+                tally.frames_in += 1
+                tally.last_frame_at = now
+                if not sampler.keep(frame.timestamp):
+                    tally.dropped_sampling += 1
+                elif self._hand_over_now(kept, BufferedFrame(frame.rgb(), now, time.monotonic())):
+                    self._hand_over(kept, tally)
+                    continue
+                if tally.frames_in >= PUBLISH_EVERY_FRAMES or now - tally.published_at >= PUBLISH_EVERY_S:
+                    self._publish(tally)
+        finally:
+            self._hand_over(kept, tally)  # a broken stream or a stop: what was kept is still scored
+            self._publish(tally)
+        return tally.got_frames
+
+    def _hand_over(self, kept: list[BufferedFrame], tally: _Tally) -> None:
+        # Counted in first, so that the status never shows a frame scored before it came in; what
+        # the buffer pushes out is published with the next counts.
+        self._publish(tally)
+        if kept and self._reader_scores:
+            size = self.camera.batch_size
+            self._score_group([kept[start : start + size] for start in range(0, len(kept), size)])
+        elif kept:
+            tally.dropped_backlog += self._buffer.put_all(kept)
+        kept.clear()
+
+    def _hand_over_now(self, kept: list[BufferedFrame], frame: BufferedFrame) -> bool:
+        """Adds the frame to those kept; whether to hand them over now: a live camera each at once
+        (its buffer pushes out the oldest); a file a group to score, or a batch for its scorer
+        thread (one lock, one wake-up), fewer once the first has waited ``batch_max_wait``."""
+        kept.append(frame)
+        if len(kept) >= self._hand_over_size:
+            return True
+        return frame.queued_at - kept[0].queued_at >= self._batch_max_wait
+
+    def _publish(self, tally: _Tally) -> None:
+        """The counts since the last publication, into the status (one lock for many frames)."""
+        with self._figures.lock:
+            f = self._figures
+            f.frames_in += tally.frames_in
+            f.dropped_sampling += tally.dropped_sampling
+            f.dropped_backlog += tally.dropped_backlog
+            f.last_frame_at = tally.last_frame_at or f.last_frame_at
+        tally.frames_in = tally.dropped_sampling = tally.dropped_backlog = 0
+        tally.published_at = tally.last_frame_at or 0.0
 
     def _score(self) -> None:
         while batch := self._buffer.take(self.camera.batch_size, self._batch_max_wait):

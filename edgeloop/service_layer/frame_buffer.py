@@ -2,6 +2,8 @@
 
 A live camera cannot wait: when scoring lags, the oldest frame is pushed out (the newest is
 what the plant wants scored). A video file can wait: its reader blocks until there is room.
+The reader hands frames over one at a time (``put``) or several at once (``put_all``: one lock,
+one wake-up for a batch); a frame's ``max_wait`` counts from its ``queued_at``.
 The scorer takes a full batch, or a partial one once its oldest frame has waited
 ``max_wait`` seconds (a slow camera still gets scored), or what is left once closed; then,
 without waiting, any further full batches already there (``take_ready``: a lagging scorer
@@ -13,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edgeloop.ports.cameras import RgbFrame
@@ -38,19 +41,28 @@ class FrameBuffer:
 
     def put(self, rgb: RgbFrame, captured_at: float) -> int:
         """Queue a frame; returns how many frames that pushed out (0 or 1; after close, the frame)."""
+        return self.put_all([BufferedFrame(rgb, captured_at, time.monotonic())])
+
+    def put_all(self, frames: Sequence[BufferedFrame]) -> int:
+        """Queue frames, oldest first; returns how many frames that pushed out (after close: all of
+        them). A file's reader waits until they all fit, so at most ``capacity`` at once."""
+        if len(frames) > self._capacity:
+            raise ValueError(f"frames: at most {self._capacity} at once, got {len(frames)}")
         with self._changed:
-            while not self._drop_oldest and len(self._frames) >= self._capacity and not self._closed:
+            while not self._drop_oldest and len(self._frames) + len(frames) > self._capacity:
+                if self._closed:
+                    break
                 self._changed.wait()
             if self._closed:
-                return 1
-            pushed_out = 0
-            if len(self._frames) >= self._capacity:
+                return len(frames)
+            was_empty = not self._frames
+            self._frames.extend(frames)
+            pushed_out = max(0, len(self._frames) - self._capacity)
+            for _ in range(pushed_out):
                 self._frames.popleft()
-                pushed_out = 1
-            self._frames.append(BufferedFrame(rgb, captured_at, time.monotonic()))
-            # Wake the scorer only when it has something to do: at the first frame (its max_wait
+            # Wake the scorer only when it has something to do: at the first frames (its max_wait
             # starts) or a full batch, not at every frame (each wake-up is a thread switch).
-            if len(self._frames) == 1 or len(self._frames) >= self._wanted:
+            if was_empty or len(self._frames) >= self._wanted:
                 self._changed.notify_all()
             return pushed_out
 

@@ -3,7 +3,8 @@
 Contract. Called once a batch's insights are committed to the outbox: an upload keeps its
 original bytes (JPEG or PNG, as the file's own header says; the content type sent is not
 trusted), a camera frame is encoded to JPEG (the ``FrameEncoder`` port) in the calling
-thread (the camera's scorer thread, never its reader). The frames are handed to one writer
+thread (the thread that scores the camera: a live camera's scorer thread, never its reader; a
+file camera's reader, which waits for its scoring anyway). The frames are handed to one writer
 thread through a bounded queue, so the answer never waits on the store's fsyncs; the writer
 keeps what is waiting, up to ``write_frames``, in one atomic ``keep_many``; ``close`` keeps
 what was handed in. Each is kept with its
