@@ -1,0 +1,135 @@
+"""The SQLite global store's per-model rollups (``edgeloop.domain.model_rollup``), kept in the
+ingest's transaction, and their reads:
+
+* ``model_hourly_counts``, keyed (hour, model): a range's counts per model, and ``model_hours``;
+* ``model_site_counts``, keyed (model, site), all time: the models table without a range and
+  every site's all-time totals; with a range, its (model, site) pairs are each asked of the
+  counters whether they scored in one of its hours (the counters' key is site first, so a
+  point look-up each).
+
+A file written before them is upgraded on open, in ``create_tables``'s transaction: both are
+summed from the hourly counters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from edgeloop.domain.counter_stats import SiteStats
+from edgeloop.domain.insights_view import CounterKey, Counts
+from edgeloop.domain.model_rollup import (
+    all_time_model_stats,
+    all_time_site_totals,
+    model_hour_delta,
+    model_site_delta,
+    model_stats_of,
+)
+from edgeloop.domain.model_stats import ModelHour, ModelKey, ModelStats, model_hours
+from edgeloop.domain.records import TaskKind
+
+_COUNTS = "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum"
+_DECLARED = """scored INTEGER NOT NULL, anomalies INTEGER NOT NULL, feedback INTEGER NOT NULL,
+    feedback_correct INTEGER NOT NULL, feedback_judged INTEGER NOT NULL,
+    error_count INTEGER NOT NULL, error_sum REAL NOT NULL"""
+_MODEL = "model_name, model_version, task"
+_MODEL_DECLARED = "model_name TEXT NOT NULL, model_version TEXT NOT NULL, task TEXT NOT NULL"
+_SUMS = ", ".join(f"SUM({column})" for column in _COUNTS.split(", "))
+_ADDED = ", ".join(f"{column} = {column} + excluded.{column}" for column in _COUNTS.split(", "))
+
+_TABLES = {
+    "model_hourly_counts": (
+        f"""CREATE TABLE model_hourly_counts (hour TEXT NOT NULL, {_MODEL_DECLARED}, {_DECLARED},
+            PRIMARY KEY (hour, {_MODEL})) WITHOUT ROWID""",
+        f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS})
+            SELECT hour, {_MODEL}, {_SUMS} FROM hourly_counts GROUP BY hour, {_MODEL}""",
+    ),
+    "model_site_counts": (
+        f"""CREATE TABLE model_site_counts ({_MODEL_DECLARED}, site_id TEXT NOT NULL, {_DECLARED},
+            PRIMARY KEY ({_MODEL}, site_id)) WITHOUT ROWID""",
+        f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS})
+            SELECT {_MODEL}, site_id, {_SUMS} FROM hourly_counts GROUP BY {_MODEL}, site_id""",
+    ),
+}
+_ADD_HOUR = f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS}) VALUES ({", ".join("?" * 11)})
+    ON CONFLICT (hour, {_MODEL}) DO UPDATE SET {_ADDED}"""
+_ADD_SITE = f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}) VALUES ({", ".join("?" * 11)})
+    ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED}"""
+_ALL_TIME = f"SELECT {_MODEL}, site_id, {_COUNTS} FROM model_site_counts"
+_HOURS = f"SELECT hour, {_MODEL}, {_COUNTS} FROM model_hourly_counts WHERE hour >= ? AND hour < ?"
+_RANGE_TOTALS = (
+    f"SELECT {_MODEL}, {_SUMS} FROM model_hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {_MODEL}"
+)
+_RANGE_SITES = f"""SELECT {_MODEL}, site_id FROM model_site_counts AS m WHERE m.scored > 0 AND EXISTS (
+    SELECT 1 FROM hourly_counts AS c WHERE c.site_id = m.site_id AND c.hour >= ? AND c.hour < ?
+    AND c.model_name = m.model_name AND c.model_version = m.model_version AND c.task = m.task
+    AND c.scored > 0)"""
+
+
+def create_model_tables(conn: sqlite3.Connection) -> None:
+    """Create what is missing, summed from the counters; within ``create_tables``'s transaction,
+    after the counters are in place (in a new file there is nothing to sum)."""
+    for table, (create, fill) in _TABLES.items():
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone():
+            conn.execute(create)
+            conn.execute(fill)
+
+
+def drop_model_tables(conn: sqlite3.Connection) -> None:
+    """For a recount of the counters: the rollups are summed again from the new ones."""
+    for table in _TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def add_model_counts(conn: sqlite3.Connection, delta: Mapping[CounterKey, Counts]) -> None:
+    """Move both rollups by the counters' ``delta``, in the caller's transaction."""
+    hours = model_hour_delta(delta)
+    conn.executemany(
+        _ADD_HOUR, [(hour, *_model_row(model), *_counts_row(c)) for (model, hour), c in hours.items()]
+    )
+    sites = model_site_delta(delta)
+    conn.executemany(
+        _ADD_SITE, [(*_model_row(model), site, *_counts_row(c)) for (model, site), c in sites.items()]
+    )
+
+
+def model_stats_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelStats]:
+    """Per-model totals over the hour buckets [first, last); None, None: all time."""
+    if first is None and last is None:
+        return all_time_model_stats(
+            (_model(row), row[3], Counts(*row[4:])) for row in conn.execute(_ALL_TIME)
+        )
+    bounds = (first or "", last or "~")
+    totals = [(_model(row), Counts(*row[3:])) for row in conn.execute(_RANGE_TOTALS, bounds)]
+    return model_stats_of(totals, [(_model(row), row[3]) for row in conn.execute(_RANGE_SITES, bounds)])
+
+
+def all_time_site_totals_in(conn: sqlite3.Connection) -> list[SiteStats]:
+    return all_time_site_totals((_model(row), row[3], Counts(*row[4:])) for row in conn.execute(_ALL_TIME))
+
+
+def model_hours_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelHour]:
+    rows = conn.execute(_HOURS, (first or "", last or "~"))
+    return model_hours(
+        (CounterKey("", hour, name, version, task), Counts(*counts))
+        for hour, name, version, task, *counts in rows
+    )
+
+
+def _model(row: tuple[Any, ...]) -> ModelKey:
+    task: TaskKind = row[2]
+    return ModelKey(row[0], row[1], task)
+
+
+def _model_row(model: ModelKey) -> tuple[str, str, str]:
+    return model.name, model.version, model.task
+
+
+def _counts_row(counts: Counts) -> tuple[object, ...]:
+    return (
+        counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
+        counts.feedback_judged, counts.error_count, counts.error_sum,
+    )  # fmt: skip

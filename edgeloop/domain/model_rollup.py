@@ -1,0 +1,77 @@
+"""The per-model rollups the models table reads: the hourly counters folded over sites (per model
+and hour) and over hours (per model and site, all time).
+
+Kept at ingest from the same difference as the counters (``insights_view.counter_delta``), in the
+same write, so a redelivered record, which changes no counter, changes no rollup either (as
+``site_rollup``). What each answers, exactly as the counters would:
+
+* per (model, hour): a model's counts over any range of hours, and ``model_hours``;
+* per (model, site), all time: the models table without a range (its counts and its sites), and
+  every site's all-time totals (``site_totals`` without a range: one row per site and model).
+
+A range's sites are those of the (model, site) rows that scored in one of its hours, which the
+store asks of its counters (a point look-up per pair, not a fold of every counter row).
+Pure: each store keeps the rows its way (tables in SQLite, a document per site and model in
+Cosmos DB, whose batches hold one partition: a site's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from edgeloop.domain.counter_stats import SiteStats
+from edgeloop.domain.insights_view import CounterKey, Counts
+from edgeloop.domain.model_stats import ModelKey, ModelStats
+from edgeloop.domain.site_rollup import site_totals_of
+
+ModelSlot = tuple[ModelKey, str]  # (model, hour bucket as in CounterKey.hour) or (model, site_id)
+
+
+def model_of(key: CounterKey) -> ModelKey:
+    return ModelKey(key.model_name, key.model_version, key.task)
+
+
+def model_hour_delta(delta: Mapping[CounterKey, Counts]) -> dict[ModelSlot, Counts]:
+    """The counters' change per (model, hour), leaving out the hours whose change sums to nothing."""
+    return _fold((model_of(key), key.hour, change) for key, change in delta.items())
+
+
+def model_site_delta(delta: Mapping[CounterKey, Counts]) -> dict[ModelSlot, Counts]:
+    """The counters' change per (model, site), leaving out the sites whose change sums to nothing."""
+    return _fold((model_of(key), key.site_id, change) for key, change in delta.items())
+
+
+def _fold(changes: Iterable[tuple[ModelKey, str, Counts]]) -> dict[ModelSlot, Counts]:
+    rolled: dict[ModelSlot, Counts] = {}
+    for model, where, change in changes:
+        rolled[model, where] = rolled.get((model, where), Counts()) + change
+    return {slot: change for slot, change in rolled.items() if change != Counts()}
+
+
+def model_stats_of(totals: Iterable[tuple[ModelKey, Counts]], sites: Iterable[ModelSlot]) -> list[ModelStats]:
+    """``model_stats.model_stats`` from the rollups: each model's counts (rows summed), and the
+    (model, site) pairs that scored; sorted by name, version and task, models that scored nothing
+    left out, as the fold of the counters does."""
+    summed: dict[ModelKey, Counts] = {}
+    for model, counts in totals:
+        summed[model] = summed.get(model, Counts()) + counts
+    scored_at: dict[ModelKey, set[str]] = {}
+    for model, site in sites:
+        scored_at.setdefault(model, set()).add(site)
+    return [
+        ModelStats(model, summed[model], tuple(sorted(scored_at.get(model, ()))))
+        for model in sorted(summed, key=lambda m: (m.name, m.version, m.task))
+        if summed[model].scored > 0
+    ]
+
+
+def all_time_model_stats(rows: Iterable[tuple[ModelKey, str, Counts]]) -> list[ModelStats]:
+    """The models table without a range, from the (model, site, all-time counts) rows."""
+    listed = list(rows)
+    scored = [(model, site) for model, site, counts in listed if counts.scored > 0]
+    return model_stats_of(((model, counts) for model, _, counts in listed), scored)
+
+
+def all_time_site_totals(rows: Iterable[tuple[ModelKey, str, Counts]]) -> list[SiteStats]:
+    """``site_totals`` without a range, from the same rows: each site's models summed."""
+    return site_totals_of((site, counts) for _, site, counts in rows)
