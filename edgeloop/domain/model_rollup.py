@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
 from edgeloop.domain.model_stats import ModelKey, ModelStats
+from edgeloop.domain.records import TaskKind
 from edgeloop.domain.site_rollup import site_totals_of
 
 ModelSlot = tuple[ModelKey, str]  # (model, hour bucket as in CounterKey.hour) or (model, site_id)
@@ -33,19 +34,31 @@ def model_of(key: CounterKey) -> ModelKey:
 
 def model_hour_delta(delta: Mapping[CounterKey, Counts]) -> dict[ModelSlot, Counts]:
     """The counters' change per (model, hour), leaving out the hours whose change sums to nothing."""
-    return _fold((model_of(key), key.hour, change) for key, change in delta.items())
+    return _fold(delta, by_site=False)
 
 
 def model_site_delta(delta: Mapping[CounterKey, Counts]) -> dict[ModelSlot, Counts]:
     """The counters' change per (model, site), leaving out the sites whose change sums to nothing."""
-    return _fold((model_of(key), key.site_id, change) for key, change in delta.items())
+    return _fold(delta, by_site=True)
 
 
-def _fold(changes: Iterable[tuple[ModelKey, str, Counts]]) -> dict[ModelSlot, Counts]:
-    rolled: dict[ModelSlot, Counts] = {}
-    for model, where, change in changes:
-        rolled[model, where] = rolled.get((model, where), Counts()) + change
-    return {slot: change for slot, change in rolled.items() if change != Counts()}
+def _fold(delta: Mapping[CounterKey, Counts], *, by_site: bool) -> dict[ModelSlot, Counts]:
+    # On every ingest, over every changed counter: plain tuples while folding (a model key is
+    # made once per model), and a slot's first change kept as it is, not added to zero.
+    rolled: dict[tuple[str, str, TaskKind, str], Counts] = {}
+    for key, change in delta.items():
+        slot = (key.model_name, key.model_version, key.task, key.site_id if by_site else key.hour)
+        earlier = rolled.get(slot)
+        rolled[slot] = change if earlier is None else earlier + change
+    models: dict[tuple[str, str, TaskKind], ModelKey] = {}
+    folded: dict[ModelSlot, Counts] = {}
+    for (name, version, task, where), change in rolled.items():
+        if change != Counts():
+            model = models.get((name, version, task)) or models.setdefault(
+                (name, version, task), ModelKey(name, version, task)
+            )
+            folded[model, where] = change
+    return folded
 
 
 def model_stats_of(totals: Iterable[tuple[ModelKey, Counts]], sites: Iterable[ModelSlot]) -> list[ModelStats]:
