@@ -5,8 +5,8 @@ counters is the site's: ``id`` ``_site_model_<digest of name, version, task>`` i
 partition, ``ttl`` -1 like the counters, written in the same batch as the counters it sums,
 conditional on the etag read before (``write_if_changed``), so a redelivery, which changes no
 counter, writes none. It answers the models table without a range (1 document per site and
-model, not 1 per site, model and hour) and every site's all-time totals; a range still reads the
-counters of its hours.
+model, not 1 per site, model and hour) and every site's all-time figures (``site_totals``,
+``site_stats`` of every site); a range, or one site's figures, still read the counters.
 
 A store written before this rollup has counters without it. The first write to a (site, model)
 creates its document from that model's counters in the partition as read before the batch (a
@@ -36,6 +36,7 @@ from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
 from edgeloop.domain.model_rollup import (
     all_time_model_stats,
+    all_time_site_stats,
     all_time_site_totals,
     model_of,
     model_site_delta,
@@ -131,6 +132,11 @@ def all_time_model_stats_of(container: ContainerProxy) -> list[ModelStats]:
 def all_time_site_totals_of(container: ContainerProxy) -> list[SiteStats]:
     """Every site's all-time totals, from the same documents."""
     return all_time_site_totals(_all_time_rows(container))
+
+
+def all_time_site_stats_of(container: ContainerProxy) -> list[SiteStats]:
+    """Every site's all-time figures with its model versions, from the same documents."""
+    return all_time_site_stats(_all_time_rows(container))
 
 
 def backfill_site_models(container: ContainerProxy, sites: Iterable[str]) -> int:

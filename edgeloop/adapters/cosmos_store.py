@@ -57,6 +57,7 @@ from edgeloop.adapters.cosmos_documents import (
 )
 from edgeloop.adapters.cosmos_model_rollup import (
     all_time_model_stats_of,
+    all_time_site_stats_of,
     all_time_site_totals_of,
     backfill_site_models,
     model_rollup_operations,
@@ -268,6 +269,8 @@ class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShad
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
+        if site_id is None and start is None and end is None:  # all time: a document per site and model
+            return all_time_site_stats_of(self._container)
         return site_stats(self._counter_rows(start, end, site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:

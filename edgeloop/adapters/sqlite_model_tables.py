@@ -3,9 +3,9 @@ ingest's transaction, and their reads:
 
 * ``model_hourly_counts``, keyed (hour, model): a range's counts per model, and ``model_hours``;
 * ``model_site_counts``, keyed (model, site), all time: the models table without a range and
-  every site's all-time totals; with a range, its (model, site) pairs are each asked of the
-  counters whether they scored in one of its hours (the counters' key is site first, so a
-  point look-up each).
+  every site's all-time figures (``site_totals``, ``site_stats``); with a range, its (model,
+  site) pairs are each asked of the counters whether they scored in one of its hours (the
+  counters' key is site first, so a point look-up each).
 
 A file written before them is upgraded on open, in ``create_tables``'s transaction: both are
 summed from the hourly counters.
@@ -18,16 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgeloop.domain.counter_stats import SiteStats
-from edgeloop.domain.insights_view import CounterKey, Counts
-from edgeloop.domain.model_rollup import (
-    all_time_model_stats,
-    all_time_site_totals,
-    model_hour_delta,
-    model_site_delta,
-    model_stats_of,
-)
+from edgeloop.domain.insights_view import CounterKey, Counts, model_label
+from edgeloop.domain.model_rollup import model_hour_delta, model_site_delta, model_stats_of, site_stats_of
 from edgeloop.domain.model_stats import ModelHour, ModelKey, ModelStats, model_hours
-from edgeloop.domain.records import TaskKind
+from edgeloop.domain.site_rollup import site_totals_of
 
 _COUNTS = "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum"
 _DECLARED = """scored INTEGER NOT NULL, anomalies INTEGER NOT NULL, feedback INTEGER NOT NULL,
@@ -56,7 +50,9 @@ _ADD_HOUR = f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS}) VALU
     ON CONFLICT (hour, {_MODEL}) DO UPDATE SET {_ADDED}"""
 _ADD_SITE = f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}) VALUES ({", ".join("?" * 11)})
     ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED}"""
-_ALL_TIME = f"SELECT {_MODEL}, site_id, {_COUNTS} FROM model_site_counts"
+_ALL_TIME_MODELS = f"SELECT {_MODEL}, {_SUMS} FROM model_site_counts GROUP BY {_MODEL}"
+_ALL_TIME_SITES = f"SELECT site_id, {_SUMS} FROM model_site_counts GROUP BY site_id"
+_SCORED = f"SELECT {_MODEL}, site_id FROM model_site_counts WHERE scored > 0"
 _HOURS = f"SELECT hour, {_MODEL}, {_COUNTS} FROM model_hourly_counts WHERE hour >= ? AND hour < ?"
 _RANGE_TOTALS = (
     f"SELECT {_MODEL}, {_SUMS} FROM model_hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {_MODEL}"
@@ -99,16 +95,24 @@ def add_model_counts(conn: sqlite3.Connection, delta: Mapping[CounterKey, Counts
 def model_stats_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelStats]:
     """Per-model totals over the hour buckets [first, last); None, None: all time."""
     if first is None and last is None:
-        return all_time_model_stats(
-            (_model(row), row[3], Counts(*row[4:])) for row in conn.execute(_ALL_TIME)
-        )
-    bounds = (first or "", last or "~")
-    totals = [(_model(row), Counts(*row[3:])) for row in conn.execute(_RANGE_TOTALS, bounds)]
-    return model_stats_of(totals, [(_model(row), row[3]) for row in conn.execute(_RANGE_SITES, bounds)])
+        totals, sites = conn.execute(_ALL_TIME_MODELS), conn.execute(_SCORED)
+    else:
+        bounds = (first or "", last or "~")
+        totals, sites = conn.execute(_RANGE_TOTALS, bounds), conn.execute(_RANGE_SITES, bounds)
+    models = _Models()
+    return model_stats_of(
+        [(models.of(row), Counts(*row[3:])) for row in totals], [(models.of(row), row[3]) for row in sites]
+    )
 
 
 def all_time_site_totals_in(conn: sqlite3.Connection) -> list[SiteStats]:
-    return all_time_site_totals((_model(row), row[3], Counts(*row[4:])) for row in conn.execute(_ALL_TIME))
+    return site_totals_of((site, Counts(*sums)) for site, *sums in conn.execute(_ALL_TIME_SITES))
+
+
+def all_time_site_stats_in(conn: sqlite3.Connection) -> list[SiteStats]:
+    """``site_stats`` of every site, all time: each site's sums, and the versions it scored with."""
+    labels = [(site, model_label(name, version)) for name, version, _, site in conn.execute(_SCORED)]
+    return site_stats_of(((site, Counts(*sums)) for site, *sums in conn.execute(_ALL_TIME_SITES)), labels)
 
 
 def model_hours_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelHour]:
@@ -119,9 +123,18 @@ def model_hours_in(conn: sqlite3.Connection, first: str | None, last: str | None
     )
 
 
-def _model(row: tuple[Any, ...]) -> ModelKey:
-    task: TaskKind = row[2]
-    return ModelKey(row[0], row[1], task)
+class _Models:
+    """One ``ModelKey`` per model, however many rows name it."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str, str], ModelKey] = {}
+
+    def of(self, row: tuple[Any, ...]) -> ModelKey:
+        name, version, task = row[:3]
+        known = self._keys.get((name, version, task))
+        if known is None:
+            known = self._keys[name, version, task] = ModelKey(name, version, task)
+        return known
 
 
 def _model_row(model: ModelKey) -> tuple[str, str, str]:

@@ -31,6 +31,7 @@ from edgeloop.adapters.sqlite_fleet_tables import (
 )
 from edgeloop.adapters.sqlite_model_tables import (
     add_model_counts,
+    all_time_site_stats_in,
     all_time_site_totals_in,
     model_hours_in,
     model_stats_in,
@@ -242,6 +243,8 @@ class SqliteInsightStore:
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
+        if site_id is None and start is None and end is None:  # one row per site and model
+            return all_time_site_stats_in(self._connections.get())
         by = "site_id, model_name, model_version, task"
         return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 

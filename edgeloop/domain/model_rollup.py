@@ -7,7 +7,8 @@ same write, so a redelivered record, which changes no counter, changes no rollup
 
 * per (model, hour): a model's counts over any range of hours, and ``model_hours``;
 * per (model, site), all time: the models table without a range (its counts and its sites), and
-  every site's all-time totals (``site_totals`` without a range: one row per site and model).
+  every site's all-time figures (``site_totals`` and ``site_stats`` without a range: one row per
+  site and model, not one per site, model and hour).
 
 A range's sites are those of the (model, site) rows that scored in one of its hours, which the
 store asks of its counters (a point look-up per pair, not a fold of every counter row).
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from edgeloop.domain.counter_stats import SiteStats
-from edgeloop.domain.insights_view import CounterKey, Counts
+from edgeloop.domain.insights_view import CounterKey, Counts, model_label
 from edgeloop.domain.model_stats import ModelKey, ModelStats
 from edgeloop.domain.records import TaskKind
 from edgeloop.domain.site_rollup import site_totals_of
@@ -78,11 +79,33 @@ def model_stats_of(totals: Iterable[tuple[ModelKey, Counts]], sites: Iterable[Mo
     ]
 
 
+def site_stats_of(
+    totals: Iterable[tuple[str, Counts]], versions: Iterable[tuple[str, str]]
+) -> list[SiteStats]:
+    """``counter_stats.site_stats`` from the per-(model, site) rollup: each site's counts (its
+    models summed) and the (site, "name version") of the models that scored there; by site,
+    sites that scored nothing left out."""
+    named: dict[str, set[str]] = {}
+    for site, label in versions:
+        named.setdefault(site, set()).add(label)
+    return [
+        SiteStats(site.site_id, site.counts, tuple(sorted(named.get(site.site_id, ()))))
+        for site in site_totals_of(totals)
+    ]
+
+
 def all_time_model_stats(rows: Iterable[tuple[ModelKey, str, Counts]]) -> list[ModelStats]:
     """The models table without a range, from the (model, site, all-time counts) rows."""
     listed = list(rows)
     scored = [(model, site) for model, site, counts in listed if counts.scored > 0]
     return model_stats_of(((model, counts) for model, _, counts in listed), scored)
+
+
+def all_time_site_stats(rows: Iterable[tuple[ModelKey, str, Counts]]) -> list[SiteStats]:
+    """``site_stats`` without a range, from the same rows."""
+    listed = list(rows)
+    labels = [(site, model_label(m.name, m.version)) for m, site, counts in listed if counts.scored > 0]
+    return site_stats_of(((site, counts) for _, site, counts in listed), labels)
 
 
 def all_time_site_totals(rows: Iterable[tuple[ModelKey, str, Counts]]) -> list[SiteStats]:

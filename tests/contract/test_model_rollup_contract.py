@@ -1,6 +1,6 @@
 """The per-model rollups kept at ingest answer as the counters would, for random ingests, over
 every adapter (SQLite, the Cosmos DB adapter on the fake transport; see conftest.py), ranges
-included: ``model_stats`` (counts and sites), ``model_hours`` and ``site_totals``.
+included: ``model_stats`` (counts and sites), ``model_hours``, ``site_stats`` and ``site_totals``.
 
 The reference is counted again from what the store holds (every stored insight with its winning
 feedback, ``insights_view.contribution``: what the hourly counters add up), so it shares nothing
@@ -153,5 +153,6 @@ def test_the_model_rollups_answer_as_the_counters_for_random_ingests(
         counted = _in_hours(rows, first, last)
         assert store.model_stats(start, end) == model_stats(counted), (first, last)
         assert store.model_hours(start, end) == model_hours(counted), (first, last)
+        assert store.site_stats(start, end) == site_stats(counted), (first, last)
         totals = [(s.site_id, s.counts) for s in store.site_totals(start, end)]
         assert totals == [(s.site_id, s.counts) for s in site_stats(counted)], (first, last)
