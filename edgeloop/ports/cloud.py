@@ -60,7 +60,8 @@ class InsightStore(Protocol):
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
-        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only."""
+        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only.
+        Every site's, all time: from the per-model rollup's rows (one per site and model)."""
         ...
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
