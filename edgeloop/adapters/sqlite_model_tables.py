@@ -4,8 +4,9 @@ ingest's transaction, and their reads:
 * ``model_hourly_counts``, keyed (hour, model): a range's counts per model, and ``model_hours``;
 * ``model_site_counts``, keyed (model, site), all time: the models table without a range and
   every site's all-time figures (``site_totals``, ``site_stats``); with a range, its (model,
-  site) pairs are each asked of the counters whether they scored in one of its hours (the
-  counters' key is site first, so a point look-up each).
+  site) pairs whose span of hours (``first_hour``, ``last_hour``) meets it are each asked of the
+  counters whether they scored in one of its hours (the counters' key is site first, so a
+  point look-up each; a retired version's pairs, outside the range, cost none).
 
 A file written before them is upgraded on open, in ``create_tables``'s transaction: both are
 summed from the hourly counters.
@@ -19,7 +20,13 @@ from typing import Any
 
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts, model_label
-from edgeloop.domain.model_rollup import model_hour_delta, model_site_delta, model_stats_of, site_stats_of
+from edgeloop.domain.model_rollup import (
+    model_hour_delta,
+    model_site_delta,
+    model_site_hours,
+    model_stats_of,
+    site_stats_of,
+)
 from edgeloop.domain.model_stats import ModelHour, ModelKey, ModelStats, model_hours
 from edgeloop.domain.site_rollup import site_totals_of
 
@@ -41,15 +48,22 @@ _TABLES = {
     ),
     "model_site_counts": (
         f"""CREATE TABLE model_site_counts ({_MODEL_DECLARED}, site_id TEXT NOT NULL, {_DECLARED},
+            first_hour TEXT NOT NULL, last_hour TEXT NOT NULL,
             PRIMARY KEY ({_MODEL}, site_id)) WITHOUT ROWID""",
-        f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS})
-            SELECT {_MODEL}, site_id, {_SUMS} FROM hourly_counts GROUP BY {_MODEL}, site_id""",
+        f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}, first_hour, last_hour)
+            SELECT {_MODEL}, site_id, {_SUMS}, MIN(hour), MAX(hour) FROM hourly_counts
+            GROUP BY {_MODEL}, site_id""",
     ),
+}
+_COLUMNS = {
+    "model_hourly_counts": ["hour", *_MODEL.split(", "), *_COUNTS.split(", ")],
+    "model_site_counts": [*_MODEL.split(", "), "site_id", *_COUNTS.split(", "), "first_hour", "last_hour"],
 }
 _ADD_HOUR = f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS}) VALUES ({", ".join("?" * 11)})
     ON CONFLICT (hour, {_MODEL}) DO UPDATE SET {_ADDED}"""
-_ADD_SITE = f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}) VALUES ({", ".join("?" * 11)})
-    ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED}"""
+_ADD_SITE = f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}, first_hour, last_hour)
+    VALUES ({", ".join("?" * 13)}) ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED},
+    first_hour = MIN(first_hour, excluded.first_hour), last_hour = MAX(last_hour, excluded.last_hour)"""
 _ALL_TIME_MODELS = f"SELECT {_MODEL}, {_SUMS} FROM model_site_counts GROUP BY {_MODEL}"
 _ALL_TIME_SITES = f"SELECT site_id, {_SUMS} FROM model_site_counts GROUP BY site_id"
 _SCORED = f"SELECT {_MODEL}, site_id FROM model_site_counts WHERE scored > 0"
@@ -57,7 +71,8 @@ _HOURS = f"SELECT hour, {_MODEL}, {_COUNTS} FROM model_hourly_counts WHERE hour 
 _RANGE_TOTALS = (
     f"SELECT {_MODEL}, {_SUMS} FROM model_hourly_counts WHERE hour >= ? AND hour < ? GROUP BY {_MODEL}"
 )
-_RANGE_SITES = f"""SELECT {_MODEL}, site_id FROM model_site_counts AS m WHERE m.scored > 0 AND EXISTS (
+_RANGE_SITES = f"""SELECT {_MODEL}, site_id FROM model_site_counts AS m
+    WHERE m.scored > 0 AND m.last_hour >= ? AND m.first_hour < ? AND EXISTS (
     SELECT 1 FROM hourly_counts AS c WHERE c.site_id = m.site_id AND c.hour >= ? AND c.hour < ?
     AND c.model_name = m.model_name AND c.model_version = m.model_version AND c.task = m.task
     AND c.scored > 0)"""
@@ -65,11 +80,13 @@ _RANGE_SITES = f"""SELECT {_MODEL}, site_id FROM model_site_counts AS m WHERE m.
 
 def create_model_tables(conn: sqlite3.Connection) -> None:
     """Create what is missing, summed from the counters; within ``create_tables``'s transaction,
-    after the counters are in place (in a new file there is nothing to sum)."""
+    after the counters are in place (in a new file there is nothing to sum). A rollup of another
+    shape (a column added since) is summed again: it holds nothing the counters do not."""
     for table, (create, fill) in _TABLES.items():
-        if not conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone():
+        columns = [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+        if columns and columns != _COLUMNS[table]:
+            conn.execute(f"DROP TABLE {table}")
+        if columns != _COLUMNS[table]:
             conn.execute(create)
             conn.execute(fill)
 
@@ -86,10 +103,12 @@ def add_model_counts(conn: sqlite3.Connection, delta: Mapping[CounterKey, Counts
     conn.executemany(
         _ADD_HOUR, [(hour, *_model_row(model), *_counts_row(c)) for (model, hour), c in hours.items()]
     )
-    sites = model_site_delta(delta)
-    conn.executemany(
-        _ADD_SITE, [(*_model_row(model), site, *_counts_row(c)) for (model, site), c in sites.items()]
-    )
+    sites, spans = model_site_delta(delta), model_site_hours(delta)
+    rows = [
+        (*_model_row(model), site, *_counts_row(sites.get((model, site), Counts())), *span)
+        for (model, site), span in spans.items()
+    ]
+    conn.executemany(_ADD_SITE, rows)
 
 
 def model_stats_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelStats]:
@@ -98,7 +117,7 @@ def model_stats_in(conn: sqlite3.Connection, first: str | None, last: str | None
         totals, sites = conn.execute(_ALL_TIME_MODELS), conn.execute(_SCORED)
     else:
         bounds = (first or "", last or "~")
-        totals, sites = conn.execute(_RANGE_TOTALS, bounds), conn.execute(_RANGE_SITES, bounds)
+        totals, sites = conn.execute(_RANGE_TOTALS, bounds), conn.execute(_RANGE_SITES, bounds * 2)
     models = _Models()
     return model_stats_of(
         [(models.of(row), Counts(*row[3:])) for row in totals], [(models.of(row), row[3]) for row in sites]

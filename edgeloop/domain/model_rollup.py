@@ -62,6 +62,21 @@ def _fold(delta: Mapping[CounterKey, Counts], *, by_site: bool) -> dict[ModelSlo
     return folded
 
 
+def model_site_hours(delta: Mapping[CounterKey, Counts]) -> dict[ModelSlot, tuple[str, str]]:
+    """The first and the last hour the change touches, per (model, site), every slot it touches
+    (also one whose change sums to nothing: an insight moved to another hour). Kept as each pair's
+    span (the earliest first, the latest last), they bound the hours in which it ever scored, so
+    a range outside a pair's span needs no look-up."""
+    spans: dict[tuple[str, str, TaskKind, str], tuple[str, str]] = {}
+    for key in delta:
+        slot = (key.model_name, key.model_version, key.task, key.site_id)
+        first, last = spans.get(slot, (key.hour, key.hour))
+        spans[slot] = (min(first, key.hour), max(last, key.hour))
+    return {
+        (ModelKey(name, version, task), site): span for (name, version, task, site), span in spans.items()
+    }
+
+
 def model_stats_of(totals: Iterable[tuple[ModelKey, Counts]], sites: Iterable[ModelSlot]) -> list[ModelStats]:
     """``model_stats.model_stats`` from the rollups: each model's counts (rows summed), and the
     (model, site) pairs that scored; sorted by name, version and task, models that scored nothing

@@ -68,6 +68,23 @@ def test_a_sqlite_file_from_before_the_model_rollups_is_upgraded_on_open(tmp_pat
     again.close()
 
 
+def test_a_sqlite_rollup_of_another_shape_is_summed_again_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "global.sqlite3"
+    store = SqliteInsightStore(path)
+    store.upsert([*seed_sites(sites=3, hours=3, per_hour=4), *seed_tasks(hours=3)])
+    expected = _answers(store)
+    store.close()
+    with sqlite3.connect(path) as conn:  # as the first version of the rollup was: no span of hours
+        conn.executescript(
+            "ALTER TABLE model_site_counts DROP COLUMN first_hour; "
+            "ALTER TABLE model_site_counts DROP COLUMN last_hour; UPDATE model_site_counts SET scored = 0;"
+        )
+    conn.close()
+    again = SqliteInsightStore(path)
+    assert _answers(again) == expected
+    again.close()
+
+
 def test_a_cosmos_model_counted_before_the_rollup_gets_it_from_its_counters_at_its_next_write() -> None:
     fake = FakeCosmosTransport()
     store = _cosmos(fake)
