@@ -11,7 +11,8 @@ same write, so a redelivered record, which changes no counter, changes no rollup
   site and model, not one per site, model and hour).
 
 A range's sites are those of the (model, site) rows that scored in one of its hours, which the
-store asks of its counters (a point look-up per pair, not a fold of every counter row).
+store asks of its counters (a point look-up per pair, not a fold of every counter row; SQLite
+keeps each pair's span of hours, ``model_site_hours``, so pairs outside the range are skipped).
 Pure: each store keeps the rows its way (tables in SQLite, a document per site and model in
 Cosmos DB, whose batches hold one partition: a site's).
 """
