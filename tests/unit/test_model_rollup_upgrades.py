@@ -148,3 +148,19 @@ def test_the_cli_backfill_on_a_sqlite_store_opens_it_and_says_so(
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
     assert {"model_hourly_counts", "model_site_counts"} <= tables
+
+
+def test_the_cli_backfill_on_a_cosmos_store_creates_the_missing_rollups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeCosmosTransport()
+    store = _cosmos(fake)
+    store.upsert([insight("site-a"), insight("site-b", version="1.1.0")])
+    _forget_site_models(fake)
+    # The settings would name a real account: the command's store is this one, on the fake transport.
+    monkeypatch.setattr("edgeloop.bootstrap.cloud.build_store", lambda settings: store)
+    monkeypatch.setenv("CLOUD_STORE", "sqlite")
+    result = CliRunner().invoke(app, ["store", "backfill-model-rollups"])
+    assert result.exit_code == 0, result.output
+    assert "created 2 per-model rollup documents" in result.output
+    assert [m.sites for m in store.model_stats(None, None)] == [("site-a",), ("site-b",)]
