@@ -3,10 +3,12 @@ ingest's transaction, and their reads:
 
 * ``model_hourly_counts``, keyed (hour, model): a range's counts per model, and ``model_hours``;
 * ``model_site_counts``, keyed (model, site), all time: the models table without a range and
-  every site's all-time figures (``site_totals``, ``site_stats``); with a range, its (model,
-  site) pairs whose span of hours (``first_hour``, ``last_hour``) meets it are each asked of the
-  counters whether they scored in one of its hours (the counters' key is site first, so a
-  point look-up each; a retired version's pairs, outside the range, cost none).
+  every site's all-time figures (``site_totals``, ``site_stats``). With a range (the models
+  table's sites; the versions in ``site_stats`` of every site, whose sums then come from the
+  per-site hourly rollup), the (model, site) pairs whose span of hours (``first_hour``,
+  ``last_hour``) meets it are each asked of the counters whether they scored in one of its
+  hours (the counters' key is site first: a point look-up each; a retired version's pairs,
+  outside the range, cost none).
 
 A file written before them is upgraded on open, in ``create_tables``'s transaction: both are
 summed from the hourly counters.
@@ -18,6 +20,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from edgeloop.adapters.sqlite_fleet_tables import SITE_SUMS
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts, model_label
 from edgeloop.domain.model_rollup import (
@@ -128,10 +131,17 @@ def all_time_site_totals_in(conn: sqlite3.Connection) -> list[SiteStats]:
     return site_totals_of((site, Counts(*sums)) for site, *sums in conn.execute(_ALL_TIME_SITES))
 
 
-def all_time_site_stats_in(conn: sqlite3.Connection) -> list[SiteStats]:
-    """``site_stats`` of every site, all time: each site's sums, and the versions it scored with."""
-    labels = [(site, model_label(name, version)) for name, version, _, site in conn.execute(_SCORED)]
-    return site_stats_of(((site, Counts(*sums)) for site, *sums in conn.execute(_ALL_TIME_SITES)), labels)
+def every_site_stats_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[SiteStats]:
+    """``site_stats`` of every site over the hour buckets [first, last): each site's sums (all
+    time: of its (model, site) rows; over a range: of the per-site hourly rollup's), and the
+    versions it scored with (the (model, site) rows that scored, in the range when given)."""
+    if first is None and last is None:
+        sums, scored = conn.execute(_ALL_TIME_SITES), conn.execute(_SCORED)
+    else:
+        bounds = (first or "", last or "~")
+        sums, scored = conn.execute(SITE_SUMS, bounds), conn.execute(_RANGE_SITES, bounds * 2)
+    labels = [(site, model_label(name, version)) for name, version, _, site in scored]
+    return site_stats_of(((site, Counts(*counts)) for site, *counts in sums), labels)
 
 
 def model_hours_in(conn: sqlite3.Connection, first: str | None, last: str | None) -> list[ModelHour]:

@@ -31,8 +31,8 @@ from edgeloop.adapters.sqlite_fleet_tables import (
 )
 from edgeloop.adapters.sqlite_model_tables import (
     add_model_counts,
-    all_time_site_stats_in,
     all_time_site_totals_in,
+    every_site_stats_in,
     model_hours_in,
     model_stats_in,
 )
@@ -243,8 +243,8 @@ class SqliteInsightStore:
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
-        if site_id is None and start is None and end is None:  # one row per site and model
-            return all_time_site_stats_in(self._connections.get())
+        if site_id is None:  # the rollups: per site and model; per site and hour
+            return every_site_stats_in(self._connections.get(), *hour_range(start, end))
         by = "site_id, model_name, model_version, task"
         return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 
