@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from bench.tree_server import serving_tree
+from bench.tree_server import serving_tree, tree_parts
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.domain.fleet import FleetThresholds
 from edgeloop.domain.records import FeedbackRecord, InsightRecord, ModelRef, Record, utc_now
@@ -212,21 +212,28 @@ def dashboard_parts(store: SqliteInsightStore, repeat: int) -> str:
 
 
 def compare_dashboards(store: SqliteInsightStore, db: Path, before: Path, repeat: int) -> None:
-    """``GET /`` and ``GET /api/v1/summary`` of the tree ``before`` and of this one, same store, same
-    run: rounds before, after, after, before; each figure the median of its rounds' medians."""
+    """``GET /``, ``GET /api/v1/summary`` (each also over the last 24 hours) and the models' hours of
+    the tree ``before`` and of this one, same store, same run: rounds before, after, after, before;
+    each figure the median of its rounds' medians."""
+    day = (utc_now() - timedelta(hours=24)).strftime("%Y-%m-%dT%H:00:00Z")
+    paths = [*BASELINE_PATHS, f"/api/v1/summary?from={day}", f"/?from={day}", "/api/v1/models/hours"]
     timings: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
     with serving_tree(before, db) as before_url, serving(store) as after_url:
         for label in ("before", "after", "after", "before"):
             url = before_url if label == "before" else after_url
             with httpx.Client(base_url=url, timeout=120) as client:
-                for path in BASELINE_PATHS:
+                for path in paths:
                     timings.setdefault((label, path), []).append(time_get(client, path, repeat))
-    for path in BASELINE_PATHS:
+    for label in ("before", "after", "after", "before"):  # the reads in process, in child processes
+        tree = before if label == "before" else Path(__file__).resolve().parents[1]
+        print(f"{label:6} in process, CPU time (median of {repeat}): {tree_parts(tree, db, repeat)}")
+    for path in paths:
         (b, b_size), (a, a_size) = (
             (statistics.median(t[0] for t in timings[label, path]), timings[label, path][0][2])
             for label in ("before", "after")
         )
-        print(f"GET {path:18} before {b:8.1f} ms ({b_size / 1024:,.0f} KiB), after {a:7.1f} ms "
+        shown = path.replace(day, "<24 h ago>")
+        print(f"GET {shown:35} before {b:8.1f} ms ({b_size / 1024:,.0f} KiB), after {a:7.1f} ms "
               f"({a_size / 1024:,.0f} KiB): after / before {a / b:.3f}")  # fmt: skip
 
 
@@ -244,9 +251,11 @@ def main() -> None:
     shape = f"{args.sites}x{args.insights}x{args.statuses}" + (f"x{args.models}m" if args.models > 1 else "")
     db: Path = args.db or Path("var/bench") / f"fleet-{shape}.sqlite3"
     db.parent.mkdir(parents=True, exist_ok=True)
-    if db.exists():  # a store this bench built before
-        print(f"measuring the kept store {db}, after one fresh heartbeat per reporting site")
+    if db.exists():  # a store this bench built before; one from before a table is upgraded on open
+        started = time.perf_counter()
         store = SqliteInsightStore(db)
+        print(f"measuring the kept store {db} (opened in {time.perf_counter() - started:.2f} s), "
+              "after one fresh heartbeat per reporting site")  # fmt: skip
         refresh_heartbeats(store, args.sites)
     else:
         store = build(db, args.sites, args.insights, args.statuses, args.models)

@@ -1,5 +1,6 @@
 """The global app of another source tree (an exported earlier commit) over a SQLite store, served by
-uvicorn in a child process, so a bench times the code before a change and after it in one run.
+uvicorn in a child process, so a bench times the code before a change and after it in one run; and
+the dashboard's largest reads of a tree, timed in a child process the same way (``tree_parts``).
 
 Usage: ``git archive <commit> | tar -x -C /tmp/before`` once, then ``serving_tree(Path("/tmp/before"),
 db)``: the child runs with that tree first on its path (``python -c`` puts its working directory
@@ -31,6 +32,49 @@ assert Path(global_app.__file__).is_relative_to(Path.cwd()), "the tree's own app
 app = create_app(SqliteInsightStore(Path(sys.argv[1])), OpenAccess())
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
+
+
+# The same calls of the InsightStore port whatever the tree, CPU time (process_time), median.
+PARTS = """
+import statistics, sys, time
+from datetime import timedelta
+from pathlib import Path
+
+import edgeloop
+from edgeloop.adapters.sqlite_store import SqliteInsightStore
+from edgeloop.domain.records import utc_now
+from edgeloop.service_layer.dashboard_view import dashboard
+
+assert Path(edgeloop.__file__).is_relative_to(Path.cwd()), "the tree's own store, not this one"
+store, repeat = SqliteInsightStore(Path(sys.argv[1])), int(sys.argv[2])
+day = (utc_now() - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
+calls = {
+    "per-site totals": lambda: store.site_totals(None, None),
+    "per-model totals": lambda: store.model_stats(None, None),
+    "per-model totals, last 24 h": lambda: store.model_stats(day, None),
+    "the use case": lambda: dashboard(store, None, None),
+}
+for name, call in calls.items():
+    call()
+    timings = []
+    for _ in range(repeat):
+        started = time.process_time()
+        call()
+        timings.append((time.process_time() - started) * 1000)
+    print(f"{name} {statistics.median(timings):.1f}", end="; ")
+"""
+
+
+def tree_parts(tree: Path, db: Path, repeat: int) -> str:
+    """``tree``'s dashboard reads over the store ``db``, in a child process: "name ms; ..."."""
+    done = subprocess.run(
+        [sys.executable, "-c", PARTS, str(db.resolve()), str(repeat)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    done.check_returncode()
+    return done.stdout.strip()
 
 
 @contextmanager

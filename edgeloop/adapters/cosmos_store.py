@@ -2,9 +2,10 @@
 
 Documents (``cosmos_documents``): one per insight, its winning feedback inline; pending feedback
 until its insight arrives; hourly counters per (hour, model, task), their per-site rollup
-(``cosmos_rollup``) and vision counters per (camera, hour, model) (``cosmos_vision``), written in
-the *same transactional batch* as the insights they count, conditional on the etags read before, so
-counts and documents never disagree (a redelivery changes nothing); one ``site`` marker per site.
+(``cosmos_rollup``), their per-model rollup (``cosmos_model_rollup``) and vision counters per
+(camera, hour, model) (``cosmos_vision``), written in the *same transactional batch* as the
+insights they count, conditional on the etags read before, so counts and documents never
+disagree (a redelivery changes nothing); one ``site`` marker per site.
 
 Writes go per partition as ``execute_item_batch`` (atomic, at most 100 operations);
 a batch that loses a race (409 created meanwhile, 412 etag moved) is re-read and
@@ -54,6 +55,13 @@ from edgeloop.adapters.cosmos_documents import (
     stored_insight,
     write_if_changed,
 )
+from edgeloop.adapters.cosmos_model_rollup import (
+    all_time_model_stats_of,
+    all_time_site_stats_of,
+    all_time_site_totals_of,
+    backfill_site_models,
+    model_rollup_operations,
+)
 from edgeloop.adapters.cosmos_rollup import rollup_operations, site_totals_of_rollups
 from edgeloop.adapters.cosmos_shadow import CosmosShadowRecords
 from edgeloop.adapters.cosmos_site_status import CosmosSiteStatusReads
@@ -74,7 +82,7 @@ from edgeloop.domain.site_status import SiteStatusRecord
 
 log = logging.getLogger(__name__)
 
-IDS_PER_BATCH = 20  # + at most 2 counters and 2 site rollups each: under MAX_OPERATIONS (100)
+IDS_PER_BATCH = 20  # + at most 2 counters, site and model rollups each (over MAX_OPERATIONS: halved)
 RACE_STATUSES = frozenset({409, 412})
 
 
@@ -136,6 +144,7 @@ class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShad
             old_doc = counters.get(counter_id(key))
             operations += write_if_changed(old_doc, counter_doc(key, counts_of(old_doc) + change))
         operations += rollup_operations(self._container, site, delta, self._read_ids)
+        operations += model_rollup_operations(self._container, site, delta, self._read_ids)
         operations += self._vision_writes(site, ids, existing, incoming)
         if len(operations) > MAX_OPERATIONS and len(ids) > 1:  # image insights' vision counters: halve it
             for part in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
@@ -260,10 +269,15 @@ class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShad
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
+        if site_id is None and start is None and end is None:  # all time: a document per site and model
+            return all_time_site_stats_of(self._container)
         return site_stats(self._counter_rows(start, end, site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        return site_totals_of_rollups(self._container, *hour_range(start, end))
+        first, last = hour_range(start, end)
+        if first is None and last is None:  # all time: one document per site and model
+            return all_time_site_totals_of(self._container)
+        return site_totals_of_rollups(self._container, first, last)
 
     def hourly_rates(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
@@ -271,7 +285,13 @@ class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShad
         return hourly_rates(self._counter_rows(start, end, site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
+        if start is None and end is None:  # all time: one document per site and model
+            return all_time_model_stats_of(self._container)
         return model_stats(self._counter_rows(start, end))
+
+    def backfill_model_rollups(self) -> int:
+        """Create every site's missing per-model rollup documents (a store written before them)."""
+        return backfill_site_models(self._container, self.sites())
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
         return model_hours(self._counter_rows(start, end))

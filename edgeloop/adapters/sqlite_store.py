@@ -1,8 +1,9 @@
 """The global insight store in SQLite: the local default, same semantics as Cosmos DB.
 
 One file, WAL mode, a connection per thread. The dashboard never scans the
-insights: hourly counters per (site, hour, model, task), and their per-site
-rollup for the fleet view, are kept in the same transaction as every write,
+insights: hourly counters per (site, hour, model, task), their per-site rollup
+for the fleet view and their per-model rollups for the models table
+(``sqlite_model_tables``), are kept in the same transaction as every write,
 from the difference between the state of each touched insight before and after
 the write (``insights_view.counter_delta``), so a redelivered blob leaves them
 unchanged. Tables and statements: ``sqlite_store_tables``, the fleet's
@@ -27,6 +28,13 @@ from edgeloop.adapters.sqlite_fleet_tables import (
     fleet_status_of,
     latest_row,
     rollup_row,
+)
+from edgeloop.adapters.sqlite_model_tables import (
+    add_model_counts,
+    all_time_site_totals_in,
+    every_site_stats_in,
+    model_hours_in,
+    model_stats_in,
 )
 from edgeloop.adapters.sqlite_store_tables import (
     ADD_COUNTS,
@@ -54,7 +62,7 @@ from edgeloop.domain.insights_view import (
     StoredInsight,
     hour_range,
 )
-from edgeloop.domain.model_stats import ModelHour, ModelStats, model_hours, model_stats
+from edgeloop.domain.model_stats import ModelHour, ModelStats
 from edgeloop.domain.records import InsightRecord, Label, Record, format_timestamp, insight_from_wire
 from edgeloop.domain.shadow_agreement import ShadowObservation
 from edgeloop.domain.shadow_records import ShadowInsightRecord, shadow_insight_from_wire
@@ -116,6 +124,7 @@ class SqliteInsightStore:
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in delta.items()])
             add_vision(conn, vision)
             conn.executemany(ADD_SITE_COUNTS, [rollup_row(s, c) for s, c in rollup_delta(delta).items()])
+            add_model_counts(conn, delta)
 
     def upsert_site_status(self, statuses: Sequence[SiteStatusRecord]) -> None:
         history = [
@@ -234,12 +243,17 @@ class SqliteInsightStore:
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
+        if site_id is None:  # the rollups: per site and model; per site and hour
+            return every_site_stats_in(self._connections.get(), *hour_range(start, end))
         by = "site_id, model_name, model_version, task"
         return site_stats(self._counter_rows(start, end, by=by, site_id=site_id))
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
-        # The rollup's window is one range of its key (hour, site), summed per site in SQL.
+        # The rollup's window is one range of its key (hour, site), summed per site in SQL; all
+        # time: the per-(model, site) rollup, one row per site and model, whatever the hours.
         first, last = hour_range(start, end)
+        if first is None and last is None:
+            return all_time_site_totals_in(self._connections.get())
         rows = self._connections.get().execute(SITE_SUMS, (first or "", last or "~"))
         return site_totals_of((site, Counts(*sums)) for site, *sums in rows)
 
@@ -249,10 +263,10 @@ class SqliteInsightStore:
         return hourly_rates(self._counter_rows(start, end, by="site_id, hour", site_id=site_id))
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
-        return model_stats(self._counter_rows(start, end, by="site_id, model_name, model_version, task"))
+        return model_stats_in(self._connections.get(), *hour_range(start, end))
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
-        return model_hours(self._counter_rows(start, end, by="hour, model_name, model_version, task"))
+        return model_hours_in(self._connections.get(), *hour_range(start, end))
 
     def vision_hours(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None

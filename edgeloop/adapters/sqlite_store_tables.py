@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import orjson
 
 from edgeloop.adapters.sqlite_fleet_tables import create_fleet_tables
+from edgeloop.adapters.sqlite_model_tables import create_model_tables, drop_model_tables
 from edgeloop.domain.insights_view import CounterKey, Counts, StoredFeedback, contribution
 from edgeloop.domain.records import insight_from_wire
 
@@ -131,7 +132,8 @@ def counter_row(key: CounterKey, counts: Counts) -> tuple[object, ...]:
 
 def create_tables(conn: sqlite3.Connection) -> None:
     """Create what is missing, upgrading a file written before tasks (and before the fleet's
-    columns and rollup: ``sqlite_fleet_tables``), in one transaction.
+    columns and rollup: ``sqlite_fleet_tables``; before the per-model rollups:
+    ``sqlite_model_tables``), in one transaction.
 
     Such a file typed ``feedback.label`` INTEGER and counted every model as binary: its
     feedback is copied into the untyped table, and the counters are counted again from
@@ -149,6 +151,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if recount:
             conn.execute("DROP TABLE hourly_counts")
             conn.execute("DROP TABLE IF EXISTS site_hourly_counts")  # summed again from the new counters
+            drop_model_tables(conn)
         for statement in (*_INSIGHTS, _FEEDBACK, *_COUNTERS, *_SITE_STATUS, *_SHADOW):
             conn.execute(statement)
         if old_feedback:
@@ -157,6 +160,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if recount:
             conn.executemany(ADD_COUNTS, [counter_row(k, c) for k, c in _recount(conn).items()])
         create_fleet_tables(conn)
+        create_model_tables(conn)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -13,6 +13,7 @@ from edgeloop.cli.ops import ops_app
 from edgeloop.cli.powerbi import powerbi_app
 from edgeloop.cli.replay import replay_command
 from edgeloop.cli.shadow import shadow_app
+from edgeloop.cli.store import store_app
 
 if TYPE_CHECKING:
     from edgeloop.domain.manifest import ModelManifest
@@ -23,6 +24,7 @@ models_app.add_typer(shadow_app, name="shadow")
 app.add_typer(models_app, name="models")
 app.command("replay")(replay_command)
 app.add_typer(ops_app, name="ops")
+app.add_typer(store_app, name="store")
 
 
 @app.callback()

@@ -60,13 +60,16 @@ class InsightStore(Protocol):
     def site_stats(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None
     ) -> list[SiteStats]:
-        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only."""
+        """Per-site totals over [start, end), widened to whole hours; ``site_id``: that site's only.
+        Every site's, all time: from the per-model rollup's rows (one per site and model)."""
         ...
 
     def site_totals(self, start: datetime | None, end: datetime | None) -> list[SiteStats]:
         """Per-site totals as ``site_stats``, but ``model_versions`` left empty: the fleet view's
         read, which needs the counts only, from the per-site hourly rollup kept at ingest
-        (``edgeloop.domain.site_rollup``; one row per site and hour, whatever the models)."""
+        (``edgeloop.domain.site_rollup``; one row per site and hour, whatever the models); without
+        a range, from the per-model rollup's all-time rows (``edgeloop.domain.model_rollup``; one
+        per site and model, whatever the hours)."""
         ...
 
     def hourly_rates(
@@ -76,7 +79,9 @@ class InsightStore(Protocol):
         ...
 
     def model_stats(self, start: datetime | None, end: datetime | None) -> list[ModelStats]:
-        """Per-model (name, version, task) totals over all sites, with the feedback's measure."""
+        """Per-model (name, version, task) totals over all sites, with the feedback's measure and
+        the sites that scored with each; from the per-model rollups kept at ingest where the store
+        has them for the range (``edgeloop.domain.model_rollup``), the counters' answer exactly."""
         ...
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:

@@ -1,14 +1,17 @@
 """The global dashboard's read, bounded at any fleet size (the page ``GET /``).
 
-Contract: every figure comes from the hourly counters and the per-site rollup kept at ingest,
-never from a scan of the insights, and every list on the page is bounded, whatever the fleet:
+Contract: every figure comes from the hourly counters and their rollups kept at ingest (per site
+and hour; per model and hour, per model and site), never from a scan of the insights, and every
+list on the page is bounded, whatever the fleet:
 
-* the overall row and the number of sites: the per-site rollup (``site_totals``);
+* the overall row and the number of sites: ``site_totals`` (without a range, the per-model
+  rollup's one row per site and model; with one, the per-site hourly rollup);
 * one page of ``sites_page`` sites by site id, after ``sites_after`` (keyset), each with its
   model versions from its own counters (``site_stats`` of that site: a key prefix, a partition);
-* the models table (``model_stats``: one row per model), read on ``pool`` when given, alongside
-  the per-site totals (the two are the page's largest reads, and independent), and the page's
-  sites' own reads side by side on it too (in Cosmos DB a partition query each);
+* the models table (``model_stats``: one row per model, from the per-model rollups), read on
+  ``pool`` when given, alongside the per-site totals (the two are the page's largest reads, and
+  independent), and the page's sites' own reads side by side on it too (in Cosmos DB a
+  partition query each);
 * the chart: every site's hours when the fleet has at most ``chart_sites`` sites, else those of
   the ``chart_sites`` sites with the highest anomaly rate in the range, each read on its own;
 * ``latest.limit`` latest insights off the time index (``query``: filtered, keyset-paged).

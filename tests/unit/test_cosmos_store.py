@@ -56,14 +56,20 @@ def test_upsert_reads_then_writes_one_atomic_batch_per_partition() -> None:
     assert [b.partition_key for b in batches] == [["site-a"], ["site-b"]]
     assert batches[0].headers["x-ms-cosmos-batch-atomic"] == "True"
     operations = batches[0].body
-    # 3 insights + 1 hourly counter + the site's rollup of that hour
-    assert [op["operationType"] for op in operations] == ["Create"] * 5
+    # 3 insights + 1 hourly counter + the site's rollup of that hour + the site's rollup of the model
+    assert [op["operationType"] for op in operations] == ["Create"] * 6
     assert [op["resourceBody"]["id"] for op in operations[:3]] == sorted(r.insight_id for r in site_a)
-    counter, rollup = operations[3]["resourceBody"], operations[4]["resourceBody"]
+    counter, rollup, model = (op["resourceBody"] for op in operations[3:])
     assert (counter["doc_type"], counter["hour"], counter["scored"]) == ("hourly", "2024-05-01T12", 3)
     assert (rollup["id"], rollup["doc_type"], rollup["scored"]) == (
         "_site_hourly_2024-05-01T12",
         "site_hourly",
+        3,
+    )
+    assert (model["doc_type"], model["model_name"], model["model_version"], model["scored"]) == (
+        "site_model",
+        "failure-risk",
+        "1.0.0",
         3,
     )
     assert all(op["resourceBody"]["site_id"] == "site-a" for op in operations)
@@ -231,4 +237,4 @@ def test_ttl_applies_to_insights_not_to_counters() -> None:
     record = insight()
     _store(fake, ttl_seconds=3600).upsert([record])
     ttl = {doc["doc_type"]: doc["ttl"] for doc in fake.documents.values()}
-    assert ttl == {"insight": 3600, "hourly": -1, "site_hourly": -1, "site": -1}
+    assert ttl == {"insight": 3600, "hourly": -1, "site_hourly": -1, "site_model": -1, "site": -1}

@@ -66,9 +66,9 @@ def test_a_cosmos_hour_counted_before_rollups_gets_its_rollup_from_its_counters(
     store.upsert([first, feedback(first, 1)])
     for key in [key for key, doc in fake.documents.items() if doc["doc_type"] == "site_hourly"]:
         del fake.documents[key]  # as a store written before rollups
-    assert store.site_totals(None, None) == []
+    assert store.site_totals(T0, None) == []  # a range reads the hourly rollup (all time: per model)
     store.upsert([insight(at=T0 + timedelta(minutes=10)), insight(at=T0 + timedelta(hours=1))])
-    [totals] = store.site_totals(None, None)
+    [totals] = store.site_totals(T0, None)
     [counted] = store.site_stats(None, None)
     assert totals.counts == counted.counts
     assert totals.counts.scored == 3

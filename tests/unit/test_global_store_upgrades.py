@@ -82,6 +82,8 @@ def test_a_sqlite_file_from_before_tasks_is_upgraded_and_counted_again(tmp_path:
         "feedback",
         "hourly_counts",
         "site_hourly_counts",
+        "model_hourly_counts",  # the per-model rollups, summed from the counters counted again
+        "model_site_counts",
         "site_status",
         "site_status_latest",
         "shadow_insights",
