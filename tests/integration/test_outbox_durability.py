@@ -55,7 +55,11 @@ def test_every_append_that_returned_survives_kill_9(tmp_path: Path, synchronous:
     try:
         printed = read_lines_until(child, 40, timeout=120)
         child.send_signal(signal.SIGKILL)  # mid-stream: it is appending the next entry
-        rest, _ = child.communicate(timeout=30)
+        child.wait(30)
+        # Through the same buffered reader: communicate() would read the pipe past the lines
+        # readline() already buffered, and lose them.
+        assert child.stdout is not None
+        rest = child.stdout.read()
     finally:
         if child.poll() is None:
             child.kill()
