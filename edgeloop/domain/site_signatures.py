@@ -118,7 +118,7 @@ def check_site_blob(
     payload = site_blob_payload(container, name, body_sha256(body), site)
     if not keys.verifies(signature.key_id, signature.signature, payload):
         raise SiteSignatureRefused(
-            "forged", f"site {site}'s key did not sign this name and body (edited, or copied from another)"
+            "forged", f"no key of site {site} signed this name and body (edited, or copied from another)"
         )
     return site
 
