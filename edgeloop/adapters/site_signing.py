@@ -64,7 +64,7 @@ class SiteKeyring:
             document = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise SigningKeyError(f"{SITE_PUBLIC_KEYS_SETTING}: not JSON ({exc})") from None
-        if not isinstance(document, dict) or not document:
+        if not isinstance(document, dict):  # {}: checked, no site trusted yet
             raise SigningKeyError(f"{SITE_PUBLIC_KEYS_SETTING}: expected a JSON object, site id to keys")
         for site, keys in document.items():
             if (
