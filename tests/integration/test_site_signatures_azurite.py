@@ -300,3 +300,30 @@ def test_frames_join_training_only_when_their_site_signed_them(cloud: Azurite) -
         verified_blobs(keyed, settings).get(
             "frames", frame_blob_name(OTHER, "2024-05-01", "their-frame", "png")
         )
+
+
+def test_the_power_bi_and_lake_feeds_refuse_what_ingest_refuses(
+    cloud: Azurite, access: dict[str, str], tmp_path: Path
+) -> None:
+    from edgeloop.bootstrap.lake import build_lake_feed
+    from edgeloop.bootstrap.powerbi import build_feed
+    from edgeloop.config.lake import LakeSettings
+    from edgeloop.config.powerbi import PowerBISettings
+
+    theirs = [insight(OTHER)]
+    name = unique_name(OTHER)
+    forged = create(access, name, theirs, signed("site-1", OTHER, name, theirs))
+    keys = {
+        "CloudStorage": cloud.connection_string("cloud"),
+        "EDGELOOP_SITE_PUBLIC_KEYS": trusted("site-1", "site-2"),
+    }
+    powerbi = build_feed(
+        PowerBISettings.model_validate(
+            keys | {"sink_dir": tmp_path / "powerbi", "ledger_path": tmp_path / "ledger.sqlite3"}
+        )
+    )
+    lake = build_lake_feed(LakeSettings.model_validate(keys))
+    for feed in (powerbi, lake):
+        with pytest.raises(SiteBlobRefused, match=f"compliant/{name}: refused, signed by key"):
+            feed.deliver(forged)
+    assert [path for path in (tmp_path / "powerbi").rglob("*") if path.is_file()] == []  # no row pushed
