@@ -112,7 +112,7 @@ class SiteVerifiedBlobs:
         try:
             site = check_site_blob(container, name, data, metadata, self._keys)
             if container in RECORDS_CONTAINERS:
-                refuse_foreign_records(_record_site_ids(data), site)
+                refuse_foreign_records(record_site_ids(data), site)
             elif name.endswith(".json"):  # a frame's document (its picture carries no site id)
                 refuse_foreign_records([_document_site_id(data)], site)
         except SiteSignatureRefused as exc:
@@ -122,7 +122,7 @@ class SiteVerifiedBlobs:
         return data
 
 
-def _record_site_ids(data: bytes) -> Iterator[object]:
+def record_site_ids(data: bytes) -> Iterator[object]:
     """Each record's ``site_id`` of a records blob; a blob that does not parse is the reader's to refuse."""
     try:
         text = gzip.decompress(data)

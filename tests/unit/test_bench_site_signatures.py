@@ -18,3 +18,9 @@ def test_each_path_is_measured_with_and_without_signatures() -> None:
         "sitesign_read",
         "sitesign_ingest",
     ]
+
+
+def test_each_part_is_timed_per_blob() -> None:
+    micros = site_signature_bench.part_micros(records=200, seconds=0.2, rounds=1)
+    assert sorted(micros) == ["read_and_validate", "sign", "site_ids", "verify"]
+    assert all(value > 0 for value in micros.values())
