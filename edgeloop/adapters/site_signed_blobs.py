@@ -19,7 +19,7 @@ import gzip
 import logging
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import orjson
@@ -38,7 +38,6 @@ from edgeloop.wire.storage_layout import ANOMALIES_CONTAINER, COMPLIANT_CONTAINE
 logger = logging.getLogger(__name__)
 
 RECORDS_CONTAINERS = frozenset({COMPLIANT_CONTAINER, ANOMALIES_CONTAINER})
-SITE_WRITTEN_CONTAINERS = RECORDS_CONTAINERS | {FRAMES_CONTAINER}
 
 
 class MetadataWriter(Protocol):
@@ -92,9 +91,14 @@ class SiteSignedBlobs:
 class SiteVerifiedBlobs:
     """The BlobStore / BlobReader ports for the cloud's readers: a site's blob only if that site signed it."""
 
-    def __init__(self, inner: MetadataReader, keys: KeyCheck) -> None:
+    def __init__(
+        self, inner: MetadataReader, keys: KeyCheck, records_containers: Iterable[str] = RECORDS_CONTAINERS
+    ) -> None:
+        """``records_containers``: where sites write records (a deployment may rename ``compliant``)."""
         self._inner = inner
         self._keys = keys
+        self._records = frozenset(records_containers)
+        self._site_written = self._records | {FRAMES_CONTAINER}
         self.refused: Counter[str] = Counter()  # refusals by rule (domain.site_signatures.RefusalKind)
 
     def list_names(self, container: str, prefix: str | None = None) -> list[str]:
@@ -106,12 +110,12 @@ class SiteVerifiedBlobs:
         raise PermissionError(f"{container}/{name}: the cloud's readers of site blobs write nothing")
 
     def get(self, container: str, name: str) -> bytes:
-        if container not in SITE_WRITTEN_CONTAINERS:
+        if container not in self._site_written:
             return self._inner.get(container, name)
         data, metadata = self._inner.get_with_metadata(container, name)
         try:
             site = check_site_blob(container, name, data, metadata, self._keys)
-            if container in RECORDS_CONTAINERS:
+            if container in self._records:
                 refuse_foreign_records(record_site_ids(data), site)
             elif name.endswith(".json"):  # a frame's document (its picture carries no site id)
                 refuse_foreign_records([_document_site_id(data)], site)

@@ -203,7 +203,8 @@ def build_retraining(
         lake = build_lake_table(settings, clients)
     # One blob client of the cloud account: the compliant records and blob:// base data.
     cloud_blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
-    site_blobs = verified_blobs(cloud_blobs, settings)  # what the sites wrote: only if they signed it
+    # What the sites wrote, only where they signed it.
+    site_blobs = verified_blobs(cloud_blobs, settings, settings.compliant_container)
     signer = build_signer(settings)
     from edgeloop.bootstrap.rollouts import build_rollouts  # it builds on this module
 

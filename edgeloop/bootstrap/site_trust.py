@@ -20,6 +20,7 @@ from edgeloop.adapters.site_signing import (
     SiteKeyring,
 )
 from edgeloop.config.site_signing import SiteSigningKey, SiteTrust
+from edgeloop.wire.storage_layout import ANOMALIES_CONTAINER, COMPLIANT_CONTAINER
 
 logger = logging.getLogger(__name__)
 _said: set[str] = set()  # what was logged once per process
@@ -51,8 +52,11 @@ def signing_blobs(
         raise SigningKeyError(f"{SITE_SIGNING_KEY_SETTING}: {exc} ({hint})") from None
 
 
-def verified_blobs(inner: AzureBlobStore, settings: SiteTrust) -> SiteVerifiedBlobs | AzureBlobStore:
-    """``inner`` refusing every site blob its site did not sign; as it is when no site keys are given."""
+def verified_blobs(
+    inner: AzureBlobStore, settings: SiteTrust, records_container: str = COMPLIANT_CONTAINER
+) -> SiteVerifiedBlobs | AzureBlobStore:
+    """``inner`` refusing every site blob its site did not sign; as it is when no site keys are given.
+    ``records_container``: the compliant records' (``RETRAIN_COMPLIANT_CONTAINER`` may rename it)."""
     text = settings.site_keys_text()
     if text is None:
         _once(
@@ -63,4 +67,4 @@ def verified_blobs(inner: AzureBlobStore, settings: SiteTrust) -> SiteVerifiedBl
         return inner
     keyring = SiteKeyring.from_setting(text)
     logger.info("site signatures checked: %d site(s) have trusted keys", len(keyring.sites))
-    return SiteVerifiedBlobs(inner, keyring)
+    return SiteVerifiedBlobs(inner, keyring, {records_container, COMPLIANT_CONTAINER, ANOMALIES_CONTAINER})

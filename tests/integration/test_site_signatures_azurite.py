@@ -327,3 +327,22 @@ def test_the_power_bi_and_lake_feeds_refuse_what_ingest_refuses(
         with pytest.raises(SiteBlobRefused, match=f"compliant/{name}: refused, signed by key"):
             feed.deliver(forged)
     assert [path for path in (tmp_path / "powerbi").rglob("*") if path.is_file()] == []  # no row pushed
+
+
+def test_a_renamed_records_container_is_verified_too(cloud: Azurite) -> None:
+    """RETRAIN_COMPLIANT_CONTAINER may name another container: it is read as the sites' records."""
+    keyed = AzureBlobStore.from_connection_string(cloud.connection_string("cloud"))
+    name = unique_name(OTHER)
+    keyed.put(
+        "compliant-renamed", name, jsonl_gz([insight(OTHER).to_wire()]), content_type="application/gzip"
+    )
+    settings = RetrainingSettings.model_validate(
+        {
+            "CloudStorage": cloud.connection_string("cloud"),
+            "EDGELOOP_SITE_PUBLIC_KEYS": trusted("site-1", "site-2"),
+            "RETRAIN_COMPLIANT_CONTAINER": "compliant-renamed",
+        }
+    )
+    reader = verified_blobs(keyed, settings, settings.compliant_container)
+    with pytest.raises(SiteBlobRefused, match=f"compliant-renamed/{name}: refused, it is not signed"):
+        reader.get("compliant-renamed", name)
