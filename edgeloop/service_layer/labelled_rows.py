@@ -6,7 +6,7 @@ when one is given (the labels always from the blobs). Only labels the champion's
 knows count (0/1, a class name, a number, or verdicts on detections); the latest per insight
 wins. Each row carries its insight's ``prediction``: what a detection's verdicts judge.
 A blob the reader refuses (:class:`~edgeloop.ports.SiteBlobRefused`: its site did not sign it)
-is left out, with a warning, and counted in ``_Found.refused``.
+is left out, with a warning, and counted (the third value returned).
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ class _Found:
 
 def read_labelled_rows(
     compliant: BlobReader, container: str, since: datetime, task: Task, lake: LakeInsights | None = None
-) -> tuple[list[LabelledRow], int]:
-    """Insights with their latest feedback label of ``task``, and how many insights have none."""
+) -> tuple[list[LabelledRow], int, int]:
+    """Insights with their latest feedback label of ``task``, how many insights have none, and how
+    many blobs were refused (not signed by their site)."""
     oldest = since.strftime("%Y-%m-%d")
     found = _Found()
     blob_found = found if lake is None else _Found(found.labels)
@@ -71,7 +72,7 @@ def read_labelled_rows(
     ]
     if blob_found.refused:
         logger.warning("%d blob(s) of %s left out: not signed by their site", blob_found.refused, container)
-    return rows, len(found.inputs) - len(rows)
+    return rows, len(found.inputs) - len(rows), blob_found.refused
 
 
 def _collect(record: dict[str, Any], found: _Found, task: Task) -> None:
