@@ -157,3 +157,20 @@ class _NoBlobs:
 
     def get(self, container: str, name: str) -> bytes:
         raise AssertionError("nothing may be read")
+
+
+def test_site_keygen_prints_a_pair_whose_public_half_is_the_clouds_entry() -> None:
+    from typer.testing import CliRunner
+
+    from edgeloop.cli.main import app
+
+    result = CliRunner().invoke(app, ["models", "site-keygen", "--site", "plant-7"])
+    assert result.exit_code == 0, result.output
+    private_line, entry_line = result.output.strip().splitlines()
+    private = private_line.split("=", 1)[1].split()[0]
+    entry = orjson.loads(entry_line.split(": ", 1)[1])
+    assert entry == {"plant-7": [SiteBlobSigner(private, "plant-7").public_key_b64]}
+    keyring = SiteKeyring.from_setting(orjson.dumps(entry).decode())
+    name = name_of("plant-7")
+    metadata = SiteBlobSigner(private, "plant-7").sign("compliant", name, b"z").to_metadata()
+    assert check_site_blob("compliant", name, b"z", metadata, keyring) == "plant-7"
