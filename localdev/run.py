@@ -29,7 +29,14 @@ from localdev.cloud import cloud_components, publish_first_champion
 from localdev.environment import STANDARD_PORTS, VAR, Ports, component_environment
 from localdev.example_models import EXAMPLE_MODEL_ENV, example_model, write_powerbi_definition
 from localdev.processes import Component, ComponentExited, local_secret, wait_until_listening
-from localdev.site_credentials import WITHHELD_FROM_SITES, prepare_cloud_for_sites, site_cloud_access
+from localdev.site_credentials import (
+    SITE_SIGNING_KEY,
+    WITHHELD_FROM_SITES,
+    prepare_cloud_for_sites,
+    site_cloud_access,
+    site_signing_keys,
+    trusted_site_keys,
+)
 from localdev.sites import (
     Site,
     cohort_line,
@@ -79,6 +86,7 @@ class LocalSystem:
         self.children: list[tuple[Component, subprocess.Popen[bytes]]] = []
         self.stopping = threading.Event()
         self.champion = ""
+        self.site_keys: dict[str, tuple[str, str]] = {}  # site id: (private, public)
 
     def environment(self) -> dict[str, str]:
         return component_environment(self.azurite, self.api_key, var=self.var, ports=self.ports)
@@ -93,12 +101,25 @@ class LocalSystem:
         if site.in_fleet:  # a plant of its own: the least it needs in the cloud, never the key
             env = {k: v for k, v in env.items() if k not in WITHHELD_FROM_SITES}
             env |= site_cloud_access(self.azurite, shared)
+        own_key = self.site_keys.get(env.get("EDGELOOP_SITE_ID", ""))
+        if own_key is not None:  # its own signing key; the cloud has the public one (trust_sites)
+            env[SITE_SIGNING_KEY] = own_key[0]
         line = cohort_line(shared, site.site_id)
         if line is not None and site.state is not None:  # a cohort's site serves its line (docs/site-fit.md)
             env["SCORING_MODEL_NAME"] = line
             # The bundle cache is keyed by version: one per line, as for the example models.
             env["SCORING_MODEL_CACHE_DIR"] = str(site.state / "edge" / f"models-{line}")
         return env
+
+    def trust_sites(self, shared: dict[str, str]) -> dict[str, str]:
+        """Each site's signing key pair (kept in var/local); ``shared`` with the sites' public keys:
+        the cloud checks that what each site writes is its own (docs/deployment.md)."""
+        ids = [
+            site.site_id if site.in_fleet else shared.get("EDGELOOP_SITE_ID", site.site_id)
+            for site in self.sites
+        ]
+        self.site_keys = site_signing_keys(self.var, ids)
+        return shared | trusted_site_keys(self.site_keys)
 
     def launch(self, component: Component, env: dict[str, str]) -> subprocess.Popen[bytes]:
         """Start one child (its output goes to ours)."""
@@ -110,6 +131,7 @@ class LocalSystem:
         self.azurite.start()
         self.api_key = local_secret("SCORING_API_KEY", self.var / "local" / "scoring-api-key")
         env = self.environment()
+        env = self.trust_sites(env)
         log.info("publishing the served model (%s) to the registry if it has no champion", env["MODEL_NAME"])
         self.champion = publish_first_champion(env)
         prepare_cloud_for_sites(self.azurite, env)

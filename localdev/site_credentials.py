@@ -3,7 +3,8 @@
 As docs/deployment.md ("What a site may do in the cloud") prescribes for a real site: a
 create-only SAS on each cloud container the site's edge Functions write (``compliant``,
 ``anomalies``), an add-only SAS per queue of the emulated topic (Service Bus's send-only
-``site-send`` rule in Azure), and the read/list SAS on the registry (localdev/cloud.py).
+``site-send`` rule in Azure), and the read/list SAS on the registry (localdev/cloud.py). Each
+site gets its own signing key (what it writes to the cloud is signed), the cloud their public keys.
 Azurite speaks plain HTTP, so HTTP is allowed here; a real SAS is HTTPS only.
 
 A container or queue SAS cannot create what it names, so the cloud's containers and the
@@ -13,8 +14,11 @@ topic's queues are created first, with the key, as Bicep declares them in Azure.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 from localdev.azurite import Azurite
 from localdev.cloud import CLOUD_ACCOUNT, REGISTRY_SAS_LIFETIME
@@ -22,6 +26,7 @@ from localdev.cloud import CLOUD_ACCOUNT, REGISTRY_SAS_LIFETIME
 # Shared settings a site must not get: the cloud account's key (``CloudStorage``; ``ServiceBusConnection``
 # is replaced) and where the cloud's model-signing private key lies.
 WITHHELD_FROM_SITES = ("CloudStorage", "MODEL_SIGNING_KEY_DIR")
+SITE_SIGNING_KEY = "EDGELOOP_SITE_SIGNING_KEY"
 SITE_SAS_LIFETIME = REGISTRY_SAS_LIFETIME
 _HTTP = "https,http"  # Azurite speaks HTTP
 
@@ -94,3 +99,28 @@ def site_cloud_access(azurite: Azurite, env: Mapping[str, str]) -> dict[str, str
     ]
     settings["ServiceBusConnection"] = " ".join(queue_urls)
     return settings
+
+
+def site_signing_keys(var: Path, site_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Each site's Ed25519 pair ``(private, public)``, generated once and kept (mode 600) in
+    var/local/site-signing/: the private key goes to that site only, the public keys to the cloud."""
+    from edgeloop.adapters.ed25519_signing import generate_key_pair
+    from edgeloop.adapters.site_signing import SiteBlobSigner
+
+    folder = var / "local" / "site-signing"
+    folder.mkdir(parents=True, exist_ok=True)
+    keys: dict[str, tuple[str, str]] = {}
+    for site_id in site_ids:
+        path = folder / f"{quote(site_id, safe='-_.')}.key"
+        if not path.exists():
+            path.write_text(generate_key_pair()[0] + "\n")
+            path.chmod(0o600)
+        private = path.read_text().strip()
+        keys[site_id] = (private, SiteBlobSigner(private, site_id).public_key_b64)
+    return keys
+
+
+def trusted_site_keys(keys: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The cloud's setting: every site's public key (site signatures checked, docs/deployment.md)."""
+    document = {site_id: [public] for site_id, (_, public) in sorted(keys.items())}
+    return {"EDGELOOP_SITE_PUBLIC_KEYS": json.dumps(document)}

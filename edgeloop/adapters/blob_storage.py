@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContentSettings
@@ -40,17 +41,33 @@ class AzureBlobStore:
             self._ready.add(container)
 
     def put(
-        self, container: str, name: str, data: bytes, *, content_type: str, overwrite: bool = True
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str,
+        overwrite: bool = True,
+        metadata: Mapping[str, str] | None = None,
     ) -> str:
+        """One upload: the body and its ``metadata`` (a site's signature) land together or not at all."""
         self._ensure_container(container)
         blob = self._service.get_blob_client(container, name)
         blob.upload_blob(
-            data, overwrite=overwrite, content_settings=ContentSettings(content_type=content_type)
+            data,
+            overwrite=overwrite,
+            content_settings=ContentSettings(content_type=content_type),
+            metadata=dict(metadata) if metadata else None,
         )
         return str(blob.url)
 
     def get(self, container: str, name: str) -> bytes:
         return bytes(self._service.get_blob_client(container, name).download_blob().readall())
+
+    def get_with_metadata(self, container: str, name: str) -> tuple[bytes, dict[str, str]]:
+        """The body and its metadata from one download (the same version of the blob)."""
+        download = self._service.get_blob_client(container, name).download_blob()
+        return bytes(download.readall()), dict(download.properties.metadata or {})
 
     def list_names(self, container: str, prefix: str | None = None) -> list[str]:
         """Blob names in ``container`` (sorted); an absent container holds none."""

@@ -53,13 +53,26 @@ class CreateOnlyBlobStore:
         return client
 
     def put(
-        self, container: str, name: str, data: bytes, *, content_type: str, overwrite: bool = True
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str,
+        overwrite: bool = True,
+        metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Create ``name``; already there: written before (see the module). ``overwrite`` cannot be had."""
+        """Create ``name`` with its ``metadata`` (the site's signature) in the same call; already
+        there: written before (see the module). ``overwrite`` cannot be had."""
         blob = self._container(container).get_blob_client(name)
         try:
             settings = ContentSettings(content_type=content_type)
-            blob.upload_blob(data, overwrite=False, content_settings=settings)
+            blob.upload_blob(
+                data,
+                overwrite=False,
+                content_settings=settings,
+                metadata=dict(metadata) if metadata else None,
+            )
         except ResourceExistsError:
             logger.info("%s/%s already written (a redelivered message)", container, name)
         except HttpResponseError as exc:

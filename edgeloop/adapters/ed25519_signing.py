@@ -39,7 +39,7 @@ def key_id(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()[:16]
 
 
-def _decode(text: str, what: str) -> bytes:
+def decode_key(text: str, what: str) -> bytes:
     if text.lstrip().startswith("-----BEGIN"):
         # One format everywhere (settings, Key Vault, sites): say which, rather than "not base64".
         raise SigningKeyError(
@@ -67,7 +67,7 @@ def generate_key_pair() -> tuple[str, str]:
 
 class BundleSigner:
     def __init__(self, private_key_b64: str) -> None:
-        self._key = Ed25519PrivateKey.from_private_bytes(_decode(private_key_b64, "signing private key"))
+        self._key = Ed25519PrivateKey.from_private_bytes(decode_key(private_key_b64, "signing private key"))
         self.public_key_b64 = base64.b64encode(_raw_public(self._key.public_key())).decode()
         self.key_id = key_id(_raw_public(self._key.public_key()))
 
@@ -89,7 +89,7 @@ class BundleVerifier:
         self._keys: dict[str, Ed25519PublicKey] = {}
         for index, text in enumerate(texts):
             what = "signing public key" if len(texts) == 1 else f"signing public key #{index + 1}"
-            raw = _decode(text, what)
+            raw = decode_key(text, what)
             self._keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
         self.key_ids = tuple(self._keys)
 

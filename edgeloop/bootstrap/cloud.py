@@ -79,5 +79,7 @@ def build_ingest(
         tracer = configure_tracing("edgeloop-cloud-functions")
     # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
     connection = settings.resolve_cloud_storage("blob")
+    from edgeloop.bootstrap.site_trust import verified_blobs
+
     blobs = AzureBlobStore.from_connection(connection, clients or AzureClients.from_settings(settings))
-    return InsightIngest(blobs, build_store(settings), tracer)
+    return InsightIngest(verified_blobs(blobs, settings), build_store(settings), tracer)

@@ -10,6 +10,7 @@ from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.create_only_blobs import CreateOnlyBlobStore
 from edgeloop.adapters.queue_publisher import QueueEventPublisher
 from edgeloop.adapters.servicebus_publisher import ServiceBusEventPublisher
+from edgeloop.bootstrap.site_trust import signing_blobs
 from edgeloop.bootstrap.tracing import configure_logging, configure_tracing
 from edgeloop.config.connections import IdentityConnection
 from edgeloop.config.edge_functions import EdgeFunctionSettings, load_compliance_policy
@@ -51,11 +52,15 @@ def build_event_publisher(settings: EdgeFunctionSettings, clients: AzureClients)
 
 
 def build_cloud_blobs(settings: EdgeFunctionSettings, clients: AzureClients) -> BlobStore:
-    """A site's create-only SAS per container when given (least privilege), else ``CloudStorage``."""
+    """A site's create-only SAS per container when given (least privilege), else ``CloudStorage``;
+    each blob signed with the site's key (``EDGELOOP_SITE_SIGNING_KEY``) when it has one."""
     sas = settings.cloud_write_connections()
+    inner: CreateOnlyBlobStore | AzureBlobStore
     if sas is not None:
-        return CreateOnlyBlobStore.from_connections(sas, clients)
-    return AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
+        inner = CreateOnlyBlobStore.from_connections(sas, clients)
+    else:
+        inner = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
+    return signing_blobs(inner, settings, settings.site_id)
 
 
 def build_policy_engine(settings: EdgeFunctionSettings) -> PolicyEngine:

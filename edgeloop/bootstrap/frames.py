@@ -22,6 +22,7 @@ from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_storage import AzureBlobStore
 from edgeloop.adapters.pillow_encoder import PillowJpegEncoder
 from edgeloop.adapters.sqlite_frame_store import SqliteFrameStore
+from edgeloop.bootstrap.site_trust import signing_blobs
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.frames import FrameSettings
 from edgeloop.domain.frame_policy import REFUSALS
@@ -96,7 +97,9 @@ def start_site_frames(
             return components
         if settings.upload_enabled:
             clients = clients or AzureClients.from_settings(settings)
-            blobs = AzureBlobStore.from_connection(settings.upload_connection(), clients)
+            blobs = signing_blobs(  # signed with the site's key, as its records are
+                AzureBlobStore.from_connection(settings.upload_connection(), clients), settings, site_id
+            )
             components.upload = FrameUpload(store, store, blobs, policy)
         else:
             logger.info("frame upload off (%s unset): frames stay on site", "SCORING_FRAME_UPLOAD_STORAGE")

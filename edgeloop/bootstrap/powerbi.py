@@ -18,6 +18,7 @@ from edgeloop.adapters.powerbi_client import (
 )
 from edgeloop.adapters.powerbi_local_sink import LocalRowSink
 from edgeloop.adapters.sqlite_delivery_ledger import SqliteDeliveryLedger
+from edgeloop.bootstrap.site_trust import verified_blobs
 from edgeloop.config.powerbi import PowerBISettings
 from edgeloop.domain.powerbi_dataset import PowerBIDataset
 from edgeloop.domain.powerbi_schema import DefinitionError
@@ -80,7 +81,8 @@ def build_feed(
     if blobs is None:
         # CloudStorage (a connection string) or CloudStorage__blobServiceUri (the app's identity).
         connection = settings.resolve_cloud_storage("blob")
-        blobs = AzureBlobStore.from_connection(connection, clients or AzureClients.from_settings(settings))
+        store = AzureBlobStore.from_connection(connection, clients or AzureClients.from_settings(settings))
+        blobs = verified_blobs(store, settings)
     return PowerBIFeed(
         blobs,
         build_sink(settings),

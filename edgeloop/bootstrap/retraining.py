@@ -21,6 +21,7 @@ from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.ed25519_signing import BundleSigner, BundleVerifier, SigningKeyError, ensure_key_pair
 from edgeloop.adapters.sqlite_drift_trigger_ledger import SqliteDriftTriggerLedger
 from edgeloop.bootstrap.golden_rows import golden_rows_for
+from edgeloop.bootstrap.site_trust import verified_blobs
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.manifest import MANIFEST_FILE, ModelManifest, load_manifest
 from edgeloop.domain.promotion import PromotionPolicy
@@ -202,19 +203,21 @@ def build_retraining(
         lake = build_lake_table(settings, clients)
     # One blob client of the cloud account: the compliant records and blob:// base data.
     cloud_blobs = AzureBlobStore.from_connection(settings.resolve_cloud_storage("blob"), clients)
+    # What the sites wrote, only where they signed it.
+    site_blobs = verified_blobs(cloud_blobs, settings, settings.compliant_container)
     signer = build_signer(settings)
     from edgeloop.bootstrap.rollouts import build_rollouts  # it builds on this module
 
     return RetrainingService(
         registry=build_registry(settings, clients),
-        compliant=cloud_blobs,
+        compliant=site_blobs,
         trainer=RecipeChallengerTrainer(cloud_blobs, settings.base_data, settings.seed),
         sign=signer.sign,
         pointers=build_pointer_signing(settings, signer),
         load_model=load_trained_model,
         config=config,
         lake=lake,
-        frames=LabelledFrames(cloud_blobs, PillowDecoder()),  # the frames the sites' policies let out
+        frames=LabelledFrames(site_blobs, PillowDecoder()),  # the frames the sites' policies let out
         rollouts=build_rollouts(settings, clients),
     )
 

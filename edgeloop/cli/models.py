@@ -98,6 +98,18 @@ def keygen(
     typer.echo(f"SCORING_MODEL_SIGNING_PUBLIC_KEY={public}")
 
 
+@models_app.command("site-keygen")
+def site_keygen(site: Annotated[str, typer.Option(help="The site id (EDGELOOP_SITE_ID)")]) -> None:
+    """A site's signing key pair: the private key for the site's secret, the public one for the cloud."""
+    import json
+
+    from edgeloop.adapters.ed25519_signing import generate_key_pair
+
+    private, public = generate_key_pair()
+    typer.echo(f"EDGELOOP_SITE_SIGNING_KEY={private}  (the site's secret, never commit it)")
+    typer.echo(f"EDGELOOP_SITE_PUBLIC_KEYS entry: {json.dumps({site: [public]})}")
+
+
 @models_app.command()
 def publish(
     bundle: Annotated[Path, typer.Option(help="Bundle directory", exists=True, file_okay=False)],

@@ -35,11 +35,12 @@ from pydantic_settings import SettingsConfigDict
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
+from edgeloop.config.site_signing import SiteTrust
 
 ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 
 
-class CloudSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
+class CloudSettings(CloudStorageConnection, SiteTrust, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     store: Literal["sqlite", "cosmos"] = Field(default="sqlite", alias="CLOUD_STORE")

@@ -4,7 +4,8 @@ Names follow docs/CONTRACTS.md. The connections ``EdgeStorage``, ``CloudStorage`
 ``ServiceBusConnection`` have no default: a connection string or the identity-based
 settings (edgeloop.config.connections) must be given; ``make run`` and the tests set them.
 A site writes the cloud with create-only SAS instead of ``CloudStorage``
-(``EDGELOOP_COMPLIANT_STORAGE``, ``EDGELOOP_ANOMALIES_STORAGE``: edgeloop.config.site_access).
+(``EDGELOOP_COMPLIANT_STORAGE``, ``EDGELOOP_ANOMALIES_STORAGE``: edgeloop.config.site_access)
+and signs each blob with its own key (``EDGELOOP_SITE_SIGNING_KEY``: edgeloop.config.site_signing).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from edgeloop.config.connections import (
     ServiceBusConnectionSettings,
 )
 from edgeloop.config.site_access import SiteCloudWrites
+from edgeloop.config.site_signing import SiteSigningKey
 from edgeloop.domain.compliance import CompliancePolicy, PolicyError, parse_policy
 from edgeloop.wire.messaging import INSIGHTS_QUEUE, INSIGHTS_TOPIC, TOPIC_SUBSCRIPTIONS
 
@@ -33,6 +35,7 @@ class EdgeFunctionSettings(
     CloudStorageConnection,
     ServiceBusConnectionSettings,
     SiteCloudWrites,
+    SiteSigningKey,
     AzureSdkOptions,
     EdgeloopSettings,
 ):

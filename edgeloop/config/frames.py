@@ -28,12 +28,13 @@ from pydantic_settings import SettingsConfigDict
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import Connection, resolve_connection
+from edgeloop.config.site_signing import SiteSigningKey
 from edgeloop.domain.frames import RetentionBounds
 
 UPLOAD_STORAGE_SETTING = "SCORING_FRAME_UPLOAD_STORAGE"
 
 
-class FrameSettings(AzureSdkOptions, EdgeloopSettings):
+class FrameSettings(SiteSigningKey, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(env_prefix="SCORING_", extra="ignore", populate_by_name=True)
 
     frames_dir: Path | None = None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
+from edgeloop.config.site_signing import SiteTrust
 
 
-class LakeSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
+class LakeSettings(CloudStorageConnection, SiteTrust, AzureSdkOptions, EdgeloopSettings):
     pass

@@ -24,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
+from edgeloop.config.site_signing import SiteTrust
 from edgeloop.domain.powerbi_schema import DEFAULT_DATASET_NAME, MAX_ROWS_PER_POST
 
 POWERBI_API = "https://api.powerbi.com/v1.0/myorg"
@@ -31,7 +32,7 @@ AUTHORITY_HOST = "https://login.microsoftonline.com"
 POWERBI_SCOPE = "https://analysis.windows.net/powerbi/api/.default"
 
 
-class PowerBISettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
+class PowerBISettings(CloudStorageConnection, SiteTrust, AzureSdkOptions, EdgeloopSettings):
     """``CloudStorage`` / ``CloudStorage__blobServiceUri`` (the compliant blobs) come from the
     connection mixin, without the ``POWERBI_`` prefix (edgeloop.config.connections)."""
 

@@ -68,6 +68,7 @@ from pydantic_settings import SettingsConfigDict
 from edgeloop.config.azure_sdk import AzureSdkOptions
 from edgeloop.config.base import EdgeloopSettings
 from edgeloop.config.connections import CloudStorageConnection
+from edgeloop.config.site_signing import SiteTrust
 from edgeloop.domain.manifest_specs import ManifestError
 from edgeloop.domain.manifest_validation import validate_recipe_document
 from edgeloop.domain.metrics import TASK_METRICS
@@ -81,7 +82,7 @@ DEFAULT_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 EVERY_METRIC = sorted({name for metrics in TASK_METRICS.values() for name in metrics})
 
 
-class RetrainingSettings(CloudStorageConnection, AzureSdkOptions, EdgeloopSettings):
+class RetrainingSettings(CloudStorageConnection, SiteTrust, AzureSdkOptions, EdgeloopSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     schedule: str = Field(default=DEFAULT_SCHEDULE, alias="RETRAIN_SCHEDULE")

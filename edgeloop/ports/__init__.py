@@ -45,6 +45,7 @@ from edgeloop.ports.cloud import InsightStore as InsightStore
 from edgeloop.ports.cloud import LakeInsights as LakeInsights
 from edgeloop.ports.cloud import LakeTable as LakeTable
 from edgeloop.ports.cloud import RowSink as RowSink
+from edgeloop.ports.cloud import SiteBlobRefused as SiteBlobRefused
 from edgeloop.ports.edge import ClaimedEntry as ClaimedEntry
 from edgeloop.ports.edge import ImageDecoder as ImageDecoder
 from edgeloop.ports.edge import ImageScoringModel as ImageScoringModel

@@ -18,7 +18,14 @@ from edgeloop.domain.shadow_agreement import ShadowObservation
 from edgeloop.domain.shadow_records import ShadowInsightRecord
 from edgeloop.domain.site_status import SiteStatusRecord
 from edgeloop.domain.vision_counts import VisionRow
-from edgeloop.wire.claim_check import BlobWrittenEvent
+from edgeloop.wire.claim_check import BlobWrittenEvent, ClaimCheckError
+
+
+class SiteBlobRefused(ClaimCheckError):
+    """A site-written blob whose site's trusted keys do not vouch for it (edgeloop.domain.site_signatures).
+
+    A claim check: an event-driven reader dead-letters it; a listing reader leaves the blob out.
+    """
 
 
 class BlobStore(Protocol):

@@ -8,7 +8,9 @@ insight has a label of the champion's task (the latest: ``labelled``), reads eac
 decodes it (the ImageDecoder port, within its bounds), and returns them as labelled rows whose
 image input is the frame's pixels. Nothing else can reach training: a frame kept on site has
 no blob here. A frame without a label, or whose picture is missing or does not decode, is
-counted and left out. Joined in the cloud by insight id, rather than stamped on the uploaded
+counted and left out; so is one whose document or picture the reader refuses
+(:class:`~edgeloop.ports.SiteBlobRefused`: not signed by the site it is filed under).
+Joined in the cloud by insight id, rather than stamped on the uploaded
 frame, so a label given after the upload, or corrected, counts too.
 """
 
@@ -27,7 +29,7 @@ import orjson
 from edgeloop.domain.frames import FILE_SUFFIXES
 from edgeloop.domain.images import ImageBounds, ImageRefused, UploadedImage
 from edgeloop.domain.records import parse_timestamp
-from edgeloop.ports import BlobReader, ImageDecoder, LabelledRow
+from edgeloop.ports import BlobReader, ImageDecoder, LabelledRow, SiteBlobRefused
 from edgeloop.wire.storage_layout import FRAMES_CONTAINER
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class FrameJoin:
     unlabelled_frames: int = 0
     unreadable_frames: int = 0  # a document without its picture, or a picture that does not decode
     labels_without_frame: int = 0  # labelled insights whose frame stayed on site
+    refused_frames: int = 0  # a document or picture not signed by its site
 
     def report(self) -> dict[str, Any]:
         sites = Counter(row.site for row in self.rows)
@@ -52,6 +55,7 @@ class FrameJoin:
             "unlabelled_frames": self.unlabelled_frames,
             "unreadable_frames": self.unreadable_frames,
             "labels_without_frame": self.labels_without_frame,
+            "refused_frames": self.refused_frames,
         }
         if not self.rows:
             document["note"] = (
@@ -74,25 +78,30 @@ class LabelledFrames:
         labels = {row.insight_id: row for row in labelled}
         oldest = since.strftime("%Y-%m-%d")
         rows: list[LabelledRow] = []
-        seen = unlabelled = unreadable = 0
+        seen = unlabelled = unreadable = refused = 0
         joined: set[str] = set()
         for name in self._blobs.list_names(FRAMES_CONTAINER):
             if not name.endswith(".json") or (_date_of(name) or oldest) < oldest:
                 continue
             seen += 1
-            document = orjson.loads(self._blobs.get(FRAMES_CONTAINER, name))
-            label = labels.get(str(document.get("insight_id")))
+            try:
+                document = orjson.loads(self._blobs.get(FRAMES_CONTAINER, name))
+                label = labels.get(str(document.get("insight_id")))
+                row = None if label is None else self._row(name, document, label, input_name)
+            except SiteBlobRefused as exc:
+                logger.warning("frame left out of training: %s", exc)
+                refused += 1
+                continue
             if label is None:
                 unlabelled += 1
                 continue
-            row = self._row(name, document, label, input_name)
             if row is None:
                 unreadable += 1
                 continue
             rows.append(row)
             joined.add(label.insight_id)
         without = len(labels.keys() - joined)
-        return FrameJoin(rows, seen, unlabelled, unreadable, without)
+        return FrameJoin(rows, seen, unlabelled, unreadable, without, refused)
 
     def _row(
         self, name: str, document: dict[str, Any], label: LabelledRow, input_name: str

@@ -5,19 +5,24 @@ from a given day on; an insight's inputs come from the blobs, or from the lake t
 when one is given (the labels always from the blobs). Only labels the champion's task
 knows count (0/1, a class name, a number, or verdicts on detections); the latest per insight
 wins. Each row carries its insight's ``prediction``: what a detection's verdicts judge.
+A blob the reader refuses (:class:`~edgeloop.ports.SiteBlobRefused`: its site did not sign it)
+is left out, with a warning, and counted (the third value returned).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from edgeloop.domain.records import FEEDBACK_KIND, INSIGHT_KIND, parse_timestamp
 from edgeloop.domain.tasks import Label, Task
-from edgeloop.ports import BlobReader, LabelledRow, LakeInsights
+from edgeloop.ports import BlobReader, LabelledRow, LakeInsights, SiteBlobRefused
 from edgeloop.wire.storage_layout import read_objects_skipping_bad, records_blob_date
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,12 +33,14 @@ class _Found:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     scored_at: dict[str, datetime] = field(default_factory=dict)
     predictions: dict[str, Any] = field(default_factory=dict)
+    refused: int = 0  # blobs left out: their site did not sign them
 
 
 def read_labelled_rows(
     compliant: BlobReader, container: str, since: datetime, task: Task, lake: LakeInsights | None = None
-) -> tuple[list[LabelledRow], int]:
-    """Insights with their latest feedback label of ``task``, and how many insights have none."""
+) -> tuple[list[LabelledRow], int, int]:
+    """Insights with their latest feedback label of ``task``, how many insights have none, and how
+    many blobs were refused (not signed by their site)."""
     oldest = since.strftime("%Y-%m-%d")
     found = _Found()
     blob_found = found if lake is None else _Found(found.labels)
@@ -41,7 +48,12 @@ def read_labelled_rows(
         date = records_blob_date(blob_name)
         if date is not None and date < oldest:
             continue
-        data = compliant.get(container, blob_name)
+        try:
+            data = compliant.get(container, blob_name)
+        except SiteBlobRefused as exc:
+            blob_found.refused += 1
+            logger.warning("left out of training: %s", exc)
+            continue
         for record in read_objects_skipping_bad(data, f"{container}/{blob_name}"):
             _collect(record, blob_found, task)
     if lake is not None:
@@ -58,7 +70,9 @@ def read_labelled_rows(
         for insight_id, (_, label, site) in sorted(found.labels.items())
         if insight_id in found.inputs
     ]
-    return rows, len(found.inputs) - len(rows)
+    if blob_found.refused:
+        logger.warning("%d blob(s) of %s left out: not signed by their site", blob_found.refused, container)
+    return rows, len(found.inputs) - len(rows), blob_found.refused
 
 
 def _collect(record: dict[str, Any], found: _Found, task: Task) -> None:

@@ -159,7 +159,11 @@ class RetrainingService:
         on_step("Reading labelled records from the sites")
         since, manifest = self._clock() - timedelta(days=self._config.lookback_days), champion.model.manifest
         container = self._config.compliant_container
-        rows, unlabelled = read_labelled_rows(self._compliant, container, since, manifest.task, self._lake)
+        rows, unlabelled, refused = read_labelled_rows(
+            self._compliant, container, since, manifest.task, self._lake
+        )
+        if refused:  # blobs not signed by the site they are filed under (docs/deployment.md)
+            report["refused_site_blobs"] = refused
         if manifest.image_input is not None:  # an image model learns from the frames the sites let out
             on_step("Joining the labelled frames the sites let out")
             rows, report["frames"] = frame_rows(self._frames, rows, since, manifest.inputs[0].name)

@@ -80,6 +80,9 @@ param dashboardClientId string
 @description('When the retraining timer fires: NCRONTAB, six fields, UTC (app setting RETRAIN_SCHEDULE).')
 param retrainSchedule string = '0 0 2 * * *'
 
+@description('The sites\' Ed25519 public keys, site id to a list of base64 keys (`edgeloop models site-keygen`), two for a site during a key rotation: the cloud reads a site\'s blobs only when one of its keys signed them. {} trusts no site yet.')
+param sitePublicKeys object
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -205,6 +208,9 @@ var appSettings = {
   // and the key that signs model bundles (base64 of the raw Ed25519 key, `edgeloop models keygen`).
   RETRAIN_SCHEDULE: retrainSchedule
   MODEL_SIGNING_PRIVATE_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.vaultName};SecretName=${modelSigningKeySecretName})'
+  // Every reader of what sites write (ingest, Power BI, lake, retraining) checks the site's
+  // signature against these keys (public: an app setting, not a secret).
+  EDGELOOP_SITE_PUBLIC_KEYS: string(sitePublicKeys)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

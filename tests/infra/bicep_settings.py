@@ -9,6 +9,7 @@ does not know fails the test instead of being guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -29,7 +30,7 @@ PARAM_LINE = re.compile(r"^param\s+(\w+)\s*=\s*('[^']*'|[^\s/]+)\s*(?://.*)?$")
 
 
 def parameter_file(environment: str) -> dict[str, Any]:
-    """Scalar parameters of env/<environment>.bicepparam (strings, numbers, booleans)."""
+    """Scalar parameters of env/<environment>.bicepparam (strings, numbers, booleans; ``{}``)."""
     values: dict[str, Any] = {}
     for line in (BICEP / "env" / f"{environment}.bicepparam").read_text(encoding="utf-8").splitlines():
         match = PARAM_LINE.match(line)
@@ -42,6 +43,8 @@ def parameter_file(environment: str) -> dict[str, Any]:
             values[name] = int(text)
         elif text in ("true", "false"):
             values[name] = text == "true"
+        elif text == "{}":  # an object with nothing in it yet (sitePublicKeys before onboarding)
+            values[name] = {}
     return values
 
 
@@ -60,7 +63,10 @@ class BicepSettings:
 
     def value(self, setting: str, node: Any) -> str:
         if isinstance(node, str):
-            return str(self.parameter(node)) if node in self._parameters else node
+            if node not in self._parameters:
+                return node
+            value = self.parameter(node)
+            return json.dumps(value) if isinstance(value, dict) else str(value)  # string(object): JSON
         if isinstance(node, bool | int):
             return str(node).lower() if isinstance(node, bool) else str(node)
         function = node.get("function", {}) if isinstance(node, dict) else {}

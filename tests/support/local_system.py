@@ -77,6 +77,11 @@ class SystemUnderTest(LocalSystem):
         with self.log_path(component.name).open("ab") as log:
             return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+    def trust_sites(self, shared: dict[str, str]) -> dict[str, str]:
+        # Kept: a component restarted later gets the sites' public keys too.
+        self.env = super().trust_sites(shared)
+        return self.env
+
     def start(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         fast_host_json(self.host_json)

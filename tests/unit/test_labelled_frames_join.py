@@ -80,6 +80,7 @@ def test_only_labelled_readable_frames_within_the_lookback_are_joined() -> None:
         "unlabelled_frames": 1,
         "unreadable_frames": 1,
         "labels_without_frame": 3,  # i4 (unreadable), i5 (too old), i9 (its frame stayed on site)
+        "refused_frames": 0,  # read without a verifying reader (signatures: test_site_signatures_azurite.py)
     }
 
 

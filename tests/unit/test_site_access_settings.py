@@ -7,6 +7,7 @@ environment is the runner's own (localdev.run.LocalSystem), built without starti
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.queue import QueueSasPermissions, generate_queue_sas
 
+from edgeloop.adapters.site_signing import SiteBlobSigner
 from edgeloop.config.connections import ConnectionSettingError
 from edgeloop.config.edge_functions import EdgeFunctionSettings
 from edgeloop.config.site_access import topic_queue_urls
@@ -103,7 +105,7 @@ def test_topic_queue_urls_are_add_only() -> None:
 def test_every_fleet_site_gets_sas_and_never_the_cloud_key(tmp_path: Path) -> None:
     system = LocalSystem(tmp_path / "var", Ports.free(), sites=3)
     system.api_key = "fleet-env-test-api-key"
-    shared = system.environment()
+    shared = system.trust_sites(system.environment())
     cloud_key = system.azurite.accounts["cloud"]
     assert cloud_key in shared["CloudStorage"]  # the cloud's processes have it
     for component in system.components:
@@ -120,3 +122,8 @@ def test_every_fleet_site_gets_sas_and_never_the_cloud_key(tmp_path: Path) -> No
         assert parse_qs(urlsplit(env["EDGELOOP_COMPLIANT_STORAGE"]).query)["sp"] == ["c"]
         assert topic_queue_urls(env["ServiceBusConnection"]) is not None
         assert "sig=" in env["SCORING_MODEL_REGISTRY_STORAGE"]
+        # Its own signing key, whose public half the cloud trusts for this site and no other.
+        signer = SiteBlobSigner(env["EDGELOOP_SITE_SIGNING_KEY"], component.site)
+        trusted = json.loads(shared["EDGELOOP_SITE_PUBLIC_KEYS"])
+        assert [site for site, keys in trusted.items() if signer.public_key_b64 in keys] == [component.site]
+    assert sorted(trusted) == ["site-1", "site-2", "site-3"]

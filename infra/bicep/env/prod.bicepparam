@@ -17,6 +17,9 @@ param powerBiDatasetId = '00000000-0000-0000-0000-000000000000'
 param powerBiClientId = '00000000-0000-0000-0000-000000000000'
 param dashboardAudience = 'api://edgeloop-prod-dashboard'
 param dashboardClientId = '00000000-0000-0000-0000-000000000000'
+// Each site's public key as it is onboarded (docs/deployment.md, "Site signatures"):
+// { 'plant-a': [ '<base64 public key>' ] }; {} trusts no site yet.
+param sitePublicKeys = {}
 param tags = {
   costCenter: 'edgeloop-prod'
 }
