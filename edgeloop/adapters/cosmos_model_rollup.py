@@ -68,6 +68,7 @@ def site_model_doc(site: str, model: ModelKey, counts: Counts) -> Doc:
         "feedback_judged": counts.feedback_judged,
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
+        "feedback_missed": counts.feedback_missed,
         "ttl": -1,
     }
 

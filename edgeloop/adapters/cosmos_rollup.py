@@ -41,6 +41,7 @@ def rollup_doc(site: str, hour: str, counts: Counts) -> Doc:
         "feedback_judged": counts.feedback_judged,
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
+        "feedback_missed": counts.feedback_missed,
         "ttl": -1,
     }
 

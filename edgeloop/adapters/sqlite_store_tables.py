@@ -53,12 +53,14 @@ _COUNTERS = (
         feedback_judged INTEGER NOT NULL,
         error_count INTEGER NOT NULL,
         error_sum REAL NOT NULL,
+        feedback_missed INTEGER NOT NULL,
         PRIMARY KEY (site_id, hour, model_name, model_version, task)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour)",
     # Covers the fleet view's per-site sums over its window: read from the index alone.
     """CREATE INDEX IF NOT EXISTS hourly_counts_by_hour_site ON hourly_counts (hour, site_id,
-        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum)""",
+        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum,
+        feedback_missed)""",
 )
 
 # Site status (heartbeats): every one once (status_id); the latest per site: sqlite_fleet_tables.
@@ -103,17 +105,18 @@ ON CONFLICT (insight_id) DO UPDATE SET
     label = excluded.label, recorded_at = excluded.recorded_at
 """
 ADD_COUNTS = """
-INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (site_id, hour, model_name, model_version, task) DO UPDATE SET
     scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
     feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct,
     feedback_judged = feedback_judged + excluded.feedback_judged,
-    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum
+    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum,
+    feedback_missed = feedback_missed + excluded.feedback_missed
 """
 KEY_COLUMNS = ("site_id", "hour", "model_name", "model_version", "task")
 COUNT_SUMS = (
     "SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct), "
-    "SUM(feedback_judged), SUM(error_count), SUM(error_sum)"
+    "SUM(feedback_judged), SUM(error_count), SUM(error_sum), SUM(feedback_missed)"
 )
 SELECT_JOINED = (
     "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
@@ -126,7 +129,7 @@ def counter_row(key: CounterKey, counts: Counts) -> tuple[object, ...]:
     return (
         key.site_id, key.hour, key.model_name, key.model_version, key.task,
         counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
-        counts.feedback_judged, counts.error_count, counts.error_sum,
+        counts.feedback_judged, counts.error_count, counts.error_sum, counts.feedback_missed,
     )  # fmt: skip
 
 
@@ -138,7 +141,8 @@ def create_tables(conn: sqlite3.Connection) -> None:
     Such a file typed ``feedback.label`` INTEGER and counted every model as binary: its
     feedback is copied into the untyped table, and the counters are counted again from
     the stored insights and their feedback (every process opening the file checks; one
-    does it).
+    does it). A file from before ``feedback_missed`` (a detection label's missed boxes) is
+    counted again the same way: its counters never read the missed boxes of its labels.
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -147,6 +151,7 @@ def create_tables(conn: sqlite3.Connection) -> None:
             conn.execute("ALTER TABLE feedback RENAME TO feedback_before_tasks")
         recount = _column_type(conn, "hourly_counts", "scored") is not None and (
             _column_type(conn, "hourly_counts", "task") is None
+            or _column_type(conn, "hourly_counts", "feedback_missed") is None
         )
         if recount:
             conn.execute("DROP TABLE hourly_counts")
