@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from insight_factory import T0, feedback, insight
+from insight_factory import T0, detection_insight, feedback, insight
 
 from edgeloop.domain.model_stats import ModelKey, ModelStats
 from edgeloop.domain.records import InsightRecord, Record
@@ -18,15 +18,6 @@ DETECTION = ModelKey("surface-detection", "1", "detection")
 SCRATCH = "scratch@0.1,0.62,0.3,0.8"
 DENT = "dent@0.5,0.5,0.7,0.9"
 RANGE = (T0, T0 + timedelta(hours=3))
-
-
-def detection_insight(site: str = "site-a", found: int = 2, *, hour: int = 0) -> InsightRecord:
-    """A detection model's insight with ``found`` boxes (each a scratch, best first)."""
-    boxes = [value for n in range(found) for value in ("scratch", 0.9 - n / 10, 0.1, 0.1, 0.3, 0.3)]
-    return insight(
-        site, at=T0 + timedelta(hours=hour), model="surface-detection", version="1", task="detection",
-        prediction=boxes, anomaly=found > 0,
-    )  # fmt: skip
 
 
 def _labelled() -> tuple[dict[str, InsightRecord], list[Record]]:
@@ -68,7 +59,11 @@ def test_a_detection_model_counts_accepted_rejected_and_missed_with_precision_an
     assert model.counts.feedback == 3
     assert _model(store.model_stats(*RANGE)) == model  # the counters agree with the rollup
     hours = [(h.hour, h.detection_verdicts) for h in store.model_hours(*RANGE) if h.model == DETECTION]
-    assert hours == [(T0, (1, 1, 1)), (T0 + timedelta(hours=1), (1, 0, 0)), (T0 + timedelta(hours=2), (0, 0, 2))]
+    assert hours == [
+        (T0, (1, 1, 1)),
+        (T0 + timedelta(hours=1), (1, 0, 0)),
+        (T0 + timedelta(hours=2), (0, 0, 2)),
+    ]
     sites = {s.site_id: s.counts.feedback_missed for s in store.site_totals(*RANGE)}
     assert sites == {"site-a": 1, "site-b": 2}
 
