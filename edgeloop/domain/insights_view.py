@@ -229,10 +229,13 @@ class IncomingRecords:
 
     def apply(self, insight_id: str, before: InsightState, delta: dict[CounterKey, Counts]) -> InsightState:
         """The insight's state after this write; accumulates the counters' change into ``delta``."""
-        old_insight, old_feedback = before
-        after = (
-            self.insights.get(insight_id, old_insight),
-            latest_feedback(old_feedback, self.feedback.get(insight_id)),
-        )
+        after = self.after(insight_id, before)
         counter_delta(before, after, delta)
         return after
+
+    def after(self, insight_id: str, before: InsightState) -> InsightState:
+        """The insight's state after this write, from ``before``."""
+        old_insight, old_feedback = before
+        return self.insights.get(insight_id, old_insight), latest_feedback(
+            old_feedback, self.feedback.get(insight_id)
+        )

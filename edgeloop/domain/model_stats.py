@@ -81,7 +81,11 @@ class ModelFigures:
         if self.model.quality_measure != "precision":
             return None
         counts = self.counts
-        return counts.feedback_correct, counts.feedback_judged - counts.feedback_correct, counts.feedback_missed
+        return (
+            counts.feedback_correct,
+            counts.feedback_judged - counts.feedback_correct,
+            counts.feedback_missed,
+        )
 
     @property
     def mean_absolute_error(self) -> float | None:
