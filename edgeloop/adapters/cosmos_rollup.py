@@ -69,7 +69,8 @@ def _hour_from_counters(container: ContainerProxy, site: str, hour: str) -> Coun
 
 def _hours_from_counters(container: ContainerProxy, site: str, hour: str | None = None) -> dict[str, Counts]:
     """The site's counters summed per hour (of one hour when given)."""
-    conditions, parameters = "c.doc_type = @type", [{"name": "@type", "value": HOURLY}]
+    conditions = "c.doc_type = @type"
+    parameters: list[dict[str, object]] = [{"name": "@type", "value": HOURLY}]
     if hour is not None:
         conditions += " AND c.hour = @hour"
         parameters.append({"name": "@hour", "value": hour})
