@@ -56,3 +56,14 @@ def judge_outcome(task: TaskKind, anomaly: bool, prediction: Prediction | None, 
     if isinstance(label, str) or not isinstance(prediction, int | float):
         return NOT_JUDGED
     return Judgement(0, 0, 1, abs(float(prediction) - float(label)))
+
+
+def precision(accepted: int, rejected: int) -> float | None:
+    """A detection model's precision: the share of its judged detections accepted; None without any."""
+    return accepted / (accepted + rejected) if accepted + rejected else None
+
+
+def recall(accepted: int, missed: int) -> float | None:
+    """A detection model's recall: of the defects operators saw (accepted detections and missed
+    boxes), the share it found; None without any."""
+    return accepted / (accepted + missed) if accepted + missed else None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from edgeloop.domain.feedback_quality import precision, recall
 from edgeloop.domain.insights_view import CounterKey, Counts, hour_start
 from edgeloop.domain.records import TaskKind
 
@@ -62,18 +63,14 @@ class ModelFigures:
     @property
     def precision(self) -> float | None:
         """Detection only: the share of its detections operators accepted; None without verdicts."""
-        judged = self.counts.feedback_judged
-        if self.model.quality_measure != "precision" or not judged:
-            return None
-        return self.counts.feedback_correct / judged
+        verdicts = self.detection_verdicts
+        return None if verdicts is None else precision(verdicts[0], verdicts[1])
 
     @property
     def recall(self) -> float | None:
         """Detection only: the share of the defects operators saw that it found; None without any."""
-        found = self.counts.feedback_correct
-        if self.model.quality_measure != "precision" or not found + self.counts.feedback_missed:
-            return None
-        return found / (found + self.counts.feedback_missed)
+        verdicts = self.detection_verdicts
+        return None if verdicts is None else recall(verdicts[0], verdicts[2])
 
     @property
     def detection_verdicts(self) -> tuple[int, int, int] | None:

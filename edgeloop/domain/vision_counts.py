@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from edgeloop.domain.detection_task import COUNT_PREFIX as DETECTION_COUNT
-from edgeloop.domain.feedback_quality import judge
+from edgeloop.domain.feedback_quality import judge, precision, recall
 from edgeloop.domain.hours import hour_bucket
 from edgeloop.domain.insights_view import InsightState
 from edgeloop.domain.records import InsightRecord, Label
@@ -104,14 +104,12 @@ class VisionCounts:
     @property
     def precision(self) -> float | None:
         """Detection: accepted / (accepted + rejected); None without verdicts."""
-        judged = self.accepted + self.rejected
-        return self.accepted / judged if judged else None
+        return precision(self.accepted, self.rejected)
 
     @property
     def recall(self) -> float | None:
-        """Detection: accepted / (accepted + missed), the share of the defects seen that were found."""
-        seen = self.accepted + self.missed
-        return self.accepted / seen if seen else None
+        """Detection: accepted / (accepted + missed); None without either."""
+        return recall(self.accepted, self.missed)
 
     @classmethod
     def from_mapping(
@@ -157,7 +155,7 @@ def is_defect(insight: InsightRecord) -> bool:
     return insight.anomaly
 
 
-def verdicts_of(insight: InsightRecord, label: Label | None) -> tuple[int, int, int]:
+def detection_feedback_of(insight: InsightRecord, label: Label | None) -> tuple[int, int, int]:
     """A detection model's (accepted, rejected, missed) of the label; other tasks: none."""
     if label is None or insight.model.task != "detection":
         return 0, 0, 0
@@ -177,7 +175,7 @@ def vision_contribution(
     key = VisionKey(insight.site_id, camera, hour_bucket(insight.scored_at), model.name, model.version)
     classes = tuple(sorted(seen_classes(insight).items()))
     flags = (int(is_defect(insight)), int(insight.anomaly))
-    return {key: VisionCounts(1, *flags, classes, *verdicts_of(insight, label))}
+    return {key: VisionCounts(1, *flags, classes, *detection_feedback_of(insight, label))}
 
 
 def vision_state(state: InsightState) -> VisionState:
