@@ -15,6 +15,7 @@ import orjson
 
 from edgeloop.adapters.sqlite_fleet_tables import create_fleet_tables
 from edgeloop.adapters.sqlite_model_tables import create_model_tables, drop_model_tables
+from edgeloop.domain.detection_labels import MISSED_SEPARATOR
 from edgeloop.domain.insights_view import CounterKey, Counts, StoredFeedback, contribution
 from edgeloop.domain.records import insight_from_wire
 
@@ -142,17 +143,21 @@ def create_tables(conn: sqlite3.Connection) -> None:
     feedback is copied into the untyped table, and the counters are counted again from
     the stored insights and their feedback (every process opening the file checks; one
     does it). A file from before ``feedback_missed`` (a detection label's missed boxes) is
-    counted again the same way: its counters never read the missed boxes of its labels.
+    counted again the same way if one of its labels holds a missed box (its counters never read
+    them); without any, the column is added, 0 everywhere, which is then exact (``_add_missed``).
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
         old_feedback = _column_type(conn, "feedback", "label") == "INTEGER"
         if old_feedback:
             conn.execute("ALTER TABLE feedback RENAME TO feedback_before_tasks")
-        recount = _column_type(conn, "hourly_counts", "scored") is not None and (
-            _column_type(conn, "hourly_counts", "task") is None
-            or _column_type(conn, "hourly_counts", "feedback_missed") is None
+        counted = _column_type(conn, "hourly_counts", "scored") is not None
+        no_missed = counted and _column_type(conn, "hourly_counts", "feedback_missed") is None
+        recount = counted and (
+            _column_type(conn, "hourly_counts", "task") is None or (no_missed and _holds_missed_boxes(conn))
         )
+        if no_missed and not recount:
+            _add_missed(conn)
         if recount:
             conn.execute("DROP TABLE hourly_counts")
             conn.execute("DROP TABLE IF EXISTS site_hourly_counts")  # summed again from the new counters
@@ -171,6 +176,24 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _holds_missed_boxes(conn: sqlite3.Connection) -> bool:
+    """Whether a stored label may hold a detection's missed box (a text label with its separator)."""
+    found = conn.execute(
+        "SELECT 1 FROM feedback WHERE typeof(label) = 'text' AND instr(label, ?) > 0 LIMIT 1",
+        (MISSED_SEPARATOR,),
+    )
+    return found.fetchone() is not None
+
+
+def _add_missed(conn: sqlite3.Connection) -> None:
+    """``feedback_missed`` added to the counters and the per-site rollup (the covering index made
+    again with it; the per-model rollups, of another shape now, are summed again on their own)."""
+    conn.execute("DROP INDEX IF EXISTS hourly_counts_by_hour_site")
+    for table in ("hourly_counts", "site_hourly_counts"):
+        if _column_type(conn, table, "scored") is not None:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN feedback_missed INTEGER NOT NULL DEFAULT 0")
 
 
 def _column_type(conn: sqlite3.Connection, table: str, column: str) -> str | None:

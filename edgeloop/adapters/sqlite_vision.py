@@ -4,9 +4,10 @@ Kept in the transaction of every insight write (``SqliteInsightStore.upsert`` ad
 ``vision_counts.vision_delta`` of the insights it touches), so a redelivered blob changes
 nothing. Reads go by the primary key's prefix (one site) or by the hour index (every site):
 the vision page reads a row per camera, hour and model, never the insights. A file written
-before these tables, or before their feedback columns (a detection model's ``accepted``,
-``rejected``, ``missed``), is counted once from its stored insights and their feedback when
-it is first opened.
+before these tables is counted once from its stored insights and their feedback when it is
+first opened; one from before their feedback columns (a detection model's ``accepted``,
+``rejected``, ``missed``) too if it may hold a detection label (one starting as they do: a
+verdict or a missed box), else the columns are added, 0 everywhere, which is then exact.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite3
 
 import orjson
 
+from edgeloop.domain.detection_labels import MISSED_SEPARATOR, VERDICTS
 from edgeloop.domain.records import insight_from_wire
 from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, summed, vision_contribution
 
@@ -51,10 +53,14 @@ def create_vision_tables(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(vision_counts)")}
-        if columns and "missed" not in columns:
+        if columns and "missed" not in columns and not _holds_detection_labels(conn):
+            for column in _VERDICTS.split(", "):
+                conn.execute(f"ALTER TABLE vision_counts ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        elif columns and "missed" not in columns:
             conn.execute("DROP TABLE vision_counts")
             conn.execute("DROP TABLE vision_classes")
-        if "missed" not in columns:
+            columns = set()
+        if not columns:
             for statement in _TABLES:
                 conn.execute(statement)
             add_vision(conn, _recount(conn))
@@ -63,6 +69,13 @@ def create_vision_tables(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _holds_detection_labels(conn: sqlite3.Connection) -> bool:
+    """Whether a stored label may be a detection's: each starts with a verdict or a missed box."""
+    starts = " OR ".join(f"label LIKE '{start}%'" for start in (*VERDICTS, MISSED_SEPARATOR))
+    found = conn.execute(f"SELECT 1 FROM feedback WHERE typeof(label) = 'text' AND ({starts}) LIMIT 1")
+    return found.fetchone() is not None
 
 
 _JOINED = "SELECT i.doc, f.label FROM insights AS i LEFT JOIN feedback AS f ON f.insight_id = i.insight_id"

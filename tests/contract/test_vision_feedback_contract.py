@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from contract.vision_factory import detection_frame
+from contract.vision_factory import detection_frame, frame
 from insight_factory import T0, feedback
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -77,5 +77,27 @@ def test_an_sqlite_file_from_before_the_feedback_columns_is_counted_when_opened(
     after = SqliteInsightStore(path)
     try:
         assert after.vision_hours(None, None) == expected
+    finally:
+        after.close()
+
+
+def test_an_sqlite_file_without_detection_labels_gets_the_columns_without_a_recount(tmp_path: Path) -> None:
+    path = tmp_path / "global.sqlite3"
+    before = SqliteInsightStore(path)
+    classified, boxed = frame("line-1", "scratch", kinds=("alert_class",)), detection_frame("line-2", 1)
+    before.upsert([classified, boxed, feedback(classified, "ok")])
+    conn = before._connections.get()
+    for column in ("accepted", "rejected", "missed"):
+        conn.execute(f"ALTER TABLE vision_counts DROP COLUMN {column}")
+    conn.execute("UPDATE vision_counts SET anomalies = 7")  # kept: the columns are added, nothing read again
+    before.close()
+    after = SqliteInsightStore(path)
+    try:
+        assert {key.camera_id: (c.anomalies, c.missed) for key, c in after.vision_hours(None, None)} == {
+            "line-1": (7, 0),
+            "line-2": (7, 0),
+        }
+        after.upsert([feedback(boxed, f"accept;{SCRATCH}")])  # counted from then on
+        assert _verdicts(after)[("site-a", "line-2")] == (1, 0, 1)
     finally:
         after.close()

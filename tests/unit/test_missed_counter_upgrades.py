@@ -1,6 +1,7 @@
 """Global stores written before ``feedback_missed`` (a detection label's missed boxes) carry on: a
-SQLite file is counted again from its insights when opened (its counters never read the missed
-boxes); a Cosmos DB counter document without the field reads as counting none."""
+SQLite file is counted again from its insights when opened if a label holds a missed box (its
+counters never read them), else gets the column, 0 everywhere, without reading an insight; a
+Cosmos DB counter document without the field reads as counting none."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ ALTER TABLE hourly_counts DROP COLUMN feedback_missed;
 ALTER TABLE site_hourly_counts DROP COLUMN feedback_missed;
 ALTER TABLE model_hourly_counts DROP COLUMN feedback_missed;
 ALTER TABLE model_site_counts DROP COLUMN feedback_missed;
-UPDATE hourly_counts SET scored = 0;
 """
 
 
@@ -52,7 +52,7 @@ def test_a_sqlite_file_from_before_the_missed_counter_is_counted_again_on_open(t
     expected = _answers(store)
     store.close()
     with sqlite3.connect(path) as conn:  # the scored sums spoilt too: they must come from the insights
-        conn.executescript(WITHOUT_MISSED)
+        conn.executescript(WITHOUT_MISSED + "UPDATE hourly_counts SET scored = 0;")
     conn.close()
 
     upgraded = SqliteInsightStore(path)
@@ -63,6 +63,28 @@ def test_a_sqlite_file_from_before_the_missed_counter_is_counted_again_on_open(t
     again = SqliteInsightStore(path)  # opening an upgraded file again changes nothing
     assert _answers(again) == expected
     again.close()
+
+
+def test_a_sqlite_file_without_a_missed_box_gets_the_column_without_a_recount(tmp_path: Path) -> None:
+    path = tmp_path / "global.sqlite3"
+    store = SqliteInsightStore(path)
+    frame = detection_insight()
+    store.upsert([*seed_tasks(hours=2), frame, feedback(frame, "accept,reject")])
+    expected = _answers(store)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(WITHOUT_MISSED)
+    conn.close()
+
+    upgraded = SqliteInsightStore(path)
+    assert _answers(upgraded) == expected
+    upgraded.upsert([feedback(frame, f"accept,accept;{SCRATCH}", at=T0 + timedelta(hours=1))])
+    [model] = [m for m in upgraded.model_stats(None, None) if m.model == DETECTION]
+    assert model.detection_verdicts == (2, 0, 1)  # counted from then on
+    conn = upgraded._connections.get()
+    indexed = [row[2] for row in conn.execute("PRAGMA index_info(hourly_counts_by_hour_site)")]
+    assert indexed[-1] == "feedback_missed"  # the fleet's sums still read from the index alone
+    upgraded.close()
 
 
 def test_a_cosmos_counter_from_before_the_field_counts_no_missed_box() -> None:
