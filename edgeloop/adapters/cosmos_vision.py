@@ -2,7 +2,11 @@
 
 ``doc_type`` ``vision_hourly``, ``id`` ``_vision_<hour>_<hash of camera, model, version>``, the class
 mix inline (``classes``: class -> count), a detection model's ``accepted``, ``rejected`` and
-``missed`` (a document from before them reads 0), ``ttl`` -1 as the hourly counters. Written in the same
+``missed``, ``ttl`` -1 as the hourly counters. A document from before those three reads them as
+0; the first write that moves it takes them from the hour's stored insights and their feedback
+as read before the batch (``_with_stored_verdicts``), so a later label replacing one counted
+before them takes away what was added (the verdicts of insights expired since are not counted,
+and cannot change any more). Written in the same
 transactional batch as the insights they count, conditional on the etags read before
 (``CosmosInsightStore._write_chunk`` asks this mixin for their operations), so a redelivered record
 writes nothing; a chunk whose operations pass a batch's 100 is written as two halves. Read as the
@@ -14,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from azure.cosmos import ContainerProxy
 
-from edgeloop.adapters.cosmos_documents import Doc, Operation, state_of, write_if_changed
+from edgeloop.adapters.cosmos_documents import INSIGHT, Doc, Operation, state_of, write_if_changed
 from edgeloop.domain.hours import hour_range
 from edgeloop.domain.insights_view import IncomingRecords
 from edgeloop.domain.vision_counts import (
@@ -27,6 +32,7 @@ from edgeloop.domain.vision_counts import (
     VisionKey,
     VisionRow,
     summed,
+    vision_contribution,
     vision_delta,
     vision_state,
 )
@@ -95,8 +101,23 @@ class CosmosVisionCounters:
         operations: list[Operation] = []
         for key, change in delta.items():
             old_doc = current.get(vision_id(key))
-            operations += write_if_changed(old_doc, vision_doc(key, _counts_of(old_doc) + change))
+            base = _counts_of(old_doc)
+            if old_doc is not None and "accepted" not in old_doc:  # written before the verdicts
+                base = self._with_stored_verdicts(key, base)
+            operations += write_if_changed(old_doc, vision_doc(key, base + change))
         return operations
+
+    def _with_stored_verdicts(self, key: VisionKey, counts: VisionCounts) -> VisionCounts:
+        """``counts`` with the verdicts of the key's stored insights (its site's hour, one query)."""
+        docs = self._container.query_items(
+            "SELECT * FROM c WHERE c.doc_type = @type AND c.hour = @hour",
+            parameters=[{"name": "@type", "value": INSIGHT}, {"name": "@hour", "value": key.hour}],
+            partition_key=key.site_id,
+        )
+        found = VisionCounts()
+        for doc in docs:
+            found = found + vision_contribution(*vision_state(state_of(doc))).get(key, VisionCounts())
+        return replace(counts, accepted=found.accepted, rejected=found.rejected, missed=found.missed)
 
     def vision_hours(
         self, start: datetime | None, end: datetime | None, site_id: str | None = None

@@ -1,7 +1,9 @@
-"""Global stores written before ``feedback_missed`` (a detection label's missed boxes) carry on: a
-SQLite file is counted again from its insights when opened if a label holds a missed box (its
-counters never read them), else gets the column, 0 everywhere, without reading an insight; a
-Cosmos DB counter document without the field reads as counting none."""
+"""Global stores written before ``feedback_missed`` (a detection label's missed boxes) and the
+vision counters' verdicts carry on: a SQLite file is counted again from its insights when opened
+if a label holds a missed box (its counters never read them), else gets the column, 0
+everywhere, without reading an insight; a Cosmos DB counter document without the field reads as
+counting none, and a vision document without the verdicts takes them from its hour's stored
+insights at its next write."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from azure.cosmos import CosmosClient
 from contract.cosmos_fake_transport import ENDPOINT, FAKE_KEY, FakeCosmosTransport
 from contract.insight_factory import T0, detection_insight, feedback, insight, seed_tasks
+from contract.vision_factory import detection_frame
 
 from edgeloop.adapters.cosmos_store import CosmosInsightStore
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -99,3 +102,21 @@ def test_a_cosmos_counter_from_before_the_field_counts_no_missed_box() -> None:
     [ranged] = store.model_stats(T0, None)
     assert model == ranged
     assert (model.counts.feedback, model.counts.feedback_missed, model.accuracy) == (1, 0, 1.0)
+
+
+def test_a_cosmos_vision_document_from_before_the_verdicts_takes_them_from_its_stored_frames() -> None:
+    fake = FakeCosmosTransport()
+    client = CosmosClient(ENDPOINT, credential=FAKE_KEY, transport=fake, retry_total=0)
+    store = CosmosInsightStore(client.get_database_client("edgeloop").get_container_client("insights"))
+    judged, other = detection_frame("line-1", 2), detection_frame("line-1", 1, minutes=5)
+    store.upsert([judged, other, feedback(judged, "accept,accept"), feedback(other, "reject")])
+    for doc in fake.documents.values():  # as the documents were: frames counted, verdicts not
+        if doc["doc_type"] == "vision_hourly":
+            for field in ("accepted", "rejected", "missed"):
+                del doc[field]
+    [(_, before)] = store.vision_hours(None, None)
+    assert (before.frames, before.accepted, before.rejected) == (2, 0, 0)
+    # The operator corrects one frame: its earlier verdicts are taken away from what they were.
+    store.upsert([feedback(judged, f"accept,reject;{SCRATCH}", at=T0 + timedelta(hours=1))])
+    [(_, after)] = store.vision_hours(None, None)
+    assert (after.frames, after.accepted, after.rejected, after.missed) == (2, 1, 2, 1)
