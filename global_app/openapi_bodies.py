@@ -12,6 +12,7 @@ from typing import Any
 from edgeloop.domain.records import TASK_KINDS
 
 _COUNT = {"type": "integer", "minimum": 0}
+_COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}  # null: not the model's task
 _RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 
@@ -31,7 +32,12 @@ SITE_STATS = _object(
         "feedback_correct": _COUNT,
         "feedback_accuracy": {
             **_RATE,
-            "description": "feedback_correct / feedback_judged (binary and multiclass); null without any",
+            "description": "feedback_correct / feedback_judged (binary and multiclass feedback, and the "
+            "verdicts on detections: an accepted one is right); null without any",
+        },
+        "feedback_missed": {
+            **_COUNT,
+            "description": "Defects detection models missed (operators' missed boxes)",
         },
         "model_versions": {"type": "array", "items": {"type": "string"}},
     }
@@ -45,16 +51,41 @@ _MODEL_PROPERTIES: dict[str, Any] = {
     "anomaly_rate": _RATE,
     "feedback": _COUNT,
     "quality_measure": {
-        "enum": ["accuracy", "mean_absolute_error"],
+        "enum": ["accuracy", "mean_absolute_error", "precision"],
         "description": "accuracy for binary (anomaly flag vs the 0/1 outcome) and multiclass (predicted vs "
-        "reported class); mean_absolute_error for regression (|prediction - reported value|)",
+        "reported class); mean_absolute_error for regression (|prediction - reported value|); precision for "
+        "detection (accepted / (accepted + rejected) detections), with its recall",
     },
-    "quality_feedback": {**_COUNT, "description": "How many feedback the measure is over"},
-    "accuracy": {**_RATE, "description": "null for regression or without judged feedback"},
+    "quality_feedback": {
+        **_COUNT,
+        "description": "How many feedback the measure is over (a detection model's: its verdicts)",
+    },
+    "accuracy": {
+        **_RATE,
+        "description": "Binary and multiclass; null for another task or without judged feedback",
+    },
     "mean_absolute_error": {
         "type": ["number", "null"],
         "minimum": 0,
-        "description": "In the model's unit; null for classification or without measured feedback",
+        "description": "In the model's unit; null for another task or without measured feedback",
+    },
+    "precision": {
+        **_RATE,
+        "description": "Detection: accepted / (accepted + rejected); null otherwise or without",
+    },
+    "recall": {
+        **_RATE,
+        "description": "Detection: accepted / (accepted + missed), the share of the defects operators saw "
+        "that the model found; null otherwise or without",
+    },
+    "accepted": {
+        **_COUNT_OR_NULL,
+        "description": "Detection: the detections operators accepted (defects found)",
+    },
+    "rejected": {**_COUNT_OR_NULL, "description": "Detection: the detections operators rejected"},
+    "missed": {
+        **_COUNT_OR_NULL,
+        "description": "Detection: the defects the model did not find (operators' missed boxes)",
     },
 }
 MODEL_STATS = _object({**_MODEL_PROPERTIES, "sites": {"type": "array", "items": {"type": "string"}}})

@@ -37,13 +37,15 @@ def stats_json(stats: SiteStats) -> dict[str, Any]:
         "feedback_judged": stats.counts.feedback_judged,
         "feedback_correct": stats.counts.feedback_correct,
         "feedback_accuracy": stats.feedback_accuracy,
+        "feedback_missed": stats.counts.feedback_missed,
         "model_versions": list(stats.model_versions),
     }
 
 
 def model_json(figures: ModelFigures) -> dict[str, Any]:
-    """A model's counts and its task's feedback measure (the other one is null)."""
+    """A model's counts and its task's feedback measures (the other tasks' are null)."""
     model, counts = figures.model, figures.counts
+    accepted, rejected, missed = figures.detection_verdicts or (None, None, None)
     return {
         "name": model.name,
         "version": model.version,
@@ -56,6 +58,11 @@ def model_json(figures: ModelFigures) -> dict[str, Any]:
         "quality_feedback": figures.quality_feedback,
         "accuracy": figures.accuracy,
         "mean_absolute_error": figures.mean_absolute_error,
+        "precision": figures.precision,
+        "recall": figures.recall,
+        "accepted": accepted,
+        "rejected": rejected,
+        "missed": missed,
     }
 
 

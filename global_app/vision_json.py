@@ -13,6 +13,7 @@ from edgeloop.domain.vision_view import CameraVision, SiteVision
 from edgeloop.service_layer.vision_views import VisionView
 
 _COUNT = {"type": "integer", "minimum": 0}
+_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _TIME = {"type": "string", "format": "date-time"}
 
 
@@ -23,6 +24,11 @@ def _counts(counts: VisionCounts) -> dict[str, Any]:
         "anomalies": counts.anomalies,
         "defect_rate": counts.defect_rate,
         "classes": dict(counts.classes),
+        "accepted": counts.accepted,
+        "rejected": counts.rejected,
+        "missed": counts.missed,
+        "precision": counts.precision,
+        "recall": counts.recall,
     }
 
 
@@ -78,6 +84,14 @@ _COUNTS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": _COUNT,
         "description": "The class mix: class -> times seen (a classifier: once per frame)",
+    },
+    "accepted": {**_COUNT, "description": "Detections operators accepted (defects found)"},
+    "rejected": {**_COUNT, "description": "A detection model's detections operators rejected"},
+    "missed": {**_COUNT, "description": "Defects a detection model did not find (operators' missed boxes)"},
+    "precision": {**_RATE, "description": "accepted / (accepted + rejected); null without verdicts"},
+    "recall": {
+        **_RATE,
+        "description": "accepted / (accepted + missed): of the defects operators saw, the share found",
     },
 }
 CAMERA = _object(

@@ -132,6 +132,7 @@ def counter_doc(key: CounterKey, counts: Counts) -> Doc:
         "feedback_judged": counts.feedback_judged,
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
+        "feedback_missed": counts.feedback_missed,
         "ttl": -1,  # counters outlive the insights' TTL: the dashboard's history
     }
 
@@ -143,7 +144,8 @@ def counter_key(doc: Doc) -> CounterKey:
 
 def counts_of(doc: Doc | None) -> Counts:
     """A counter document's counts; one written before tasks is a binary model's, every
-    feedback of which was judged (a 0/1 label)."""
+    feedback of which was judged (a 0/1 label); one written before ``feedback_missed`` counted
+    no missed box (docs/global-app.md says what that leaves)."""
     if doc is None:
         return Counts()
     return Counts(
@@ -154,6 +156,7 @@ def counts_of(doc: Doc | None) -> Counts:
         int(doc["feedback_judged"] if "feedback_judged" in doc else doc["feedback"]),
         int(doc.get("error_count", 0)),
         float(doc.get("error_sum", 0.0)),
+        int(doc.get("feedback_missed", 0)),
     )
 
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import CosmosBatchOperationError
 
+from edgeloop.adapters.cosmos_backfill import create_missing
 from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     Doc,
@@ -68,6 +68,7 @@ def site_model_doc(site: str, model: ModelKey, counts: Counts) -> Doc:
         "feedback_judged": counts.feedback_judged,
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
+        "feedback_missed": counts.feedback_missed,
         "ttl": -1,
     }
 
@@ -140,35 +141,12 @@ def all_time_site_stats_of(container: ContainerProxy) -> list[SiteStats]:
 
 
 def backfill_site_models(container: ContainerProxy, sites: Iterable[str]) -> int:
-    """Create each site's missing ``site_model`` documents from its counters; the number created.
+    """Create each site's missing ``site_model`` documents from its counters; the number created
+    (``cosmos_backfill``: safe beside ingest)."""
 
-    Safe beside ingest: a document is only created (never replaced), in one batch per site; if an
-    ingest created one of them meanwhile (from the counters and its change), the batch answers 409,
-    writes nothing, and the site is read again."""
-    created = 0
-    for site in sites:
-        for attempt in range(1, 6):
-            totals = _counter_totals(container, site)
-            existing = _ids_in(container, site, SITE_MODEL)
-            missing = [
-                site_model_doc(site, m, c) for m, c in totals.items() if site_model_id(m) not in existing
-            ]
-            try:
-                for start in range(0, len(missing), 100):
-                    batch: list[Operation] = [("create", (doc,), {}) for doc in missing[start : start + 100]]
-                    container.execute_item_batch(batch, partition_key=site)
-                    created += len(batch)
-                break
-            except CosmosBatchOperationError as exc:
-                if exc.status_code != 409 or attempt == 5:
-                    raise
-    return created
+    def rollups_of(site: str) -> list[Doc]:
+        return [
+            site_model_doc(site, model, counts) for model, counts in _counter_totals(container, site).items()
+        ]
 
-
-def _ids_in(container: ContainerProxy, site: str, doc_type: str) -> set[str]:
-    found = container.query_items(
-        "SELECT VALUE c.id FROM c WHERE c.doc_type = @type",
-        parameters=[{"name": "@type", "value": doc_type}],
-        partition_key=site,
-    )
-    return {str(doc_id) for doc_id in found}
+    return create_missing(container, sites, SITE_MODEL, rollups_of)

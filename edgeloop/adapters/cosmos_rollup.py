@@ -5,16 +5,19 @@ writes it in the same transactional batch as the counters it sums, conditional o
 before (``write_if_changed``), so a redelivery, which changes no counter, writes none. A store
 written before rollups has counters without them: the first write to such an hour creates its
 rollup from that hour's counters as read before the batch (a concurrent writer's batch creates
-it too, and one of the two loses the race, 409, and is retried).
+it too, and one of the two loses the race, 409, and is retried); ``backfill_site_hours`` creates
+the missing ones of every site at once (``edgeloop store backfill-rollups``), so an hour never
+written since is counted too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from azure.cosmos import ContainerProxy
 
+from edgeloop.adapters.cosmos_backfill import create_missing
 from edgeloop.adapters.cosmos_documents import HOURLY, Doc, Operation, counts_of, write_if_changed
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
@@ -41,6 +44,7 @@ def rollup_doc(site: str, hour: str, counts: Counts) -> Doc:
         "feedback_judged": counts.feedback_judged,
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
+        "feedback_missed": counts.feedback_missed,
         "ttl": -1,
     }
 
@@ -60,15 +64,34 @@ def rollup_operations(
 
 
 def _hour_from_counters(container: ContainerProxy, site: str, hour: str) -> Counts:
-    docs = container.query_items(
-        "SELECT * FROM c WHERE c.doc_type = @type AND c.hour = @hour",
-        parameters=[{"name": "@type", "value": HOURLY}, {"name": "@hour", "value": hour}],
-        partition_key=site,
-    )
-    total = Counts()
-    for doc in docs:
-        total = total + counts_of(doc)
-    return total
+    return _hours_from_counters(container, site, hour).get(hour, Counts())
+
+
+def _hours_from_counters(container: ContainerProxy, site: str, hour: str | None = None) -> dict[str, Counts]:
+    """The site's counters summed per hour (of one hour when given)."""
+    conditions = "c.doc_type = @type"
+    parameters: list[dict[str, object]] = [{"name": "@type", "value": HOURLY}]
+    if hour is not None:
+        conditions += " AND c.hour = @hour"
+        parameters.append({"name": "@hour", "value": hour})
+    totals: dict[str, Counts] = {}
+    for doc in container.query_items(
+        f"SELECT * FROM c WHERE {conditions}", parameters=parameters, partition_key=site
+    ):
+        totals[doc["hour"]] = totals.get(doc["hour"], Counts()) + counts_of(doc)
+    return totals
+
+
+def backfill_site_hours(container: ContainerProxy, sites: Iterable[str]) -> int:
+    """Create each site's missing ``site_hourly`` documents from its counters; the number created
+    (``cosmos_backfill``: safe beside ingest)."""
+
+    def rollups_of(site: str) -> list[Doc]:
+        return [
+            rollup_doc(site, hour, counts) for hour, counts in _hours_from_counters(container, site).items()
+        ]
+
+    return create_missing(container, sites, SITE_HOURLY, rollups_of)
 
 
 def site_totals_of_rollups(container: ContainerProxy, first: str | None, last: str | None) -> list[SiteStats]:

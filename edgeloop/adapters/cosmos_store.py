@@ -62,7 +62,7 @@ from edgeloop.adapters.cosmos_model_rollup import (
     backfill_site_models,
     model_rollup_operations,
 )
-from edgeloop.adapters.cosmos_rollup import rollup_operations, site_totals_of_rollups
+from edgeloop.adapters.cosmos_rollup import backfill_site_hours, rollup_operations, site_totals_of_rollups
 from edgeloop.adapters.cosmos_shadow import CosmosShadowRecords
 from edgeloop.adapters.cosmos_site_status import CosmosSiteStatusReads
 from edgeloop.adapters.cosmos_vision import MAX_OPERATIONS, CosmosVisionCounters
@@ -289,9 +289,11 @@ class CosmosInsightStore(CosmosVisionCounters, CosmosSiteStatusReads, CosmosShad
             return all_time_model_stats_of(self._container)
         return model_stats(self._counter_rows(start, end))
 
-    def backfill_model_rollups(self) -> int:
-        """Create every site's missing per-model rollup documents (a store written before them)."""
-        return backfill_site_models(self._container, self.sites())
+    def backfill_rollups(self) -> tuple[int, int]:
+        """Create every site's missing rollup documents from its counters (a store written before
+        them): the numbers of per-site hourly and of per-model documents created."""
+        sites = self.sites()
+        return backfill_site_hours(self._container, sites), backfill_site_models(self._container, sites)
 
     def model_hours(self, start: datetime | None, end: datetime | None) -> list[ModelHour]:
         return model_hours(self._counter_rows(start, end))

@@ -68,16 +68,20 @@ _ROLLUP = """CREATE TABLE site_hourly_counts (
     feedback_judged INTEGER NOT NULL,
     error_count INTEGER NOT NULL,
     error_sum REAL NOT NULL,
+    feedback_missed INTEGER NOT NULL,
     PRIMARY KEY (hour, site_id)
 ) WITHOUT ROWID"""
-_COUNT_COLUMNS = "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum"
+_COUNT_COLUMNS = (
+    "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum, feedback_missed"
+)
 ADD_SITE_COUNTS = f"""
-INSERT INTO site_hourly_counts (hour, site_id, {_COUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO site_hourly_counts (hour, site_id, {_COUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (hour, site_id) DO UPDATE SET
     scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
     feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct,
     feedback_judged = feedback_judged + excluded.feedback_judged,
-    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum
+    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum,
+    feedback_missed = feedback_missed + excluded.feedback_missed
 """
 _SUMS = ", ".join(f"SUM({column})" for column in _COUNT_COLUMNS.split(", "))
 SITE_SUMS = f"SELECT site_id, {_SUMS} FROM site_hourly_counts WHERE hour >= ? AND hour < ? GROUP BY site_id"
@@ -126,7 +130,7 @@ def rollup_row(slot: SiteHour, counts: Counts) -> tuple[object, ...]:
     site, hour = slot
     return (
         hour, site, counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
-        counts.feedback_judged, counts.error_count, counts.error_sum,
+        counts.feedback_judged, counts.error_count, counts.error_sum, counts.feedback_missed,
     )  # fmt: skip
 
 

@@ -33,10 +33,12 @@ from edgeloop.domain.model_rollup import (
 from edgeloop.domain.model_stats import ModelHour, ModelKey, ModelStats, model_hours
 from edgeloop.domain.site_rollup import site_totals_of
 
-_COUNTS = "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum"
+_COUNTS = (
+    "scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum, feedback_missed"
+)
 _DECLARED = """scored INTEGER NOT NULL, anomalies INTEGER NOT NULL, feedback INTEGER NOT NULL,
     feedback_correct INTEGER NOT NULL, feedback_judged INTEGER NOT NULL,
-    error_count INTEGER NOT NULL, error_sum REAL NOT NULL"""
+    error_count INTEGER NOT NULL, error_sum REAL NOT NULL, feedback_missed INTEGER NOT NULL"""
 _MODEL = "model_name, model_version, task"
 _MODEL_DECLARED = "model_name TEXT NOT NULL, model_version TEXT NOT NULL, task TEXT NOT NULL"
 _SUMS = ", ".join(f"SUM({column})" for column in _COUNTS.split(", "))
@@ -62,10 +64,10 @@ _COLUMNS = {
     "model_hourly_counts": ["hour", *_MODEL.split(", "), *_COUNTS.split(", ")],
     "model_site_counts": [*_MODEL.split(", "), "site_id", *_COUNTS.split(", "), "first_hour", "last_hour"],
 }
-_ADD_HOUR = f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS}) VALUES ({", ".join("?" * 11)})
+_ADD_HOUR = f"""INSERT INTO model_hourly_counts (hour, {_MODEL}, {_COUNTS}) VALUES ({", ".join("?" * 12)})
     ON CONFLICT (hour, {_MODEL}) DO UPDATE SET {_ADDED}"""
 _ADD_SITE = f"""INSERT INTO model_site_counts ({_MODEL}, site_id, {_COUNTS}, first_hour, last_hour)
-    VALUES ({", ".join("?" * 13)}) ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED},
+    VALUES ({", ".join("?" * 14)}) ON CONFLICT ({_MODEL}, site_id) DO UPDATE SET {_ADDED},
     first_hour = MIN(first_hour, excluded.first_hour), last_hour = MAX(last_hour, excluded.last_hour)"""
 _ALL_TIME_MODELS = f"SELECT {_MODEL}, {_SUMS} FROM model_site_counts GROUP BY {_MODEL}"
 _ALL_TIME_SITES = f"SELECT site_id, {_SUMS} FROM model_site_counts GROUP BY site_id"
@@ -173,5 +175,5 @@ def _model_row(model: ModelKey) -> tuple[str, str, str]:
 def _counts_row(counts: Counts) -> tuple[object, ...]:
     return (
         counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
-        counts.feedback_judged, counts.error_count, counts.error_sum,
+        counts.feedback_judged, counts.error_count, counts.error_sum, counts.feedback_missed,
     )  # fmt: skip

@@ -68,7 +68,7 @@ from edgeloop.domain.shadow_agreement import ShadowObservation
 from edgeloop.domain.shadow_records import ShadowInsightRecord, shadow_insight_from_wire
 from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
 from edgeloop.domain.site_status import SiteStatusRecord, site_status_from_wire
-from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, vision_delta
+from edgeloop.domain.vision_counts import VisionCounts, VisionKey, VisionRow, vision_delta, vision_state
 
 _IN_CHUNK = 500  # below SQLite's bound-parameter limit
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
@@ -99,7 +99,7 @@ class SqliteInsightStore:
             for insight_id in ids:
                 old = before.get(insight_id, (None, None))
                 new_insight, new_feedback = incoming.apply(insight_id, old, delta)
-                vision_delta(old[0], new_insight, vision)
+                vision_delta(vision_state(old), vision_state((new_insight, new_feedback)), vision)
                 if new_feedback is not None and new_feedback != old[1]:
                     site = incoming.feedback_sites.get(insight_id) or (
                         new_insight.site_id if new_insight else ""

@@ -15,6 +15,7 @@ import orjson
 
 from edgeloop.adapters.sqlite_fleet_tables import create_fleet_tables
 from edgeloop.adapters.sqlite_model_tables import create_model_tables, drop_model_tables
+from edgeloop.domain.detection_labels import MISSED_SEPARATOR
 from edgeloop.domain.insights_view import CounterKey, Counts, StoredFeedback, contribution
 from edgeloop.domain.records import insight_from_wire
 
@@ -53,12 +54,14 @@ _COUNTERS = (
         feedback_judged INTEGER NOT NULL,
         error_count INTEGER NOT NULL,
         error_sum REAL NOT NULL,
+        feedback_missed INTEGER NOT NULL,
         PRIMARY KEY (site_id, hour, model_name, model_version, task)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS hourly_counts_by_hour ON hourly_counts (hour)",
     # Covers the fleet view's per-site sums over its window: read from the index alone.
     """CREATE INDEX IF NOT EXISTS hourly_counts_by_hour_site ON hourly_counts (hour, site_id,
-        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum)""",
+        scored, anomalies, feedback, feedback_correct, feedback_judged, error_count, error_sum,
+        feedback_missed)""",
 )
 
 # Site status (heartbeats): every one once (status_id); the latest per site: sqlite_fleet_tables.
@@ -103,17 +106,18 @@ ON CONFLICT (insight_id) DO UPDATE SET
     label = excluded.label, recorded_at = excluded.recorded_at
 """
 ADD_COUNTS = """
-INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO hourly_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (site_id, hour, model_name, model_version, task) DO UPDATE SET
     scored = scored + excluded.scored, anomalies = anomalies + excluded.anomalies,
     feedback = feedback + excluded.feedback, feedback_correct = feedback_correct + excluded.feedback_correct,
     feedback_judged = feedback_judged + excluded.feedback_judged,
-    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum
+    error_count = error_count + excluded.error_count, error_sum = error_sum + excluded.error_sum,
+    feedback_missed = feedback_missed + excluded.feedback_missed
 """
 KEY_COLUMNS = ("site_id", "hour", "model_name", "model_version", "task")
 COUNT_SUMS = (
     "SUM(scored), SUM(anomalies), SUM(feedback), SUM(feedback_correct), "
-    "SUM(feedback_judged), SUM(error_count), SUM(error_sum)"
+    "SUM(feedback_judged), SUM(error_count), SUM(error_sum), SUM(feedback_missed)"
 )
 SELECT_JOINED = (
     "SELECT i.doc, f.feedback_id, f.label, f.recorded_at FROM insights AS i "
@@ -126,7 +130,7 @@ def counter_row(key: CounterKey, counts: Counts) -> tuple[object, ...]:
     return (
         key.site_id, key.hour, key.model_name, key.model_version, key.task,
         counts.scored, counts.anomalies, counts.feedback, counts.feedback_correct,
-        counts.feedback_judged, counts.error_count, counts.error_sum,
+        counts.feedback_judged, counts.error_count, counts.error_sum, counts.feedback_missed,
     )  # fmt: skip
 
 
@@ -138,16 +142,22 @@ def create_tables(conn: sqlite3.Connection) -> None:
     Such a file typed ``feedback.label`` INTEGER and counted every model as binary: its
     feedback is copied into the untyped table, and the counters are counted again from
     the stored insights and their feedback (every process opening the file checks; one
-    does it).
+    does it). A file from before ``feedback_missed`` (a detection label's missed boxes) is
+    counted again the same way if one of its labels holds a missed box (its counters never read
+    them); without any, the column is added, 0 everywhere, which is then exact (``_add_missed``).
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
         old_feedback = _column_type(conn, "feedback", "label") == "INTEGER"
         if old_feedback:
             conn.execute("ALTER TABLE feedback RENAME TO feedback_before_tasks")
-        recount = _column_type(conn, "hourly_counts", "scored") is not None and (
-            _column_type(conn, "hourly_counts", "task") is None
+        counted = _column_type(conn, "hourly_counts", "scored") is not None
+        no_missed = counted and _column_type(conn, "hourly_counts", "feedback_missed") is None
+        recount = counted and (
+            _column_type(conn, "hourly_counts", "task") is None or (no_missed and _holds_missed_boxes(conn))
         )
+        if no_missed and not recount:
+            _add_missed(conn)
         if recount:
             conn.execute("DROP TABLE hourly_counts")
             conn.execute("DROP TABLE IF EXISTS site_hourly_counts")  # summed again from the new counters
@@ -166,6 +176,24 @@ def create_tables(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _holds_missed_boxes(conn: sqlite3.Connection) -> bool:
+    """Whether a stored label may hold a detection's missed box (a text label with its separator)."""
+    found = conn.execute(
+        "SELECT 1 FROM feedback WHERE typeof(label) = 'text' AND instr(label, ?) > 0 LIMIT 1",
+        (MISSED_SEPARATOR,),
+    )
+    return found.fetchone() is not None
+
+
+def _add_missed(conn: sqlite3.Connection) -> None:
+    """``feedback_missed`` added to the counters and the per-site rollup (the covering index made
+    again with it; the per-model rollups, of another shape now, are summed again on their own)."""
+    conn.execute("DROP INDEX IF EXISTS hourly_counts_by_hour_site")
+    for table in ("hourly_counts", "site_hourly_counts"):
+        if _column_type(conn, table, "scored") is not None:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN feedback_missed INTEGER NOT NULL DEFAULT 0")
 
 
 def _column_type(conn: sqlite3.Connection, table: str, column: str) -> str | None:

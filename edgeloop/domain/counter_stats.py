@@ -25,7 +25,9 @@ class SiteStats:
 
     @property
     def feedback_accuracy(self) -> float | None:
-        """Share of judged classification feedback (binary and multiclass) that the models got right.
+        """Share of the judged feedback that the models got right: binary and multiclass feedback,
+        and each verdict on a detection (an accepted one is right; a detection model's own figure
+        is its precision, per model, with its recall, which a site's verdicts alone cannot give).
 
         Regression feedback has no accuracy (its measure, the mean absolute error, is per model).
         """

@@ -117,3 +117,8 @@ def verdicts_of(label: str) -> list[bool]:
     """A detection label's verdicts (its missed boxes left out), True where a detection was accepted."""
     judged = label.split(MISSED_SEPARATOR, 1)[0]
     return [verdict == VERDICTS[0] for verdict in judged.split(",")] if judged else []
+
+
+def missed_count_of(label: str) -> int:
+    """How many missed boxes a detection label adds (its verdicts left out)."""
+    return label.count(MISSED_SEPARATOR)

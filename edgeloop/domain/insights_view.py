@@ -116,6 +116,7 @@ class Counts:
     feedback_judged: int = 0  # classification feedback compared with its prediction
     error_count: int = 0  # regression feedback with a measured error
     error_sum: float = 0.0  # sum of those absolute errors
+    feedback_missed: int = 0  # defects a detection model did not find (an operator's missed boxes)
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -126,6 +127,7 @@ class Counts:
             self.feedback_judged + other.feedback_judged,
             self.error_count + other.error_count,
             self.error_sum + other.error_sum,
+            self.feedback_missed + other.feedback_missed,
         )
 
     def __neg__(self) -> Counts:
@@ -137,6 +139,7 @@ class Counts:
             -self.feedback_judged,
             -self.error_count,
             -self.error_sum,
+            -self.feedback_missed,
         )
 
     def is_zero(self) -> bool:
@@ -174,8 +177,8 @@ def contribution(insight: InsightRecord | None, feedback: StoredFeedback | None)
     key = CounterKey(insight.site_id, hour_bucket(insight.scored_at), model.name, model.version, model.task)
     if feedback is None:
         return {key: Counts(scored=1, anomalies=int(insight.anomaly))}
-    judged, correct, measured, abs_error = judge(insight, feedback.label)
-    return {key: Counts(1, int(insight.anomaly), 1, correct, judged, measured, abs_error)}
+    judged, correct, measured, abs_error, missed = judge(insight, feedback.label)
+    return {key: Counts(1, int(insight.anomaly), 1, correct, judged, measured, abs_error, missed)}
 
 
 def counter_delta(
@@ -226,10 +229,13 @@ class IncomingRecords:
 
     def apply(self, insight_id: str, before: InsightState, delta: dict[CounterKey, Counts]) -> InsightState:
         """The insight's state after this write; accumulates the counters' change into ``delta``."""
-        old_insight, old_feedback = before
-        after = (
-            self.insights.get(insight_id, old_insight),
-            latest_feedback(old_feedback, self.feedback.get(insight_id)),
-        )
+        after = self.after(insight_id, before)
         counter_delta(before, after, delta)
         return after
+
+    def after(self, insight_id: str, before: InsightState) -> InsightState:
+        """The insight's state after this write, from ``before``."""
+        old_insight, old_feedback = before
+        return self.insights.get(insight_id, old_insight), latest_feedback(
+            old_feedback, self.feedback.get(insight_id)
+        )

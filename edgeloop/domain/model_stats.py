@@ -2,7 +2,10 @@
 feedback's measure of the model's task (edgeloop.domain.feedback_quality).
 
 - binary and multiclass: accuracy, the share of judged feedback the model got right;
-- regression: the mean absolute error, ``error_sum / error_count``.
+- regression: the mean absolute error, ``error_sum / error_count``;
+- detection: precision, accepted / (accepted + rejected) detections, and recall, accepted /
+  (accepted + missed): an accepted detection is a defect found, an operator's missed box one
+  not found (its ``accepted``, ``rejected`` and ``missed`` counts say what they are over).
 
 A model is its (name, version, task); its figures add up over every site using it.
 """
@@ -14,10 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from edgeloop.domain.feedback_quality import precision, recall
 from edgeloop.domain.insights_view import CounterKey, Counts, hour_start
 from edgeloop.domain.records import TaskKind
 
-QualityMeasure = Literal["accuracy", "mean_absolute_error"]
+QualityMeasure = Literal["accuracy", "mean_absolute_error", "precision"]
+QUALITY_MEASURES: dict[TaskKind, QualityMeasure] = {
+    "binary": "accuracy",
+    "multiclass": "accuracy",
+    "regression": "mean_absolute_error",
+    "detection": "precision",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +38,7 @@ class ModelKey:
 
     @property
     def quality_measure(self) -> QualityMeasure:
-        return "mean_absolute_error" if self.task == "regression" else "accuracy"
+        return QUALITY_MEASURES[self.task]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +54,35 @@ class ModelFigures:
 
     @property
     def accuracy(self) -> float | None:
-        """Binary and multiclass only; None without judged feedback."""
+        """Binary and multiclass only (a detection model's is its precision); None without judged feedback."""
         judged = self.counts.feedback_judged
         if self.model.quality_measure != "accuracy" or not judged:
             return None
         return self.counts.feedback_correct / judged
+
+    @property
+    def precision(self) -> float | None:
+        """Detection only: the share of its detections operators accepted; None without verdicts."""
+        verdicts = self.detection_verdicts
+        return None if verdicts is None else precision(verdicts[0], verdicts[1])
+
+    @property
+    def recall(self) -> float | None:
+        """Detection only: the share of the defects operators saw that it found; None without any."""
+        verdicts = self.detection_verdicts
+        return None if verdicts is None else recall(verdicts[0], verdicts[2])
+
+    @property
+    def detection_verdicts(self) -> tuple[int, int, int] | None:
+        """Detection only: (accepted, rejected, missed) over its feedback."""
+        if self.model.quality_measure != "precision":
+            return None
+        counts = self.counts
+        return (
+            counts.feedback_correct,
+            counts.feedback_judged - counts.feedback_correct,
+            counts.feedback_missed,
+        )
 
     @property
     def mean_absolute_error(self) -> float | None:
@@ -60,8 +94,8 @@ class ModelFigures:
 
     @property
     def quality_feedback(self) -> int:
-        """How many feedback the measure is over (judged or measured)."""
-        if self.model.quality_measure == "accuracy":
+        """How many feedback the measure is over (judged or measured; a detection model's: verdicts)."""
+        if self.model.quality_measure != "mean_absolute_error":
             return self.counts.feedback_judged
         return self.counts.error_count
 

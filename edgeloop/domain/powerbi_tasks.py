@@ -9,7 +9,9 @@ One model's dataset has the columns of its task (edgeloop.domain.tasks):
   task has an interval; ``Feedback.label_value`` (Double);
 - detection: ``detections`` (how many), ``top_class`` and ``top_score`` (the best one), one
   ``count_<class>`` per class (Int64); ``Feedback.accepted`` and ``rejected`` (the operator's
-  verdicts on the insight's detections).
+  verdicts on the insight's detections) and ``missed`` (the defects the operator drew that the
+  model did not find: a report's precision is accepted / (accepted + rejected), its recall
+  accepted / (accepted + missed)).
 
 ``anomaly`` and ``anomaly_kinds`` are every task's (edgeloop.domain.powerbi_schema). The
 cells come from a wire record after the compliance policy: a missing value is null, a value
@@ -26,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from edgeloop.domain.detection_labels import verdicts_of
+from edgeloop.domain.detection_labels import missed_count_of, verdicts_of
 from edgeloop.domain.detection_task import (
     COUNT_PREFIX,
     FIELDS,
@@ -51,6 +53,7 @@ TOP_CLASS = "top_class"
 TOP_SCORE = "top_score"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
+MISSED = "missed"
 
 
 def _number(value: Any, field_name: str) -> float | None:
@@ -184,7 +187,7 @@ class DetectionColumns:
         )
 
     def feedback_columns(self) -> tuple[Column, ...]:
-        return (Column(ACCEPTED, "Int64", ("label",)), Column(REJECTED, "Int64", ("label",)))
+        return tuple(Column(name, "Int64", ("label",)) for name in (ACCEPTED, REJECTED, MISSED))
 
     def insight_cells(self, record: Mapping[str, Any]) -> Row:
         found = record.get("prediction")
@@ -202,11 +205,15 @@ class DetectionColumns:
     def label_cells(self, record: Mapping[str, Any]) -> Row:
         label = record.get("label")
         if label is None:
-            return {ACCEPTED: None, REJECTED: None}
+            return {ACCEPTED: None, REJECTED: None, MISSED: None}
         if type(label) is not str:
-            raise RecordError("label", "must be the verdicts on the detections ('accept,reject')")
+            raise RecordError("label", "must be the verdicts on the detections, then the missed boxes")
         verdicts = verdicts_of(label)
-        return {ACCEPTED: sum(verdicts), REJECTED: len(verdicts) - sum(verdicts)}
+        return {
+            ACCEPTED: sum(verdicts),
+            REJECTED: len(verdicts) - sum(verdicts),
+            MISSED: missed_count_of(label),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "classes": list(self.classes)}

@@ -15,7 +15,11 @@ What a frame adds (:func:`vision_contribution`):
   detection model, a box of such a class), or,
   for a task without classes (binary), the anomaly flag;
 * ``classes``: what the model saw, per class (:func:`seen_classes`): a classifier's predicted
-  class once; a detection model's boxes, each (its insight's ``count_<class>`` outputs).
+  class once; a detection model's boxes, each (its insight's ``count_<class>`` outputs);
+* a detection model's feedback, once its label arrives (edgeloop.domain.feedback_quality):
+  ``accepted`` and ``rejected`` detections, and ``missed`` defects (the label's missed boxes),
+  so a camera's precision and recall read as a model's do. A later label replaces the earlier
+  one in the counts, as in the hourly counters.
 
 Uploads have no camera: they are counted under ``camera_id`` ``""`` (:data:`UPLOADS`).
 Pure: no I/O.
@@ -27,14 +31,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from edgeloop.domain.detection_task import COUNT_PREFIX as DETECTION_COUNT
+from edgeloop.domain.feedback_quality import judge, precision, recall
 from edgeloop.domain.hours import hour_bucket
-from edgeloop.domain.records import InsightRecord
+from edgeloop.domain.insights_view import InsightState
+from edgeloop.domain.records import InsightRecord, Label
 
 CAMERA_SOURCE = "camera"
 UPLOAD_SOURCE = "upload"
 UPLOADS = ""  # the camera id uploads are counted under
 DEFECT_KIND = "alert_class"  # edgeloop.domain.tasks.ALERT_CLASS: a class the manifest names a defect
 ClassCounts = tuple[tuple[str, int], ...]  # (class, count), by class name, no zero count
+VisionState = tuple[InsightRecord | None, Label | None]  # a stored insight and its feedback's label
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -66,6 +73,9 @@ class VisionCounts:
     defects: int = 0
     anomalies: int = 0
     classes: ClassCounts = ()
+    accepted: int = 0  # a detection model's detections that operators accepted (defects found)
+    rejected: int = 0  # ... and rejected
+    missed: int = 0  # the defects it did not find (operators' missed boxes)
 
     def __add__(self, other: VisionCounts) -> VisionCounts:
         return VisionCounts(
@@ -73,10 +83,16 @@ class VisionCounts:
             self.defects + other.defects,
             self.anomalies + other.anomalies,
             merge_classes(self.classes, other.classes),
+            self.accepted + other.accepted,
+            self.rejected + other.rejected,
+            self.missed + other.missed,
         )
 
     def __neg__(self) -> VisionCounts:
-        return VisionCounts(-self.frames, -self.defects, -self.anomalies, merge_classes((), self.classes, -1))
+        return VisionCounts(
+            -self.frames, -self.defects, -self.anomalies, merge_classes((), self.classes, -1),
+            -self.accepted, -self.rejected, -self.missed,
+        )  # fmt: skip
 
     def is_zero(self) -> bool:
         return self == VisionCounts()
@@ -85,12 +101,29 @@ class VisionCounts:
     def defect_rate(self) -> float | None:
         return self.defects / self.frames if self.frames else None
 
+    @property
+    def precision(self) -> float | None:
+        """Detection: accepted / (accepted + rejected); None without verdicts."""
+        return precision(self.accepted, self.rejected)
+
+    @property
+    def recall(self) -> float | None:
+        """Detection: accepted / (accepted + missed); None without either."""
+        return recall(self.accepted, self.missed)
+
     @classmethod
     def from_mapping(
-        cls, frames: int, defects: int, anomalies: int, classes: Mapping[str, int]
+        cls,
+        frames: int,
+        defects: int,
+        anomalies: int,
+        classes: Mapping[str, int],
+        verdicts: tuple[int, int, int] = (0, 0, 0),
     ) -> VisionCounts:
-        """Back from a store's columns or document fields (classes as a mapping)."""
-        return cls(frames, defects, anomalies, tuple(sorted((n, c) for n, c in classes.items() if c != 0)))
+        """Back from a store's columns or document fields (classes as a mapping; verdicts:
+        accepted, rejected, missed)."""
+        named = tuple(sorted((n, c) for n, c in classes.items() if c != 0))
+        return cls(frames, defects, anomalies, named, *verdicts)
 
 
 def camera_of(insight: InsightRecord) -> str | None:
@@ -122,31 +155,47 @@ def is_defect(insight: InsightRecord) -> bool:
     return insight.anomaly
 
 
-def vision_contribution(insight: InsightRecord | None) -> dict[VisionKey, VisionCounts]:
-    """What one stored insight adds to the vision counters: nothing unless it is an image's."""
+def detection_feedback_of(insight: InsightRecord, label: Label | None) -> tuple[int, int, int]:
+    """A detection model's (accepted, rejected, missed) of the label; other tasks: none."""
+    if label is None or insight.model.task != "detection":
+        return 0, 0, 0
+    judged = judge(insight, label)
+    return judged.correct, judged.judged - judged.correct, judged.missed
+
+
+def vision_contribution(
+    insight: InsightRecord | None, label: Label | None = None
+) -> dict[VisionKey, VisionCounts]:
+    """What one stored insight (with its feedback's label) adds to the vision counters: nothing
+    unless it is an image's."""
     camera = None if insight is None else camera_of(insight)
     if insight is None or camera is None:
         return {}
     model = insight.model
     key = VisionKey(insight.site_id, camera, hour_bucket(insight.scored_at), model.name, model.version)
     classes = tuple(sorted(seen_classes(insight).items()))
-    return {key: VisionCounts(1, int(is_defect(insight)), int(insight.anomaly), classes)}
+    flags = (int(is_defect(insight)), int(insight.anomaly))
+    return {key: VisionCounts(1, *flags, classes, *detection_feedback_of(insight, label))}
 
 
-def vision_delta(
-    before: InsightRecord | None, after: InsightRecord | None, into: dict[VisionKey, VisionCounts]
-) -> None:
+def vision_state(state: InsightState) -> VisionState:
+    """What the vision counters read of a store's state of an insight: it, and its feedback's label."""
+    insight, feedback = state
+    return insight, None if feedback is None else feedback.label
+
+
+def vision_delta(before: VisionState, after: VisionState, into: dict[VisionKey, VisionCounts]) -> None:
     """Accumulate ``after - before`` into ``into`` (zero entries are dropped)."""
     if before == after:
         return  # a redelivery
-    if before is None:  # a new insight, the common case: nothing to take away
-        for key, counts in vision_contribution(after).items():
+    if before == (None, None):  # a new insight, the common case: nothing to take away
+        for key, counts in vision_contribution(*after).items():
             current = into.get(key)
             into[key] = counts if current is None else current + counts
             if current is not None and into[key].is_zero():
                 del into[key]
         return
-    old, new = vision_contribution(before), vision_contribution(after)
+    old, new = vision_contribution(*before), vision_contribution(*after)
     for key, counts in old.items():
         into[key] = into.get(key, VisionCounts()) + (-counts)
     for key, counts in new.items():
@@ -161,13 +210,14 @@ VisionRow = tuple[VisionKey, VisionCounts]
 
 def total(counts: Iterable[VisionCounts]) -> VisionCounts:
     """The sum of many counts at once (one pass, the classes in a plain dict)."""
-    frames = defects = anomalies = 0
+    frames = defects = anomalies = accepted = rejected = missed = 0
     classes: dict[str, int] = {}
     for each in counts:
         frames, defects, anomalies = frames + each.frames, defects + each.defects, anomalies + each.anomalies
+        accepted, rejected, missed = accepted + each.accepted, rejected + each.rejected, missed + each.missed
         for name, count in each.classes:
             classes[name] = classes.get(name, 0) + count
-    return VisionCounts.from_mapping(frames, defects, anomalies, classes)
+    return VisionCounts.from_mapping(frames, defects, anomalies, classes, (accepted, rejected, missed))
 
 
 def summed(rows: Iterable[VisionRow]) -> list[VisionRow]:

@@ -1,7 +1,9 @@
 """The global store's vision counters as a pandas DataFrame, for reports/insights.ipynb.
 
 One row per (site, camera, hour, model) with frames (``InsightStore.vision_hours``: kept at ingest,
-edgeloop.domain.vision_counts): ``frames``, ``defects``, ``anomalies``, ``defect_rate`` and one
+edgeloop.domain.vision_counts): ``frames``, ``defects``, ``anomalies``, ``defect_rate``, a detection
+model's feedback (``accepted``, ``rejected``, ``missed``: 0 for other models; precision is
+accepted / (accepted + rejected), recall accepted / (accepted + missed)) and one
 ``class_<name>`` column per class seen in the range (0 where a camera-hour saw none, so the columns
 stay numeric for QuickVisualize). ``camera_id`` is ``""`` for uploaded images. pandas is imported on
 use, so the module loads without it.
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
 
     from edgeloop.ports import InsightStore
 
-BASE_COLUMNS = ("site_id", "camera_id", "hour", "model", "frames", "defects", "anomalies", "defect_rate")
+COUNT_COLUMNS = ("frames", "defects", "anomalies", "defect_rate", "accepted", "rejected", "missed")
+BASE_COLUMNS = ("site_id", "camera_id", "hour", "model", *COUNT_COLUMNS)
 
 
 def camera_hours_frame(
@@ -44,6 +47,9 @@ def camera_hours_frame(
             "defects": counts.defects,
             "anomalies": counts.anomalies,
             "defect_rate": counts.defect_rate,
+            "accepted": counts.accepted,
+            "rejected": counts.rejected,
+            "missed": counts.missed,
         }
         rows.append(row | {f"class_{name}": count for name, count in counts.classes})
     frame = pd.DataFrame(rows, columns=list(BASE_COLUMNS) if not rows else None)
@@ -51,6 +57,6 @@ def camera_hours_frame(
     for column in frame.columns:
         if column.startswith("class_"):
             frame[column] = frame[column].fillna(0).astype("float64")
-    for column in ("frames", "defects", "anomalies", "defect_rate"):
+    for column in COUNT_COLUMNS:
         frame[column] = frame[column].astype("float64")
     return frame

@@ -60,6 +60,15 @@ def value_insight(
     return insight(site, at=at, anomaly=anomaly, model="tool-life", task="regression", prediction=predicted)
 
 
+def detection_insight(site: str = "site-a", found: int = 2, *, hour: int = 0) -> InsightRecord:
+    """A detection model's insight (model ``surface-detection`` 1) with ``found`` boxes, each a scratch."""
+    boxes = [value for n in range(found) for value in ("scratch", 0.9 - n / 10, 0.1, 0.1, 0.3, 0.3)]
+    return insight(
+        site, at=T0 + timedelta(hours=hour), model="surface-detection", version="1", task="detection",
+        prediction=boxes, anomaly=found > 0,
+    )  # fmt: skip
+
+
 def feedback(
     of: InsightRecord, label: Label, *, at: datetime | None = None, fid: str | None = None
 ) -> FeedbackRecord:

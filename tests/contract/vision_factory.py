@@ -29,3 +29,17 @@ def frame(
         kinds=kinds, model="surface-defects", task="multiclass", prediction=predicted,
     )  # fmt: skip
     return replace(record, inputs={}, outputs={"p_ok": 0.9}, context=context)
+
+
+def detection_frame(
+    camera: str, found: int, *, site: str = "site-a", minutes: int = 0, start: datetime = T0
+) -> InsightRecord:
+    """A surface-detection model's image insight from ``camera`` with ``found`` scratches."""
+    boxes = [value for n in range(found) for value in ("scratch", 0.9 - n / 10, 0.1, 0.1, 0.3, 0.3)]
+    record = insight(
+        site, at=start + timedelta(minutes=minutes), anomaly=found > 0,
+        kinds=("alert_class",) if found else (), model="surface-detection", version="1", task="detection",
+        prediction=boxes,
+    )  # fmt: skip
+    context = {"source": "camera", "camera_id": camera}
+    return replace(record, inputs={}, outputs={"count_scratch": found}, context=context)

@@ -1,13 +1,15 @@
 """The global app's per-model figures over a real SQLite store holding one model of each task:
-the summary's ``models``, ``/api/v1/models/hours`` and the dashboard's Models table."""
+the summary's ``models``, ``/api/v1/models/hours`` and the dashboard's Models table; and a
+detection model's precision, recall and missed defects."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from contract.insight_factory import seed_tasks
+from contract.insight_factory import detection_insight, feedback, seed_tasks
 from fastapi.testclient import TestClient
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -124,3 +126,47 @@ def test_the_dashboard_has_a_row_per_model_version_with_its_measure_named(client
             "mean absolute error 2.5 (of 6)",
         ],
     }
+
+
+def _model_cells(html: str) -> dict[str, list[str]]:
+    rows = re.findall(r'<tr data-model="([^"]+)"[^>]*>(.*?)</tr>', html, re.S)
+    return {
+        model: [
+            re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for model, row in rows
+    }
+
+
+def test_a_detection_model_shows_its_precision_recall_and_missed_defects(tmp_path: Path) -> None:
+    store = SqliteInsightStore(tmp_path / "global.sqlite3")
+    two, none, unjudged = (
+        detection_insight(),
+        detection_insight("site-b", 0, hour=1),
+        detection_insight(hour=2),
+    )
+    box = "scratch@0.1,0.62,0.3,0.8"
+    store.upsert(
+        [two, none, unjudged, feedback(two, f"accept,reject;{box}"), feedback(none, f";{box};{box}")]
+    )
+    with TestClient(create_app(store, OpenAccess())) as detection_client:
+        [model] = detection_client.get("/api/v1/summary").json()["models"]
+        html = detection_client.get("/").text
+        [hour, *_] = detection_client.get("/api/v1/models/hours").json()["hours"]
+    store.close()
+    named = ("task", "quality_measure", "quality_feedback", "accepted", "rejected", "missed")
+    assert {k: model[k] for k in named} == {
+        "task": "detection", "quality_measure": "precision", "quality_feedback": 2,
+        "accepted": 1, "rejected": 1, "missed": 3,
+    }  # fmt: skip
+    assert (model["precision"], model["recall"], model["accuracy"]) == (0.5, 0.25, None)
+    assert (hour["accepted"], hour["rejected"], hour["missed"], hour["recall"]) == (1, 1, 1, 0.5)
+    assert _model_cells(html)["surface-detection 1"][2:] == [
+        "detection", "3", "66.7%", "2", "precision 50.0% (of 2), recall 25.0% (of 4), missed 3"
+    ]  # fmt: skip
+
+
+def test_other_tasks_models_have_no_detection_figures(client: TestClient) -> None:
+    for model in client.get("/api/v1/summary").json()["models"]:
+        assert [model[k] for k in ("precision", "recall", "accepted", "rejected", "missed")] == [None] * 5

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from contract.insight_factory import seed_sites, seed_tasks
-from contract.vision_factory import frame
+from contract.insight_factory import detection_insight, feedback, seed_sites, seed_tasks
+from contract.vision_factory import detection_frame, frame
 from fastapi.testclient import TestClient
 from schemathesis.checks import CheckFunction
 from schemathesis.python.asgi import shutdown_lifespans
@@ -45,6 +45,12 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.
     store.upsert([*seed_sites(sites=2, hours=3, per_hour=5), *seed_tasks(hours=2)])  # every task's bodies
     now = utc_now()  # image insights in the vision view's default range, from a camera and uploaded
     store.upsert([frame("line-1", start=now), frame(None, "scratch", kinds=("alert_class",), start=now)])
+    judged, boxed, box = (
+        detection_insight(),
+        detection_frame("line-9", 2, start=now),
+        "scratch@0.1,0.2,0.3,0.4",
+    )
+    store.upsert([judged, boxed, feedback(judged, f"accept;{box}"), feedback(boxed, f"accept,reject;{box}")])
     drift = DriftSummary("watch", 300, {"torque_nm": {"psi": 0.15}})
     model = ModelRef("failure-risk", "1.1.0", "ab" * 32)
     store.upsert_site_status([SiteStatusRecord("s" * 32, "site-0", utc_now(), model=model, drift=drift)])

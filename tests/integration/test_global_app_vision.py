@@ -1,15 +1,17 @@
 """The vision view of the global app, in process, on a real SQLite store: the JSON API, the pages,
 the range and the refusals. Frames are written relative to the time now (the default range is the
-last 24 hours)."""
+last 24 hours). A detection model's cameras show its feedback: precision, recall, missed defects."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
-from contract.insight_factory import insight
-from contract.vision_factory import frame
+from contract.insight_factory import feedback, insight
+from contract.vision_factory import detection_frame, frame
 from fastapi.testclient import TestClient
 
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
@@ -103,3 +105,33 @@ def test_the_pages_show_the_cameras_a_chart_per_camera_and_the_class_mix(client:
     missing = client.get("/vision/nowhere")
     assert missing.status_code == 200
     assert 'id="no-vision"' in missing.text
+
+
+def test_a_detection_cameras_feedback_shows_its_precision_recall_and_missed_defects(
+    tmp_path: Path, hour: datetime
+) -> None:
+    store = SqliteInsightStore(tmp_path / "global.sqlite3")
+    two, none = detection_frame("line-9", 2, start=hour), detection_frame("line-9", 0, minutes=5, start=hour)
+    box = "scratch@0.1,0.62,0.3,0.8"
+    store.upsert([two, none, frame("line-1", "ok", start=hour)])
+    store.upsert([feedback(two, f"accept,reject;{box}"), feedback(none, f";{box}")])
+    with TestClient(create_app(store, OpenAccess())) as detection_client:
+        [site] = detection_client.get("/api/v1/vision").json()["sites"]
+        overview, page = detection_client.get("/vision").text, detection_client.get("/vision/site-a").text
+    store.close()
+    line_1, line_9 = site["cameras"]
+    assert [line_9[k] for k in ("accepted", "rejected", "missed", "precision", "recall")] == [
+        1,
+        1,
+        2,
+        0.5,
+        1 / 3,
+    ]
+    assert [line_9["hours"][0][k] for k in ("accepted", "rejected", "missed")] == [1, 1, 2]
+    assert (line_1["accepted"], line_1["missed"], line_1["precision"], line_1["recall"]) == (0, 0, None, None)
+    rows = dict(
+        re.findall(r'data-camera="([^"]+)".*?<td class="detection-feedback">(.*?)</td>', overview, re.S)
+    )
+    assert rows == {"line-1": "—", "line-9": "precision 50.0% (of 2), recall 33.3% (of 3), missed 2"}
+    assert "Detection feedback: precision 50.0% (of 2), recall 33.3% (of 3), missed 2" in page
+    assert page.count("Detection feedback:") == 1  # line-1's model has no detections

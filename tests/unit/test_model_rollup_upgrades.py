@@ -1,6 +1,6 @@
 """Global stores written before the per-model rollups carry on: a SQLite file is upgraded on open
 (both rollups summed from the counters); in Cosmos DB a (site, model) counted before them gets its
-document from its counters at its next write, and ``edgeloop store backfill-model-rollups``
+document from its counters at its next write, and ``edgeloop store backfill-rollups``
 creates the missing ones of every site (safe beside an ingest: a create that loses, 409, is
 re-read)."""
 
@@ -111,9 +111,9 @@ def test_the_backfill_creates_every_sites_missing_rollups_once(tmp_path: Path) -
     expected = _answers(store)
     created = _forget_site_models(fake)
     assert store.model_stats(None, None) == []
-    assert store.backfill_model_rollups() == created
+    assert store.backfill_rollups() == (0, created)
     assert _answers(store) == expected
-    assert store.backfill_model_rollups() == 0  # again: nothing missing
+    assert store.backfill_rollups() == (0, 0)  # again: nothing missing
 
 
 def test_a_backfill_losing_a_race_to_an_ingest_reads_again_and_counts_once() -> None:
@@ -130,7 +130,7 @@ def test_a_backfill_losing_a_race_to_an_ingest_reads_again_and_counts_once() -> 
         store.upsert(racing)
 
     fake.before_request = lambda request: ingest_first(request) if request.is_batch else None
-    assert store.backfill_model_rollups() == 0
+    assert store.backfill_rollups() == (0, 0)
     [model] = store.model_stats(None, None)
     assert model.counts.scored == 4
 
@@ -143,7 +143,7 @@ def test_the_cli_backfill_on_a_sqlite_store_opens_it_and_says_so(
     monkeypatch.setenv("CLOUD_SQLITE_PATH", str(path))
     result = CliRunner().invoke(app, ["store", "backfill-model-rollups"])
     assert result.exit_code == 0, result.output
-    assert "summed from the counters when the store is opened" in result.output
+    assert "the rollups are summed from the counters when the store is opened" in result.output
     with sqlite3.connect(path) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()
@@ -162,5 +162,5 @@ def test_the_cli_backfill_on_a_cosmos_store_creates_the_missing_rollups(
     monkeypatch.setenv("CLOUD_STORE", "sqlite")
     result = CliRunner().invoke(app, ["store", "backfill-model-rollups"])
     assert result.exit_code == 0, result.output
-    assert "created 2 per-model rollup documents" in result.output
+    assert "created 0 per-site hourly and 2 per-model rollup documents" in result.output
     assert [m.sites for m in store.model_stats(None, None)] == [("site-a",), ("site-b",)]

@@ -78,11 +78,11 @@ def test_uploads_count_under_no_camera_and_tabular_insights_not_at_all() -> None
 
 def test_the_delta_of_a_correction_moves_the_counts_and_a_redelivery_is_none() -> None:
     delta: dict[VisionKey, VisionCounts] = {}
-    vision_delta(image_insight("ok"), image_insight("ok"), delta)
+    vision_delta((image_insight("ok"), None), (image_insight("ok"), None), delta)
     assert delta == {}
-    vision_delta(image_insight("ok"), image_insight("dent", kinds=("alert_class",)), delta)
+    vision_delta((image_insight("ok"), None), (image_insight("dent", kinds=("alert_class",)), None), delta)
     assert delta == {KEY: VisionCounts(0, 1, 1, (("dent", 1), ("ok", -1)))}
-    vision_delta(None, image_insight("ok", camera="other"), delta)
+    vision_delta((None, None), (image_insight("ok", camera="other"), None), delta)
     assert delta[replace(KEY, camera_id="other")] == VisionCounts(1, 0, 0, (("ok", 1),))
 
 
@@ -93,3 +93,28 @@ def test_counts_add_up_class_by_class_and_drop_zeros() -> None:
     assert (total + -total).is_zero()
     assert total.defect_rate == 0.25
     assert VisionCounts().defect_rate is None
+
+
+def _boxes(found: int) -> InsightRecord:
+    boxes = [value for n in range(found) for value in ("scratch", 0.9, 0.1, 0.1, 0.3, 0.3)]
+    return replace(image_insight(None, task="detection"), prediction=boxes, outputs={"count_scratch": found})
+
+
+def test_a_detection_frames_feedback_adds_its_verdicts_and_missed_defects() -> None:
+    frame = _boxes(2)
+    [counts] = vision_contribution(frame, "accept,reject;scratch@0.1,0.62,0.3,0.8").values()
+    assert (counts.accepted, counts.rejected, counts.missed) == (1, 1, 1)
+    assert (counts.precision, counts.recall) == (0.5, 0.5)
+    [unlabelled] = vision_contribution(frame).values()
+    assert (unlabelled.accepted, unlabelled.rejected, unlabelled.missed, unlabelled.recall) == (0, 0, 0, None)
+    # A classifier's label adds no verdict (its figure is the model's accuracy, per model).
+    [classified] = vision_contribution(image_insight("ok"), "dent").values()
+    assert (classified.accepted, classified.rejected, classified.missed) == (0, 0, 0)
+
+
+def test_a_changed_label_moves_the_verdicts_only() -> None:
+    frame, delta = _boxes(1), {}
+    vision_delta((frame, "accept"), (frame, "reject;scratch@0.1,0.62,0.3,0.8"), delta)
+    assert delta == {KEY: VisionCounts(accepted=-1, rejected=1, missed=1)}
+    vision_delta((frame, "accept"), (frame, "accept"), delta)  # a redelivery
+    assert delta == {KEY: VisionCounts(accepted=-1, rejected=1, missed=1)}
