@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.model_loop import MODEL_NAME, small_base_csv
 from support.site_fit_data import BASE_ROWS, DRIFTED, STEADY, uninformative_champion, write_fleet_rows
+from support.waiting import wait_until
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
 from edgeloop.adapters.blob_storage import AzureBlobStore
@@ -88,6 +89,13 @@ def serial(registry: BlobModelRegistry, name: str) -> int:
     found = registry.champion(name)
     assert found is not None
     return found[0].serial
+
+
+def expires_within(registry: BlobModelRegistry, name: str, hours: float) -> bool:
+    found = registry.champion(name)
+    assert found is not None
+    assert found[0].expires is not None
+    return found[0].expires - datetime.now(UTC) <= timedelta(hours=hours)
 
 
 def champion_version(registry: BlobModelRegistry, name: str) -> str:
@@ -162,8 +170,15 @@ def test_a_cohort_line_trained_on_the_drifted_sites_rows_is_promoted_on_its_own_
     serials = {name: serial(registry, name) for name in (MODEL_NAME, COHORT_LINE)}
     assert champion_version(registry, COHORT_LINE) == report.version
 
-    # The timer re-signs every line's pointer (a cohort's sites refuse an expired one too).
-    build_pointer_refresher(settings.model_copy(update={"pointer_refresh_hours": 167.99999}))()
+    # The timer re-signs every line's pointer (a cohort's sites refuse an expired one too): once
+    # each expires within the refresh window (a pointer signed in the last 36 ms does not yet).
+    refresh_hours = settings.pointer_lifetime_hours - 1e-5
+    wait_until(
+        lambda: all(expires_within(registry, name, refresh_hours) for name in serials),
+        10,
+        "every line's pointer inside the refresh window",
+    )
+    build_pointer_refresher(settings.model_copy(update={"pointer_refresh_hours": refresh_hours}))()
     assert {name: serial(registry, name) for name in serials} == {name: n + 1 for name, n in serials.items()}
 
 
