@@ -8,9 +8,12 @@ the answer path never waits for the shadow. One worker thread takes what is queu
 the shadow model in one call (the :class:`ShadowSlot`'s, set by shadow delivery) and commits
 one ``shadow_insight`` record per row (edgeloop.domain.shadow_records) as one outbox entry;
 then it rests, so that it works at most ``busy_share`` of the time: the bound on what it takes
-from the answer path (docs/benchmarks.md section 17). A shadow model that raises, or an outbox
-that refuses, is counted and logged; nothing of it reaches the answer. Figures (:meth:`stats`)
-go to ``/metrics`` and ``readyz``.
+from the answer path (docs/benchmarks.md section 17). Image scoring (uploads and camera frames)
+calls :meth:`ShadowScorer.offer_frames` the same way with a committed batch's decoded frames: the
+same queue, bound and counts (a frame counts as a row); the worker scores them for the shadow's
+own manifest, one graph call per served batch (edgeloop.service_layer.image_shadow). A shadow
+model that raises, or an outbox that refuses, is counted and logged; nothing of it reaches the
+answer. Figures (:meth:`stats`) go to ``/metrics`` and ``readyz``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from edgeloop.domain.insight_ids import insight_id_of
@@ -30,6 +35,8 @@ from edgeloop.domain.records import Label, ModelRef
 from edgeloop.domain.shadow_records import SHADOW_INSIGHT_KIND, ServedOutcome, ShadowInsightRecord
 from edgeloop.domain.validation import FeatureColumns, concat_columns
 from edgeloop.ports import Outbox, OutboxFull, ScoringModel
+from edgeloop.service_layer.image_shadow import ImageShadowJob, image_shadow_records
+from edgeloop.service_layer.scored_images import ScoredImages
 from edgeloop.service_layer.scoring import Evaluation, evaluate
 
 logger = logging.getLogger(__name__)
@@ -62,6 +69,13 @@ class ShadowJob:
     batch_id: str
     scored_at: datetime
 
+    @property
+    def n_rows(self) -> int:
+        return self.served.n_rows
+
+
+Job = ShadowJob | ImageShadowJob
+
 
 @dataclass(frozen=True, slots=True)
 class ShadowStats:
@@ -93,7 +107,7 @@ class ShadowScorer:
         if not 0 < busy_share <= 1:
             raise ValueError("busy_share must be in (0, 1]")
         self._outbox, self._site_id, self._slot = outbox, site_id, slot
-        self._queue: queue.Queue[ShadowJob | None] = queue.Queue(maxsize=max(capacity, 1))
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max(capacity, 1))
         self._capacity, self._busy_share = max(capacity, 1), busy_share
         self._score, self._clock = score, clock
         self._resting = threading.Event()  # set by stop: no rest before the end
@@ -121,11 +135,24 @@ class ShadowScorer:
         """Queue one committed scoring for the shadow; False (counted) when full or no shadow."""
         if self._slot.model is None:
             return False
+        return self._put(ShadowJob(served, batch_id, scored_at))
+
+    def offer_frames(
+        self, served: ScoredImages, batches: Sequence[Sequence[npt.NDArray[np.uint8]]], scored_at: datetime
+    ) -> bool:
+        """Queue one committed image batch (its frames, one list per graph call) for the shadow;
+        False (counted) when full or no shadow. The frames are held, not copied: nothing writes to
+        a scored frame."""
+        if self._slot.model is None or not served.images:
+            return False
+        return self._put(ImageShadowJob(served, tuple(batches), scored_at))
+
+    def _put(self, job: Job) -> bool:
         try:
-            self._queue.put_nowait(ShadowJob(served, batch_id, scored_at))
+            self._queue.put_nowait(job)
         except queue.Full:
             with self._lock:
-                self._dropped += served.n_rows
+                self._dropped += job.n_rows
             return False
         return True
 
@@ -147,14 +174,14 @@ class ShadowScorer:
                 return
             self._rest(self._clock() - started)
 
-    def _take(self, item: ShadowJob | None) -> tuple[list[ShadowJob], bool]:
+    def _take(self, item: Job | None) -> tuple[list[Job], bool]:
         """``item`` and what else is queued now, up to MAX_ROUND_JOBS and MAX_ROUND_ROWS; and whether
         the end came."""
-        jobs: list[ShadowJob] = []
+        jobs: list[Job] = []
         rows = 0
         while item is not None:
             jobs.append(item)
-            rows += item.served.n_rows
+            rows += item.n_rows
             if len(jobs) >= MAX_ROUND_JOBS or rows >= MAX_ROUND_ROWS:
                 return jobs, False
             try:
@@ -167,15 +194,22 @@ class ShadowScorer:
         if self._busy_share < 1 and worked > 0:
             self._resting.wait(worked * (1 / self._busy_share - 1))
 
-    def _handle(self, jobs: list[ShadowJob]) -> None:
-        """One round: the queued scorings' rows through the shadow in one call, one outbox entry."""
+    def _handle(self, jobs: list[Job]) -> None:
+        """One round: the queued scorings' rows through the shadow in one call (an image batch: one
+        call each), one outbox entry."""
         model = self._slot.model
-        rows = sum(job.served.n_rows for job in jobs)
+        rows = sum(job.n_rows for job in jobs)
         if model is None:  # stopped meanwhile
             return
         try:
-            shadow = self._score(model, concat_columns([job.served.inputs for job in jobs]))
-            items = [orjson.dumps(record.to_wire()) for record in self._records(jobs, shadow)]
+            tabular = [job for job in jobs if isinstance(job, ShadowJob)]
+            images = [job for job in jobs if isinstance(job, ImageShadowJob)]
+            records = image_shadow_records(model, images, self._site_id) if images else []
+            if tabular:
+                records += self._records(
+                    tabular, self._score(model, concat_columns([j.served.inputs for j in tabular]))
+                )
+            items = [orjson.dumps(record.to_wire()) for record in records]
             self._outbox.append(f"shadow-{jobs[0].batch_id}", SHADOW_INSIGHT_KIND, items)
         except OutboxFull as exc:
             self._count_failure(rows, f"outbox full: {exc}", dropped=True)
