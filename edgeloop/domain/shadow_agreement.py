@@ -138,7 +138,7 @@ class ShadowSummary:
     labelled: int = 0  # rows with a feedback label either model could be judged on
     served_correct: int = 0
     shadow_correct: int = 0
-    served_judged: int = 0  # what the accuracies divide by: ``labelled``, or detections (detection)
+    served_judged: int = 0  # detection: the detections judged (the accuracies' denominators)
     shadow_judged: int = 0
     served_abs_error: float = 0.0  # sums over ``labelled`` (regression)
     shadow_abs_error: float = 0.0
@@ -157,16 +157,16 @@ class ShadowSummary:
     @property
     def served_accuracy(self) -> float | None:
         """The share right (detection: of the served detections, the share accepted)."""
-        if self.task == "regression" or self.served_judged == 0:
-            return None
-        return self.served_correct / self.served_judged
+        if self.task != "detection":
+            return None if self.task == "regression" else self._rate(self.served_correct)
+        return None if self.served_judged == 0 else self.served_correct / self.served_judged
 
     @property
     def shadow_accuracy(self) -> float | None:
         """The share right (detection: of the shadow's detections, the share finding a defect)."""
-        if self.task == "regression" or self.shadow_judged == 0:
-            return None
-        return self.shadow_correct / self.shadow_judged
+        if self.task != "detection":
+            return None if self.task == "regression" else self._rate(self.shadow_correct)
+        return None if self.shadow_judged == 0 else self.shadow_correct / self.shadow_judged
 
     @property
     def served_mean_abs_error(self) -> float | None:
