@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support.bundles import build_defect_bundle
 from support.cameras import write_test_video
 from support.detection_bundles import tiny_detection_bundle
 from support.example_bundles import example_bundle
@@ -198,3 +199,29 @@ def test_a_file_camera_s_frames_are_shadowed_by_a_detection_model_and_reported(
     else:
         agreed = sum(r.prediction == r.served.prediction == [] for r in records)
         assert summary.agreement_rate == pytest.approx(agreed / 24)
+
+
+def test_a_shadow_taking_rows_fails_the_frames_counted_and_the_answer_stands(
+    bundles: dict[str, OnnxModel], tmp_path: Path
+) -> None:
+    # Delivery refuses such a shadow (test_shadow_on_azurite); a champion of another kind swapped
+    # in later still meets the worker's own check.
+    tabular = OnnxModel.load(build_defect_bundle(tmp_path / "rows", version="0.2.0", seed=11))
+    served = bundles["surface-defects"]
+    outbox = SqliteOutbox(tmp_path / "outbox.sqlite3", capacity=10_000)
+    try:
+        scorer = ShadowScorer(outbox, SITE, ShadowSlot(tabular)).start()
+        images = ImageScoringService(
+            outbox, SITE, lambda: served, PillowDecoder(), shadow=scorer.offer_frames
+        )
+        scored = images.score_frames(list(FRAMES), ImageSource.camera("line-1"))
+        scorer.drain()
+        scorer.stop()
+        assert len(outbox.recent("insight", 100)) == len(scored.images) == len(FRAMES)
+        assert shadow_records(outbox) == []
+    finally:
+        outbox.close()
+    stats = scorer.stats()
+    assert (stats.rows, stats.failed_rows) == (0, len(FRAMES))
+    assert stats.last_error is not None
+    assert "takes rows, not images" in stats.last_error
