@@ -15,7 +15,10 @@ as the tabular ones are (edgeloop.wire.insight_columns), before the call returns
 batch records nothing. ``score_frame_batches`` takes several of a camera's batches at once:
 one graph call per batch (the camera's batch size), their insights recorded as one entry (one
 batch id, the frames numbered in order across the batches) in one commit, all or nothing:
-what one ``score_frames`` call per batch would record, in fewer commits.
+what one ``score_frames`` call per batch would record, in fewer commits. With ``shadow`` set
+(the site's ``ShadowScorer.offer_frames``), each committed batch's frames, one list per graph
+call, are then offered to the shadow model: it only queues them (bounded, never waits), so the
+answer is what it would be without it; without it nothing is done at all.
 """
 
 from __future__ import annotations
