@@ -189,6 +189,7 @@ def shadow_scorer(settings: ScoringSettings, outbox: SqliteOutbox) -> ShadowScor
         ShadowSlot(),
         settings.shadow_queue_batches,
         busy_share=settings.shadow_busy_share,
+        max_frame_bytes=settings.shadow_queue_frame_mib * 2**20,
     )
 
 

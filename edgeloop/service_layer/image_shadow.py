@@ -44,6 +44,11 @@ class ImageShadowJob:
     def batch_id(self) -> str:
         return self.served.batch_id
 
+    @property
+    def nbytes(self) -> int:
+        """What the frames held for the shadow weigh (the worker's memory bound counts it)."""
+        return sum(frame.nbytes for frames in self.batches for frame in frames)
+
 
 def image_shadow_records(
     model: ScoringModel, jobs: Sequence[ImageShadowJob], site_id: str

@@ -10,7 +10,8 @@ one ``shadow_insight`` record per row (edgeloop.domain.shadow_records) as one ou
 then it rests, so that it works at most ``busy_share`` of the time: the bound on what it takes
 from the answer path (docs/benchmarks.md section 17). Image scoring (uploads and camera frames)
 calls :meth:`ShadowScorer.offer_frames` the same way with a committed batch's decoded frames: the
-same queue, bound and counts (a frame counts as a row); the worker scores them for the shadow's
+same queue, bound and counts (a frame counts as a row), and a bound on the frames' bytes that wait
+(``max_frame_bytes``: a camera's full-size frames are large); the worker scores them for the shadow's
 own manifest, one graph call per served batch (edgeloop.service_layer.image_shadow). A shadow
 model that raises, or an outbox that refuses, is counted and logged; nothing of it reaches the
 answer. Figures (:meth:`stats`) go to ``/metrics`` and ``readyz``.
@@ -30,14 +31,13 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from edgeloop.domain.insight_ids import insight_id_of
-from edgeloop.domain.records import Label, ModelRef
-from edgeloop.domain.shadow_records import SHADOW_INSIGHT_KIND, ServedOutcome, ShadowInsightRecord
+from edgeloop.domain.shadow_records import SHADOW_INSIGHT_KIND
 from edgeloop.domain.validation import FeatureColumns, concat_columns
 from edgeloop.ports import Outbox, OutboxFull, ScoringModel
 from edgeloop.service_layer.image_shadow import ImageShadowJob, image_shadow_records
 from edgeloop.service_layer.scored_images import ScoredImages
 from edgeloop.service_layer.scoring import Evaluation, evaluate
+from edgeloop.service_layer.tabular_shadow import ShadowJob, tabular_shadow_records
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ MAX_ROUND_JOBS = 64  # queued scorings taken into one shadow call and one outbox
 # ... and at most about this many rows: the entry's transaction holds the outbox's write lock, which
 # the answers' commits wait for, so it stays short.
 MAX_ROUND_ROWS = 2000
+DEFAULT_QUEUE_FRAME_BYTES = (
+    256 * 2**20
+)  # decoded frames waiting for the shadow (SCORING_SHADOW_QUEUE_FRAME_MIB)
 
 
 class ShadowSlot:
@@ -61,17 +64,6 @@ class ShadowSlot:
 
     def set(self, model: ScoringModel | None) -> None:
         self._model = model  # one reference assignment: a batch in flight keeps the model it read
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowJob:
-    served: Evaluation
-    batch_id: str
-    scored_at: datetime
-
-    @property
-    def n_rows(self) -> int:
-        return self.served.n_rows
 
 
 Job = ShadowJob | ImageShadowJob
@@ -98,6 +90,7 @@ class ShadowScorer:
         capacity: int = DEFAULT_QUEUE_BATCHES,
         *,
         busy_share: float = 1.0,
+        max_frame_bytes: int = DEFAULT_QUEUE_FRAME_BYTES,
         score: Callable[[ScoringModel, FeatureColumns], Evaluation] = evaluate,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -113,6 +106,7 @@ class ShadowScorer:
         self._resting = threading.Event()  # set by stop: no rest before the end
         self._lock = threading.Lock()  # the counts below
         self._batches = self._rows = self._dropped = self._failed = 0
+        self._frame_bytes, self._max_frame_bytes = 0, max_frame_bytes  # the queued frames' bytes
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="shadow-scoring", daemon=True)
 
@@ -145,7 +139,22 @@ class ShadowScorer:
         a scored frame."""
         if self._slot.model is None or not served.images:
             return False
-        return self._put(ImageShadowJob(served, tuple(batches), scored_at))
+        job = ImageShadowJob(served, tuple(batches), scored_at)
+        with self._lock:
+            if self._frame_bytes + job.nbytes > self._max_frame_bytes:
+                self._dropped += job.n_rows
+                return False
+            self._frame_bytes += job.nbytes
+        if not self._put(job):
+            self._release([job])
+            return False
+        return True
+
+    def _release(self, jobs: Sequence[Job]) -> None:
+        held = sum(job.nbytes for job in jobs if isinstance(job, ImageShadowJob))
+        if held:
+            with self._lock:
+                self._frame_bytes -= held
 
     def _put(self, job: Job) -> bool:
         try:
@@ -168,6 +177,7 @@ class ShadowScorer:
                 if jobs:
                     self._handle(jobs)
             finally:
+                self._release(jobs)
                 for _ in range(len(jobs) + int(ended)):
                     self._queue.task_done()
             if ended:
@@ -206,9 +216,8 @@ class ShadowScorer:
             images = [job for job in jobs if isinstance(job, ImageShadowJob)]
             records = image_shadow_records(model, images, self._site_id) if images else []
             if tabular:
-                records += self._records(
-                    tabular, self._score(model, concat_columns([j.served.inputs for j in tabular]))
-                )
+                evaluated = self._score(model, concat_columns([job.served.inputs for job in tabular]))
+                records += tabular_shadow_records(tabular, evaluated, self._site_id)
             items = [orjson.dumps(record.to_wire()) for record in records]
             self._outbox.append(f"shadow-{jobs[0].batch_id}", SHADOW_INSIGHT_KIND, items)
         except OutboxFull as exc:
@@ -229,33 +238,6 @@ class ShadowScorer:
                 self._failed += rows
             self._last_error = reason
 
-    def _records(self, jobs: list[ShadowJob], shadow: Evaluation) -> list[ShadowInsightRecord]:
-        manifest = shadow.model.manifest
-        ref = ModelRef(manifest.name, manifest.version, shadow.model.sha256, manifest.task.kind)
-        predictions = _labels(shadow.prediction, shadow.n_rows)
-        outputs = {name: [orjson.loads(text) for text in texts] for name, texts in shadow.outputs.items()}
-        records, at = [], 0
-        for job in jobs:
-            served = job.served
-            served_version = served.model.manifest.version
-            served_predictions = _labels(served.prediction, served.n_rows)
-            for row in range(served.n_rows):
-                records.append(
-                    ShadowInsightRecord(
-                        insight_id=insight_id_of(job.batch_id, row),
-                        site_id=self._site_id,
-                        scored_at=job.scored_at,
-                        model=ref,
-                        served=ServedOutcome(served_version, served.anomaly[row], served_predictions[row]),
-                        outputs={name: values[at] for name, values in outputs.items()},
-                        anomaly=shadow.anomaly[at],
-                        anomaly_kinds=shadow.anomaly_kinds[at],
-                        prediction=predictions[at],
-                    )
-                )
-                at += 1
-        return records
-
     def stats(self) -> ShadowStats:
         model = self._slot.model
         with self._lock:
@@ -269,10 +251,3 @@ class ShadowScorer:
                 failed_rows=self._failed,
                 last_error=self._last_error,
             )
-
-
-def _labels(texts: list[bytes] | None, rows: int) -> list[Label | None]:
-    """A prediction column's JSON texts as values (None throughout for a binary model)."""
-    if texts is None:
-        return [None] * rows
-    return [orjson.loads(text) for text in texts]

@@ -1,6 +1,7 @@
 """A challenger image model in shadow, on real parts: the vision demos' bundles and tiny image models
 in onnxruntime, the scoring app's upload route (in process), a file camera decoded by PyAV, the
-SQLite outbox and the global SQLite store with the shadow report over what was recorded.
+SQLite outbox, the site's compliance policy, and the global SQLite store with the shadow report
+over what was recorded.
 
 A classification shadow of the classification demo (``surface-defects``) and a detection shadow of
 the detection demo (``surface-detection``): the same bundle, so every frame must agree, and a
@@ -29,8 +30,10 @@ from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
 from edgeloop.bootstrap.cameras import CameraImageScoring
+from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.cameras import MAX_BATCH_SIZE, Backoff, CameraSpec, CameraState, FrameStamp
+from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.images import ImageBounds, ImageSource
 from edgeloop.domain.records import SHADOW_INSIGHT_KIND, FeedbackRecord, record_from_wire, utc_now
 from edgeloop.domain.shadow_records import ShadowInsightRecord
@@ -44,6 +47,7 @@ from scoring_app import create_app
 
 API_KEY = "test-key-0123456789"
 SITE = "site-vision"
+POLICY = Path(__file__).resolve().parents[2] / "policies" / "compliance.yaml"
 FAST_BACKOFF = Backoff(initial_seconds=0.1, max_seconds=0.5, multiplier=2.0, jitter=0.2)
 FRAMES, _ = surface_images.generate([1, 1, 1, 1], seed=2024)
 
@@ -179,6 +183,8 @@ def test_a_file_camera_s_frames_are_shadowed_by_a_detection_model_and_reported(
     expected = expected_outputs(shadow, kept.frames, tmp_path)  # the frames as decoded, never again
     assert [{"outputs": dict(r.outputs), "prediction": r.prediction} for r in records] == expected
     assert (scorer.stats().rows, scorer.stats().dropped_rows) == (24, 0)
+    policy = PolicyEngine(load_compliance_policy(POLICY), b"k" * 32)  # the site's default policy
+    assert [policy.decide(r.to_wire()).record for r in records] == [r.to_wire() for r in records]
 
     store = SqliteInsightStore(tmp_path / "global.sqlite3")
     try:
@@ -225,3 +231,29 @@ def test_a_shadow_taking_rows_fails_the_frames_counted_and_the_answer_stands(
     assert (stats.rows, stats.failed_rows) == (0, len(FRAMES))
     assert stats.last_error is not None
     assert "takes rows, not images" in stats.last_error
+
+
+def test_frames_beyond_the_byte_bound_are_dropped_and_counted_without_waiting(
+    bundles: dict[str, OnnxModel], tmp_path: Path
+) -> None:
+    served = bundles["surface-defects"]
+    outbox = SqliteOutbox(tmp_path / "outbox.sqlite3", capacity=10_000)
+    try:
+        frames = list(FRAMES)
+        bound = sum(frame.nbytes for frame in frames)  # one batch's frames fit, a second's do not
+        scorer = ShadowScorer(outbox, SITE, ShadowSlot(served), max_frame_bytes=bound)  # not started
+        images = ImageScoringService(
+            outbox, SITE, lambda: served, PillowDecoder(), shadow=scorer.offer_frames
+        )
+        for _ in range(3):
+            images.score_frames(frames, ImageSource.camera("line-1"))
+        assert scorer.stats().queued == 1
+        assert scorer.stats().dropped_rows == 2 * len(frames)
+        scorer.start()
+        scorer.drain()  # its frames handled, the bound is free again
+        images.score_frames(frames, ImageSource.camera("line-1"))
+        scorer.drain()
+        scorer.stop()
+        assert (scorer.stats().rows, scorer.stats().dropped_rows) == (2 * len(frames), 2 * len(frames))
+    finally:
+        outbox.close()
