@@ -29,7 +29,7 @@ from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.pyav_camera import PyAvConnector
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
 from edgeloop.adapters.sqlite_store import SqliteInsightStore
-from edgeloop.bootstrap.cameras import CameraImageScoring
+from edgeloop.bootstrap.cameras import CameraImageScoring, site_frame_scorer
 from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.scoring import ScoringSettings
 from edgeloop.domain.cameras import MAX_BATCH_SIZE, Backoff, CameraSpec, CameraState, FrameStamp
@@ -118,7 +118,7 @@ def test_uploads_are_shadowed_by_an_image_classifier_for_its_own_input_spec(
     assert all(r.model.version == shadow.manifest.version and r.model.task == "multiclass" for r in records)
     assert [r.served.prediction for r in records] == [result["prediction"] for result in results]
     # PNG is lossless: the shadow scored the decoded frames, prepared for its own manifest.
-    expected = expected_outputs(shadow, FRAMES, tmp_path)
+    expected = expected_outputs(shadow, list(FRAMES), tmp_path)
     assert [{"outputs": dict(r.outputs), "prediction": r.prediction} for r in records] == expected
     if shadow_name == "surface-defects":  # the same model: the same answer
         assert [r.prediction for r in records] == [r.served.prediction for r in records]
@@ -257,3 +257,19 @@ def test_frames_beyond_the_byte_bound_are_dropped_and_counted_without_waiting(
         assert (scorer.stats().rows, scorer.stats().dropped_rows) == (2 * len(frames), 2 * len(frames))
     finally:
         outbox.close()
+
+
+def test_the_site_s_camera_scorer_offers_its_frames_to_the_site_s_shadow(
+    client: TestClient, bundles: dict[str, OnnxModel]
+) -> None:
+    components = client.app.state.ctx.components  # type: ignore[attr-defined]
+    components.shadow.slot.set(bundles["surface-defects"])
+    scorer = site_frame_scorer(components)  # as SCORING_CAMERAS starts it
+    frames = list(FRAMES)
+    stamp = FrameStamp("line-1", (0.0,) * len(frames))
+    scored = scorer.score_batches([frames[:2], frames[2:]], stamp)
+    assert isinstance(scored, ScoredImages)
+    components.shadow.drain()
+    records = shadow_records(components.outbox)
+    assert [r.insight_id for r in records] == [image.insight_id for image in scored.images]
+    assert [r.prediction for r in records] == [image.prediction for image in scored.images]
