@@ -47,9 +47,8 @@ MAX_ROUND_JOBS = 64  # queued scorings taken into one shadow call and one outbox
 # ... and at most about this many rows: the entry's transaction holds the outbox's write lock, which
 # the answers' commits wait for, so it stays short.
 MAX_ROUND_ROWS = 2000
-DEFAULT_QUEUE_FRAME_BYTES = (
-    256 * 2**20
-)  # decoded frames waiting for the shadow (SCORING_SHADOW_QUEUE_FRAME_MIB)
+# Decoded frames waiting for an image shadow, at most (SCORING_SHADOW_QUEUE_FRAME_MIB).
+DEFAULT_QUEUE_FRAME_BYTES = 256 * 2**20
 
 
 class ShadowSlot:
@@ -140,11 +139,12 @@ class ShadowScorer:
         if self._slot.model is None or not served.images:
             return False
         job = ImageShadowJob(served, tuple(batches), scored_at)
+        nbytes = job.nbytes
         with self._lock:
-            if self._frame_bytes + job.nbytes > self._max_frame_bytes:
+            if self._frame_bytes + nbytes > self._max_frame_bytes:
                 self._dropped += job.n_rows
                 return False
-            self._frame_bytes += job.nbytes
+            self._frame_bytes += nbytes
         if not self._put(job):
             self._release([job])
             return False
