@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--e2e-burst", type=float, default=5, help="seconds of 1,000-row load, end to end")
     parser.add_argument("--naive-records", type=int, default=400, help="records through the naive pipeline")
     parser.add_argument("--freshness-seconds", type=float, default=20, help="paced load for freshness (s)")
-    skippable = "peer, e2e, global, compliance, models, vision, drift, shadow, sitesign"
+    skippable = "peer, e2e, global, compliance, models, vision, drift, shadow, shadow-camera, sitesign"
     parser.add_argument("--skip", default="", help=f"comma list of: {skippable}")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -106,6 +106,11 @@ SHORT_BENCHES: tuple[tuple[str, str, Callable[[], list[Figure]]], ...] = (
         "shadow",
         "shadow scoring on / off on the scoring path (bench/shadow_bench.py)",
         lambda: shadow_bench.figures(*shadow_bench.measure()),
+    ),
+    (
+        "shadow-camera",
+        "an image shadow on / off on the camera path's scoring (bench/shadow_bench.py --camera)",
+        lambda: shadow_bench.figures(*shadow_bench.measure_camera(20.0, 20)),
     ),
     (
         "sitesign",

@@ -10,6 +10,12 @@ what the champion costs, whose own shadow insights go into the same outbox. Sing
 machine's load hits alike; the figure is the median of the pairs' on / off. Besides, per size:
 what ``offer`` costs the answer itself (microseconds), and the share of rows the shadow kept up
 with (the rest dropped and counted, as the bound says: the answer never waits for the shadow).
+
+``--camera``: the same on the camera path's scoring (``CameraImageScoring.score_batches``: batches
+of 8 decoded frames of the vision demo's surfaces, a group of 8 batches a commit, as a camera with
+``SCORING_CAMERA_GROUP_BATCHES=8`` hands them over; durability FULL, the camera's), the shadow a
+second session of ``surface-defects`` handed each committed group's frames (``offer_frames``);
+frames for rows. Decoding is left out: the shadow never decodes, so it is the same either way.
 """
 
 from __future__ import annotations
@@ -29,9 +35,16 @@ from bench.report import Figure
 from bench.rows import REPO_ROOT, batches, demo_rows
 from bench.slices import median_ratio, paired_rates, rotating
 from edgeloop.adapters.onnx_model import OnnxModel
+from edgeloop.adapters.pillow_decoder import PillowDecoder
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.bootstrap.cameras import CameraImageScoring
+from edgeloop.domain.cameras import MAX_BATCH_SIZE, FrameStamp
+from edgeloop.domain.images import ImageBounds
 from edgeloop.domain.records import utc_now
 from edgeloop.domain.validation import FeatureColumns, validate_rows
+from edgeloop.ports.cameras import RgbFrame
+from edgeloop.recipes import surface_images
+from edgeloop.service_layer.image_scoring import ImageScoringService
 from edgeloop.service_layer.scoring import ScoringService, evaluate
 from edgeloop.service_layer.shadow_scoring import (
     DEFAULT_BUSY_SHARE,
@@ -42,6 +55,8 @@ from edgeloop.service_layer.shadow_scoring import (
 
 BATCH_ROWS = 1000
 BATCHES = 8
+CAMERA_BATCH = 8  # frames a graph call
+CAMERA_GROUP = 8  # batches a commit
 TARGET = ">= 0.75"  # the bound stated at the default busy share 0.25 (docs/benchmarks.md section 17)
 
 
@@ -53,6 +68,7 @@ class ShadowCost:
     ratio: float  # the median of the pairs' on / off
     shadowed_share: float  # rows the shadow scored / rows answered while it was on
     offer_us: float  # one offer() on the answer path
+    path: str = "rows"  # or "camera": frames for rows (``--camera``)
 
 
 def _scorer(service: ScoringService, model: OnnxModel, columns: list[FeatureColumns]) -> Callable[[], Any]:
@@ -99,6 +115,68 @@ def measure_cost(
     return ShadowCost(rows, median(off), median(on), median_ratio(off, on), shadowed, offer)
 
 
+Group = list[list[RgbFrame]]  # a camera's batches, handed over (and committed) together
+
+
+def _camera_scorer(model: OnnxModel, outbox: SqliteOutbox, scorer: ShadowScorer | None) -> CameraImageScoring:
+    bounds = ImageBounds(max_images=MAX_BATCH_SIZE)
+    offer = None if scorer is None else scorer.offer_frames
+    images = ImageScoringService(outbox, "bench-site", lambda: model, PillowDecoder(), bounds, shadow=offer)
+    return CameraImageScoring(images)
+
+
+def measure_camera_cost(
+    model: OnnxModel,
+    shadow: OnnxModel,
+    groups: list[Group],
+    work: Path,
+    seconds: float,
+    rounds: int,
+    queue: int = DEFAULT_QUEUE_BATCHES,
+    busy_share: float = DEFAULT_BUSY_SHARE,
+) -> ShadowCost:
+    """:func:`measure_cost` on the camera path's scoring: groups of batches of decoded frames."""
+    frames = sum(len(batch) for batch in groups[0])
+    off_box = SqliteOutbox(work / "outbox-camera-off.sqlite3", 10**9)
+    on_box = SqliteOutbox(work / "outbox-camera-on.sqlite3", 10**9)
+    scorer = ShadowScorer(on_box, "bench-site", ShadowSlot(shadow), queue, busy_share=busy_share).start()
+    stamp = FrameStamp("bench-camera", (0.0,) * frames)
+    off_path, on_path = _camera_scorer(model, off_box, None), _camera_scorer(model, on_box, scorer)
+    off_run = rotating(partial(off_path.score_batches, stamp=stamp), groups)
+    on_run = rotating(partial(on_path.score_batches, stamp=stamp), groups)
+    off, on = paired_rates(off_run, on_run, frames, seconds, rounds, settle=scorer.drain)
+    stats = scorer.stats()
+    scorer.stop()
+    idle = ShadowScorer(on_box, "bench-site", ShadowSlot(shadow), capacity=1)  # never started
+    scored, now = off_path.score_batches(groups[0], stamp), utc_now()
+    started, calls = time.perf_counter(), 2000
+    for _ in range(calls):
+        idle.offer_frames(scored, groups[0], now)
+    offer = (time.perf_counter() - started) / calls * 1e6
+    off_box.close()
+    on_box.close()
+    shadowed = stats.rows / (stats.rows + stats.dropped_rows) if stats.rows + stats.dropped_rows else 0.0
+    return ShadowCost(frames, median(off), median(on), median_ratio(off, on), shadowed, offer, "camera")
+
+
+def measure_camera(
+    seconds: float, rounds: int, queue: int = DEFAULT_QUEUE_BATCHES, busy_share: float = DEFAULT_BUSY_SHARE
+) -> tuple[str, list[ShadowCost]]:
+    vision = REPO_ROOT / "var" / "models" / "surface-defects"
+    model = OnnxModel.load(vision, intra_op_threads=1)
+    shadow = OnnxModel.load(vision, intra_op_threads=1)
+    images, _ = surface_images.generate([32] * 4, 7)  # ok, scratch, spot, crack
+    frames = list(images)
+    per_group = CAMERA_BATCH * CAMERA_GROUP
+    groups = [
+        [frames[at + b * CAMERA_BATCH : at + (b + 1) * CAMERA_BATCH] for b in range(CAMERA_GROUP)]
+        for at in range(0, len(frames) - per_group + 1, per_group)
+    ]
+    with tempfile.TemporaryDirectory(prefix="edgeloop-shadow-bench-") as tmp:
+        cost = measure_camera_cost(model, shadow, groups, Path(tmp), seconds, rounds, queue, busy_share)
+    return f"{model.manifest.name} {model.manifest.version}", [cost]
+
+
 def measure(
     seconds: float = 6.0,
     rounds: int = 30,
@@ -119,19 +197,26 @@ def measure(
 
 def figures(model: str, costs: list[ShadowCost]) -> list[Figure]:
     """The scoring path's rate with a shadow on, as a share of off."""
-    return [
-        Figure(
-            f"shadow_{'single' if cost.rows == 1 else 'batch'}",
-            f"shadow scoring on / off, {cost.rows:,}-row scorings ({model}; the shadow as dear)",
-            cost.ratio,
-            "x",
-            TARGET,
-            f"ScoringService.score in process, SQLite outbox NORMAL: off {cost.off_rows_per_s:,.0f} rows/s, "
-            f"on {cost.on_rows_per_s:,.0f} rows/s; offer {cost.offer_us:.1f} us/call; the shadow kept up "
-            f"with {cost.shadowed_share:.0%} of the rows (the rest dropped and counted)",
-        )
-        for cost in costs
-    ]
+    return [_figure(model, cost) for cost in costs]
+
+
+def _figure(model: str, cost: ShadowCost) -> Figure:
+    if cost.path == "camera":
+        key, what = "shadow_camera", f"{cost.rows}-frame camera groups"
+        path, unit = "CameraImageScoring.score_batches in process, SQLite outbox FULL", "frames"
+    else:
+        key, what = ("shadow_single" if cost.rows == 1 else "shadow_batch"), f"{cost.rows:,}-row scorings"
+        path, unit = "ScoringService.score in process, SQLite outbox NORMAL", "rows"
+    return Figure(
+        key,
+        f"shadow scoring on / off, {what} ({model}; the shadow as dear)",
+        cost.ratio,
+        "x",
+        TARGET,
+        f"{path}: off {cost.off_rows_per_s:,.0f} {unit}/s, on {cost.on_rows_per_s:,.0f} {unit}/s; "
+        f"offer {cost.offer_us:.1f} us/call; the shadow kept up with {cost.shadowed_share:.0%} of the "
+        f"{unit} (the rest dropped and counted)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--busy-share", type=float, default=DEFAULT_BUSY_SHARE, help="worker's most busy share"
     )
+    parser.add_argument("--camera", action="store_true", help="the camera path's scoring (frames for rows)")
     args = parser.parse_args(argv)
-    model, costs = measure(args.seconds, args.rounds, args.queue, args.busy_share)
+    measured = measure_camera if args.camera else measure
+    model, costs = measured(args.seconds, args.rounds, args.queue, args.busy_share)
     print(f"model: {model} (shadow: a second session of it)")
     print("| rows per scoring | shadow off rows/s | shadow on rows/s | on / off | offer us/call | shadowed |")
     print("| --- | --- | --- | --- | --- | --- |")

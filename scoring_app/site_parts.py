@@ -98,7 +98,13 @@ def _start_shadow(parts: SiteParts, components: ScoringComponents, telemetry: Sc
     if components.shadow is None:
         return
     telemetry.registry.register(ShadowCollector(components.shadow))
-    shadow = start_shadow_delivery(components.shadow.slot, components.settings.site_id, components.load_model)
+    holder = components.model
+    shadow = start_shadow_delivery(
+        components.shadow.slot,
+        components.settings.site_id,
+        components.load_model,
+        served=lambda: holder.current if holder.loaded else None,
+    )
     if shadow is not None:
         parts.shadow = shadow[0]
         parts.stops.append(shadow[1].stop)

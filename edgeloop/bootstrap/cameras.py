@@ -82,7 +82,8 @@ class CameraImageScoring:
 
 
 def site_frame_scorer(components: ScoringComponents, keeping: FrameKeeping | None = None) -> FrameScorer:
-    """The served model's image scoring; refused at start-up when the model takes rows."""
+    """The served model's image scoring (each batch then offered to the shadow, when the site has
+    shadow scoring); refused at start-up when the model takes rows."""
     # A new site (no model yet) starts its cameras; frames are dropped as scoring errors until
     # the first champion arrives.
     manifest = components.model.current.manifest if components.model.loaded else None
@@ -94,8 +95,14 @@ def site_frame_scorer(components: ScoringComponents, keeping: FrameKeeping | Non
     holder = components.model
     # The upload bounds (SCORING_IMAGE_MAX_FILES) are for requests; a camera's batch is its own.
     bounds = ImageBounds(max_images=MAX_BATCH_SIZE)
+    shadow = components.shadow.offer_frames if components.shadow is not None else None
     images = ImageScoringService(
-        components.outbox, components.settings.site_id, lambda: holder.current, PillowDecoder(), bounds
+        components.outbox,
+        components.settings.site_id,
+        lambda: holder.current,
+        PillowDecoder(),
+        bounds,
+        shadow=shadow,
     )
     return CameraImageScoring(images, keeping)
 

@@ -11,6 +11,7 @@ A site with no bundle of its own (a new site) needs delivery: it serves the firs
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from edgeloop.adapters.azure_clients import AzureClients
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
@@ -22,6 +23,7 @@ from edgeloop.adapters.sqlite_pointer_ledger import SqlitePointerLedger
 from edgeloop.config.model_delivery import ModelDeliverySettings
 from edgeloop.domain.auto_rollback import RollbackRule
 from edgeloop.domain.rollout_pointer import WHAT, ledger_key
+from edgeloop.ports import ScoringModel
 from edgeloop.service_layer.bundle_cache import cached_champion
 from edgeloop.service_layer.delivery_poller import DeliveryPoller
 from edgeloop.service_layer.model_delivery import LoadModel, ModelDelivery
@@ -108,10 +110,15 @@ def start_delivery(
 
 
 def start_shadow_delivery(
-    slot: ShadowSlot, site_id: str, load: LoadModel, settings: ModelDeliverySettings | None = None
+    slot: ShadowSlot,
+    site_id: str,
+    load: LoadModel,
+    settings: ModelDeliverySettings | None = None,
+    served: Callable[[], ScoringModel | None] = lambda: None,
 ) -> tuple[ShadowDelivery, DeliveryPoller] | None:
     """The shadow pointer's poller beside the champion's (same registry, keys, ledger file); None
-    when model delivery is off: a site that takes no champion from the registry shadows none."""
+    when model delivery is off: a site that takes no champion from the registry shadows none.
+    ``served``: the model served now (a shadow taking another kind of input is refused)."""
     settings = settings or ModelDeliverySettings()
     if not settings.enabled or settings.model_signing_public_key is None:
         return None
@@ -133,5 +140,6 @@ def start_shadow_delivery(
         cache_dir=settings.model_cache_dir,
         model_name=settings.model_name,
         site_id=site_id,
+        served=served,
     )
     return delivery, DeliveryPoller(delivery, settings.model_poll_seconds, name="shadow-delivery").start()

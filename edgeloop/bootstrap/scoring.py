@@ -154,11 +154,15 @@ class ScoringComponents:
 
 
 def image_scoring(
-    settings: ScoringSettings, outbox: SqliteOutbox, holder: ModelHolder
+    settings: ScoringSettings, outbox: SqliteOutbox, holder: ModelHolder, shadow: ShadowScorer | None = None
 ) -> ImageScoringService:
-    """Images are scored by the model served now (a swap applies to them too), within the site's bounds."""
+    """Images are scored by the model served now (a swap applies to them too), within the site's bounds;
+    each committed batch's frames are offered to the shadow, when the site has shadow scoring."""
     bounds = ImageBounds(settings.image_max_files, settings.image_max_bytes, settings.image_max_pixels)
-    return ImageScoringService(outbox, settings.site_id, lambda: holder.current, PillowDecoder(), bounds)
+    offer = shadow.offer_frames if shadow is not None else None
+    return ImageScoringService(
+        outbox, settings.site_id, lambda: holder.current, PillowDecoder(), bounds, shadow=offer
+    )
 
 
 def drift_monitor(settings: ScoringSettings, holder: ModelHolder) -> DriftMonitor | None:
@@ -185,6 +189,7 @@ def shadow_scorer(settings: ScoringSettings, outbox: SqliteOutbox) -> ShadowScor
         ShadowSlot(),
         settings.shadow_queue_batches,
         busy_share=settings.shadow_busy_share,
+        max_frame_bytes=settings.shadow_queue_frame_mib * 2**20,
     )
 
 
@@ -224,7 +229,7 @@ def build_scoring(settings: ScoringSettings, tracer: Tracer = NO_TRACER) -> Scor
             model=holder,
             outbox=outbox,
             scoring=ScoringService(outbox, settings.site_id, tracer=tracer, drift=drift, shadow=offer),
-            images=image_scoring(settings, outbox, holder),
+            images=image_scoring(settings, outbox, holder, shadow),
             feedback=FeedbackService(
                 outbox, settings.site_id, serving_task=lambda: holder.current.manifest.task
             ),

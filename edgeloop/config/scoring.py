@@ -98,6 +98,9 @@ class ScoringSettings(EdgeStorageConnection, AzureSdkOptions, EdgeloopSettings):
     # shadow_busy_share of the time (it rests in between): what bounds its cost to the answers.
     shadow_queue_batches: int = Field(default=64, ge=0, le=100_000)
     shadow_busy_share: float = Field(default=0.25, gt=0.0, le=1.0)
+    # An image model's shadow: at most this many MiB of decoded frames wait for it (a camera's frames
+    # are full size; more are dropped and counted, as a full queue's).
+    shadow_queue_frame_mib: int = Field(default=256, ge=1, le=65_536)
 
     @field_validator("execution_providers", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from edgeloop.domain.champion import ChampionError
+from edgeloop.domain.manifest import ModelManifest
 from edgeloop.domain.records import RecordError, format_timestamp, parse_timestamp
 from edgeloop.domain.signed_pointer import SignedEnvelope
 
@@ -106,3 +107,18 @@ def shadow_payload(pointer: ShadowPointer) -> bytes:
 def shadow_ledger_key(name: str) -> str:
     """The pointer ledger's key for a model's shadow pointer (its serials apart from the champion's)."""
     return f"{name}#shadow"
+
+
+def input_kind_mismatch(served: ModelManifest, shadow: ModelManifest) -> str | None:
+    """Why ``shadow`` cannot score what ``served`` is given (images vs rows); None when it can.
+
+    A shadow scores the very inputs the served model answered (the validated rows, or the decoded
+    frames), so it must take the same kind; its own input spec (size, layout, features) may differ.
+    """
+    kinds = ["images" if manifest.image_input is not None else "rows" for manifest in (served, shadow)]
+    if kinds[0] == kinds[1]:
+        return None
+    return (
+        f"the shadow {shadow.name} {shadow.version} takes {kinds[1]}, the served model "
+        f"{served.name} {served.version} takes {kinds[0]}: a shadow must take what the served model takes"
+    )

@@ -16,7 +16,9 @@ Wire form (schema 1)::
      "outputs": {...}, "anomaly": bool, "anomaly_kinds": [...], "prediction": ...}
 
 ``prediction`` is the class name (multiclass) or value (regression), null for a binary model
-or an output that was not finite, as in an insight.
+or an output that was not finite, as in an insight; an image model's ``outputs`` are its
+insight's (class probabilities; a detection model's counts per class) and a detection model's
+``prediction`` its detections, flat (``served.prediction`` likewise): derived results, never a pixel.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from edgeloop.domain.detection_task import wire_detections_problem
 from edgeloop.domain.records import (
     SCHEMA_VERSION,
     SHADOW_INSIGHT_KIND,
@@ -33,6 +36,7 @@ from edgeloop.domain.records import (
     TASK_KINDS,
     Label,
     ModelRef,
+    Prediction,
     RecordError,
     TaskKind,
     format_timestamp,
@@ -52,7 +56,7 @@ class ServedOutcome:
 
     version: str
     anomaly: bool
-    prediction: Label | None = None
+    prediction: Prediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,7 @@ class ShadowInsightRecord:
     outputs: Mapping[str, float | None]
     anomaly: bool
     anomaly_kinds: tuple[str, ...] = ()
-    prediction: Label | None = None
+    prediction: Prediction | None = None
     schema_version: int = SCHEMA_VERSION
     kind: str = field(default=SHADOW_INSIGHT_KIND)
 
@@ -150,8 +154,13 @@ def _typed(data: Mapping[str, Any], name: str, kind: type, prefix: str = "") -> 
     return value
 
 
-def _label(data: Mapping[str, Any], name: str) -> Label | None:
+def _label(data: Mapping[str, Any], name: str) -> Prediction | None:
     value = data.get(name.rsplit(".", 1)[-1])
     if value is None or (type(value) is str and value) or type(value) in (int, float):
-        return value
-    raise RecordError(name, "must be a class name, a number or null")
+        return cast(Label, value)
+    if isinstance(value, list):  # a detection model's detections, flat
+        problem = wire_detections_problem(value)
+        if problem is None:
+            return list(value)
+        raise RecordError(name + problem[0].removeprefix("prediction"), problem[1])
+    raise RecordError(name, "must be a class name, a number, detections or null")

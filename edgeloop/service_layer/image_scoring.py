@@ -15,21 +15,21 @@ as the tabular ones are (edgeloop.wire.insight_columns), before the call returns
 batch records nothing. ``score_frame_batches`` takes several of a camera's batches at once:
 one graph call per batch (the camera's batch size), their insights recorded as one entry (one
 batch id, the frames numbered in order across the batches) in one commit, all or nothing:
-what one ``score_frames`` call per batch would record, in fewer commits.
+what one ``score_frames`` call per batch would record, in fewer commits. With ``shadow`` set
+(the site's ``ShadowScorer.offer_frames``), each committed batch's frames, one list per graph
+call, are then offered to the shadow model: it only queues them (bounded, never waits), so the
+answer is what it would be without it; without it nothing is done at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
-from edgeloop.domain.anomaly import detect_anomalies
-from edgeloop.domain.detection_task import detection_objects
 from edgeloop.domain.image_batches import prepare_batch
 from edgeloop.domain.images import (
     ImageBounds,
@@ -40,82 +40,25 @@ from edgeloop.domain.images import (
     NotAnImageModel,
     UploadedImage,
 )
-from edgeloop.domain.insight_ids import insight_id_of, new_batch_id
-from edgeloop.domain.manifest import ModelManifest
+from edgeloop.domain.insight_ids import new_batch_id
 from edgeloop.domain.records import INSIGHT_KIND, format_timestamp, utc_now
-from edgeloop.domain.tasks import DetectionTask, MulticlassTask
 from edgeloop.ports import ImageDecoder, ImageScoringModel, Outbox, ScoringModel
-from edgeloop.wire.insight_columns import InsightColumns
-from edgeloop.wire.insight_wire import (
-    OutputTexts,
-    detection_texts,
-    output_texts,
-    prediction_texts,
-    text_values,
+from edgeloop.service_layer.scored_images import (
+    Outputs,
+    ScoredImage,
+    ScoredImages,
+    read_outputs,
+    scored_images,
 )
+from edgeloop.wire.insight_columns import InsightColumns
 from edgeloop.wire.packing import MAX_ITEM_BYTES
 
+__all__ = ["DEFAULT_BOUNDS", "FrameShadowOffer", "ImageScoringService", "ScoredImage", "ScoredImages"]
+
 DEFAULT_BOUNDS = ImageBounds()  # frozen: shared safely
-Outputs = dict[str, npt.NDArray[np.float64]]  # one graph call's, per manifest output
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredImage:
-    """One scored image: where it was in the request, its insight, what the model made of it."""
-
-    index: int
-    file_name: str | None  # an upload's; None for a camera frame
-    insight_id: str
-    outputs: dict[str, float | None]  # per manifest output (None: not a finite number)
-    # The class name (multiclass), value (regression) or list of detections (detection);
-    # None for binary or non-finite.
-    prediction: Any
-    anomaly: bool
-    anomaly_kinds: tuple[str, ...]
-
-    def result(self, probabilities: Sequence[tuple[str, str]]) -> dict[str, Any]:
-        """The answer's item; ``probabilities``: a multiclass model's (class, output) pairs."""
-        item: dict[str, Any] = {"index": self.index, "insight_id": self.insight_id}
-        if self.file_name is not None:
-            item["file_name"] = self.file_name
-        if isinstance(self.prediction, list):  # a detection model's, answered as objects
-            item["detections"] = detection_objects(self.prediction)
-        else:
-            item["prediction"] = self.prediction
-        if probabilities:
-            item["probabilities"] = {name: self.outputs[output] for name, output in probabilities}
-        item |= {"outputs": self.outputs, "anomaly": self.anomaly, "anomaly_kinds": list(self.anomaly_kinds)}
-        return item
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredImages:
-    """A batch's scored images, in the order they came, all recorded under one batch id."""
-
-    model_name: str
-    model_version: str
-    batch_id: str
-    source: ImageSource
-    images: tuple[ScoredImage, ...]
-    # A multiclass model's classes with their probability outputs, in the task's order.
-    probabilities: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def anomalies(self) -> int:
-        return sum(image.anomaly for image in self.images)
-
-    def anomaly_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for image in self.images:
-            for kind in image.anomaly_kinds:
-                counts[kind] = counts.get(kind, 0) + 1
-        return counts
-
-    def response(self) -> dict[str, Any]:
-        return {
-            "model": {"name": self.model_name, "version": self.model_version},
-            "results": [image.result(self.probabilities) for image in self.images],
-        }
+# ShadowScorer.offer_frames (edgeloop.service_layer.shadow_scoring): queues a committed batch's
+# frames (one list per graph call) for the shadow, never blocks.
+FrameShadowOffer = Callable[[ScoredImages, Sequence[Sequence[npt.NDArray[np.uint8]]], datetime], object]
 
 
 class ImageScoringService:
@@ -129,8 +72,10 @@ class ImageScoringService:
         *,
         clock: Callable[[], datetime] = utc_now,
         batch_ids: Callable[[], str] = new_batch_id,
+        shadow: FrameShadowOffer | None = None,
     ) -> None:
         self._outbox = outbox
+        self._shadow = shadow  # set: each committed batch's frames are offered to the shadow model
         self._site_id = site_id
         self._current_model = current_model
         self._decoder = decoder
@@ -158,7 +103,8 @@ class ImageScoringService:
         model = self.image_model()
         for frames in batches:
             self._check_count(len(frames))
-        return self._record(model, [self._predict(model, frames) for frames in batches if frames], source)
+        batches = [frames for frames in batches if frames]
+        return self._record(model, batches, [self._predict(model, frames) for frames in batches], source)
 
     def score_uploads(self, files: Sequence[UploadedImage]) -> ScoredImages:
         """Decode uploaded JPEG or PNG files within the bounds, then score them as :meth:`score_frames`.
@@ -197,7 +143,8 @@ class ImageScoringService:
         self, model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]], source: ImageSource
     ) -> ScoredImages:
         self._check_count(len(frames))
-        return self._record(model, [self._predict(model, frames)] if frames else [], source)
+        batches = [frames] if frames else []
+        return self._record(model, batches, [self._predict(model, frames) for frames in batches], source)
 
     @staticmethod
     def _predict(model: ImageScoringModel, frames: Sequence[npt.NDArray[np.uint8]]) -> Outputs:
@@ -206,27 +153,24 @@ class ImageScoringService:
         return model.predict_images(prepare_batch(frames, spec))
 
     def _record(
-        self, model: ImageScoringModel, calls: Sequence[Outputs], source: ImageSource
+        self,
+        model: ImageScoringModel,
+        batches: Sequence[Sequence[npt.NDArray[np.uint8]]],
+        calls: Sequence[Outputs],
+        source: ImageSource,
     ) -> ScoredImages:
-        """The graph calls' outputs, in order, as one entry of insights, committed."""
+        """The graph calls' outputs, in order, as one entry of insights, committed; then the batches'
+        frames offered to the shadow (it never waits on it)."""
         batch_id = self._batch_ids()
         if not calls:
-            return _scored(model, batch_id, source, {}, [], [], None)
+            return scored_images(model, batch_id, source, {}, [], [], None)
         manifest = model.manifest
-        outputs = calls[0] if len(calls) == 1 else {
-            name: np.concatenate([call[name] for call in calls]) for name in manifest.output_names
-        }  # fmt: skip
-        count = len(outputs[manifest.output_names[0]])
-        outputs, prediction = _derived(manifest, outputs)
-        flags, kinds = detect_anomalies(manifest, outputs)
-        texts = {name: output_texts(column) for name, column in outputs.items()}
-        if prediction is None:
-            prediction = prediction_texts(manifest.task, outputs, texts)
-        anomaly: list[bool] = flags.tolist()
+        count, texts, anomaly, kinds, prediction = read_outputs(manifest, calls)
         model_ref = {"name": manifest.name, "version": manifest.version, "sha256": model.sha256}
         if manifest.task.kind != "binary":  # absent: binary, as in every record before tasks
             model_ref["task"] = manifest.task.kind
-        scored_at = format_timestamp(self._clock())
+        now = self._clock()
+        scored_at = format_timestamp(now)
         context = [source.context()] * count
         # No inputs: the frame stays on site; the insight holds what the model made of it.
         insights = InsightColumns(
@@ -245,51 +189,7 @@ class ImageScoringService:
         )
         items = [document for document, _ in insights.documents(MAX_ITEM_BYTES)]
         self._outbox.append(batch_id, INSIGHT_KIND, items, record_count=count)
-        return _scored(model, batch_id, source, texts, anomaly, kinds, prediction)
-
-
-def _derived(
-    manifest: ModelManifest, outputs: dict[str, npt.NDArray[np.float64]]
-) -> tuple[dict[str, npt.NDArray[np.float64]], OutputTexts | None]:
-    """The per-image columns an insight holds, and (detection) each image's detections as JSON.
-
-    A detection model's boxes, classes and scores are tensors: they become its detections and
-    the counts per class; any other output (an OOD score) stays as it is.
-    """
-    task, spec = manifest.task, manifest.image_input
-    if not isinstance(task, DetectionTask) or spec is None:
-        return {name: outputs[name] for name in manifest.output_names}, None
-    detected = task.detect(outputs, spec.width, spec.height)
-    others = {name: outputs[name] for name in manifest.output_names if name not in task.prediction_outputs}
-    return task.summaries(detected) | others, detection_texts(detected)
-
-
-def _scored(
-    model: ScoringModel,
-    batch_id: str,
-    source: ImageSource,
-    texts: dict[str, list[bytes]],
-    anomaly: list[bool],
-    kinds: list[tuple[str, ...]],
-    prediction: list[bytes] | None,
-) -> ScoredImages:
-    manifest = model.manifest
-    values = {name: text_values(column) for name, column in texts.items()}
-    predicted = text_values(prediction) if prediction is not None else [None] * len(anomaly)
-    images = tuple(
-        ScoredImage(
-            index,
-            source.file_name(index),
-            insight_id_of(batch_id, index),
-            {name: column[index] for name, column in values.items()},
-            predicted[index],
-            flag,
-            kinds[index],
-        )
-        for index, flag in enumerate(anomaly)
-    )
-    task = manifest.task
-    pairs: tuple[tuple[str, str], ...] = ()
-    if isinstance(task, MulticlassTask):
-        pairs = tuple(zip(task.classes, task.probability_outputs, strict=True))
-    return ScoredImages(manifest.name, manifest.version, batch_id, source, images, pairs)
+        scored = scored_images(model, batch_id, source, texts, anomaly, kinds, prediction)
+        if self._shadow is not None:
+            self._shadow(scored, batches, now)
+        return scored

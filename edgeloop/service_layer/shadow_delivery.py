@@ -6,7 +6,9 @@ with a conditional request. A changed pointer passes the rules of a champion poi
 accepted, not expired; its serials kept apart in the same ledger); a refused one is counted and
 the site keeps what it holds. A pointer that names this site and a version: the bundle is fetched,
 opened (signature, hashes, the digest the pointer names), written under ``<cache>/shadow/`` (never
-the ``current`` bundle), loaded and golden-checked, then set in the :class:`ShadowSlot`; one that
+the ``current`` bundle), loaded and golden-checked, refused when it takes another kind of input
+than the served model (images vs rows: edgeloop.domain.shadow_pointer.input_kind_mismatch; shown
+under ``rejected``), then set in the :class:`ShadowSlot`; one that
 stops shadowing, or names other sites only, empties the slot. Nothing here touches the served model.
 """
 
@@ -20,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from edgeloop.domain.records import format_timestamp, utc_now
-from edgeloop.domain.shadow_pointer import SHADOW_POINTER_WHAT, ShadowPointer, shadow_ledger_key
+from edgeloop.domain.shadow_pointer import (
+    SHADOW_POINTER_WHAT,
+    ShadowPointer,
+    input_kind_mismatch,
+    shadow_ledger_key,
+)
 from edgeloop.domain.signed_pointer import PointerRefused, VerifyPointer, check_pointer
 from edgeloop.ports import ChampionSource, PointerLedger, ScoringModel, ShadowPointers, SourceUnavailable
 from edgeloop.service_layer.bundle_cache import write_bundle
@@ -47,11 +54,13 @@ class ShadowDelivery:
         model_name: str,
         site_id: str,
         clock: Callable[[], datetime] = utc_now,
+        served: Callable[[], ScoringModel | None] = lambda: None,
     ) -> None:
+        """``served``: the model the site serves now (None: none yet), whose input kind a shadow must take."""
         self._slot, self._pointers, self._source = slot, pointers, source
         self._verify_pointer, self._ledger, self._verify = verify_pointer, ledger, verify
         self._load, self._cache = load_model, cache_dir / SHADOW_CACHE
-        self._name, self._site, self._clock = model_name, site_id, clock
+        self._name, self._site, self._clock, self._served = model_name, site_id, clock, served
         self._etag: str | None = None
         self._lock = threading.Lock()  # the figures below
         self._refusals: dict[str, int] = {}
@@ -124,6 +133,10 @@ class ShadowDelivery:
         except (OSError, ValueError, RuntimeError) as exc:
             raise BundleRejected(f"cannot load the model: {exc}") from exc
         check_golden(model, golden)
+        served = self._served()
+        mismatch = None if served is None else input_kind_mismatch(served.manifest, model.manifest)
+        if mismatch is not None:
+            raise BundleRejected(mismatch)
         return model
 
     def _note_error(self, message: str) -> None:

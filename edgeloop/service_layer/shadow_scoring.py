@@ -8,9 +8,13 @@ the answer path never waits for the shadow. One worker thread takes what is queu
 the shadow model in one call (the :class:`ShadowSlot`'s, set by shadow delivery) and commits
 one ``shadow_insight`` record per row (edgeloop.domain.shadow_records) as one outbox entry;
 then it rests, so that it works at most ``busy_share`` of the time: the bound on what it takes
-from the answer path (docs/benchmarks.md section 17). A shadow model that raises, or an outbox
-that refuses, is counted and logged; nothing of it reaches the answer. Figures (:meth:`stats`)
-go to ``/metrics`` and ``readyz``.
+from the answer path (docs/benchmarks.md section 17). Image scoring (uploads and camera frames)
+calls :meth:`ShadowScorer.offer_frames` the same way with a committed batch's decoded frames: the
+same queue, bound and counts (a frame counts as a row), and a bound on the frames' bytes that wait
+(``max_frame_bytes``: a camera's full-size frames are large); the worker scores them for the shadow's
+own manifest, one graph call per served batch (edgeloop.service_layer.image_shadow). A shadow
+model that raises, or an outbox that refuses, is counted and logged; nothing of it reaches the
+answer. Figures (:meth:`stats`) go to ``/metrics`` and ``readyz``.
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from edgeloop.domain.insight_ids import insight_id_of
-from edgeloop.domain.records import Label, ModelRef
-from edgeloop.domain.shadow_records import SHADOW_INSIGHT_KIND, ServedOutcome, ShadowInsightRecord
+from edgeloop.domain.shadow_records import SHADOW_INSIGHT_KIND
 from edgeloop.domain.validation import FeatureColumns, concat_columns
 from edgeloop.ports import Outbox, OutboxFull, ScoringModel
+from edgeloop.service_layer.image_shadow import ImageShadowJob, image_shadow_records
+from edgeloop.service_layer.scored_images import ScoredImages
 from edgeloop.service_layer.scoring import Evaluation, evaluate
+from edgeloop.service_layer.tabular_shadow import ShadowJob, tabular_shadow_records
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ MAX_ROUND_JOBS = 64  # queued scorings taken into one shadow call and one outbox
 # ... and at most about this many rows: the entry's transaction holds the outbox's write lock, which
 # the answers' commits wait for, so it stays short.
 MAX_ROUND_ROWS = 2000
+# Decoded frames waiting for an image shadow, at most (SCORING_SHADOW_QUEUE_FRAME_MIB).
+DEFAULT_QUEUE_FRAME_BYTES = 256 * 2**20
 
 
 class ShadowSlot:
@@ -56,11 +65,7 @@ class ShadowSlot:
         self._model = model  # one reference assignment: a batch in flight keeps the model it read
 
 
-@dataclass(frozen=True, slots=True)
-class ShadowJob:
-    served: Evaluation
-    batch_id: str
-    scored_at: datetime
+Job = ShadowJob | ImageShadowJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class ShadowScorer:
         capacity: int = DEFAULT_QUEUE_BATCHES,
         *,
         busy_share: float = 1.0,
+        max_frame_bytes: int = DEFAULT_QUEUE_FRAME_BYTES,
         score: Callable[[ScoringModel, FeatureColumns], Evaluation] = evaluate,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -93,12 +99,13 @@ class ShadowScorer:
         if not 0 < busy_share <= 1:
             raise ValueError("busy_share must be in (0, 1]")
         self._outbox, self._site_id, self._slot = outbox, site_id, slot
-        self._queue: queue.Queue[ShadowJob | None] = queue.Queue(maxsize=max(capacity, 1))
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max(capacity, 1))
         self._capacity, self._busy_share = max(capacity, 1), busy_share
         self._score, self._clock = score, clock
         self._resting = threading.Event()  # set by stop: no rest before the end
         self._lock = threading.Lock()  # the counts below
         self._batches = self._rows = self._dropped = self._failed = 0
+        self._frame_bytes, self._max_frame_bytes = 0, max_frame_bytes  # the queued frames' bytes
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="shadow-scoring", daemon=True)
 
@@ -121,11 +128,40 @@ class ShadowScorer:
         """Queue one committed scoring for the shadow; False (counted) when full or no shadow."""
         if self._slot.model is None:
             return False
+        return self._put(ShadowJob(served, batch_id, scored_at))
+
+    def offer_frames(
+        self, served: ScoredImages, batches: Sequence[Sequence[npt.NDArray[np.uint8]]], scored_at: datetime
+    ) -> bool:
+        """Queue one committed image batch (its frames, one list per graph call) for the shadow;
+        False (counted) when full or no shadow. The frames are held, not copied: nothing writes to
+        a scored frame."""
+        if self._slot.model is None or not served.images:
+            return False
+        job = ImageShadowJob(served, tuple(batches), scored_at)
+        nbytes = job.nbytes
+        with self._lock:
+            if self._frame_bytes + nbytes > self._max_frame_bytes:
+                self._dropped += job.n_rows
+                return False
+            self._frame_bytes += nbytes
+        if not self._put(job):
+            self._release([job])
+            return False
+        return True
+
+    def _release(self, jobs: Sequence[Job]) -> None:
+        held = sum(job.nbytes for job in jobs if isinstance(job, ImageShadowJob))
+        if held:
+            with self._lock:
+                self._frame_bytes -= held
+
+    def _put(self, job: Job) -> bool:
         try:
-            self._queue.put_nowait(ShadowJob(served, batch_id, scored_at))
+            self._queue.put_nowait(job)
         except queue.Full:
             with self._lock:
-                self._dropped += served.n_rows
+                self._dropped += job.n_rows
             return False
         return True
 
@@ -141,20 +177,21 @@ class ShadowScorer:
                 if jobs:
                     self._handle(jobs)
             finally:
+                self._release(jobs)
                 for _ in range(len(jobs) + int(ended)):
                     self._queue.task_done()
             if ended:
                 return
             self._rest(self._clock() - started)
 
-    def _take(self, item: ShadowJob | None) -> tuple[list[ShadowJob], bool]:
+    def _take(self, item: Job | None) -> tuple[list[Job], bool]:
         """``item`` and what else is queued now, up to MAX_ROUND_JOBS and MAX_ROUND_ROWS; and whether
         the end came."""
-        jobs: list[ShadowJob] = []
+        jobs: list[Job] = []
         rows = 0
         while item is not None:
             jobs.append(item)
-            rows += item.served.n_rows
+            rows += item.n_rows
             if len(jobs) >= MAX_ROUND_JOBS or rows >= MAX_ROUND_ROWS:
                 return jobs, False
             try:
@@ -167,15 +204,21 @@ class ShadowScorer:
         if self._busy_share < 1 and worked > 0:
             self._resting.wait(worked * (1 / self._busy_share - 1))
 
-    def _handle(self, jobs: list[ShadowJob]) -> None:
-        """One round: the queued scorings' rows through the shadow in one call, one outbox entry."""
+    def _handle(self, jobs: list[Job]) -> None:
+        """One round: the queued scorings' rows through the shadow in one call (an image batch: one
+        call each), one outbox entry."""
         model = self._slot.model
-        rows = sum(job.served.n_rows for job in jobs)
+        rows = sum(job.n_rows for job in jobs)
         if model is None:  # stopped meanwhile
             return
         try:
-            shadow = self._score(model, concat_columns([job.served.inputs for job in jobs]))
-            items = [orjson.dumps(record.to_wire()) for record in self._records(jobs, shadow)]
+            tabular = [job for job in jobs if isinstance(job, ShadowJob)]
+            images = [job for job in jobs if isinstance(job, ImageShadowJob)]
+            records = image_shadow_records(model, images, self._site_id) if images else []
+            if tabular:
+                evaluated = self._score(model, concat_columns([job.served.inputs for job in tabular]))
+                records += tabular_shadow_records(tabular, evaluated, self._site_id)
+            items = [orjson.dumps(record.to_wire()) for record in records]
             self._outbox.append(f"shadow-{jobs[0].batch_id}", SHADOW_INSIGHT_KIND, items)
         except OutboxFull as exc:
             self._count_failure(rows, f"outbox full: {exc}", dropped=True)
@@ -195,33 +238,6 @@ class ShadowScorer:
                 self._failed += rows
             self._last_error = reason
 
-    def _records(self, jobs: list[ShadowJob], shadow: Evaluation) -> list[ShadowInsightRecord]:
-        manifest = shadow.model.manifest
-        ref = ModelRef(manifest.name, manifest.version, shadow.model.sha256, manifest.task.kind)
-        predictions = _labels(shadow.prediction, shadow.n_rows)
-        outputs = {name: [orjson.loads(text) for text in texts] for name, texts in shadow.outputs.items()}
-        records, at = [], 0
-        for job in jobs:
-            served = job.served
-            served_version = served.model.manifest.version
-            served_predictions = _labels(served.prediction, served.n_rows)
-            for row in range(served.n_rows):
-                records.append(
-                    ShadowInsightRecord(
-                        insight_id=insight_id_of(job.batch_id, row),
-                        site_id=self._site_id,
-                        scored_at=job.scored_at,
-                        model=ref,
-                        served=ServedOutcome(served_version, served.anomaly[row], served_predictions[row]),
-                        outputs={name: values[at] for name, values in outputs.items()},
-                        anomaly=shadow.anomaly[at],
-                        anomaly_kinds=shadow.anomaly_kinds[at],
-                        prediction=predictions[at],
-                    )
-                )
-                at += 1
-        return records
-
     def stats(self) -> ShadowStats:
         model = self._slot.model
         with self._lock:
@@ -235,10 +251,3 @@ class ShadowScorer:
                 failed_rows=self._failed,
                 last_error=self._last_error,
             )
-
-
-def _labels(texts: list[bytes] | None, rows: int) -> list[Label | None]:
-    """A prediction column's JSON texts as values (None throughout for a binary model)."""
-    if texts is None:
-        return [None] * rows
-    return [orjson.loads(text) for text in texts]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ import pytest
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 from fastapi.testclient import TestClient
 from support.bundles import valid_rows
+from support.image_bundles import surface_bundle
 from support.model_loop import MODEL_NAME, register_variant
 
 from edgeloop.adapters.blob_model_registry import BlobModelRegistry
@@ -45,7 +46,7 @@ from edgeloop.config.edge_functions import load_compliance_policy
 from edgeloop.config.retraining import RetrainingSettings
 from edgeloop.domain.compliance import PolicyEngine
 from edgeloop.domain.records import utc_now
-from edgeloop.ports import BlobWrittenEvent
+from edgeloop.ports import BlobWrittenEvent, ScoringModel
 from edgeloop.service_layer.feedback import FeedbackItem, FeedbackService
 from edgeloop.service_layer.filtering import InsightFilter
 from edgeloop.service_layer.ingest import InsightIngest
@@ -84,7 +85,9 @@ class Fleet:
     root: Path
     settings: RetrainingSettings
 
-    def site(self, name: str = SITE) -> tuple[ShadowDelivery, ShadowSlot]:
+    def site(
+        self, name: str = SITE, served: Callable[[], ScoringModel | None] = lambda: None
+    ) -> tuple[ShadowDelivery, ShadowSlot]:
         container = self.registry.container.container_name
         source = BlobModelRegistry.from_connection_string(
             self.azurite.connection_string("cloud"), container, site_side=True
@@ -101,6 +104,7 @@ class Fleet:
             cache_dir=self.root / name,
             model_name=MODEL_NAME,
             site_id=name,
+            served=served,
         )
         return delivery, slot
 
@@ -252,6 +256,23 @@ def test_refused_pointers_and_a_failed_golden_check_keep_what_the_site_holds(fle
     stop_shadow(fleet.pointers, fleet.registry, MODEL_NAME, fleet.signing)
     assert delivery.poll_once() == "stopped"
     assert slot.model is None
+
+
+def test_a_shadow_taking_rows_beside_an_image_model_is_rejected_naming_why(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    served = OnnxModel.load(surface_bundle(tmp_path))  # the vision demo: it takes images
+    delivery, slot = fleet.site("site-vision", served=lambda: served)
+    fleet.start("1.1.0", ("site-vision",))  # the tabular variant: it takes rows
+    assert delivery.poll_once() == "rejected"
+    assert slot.model is None
+    reason = delivery.status()["rejected"]["1.1.0"]  # readyz: checks.shadow.pointer.rejected
+    assert "takes rows" in reason
+    assert "takes images" in reason
+    tabular_site, tabular_slot = fleet.site("site-rows", served=lambda: fleet.champion)
+    fleet.start("1.1.0", ("site-rows",))
+    assert tabular_site.poll_once() == "installed"  # the same kind: held
+    assert tabular_slot.model is not None
 
 
 def test_an_expired_shadow_pointer_is_refused(fleet: Fleet) -> None:
