@@ -125,6 +125,19 @@ def counter_doc(key: CounterKey, counts: Counts) -> Doc:
         "model_name": key.model_name,
         "model_version": key.model_version,
         "task": key.task,
+        **count_fields(counts),
+        "ttl": -1,  # counters outlive the insights' TTL: the dashboard's history
+    }
+
+
+def counter_key(doc: Doc) -> CounterKey:
+    task = doc.get("task", "binary")
+    return CounterKey(doc["site_id"], doc["hour"], doc["model_name"], doc["model_version"], task)
+
+
+def count_fields(counts: Counts) -> Doc:
+    """The counts as a counter or rollup document's fields (read back by :func:`counts_of`)."""
+    return {
         "scored": counts.scored,
         "anomalies": counts.anomalies,
         "feedback": counts.feedback,
@@ -133,13 +146,7 @@ def counter_doc(key: CounterKey, counts: Counts) -> Doc:
         "error_count": counts.error_count,
         "error_sum": counts.error_sum,
         "feedback_missed": counts.feedback_missed,
-        "ttl": -1,  # counters outlive the insights' TTL: the dashboard's history
     }
-
-
-def counter_key(doc: Doc) -> CounterKey:
-    task = doc.get("task", "binary")
-    return CounterKey(doc["site_id"], doc["hour"], doc["model_name"], doc["model_version"], task)
 
 
 def counts_of(doc: Doc | None) -> Counts:

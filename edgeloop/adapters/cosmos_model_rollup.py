@@ -28,6 +28,7 @@ from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     Doc,
     Operation,
+    count_fields,
     counter_key,
     counts_of,
     write_if_changed,
@@ -61,14 +62,7 @@ def site_model_doc(site: str, model: ModelKey, counts: Counts) -> Doc:
         "model_name": model.name,
         "model_version": model.version,
         "task": model.task,
-        "scored": counts.scored,
-        "anomalies": counts.anomalies,
-        "feedback": counts.feedback,
-        "feedback_correct": counts.feedback_correct,
-        "feedback_judged": counts.feedback_judged,
-        "error_count": counts.error_count,
-        "error_sum": counts.error_sum,
-        "feedback_missed": counts.feedback_missed,
+        **count_fields(counts),
         "ttl": -1,
     }
 

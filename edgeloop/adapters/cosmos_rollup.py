@@ -18,7 +18,14 @@ from typing import Any
 from azure.cosmos import ContainerProxy
 
 from edgeloop.adapters.cosmos_backfill import create_missing
-from edgeloop.adapters.cosmos_documents import HOURLY, Doc, Operation, counts_of, write_if_changed
+from edgeloop.adapters.cosmos_documents import (
+    HOURLY,
+    Doc,
+    Operation,
+    count_fields,
+    counts_of,
+    write_if_changed,
+)
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
 from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
@@ -37,14 +44,7 @@ def rollup_doc(site: str, hour: str, counts: Counts) -> Doc:
         "site_id": site,
         "doc_type": SITE_HOURLY,
         "hour": hour,
-        "scored": counts.scored,
-        "anomalies": counts.anomalies,
-        "feedback": counts.feedback,
-        "feedback_correct": counts.feedback_correct,
-        "feedback_judged": counts.feedback_judged,
-        "error_count": counts.error_count,
-        "error_sum": counts.error_sum,
-        "feedback_missed": counts.feedback_missed,
+        **count_fields(counts),
         "ttl": -1,
     }
 
