@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 from edgeloop.bootstrap.scoring import ScoringComponents
 from edgeloop.domain.records import ModelRef
+from edgeloop.domain.site_status import UNKNOWN_MODEL
 from edgeloop.ports import ScoringModel
 from edgeloop.service_layer.model_delivery import ModelDelivery
+from edgeloop.service_layer.scoring import ModelHolder
 from edgeloop.service_layer.site_status import (
     DriftProvider,
     HeartbeatThread,
@@ -28,6 +30,12 @@ def serving_ref(model: ScoringModel) -> ModelRef:
     return ModelRef(manifest.name, manifest.version, model.sha256, manifest.task.kind)
 
 
+def serving_model_of(holder: ModelHolder) -> ModelRef:
+    """The serving model; none yet (a new site waiting for its first champion): the unknown
+    model, so that the site still beats and the fleet sees it alive and waiting."""
+    return serving_ref(holder.current) if holder.loaded else UNKNOWN_MODEL
+
+
 def start_heartbeat(
     components: ScoringComponents,
     delivery: ModelDelivery | None,
@@ -40,7 +48,7 @@ def start_heartbeat(
         return None
     holder, stats = components.model, components.relay_stats
     readings = SiteReadings(
-        serving_model=lambda: serving_ref(holder.current),
+        serving_model=lambda: serving_model_of(holder),
         champion_version=lambda: delivery.stats.champion_version if delivery is not None else None,
         outbox_oldest_age=components.outbox.oldest_pending_age,
         relay_last_success=lambda: stats.last_success_at,

@@ -6,6 +6,7 @@ holder, relay stats and error count, which have no behaviour of their own to exe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import pytest
 from support.waiting import wait_until
 
 from edgeloop.adapters.sqlite_outbox import SqliteOutbox
+from edgeloop.bootstrap.site_status import serving_model_of
 from edgeloop.domain.records import ModelRef, record_from_wire
-from edgeloop.domain.site_status import SiteStatusRecord
+from edgeloop.domain.site_status import UNKNOWN_MODEL, SiteStatusRecord
+from edgeloop.service_layer.scoring import ModelHolder
 from edgeloop.service_layer.site_status import HeartbeatThread, SiteHeartbeat, SiteReadings, no_drift
 
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -65,6 +68,13 @@ def test_a_beat_writes_the_sites_status_into_the_outbox(outbox: SqliteOutbox) ->
     assert status.last_send_at == datetime.fromtimestamp(NOW.timestamp() - 9, UTC)
     assert status.drift.status == "unavailable"
     assert outbox.depth() == 1  # it waits for the relay like any insight
+
+
+def test_a_site_waiting_for_its_first_model_still_beats_with_the_unknown_model(outbox: SqliteOutbox) -> None:
+    readings = replace(Site().readings(), serving_model=lambda: serving_model_of(ModelHolder(None)))
+    assert SiteHeartbeat("plant-new", outbox, readings, clock=lambda: NOW).beat()
+    [status] = written(outbox)
+    assert (status.site_id, status.model) == ("plant-new", UNKNOWN_MODEL)
 
 
 def test_error_counts_are_those_since_the_previous_written_heartbeat(outbox: SqliteOutbox) -> None:
