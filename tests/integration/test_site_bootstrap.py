@@ -53,6 +53,9 @@ class NewSite:
             "SCORING_OUTBOX_PATH": str(tmp_path / "outbox.sqlite3"),
             "SCORING_API_KEY": API_KEY,
             "SCORING_RELAY_ENABLED": "false",
+            # The heartbeat beats while the site waits (its own entry): off, so the outbox
+            # holds what a request recorded, and only that.
+            "SCORING_HEARTBEAT_INTERVAL_SECONDS": "0",
             "SCORING_MODEL_SIGNING_PUBLIC_KEY": public_key,
             "SCORING_MODEL_REGISTRY_STORAGE": registry_read_connection(azurite, container),
             "SCORING_MODEL_REGISTRY_CONTAINER": container,
@@ -250,6 +253,7 @@ def test_every_route_of_a_site_without_a_model_answers_the_reason_not_a_500(
         api_key=API_KEY,  # type: ignore[arg-type]
         api_key_file=tmp_path / "api-key",
         relay_enabled=False,
+        heartbeat_interval_seconds=0,  # it beats while waiting: the outbox keeps the requests' entries only
     )
     with TestClient(create_app(settings), headers=HEADERS) as client:
         wait_until(lambda: "unreachable" in client.get("/readyz").json()["detail"], 30, "the poll's failure")
