@@ -17,8 +17,9 @@ to documents and back, so the mapping is readable in one place.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from edgeloop.domain.insights_view import (
     CounterKey,
@@ -74,6 +75,30 @@ def write_if_changed(old: Doc | None, new: Doc) -> list[Operation]:
     if _content(old) == new:
         return []
     return [("replace", (new["id"], new), {"if_match_etag": old["_etag"]})]
+
+
+ReadIds = Callable[[str, Sequence[str]], dict[str, Doc]]  # a site's documents by id, those that exist
+RollupKey = TypeVar("RollupKey")
+
+
+def moved_rollups(
+    site: str,
+    changes: Mapping[RollupKey, Counts],
+    read_ids: ReadIds,
+    doc_id: Callable[[RollupKey], str],
+    doc_of: Callable[[RollupKey, Counts], Doc],
+    from_counters: Callable[[RollupKey], Counts],
+) -> list[Operation]:
+    """The operations that move each of a site's rollup documents by its change: from the stored
+    document, or from the counters where there is none yet (a rollup created at its next write);
+    under the etag read, so a lost race fails the batch, which the store reads again and retries."""
+    existing = read_ids(site, [doc_id(key) for key in changes])
+    operations: list[Operation] = []
+    for key, change in changes.items():
+        old = existing.get(doc_id(key))
+        base = counts_of(old) if old is not None else from_counters(key)
+        operations += write_if_changed(old, doc_of(key, base + change))
+    return operations
 
 
 def _content(doc: Doc) -> Doc:

@@ -18,7 +18,7 @@ backfill-model-rollups``), so sites that send nothing more are counted too.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from azure.cosmos import ContainerProxy
@@ -28,10 +28,11 @@ from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     Doc,
     Operation,
+    ReadIds,
     count_fields,
     counter_key,
     counts_of,
-    write_if_changed,
+    moved_rollups,
 )
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
@@ -45,7 +46,6 @@ from edgeloop.domain.model_rollup import (
 from edgeloop.domain.model_stats import ModelKey, ModelStats
 
 SITE_MODEL = "site_model"
-ReadIds = Callable[[str, Sequence[str]], dict[str, Doc]]
 
 
 def site_model_id(model: ModelKey) -> str:
@@ -72,13 +72,14 @@ def model_rollup_operations(
 ) -> list[Operation]:
     """The batch operations that move the site's per-model rollup by the counters' ``delta``."""
     changes = {model: change for (model, _), change in model_site_delta(delta).items()}
-    existing = read_ids(site, [site_model_id(model) for model in changes])
-    operations: list[Operation] = []
-    for model, change in changes.items():
-        old = existing.get(site_model_id(model))
-        base = counts_of(old) if old is not None else _model_from_counters(container, site, model)
-        operations += write_if_changed(old, site_model_doc(site, model, base + change))
-    return operations
+    return moved_rollups(
+        site,
+        changes,
+        read_ids,
+        site_model_id,
+        lambda model, counts: site_model_doc(site, model, counts),
+        lambda model: _model_from_counters(container, site, model),
+    )
 
 
 def _model_from_counters(container: ContainerProxy, site: str, model: ModelKey) -> Counts:

@@ -12,7 +12,7 @@ written since is counted too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from azure.cosmos import ContainerProxy
@@ -22,16 +22,16 @@ from edgeloop.adapters.cosmos_documents import (
     HOURLY,
     Doc,
     Operation,
+    ReadIds,
     count_fields,
     counts_of,
-    write_if_changed,
+    moved_rollups,
 )
 from edgeloop.domain.counter_stats import SiteStats
 from edgeloop.domain.insights_view import CounterKey, Counts
 from edgeloop.domain.site_rollup import rollup_delta, site_totals_of
 
 SITE_HOURLY = "site_hourly"
-ReadIds = Callable[[str, Sequence[str]], dict[str, Doc]]
 
 
 def rollup_id(hour: str) -> str:
@@ -54,13 +54,14 @@ def rollup_operations(
 ) -> list[Operation]:
     """The batch operations that move the site's rollup by the counters' ``delta``."""
     changes = {hour: change for (_, hour), change in rollup_delta(delta).items()}
-    existing = read_ids(site, [rollup_id(hour) for hour in changes])
-    operations: list[Operation] = []
-    for hour, change in changes.items():
-        old = existing.get(rollup_id(hour))
-        base = counts_of(old) if old is not None else _hour_from_counters(container, site, hour)
-        operations += write_if_changed(old, rollup_doc(site, hour, base + change))
-    return operations
+    return moved_rollups(
+        site,
+        changes,
+        read_ids,
+        rollup_id,
+        lambda hour, counts: rollup_doc(site, hour, counts),
+        lambda hour: _hour_from_counters(container, site, hour),
+    )
 
 
 def _hour_from_counters(container: ContainerProxy, site: str, hour: str) -> Counts:
